@@ -1,0 +1,49 @@
+/**
+ * Raw option values, read from argv before cac sees it. cac (through mri) turns `--id 007` into
+ * the number 7 and does not take a value that starts with `-` (`--file -`, `--priority -5`).
+ * So values are read here, exactly as typed, and argv is rewritten to `--name=value` for cac,
+ * which then only checks for unknown options and builds help.
+ */
+
+export interface RawArgs {
+  /** argv with `--name value` joined into `--name=value` for every value-taking option. */
+  argv: string[];
+  /** The last value given for each value-taking option, as typed. */
+  values: Map<string, string>;
+  /** Flags that are present (`--json`, `--detach`). */
+  flags: Set<string>;
+}
+
+export function readRawArgs(argv: readonly string[], valueOptions: ReadonlySet<string>): RawArgs {
+  const out = argv.slice(0, 2);
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  for (let i = 2; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (!token.startsWith('--')) {
+      out.push(token);
+      continue;
+    }
+    const eq = token.indexOf('=');
+    const name = eq === -1 ? token.slice(2) : token.slice(2, eq);
+    if (eq !== -1) {
+      if (valueOptions.has(name)) values.set(name, token.slice(eq + 1));
+      out.push(token);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (valueOptions.has(name) && next !== undefined && !next.startsWith('--')) {
+      values.set(name, next);
+      out.push(`${token}=${next}`);
+      i++;
+      continue;
+    }
+    flags.add(name);
+    out.push(token);
+  }
+  return { argv: out, values, flags };
+}

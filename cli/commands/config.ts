@@ -1,0 +1,36 @@
+/** `queuectl config get [key] [--json]` and `queuectl config set <key> <value>` */
+import { CONFIG_KEYS, parseConfigKey, parseConfigValue } from '../../core/config.js';
+import { inputError } from '../../core/errors.js';
+import { setConfigValue } from '../../store/config-store.js';
+import type { CommandContext } from '../context.js';
+import { formatTable, printJson } from '../output.js';
+
+export async function configCommand(
+  ctx: CommandContext,
+  action: string,
+  name: string | undefined,
+  value: string | undefined,
+): Promise<void> {
+  if (action === 'get') {
+    if (value !== undefined) throw inputError(`config get takes at most one key, got "${name}" and "${value}"`);
+    const config = ctx.store.readConfig();
+    if (name !== undefined) {
+      const key = parseConfigKey(name);
+      if (ctx.json) printJson(config[key]);
+      else process.stdout.write(`${config[key]}\n`);
+      return;
+    }
+    if (ctx.json) printJson(config);
+    else process.stdout.write(`${formatTable(['KEY', 'VALUE'], CONFIG_KEYS.map((key) => [key, String(config[key])]))}\n`);
+    return;
+  }
+  if (action === 'set') {
+    if (name === undefined || value === undefined) throw inputError('config set needs a key and a value: queuectl config set <key> <value>');
+    const key = parseConfigKey(name);
+    const config = await setConfigValue(ctx.store, key, parseConfigValue(key, value));
+    if (ctx.json) printJson(config);
+    else process.stdout.write(`${key} = ${config[key]}\n`);
+    return;
+  }
+  throw inputError(`unknown config action "${action}": expected get or set`);
+}

@@ -1,0 +1,54 @@
+/** `queuectl list [--state S] [--limit N] [--json]` and the job table `dlq list` shares. */
+import { inputError } from '../../core/errors.js';
+import { isJobState, JOB_STATES, type Job } from '../../core/job.js';
+import { optionCount, optionText, type CommandContext } from '../context.js';
+import { formatTable, paintState, printJson, shortTime, truncate } from '../output.js';
+
+export async function listCommand(ctx: CommandContext): Promise<void> {
+  const state = optionText(ctx, 'state');
+  if (state !== undefined && !isJobState(state)) {
+    throw inputError(`unknown state "${state}": expected one of ${JOB_STATES.join(', ')}`);
+  }
+  const limit = optionCount(ctx, 'limit', 1);
+  const { queue, dlq } = ctx.store.snapshot();
+  let jobs: Job[] = [...queue, ...dlq];
+  if (state !== undefined) jobs = jobs.filter((job) => job.state === state);
+  // The most recent N, still shown oldest first, as `tail` would.
+  if (limit !== undefined && jobs.length > limit) jobs = jobs.slice(jobs.length - limit);
+  printJobs(ctx, jobs, state === undefined ? 'no jobs' : `no ${state} jobs`);
+}
+
+export function printJobs(ctx: CommandContext, jobs: readonly Job[], empty: string): void {
+  if (ctx.json) {
+    printJson(jobs);
+    return;
+  }
+  if (jobs.length === 0) {
+    process.stdout.write(`${empty}\n`);
+    return;
+  }
+  const rows = jobs.map((job) => [
+    job.id,
+    paintState(job.state),
+    `${job.attempts}/${job.max_retries + 1}`,
+    String(job.priority),
+    shortTime(whenOf(job)),
+    truncate(job.command, 40),
+    truncate(job.last_error ?? '', 60),
+  ]);
+  process.stdout.write(`${formatTable(['ID', 'STATE', 'RUNS', 'PRIO', 'WHEN', 'COMMAND', 'LAST ERROR'], rows)}\n`);
+}
+
+/** The time that matters in each state: when it runs, started, or finished. */
+function whenOf(job: Job): string | null {
+  switch (job.state) {
+    case 'pending':
+    case 'failed':
+      return job.run_at;
+    case 'processing':
+      return job.started_at;
+    case 'completed':
+    case 'dead':
+      return job.finished_at;
+  }
+}

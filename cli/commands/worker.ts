@@ -1,0 +1,138 @@
+/** `queuectl worker start [--count N] [--detach]` and `queuectl worker stop [--timeout S]` */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { inputError, QueuectlError } from '../../core/errors.js';
+import { startManager } from '../../core/manager.js';
+import { isAlive, liveManagers, type ManagerRecord } from '../../store/manager-registry.js';
+import { optionCount, optionText, rejectOptions, type CommandContext } from '../context.js';
+import { printJson } from '../output.js';
+
+/** How long `--detach` waits for the background manager to report its workers. */
+const DETACH_READY_MS = 15_000;
+/** After the stop timeout and a second signal, how long until the manager is killed outright. */
+const ABORT_WAIT_MS = 10_000;
+
+export async function workerCommand(ctx: CommandContext, action: string): Promise<void> {
+  if (action === 'start') return workerStart(ctx);
+  if (action === 'stop') return workerStop(ctx);
+  throw inputError(`unknown worker action "${action}": expected start or stop`);
+}
+
+async function workerStart(ctx: CommandContext): Promise<void> {
+  rejectOptions(ctx, ['timeout'], 'goes with worker stop');
+  const count = optionCount(ctx, 'count', 1) ?? 1;
+  ctx.store.ensureDir();
+  ctx.store.readQueue(); // a corrupt queue.json is reported now, not by every worker later
+  if (ctx.raw.flags.has('detach')) return detach(ctx, count);
+
+  const stamp = () => new Date().toISOString();
+  const manager = startManager({
+    store: ctx.store,
+    count,
+    log: (line) => process.stdout.write(`${stamp()} ${line}\n`),
+  });
+  const onSignal = () => manager.stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await manager.finished;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.stdout.write(`${stamp()} manager ${process.pid} stopped\n`);
+}
+
+/** Starts this same command without --detach as a background process, and waits until it runs. */
+async function detach(ctx: CommandContext, count: number): Promise<void> {
+  const logPath = join(ctx.store.paths.root, 'manager.log');
+  const logFd = openSync(logPath, 'a');
+  const script = process.argv[1]!;
+  const child = spawn(
+    process.execPath,
+    [script, 'worker', 'start', '--count', String(count), '--data-dir', ctx.store.paths.root],
+    { detached: true, stdio: ['ignore', logFd, logFd] },
+  );
+  closeSync(logFd);
+  const pid = child.pid;
+  if (pid === undefined) throw new QueuectlError('could not start the background manager', 'EFAIL');
+  let exitCode: number | null = null;
+  child.once('exit', (code) => (exitCode = code ?? 1));
+  child.unref();
+
+  const deadline = Date.now() + DETACH_READY_MS;
+  for (;;) {
+    const record = liveManagers(ctx.store.paths).find((manager) => manager.pid === pid);
+    if (record && record.workers.length === count) {
+      if (ctx.json) printJson(record);
+      else {
+        process.stdout.write(
+          `started worker manager ${pid} with ${count} worker(s) in the background\n` +
+            `log: ${logPath}\nstop with: queuectl worker stop${dataDirHint(ctx)}\n`,
+        );
+      }
+      return;
+    }
+    if (exitCode !== null) throw new QueuectlError(`the background manager exited with code ${exitCode}; see ${logPath}`, 'EFAIL');
+    if (Date.now() > deadline) throw new QueuectlError(`the background manager ${pid} did not start its workers in time; see ${logPath}`, 'EFAIL');
+    await sleep(50);
+  }
+}
+
+function dataDirHint(ctx: CommandContext): string {
+  return ctx.raw.values.has('data-dir') ? ` --data-dir ${ctx.store.paths.root}` : '';
+}
+
+async function workerStop(ctx: CommandContext): Promise<void> {
+  rejectOptions(ctx, ['count', 'detach'], 'goes with worker start');
+  const timeoutText = optionText(ctx, 'timeout');
+  const timeoutS = optionCount(ctx, 'timeout', 0);
+  const managers = liveManagers(ctx.store.paths);
+  if (managers.length === 0) {
+    if (ctx.json) printJson({ stopped: [] });
+    else process.stdout.write(`no worker manager is running on ${ctx.store.paths.root}\n`);
+    return;
+  }
+  for (const manager of managers) {
+    signal(manager.pid, 'SIGTERM');
+    if (!ctx.json) {
+      process.stdout.write(
+        `stopping manager ${manager.pid} (${manager.workers.length} worker(s)); running jobs finish first\n`,
+      );
+    }
+  }
+  const forceAt = timeoutS === undefined ? Infinity : Date.now() + timeoutS * 1000;
+  let aborted = false;
+  let killAt = Infinity;
+  while (managers.some((manager) => isAlive(manager))) {
+    if (!aborted && Date.now() >= forceAt) {
+      aborted = true;
+      killAt = Date.now() + ABORT_WAIT_MS;
+      if (!ctx.json) process.stdout.write(`--timeout ${timeoutText}s passed: killing running jobs\n`);
+      for (const manager of managers) signal(manager.pid, 'SIGTERM');
+    }
+    if (Date.now() >= killAt) {
+      for (const manager of managers) killOutright(manager);
+      break;
+    }
+    await sleep(50);
+  }
+  if (ctx.json) printJson({ stopped: managers.map((manager) => manager.pid), aborted });
+  else process.stdout.write(`stopped ${managers.length} manager(s): ${managers.map((m) => m.pid).join(', ')}\n`);
+}
+
+/** Last resort: the manager did not react. Its jobs come back through their leases. */
+function killOutright(manager: ManagerRecord): void {
+  for (const worker of manager.workers) if (isAlive(worker)) signal(worker.pid, 'SIGKILL');
+  if (isAlive(manager)) signal(manager.pid, 'SIGKILL');
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Gone already.
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

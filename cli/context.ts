@@ -1,0 +1,32 @@
+/** What every command receives: the store of the chosen data dir and the raw arguments. */
+import { inputError } from '../core/errors.js';
+import { parseNonNegativeInt } from '../core/parse.js';
+import type { QueueStore } from '../store/queue-store.js';
+import type { RawArgs } from './argv.js';
+
+export interface CommandContext {
+  store: QueueStore;
+  raw: RawArgs;
+  /** `--json`: print exactly one JSON document on stdout. */
+  json: boolean;
+}
+
+/** The raw text of a value option, if given. */
+export function optionText(ctx: CommandContext, name: string): string | undefined {
+  return ctx.raw.values.get(name);
+}
+
+export function optionCount(ctx: CommandContext, name: string, min: number): number | undefined {
+  const text = optionText(ctx, name);
+  if (text === undefined) return undefined;
+  const value = parseNonNegativeInt(text, `--${name}`);
+  if (value < min) throw inputError(`--${name} must be a whole number from ${min} up, got "${text}"`);
+  return value;
+}
+
+/** Fails when options that belong to another form of the command are given. */
+export function rejectOptions(ctx: CommandContext, names: readonly string[], why: string): void {
+  for (const name of names) {
+    if (ctx.raw.values.has(name) || ctx.raw.flags.has(name)) throw inputError(`--${name} ${why}`);
+  }
+}

@@ -1,0 +1,57 @@
+/** Printing: tables for people on a terminal, exactly one JSON document with `--json`. */
+import { styleText } from 'node:util';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+const useColor = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+type Style = Parameters<typeof styleText>[0];
+
+export function paint(style: Style, text: string): string {
+  return useColor() ? styleText(style, text) : text;
+}
+
+const STATE_STYLE: Record<string, Style> = {
+  pending: 'cyan',
+  processing: 'yellow',
+  failed: 'magenta',
+  completed: 'green',
+  dead: 'red',
+};
+
+export function paintState(state: string): string {
+  return paint(STATE_STYLE[state] ?? 'reset', state);
+}
+
+/** Visible width, ignoring colour escapes. */
+function width(text: string): number {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m/g, '').length;
+}
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header.map((title) => paint('bold', title)), ...rows];
+  const widths = header.map((_, column) => Math.max(...all.map((row) => width(row[column] ?? ''))));
+  return all
+    .map((row) =>
+      row
+        .map((cell, column) => (column === row.length - 1 ? cell : cell + ' '.repeat(widths[column]! - width(cell))))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** Cuts long text to fit a table cell. */
+export function truncate(text: string, max: number): string {
+  const oneLine = text.replace(/\s+/g, ' ');
+  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+}
+
+/** `2026-11-23T10:30:00.000Z` → `2026-11-23 10:30:00`, or `-` for null. */
+export function shortTime(iso: string | null): string {
+  return iso === null ? '-' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}

@@ -1,0 +1,16 @@
+/**
+ * Seconds to wait before the next run after the `failedRuns`-th failed run:
+ *
+ *     delay = min(base ^ failedRuns, maxBackoff)
+ *
+ * With the defaults (base 2, cap 3600) the retries wait 2 s, 4 s, 8 s, … up to an hour.
+ */
+export function retryDelaySeconds(failedRuns: number, base: number, maxBackoff: number): number {
+  if (failedRuns < 1) return 0;
+  return Math.min(base ** failedRuns, maxBackoff);
+}
+
+/** The instant of the next run, `now` plus the backoff delay, as an ISO timestamp. */
+export function nextRunAt(now: Date, failedRuns: number, base: number, maxBackoff: number): string {
+  return new Date(now.getTime() + retryDelaySeconds(failedRuns, base, maxBackoff) * 1000).toISOString();
+}

@@ -1,0 +1,128 @@
+/**
+ * Settings: their names, defaults and allowed values. `config.json` holds only what a person
+ * set; everything else takes the default below, so a newer default reaches old data dirs.
+ */
+import { inputError, QueuectlError, showValue } from './errors.js';
+import { parseNonNegativeInt, parseNonNegativeNumber } from './parse.js';
+
+export interface Config {
+  /** Retries after the first run, captured into each job at enqueue. @default 3 */
+  max_retries: number;
+  /** After the n-th failed run the retry waits `backoff_base ^ n` seconds. @default 2 */
+  backoff_base: number;
+  /** Upper bound of that wait, in seconds. @default 3600 */
+  max_backoff: number;
+  /** How often an idle worker looks for work, in milliseconds. @default 500 */
+  poll_interval: number;
+  /** Seconds a run may take, captured into each job at enqueue; 0 = no limit. @default 0 */
+  job_timeout: number;
+  /**
+   * Seconds a claim holds without renewal. A worker renews it while the job runs, so only a
+   * dead or frozen worker's job is taken back, this long after it stopped renewing. @default 30
+   */
+  lease: number;
+  /** Finished (completed) jobs kept in queue.json; older ones leave it. @default 1000 */
+  retention: number;
+  /** Whether jobs leaving queue.json by retention go to `archive/` (true) or are deleted. @default true */
+  archive: boolean;
+}
+
+export type ConfigKey = keyof Config;
+
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
+  max_retries: 3,
+  backoff_base: 2,
+  max_backoff: 3600,
+  poll_interval: 500,
+  job_timeout: 0,
+  lease: 30,
+  retention: 1000,
+  archive: true,
+});
+
+export const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as ConfigKey[];
+
+interface KeyRule {
+  /** What the value must be, for error messages. */
+  expected: string;
+  fromText(text: string, what: string): Config[ConfigKey];
+  isValid(value: unknown): boolean;
+}
+
+const wholeNumber = (min: number): KeyRule => ({
+  expected: `a whole number from ${min} up`,
+  fromText: (text, what) => {
+    const value = parseNonNegativeInt(text, what);
+    if (value < min) throw inputError(`${what} must be a whole number from ${min} up, got "${text}"`);
+    return value;
+  },
+  isValid: (value) => Number.isSafeInteger(value) && (value as number) >= min,
+});
+
+const positiveNumber = (min: number): KeyRule => ({
+  expected: `a number from ${min} up`,
+  fromText: (text, what) => {
+    const value = parseNonNegativeNumber(text, what);
+    if (value < min) throw inputError(`${what} must be a number from ${min} up, got "${text}"`);
+    return value;
+  },
+  isValid: (value) => typeof value === 'number' && Number.isFinite(value) && value >= min,
+});
+
+const BOOLEAN: KeyRule = {
+  expected: 'true or false',
+  fromText: (text, what) => {
+    if (text === 'true') return true;
+    if (text === 'false') return false;
+    throw inputError(`${what} must be true or false, got "${text}"`);
+  },
+  isValid: (value) => typeof value === 'boolean',
+};
+
+const RULES: Record<ConfigKey, KeyRule> = {
+  max_retries: wholeNumber(0),
+  backoff_base: positiveNumber(1),
+  max_backoff: wholeNumber(0),
+  poll_interval: wholeNumber(10),
+  job_timeout: wholeNumber(0),
+  lease: wholeNumber(1),
+  retention: wholeNumber(0),
+  archive: BOOLEAN,
+};
+
+/** `max-retries` and `max_retries` name the same key. */
+export function parseConfigKey(name: string): ConfigKey {
+  const key = name.replaceAll('-', '_');
+  if (!(CONFIG_KEYS as string[]).includes(key)) {
+    throw inputError(`unknown config key "${name}": expected one of ${CONFIG_KEYS.join(', ')}`);
+  }
+  return key as ConfigKey;
+}
+
+/** A value typed on the command line for `key`, checked against the key's rule. */
+export function parseConfigValue(key: ConfigKey, text: string): Config[ConfigKey] {
+  return RULES[key].fromText(text, key);
+}
+
+/**
+ * The effective config from the stored object: defaults for what is not set. A stored value of
+ * the wrong type is reported (naming the file), never silently replaced.
+ */
+export function resolveConfig(stored: Record<string, unknown>, file: string): Config {
+  const config: Config = { ...DEFAULT_CONFIG };
+  for (const [name, value] of Object.entries(stored)) {
+    const key = name.replaceAll('-', '_');
+    if (!(CONFIG_KEYS as string[]).includes(key)) {
+      throw new QueuectlError(`${file}: unknown key "${name}"; fix or remove it`, 'ECORRUPT');
+    }
+    const rule = RULES[key as ConfigKey];
+    if (!rule.isValid(value)) {
+      throw new QueuectlError(
+        `${file}: "${name}" must be ${rule.expected}, got ${showValue(value)}; fix it or run queuectl config set ${key} <value>`,
+        'ECORRUPT',
+      );
+    }
+    (config as unknown as Record<string, unknown>)[key] = value;
+  }
+  return config;
+}

@@ -1,0 +1,42 @@
+/**
+ * One error class with a code, as proper-lockfile and cac do. The CLI prints `message` as one
+ * line on stderr and exits with `exitCode`: 2 when the user's input is wrong (nothing on disk
+ * has changed), 1 when something failed at run time.
+ */
+export type ErrorCode =
+  /** Malformed or invalid input: a value, a JSON document, an unknown key, state or command. */
+  | 'EINPUT'
+  /** The input names something that does not exist (a job id, a DLQ entry). */
+  | 'ENOTFOUND'
+  /** A data file is not what queuectl writes; it is reported and never overwritten. */
+  | 'ECORRUPT'
+  /** The data directory lock could not be taken in time, or was lost. */
+  | 'ELOCK'
+  /** Any other failure at run time. */
+  | 'EFAIL';
+
+export class QueuectlError extends Error {
+  override name = 'QueuectlError';
+  constructor(
+    message: string,
+    readonly code: ErrorCode,
+  ) {
+    super(message);
+  }
+
+  get exitCode(): 1 | 2 {
+    return this.code === 'EINPUT' || this.code === 'ENOTFOUND' ? 2 : 1;
+  }
+}
+
+export function inputError(message: string): QueuectlError {
+  return new QueuectlError(message, 'EINPUT');
+}
+
+/** How a value looks in an error message: `"abc" (string)`, `-1 (number)`. */
+export function showValue(value: unknown): string {
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  const text = JSON.stringify(value) ?? String(value);
+  const short = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return `${short} (${type})`;
+}

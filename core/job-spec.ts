@@ -1,0 +1,129 @@
+/**
+ * What a caller may say about a new job, and the checks it must pass before anything is
+ * written. Pure: the caller passes `now` and the defaults.
+ */
+import { resolve } from 'node:path';
+import type { Config } from './config.js';
+import { inputError, showValue } from './errors.js';
+import { isSafeId, type PendingJob } from './job.js';
+import { parseDurationMs, parseIsoTimestamp } from './parse.js';
+
+/** A new job as the caller describes it; what is left out takes the config default. */
+export interface JobSpec {
+  command: string;
+  id?: string;
+  max_retries?: number;
+  priority?: number;
+  /** ISO time before which the job does not run. */
+  run_at?: string;
+  /** Seconds; 0 or null = no limit. */
+  timeout?: number | null;
+  cwd?: string;
+}
+
+const SPEC_KEYS = ['command', 'id', 'max_retries', 'priority', 'run_at', 'delay', 'timeout', 'cwd'];
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function wholeNumber(value: unknown, key: string, where: string, min: number | null): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || (min !== null && value < min)) {
+    const range = min === null ? 'a whole number' : `a whole number from ${min} up`;
+    throw inputError(`${where}"${key}" must be ${range}, got ${showValue(value)}`);
+  }
+  return value;
+}
+
+function text(value: unknown, key: string, where: string): string {
+  if (typeof value !== 'string') {
+    throw inputError(`${where}"${key}" must be a string, got ${showValue(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks a parsed JSON value (from `enqueue '<json>'` or a line of `--file`) and returns the
+ * spec it describes. `where` prefixes messages, e.g. `line 3: `. Unknown keys are errors, so a
+ * typo such as `max_retry` is not silently ignored.
+ */
+export function validateJobSpec(input: unknown, now: Date, where = ''): JobSpec {
+  if (!isPlainObject(input)) {
+    throw inputError(`${where}a job must be a JSON object such as {"command":"echo hi"}, got ${showValue(input)}`);
+  }
+  for (const key of Object.keys(input)) {
+    if (!SPEC_KEYS.includes(key)) {
+      throw inputError(`${where}unknown job field "${key}": expected ${SPEC_KEYS.join(', ')}`);
+    }
+  }
+  if (input.command === undefined) throw inputError(`${where}"command" is missing`);
+  const command = text(input.command, 'command', where);
+  if (command.trim() === '') throw inputError(`${where}"command" is empty`);
+
+  const spec: JobSpec = { command };
+  if (input.id !== undefined) {
+    const id = text(input.id, 'id', where);
+    if (!isSafeId(id)) {
+      throw inputError(
+        `${where}"id" must be 1-128 characters of A-Z a-z 0-9 . _ - (not "." or ".."), got ${showValue(id)}`,
+      );
+    }
+    spec.id = id;
+  }
+  if (input.max_retries !== undefined) spec.max_retries = wholeNumber(input.max_retries, 'max_retries', where, 0);
+  if (input.priority !== undefined) spec.priority = wholeNumber(input.priority, 'priority', where, null);
+  if (input.timeout !== undefined && input.timeout !== null) {
+    spec.timeout = wholeNumber(input.timeout, 'timeout', where, 0);
+  } else if (input.timeout === null) {
+    spec.timeout = null;
+  }
+  if (input.run_at !== undefined && input.delay !== undefined) {
+    throw inputError(`${where}give "run_at" or "delay", not both`);
+  }
+  if (input.run_at !== undefined) {
+    spec.run_at = parseIsoTimestamp(text(input.run_at, 'run_at', where), `${where}"run_at"`);
+  }
+  if (input.delay !== undefined) {
+    const delay = typeof input.delay === 'number' ? String(input.delay) : text(input.delay, 'delay', where);
+    spec.run_at = new Date(now.getTime() + parseDurationMs(delay, `${where}"delay"`)).toISOString();
+  }
+  if (input.cwd !== undefined) {
+    const cwd = text(input.cwd, 'cwd', where);
+    if (cwd === '') throw inputError(`${where}"cwd" is empty`);
+    spec.cwd = cwd;
+  }
+  return spec;
+}
+
+/**
+ * The pending job a checked spec becomes, with config defaults captured now. A relative
+ * `spec.cwd` is taken from `cwd`, the directory the caller enqueued from.
+ */
+export function newJob(
+  spec: JobSpec,
+  id: string,
+  defaults: Pick<Config, 'max_retries' | 'job_timeout'>,
+  cwd: string,
+  now: Date,
+): PendingJob {
+  const at = now.toISOString();
+  const timeout = spec.timeout === undefined ? defaults.job_timeout : spec.timeout;
+  return {
+    id,
+    command: spec.command,
+    state: 'pending',
+    attempts: 0,
+    max_retries: spec.max_retries ?? defaults.max_retries,
+    priority: spec.priority ?? 0,
+    run_at: spec.run_at ?? at,
+    timeout: timeout === null || timeout === 0 ? null : timeout,
+    cwd: spec.cwd === undefined ? cwd : resolve(cwd, spec.cwd),
+    created_at: at,
+    updated_at: at,
+    started_at: null,
+    finished_at: null,
+    exit_code: null,
+    last_error: null,
+    lease: null,
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The job model. Each state carries only the data that makes sense in it, so the compiler
+ * rejects, say, a completed job without `finished_at` (pueue models its task status the same way).
+ * The on-disk shape is flat JSON with `null` for what a state does not have, readable with jq.
+ */
+
+export const JOB_STATES = ['pending', 'processing', 'failed', 'completed', 'dead'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** ISO-8601 UTC timestamp, e.g. `2026-11-23T10:30:00.000Z`. */
+export type Timestamp = string;
+
+/** Who runs a processing job, and until when that claim holds unless renewed. */
+export interface Lease {
+  /** pid of the worker child that runs the job. */
+  worker_pid: number;
+  /** Random per claim: a result is recorded only by the holder of the current token. */
+  token: string;
+  /** After this instant another worker may take the job back (the run then counts as failed). */
+  expires_at: Timestamp;
+}
+
+interface JobFields {
+  /** Unique across queue and DLQ, safe as a file name: `[A-Za-z0-9._-]{1,128}`, not `.` or `..`. */
+  id: string;
+  /** Run with `sh -c`. */
+  command: string;
+  /** Directory the command runs in: where it was enqueued from, unless `--cwd` said otherwise. */
+  cwd: string;
+  /** Higher runs first among ready jobs. @default 0 */
+  priority: number;
+  /** Retries after the first run: the job runs at most `1 + max_retries` times. */
+  max_retries: number;
+  /** Seconds a run may take before its process group is killed; `null` = no limit. */
+  timeout: number | null;
+  /** Runs started so far (a lost run counts). */
+  attempts: number;
+  /** Not claimed before this instant: the enqueue time, the scheduled time, or the next retry. */
+  run_at: Timestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PendingJob extends JobFields {
+  state: 'pending';
+  started_at: null;
+  finished_at: null;
+  exit_code: null;
+  last_error: null;
+  lease: null;
+}
+
+export interface ProcessingJob extends JobFields {
+  state: 'processing';
+  started_at: Timestamp;
+  finished_at: null;
+  exit_code: null;
+  /** The error of the previous run, while this one is a retry. */
+  last_error: string | null;
+  lease: Lease;
+}
+
+export interface FailedJob extends JobFields {
+  state: 'failed';
+  started_at: Timestamp;
+  finished_at: Timestamp;
+  /** `null` when the run did not exit by itself (signal, timeout, could not start, lost). */
+  exit_code: number | null;
+  last_error: string;
+  lease: null;
+}
+
+export interface CompletedJob extends JobFields {
+  state: 'completed';
+  started_at: Timestamp;
+  finished_at: Timestamp;
+  exit_code: 0;
+  last_error: null;
+  lease: null;
+}
+
+export interface DeadJob extends JobFields {
+  state: 'dead';
+  started_at: Timestamp;
+  finished_at: Timestamp;
+  exit_code: number | null;
+  last_error: string;
+  lease: null;
+}
+
+export type Job = PendingJob | ProcessingJob | FailedJob | CompletedJob | DeadJob;
+/** Jobs a worker may claim once `run_at` has come. */
+export type ClaimableJob = PendingJob | FailedJob;
+/** Jobs that will not run again unless a person says so. */
+export type FinishedJob = CompletedJob | DeadJob;
+
+export function isClaimable(job: Job): job is ClaimableJob {
+  return job.state === 'pending' || job.state === 'failed';
+}
+
+export function isJobState(value: string): value is JobState {
+  return (JOB_STATES as readonly string[]).includes(value);
+}
+
+const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Whether `id` may name a job: it becomes a log file name, so it must be safe as one. */
+export function isSafeId(id: string): boolean {
+  return SAFE_ID.test(id) && id !== '.' && id !== '..';
+}

@@ -1,0 +1,84 @@
+/**
+ * The job state machine as pure functions `(job, …, now) => job`. Repositories only load and
+ * save; every change of state goes through here.
+ *
+ *   pending ─claim→ processing ─success→ completed
+ *                       │ failure, retries left → failed ─claim→ processing …
+ *                       │ failure, none left    → dead  (moved to dlq.json)
+ *   dead ─revive (dlq retry)→ pending, attempts reset
+ */
+import { nextRunAt } from './backoff.js';
+import type { Config } from './config.js';
+import type {
+  ClaimableJob,
+  CompletedJob,
+  DeadJob,
+  FailedJob,
+  Lease,
+  PendingJob,
+  ProcessingJob,
+} from './job.js';
+import { describeOutcome, exitCodeOf, isSuccess, type RunOutcome } from './outcome.js';
+
+export type RetryPolicy = Pick<Config, 'backoff_base' | 'max_backoff'>;
+
+export function claim(job: ClaimableJob, lease: Lease, now: Date): ProcessingJob {
+  const at = now.toISOString();
+  return {
+    ...job,
+    state: 'processing',
+    attempts: job.attempts + 1,
+    updated_at: at,
+    started_at: at,
+    finished_at: null,
+    exit_code: null,
+    lease,
+  };
+}
+
+export function renewLease(job: ProcessingJob, expiresAt: Date): ProcessingJob {
+  return { ...job, lease: { ...job.lease, expires_at: expiresAt.toISOString() } };
+}
+
+/**
+ * Records how the current run ended. A failure schedules a retry after the backoff while
+ * retries are left (`attempts <= max_retries`), otherwise the job is dead.
+ */
+export function finish(
+  job: ProcessingJob,
+  outcome: RunOutcome,
+  policy: RetryPolicy,
+  now: Date,
+): CompletedJob | FailedJob | DeadJob {
+  const at = now.toISOString();
+  const ended = { ...job, updated_at: at, finished_at: at, lease: null };
+  if (isSuccess(outcome)) {
+    return { ...ended, state: 'completed', exit_code: 0, last_error: null };
+  }
+  const failure = { ...ended, exit_code: exitCodeOf(outcome), last_error: describeOutcome(outcome) };
+  if (job.attempts > job.max_retries) {
+    return { ...failure, state: 'dead' };
+  }
+  return {
+    ...failure,
+    state: 'failed',
+    run_at: nextRunAt(now, job.attempts, policy.backoff_base, policy.max_backoff),
+  };
+}
+
+/** `dlq retry`: back to pending, ready now, with a clean slate of attempts. */
+export function revive(job: DeadJob, now: Date): PendingJob {
+  const at = now.toISOString();
+  return {
+    ...job,
+    state: 'pending',
+    attempts: 0,
+    run_at: at,
+    updated_at: at,
+    started_at: null,
+    finished_at: null,
+    exit_code: null,
+    last_error: null,
+    lease: null,
+  };
+}

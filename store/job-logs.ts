@@ -1,0 +1,38 @@
+/**
+ * Per-job logs: `logs/<id>.log` holds the stdout and stderr of every run of the job, each run
+ * under a header line, so `queuectl logs <id>` shows the whole history of its attempts.
+ */
+import { appendFileSync, closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { readTextIfExists } from './atomic-json.js';
+import type { DataPaths } from './paths.js';
+
+export function jobLogPath(paths: DataPaths, id: string): string {
+  return join(paths.logs, `${id}.log`);
+}
+
+/** Opens the job's log for appending, writes the run's header and returns the descriptor. */
+export function openRunLog(paths: DataPaths, id: string, header: string): number {
+  mkdirSync(paths.logs, { recursive: true });
+  const fd = openSync(jobLogPath(paths, id), 'a');
+  writeSync(fd, `${header}\n`);
+  return fd;
+}
+
+export function closeRunLog(fd: number): void {
+  closeSync(fd);
+}
+
+export function appendToLog(paths: DataPaths, id: string, line: string): void {
+  appendFileSync(jobLogPath(paths, id), `${line}\n`);
+}
+
+/** The log's text, or `undefined` when the job has not run yet. */
+export function readJobLog(paths: DataPaths, id: string): string | undefined {
+  return readTextIfExists(jobLogPath(paths, id));
+}
+
+/** A new job must not inherit the log of an older job that had the same id. */
+export function removeJobLog(paths: DataPaths, id: string): void {
+  rmSync(jobLogPath(paths, id), { force: true });
+}

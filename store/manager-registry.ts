@@ -1,0 +1,90 @@
+/**
+ * The worker registry: one file per running manager, `managers/<pid>.json`, listing its
+ * worker children. `worker stop` and `status` find managers here. A file whose process is gone
+ * (killed with -9) is recognised as stale: the pid is checked, and on Linux so is the process
+ * start time, so a reused pid is not mistaken for a manager.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonIfExists, writeFileDurably } from './atomic-json.js';
+import type { DataPaths } from './paths.js';
+
+export interface ProcessIdentity {
+  pid: number;
+  /** Start time of the process as the kernel counts it (Linux), to tell a reused pid apart. */
+  start: string | null;
+}
+
+export interface WorkerRecord extends ProcessIdentity {
+  started_at: string;
+}
+
+export interface ManagerRecord extends ProcessIdentity {
+  started_at: string;
+  /** How many workers it keeps running. */
+  count: number;
+  workers: WorkerRecord[];
+}
+
+/** Field 22 of /proc/<pid>/stat, or null where there is no /proc. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function identityOf(pid: number): ProcessIdentity {
+  return { pid, start: processStartTime(pid) };
+}
+
+export function isAlive(process_: ProcessIdentity): boolean {
+  try {
+    process.kill(process_.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (process_.start === null) return true;
+  return processStartTime(process_.pid) === process_.start;
+}
+
+function recordPath(paths: DataPaths, pid: number): string {
+  return join(paths.managers, `${pid}.json`);
+}
+
+export function writeManagerRecord(paths: DataPaths, record: ManagerRecord): void {
+  mkdirSync(paths.managers, { recursive: true });
+  writeFileDurably(recordPath(paths, record.pid), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+export function removeManagerRecord(paths: DataPaths, pid: number): void {
+  rmSync(recordPath(paths, pid), { force: true });
+}
+
+/** Managers whose process is alive; files of dead ones are removed on the way. */
+export function liveManagers(paths: DataPaths): ManagerRecord[] {
+  let names: string[];
+  try {
+    names = readdirSync(paths.managers).filter((name) => /^\d+\.json$/.test(name));
+  } catch {
+    return [];
+  }
+  const live: ManagerRecord[] = [];
+  for (const name of names) {
+    const path = join(paths.managers, name);
+    let record: ManagerRecord | undefined;
+    try {
+      record = readJsonIfExists(path) as ManagerRecord | undefined;
+    } catch {
+      continue; // not ours to judge: leave a foreign file alone
+    }
+    if (!record) continue;
+    if (isAlive(record)) live.push(record);
+    else rmSync(path, { force: true });
+  }
+  return live.sort((a, b) => a.pid - b.pid);
+}
