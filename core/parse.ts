@@ -50,9 +50,16 @@ const ISO_DATE_TIME =
 
 /** An ISO-8601 date or date-time (no zone = local time) → normalized UTC ISO string. */
 export function parseIsoTimestamp(text: string, what: string): string {
-  const time = ISO_DATE_TIME.test(text) ? Date.parse(text) : NaN;
+  const time = ISO_DATE_TIME.test(text) && isRealDate(text) ? Date.parse(text) : NaN;
   if (Number.isNaN(time)) {
     throw inputError(`${what} must be an ISO-8601 time such as 2026-11-23T10:30:00Z, got "${text}"`);
   }
   return new Date(time).toISOString();
+}
+
+/** Date.parse rolls 2026-02-30 over into March; a person who typed it made a mistake. */
+function isRealDate(text: string): boolean {
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }

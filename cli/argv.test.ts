@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readRawArgs } from './argv.js';
+
+const VALUES = new Set(['id', 'file', 'priority', 'data-dir']);
+const argv = (...args: string[]) => ['node', 'queuectl', ...args];
+
+test('values are kept exactly as typed, so an id of 007 stays "007"', () => {
+  const raw = readRawArgs(argv('enqueue', '--id', '007'), VALUES);
+  assert.equal(raw.values.get('id'), '007');
+  assert.deepEqual(raw.argv, argv('enqueue', '--id=007'));
+});
+
+test('a value that starts with a dash is still a value: --file - and --priority -5', () => {
+  const raw = readRawArgs(argv('enqueue', '--file', '-', '--priority', '-5'), VALUES);
+  assert.equal(raw.values.get('file'), '-');
+  assert.equal(raw.values.get('priority'), '-5');
+});
+
+test('--name=value works and the last one given wins', () => {
+  const raw = readRawArgs(argv('list', '--id=a', '--id=b'), VALUES);
+  assert.equal(raw.values.get('id'), 'b');
+});
+
+test('flags and positionals pass through; a value option followed by an option has no value', () => {
+  const raw = readRawArgs(argv('show', 'x', '--json', '--id', '--json'), VALUES);
+  assert.deepEqual([...raw.flags].sort(), ['id', 'json']);
+  assert.equal(raw.values.has('id'), false);
+  assert.deepEqual(raw.argv, argv('show', 'x', '--json', '--id', '--json'));
+});
+
+test('nothing after -- is read as an option', () => {
+  const raw = readRawArgs(argv('enqueue', '--', '--id', 'x'), VALUES);
+  assert.equal(raw.values.size, 0);
+});

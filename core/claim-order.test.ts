@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { expiredLeases, nextReadyAt, pickNext } from './claim-order.js';
+import type { Job, ProcessingJob } from './job.js';
+import { pendingJob, processingJob } from '../test/sample-jobs.js';
+
+const NOW = new Date('2026-11-23T10:00:00.000Z');
+
+const pending = pendingJob;
+const processing = (id: string, expiresAt: string): ProcessingJob =>
+  processingJob(id, { lease: { worker_pid: 42, token: 't', expires_at: expiresAt } });
+
+const ids = (jobs: Job[], order: number[]) => order.map((i) => jobs[i]!.id);
+
+function drain(jobs: Job[]): string[] {
+  const left = [...jobs];
+  const order: string[] = [];
+  for (let i = pickNext(left, NOW); i !== -1; i = pickNext(left, NOW)) {
+    order.push(left[i]!.id);
+    left.splice(i, 1);
+  }
+  return order;
+}
+
+test('the highest priority ready job goes first', () => {
+  const jobs = [pending('low', { priority: -1 }), pending('mid'), pending('high', { priority: 5 })];
+  assert.deepEqual(drain(jobs), ['high', 'mid', 'low']);
+});
+
+test('among equal priorities the oldest run_at goes first, then enqueue order', () => {
+  const jobs = [
+    pending('b', { run_at: '2026-11-23T09:30:00.000Z' }),
+    pending('a', { run_at: '2026-11-23T09:10:00.000Z' }),
+    pending('c', { run_at: '2026-11-23T09:30:00.000Z' }),
+  ];
+  assert.deepEqual(drain(jobs), ['a', 'b', 'c']);
+});
+
+test('a job whose run_at is in the future is not picked, whatever its priority', () => {
+  const jobs = [pending('later', { priority: 100, run_at: '2026-11-23T10:00:00.001Z' }), pending('now')];
+  assert.deepEqual(ids(jobs, [pickNext(jobs, NOW)]), ['now']);
+  assert.equal(pickNext([jobs[0]!], NOW), -1);
+});
+
+test('a job due exactly now is ready', () => {
+  assert.equal(pickNext([pending('due', { run_at: NOW.toISOString() })], NOW), 0);
+});
+
+test('failed jobs waiting for their retry are claimable once due; processing and finished ones never', () => {
+  const failed = { ...pending('retry'), state: 'failed' } as unknown as Job;
+  const completed = { ...pending('done'), state: 'completed' } as unknown as Job;
+  const jobs: Job[] = [processing('running', '2026-11-23T11:00:00.000Z'), completed, failed];
+  assert.equal(pickNext(jobs, NOW), 2);
+  assert.equal(pickNext(jobs.slice(0, 2), NOW), -1);
+});
+
+test('only leases that have run out are expired', () => {
+  const jobs: Job[] = [
+    processing('alive', '2026-11-23T10:00:00.001Z'),
+    processing('lapsed', '2026-11-23T09:59:59.999Z'),
+    processing('edge', NOW.toISOString()),
+    pending('idle'),
+  ];
+  assert.deepEqual(expiredLeases(jobs, NOW), [1, 2]);
+});
+
+test('the next ready time is the soonest run_at of a waiting job', () => {
+  const jobs: Job[] = [
+    pending('a', { run_at: '2026-11-23T12:00:00.000Z' }),
+    pending('b', { run_at: '2026-11-23T11:00:00.000Z' }),
+    processing('p', '2026-11-23T10:30:00.000Z'),
+  ];
+  assert.equal(nextReadyAt(jobs), '2026-11-23T11:00:00.000Z');
+  assert.equal(nextReadyAt([]), null);
+});

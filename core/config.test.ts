@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CONFIG_KEYS, DEFAULT_CONFIG, parseConfigKey, parseConfigValue, resolveConfig } from './config.js';
+import { QueuectlError } from './errors.js';
+
+test('the defaults are the documented ones', () => {
+  assert.deepEqual(DEFAULT_CONFIG, {
+    max_retries: 3,
+    backoff_base: 2,
+    max_backoff: 3600,
+    poll_interval: 500,
+    job_timeout: 0,
+    lease: 30,
+    retention: 1000,
+    archive: true,
+  });
+});
+
+test('keys may be spelled with dashes or underscores', () => {
+  assert.equal(parseConfigKey('max-retries'), 'max_retries');
+  assert.equal(parseConfigKey('max_retries'), 'max_retries');
+  assert.equal(parseConfigKey('job-timeout'), 'job_timeout');
+});
+
+test('an unknown key is bad input that lists the known ones', () => {
+  assert.throws(
+    () => parseConfigKey('retries'),
+    (error: unknown) =>
+      error instanceof QueuectlError && error.exitCode === 2 && error.message.includes('unknown config key "retries"') && error.message.includes('max_retries'),
+  );
+});
+
+test('values typed on the command line are checked per key', () => {
+  assert.equal(parseConfigValue('max_retries', '0'), 0);
+  assert.equal(parseConfigValue('backoff_base', '1.5'), 1.5);
+  assert.equal(parseConfigValue('archive', 'false'), false);
+  const bad: [string, string][] = [
+    ['max_retries', '-1'],
+    ['max_retries', '2.5'],
+    ['max_retries', 'three'],
+    ['backoff_base', '0.5'],
+    ['backoff_base', 'abc'],
+    ['poll_interval', '5'],
+    ['lease', '0'],
+    ['max_backoff', '1e3'],
+    ['archive', 'yes'],
+    ['job_timeout', ''],
+  ];
+  for (const [key, text] of bad) {
+    assert.throws(
+      () => parseConfigValue(parseConfigKey(key), text),
+      (error: unknown) => error instanceof QueuectlError && error.exitCode === 2 && error.message.includes(key),
+      `${key}=${text}`,
+    );
+  }
+});
+
+test('every key has a rule that accepts its default', () => {
+  for (const key of CONFIG_KEYS) {
+    assert.equal(parseConfigValue(key, String(DEFAULT_CONFIG[key])), DEFAULT_CONFIG[key]);
+  }
+});
+
+test('a stored config fills in defaults for what is not set', () => {
+  const config = resolveConfig({ max_retries: 7, 'poll-interval': 100 }, 'config.json');
+  assert.equal(config.max_retries, 7);
+  assert.equal(config.poll_interval, 100);
+  assert.equal(config.backoff_base, 2);
+});
+
+test('a stored value of the wrong type is reported with the file, not replaced by a default', () => {
+  for (const stored of [{ max_retries: '3' }, { lease: 0 }, { archive: 1 }, { bogus: 1 }]) {
+    assert.throws(
+      () => resolveConfig(stored, '/data/config.json'),
+      (error: unknown) => error instanceof QueuectlError && error.exitCode === 1 && error.message.startsWith('/data/config.json: '),
+    );
+  }
+});

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { QueuectlError } from './errors.js';
+import { newJob, validateJobSpec } from './job-spec.js';
+
+const NOW = new Date('2026-11-23T10:00:00.000Z');
+
+function rejects(input: unknown, pattern: RegExp) {
+  assert.throws(
+    () => validateJobSpec(input, NOW),
+    (error: unknown) => error instanceof QueuectlError && error.exitCode === 2 && pattern.test(error.message),
+  );
+}
+
+test('a command alone is a valid job', () => {
+  assert.deepEqual(validateJobSpec({ command: 'echo hi' }, NOW), { command: 'echo hi' });
+});
+
+test('every documented field is accepted', () => {
+  const spec = validateJobSpec(
+    { command: 'x', id: 'job-1.a_B', max_retries: 0, priority: -3, run_at: '2026-11-24T08:00:00Z', timeout: 60, cwd: '/tmp' },
+    NOW,
+  );
+  assert.deepEqual(spec, {
+    command: 'x',
+    id: 'job-1.a_B',
+    max_retries: 0,
+    priority: -3,
+    run_at: '2026-11-24T08:00:00.000Z',
+    timeout: 60,
+    cwd: '/tmp',
+  });
+});
+
+test('a delay becomes a run_at relative to now', () => {
+  assert.equal(validateJobSpec({ command: 'x', delay: '90s' }, NOW).run_at, '2026-11-23T10:01:30.000Z');
+  assert.equal(validateJobSpec({ command: 'x', delay: '2h' }, NOW).run_at, '2026-11-23T12:00:00.000Z');
+  assert.equal(validateJobSpec({ command: 'x', delay: 5 }, NOW).run_at, '2026-11-23T10:00:05.000Z');
+});
+
+test('the command must be there, a string, and not blank', () => {
+  rejects({}, /"command" is missing/);
+  rejects({ command: 42 }, /"command" must be a string, got 42 \(number\)/);
+  rejects({ command: '' }, /"command" is empty/);
+  rejects({ command: '  \t' }, /"command" is empty/);
+});
+
+test('only JSON objects are jobs', () => {
+  rejects(null, /must be a JSON object/);
+  rejects(['echo'], /must be a JSON object/);
+  rejects('echo hi', /must be a JSON object/);
+});
+
+test('numbers must be whole, and not negative where that makes no sense', () => {
+  rejects({ command: 'x', max_retries: -1 }, /"max_retries" must be a whole number from 0 up, got -1/);
+  rejects({ command: 'x', max_retries: 1.5 }, /"max_retries"/);
+  rejects({ command: 'x', max_retries: '3' }, /"max_retries" must be a whole number from 0 up, got "3" \(string\)/);
+  rejects({ command: 'x', timeout: -5 }, /"timeout"/);
+  rejects({ command: 'x', timeout: 0.5 }, /"timeout"/);
+  rejects({ command: 'x', priority: 2.5 }, /"priority" must be a whole number/);
+  rejects({ command: 'x', priority: '1' }, /"priority"/);
+});
+
+test('ids must be safe as file names', () => {
+  for (const id of ['', '.', '..', '../etc', 'a/b', 'a b', 'x'.repeat(129), 'é']) {
+    rejects({ command: 'x', id }, /"id" must be 1-128 characters/);
+  }
+  rejects({ command: 'x', id: 7 }, /"id" must be a string/);
+  assert.equal(validateJobSpec({ command: 'x', id: 'x'.repeat(128) }, NOW).id, 'x'.repeat(128));
+  assert.equal(validateJobSpec({ command: 'x', id: '...' }, NOW).id, '...');
+});
+
+test('unknown fields are errors, so a typo is not silently ignored', () => {
+  rejects({ command: 'x', max_retry: 3 }, /unknown job field "max_retry"/);
+});
+
+test('times must be ISO-8601, and run_at and delay exclude each other', () => {
+  rejects({ command: 'x', run_at: 'tomorrow' }, /"run_at" must be an ISO-8601 time/);
+  rejects({ command: 'x', run_at: '2026-13-45T00:00:00Z' }, /"run_at"/);
+  rejects({ command: 'x', delay: '5 minutes' }, /"delay" must be a duration/);
+  rejects({ command: 'x', delay: -5 }, /"delay"/);
+  rejects({ command: 'x', run_at: '2026-11-23T10:00:00Z', delay: '1s' }, /not both/);
+});
+
+test('error messages carry the place, e.g. the line of a batch', () => {
+  assert.throws(() => validateJobSpec({}, NOW, 'line 3: '), /^QueuectlError: line 3: "command" is missing$/);
+});
+
+test('a new job takes config defaults for what the spec leaves out', () => {
+  const job = newJob({ command: 'x' }, 'id1', { max_retries: 5, job_timeout: 30 }, '/home/me', NOW);
+  assert.equal(job.state, 'pending');
+  assert.equal(job.max_retries, 5);
+  assert.equal(job.timeout, 30);
+  assert.equal(job.priority, 0);
+  assert.equal(job.run_at, NOW.toISOString());
+  assert.equal(job.cwd, '/home/me');
+  assert.equal(job.attempts, 0);
+});
+
+test("a job's own max_retries and timeout win over the defaults; timeout 0 means none", () => {
+  const own = newJob({ command: 'x', max_retries: 0, timeout: 0 }, 'id1', { max_retries: 5, job_timeout: 30 }, '/', NOW);
+  assert.equal(own.max_retries, 0);
+  assert.equal(own.timeout, null);
+  const none = newJob({ command: 'x' }, 'id1', { max_retries: 5, job_timeout: 0 }, '/', NOW);
+  assert.equal(none.timeout, null);
+});
+
+test('a relative cwd is taken from the directory the job was enqueued from', () => {
+  assert.equal(newJob({ command: 'x', cwd: 'sub' }, 'i', { max_retries: 1, job_timeout: 0 }, '/home/me', NOW).cwd, '/home/me/sub');
+  assert.equal(newJob({ command: 'x', cwd: '/abs' }, 'i', { max_retries: 1, job_timeout: 0 }, '/home/me', NOW).cwd, '/abs');
+});
+
+test('the new job has the fields of the file format in its order', () => {
+  const job = newJob({ command: 'x' }, 'id1', { max_retries: 3, job_timeout: 0 }, '/', NOW);
+  assert.deepEqual(Object.keys(job), [
+    'id', 'command', 'state', 'attempts', 'max_retries', 'priority', 'run_at', 'timeout', 'cwd',
+    'created_at', 'updated_at', 'started_at', 'finished_at', 'exit_code', 'last_error', 'lease',
+  ]);
+});

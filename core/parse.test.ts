@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseDurationMs, parseInt, parseIsoTimestamp, parseNonNegativeInt, parseNonNegativeNumber } from './parse.js';
+
+test('whole numbers accept only plain decimal digits', () => {
+  assert.equal(parseNonNegativeInt('0', 'n'), 0);
+  assert.equal(parseNonNegativeInt('007', 'n'), 7);
+  for (const text of ['-1', '1.0', '1e3', '0x10', ' 5', '', 'five', '99999999999999999999']) {
+    assert.throws(() => parseNonNegativeInt(text, '--count'), /--count must be a whole number from 0 up/);
+  }
+});
+
+test('signed whole numbers allow a minus sign', () => {
+  assert.equal(parseInt('-5', 'p'), -5);
+  assert.throws(() => parseInt('+5', 'p'), /p must be a whole number/);
+  assert.throws(() => parseInt('-', 'p'), /p must be a whole number/);
+});
+
+test('non-negative numbers allow a fraction', () => {
+  assert.equal(parseNonNegativeNumber('1.5', 'b'), 1.5);
+  assert.throws(() => parseNonNegativeNumber('-1.5', 'b'), /b must be a number from 0 up/);
+  assert.throws(() => parseNonNegativeNumber('.5', 'b'), /b must be a number/);
+});
+
+test('durations take a unit, and a bare number means seconds', () => {
+  assert.equal(parseDurationMs('30', 'd'), 30_000);
+  assert.equal(parseDurationMs('30s', 'd'), 30_000);
+  assert.equal(parseDurationMs('250ms', 'd'), 250);
+  assert.equal(parseDurationMs('5m', 'd'), 300_000);
+  assert.equal(parseDurationMs('2h', 'd'), 7_200_000);
+  assert.equal(parseDurationMs('1d', 'd'), 86_400_000);
+  for (const text of ['', '1w', '-5s', '1.5h', 's', '5 s']) {
+    assert.throws(() => parseDurationMs(text, '--delay'), /--delay must be a duration/);
+  }
+});
+
+test('timestamps must be ISO-8601 and come out normalized to UTC', () => {
+  assert.equal(parseIsoTimestamp('2026-11-23T10:30:00Z', 't'), '2026-11-23T10:30:00.000Z');
+  assert.equal(parseIsoTimestamp('2026-11-23T10:30:00+02:00', 't'), '2026-11-23T08:30:00.000Z');
+  assert.equal(parseIsoTimestamp('2026-11-23', 't'), '2026-11-23T00:00:00.000Z');
+  for (const text of ['tomorrow', '23/11/2026', '2026-02-30T00:00:00Z', '1700000000', '2026-11-23 10:30']) {
+    assert.throws(() => parseIsoTimestamp(text, '--run-at'), /--run-at must be an ISO-8601 time/, text);
+  }
+});

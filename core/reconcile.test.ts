@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { reconcile } from './reconcile.js';
+import { deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
+
+test('files without a shared id are left alone', () => {
+  const result = reconcile([pendingJob('a')], [deadJob('b')]);
+  assert.equal(result.repaired, false);
+  assert.deepEqual(result.queue.map((job) => job.id), ['a']);
+  assert.deepEqual(result.dlq.map((job) => job.id), ['b']);
+});
+
+test('a move to the DLQ cut short by a crash keeps the newer dead copy', () => {
+  const running = processingJob('j', { updated_at: '2026-11-23T09:00:00.000Z' });
+  const dead = deadJob('j', { updated_at: '2026-11-23T09:00:05.000Z' });
+  const result = reconcile([pendingJob('other'), running], [dead]);
+  assert.equal(result.repaired, true);
+  assert.deepEqual(result.queue.map((job) => job.id), ['other']);
+  assert.deepEqual(result.dlq, [dead]);
+});
+
+test('a dlq retry cut short by a crash keeps the newer pending copy', () => {
+  const dead = deadJob('j', { updated_at: '2026-11-23T09:00:00.000Z' });
+  const revived = pendingJob('j', { updated_at: '2026-11-23T09:10:00.000Z' });
+  const result = reconcile([revived], [dead, deadJob('k')]);
+  assert.equal(result.repaired, true);
+  assert.deepEqual(result.queue, [revived]);
+  assert.deepEqual(result.dlq.map((job) => job.id), ['k']);
+});
+
+test('on equal times the queue copy wins, so the job stays runnable', () => {
+  const result = reconcile([pendingJob('j')], [deadJob('j')]);
+  assert.deepEqual(result.queue.map((job) => job.id), ['j']);
+  assert.deepEqual(result.dlq, []);
+});

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CompletedJob, Job } from './job.js';
+import { applyRetention, RETENTION_SLACK } from './retention.js';
+import { pendingJob } from '../test/sample-jobs.js';
+
+function completed(id: string, finishedSecond: number): CompletedJob {
+  const at = new Date(Date.UTC(2026, 10, 23, 9, 0, finishedSecond)).toISOString();
+  return { ...pendingJob(id), state: 'completed', attempts: 1, started_at: at, finished_at: at, exit_code: 0 } as CompletedJob;
+}
+
+test('nothing leaves while completed jobs stay within retention plus the slack', () => {
+  const jobs: Job[] = Array.from({ length: 10 + RETENTION_SLACK }, (_, i) => completed(`c${i}`, i));
+  const { keep, evicted } = applyRetention(jobs, 10);
+  assert.equal(evicted.length, 0);
+  assert.equal(keep.length, jobs.length);
+});
+
+test('past the slack, the oldest finished leave until retention remain', () => {
+  const count = 10 + RETENTION_SLACK + 1;
+  // Enqueue order differs from finish order: job c0 finished last.
+  const jobs: Job[] = [completed('c0', 1000), ...Array.from({ length: count - 1 }, (_, i) => completed(`c${i + 1}`, i))];
+  jobs.splice(5, 0, pendingJob('waiting'));
+  const { keep, evicted } = applyRetention(jobs, 10);
+  assert.equal(evicted.length, count - 10);
+  assert.ok(!evicted.some((job) => job.id === 'c0'), 'the most recently finished job stays');
+  assert.equal(keep.filter((job) => job.state === 'completed').length, 10);
+  assert.ok(keep.some((job) => job.id === 'waiting'), 'jobs that are not finished always stay');
+  assert.deepEqual(
+    keep.map((job) => job.id),
+    jobs.filter((job) => !evicted.includes(job as CompletedJob)).map((job) => job.id),
+    'the order of what stays is unchanged',
+  );
+});
+
+test('a retention of 0 empties queue.json of completed jobs in batches', () => {
+  const jobs: Job[] = Array.from({ length: RETENTION_SLACK + 1 }, (_, i) => completed(`c${i}`, i));
+  assert.equal(applyRetention(jobs, 0).evicted.length, RETENTION_SLACK + 1);
+  assert.equal(applyRetention(jobs.slice(1), 0).evicted.length, 0);
+});

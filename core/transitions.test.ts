@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { claim, finish, renewLease, revive } from './transitions.js';
+import { deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
+
+const NOW = new Date('2026-11-23T10:00:00.000Z');
+const POLICY = { backoff_base: 2, max_backoff: 3600 };
+const LEASE = { worker_pid: 7, token: 'abc', expires_at: '2026-11-23T10:00:30.000Z' };
+
+test('a claim makes the job processing, counts the run and records the lease', () => {
+  const job = claim(pendingJob('j'), LEASE, NOW);
+  assert.equal(job.state, 'processing');
+  assert.equal(job.attempts, 1);
+  assert.equal(job.started_at, NOW.toISOString());
+  assert.equal(job.updated_at, NOW.toISOString());
+  assert.deepEqual(job.lease, LEASE);
+});
+
+test('a claim of a failed job clears the previous finish time but keeps its last error', () => {
+  const failed = finish(processingJob('j'), { kind: 'exited', code: 2 }, POLICY, NOW);
+  assert.equal(failed.state, 'failed');
+  const again = claim(failed as never, LEASE, new Date('2026-11-23T10:00:05.000Z'));
+  assert.equal(again.attempts, 2);
+  assert.equal(again.finished_at, null);
+  assert.equal(again.exit_code, null);
+  assert.equal(again.last_error, 'command failed with exit code 2');
+});
+
+test('exit code 0 completes the job and drops its lease', () => {
+  const job = finish(processingJob('j'), { kind: 'exited', code: 0 }, POLICY, NOW);
+  assert.equal(job.state, 'completed');
+  assert.equal(job.exit_code, 0);
+  assert.equal(job.finished_at, NOW.toISOString());
+  assert.equal(job.lease, null);
+  assert.equal(job.last_error, null);
+});
+
+test('a failure with retries left schedules the retry after base ^ attempts seconds', () => {
+  const first = finish(processingJob('j', { attempts: 1 }), { kind: 'exited', code: 3 }, POLICY, NOW);
+  assert.equal(first.state, 'failed');
+  assert.equal(first.run_at, '2026-11-23T10:00:02.000Z');
+  assert.equal(first.exit_code, 3);
+  assert.equal(first.last_error, 'command failed with exit code 3');
+  const third = finish(processingJob('j', { attempts: 3 }), { kind: 'exited', code: 3 }, POLICY, NOW);
+  assert.equal(third.run_at, '2026-11-23T10:00:08.000Z');
+});
+
+test('the job dies after 1 + max_retries failed runs, not before', () => {
+  const policy = { backoff_base: 2, max_backoff: 3600 };
+  const lastRetry = finish(processingJob('j', { attempts: 3, max_retries: 3 }), { kind: 'exited', code: 1 }, policy, NOW);
+  assert.equal(lastRetry.state, 'failed');
+  const final = finish(processingJob('j', { attempts: 4, max_retries: 3 }), { kind: 'exited', code: 1 }, policy, NOW);
+  assert.equal(final.state, 'dead');
+  assert.equal(final.lease, null);
+  const noRetries = finish(processingJob('j', { attempts: 1, max_retries: 0 }), { kind: 'exited', code: 1 }, policy, NOW);
+  assert.equal(noRetries.state, 'dead');
+});
+
+test('kills, timeouts, start failures and lost workers are failures without an exit code', () => {
+  const outcomes = [
+    [{ kind: 'killed', signal: 'SIGKILL' }, 'command was killed by SIGKILL'],
+    [{ kind: 'timed_out', seconds: 5 }, 'command timed out after 5 s and was killed'],
+    [{ kind: 'spawn_failed', message: 'working directory /x does not exist' }, 'command could not start: working directory /x does not exist'],
+    [{ kind: 'lost', reason: 'lease expired' }, 'worker lost: lease expired'],
+  ] as const;
+  for (const [outcome, message] of outcomes) {
+    const job = finish(processingJob('j'), outcome, POLICY, NOW);
+    assert.equal(job.state, 'failed');
+    assert.equal(job.exit_code, null);
+    assert.equal(job.last_error, message);
+  }
+});
+
+test('the backoff of a retry is capped by max_backoff', () => {
+  const job = finish(processingJob('j', { attempts: 20, max_retries: 50 }), { kind: 'exited', code: 1 }, { backoff_base: 2, max_backoff: 60 }, NOW);
+  assert.equal(job.run_at, '2026-11-23T10:01:00.000Z');
+});
+
+test('renewing a lease moves only its expiry', () => {
+  const job = processingJob('j');
+  const renewed = renewLease(job, new Date('2026-11-23T10:05:00.000Z'));
+  assert.equal(renewed.lease.expires_at, '2026-11-23T10:05:00.000Z');
+  assert.equal(renewed.lease.token, job.lease.token);
+  assert.equal(job.lease.expires_at, '2026-11-23T09:00:30.000Z', 'the input is not mutated');
+});
+
+test('reviving a dead job makes it pending now with attempts reset and no trace of the failure', () => {
+  const job = revive(deadJob('d', { priority: 4, max_retries: 2 }), NOW);
+  assert.equal(job.state, 'pending');
+  assert.equal(job.attempts, 0);
+  assert.equal(job.run_at, NOW.toISOString());
+  assert.equal(job.priority, 4);
+  assert.equal(job.max_retries, 2);
+  assert.equal(job.last_error, null);
+  assert.equal(job.exit_code, null);
+  assert.equal(job.finished_at, null);
+});
+
+test('transitions keep the field order of the file format', () => {
+  const keys = Object.keys(finish(processingJob('j'), { kind: 'exited', code: 0 }, POLICY, NOW));
+  assert.deepEqual(keys, Object.keys(pendingJob('j')));
+});

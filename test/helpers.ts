@@ -1,0 +1,216 @@
+/**
+ * Shared harness for end-to-end tests: each test gets its own temp data dir, drives the real
+ * CLI (`dist/cli/index.js`) in real processes, waits for conditions with a deadline (never a
+ * fixed sleep), and kills every process it started when it ends.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import type { DeadJob, Job } from '../core/job.js';
+
+export const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  input?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+/** A temp data dir for one test, removed when the test ends. */
+export function tempDir(t: TestContext, prefix = 'queuectl-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A temp data dir with settings that make tests fast (short poll interval and lease). */
+export function tempDataDir(t: TestContext, config: Record<string, unknown> = {}): string {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ poll_interval: 50, ...config }));
+  return dir;
+}
+
+/** Runs `queuectl --data-dir DIR ...args` to completion. */
+export function runCli(dataDir: string | null, args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  const argv = dataDir === null ? [CLI, ...args] : [CLI, '--data-dir', dataDir, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, {
+      cwd: options.cwd,
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`queuectl ${args.join(' ')} did not finish in ${options.timeoutMs ?? 30_000} ms`));
+    }, options.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Runs the CLI and fails unless it exits 0. */
+export async function cliOk(dataDir: string, args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  const result = await runCli(dataDir, args, options);
+  if (result.code !== 0) {
+    throw new Error(`queuectl ${args.join(' ')} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  }
+  return result;
+}
+
+/** Runs the CLI with `--json` and parses its one JSON document. */
+export async function cliJson<T = unknown>(dataDir: string, args: readonly string[]): Promise<T> {
+  const result = await cliOk(dataDir, [...args, '--json']);
+  return JSON.parse(result.stdout) as T;
+}
+
+export interface ManagerHandle {
+  process: ChildProcess;
+  pid: number;
+  /** Everything the manager and its workers printed so far. */
+  output(): string;
+  /** Resolves with the exit code when the manager exits. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts `queuectl worker start --count N` in the foreground as a real process. When the test
+ * ends, the manager and its workers are killed by pid (they are one process group).
+ */
+export function startManager(t: TestContext, dataDir: string, count: number, env: NodeJS.ProcessEnv = {}): ManagerHandle {
+  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'worker', 'start', '--count', String(count)], {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so cleanup reaches the workers too
+  });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const pid = child.pid!;
+  t.after(() => {
+    killGroup(pid);
+    killJobProcesses(dataDir);
+  });
+  return { process: child, pid, output: () => output, exited };
+}
+
+export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Kills job commands still running for `dataDir` (each runs in its own process group, out of
+ * reach of the manager's group): found by the QUEUECTL_DATA_DIR in their environment.
+ */
+export function killJobProcesses(dataDir: string): void {
+  const marker = `QUEUECTL_DATA_DIR=${dataDir}\0`;
+  for (const entry of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      if (readFileSync(`/proc/${entry.name}/environ`, 'utf8').includes(marker)) process.kill(Number(entry.name), 'SIGKILL');
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+}
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `condition` every 50 ms until it returns a truthy value, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  { timeoutMs = 15_000, intervalMs = 50, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+function readJobs(path: string): Job[] {
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { jobs: Job[] }).jobs;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+export function readQueue(dataDir: string): Job[] {
+  return readJobs(join(dataDir, 'queue.json'));
+}
+
+export function readDlq(dataDir: string): DeadJob[] {
+  return readJobs(join(dataDir, 'dlq.json')) as DeadJob[];
+}
+
+/** Every job in queue and DLQ, by id. */
+export function allJobs(dataDir: string): Map<string, Job> {
+  return new Map([...readQueue(dataDir), ...readDlq(dataDir)].map((job) => [job.id, job]));
+}
+
+/** Waits until every job in the data dir is completed or dead. */
+export function waitForAllFinished(dataDir: string, timeoutMs = 30_000): Promise<boolean> {
+  return waitFor(
+    () => {
+      const jobs = [...allJobs(dataDir).values()];
+      return jobs.length > 0 && jobs.every((job) => job.state === 'completed' || job.state === 'dead');
+    },
+    { timeoutMs, what: 'every job to finish' },
+  );
+}
+
+/** A snapshot of every file under `dir` (path → content), to prove that nothing changed. */
+export function snapshotDir(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (sub: string) => {
+    for (const entry of readdirSafe(join(dir, sub))) {
+      const rel = sub === '' ? entry.name : `${sub}/${entry.name}`;
+      if (entry.isDirectory()) walk(rel);
+      else files.set(rel, readFileSync(join(dir, rel), 'utf8'));
+    }
+  };
+  walk('');
+  return files;
+}
+
+function readdirSafe(path: string): Dirent[] {
+  try {
+    return readdirSync(path, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}

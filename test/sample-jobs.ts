@@ -1,0 +1,51 @@
+/** Jobs in each state, as plain data for unit tests of the pure rules. */
+import type { DeadJob, PendingJob, ProcessingJob } from '../core/job.js';
+
+export const T0 = '2026-11-23T09:00:00.000Z';
+
+export function pendingJob(id: string, fields: Partial<PendingJob> = {}): PendingJob {
+  return {
+    id,
+    command: 'true',
+    state: 'pending',
+    attempts: 0,
+    max_retries: 3,
+    priority: 0,
+    run_at: T0,
+    timeout: null,
+    cwd: '/',
+    created_at: T0,
+    updated_at: T0,
+    started_at: null,
+    finished_at: null,
+    exit_code: null,
+    last_error: null,
+    lease: null,
+    ...fields,
+  };
+}
+
+export function processingJob(id: string, fields: Partial<ProcessingJob> = {}): ProcessingJob {
+  return {
+    ...pendingJob(id),
+    state: 'processing',
+    attempts: 1,
+    started_at: T0,
+    lease: { worker_pid: 42, token: 'token-1', expires_at: '2026-11-23T09:00:30.000Z' },
+    ...fields,
+  };
+}
+
+export function deadJob(id: string, fields: Partial<DeadJob> = {}): DeadJob {
+  return {
+    ...pendingJob(id),
+    state: 'dead',
+    attempts: 4,
+    started_at: T0,
+    finished_at: T0,
+    exit_code: 1,
+    last_error: 'command failed with exit code 1',
+    lease: null,
+    ...fields,
+  };
+}
