@@ -1,0 +1,205 @@
+/**
+ * `npm run bench`: performance figures, each next to a baseline measured in the same run on the
+ * same machine, as a ratio. Medians of several runs; these machines are noisy.
+ *
+ *   baselines: spawning `sh -c true` from Node at concurrency 4; start-up of `node -e 0`
+ *   drain:     N `true` jobs with 4 workers (jobs/s vs the spawn rate)
+ *   backlog:   the same drain with 10,000 jobs delayed far ahead sitting in queue.json
+ *   pickup:    enqueue → start of the job on an idle worker
+ *   enqueue:   a batch of 500 jobs in one call
+ *   status:    `queuectl status` vs `node -e 0`
+ *   memory:    peak RSS of a worker child while draining
+ *
+ * Environment: BENCH_JOBS (default 1000), BENCH_RUNS (default 3).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const WORKERS = 4;
+const dirs: string[] = [];
+const managers: ChildProcess[] = [];
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function dataDir(config: Record<string, unknown> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-bench-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ poll_interval: 50, ...config }));
+  return dir;
+}
+
+function cli(dir: string, args: string[], input?: string): number {
+  const started = performance.now();
+  const result = spawnSync(process.execPath, [CLI, '--data-dir', dir, ...args], { input, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`queuectl ${args.join(' ')}: ${result.stderr}`);
+  return performance.now() - started;
+}
+
+/** Jobs per second of spawning `sh -c true` at the given concurrency. */
+async function spawnRate(count: number, concurrency: number): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      next++;
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn('/bin/sh', ['-c', 'true'], { stdio: 'ignore' });
+        child.once('error', reject);
+        child.once('exit', () => resolve());
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return count / ((performance.now() - started) / 1000);
+}
+
+function nodeStartMs(): number {
+  const started = performance.now();
+  spawnSync(process.execPath, ['-e', '0']);
+  return performance.now() - started;
+}
+
+function countCompleted(dir: string): number {
+  try {
+    const text = readFileSync(join(dir, 'queue.json'), 'utf8');
+    return text.split('"state":"completed"').length - 1;
+  } catch {
+    return 0;
+  }
+}
+
+function startWorkers(dir: string, count: number): ChildProcess {
+  const child = spawn(process.execPath, [CLI, '--data-dir', dir, 'worker', 'start', '--count', String(count)], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  managers.push(child);
+  return child;
+}
+
+async function stopWorkers(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Peak RSS in MB of the manager's worker children, sampled while `busy` is true. */
+function sampleWorkerRss(manager: ChildProcess, peak: { mb: number }): () => void {
+  const timer = setInterval(() => {
+    const children = spawnSync('pgrep', ['-P', String(manager.pid)], { encoding: 'utf8' }).stdout.trim().split('\n');
+    for (const pid of children.filter(Boolean)) {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        peak.mb = Math.max(peak.mb, kb / 1024);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }, 100);
+  return () => clearInterval(timer);
+}
+
+/** Seconds to drain `jobs` true-jobs with WORKERS workers, after `prefill` delayed jobs. */
+async function drain(jobs: number, prefill: number, peak = { mb: 0 }): Promise<number> {
+  const dir = dataDir();
+  if (prefill > 0) {
+    const far = new Date(Date.now() + 365 * 86_400_000).toISOString();
+    cli(dir, ['enqueue', '--file', '-'], `${JSON.stringify({ command: 'true', run_at: far })}\n`.repeat(prefill));
+  }
+  cli(dir, ['enqueue', '--file', '-'], `${JSON.stringify({ command: 'true' })}\n`.repeat(jobs));
+  const started = performance.now();
+  const manager = startWorkers(dir, WORKERS);
+  const stopSampling = sampleWorkerRss(manager, peak);
+  while (countCompleted(dir) < jobs) await sleep(20);
+  const seconds = (performance.now() - started) / 1000;
+  stopSampling();
+  await stopWorkers(manager);
+  return seconds;
+}
+
+/** Milliseconds from a job's enqueue (its created_at) to its claim (started_at) on an idle worker. */
+async function pickupMs(samples: number): Promise<number[]> {
+  const dir = dataDir({ poll_interval: 500 });
+  const manager = startWorkers(dir, 1);
+  await sleep(1500); // let the worker start and go idle
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    cli(dir, ['enqueue', '--command', 'true', '--id', `pickup-${i}`]);
+    for (;;) {
+      const jobs = JSON.parse(readFileSync(join(dir, 'queue.json'), 'utf8')).jobs as { id: string; created_at: string; started_at: string | null }[];
+      const job = jobs.find((candidate) => candidate.id === `pickup-${i}`);
+      if (job?.started_at) {
+        latencies.push(Date.parse(job.started_at) - Date.parse(job.created_at));
+        break;
+      }
+      await sleep(5);
+    }
+    await sleep(200 + Math.random() * 300); // land at a random point of the poll cycle
+  }
+  await stopWorkers(manager);
+  return latencies;
+}
+
+function row(name: string, value: string, baseline: string, ratio: string, goal: string): string {
+  return `${name.padEnd(34)} ${value.padStart(14)} ${baseline.padStart(16)} ${ratio.padStart(8)}   ${goal}`;
+}
+
+async function main(): Promise<void> {
+  console.log(`queuectl bench: ${JOBS} jobs, ${WORKERS} workers, median of ${RUNS} runs, node ${process.version}\n`);
+  const spawnRates: number[] = [];
+  for (let i = 0; i < RUNS; i++) spawnRates.push(await spawnRate(Math.min(JOBS, 500), WORKERS));
+  const rawRate = median(spawnRates);
+  const nodeStart = median(Array.from({ length: 7 }, nodeStartMs));
+
+  const peak = { mb: 0 };
+  const drainRates: number[] = [];
+  for (let i = 0; i < RUNS; i++) drainRates.push(JOBS / (await drain(JOBS, 0, peak)));
+  const drainRate = median(drainRates);
+
+  const backlogRates: number[] = [];
+  for (let i = 0; i < RUNS; i++) backlogRates.push(JOBS / (await drain(JOBS, 10_000)));
+  const backlogRate = median(backlogRates);
+
+  const pickups = await pickupMs(9);
+
+  const batch = `${JSON.stringify({ command: 'true' })}\n`.repeat(500);
+  const enqueueMs = median(Array.from({ length: RUNS }, () => cli(dataDir(), ['enqueue', '--file', '-'], batch)));
+  const statusDir = dataDir();
+  cli(statusDir, ['enqueue', '--file', '-'], batch);
+  const statusMs = median(Array.from({ length: 7 }, () => cli(statusDir, ['status'])));
+
+  console.log(row('figure', 'value', 'baseline', 'ratio', 'goal'));
+  console.log(row('drain (true jobs)', `${drainRate.toFixed(0)}/s`, `${rawRate.toFixed(0)}/s spawn`, (drainRate / rawRate).toFixed(2), '≥ 0.5× spawn rate'));
+  console.log(row('drain with 10,000 delayed in file', `${backlogRate.toFixed(0)}/s`, `${drainRate.toFixed(0)}/s drain`, (drainRate / backlogRate).toFixed(2), '≤ 3× slower'));
+  console.log(row('pickup by an idle worker', `${median(pickups).toFixed(0)} ms`, '50 ms goal', (median(pickups) / 50).toFixed(2), '≤ 1 (median)'));
+  console.log(row('enqueue --file, 500 jobs', `${enqueueMs.toFixed(0)} ms`, `${nodeStart.toFixed(0)} ms node`, (enqueueMs / nodeStart).toFixed(2), '≤ 300 ms'));
+  console.log(row('status', `${statusMs.toFixed(0)} ms`, `${nodeStart.toFixed(0)} ms node`, (statusMs / nodeStart).toFixed(2), '≤ 2× node -e 0'));
+  console.log(row('worker child peak RSS', `${peak.mb.toFixed(0)} MB`, '80 MB goal', (peak.mb / 80).toFixed(2), '≤ 1'));
+  console.log(`\nruns: spawn ${spawnRates.map((r) => r.toFixed(0)).join(', ')}/s; drain ${drainRates.map((r) => r.toFixed(0)).join(', ')}/s; ` +
+    `backlog ${backlogRates.map((r) => r.toFixed(0)).join(', ')}/s; pickup ${pickups.map((p) => p.toFixed(0)).join(', ')} ms`);
+}
+
+try {
+  await main();
+} finally {
+  for (const manager of managers) {
+    try {
+      process.kill(-manager.pid!, 'SIGKILL');
+    } catch {
+      // stopped already
+    }
+  }
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}
