@@ -12,6 +12,8 @@ import {
   type WorkerRecord,
 } from '../store/manager-registry.js';
 import type { QueueStore } from '../store/queue-store.js';
+import { recordOutcome } from './queue-ops.js';
+import type { RunNotice } from './worker.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker-process.js', import.meta.url));
 /** A child that dies sooner than this after its start is replaced only after this delay. */
@@ -34,6 +36,8 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
   const self = identityOf(process.pid);
   const startedAt = new Date().toISOString();
   const children = new Map<ChildProcess, WorkerRecord>();
+  /** The run each child has in progress, so that it can be cleaned up if the child dies. */
+  const runs = new Map<ChildProcess, Extract<RunNotice, { type: 'run' }>>();
   let stopRequests = 0;
   let resolveFinished: () => void;
   const finished = new Promise<void>((resolve) => (resolveFinished = resolve));
@@ -57,8 +61,15 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
     const startedMs = Date.now();
     children.set(child, { ...identityOf(child.pid), started_at: new Date(startedMs).toISOString() });
     register();
+    child.on('message', (notice: RunNotice) => {
+      if (notice.type === 'run') runs.set(child, notice);
+      else runs.delete(child);
+    });
     child.once('exit', (code, signal) => {
       children.delete(child);
+      const run = runs.get(child);
+      runs.delete(child);
+      if (run) settleOrphanedRun(run, `worker ${child.pid} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
       if (stopRequests > 0) {
         if (children.size === 0) {
           unregister();
@@ -73,6 +84,25 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
         if (stopRequests === 0) spawnWorker();
       }, delay);
     });
+  };
+
+  /**
+   * A child died mid-run: kill what its command left running, so the job never runs twice at
+   * once, and record the lost run now rather than after the lease (the token check makes this
+   * a no-op if the child recorded the outcome before it died).
+   */
+  const settleOrphanedRun = (run: Extract<RunNotice, { type: 'run' }>, reason: string) => {
+    try {
+      process.kill(-run.pgid, 'SIGKILL');
+    } catch {
+      // The group is gone already.
+    }
+    recordOutcome(store, run.id, run.token, { kind: 'lost', reason }).then(
+      (result) => {
+        if (result.recorded) log(`${run.id}: ${result.job.last_error} -> ${result.job.state}`);
+      },
+      (error: unknown) => log(`error: ${error instanceof Error ? error.message : String(error)}; the lease will bring ${run.id} back`),
+    );
   };
 
   store.ensureDir();

@@ -12,6 +12,9 @@ import { runCommand, type RunningCommand } from './runner.js';
 import { appendToLog, closeRunLog, openRunLog } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
+/** What a worker child tells its manager about the run in progress. */
+export type RunNotice = { type: 'run'; id: string; token: string; pgid: number } | { type: 'idle' };
+
 export interface WorkerOptions {
   store: QueueStore;
   /** One line per event (claims, outcomes, errors), for the manager's output. */
@@ -92,6 +95,8 @@ export class Worker {
       closeRunLog(logFd);
     }
     this.running = run;
+    // The manager kills this run's process group and records it as lost if this process dies.
+    if (run.pid !== null) process.send?.({ type: 'run', id: job.id, token, pgid: run.pid } satisfies RunNotice);
 
     let claimLost = false;
     let renewing: Promise<unknown> = Promise.resolve();
@@ -112,6 +117,7 @@ export class Worker {
     clearInterval(heartbeat);
     await renewing;
     this.running = undefined;
+    process.send?.({ type: 'idle' } satisfies RunNotice);
     const seconds = ((Date.now() - started) / 1000).toFixed(2);
 
     if (claimLost) {
