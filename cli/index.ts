@@ -146,7 +146,9 @@ function cacMessage(message: string, cli: CAC): string {
   const command = cli.matchedCommand?.name.split(' ')[0];
   const help = command ? `queuectl ${command} --help` : 'queuectl --help';
   const negative = /^Unknown option `-(\d)/.exec(message);
-  if (negative) return `${message}; for a negative number write --option=-${negative[1]}…; see ${help}`;
+  if (negative) {
+    return `unexpected "-${negative[1]}…": a negative number is not allowed here (an option takes one as --option=-${negative[1]}); see ${help}`;
+  }
   return `${message.replace(/\.$/, '')}; see ${help}`;
 }
 

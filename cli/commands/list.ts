@@ -11,6 +11,7 @@ export async function listCommand(ctx: CommandContext): Promise<void> {
   }
   const limit = optionCount(ctx, 'limit', 1);
   const { queue, dlq } = ctx.store.snapshot();
+  ctx.store.readConfig(); // every data file is checked, so a broken one is not found by the workers alone
   let jobs: Job[] = [...queue, ...dlq];
   if (state !== undefined) jobs = jobs.filter((job) => job.state === state);
   // The most recent N, still shown oldest first, as `tail` would.

@@ -14,6 +14,7 @@ export interface WorkerStatus {
 
 export async function statusCommand(ctx: CommandContext): Promise<void> {
   const { queue, dlq } = ctx.store.snapshot();
+  ctx.store.readConfig(); // a broken config.json stops the workers: say so here too
   const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
   for (const job of [...queue, ...dlq]) counts[job.state]++;
 
@@ -30,7 +31,7 @@ export async function statusCommand(ctx: CommandContext): Promise<void> {
   );
 
   if (ctx.json) {
-    printJson({ data_dir: ctx.store.paths.root, counts, workers, managers: managers.map((manager) => manager.pid) });
+    printJson({ data_dir: ctx.store.paths.root, counts, workers });
     return;
   }
   const lines = [

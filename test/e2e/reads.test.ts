@@ -1,0 +1,441 @@
+/**
+ * End-to-end tests of the read commands (status, list, show, logs) and of config, through the
+ * real CLI; and of what every command does with a corrupt or foreign data file: report it with
+ * its path, exit 1, and leave it byte-identical.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { Job, PendingJob } from '../../core/job.js';
+import {
+  cliJson,
+  cliOk,
+  readQueue,
+  runCli,
+  snapshotDir,
+  startManager,
+  tempDataDir,
+  tempDir,
+  waitFor,
+  type CliResult,
+} from '../helpers.js';
+
+const T = '2026-01-01T00:00:00.000Z';
+const STATES = ['pending', 'processing', 'failed', 'completed', 'dead'] as const;
+
+function describeRun(args: readonly string[], result: CliResult): string {
+  return `queuectl ${args.join(' ')} → exit ${result.code}\nstdout: ${JSON.stringify(result.stdout)}\nstderr: ${JSON.stringify(result.stderr)}`;
+}
+
+function pending(id: string, fields: Partial<PendingJob> = {}): PendingJob {
+  return {
+    id,
+    command: `echo ${id}`,
+    state: 'pending',
+    attempts: 0,
+    max_retries: 3,
+    priority: 0,
+    run_at: T,
+    timeout: null,
+    cwd: '/',
+    created_at: T,
+    updated_at: T,
+    started_at: null,
+    finished_at: null,
+    exit_code: null,
+    last_error: null,
+    lease: null,
+    ...fields,
+  };
+}
+
+function processing(id: string): Job {
+  return {
+    ...pending(id),
+    state: 'processing',
+    attempts: 1,
+    started_at: T,
+    // A lease far in the future, so nothing takes the job back while the test reads it.
+    lease: { worker_pid: 2_000_000_000, token: 'token', expires_at: '2099-01-01T00:00:00.000Z' },
+  };
+}
+
+function failed(id: string): Job {
+  return {
+    ...pending(id),
+    state: 'failed',
+    attempts: 1,
+    run_at: '2099-01-01T00:00:00.000Z',
+    started_at: T,
+    finished_at: T,
+    exit_code: 1,
+    last_error: 'command failed with exit code 1',
+  };
+}
+
+function completed(id: string): Job {
+  return { ...pending(id), state: 'completed', attempts: 1, started_at: T, finished_at: T, exit_code: 0 };
+}
+
+function dead(id: string): Job {
+  return {
+    ...pending(id),
+    state: 'dead',
+    attempts: 4,
+    started_at: T,
+    finished_at: T,
+    exit_code: 2,
+    last_error: 'command failed with exit code 2',
+  };
+}
+
+function writeJobFile(path: string, jobs: readonly Job[]): void {
+  writeFileSync(path, `${JSON.stringify({ version: 1, jobs })}\n`);
+}
+
+/** queue.json with p1 p2 (pending), r1 (processing), f1 (failed), c1 (completed); dlq.json with x1 x2 (dead). */
+function mixedDir(t: Parameters<typeof tempDataDir>[0]): string {
+  const dir = tempDataDir(t);
+  writeJobFile(join(dir, 'queue.json'), [pending('p1'), processing('r1'), failed('f1'), completed('c1'), pending('p2')]);
+  writeJobFile(join(dir, 'dlq.json'), [dead('x1'), dead('x2')]);
+  return dir;
+}
+
+interface Status {
+  data_dir: string;
+  counts: Record<string, number>;
+  workers: { pid: number; job: string | null }[];
+}
+
+function parseOneDocument<T>(result: CliResult, args: readonly string[]): T {
+  assert.equal(result.code, 0, describeRun(args, result));
+  // JSON.parse fails on anything after the document, so this proves there is exactly one.
+  return JSON.parse(result.stdout) as T;
+}
+
+describe('status', () => {
+  test('status --json is one document with the data dir, counts of every state (DLQ included) and workers', async (t) => {
+    const dir = mixedDir(t);
+    const args = ['status', '--json'];
+    const status = parseOneDocument<Status>(await runCli(dir, args), args);
+    assert.equal(status.data_dir, dir);
+    assert.deepEqual(status.counts, { pending: 2, processing: 1, failed: 1, completed: 1, dead: 2 });
+    assert.deepEqual(status.workers, []);
+  });
+
+  test('status --json on an empty data dir counts zero of every state', async (t) => {
+    const dir = tempDataDir(t);
+    const status = await cliJson<Status>(dir, ['status']);
+    assert.deepEqual(status.counts, Object.fromEntries(STATES.map((state) => [state, 0])));
+    assert.deepEqual(status.workers, []);
+  });
+
+  test('the data dir comes from QUEUECTL_DATA_DIR when --data-dir is not given', async (t) => {
+    const dir = mixedDir(t);
+    const args = ['status', '--json'];
+    const status = parseOneDocument<Status>(await runCli(null, args, { env: { QUEUECTL_DATA_DIR: dir } }), args);
+    assert.equal(status.data_dir, dir);
+    assert.equal(status.counts.dead, 2);
+    assert.equal(status.counts.pending, 2);
+  });
+
+  test('--data-dir wins over QUEUECTL_DATA_DIR', async (t) => {
+    const flagDir = mixedDir(t);
+    const envDir = tempDataDir(t);
+    const args = ['status', '--json'];
+    const status = parseOneDocument<Status>(await runCli(flagDir, args, { env: { QUEUECTL_DATA_DIR: envDir } }), args);
+    assert.equal(status.data_dir, flagDir);
+    assert.equal(status.counts.pending, 2);
+  });
+
+  test('a relative --data-dir is resolved against the current directory', async (t) => {
+    const base = tempDir(t);
+    const args = ['--data-dir', 'rel', 'enqueue', '{"id":"r","command":"true"}'];
+    const enqueued = await runCli(null, args, { cwd: base });
+    assert.equal(enqueued.code, 0, describeRun(args, enqueued));
+    assert.deepEqual(
+      readQueue(join(base, 'rel')).map((job) => job.id),
+      ['r'],
+    );
+    const statusArgs = ['--data-dir', 'rel', 'status', '--json'];
+    const status = parseOneDocument<Status>(await runCli(null, statusArgs, { cwd: base }), statusArgs);
+    assert.equal(status.data_dir, join(base, 'rel'));
+  });
+
+  test('human status names the data dir and the counts', async (t) => {
+    const dir = mixedDir(t);
+    const { stdout } = await cliOk(dir, ['status']);
+    assert.ok(stdout.includes(dir), stdout);
+    for (const state of STATES) assert.match(stdout, new RegExp(`\\b${state}\\b`), state);
+  });
+});
+
+describe('list and show', () => {
+  test('list --json on an empty data dir prints []', async (t) => {
+    const dir = tempDataDir(t);
+    const args = ['list', '--json'];
+    const result = await runCli(dir, args);
+    assert.deepEqual(parseOneDocument(result, args), []);
+  });
+
+  test('list --json shows every job of queue and DLQ', async (t) => {
+    const dir = mixedDir(t);
+    const jobs = await cliJson<Job[]>(dir, ['list']);
+    assert.ok(Array.isArray(jobs));
+    assert.deepEqual(jobs.map((job) => job.id).sort(), ['c1', 'f1', 'p1', 'p2', 'r1', 'x1', 'x2']);
+    const p1 = jobs.find((job) => job.id === 'p1')!;
+    assert.deepEqual(p1, readQueue(dir).find((job) => job.id === 'p1'));
+  });
+
+  test('list --state keeps only jobs in that state', async (t) => {
+    const dir = mixedDir(t);
+    const ids = async (state: string) => (await cliJson<Job[]>(dir, ['list', '--state', state])).map((job) => job.id).sort();
+    assert.deepEqual(await ids('pending'), ['p1', 'p2']);
+    assert.deepEqual(await ids('processing'), ['r1']);
+    assert.deepEqual(await ids('failed'), ['f1']);
+    assert.deepEqual(await ids('completed'), ['c1']);
+    assert.deepEqual(await ids('dead'), ['x1', 'x2']);
+    const empty = tempDataDir(t);
+    assert.deepEqual(await cliJson(empty, ['list', '--state', 'dead']), []);
+  });
+
+  test('list --limit N gives the N most recently enqueued jobs', async (t) => {
+    const dir = tempDataDir(t);
+    for (const id of ['a', 'b', 'c', 'd']) await cliOk(dir, ['enqueue', '--command', 'true', '--id', id]);
+    const ids = async (...args: string[]) => (await cliJson<Job[]>(dir, ['list', ...args])).map((job) => job.id);
+    assert.deepEqual((await ids('--limit', '2')).sort(), ['c', 'd']);
+    assert.deepEqual((await ids('--limit', '1')).sort(), ['d']);
+    assert.deepEqual((await ids('--limit', '10')).sort(), ['a', 'b', 'c', 'd']);
+    assert.deepEqual((await ids('--state', 'pending', '--limit', '3')).sort(), ['b', 'c', 'd']);
+  });
+
+  test('human list prints a table with a header and every id', async (t) => {
+    const dir = mixedDir(t);
+    const { stdout } = await cliOk(dir, ['list']);
+    assert.match(stdout, /\bID\b/);
+    assert.match(stdout, /\bSTATE\b/);
+    for (const id of ['p1', 'p2', 'r1', 'f1', 'c1', 'x1', 'x2']) assert.match(stdout, new RegExp(`^${id}\\s`, 'm'), id);
+    const pendingOnly = await cliOk(dir, ['list', '--state', 'pending']);
+    assert.match(pendingOnly.stdout, /^p1\s/m);
+    assert.doesNotMatch(pendingOnly.stdout, /^x1\s/m);
+  });
+
+  test('show --json returns a job from queue.json or from dlq.json', async (t) => {
+    const dir = mixedDir(t);
+    const p1 = await cliJson<Job>(dir, ['show', 'p1']);
+    assert.equal(p1.id, 'p1');
+    assert.equal(p1.state, 'pending');
+    assert.equal(p1.command, 'echo p1');
+    const x2 = await cliJson<Job>(dir, ['show', 'x2']);
+    assert.equal(x2.id, 'x2');
+    assert.equal(x2.state, 'dead');
+    assert.equal(x2.last_error, 'command failed with exit code 2');
+    assert.equal(x2.exit_code, 2);
+    const r1 = await cliJson<Job>(dir, ['show', 'r1']);
+    assert.equal(r1.state, 'processing');
+  });
+
+  test('human show prints the fields of the job and where it is', async (t) => {
+    const dir = mixedDir(t);
+    const { stdout } = await cliOk(dir, ['show', 'x1']);
+    assert.match(stdout, /x1/);
+    assert.match(stdout, /dead/);
+    assert.match(stdout, /dlq\.json/);
+  });
+});
+
+describe('logs', () => {
+  test('logs prints the stdout and stderr a worker captured from the job', async (t) => {
+    const dir = tempDataDir(t);
+    const manager = startManager(t, dir, 1);
+    await cliOk(dir, ['enqueue', '--command', 'echo out-marker-1; echo err-marker-2 >&2', '--id', 'logged']);
+    const job = await waitFor(() => readQueue(dir).find((j) => j.id === 'logged' && j.state === 'completed'), {
+      what: 'job "logged" to complete',
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; manager output:\n${manager.output()}`);
+    });
+    assert.equal(job.exit_code, 0);
+    const { stdout } = await cliOk(dir, ['logs', 'logged']);
+    assert.match(stdout, /out-marker-1/);
+    assert.match(stdout, /err-marker-2/);
+
+    // While the manager runs, status lists its live worker.
+    const status = await waitFor(
+      async () => {
+        const s = await cliJson<Status>(dir, ['status']);
+        return s.workers.length === 1 ? s : null;
+      },
+      { what: 'status to list one worker' },
+    );
+    assert.equal(typeof status.workers[0]!.pid, 'number');
+    assert.equal(status.counts.completed, 1);
+  });
+
+  test('logs of a job that has not run yet exits 0 without output on stdout', async (t) => {
+    const dir = tempDataDir(t);
+    await cliOk(dir, ['enqueue', '--command', 'true', '--id', 'waiting']);
+    const result = await runCli(dir, ['logs', 'waiting']);
+    assert.equal(result.code, 0, describeRun(['logs', 'waiting'], result));
+    assert.equal(result.stdout, '');
+  });
+});
+
+const DEFAULTS = {
+  max_retries: 3,
+  backoff_base: 2,
+  max_backoff: 3600,
+  poll_interval: 500,
+  job_timeout: 0,
+  lease: 30,
+  retention: 1000,
+  archive: true,
+};
+
+describe('config', () => {
+  test('config get --json gives every key with its default', async (t) => {
+    const dir = tempDir(t); // no config.json at all
+    const args = ['config', 'get', '--json'];
+    assert.deepEqual(parseOneDocument(await runCli(dir, args), args), DEFAULTS);
+  });
+
+  test('config get --json shows a value set in config.json next to the defaults', async (t) => {
+    const dir = tempDataDir(t); // config.json holds poll_interval 50
+    assert.deepEqual(await cliJson(dir, ['config', 'get']), { ...DEFAULTS, poll_interval: 50 });
+  });
+
+  test('config set max-retries 5 persists max_retries to config.json and config get reads it back', async (t) => {
+    const dir = tempDataDir(t);
+    await cliOk(dir, ['config', 'set', 'max-retries', '5']);
+    const stored = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(stored.max_retries, 5);
+    assert.equal('max-retries' in stored, false, 'stored under the underscore spelling');
+    assert.equal(stored.poll_interval, 50, 'other keys are kept');
+
+    const get = await runCli(dir, ['config', 'get', 'max_retries', '--json']);
+    assert.equal(get.code, 0, describeRun(['config', 'get', 'max_retries', '--json'], get));
+    assert.equal(JSON.parse(get.stdout), 5);
+    assert.equal(JSON.parse((await cliOk(dir, ['config', 'get', 'max-retries', '--json'])).stdout), 5);
+    assert.equal((await cliOk(dir, ['config', 'get', 'max_retries'])).stdout.trim(), '5');
+  });
+
+  test('every key can be set and read back', async (t) => {
+    const dir = tempDataDir(t);
+    const values = {
+      max_retries: 7,
+      backoff_base: 1.5,
+      max_backoff: 120,
+      poll_interval: 20,
+      job_timeout: 9,
+      lease: 12,
+      retention: 50,
+      archive: false,
+    };
+    for (const [key, value] of Object.entries(values)) {
+      const spelled = key.replaceAll('_', '-');
+      await cliOk(dir, ['config', 'set', spelled, String(value)]);
+      assert.deepEqual(JSON.parse((await cliOk(dir, ['config', 'get', key, '--json'])).stdout), value, key);
+    }
+    assert.deepEqual(await cliJson(dir, ['config', 'get']), values);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), values);
+    await cliOk(dir, ['config', 'set', 'archive', 'true']);
+    assert.equal(JSON.parse((await cliOk(dir, ['config', 'get', 'archive', '--json'])).stdout), true);
+  });
+
+  test('an enqueue after config set captures the new default max_retries and job_timeout', async (t) => {
+    const dir = tempDataDir(t);
+    await cliOk(dir, ['enqueue', '--command', 'true', '--id', 'before']);
+    await cliOk(dir, ['config', 'set', 'max_retries', '6']);
+    await cliOk(dir, ['config', 'set', 'job_timeout', '45']);
+    await cliOk(dir, ['enqueue', '--command', 'true', '--id', 'after']);
+    await cliOk(dir, ['enqueue', '--command', 'true', '--id', 'own', '--max-retries', '1', '--timeout', '5']);
+    const jobs = new Map(readQueue(dir).map((job) => [job.id, job]));
+    assert.equal(jobs.get('before')!.max_retries, 3, 'a job keeps the default captured at its enqueue');
+    assert.equal(jobs.get('before')!.timeout, null);
+    assert.equal(jobs.get('after')!.max_retries, 6);
+    assert.equal(jobs.get('after')!.timeout, 45);
+    assert.equal(jobs.get('own')!.max_retries, 1, "the job's own value wins");
+    assert.equal(jobs.get('own')!.timeout, 5);
+  });
+});
+
+/** Runs `args` and checks: exit 1, one stderr line naming `path`, `path` byte-identical, nothing else changed. */
+async function assertReportedAndUntouched(dir: string, path: string, args: readonly string[]): Promise<void> {
+  const bytes = readFileSync(path);
+  const before = snapshotDir(dir);
+  const result = await runCli(dir, args);
+  const why = describeRun(args, result);
+  assert.equal(result.code, 1, why);
+  assert.match(result.stderr, /^queuectl: [^\n]+\n$/, why);
+  assert.ok(result.stderr.includes(path), `stderr names ${path}\n${why}`);
+  assert.ok(readFileSync(path).equals(bytes), `${path} is byte-identical\n${why}`);
+  assert.deepEqual(snapshotDir(dir), before, `nothing changed\n${why}`);
+}
+
+const FOREIGN_JOB_FILES: [string, string][] = [
+  ['invalid JSON', '{not json'],
+  ['an object that is not a job file', '{"hello":1}\n'],
+  ['an array', '[1,2]\n'],
+  ['version 2', '{"version":2,"jobs":[]}\n'],
+];
+
+describe('corrupt and foreign data files', () => {
+  for (const [what, content] of FOREIGN_JOB_FILES) {
+    test(`a queue.json holding ${what} is reported by list, status and enqueue and left as it is`, async (t) => {
+      const dir = tempDataDir(t);
+      const path = join(dir, 'queue.json');
+      writeFileSync(path, content);
+      await assertReportedAndUntouched(dir, path, ['list']);
+      await assertReportedAndUntouched(dir, path, ['list', '--json']);
+      await assertReportedAndUntouched(dir, path, ['status']);
+      await assertReportedAndUntouched(dir, path, ['status', '--json']);
+      await assertReportedAndUntouched(dir, path, ['enqueue', '{"command":"true"}']);
+      await assertReportedAndUntouched(dir, path, ['enqueue', '--command', 'true']);
+    });
+  }
+
+  for (const [what, content] of FOREIGN_JOB_FILES) {
+    test(`a dlq.json holding ${what} is reported by list, status and enqueue and left as it is`, async (t) => {
+      const dir = tempDataDir(t);
+      writeJobFile(join(dir, 'queue.json'), [pending('p1')]);
+      const path = join(dir, 'dlq.json');
+      writeFileSync(path, content);
+      await assertReportedAndUntouched(dir, path, ['list']);
+      await assertReportedAndUntouched(dir, path, ['status']);
+      await assertReportedAndUntouched(dir, path, ['enqueue', '--command', 'true']);
+    });
+  }
+
+  const CORRUPT_CONFIGS: [string, string][] = [
+    ['invalid JSON', '{not json'],
+    ['an array', '[1,2]\n'],
+    ['a value of the wrong type', '{"max_retries":"3"}\n'],
+    ['an unknown key', '{"max_retry":3}\n'],
+  ];
+
+  for (const [what, content] of CORRUPT_CONFIGS) {
+    test(`a config.json holding ${what} is reported by enqueue and config and left as it is`, async (t) => {
+      const dir = tempDataDir(t);
+      writeJobFile(join(dir, 'queue.json'), [pending('p1')]);
+      const path = join(dir, 'config.json');
+      writeFileSync(path, content);
+      await assertReportedAndUntouched(dir, path, ['enqueue', '{"command":"true"}']);
+      await assertReportedAndUntouched(dir, path, ['config', 'get']);
+      await assertReportedAndUntouched(dir, path, ['config', 'get', 'max_retries']);
+      await assertReportedAndUntouched(dir, path, ['config', 'set', 'lease', '10']);
+    });
+  }
+
+  for (const command of ['list', 'status']) {
+    test(`${command} reports a corrupt config.json (each kind) and leaves it as it is`, async (t) => {
+      for (const [, content] of CORRUPT_CONFIGS) {
+        const dir = tempDataDir(t);
+        writeJobFile(join(dir, 'queue.json'), [pending('p1')]);
+        const path = join(dir, 'config.json');
+        writeFileSync(path, content);
+        await assertReportedAndUntouched(dir, path, [command]);
+        await assertReportedAndUntouched(dir, path, [command, '--json']);
+      }
+    });
+  }
+});
