@@ -27,18 +27,47 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** A temp data dir for one test, removed when the test ends. */
+/** A temp dir for one test, removed when the test ends. */
 export function tempDir(t: TestContext, prefix = 'queuectl-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => removeDir(dir));
   return dir;
 }
 
-/** A temp data dir with settings that make tests fast (short poll interval and lease). */
+/**
+ * A temp data dir with settings that make tests fast (short poll interval). When the test ends,
+ * every process of the data dir (manager, workers, job commands) is killed and waited for
+ * before the dir is removed: one hook does both, in that order, because after-hooks run in
+ * registration order and a hook that throws skips the ones after it. A process left running
+ * keeps the test runner alive forever, so the kill must come first and must not be skippable.
+ */
 export function tempDataDir(t: TestContext, config: Record<string, unknown> = {}): string {
-  const dir = tempDir(t);
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-test-'));
+  t.after(async () => {
+    try {
+      await killProcessesOf(dir);
+    } finally {
+      removeDir(dir);
+    }
+  });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ poll_interval: 50, ...config }));
   return dir;
+}
+
+/** A data dir plus a work dir holding the runs log that recording jobs append to. */
+export function workspace(t: TestContext, config: Record<string, unknown> = {}): { data: string; work: string; runs: string } {
+  const data = tempDataDir(t, config);
+  const work = tempDir(t, 'queuectl-work-');
+  return { data, work, runs: join(work, 'runs.log') };
+}
+
+function removeDir(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  } catch (error) {
+    // A leftover temp dir is not worth failing a test over; a leftover process is (see above).
+    console.error(`could not remove ${dir}: ${(error as Error).message}`);
+  }
 }
 
 /** Runs `queuectl --data-dir DIR ...args` to completion. */
@@ -108,42 +137,84 @@ export function startManager(t: TestContext, dataDir: string, count: number, env
   const pid = child.pid!;
   t.after(() => {
     killGroup(pid);
-    killJobProcesses(dataDir);
+    child.stdout!.destroy();
+    child.stderr!.destroy();
   });
   return { process: child, pid, output: () => output, exited };
 }
 
 export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  killProcess(-pid, signal);
+}
+
+export function killProcess(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(-pid, signal);
+    process.kill(pid, signal);
   } catch {
     // Already gone.
   }
 }
 
 /**
- * Kills job commands still running for `dataDir` (each runs in its own process group, out of
- * reach of the manager's group): found by the QUEUECTL_DATA_DIR in their environment.
+ * Live processes of `dataDir`: managers and workers name it in their argv; job commands run in
+ * process groups of their own, out of reach of the manager's group, and carry it in their
+ * environment as QUEUECTL_DATA_DIR.
  */
-export function killJobProcesses(dataDir: string): void {
+export function processesOf(dataDir: string): number[] {
   const marker = `QUEUECTL_DATA_DIR=${dataDir}\0`;
+  const pids: number[] = [];
   for (const entry of readdirSafe('/proc')) {
-    if (!/^\d+$/.test(entry.name)) continue;
+    if (!/^\d+$/.test(entry.name) || Number(entry.name) === process.pid) continue;
+    const pid = Number(entry.name);
     try {
-      if (readFileSync(`/proc/${entry.name}/environ`, 'utf8').includes(marker)) process.kill(Number(entry.name), 'SIGKILL');
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if ((argv.includes(dataDir) || readFileSync(`/proc/${pid}/environ`, 'utf8').includes(marker)) && processAlive(pid)) {
+        pids.push(pid);
+      }
     } catch {
       // Gone, or not ours to read.
     }
   }
+  return pids;
 }
 
-export function isRunning(pid: number): boolean {
+/** SIGKILLs every process of `dataDir` (and its group) until none is left, for at most 10 s. */
+export async function killProcessesOf(dataDir: string): Promise<void> {
+  await waitFor(
+    () => {
+      const pids = processesOf(dataDir);
+      for (const pid of pids) {
+        killGroup(pid);
+        killProcess(pid); // when it leads no group of its own
+      }
+      return pids.length === 0;
+    },
+    { timeoutMs: 10_000, what: `the processes of ${dataDir} to be gone` },
+  );
+}
+
+/** Alive and not a zombie (an orphan that has exited stays a zombie until pid 1 reaps it). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Rejects when `promise` has not settled within `ms`. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Polls `condition` every 50 ms until it returns a truthy value, or fails after `timeoutMs`. */

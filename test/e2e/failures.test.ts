@@ -1,0 +1,249 @@
+/**
+ * End-to-end: how runs fail and what happens next — retries with backoff into the DLQ and back,
+ * delayed jobs, commands that cannot start or run too long, workers killed mid-job, locks left
+ * behind, and many enqueues at once. Real CLI, real processes; jobs record their runs (job id,
+ * attempt, worker pid, shell pid, time) with test/fixtures/record-run.sh.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Job } from '../../core/job.js';
+import {
+  allJobs,
+  cliJson,
+  cliOk,
+  processAlive,
+  readDlq,
+  readQueue,
+  runCli,
+  startManager,
+  waitFor,
+  withDeadline,
+  workspace,
+} from '../helpers.js';
+import { readRuns, RECORD, recordingJob, starts } from '../runs-log.js';
+
+function deadJob(dataDir: string, id: string): Job | undefined {
+  return readDlq(dataDir).find((job) => job.id === id);
+}
+
+test('a failing job is retried with exponential backoff, lands in the DLQ, and dlq retry runs it again', { timeout: 60_000 }, async (t) => {
+  const { data, runs } = workspace(t, { backoff_base: 2, lease: 2 });
+  await cliOk(data, ['enqueue', JSON.stringify({ id: 'flaky', command: recordingJob(runs, 0, 3), max_retries: 2 })]);
+  const first = startManager(t, data, 1);
+
+  const dead = await waitFor(() => deadJob(data, 'flaky'), { timeoutMs: 20_000, what: 'flaky to reach the DLQ' });
+  const runsSoFar = starts(runs, 'flaky');
+  assert.deepEqual(
+    runsSoFar.map((run) => run.attempt),
+    [1, 2, 3],
+    'ran exactly 3 times (1 + max_retries)',
+  );
+  const gaps = [runsSoFar[1]!.at - runsSoFar[0]!.at, runsSoFar[2]!.at - runsSoFar[1]!.at];
+  assert.ok(gaps[0]! >= 2_000 && gaps[0]! < 3_500, `gap after the 1st failure was ${gaps[0]} ms, expected about 2 s`);
+  assert.ok(gaps[1]! >= 4_000 && gaps[1]! < 5_500, `gap after the 2nd failure was ${gaps[1]} ms, expected about 4 s`);
+
+  assert.equal(dead.state, 'dead');
+  assert.equal(dead.attempts, 3);
+  assert.equal(dead.exit_code, 3);
+  assert.match(dead.last_error ?? '', /exit code 3\b/);
+  assert.ok(!readQueue(data).some((job) => job.id === 'flaky'), 'a dead job is not in queue.json');
+  const listed = await cliJson<Job[]>(data, ['dlq', 'list']);
+  assert.deepEqual(
+    listed.map((job) => [job.id, job.state]),
+    [['flaky', 'dead']],
+  );
+
+  // Stop the workers so that the revived job can be seen waiting.
+  process.kill(first.pid, 'SIGTERM');
+  assert.equal(await withDeadline(first.exited, 10_000, 'the manager to exit'), 0, first.output());
+  await cliOk(data, ['dlq', 'retry', 'flaky']);
+  const revived = readQueue(data).find((job) => job.id === 'flaky');
+  assert.equal(revived?.state, 'pending');
+  assert.equal(revived?.attempts, 0);
+  assert.equal(revived?.last_error, null);
+  assert.ok(!readDlq(data).some((job) => job.id === 'flaky'), 'dlq retry takes the job out of dlq.json');
+  assert.deepEqual(await cliJson<Job[]>(data, ['dlq', 'list']), []);
+
+  startManager(t, data, 1);
+  const again = await waitFor(() => starts(runs, 'flaky')[3], { what: 'the revived job to run' });
+  assert.equal(again.attempt, 1, 'the revived job starts again from its first attempt');
+});
+
+test('a delayed job does not run before its run_at, and runs after it', { timeout: 30_000 }, async (t) => {
+  const { data, runs } = workspace(t);
+  startManager(t, data, 1);
+  const job = await cliJson<Job>(data, ['enqueue', '--id', 'later', '--delay', '2s', '--command', recordingJob(runs)]);
+  const runAt = Date.parse(job.run_at);
+  assert.ok(runAt >= Date.parse(job.created_at) + 2_000, `run_at ${job.run_at} is not 2 s after ${job.created_at}`);
+
+  await waitFor(() => allJobs(data).get('later')?.state === 'completed', { timeoutMs: 15_000, what: 'the delayed job to complete' });
+  const [run] = starts(runs, 'later');
+  assert.ok(run, 'the delayed job ran');
+  assert.ok(run.at >= runAt, `started at ${new Date(run.at).toISOString()}, before its run_at ${job.run_at}`);
+  assert.equal(starts(runs, 'later').length, 1);
+});
+
+test('a job whose working directory does not exist fails with a clear last_error', { timeout: 30_000 }, async (t) => {
+  const { data, work } = workspace(t);
+  const missing = join(work, 'no-such-dir');
+  await cliOk(data, ['enqueue', JSON.stringify({ id: 'nowhere', command: 'echo hi', cwd: missing, max_retries: 0 })]);
+  startManager(t, data, 1);
+
+  const dead = await waitFor(() => deadJob(data, 'nowhere'), { what: 'the job to reach the DLQ' });
+  assert.equal(dead.attempts, 1);
+  assert.equal(dead.exit_code, null);
+  assert.match(dead.last_error ?? '', /could not start/);
+  assert.ok(dead.last_error?.includes(missing), `last_error does not name ${missing}: ${dead.last_error}`);
+  assert.match(dead.last_error ?? '', /does not exist/);
+});
+
+test('a job over its timeout is killed with everything it started, and the failure says timed out', { timeout: 30_000 }, async (t) => {
+  const { data, work } = workspace(t);
+  const pidFile = join(work, 'bg.pid');
+  await cliOk(data, [
+    'enqueue',
+    JSON.stringify({
+      id: 'slowpoke',
+      command: `sleep 30 & echo $! > '${pidFile}'; sleep 30`,
+      cwd: work,
+      timeout: 1,
+      max_retries: 0,
+    }),
+  ]);
+  startManager(t, data, 1);
+
+  const dead = await waitFor(() => deadJob(data, 'slowpoke'), { timeoutMs: 15_000, what: 'the job to time out' });
+  assert.equal(dead.exit_code, null);
+  assert.match(dead.last_error ?? '', /timed out after 1 s/);
+  const started = Date.parse(dead.started_at!);
+  const finished = Date.parse(dead.finished_at!);
+  assert.ok(finished - started >= 1_000 && finished - started < 4_000, `the run lasted ${finished - started} ms`);
+
+  const background = Number(readFileSync(pidFile, 'utf8').trim());
+  assert.ok(background > 0, 'the job wrote its background pid');
+  await waitFor(() => !processAlive(background), { timeoutMs: 8_000, what: `background child ${background} to be killed` });
+});
+
+test('when a worker is killed with -9 mid-job, the job is taken back after its lease and run again to completion', { timeout: 60_000 }, async (t) => {
+  const { data, runs } = workspace(t, { lease: 1, backoff_base: 1 });
+  const manager = startManager(t, data, 1);
+  // The first run would go on for 8 s: long past the lease, the backoff and the respawn of a
+  // worker, so that a first run left running would certainly overlap the second.
+  const seconds = '$([ "$QUEUECTL_ATTEMPT" = 1 ] && echo 8 || echo 0.5)';
+  await cliOk(data, ['enqueue', '--id', 'survivor', '--command', `sh '${RECORD}' '${runs}' $PPID ${seconds}`]);
+
+  const firstRun = await waitFor(
+    () => {
+      const job = allJobs(data).get('survivor');
+      const run = starts(runs, 'survivor')[0];
+      return job?.state === 'processing' && run ? { job, run } : null;
+    },
+    { what: 'the job to be running' },
+  );
+  const victim = firstRun.job.lease!.worker_pid;
+  assert.equal(firstRun.run.worker, victim, 'the runs log and the lease name the same worker');
+  process.kill(victim, 'SIGKILL');
+
+  // The moment the second run starts, the first run must be over.
+  const secondRun = await waitFor(() => starts(runs, 'survivor')[1], { timeoutMs: 20_000, what: 'the job to run again' });
+  const firstStillRunning = processAlive(firstRun.run.shell);
+
+  await waitFor(() => allJobs(data).get('survivor')?.state === 'completed', { timeoutMs: 20_000, what: 'the job to complete' });
+  const job = allJobs(data).get('survivor')!;
+  assert.equal(job.attempts, 2);
+  assert.equal(secondRun.attempt, 2);
+  assert.notEqual(secondRun.worker, victim, 'the second run is on another worker');
+  assert.ok(!processAlive(victim));
+  const log = readRuns(runs);
+  const firstEnds = log.filter((run) => run.attempt === 1 && run.event !== 'start');
+  assert.ok(
+    !firstStillRunning && firstEnds.every((end) => end.at <= secondRun.at),
+    `the job ran twice at once: run 1 (shell ${firstRun.run.shell}, worker ${victim}) ` +
+      `${firstStillRunning ? 'was still running' : 'ended'} when run 2 (worker ${secondRun.worker}) started; ` +
+      `runs log:\n${readFileSync(runs, 'utf8')}`,
+  );
+  assert.ok(
+    log.some((run) => run.attempt === 2 && run.event === 'end'),
+    'the second run ran to its end',
+  );
+  assert.match(manager.output(), new RegExp(`worker ${victim} was killed by SIGKILL`));
+});
+
+test('a job that kills its own worker goes to the DLQ after 1 + max_retries claims instead of looping', { timeout: 30_000 }, async (t) => {
+  const { data, runs } = workspace(t, { lease: 1, backoff_base: 1 });
+  await cliOk(data, ['enqueue', JSON.stringify({ id: 'killer', command: `${recordingJob(runs)} && kill -9 $PPID`, max_retries: 1 })]);
+  startManager(t, data, 1);
+
+  const dead = await waitFor(() => deadJob(data, 'killer'), { timeoutMs: 20_000, what: 'the job to reach the DLQ' });
+  assert.deepEqual(
+    starts(runs, 'killer').map((run) => run.attempt),
+    [1, 2],
+    'claimed exactly twice',
+  );
+  const workers = starts(runs, 'killer').map((run) => run.worker);
+  assert.notEqual(workers[0], workers[1], 'each run killed its own worker');
+  assert.equal(dead.attempts, 2);
+  assert.match(dead.last_error ?? '', /lease expired|worker lost/);
+  assert.ok(!readQueue(data).some((job) => job.id === 'killer'));
+});
+
+test('enqueue takes over a stale lock left by a killed process', { timeout: 30_000 }, async (t) => {
+  const { data } = workspace(t);
+  const lock = join(data, '.lock');
+  mkdirSync(lock);
+  const minuteAgo = new Date(Date.now() - 60_000);
+  utimesSync(lock, minuteAgo, minuteAgo);
+
+  const started = Date.now();
+  await cliOk(data, ['enqueue', '--id', 'after-crash', '--command', 'true']);
+  assert.ok(Date.now() - started < 10_000);
+  assert.deepEqual(
+    readQueue(data).map((job) => [job.id, job.state]),
+    [['after-crash', 'pending']],
+  );
+  assert.ok(!existsSync(lock), 'the lock was released after the enqueue');
+});
+
+test('enqueue waits while another process holds a fresh lock, then succeeds once it is released', { timeout: 30_000 }, async (t) => {
+  const { data } = workspace(t);
+  const lock = join(data, '.lock');
+  mkdirSync(lock);
+  const keepFresh = setInterval(() => {
+    const now = new Date();
+    utimesSync(lock, now, now);
+  }, 250);
+  t.after(() => clearInterval(keepFresh));
+
+  let settled = false;
+  const enqueue = runCli(data, ['enqueue', '--id', 'patient', '--command', 'true']).finally(() => (settled = true));
+  // The holder keeps its lock for 3 s (this wait is the scenario, not a guess at a condition).
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  assert.equal(settled, false, 'enqueue did not wait for the lock');
+  assert.deepEqual(readQueue(data), []);
+
+  clearInterval(keepFresh);
+  rmdirSync(lock);
+  const result = await enqueue;
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(
+    readQueue(data).map((job) => job.id),
+    ['patient'],
+  );
+});
+
+test('20 concurrent enqueue processes all succeed and every job is stored exactly once', { timeout: 60_000 }, async (t) => {
+  const { data } = workspace(t);
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => runCli(data, ['enqueue', '--command', `echo ${i}`, '--json'])),
+  );
+  for (const result of results) assert.equal(result.code, 0, result.stderr);
+  const ids = results.map((result) => (JSON.parse(result.stdout) as Job).id);
+  assert.equal(new Set(ids).size, 20, 'every enqueue got its own id');
+
+  const queue = readQueue(data);
+  assert.equal(queue.length, 20);
+  assert.deepEqual(queue.map((job) => job.id).sort(), [...ids].sort());
+  assert.deepEqual(queue.map((job) => job.command).sort(), Array.from({ length: 20 }, (_, i) => `echo ${i}`).sort());
+});

@@ -1,0 +1,257 @@
+/**
+ * End-to-end: the worker manager and its workers, driven through the real CLI in real
+ * processes. Jobs record their runs (job id, attempt, worker pid, time) in a runs log in the
+ * test's temp dir, written by test/fixtures/record-run.sh.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  allJobs,
+  cliJson,
+  cliOk,
+  processAlive,
+  readQueue,
+  runCli,
+  startManager,
+  waitFor,
+  waitForAllFinished,
+  withDeadline,
+  workspace,
+} from '../helpers.js';
+import { readRuns, recordingJob } from '../runs-log.js';
+
+interface StatusJson {
+  data_dir: string;
+  counts: Record<string, number>;
+  workers: { pid: number; manager_pid: number; job: string | null }[];
+}
+
+function jobState(dataDir: string, id: string): string | undefined {
+  return allJobs(dataDir).get(id)?.state;
+}
+
+/** Waits until job `id` is processing and its command has recorded its start. */
+async function waitUntilRunning(dataDir: string, runs: string, id: string): Promise<void> {
+  await waitFor(() => jobState(dataDir, id) === 'processing' && readRuns(runs).some((run) => run.id === id && run.event === 'start'), {
+    what: `job ${id} to be running`,
+  });
+}
+
+test('three workers share 60 jobs: each runs exactly once, and the workers run in parallel', { timeout: 60_000 }, async (t) => {
+  const { data, work, runs } = workspace(t);
+  const ids = Array.from({ length: 60 }, (_, i) => `job${String(i + 1).padStart(2, '0')}`);
+  const batch = join(work, 'jobs.ndjson');
+  writeFileSync(batch, ids.map((id) => JSON.stringify({ id, command: recordingJob(runs, 0.2) })).join('\n') + '\n');
+  await cliOk(data, ['enqueue', '--file', batch]);
+
+  startManager(t, data, 3);
+  await waitForAllFinished(data, 45_000);
+
+  const jobs = allJobs(data);
+  assert.equal(jobs.size, 60);
+  for (const id of ids) {
+    const job = jobs.get(id);
+    assert.equal(job?.state, 'completed', `${id} is ${job?.state}`);
+    assert.equal(job?.attempts, 1, `${id} attempts`);
+  }
+
+  const log = readRuns(runs);
+  const starts = log.filter((run) => run.event === 'start');
+  const ends = log.filter((run) => run.event === 'end');
+  assert.deepEqual(starts.map((run) => run.id).sort(), ids, 'every job started exactly once');
+  assert.deepEqual(ends.map((run) => run.id).sort(), ids, 'every job ended exactly once');
+
+  const intervals = starts.map((start) => {
+    const end = ends.find((run) => run.id === start.id)!;
+    return { worker: start.worker, from: start.at, to: end.at };
+  });
+  const workers = new Set(intervals.map((run) => run.worker));
+  assert.ok(workers.size >= 2, `jobs ran on ${workers.size} worker(s), expected several`);
+  const overlapping = intervals.some((a, i) =>
+    intervals.some((b, j) => i < j && a.worker !== b.worker && a.from < b.to && b.from < a.to),
+  );
+  assert.ok(overlapping, 'no two runs on different workers overlapped in time');
+});
+
+test('SIGTERM to the manager lets the running job finish, then the manager exits 0', { timeout: 30_000 }, async (t) => {
+  const { data, runs } = workspace(t, { lease: 2 });
+  const manager = startManager(t, data, 1);
+  await cliOk(data, ['enqueue', '--id', 'slow', '--command', recordingJob(runs, 1.5)]);
+  await waitUntilRunning(data, runs, 'slow');
+
+  process.kill(manager.pid, 'SIGTERM');
+  const code = await withDeadline(manager.exited, 15_000, 'the manager to exit');
+  assert.equal(code, 0, manager.output());
+
+  const job = allJobs(data).get('slow');
+  assert.equal(job?.state, 'completed');
+  assert.equal(job?.attempts, 1);
+  assert.deepEqual(
+    readRuns(runs).map((run) => run.event),
+    ['start', 'end'],
+    'the job ran once, to its end',
+  );
+  assert.deepEqual(
+    [...allJobs(data).values()].filter((other) => other.state === 'processing').map((other) => other.id),
+    [],
+  );
+});
+
+test('worker stop lets the running job finish, waits for the manager and says what it stopped', { timeout: 30_000 }, async (t) => {
+  const { data, runs } = workspace(t, { lease: 2 });
+  const manager = startManager(t, data, 1);
+  await cliOk(data, ['enqueue', '--id', 'slow', '--command', recordingJob(runs, 1.5)]);
+  await waitUntilRunning(data, runs, 'slow');
+
+  const stop = await runCli(data, ['worker', 'stop'], { timeoutMs: 20_000 });
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, new RegExp(`stopped 1 manager\\(s\\): ${manager.pid}\\b`));
+  // worker stop returned, so the manager is done and its job with it.
+  assert.equal(jobState(data, 'slow'), 'completed');
+  assert.deepEqual(
+    readRuns(runs).map((run) => run.event),
+    ['start', 'end'],
+  );
+  assert.equal(await withDeadline(manager.exited, 5_000, 'the manager to exit'), 0, manager.output());
+  assert.deepEqual(
+    [...allJobs(data).values()].filter((job) => job.state === 'processing').map((job) => job.id),
+    [],
+  );
+});
+
+test('worker stop with no manager running exits 0 and says so', async (t) => {
+  const { data } = workspace(t);
+  const result = await runCli(data, ['worker', 'stop']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /no worker manager is running/);
+});
+
+test('worker start --detach returns at once; its workers do the jobs and worker stop ends them', { timeout: 60_000 }, async (t) => {
+  const { data, runs } = workspace(t);
+  const started = Date.now();
+  const start = await runCli(data, ['worker', 'start', '--count', '2', '--detach'], { timeoutMs: 20_000 });
+  const elapsed = Date.now() - started;
+  // The workspace's cleanup kills the background manager by pid, whatever happens below.
+  const managerPid = Number(/started worker manager (\d+)/.exec(start.stdout)?.[1]) || undefined;
+  assert.equal(start.code, 0, start.stderr);
+  assert.ok(managerPid, `no manager pid in: ${start.stdout}`);
+  assert.ok(elapsed < 10_000, `worker start --detach took ${elapsed} ms`);
+  assert.ok(processAlive(managerPid), 'the background manager runs');
+
+  const status = await cliJson<StatusJson>(data, ['status']);
+  assert.equal(status.workers.length, 2);
+  const workerPids = status.workers.map((worker) => worker.pid);
+  for (const worker of status.workers) {
+    assert.equal(worker.manager_pid, managerPid);
+    assert.ok(processAlive(worker.pid), `worker ${worker.pid} runs`);
+  }
+
+  for (const id of ['a', 'b', 'c', 'd']) await cliOk(data, ['enqueue', '--id', id, '--command', recordingJob(runs)]);
+  await waitForAllFinished(data);
+  assert.deepEqual(
+    [...allJobs(data).values()].map((job) => job.state),
+    ['completed', 'completed', 'completed', 'completed'],
+  );
+
+  const stop = await runCli(data, ['worker', 'stop'], { timeoutMs: 20_000 });
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, new RegExp(`stopped 1 manager\\(s\\): ${managerPid}\\b`));
+  await waitFor(() => !processAlive(managerPid), { timeoutMs: 5_000, what: 'the manager to be gone' });
+  for (const pid of workerPids) {
+    await waitFor(() => !processAlive(pid), { timeoutMs: 5_000, what: `worker ${pid} to be gone` });
+  }
+  const after = await cliJson<StatusJson>(data, ['status']);
+  assert.deepEqual(after.workers, []);
+});
+
+test('a worker killed with SIGKILL while idle is replaced by the manager', { timeout: 30_000 }, async (t) => {
+  const { data } = workspace(t);
+  const manager = startManager(t, data, 2);
+  const before = await waitFor(
+    async () => {
+      const status = await cliJson<StatusJson>(data, ['status']);
+      return status.workers.length === 2 ? status.workers.map((worker) => worker.pid) : null;
+    },
+    { what: 'two workers' },
+  );
+  const [victim, survivor] = before as [number, number];
+
+  process.kill(victim, 'SIGKILL');
+  const after = await waitFor(
+    async () => {
+      const status = await cliJson<StatusJson>(data, ['status']);
+      const pids = status.workers.map((worker) => worker.pid);
+      return pids.length === 2 && !pids.includes(victim) ? status.workers : null;
+    },
+    { what: 'a replacement worker' },
+  );
+  const pids = after.map((worker) => worker.pid);
+  assert.ok(pids.includes(survivor), 'the other worker kept running');
+  for (const worker of after) {
+    assert.equal(worker.manager_pid, manager.pid);
+    assert.ok(processAlive(worker.pid), `worker ${worker.pid} runs`);
+  }
+  assert.ok(!processAlive(victim));
+});
+
+test('one worker takes jobs by highest priority, then oldest run_at, then enqueue order', { timeout: 30_000 }, async (t) => {
+  const { data, runs } = workspace(t);
+  const now = Date.now();
+  const ago = (seconds: number) => new Date(now - seconds * 1000).toISOString();
+  // In enqueue order; every job is ready already.
+  const jobs = [
+    { id: 'p0-10s-first', priority: 0, run_at: ago(10) },
+    { id: 'p5-10s-first', priority: 5, run_at: ago(10) },
+    { id: 'p0-20s', priority: 0, run_at: ago(20) },
+    { id: 'p5-10s-second', priority: 5, run_at: ago(10) },
+    { id: 'p1-5s', priority: 1, run_at: ago(5) },
+    { id: 'neg-30s', priority: -1, run_at: ago(30) },
+    { id: 'p0-10s-second', priority: 0, run_at: ago(10) },
+    { id: 'p5-15s', priority: 5, run_at: ago(15) },
+  ];
+  for (const job of jobs) {
+    await cliOk(data, ['enqueue', JSON.stringify({ ...job, command: recordingJob(runs) })]);
+  }
+  assert.deepEqual(readRuns(runs), [], 'nothing runs without a worker');
+
+  startManager(t, data, 1);
+  await waitForAllFinished(data);
+  assert.deepEqual(
+    readRuns(runs)
+      .filter((run) => run.event === 'start')
+      .map((run) => run.id),
+    ['p5-15s', 'p5-10s-first', 'p5-10s-second', 'p1-5s', 'p0-20s', 'p0-10s-first', 'p0-10s-second', 'neg-30s'],
+  );
+});
+
+test('worker stop --timeout 1 kills a long job, records the failed attempt and returns in seconds', { timeout: 30_000 }, async (t) => {
+  const { data, runs } = workspace(t, { lease: 2 });
+  const manager = startManager(t, data, 1);
+  await cliOk(data, ['enqueue', '--id', 'long', '--command', recordingJob(runs, 60)]);
+  await waitUntilRunning(data, runs, 'long');
+
+  const started = Date.now();
+  const stop = await runCli(data, ['worker', 'stop', '--timeout', '1'], { timeoutMs: 20_000 });
+  const elapsed = Date.now() - started;
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.ok(elapsed >= 1_000, `worker stop --timeout 1 returned after ${elapsed} ms, before its timeout`);
+  assert.ok(elapsed < 5_000, `worker stop --timeout 1 took ${elapsed} ms`);
+  assert.match(stop.stdout, new RegExp(`stopped 1 manager\\(s\\): ${manager.pid}\\b`));
+
+  const job = allJobs(data).get('long');
+  assert.ok(job?.state === 'failed' || job?.state === 'dead', `job is ${job?.state}`);
+  assert.equal(job.attempts, 1);
+  assert.match(job.last_error ?? '', /killed/);
+  assert.ok(!readRuns(runs).some((run) => run.event === 'end'), 'the 60 s job did not run to its end');
+  const shell = readRuns(runs)[0]!.shell;
+  await waitFor(() => !processAlive(shell), { timeoutMs: 5_000, what: 'the job process to be gone' });
+  assert.equal(await withDeadline(manager.exited, 5_000, 'the manager to exit'), 0, manager.output());
+  assert.deepEqual(
+    readQueue(data)
+      .filter((other) => other.state === 'processing')
+      .map((other) => other.id),
+    [],
+  );
+});
