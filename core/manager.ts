@@ -1,7 +1,8 @@
 /**
- * The worker manager: forks N worker children, replaces any that dies, and stops them
- * gracefully. It registers itself in `managers/<pid>.json` so that `worker stop` and `status`
- * can find it, and removes that file when it ends.
+ * The worker manager: forks N worker children, hands them jobs and records their outcomes
+ * through its dispatcher, replaces any child that dies, and stops them gracefully. It
+ * registers itself in `managers/<pid>.json` so that `worker stop` and `status` can find it,
+ * and removes that file when it ends.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +13,19 @@ import {
   type WorkerRecord,
 } from '../store/manager-registry.js';
 import type { QueueStore } from '../store/queue-store.js';
-import { recordOutcome } from './queue-ops.js';
-import type { RunNotice } from './worker.js';
+import { Dispatcher } from './dispatcher.js';
+import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker-process.js', import.meta.url));
 /** A child that dies sooner than this after its start is replaced only after this delay. */
 const RESPAWN_THROTTLE_MS = 1_000;
+/**
+ * Jobs a worker holds at most: the one it runs and the next, handed over early so that it
+ * starts the moment the current run ends rather than after a lock cycle.
+ */
+const JOBS_PER_WORKER = 2;
+/** On a forced stop, how long to keep trying to record the killed runs before exiting. */
+const ABORT_RECORD_MS = 5_000;
 
 export interface ManagerOptions {
   store: QueueStore;
@@ -32,53 +40,90 @@ export interface RunningManager {
   stop(): void;
 }
 
+interface Child {
+  process: ChildProcess;
+  record: WorkerRecord;
+  /** Process group of the run in progress, to kill if the child dies. */
+  runGroup: { token: string; pgid: number } | null;
+}
+
 export function startManager({ store, count, log }: ManagerOptions): RunningManager {
   const self = identityOf(process.pid);
   const startedAt = new Date().toISOString();
-  const children = new Map<ChildProcess, WorkerRecord>();
-  /** The run each child has in progress, so that it can be cleaned up if the child dies. */
-  const runs = new Map<ChildProcess, Extract<RunNotice, { type: 'run' }>>();
+  const children = new Map<number, Child>();
   let stopRequests = 0;
   let resolveFinished: () => void;
   const finished = new Promise<void>((resolve) => (resolveFinished = resolve));
+
+  const send = (pid: number, message: ManagerMessage) => {
+    const child = children.get(pid)?.process;
+    if (child?.connected) child.send(message, () => undefined);
+  };
+  const dispatcher = new Dispatcher({
+    store,
+    log,
+    assign: (pid, job) => send(pid, { type: 'run', job }),
+    revoke: (pid, run, reason) => send(pid, { type: 'revoke', token: run.token, reason }),
+  });
 
   const register = () =>
     writeManagerRecord(store.paths, {
       ...self,
       started_at: startedAt,
       count,
-      workers: [...children.values()],
+      workers: [...children.values()].map((child) => child.record),
     });
   const unregister = () => removeManagerRecord(store.paths, process.pid);
   process.on('exit', unregister);
 
   const spawnWorker = () => {
     const child = fork(WORKER_SCRIPT, [store.paths.root], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    if (child.pid === undefined) {
+    const pid = child.pid;
+    if (pid === undefined) {
       log('could not start a worker process');
       return;
     }
     const startedMs = Date.now();
-    children.set(child, { ...identityOf(child.pid), started_at: new Date(startedMs).toISOString() });
+    const entry: Child = { process: child, record: { ...identityOf(pid), started_at: new Date(startedMs).toISOString() }, runGroup: null };
+    children.set(pid, entry);
     register();
-    child.on('message', (notice: RunNotice) => {
-      if (notice.type === 'run') runs.set(child, notice);
-      else runs.delete(child);
+    child.on('message', (message: WorkerMessage) => {
+      switch (message.type) {
+        case 'ready':
+          if (stopRequests === 0) dispatcher.ready(pid, JOBS_PER_WORKER);
+          else send(pid, { type: 'exit' });
+          break;
+        case 'started':
+          dispatcher.started(message.token);
+          entry.runGroup = message.pgid === null ? null : { token: message.token, pgid: message.pgid };
+          break;
+        case 'finished':
+          if (entry.runGroup?.token === message.token) entry.runGroup = null;
+          dispatcher.finished({ id: message.id, token: message.token }, message.outcome, message.startedAt, message.seconds);
+          if (stopRequests === 0) dispatcher.ready(pid);
+          break;
+        case 'released':
+          dispatcher.released({ id: message.id, token: message.token });
+          if (stopRequests === 0) dispatcher.ready(pid);
+          break;
+      }
     });
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      const run = runs.get(child);
-      runs.delete(child);
-      if (run) settleOrphanedRun(run, `worker ${child.pid} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
+    // 'close', not 'exit': it comes after the IPC channel closed, so every message the child
+    // sent (a run's outcome above all) has been handled by then.
+    child.once('close', (code, signal) => {
+      children.delete(pid);
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      // Kill what its command left running, so the job never runs twice at once; the run is
+      // recorded as lost now rather than after its lease.
+      if (entry.runGroup !== null) killGroup(entry.runGroup.pgid);
+      dispatcher.gone(pid, `worker ${pid} ${how}`);
       if (stopRequests > 0) {
-        if (children.size === 0) {
-          unregister();
-          resolveFinished();
-        } else register();
+        if (children.size === 0) void finish();
+        else register();
         return;
       }
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      log(`worker ${child.pid} ${how}; starting a replacement`);
+      log(`worker ${pid} ${how}; starting a replacement`);
+      register();
       const delay = Date.now() - startedMs < RESPAWN_THROTTLE_MS ? RESPAWN_THROTTLE_MS : 0;
       setTimeout(() => {
         if (stopRequests === 0) spawnWorker();
@@ -86,53 +131,50 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
     });
   };
 
-  /**
-   * A child died mid-run: kill what its command left running, so the job never runs twice at
-   * once, and record the lost run now rather than after the lease (the token check makes this
-   * a no-op if the child recorded the outcome before it died).
-   */
-  const settleOrphanedRun = (run: Extract<RunNotice, { type: 'run' }>, reason: string) => {
-    try {
-      process.kill(-run.pgid, 'SIGKILL');
-    } catch {
-      // The group is gone already.
-    }
-    recordOutcome(store, run.id, run.token, { kind: 'lost', reason }).then(
-      (result) => {
-        if (result.recorded) log(`${run.id}: ${result.job.last_error} -> ${result.job.state}`);
-      },
-      (error: unknown) => log(`error: ${error instanceof Error ? error.message : String(error)}; the lease will bring ${run.id} back`),
-    );
+  let finishing = false;
+  const finish = async () => {
+    if (finishing) return;
+    finishing = true;
+    const recorded = dispatcher.whenIdle();
+    if (stopRequests > 1) await Promise.race([recorded, new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
+    else await recorded;
+    dispatcher.close();
+    unregister();
+    resolveFinished();
   };
 
   store.ensureDir();
   const removed = store.removeStaleTempFiles();
   if (removed > 0) log(`removed ${removed} temp file(s) left by an interrupted write`);
+  dispatcher.start();
   for (let i = 0; i < count; i++) spawnWorker();
   log(`manager ${process.pid} started ${count} worker(s) on ${store.paths.root}`);
-
-  const send = (message: 'stop' | 'abort') => {
-    for (const child of children.keys()) {
-      if (child.connected) child.send(message, () => undefined);
-    }
-  };
 
   return {
     finished,
     stop() {
       stopRequests++;
-      if (children.size === 0) {
-        unregister();
-        resolveFinished();
-        return;
-      }
       if (stopRequests === 1) {
+        dispatcher.stopClaiming();
+        if (children.size === 0) {
+          void finish();
+          return;
+        }
         log(`stopping: ${children.size} worker(s) finish their current job first (signal again to kill running jobs)`);
-        send('stop');
+        for (const pid of children.keys()) send(pid, { type: 'exit' });
       } else {
         log('stopping now: killing running jobs');
-        send('abort');
+        for (const pid of children.keys()) send(pid, { type: 'abort' });
+        if (children.size === 0) void finish();
       }
     },
   };
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // The group is gone already.
+  }
 }

@@ -1,18 +1,14 @@
 /**
- * The queue's operations: each one transaction on the store, deciding with the pure rules
- * (claim order, transitions, retention, reconcile). What the CLI and the workers call.
+ * The queue's operations for the CLI: each one transaction on the store, deciding with the
+ * pure rules. What workers need (claims, outcomes, leases) is in dispatch-cycle.ts.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { expiredLeases, nextReadyAt, pickNext } from './claim-order.js';
+import { randomBytes } from 'node:crypto';
 import { inputError, QueuectlError } from './errors.js';
-import type { ClaimableJob, DeadJob, Job, PendingJob, ProcessingJob } from './job.js';
+import type { Job, PendingJob } from './job.js';
 import { newJob, type JobSpec } from './job-spec.js';
-import type { RunOutcome } from './outcome.js';
-import { applyRetention } from './retention.js';
-import { claim, finish, renewLease, revive } from './transitions.js';
-import { writeArchiveBatch } from '../store/archive.js';
-import { removeJobLog } from '../store/job-logs.js';
-import type { QueueStore, Transaction } from '../store/queue-store.js';
+import { revive } from './transitions.js';
+import { removeJobLogs } from '../store/job-logs.js';
+import type { QueueStore } from '../store/queue-store.js';
 
 function generateId(taken: (id: string) => boolean): string {
   for (;;) {
@@ -45,113 +41,9 @@ export async function enqueueJobs(
       taken.add(id);
       added.push(newJob(spec, id, config, cwd, now));
     });
-    for (const job of added) removeJobLog(store.paths, job.id);
+    removeJobLogs(store.paths, added.map((job) => job.id));
     tx.setQueue([...tx.queue(), ...added]);
     return added;
-  });
-}
-
-export interface ClaimResult {
-  job: ProcessingJob | null;
-  /** When the soonest waiting job becomes ready (when none was claimed). */
-  nextReadyAt: string | null;
-  /** Jobs taken back from dead or frozen workers in this cycle. */
-  recovered: Job[];
-}
-
-/** Takes the next ready job for `workerPid`, first taking back jobs whose lease ran out. */
-export async function claimNext(store: QueueStore, workerPid: number, now = new Date()): Promise<ClaimResult> {
-  return store.transact((tx) => {
-    const config = tx.config();
-    const recovered = recoverExpired(tx, now);
-    const jobs = [...tx.queue()];
-    const index = pickNext(jobs, now);
-    if (index === -1) return { job: null, nextReadyAt: nextReadyAt(jobs), recovered };
-    const lease = {
-      worker_pid: workerPid,
-      token: randomUUID(),
-      expires_at: new Date(now.getTime() + config.lease * 1000).toISOString(),
-    };
-    const job = claim(jobs[index] as ClaimableJob, lease, now);
-    jobs[index] = job;
-    tx.setQueue(jobs);
-    return { job, nextReadyAt: null, recovered };
-  });
-}
-
-/** The lost run of each job whose lease expired counts as a failed attempt. */
-function recoverExpired(tx: Transaction, now: Date): Job[] {
-  if (expiredLeases(tx.queue(), now).length === 0) return [];
-  tx.dlq(); // loads and repairs a move that a crash cut in half, before deciding anything
-  const jobs = [...tx.queue()];
-  const dead: DeadJob[] = [];
-  const recovered: Job[] = [];
-  for (const index of expiredLeases(jobs, now)) {
-    const job = jobs[index] as ProcessingJob;
-    const reason = `lease expired at ${job.lease.expires_at} (worker pid ${job.lease.worker_pid} died or froze)`;
-    const next = finish(job, { kind: 'lost', reason }, tx.config(), now);
-    recovered.push(next);
-    if (next.state === 'dead') dead.push(next);
-    jobs[index] = next;
-  }
-  if (dead.length > 0) tx.setDlq([...tx.dlq(), ...dead]);
-  tx.setQueue(jobs.filter((job) => job.state !== 'dead'));
-  return recovered;
-}
-
-export type RecordResult =
-  | { recorded: true; job: Job }
-  /** The claim was lost (lease expired and the job was taken back): the outcome is dropped. */
-  | { recorded: false; current: Job | undefined };
-
-/**
- * Records how a run ended, if the writer still owns the job (its token is the current lease's).
- * A worker that froze past its lease must not overwrite a newer outcome.
- */
-export async function recordOutcome(
-  store: QueueStore,
-  id: string,
-  token: string,
-  outcome: RunOutcome,
-  now = new Date(),
-): Promise<RecordResult> {
-  return store.transact((tx): RecordResult => {
-    const jobs = [...tx.queue()];
-    const index = jobs.findIndex((job) => job.id === id);
-    const current = jobs[index];
-    if (current?.state !== 'processing' || current.lease.token !== token) return { recorded: false, current };
-    const config = tx.config();
-    const next = finish(current, outcome, config, now);
-    if (next.state === 'dead') {
-      const dlq = tx.dlq(); // may repair the queue too, so the queue is read again below
-      tx.setDlq([...dlq, next]);
-      tx.setQueue(tx.queue().filter((job) => job.id !== id));
-      return { recorded: true, job: next };
-    }
-    jobs[index] = next;
-    if (next.state === 'completed') {
-      const { keep, evicted } = applyRetention(jobs, config.retention);
-      if (evicted.length > 0) {
-        if (config.archive) writeArchiveBatch(store.paths, evicted, now);
-        tx.setQueue(keep);
-        return { recorded: true, job: next };
-      }
-    }
-    tx.setQueue(jobs);
-    return { recorded: true, job: next };
-  });
-}
-
-/** Extends the claim while the job runs. False when the claim was lost to lease recovery. */
-export async function renewClaim(store: QueueStore, id: string, token: string, now = new Date()): Promise<boolean> {
-  return store.transact((tx) => {
-    const jobs = [...tx.queue()];
-    const index = jobs.findIndex((job) => job.id === id);
-    const current = jobs[index];
-    if (current?.state !== 'processing' || current.lease.token !== token) return false;
-    jobs[index] = renewLease(current, new Date(now.getTime() + tx.config().lease * 1000));
-    tx.setQueue(jobs);
-    return true;
   });
 }
 

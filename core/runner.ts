@@ -28,12 +28,14 @@ export interface RunningCommand {
   done: Promise<RunOutcome>;
   /** Stops the whole group: SIGTERM, then SIGKILL after the grace period. */
   stop(): void;
+  /** SIGKILLs the whole group now. */
+  kill(): void;
 }
 
 export function runCommand(request: RunRequest): RunningCommand {
   const missing = missingDirectory(request.cwd);
   if (missing) {
-    return { pid: null, done: Promise.resolve({ kind: 'spawn_failed', message: missing }), stop() {} };
+    return { pid: null, done: Promise.resolve({ kind: 'spawn_failed', message: missing }), stop() {}, kill() {} };
   }
   const child = spawn('/bin/sh', ['-c', request.command], {
     cwd: request.cwd,
@@ -81,7 +83,7 @@ export function runCommand(request: RunRequest): RunningCommand {
       else resolve(outcomeFromExit(code, signal));
     });
   });
-  return { pid, done, stop };
+  return { pid, done, stop, kill: () => signalGroup('SIGKILL') };
 }
 
 function missingDirectory(cwd: string): string | null {

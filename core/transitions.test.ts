@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { claim, finish, renewLease, revive } from './transitions.js';
+import { claim, finish, release, renewLease, revive } from './transitions.js';
 import { deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
@@ -99,4 +99,26 @@ test('reviving a dead job makes it pending now with attempts reset and no trace 
 test('transitions keep the field order of the file format', () => {
   const keys = Object.keys(finish(processingJob('j'), { kind: 'exited', code: 0 }, POLICY, NOW));
   assert.deepEqual(keys, Object.keys(pendingJob('j')));
+});
+
+test('releasing a first claim that never started gives back a pending job with no attempt counted', () => {
+  const claimed = claim(pendingJob('j'), LEASE, NOW);
+  const released = release(claimed, new Date('2026-11-23T10:00:01.000Z'));
+  assert.equal(released.state, 'pending');
+  assert.equal(released.attempts, 0);
+  assert.equal(released.lease, null);
+  assert.equal(released.started_at, null);
+  assert.equal(released.run_at, claimed.run_at, 'still ready as before');
+  assert.equal(released.updated_at, '2026-11-23T10:00:01.000Z');
+});
+
+test('releasing a retry gives back a failed job with its previous error and attempts', () => {
+  const failed = finish(processingJob('j', { attempts: 1 }), { kind: 'exited', code: 2 }, POLICY, NOW);
+  const claimed = claim(failed as never, LEASE, new Date('2026-11-23T10:00:05.000Z'));
+  const released = release(claimed, new Date('2026-11-23T10:00:06.000Z'));
+  assert.equal(released.state, 'failed');
+  assert.equal(released.attempts, 1);
+  assert.equal(released.last_error, 'command failed with exit code 2');
+  assert.equal(released.lease, null);
+  assert.equal(released.run_at, claimed.run_at);
 });

@@ -6,6 +6,7 @@
  *                       │ failure, retries left → failed ─claim→ processing …
  *                       │ failure, none left    → dead  (moved to dlq.json)
  *   dead ─revive (dlq retry)→ pending, attempts reset
+ *   processing ─release (claimed, never started)→ pending or failed, as before the claim
  */
 import { nextRunAt } from './backoff.js';
 import type { Config } from './config.js';
@@ -81,4 +82,29 @@ export function revive(job: DeadJob, now: Date): PendingJob {
     last_error: null,
     lease: null,
   };
+}
+
+/**
+ * A claim given back before its run started (a worker stopped with a job handed to it but not
+ * begun): the run did not happen, so it does not count. A first run goes back to pending; a
+ * retry goes back to failed with its previous error, ready now. (The claim overwrote the
+ * previous run's times, so a released retry carries the claim and release times instead.)
+ */
+export function release(job: ProcessingJob, now: Date): PendingJob | FailedJob {
+  const at = now.toISOString();
+  const attempts = job.attempts - 1;
+  if (attempts === 0 || job.last_error === null) {
+    return {
+      ...job,
+      state: 'pending',
+      attempts,
+      updated_at: at,
+      started_at: null,
+      finished_at: null,
+      exit_code: null,
+      last_error: null,
+      lease: null,
+    };
+  }
+  return { ...job, state: 'failed', attempts, updated_at: at, finished_at: at, last_error: job.last_error, lease: null };
 }

@@ -1,36 +1,39 @@
 /**
  * Entry point of a worker child, forked by the manager with the data directory as argument.
- * The first SIGINT/SIGTERM or "stop" message finishes the current job and exits; a second
- * signal or an "abort" message kills the running job first. If the manager dies (the IPC
- * channel closes), the worker finishes its job and exits rather than run on unsupervised.
+ * It does what the manager says (see worker-protocol.ts). Ctrl-C reaches the whole foreground
+ * group, children included: it is ignored here, because stopping is the manager's decision (it
+ * lets running jobs finish first). SIGTERM sent to this worker alone ends it after its current
+ * job, and the manager starts a replacement. If the manager dies, the IPC channel
+ * closes: no one could record the run any more, so it is killed and the worker exits; the
+ * job's lease brings it back.
  */
-import { QueueStore } from '../store/queue-store.js';
+import { dataPaths } from '../store/paths.js';
 import { Worker } from './worker.js';
+import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
 
 const root = process.argv[2];
-if (!root) {
-  process.stderr.write('queuectl worker: missing data directory argument\n');
+if (!root || !process.send) {
+  process.stderr.write('queuectl worker: to be started by a worker manager, with the data directory as argument\n');
   process.exit(2);
 }
 
-const worker = new Worker({
-  store: new QueueStore(root),
-  log: (line) => process.stdout.write(`[worker ${process.pid}] ${line}\n`),
-});
-
-let signals = 0;
-const onSignal = () => {
-  signals++;
-  if (signals === 1) worker.stop();
-  else worker.abort();
+const send = (message: WorkerMessage, then?: () => void) => {
+  if (process.connected) process.send!(message, () => then?.());
+  else then?.();
 };
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-process.on('message', (message) => {
-  if (message === 'stop') worker.stop();
-  if (message === 'abort') worker.abort();
-});
-process.on('disconnect', () => worker.stop());
+const worker = new Worker(
+  {
+    paths: dataPaths(root),
+    send,
+    log: (line) => process.stdout.write(`[worker ${process.pid}] ${line}\n`),
+  },
+  () => process.exit(0),
+);
 
-await worker.run();
-process.exit(0);
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => worker.handle({ type: 'exit' }));
+process.on('message', (message: ManagerMessage) => worker.handle(message));
+process.on('disconnect', () => {
+  void worker.orphaned().then(() => process.exit(0));
+});
+send({ type: 'ready' });

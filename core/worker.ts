@@ -1,91 +1,118 @@
 /**
- * The worker loop, run by each worker child: claim the next ready job under the lock, run it
- * outside the lock while renewing the claim, record the outcome if the claim still holds,
- * repeat. An idle worker sleeps until the poll interval passes or the soonest delayed job
- * becomes ready, whichever comes first.
+ * A worker child's side of the work: run the jobs the manager hands over, one at a time, with
+ * `sh -c` in a process group of their own; capture their output to the job's log; report how
+ * each ended. The manager may hand over the next job while one runs, so that the worker starts
+ * it the moment the current one ends instead of waiting for a lock cycle. The manager claims
+ * and records under the lock; a worker never touches the queue files, so a job that kills its
+ * worker (`kill -9 $PPID`) cannot leave a file half-written.
  */
-import type { Config } from './config.js';
 import type { ProcessingJob } from './job.js';
-import { describeOutcome, type RunOutcome } from './outcome.js';
-import { claimNext, recordOutcome, renewClaim } from './queue-ops.js';
+import { describeOutcome } from './outcome.js';
+import { TOKEN_VARIABLE } from './orphans.js';
 import { runCommand, type RunningCommand } from './runner.js';
+import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
 import { appendToLog, closeRunLog, openRunLog } from '../store/job-logs.js';
-import type { QueueStore } from '../store/queue-store.js';
-
-/** What a worker child tells its manager about the run in progress. */
-export type RunNotice = { type: 'run'; id: string; token: string; pgid: number } | { type: 'idle' };
+import type { DataPaths } from '../store/paths.js';
 
 export interface WorkerOptions {
-  store: QueueStore;
-  /** One line per event (claims, outcomes, errors), for the manager's output. */
+  paths: DataPaths;
+  /** Sends a message to the manager; `then` runs once it is handed to the channel. */
+  send: (message: WorkerMessage, then?: () => void) => void;
+  /** One line per event, for the manager's output. */
   log: (line: string) => void;
   /** Milliseconds between SIGTERM and SIGKILL when a run is stopped. */
   graceMs?: number;
 }
 
+interface CurrentRun {
+  job: ProcessingJob;
+  command: RunningCommand;
+  /** Why the run was stopped from outside, for its log. */
+  stoppedBecause?: string;
+  ended: Promise<void>;
+}
+
 export class Worker {
-  private stopping = false;
-  private wake: (() => void) | undefined;
-  private running: RunningCommand | undefined;
-  private lastError = '';
+  private current: CurrentRun | undefined;
+  /** Jobs handed over to run after the current one. */
+  private readonly next: ProcessingJob[] = [];
+  private exitWhenIdle = false;
 
-  constructor(private readonly options: WorkerOptions) {}
+  constructor(
+    private readonly options: WorkerOptions,
+    /** Called once the worker has nothing running and was told to exit. */
+    private readonly onExit: () => void,
+  ) {}
 
-  /** Finish the current job, then stop. */
-  stop(): void {
-    this.stopping = true;
-    this.wake?.();
-  }
-
-  /** Stop now: the current run is killed and recorded as a failed attempt. */
-  abort(): void {
-    this.stop();
-    this.running?.stop();
-  }
-
-  async run(): Promise<void> {
-    const { store } = this.options;
-    while (!this.stopping) {
-      let config: Config;
-      let claimed: Awaited<ReturnType<typeof claimNext>>;
-      try {
-        config = store.readConfig();
-        claimed = await claimNext(store, process.pid);
-      } catch (error) {
-        this.reportError(error);
-        await this.idle(1000);
-        continue;
+  handle(message: ManagerMessage): void {
+    switch (message.type) {
+      case 'run':
+        if (this.exitWhenIdle) this.giveBack(message.job);
+        else if (this.current) this.next.push(message.job);
+        else this.start(message.job);
+        break;
+      case 'revoke': {
+        if (this.current?.job.lease.token === message.token) {
+          this.stopRun(message.reason);
+          break;
+        }
+        const queued = this.next.findIndex((job) => job.lease.token === message.token);
+        if (queued !== -1) this.giveBack(this.next.splice(queued, 1)[0]!);
+        break;
       }
-      for (const job of claimed.recovered) this.options.log(`took back ${job.id}: ${job.last_error} -> ${job.state}`);
-      if (claimed.job) {
-        await this.execute(claimed.job, config);
-      } else {
-        const untilReady = claimed.nextReadyAt === null ? Infinity : Date.parse(claimed.nextReadyAt) - Date.now();
-        await this.idle(Math.max(10, Math.min(config.poll_interval, untilReady)));
-      }
+      case 'abort':
+        this.exitWhenIdle = true;
+        this.giveBackQueued();
+        this.stopRun('the worker was told to stop now');
+        break;
+      case 'exit':
+        this.exitWhenIdle = true;
+        this.giveBackQueued();
+        if (!this.current) this.onExit();
+        break;
     }
   }
 
-  private async execute(job: ProcessingJob, config: Config): Promise<void> {
-    const { store, log } = this.options;
+  /** The manager is gone, so no one can record this run: kill it at once, group and all. */
+  async orphaned(): Promise<void> {
+    this.next.length = 0; // their leases bring them back
+    const run = this.current;
+    if (run) {
+      run.command.kill();
+      await run.ended;
+    }
+  }
+
+  private giveBackQueued(): void {
+    for (const job of this.next.splice(0)) this.giveBack(job);
+  }
+
+  private giveBack(job: ProcessingJob): void {
+    this.options.send({ type: 'released', id: job.id, token: job.lease.token });
+  }
+
+  private start(job: ProcessingJob): void {
+    const { paths, send, log } = this.options;
     const token = job.lease.token;
     const runs = `${job.attempts} of ${job.max_retries + 1}`;
+    const startedAt = new Date().toISOString();
     log(`${job.id}: run ${runs} started: ${job.command}`);
     const logFd = openRunLog(
-      store.paths,
+      paths,
       job.id,
-      `--- queuectl: run ${runs} started ${job.started_at} by worker ${process.pid} in ${job.cwd}: ${job.command}`,
+      `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid} in ${job.cwd}: ${job.command}`,
     );
-    let run: RunningCommand;
+    let command: RunningCommand;
     try {
-      run = runCommand({
+      command = runCommand({
         command: job.command,
         cwd: job.cwd,
         env: {
           ...process.env,
           QUEUECTL_JOB_ID: job.id,
           QUEUECTL_ATTEMPT: String(job.attempts),
-          QUEUECTL_DATA_DIR: store.paths.root,
+          QUEUECTL_DATA_DIR: paths.root,
+          [TOKEN_VARIABLE]: token,
         },
         timeout: job.timeout,
         logFd,
@@ -94,85 +121,31 @@ export class Worker {
     } finally {
       closeRunLog(logFd);
     }
-    this.running = run;
-    // The manager kills this run's process group and records it as lost if this process dies.
-    if (run.pid !== null) process.send?.({ type: 'run', id: job.id, token, pgid: run.pid } satisfies RunNotice);
-
-    let claimLost = false;
-    let renewing: Promise<unknown> = Promise.resolve();
-    const heartbeat = setInterval(() => {
-      renewing = renewClaim(store, job.id, token).then(
-        (held) => {
-          if (!held && !claimLost) {
-            claimLost = true;
-            run.stop(); // another worker has the job now: do not run it twice at once
-          }
-        },
-        (error) => this.reportError(error),
-      );
-    }, (config.lease * 1000) / 3);
-
+    send({ type: 'started', token, pgid: command.pid });
     const started = Date.now();
-    const outcome = await run.done;
-    clearInterval(heartbeat);
-    await renewing;
-    this.running = undefined;
-    process.send?.({ type: 'idle' } satisfies RunNotice);
-    const seconds = ((Date.now() - started) / 1000).toFixed(2);
-
-    if (claimLost) {
-      appendToLog(store.paths, job.id, `--- queuectl: run ${runs} stopped: its claim expired and the job was taken back`);
-      log(`${job.id}: claim lost (lease expired); this run's outcome is dropped`);
-      return;
-    }
-    appendToLog(store.paths, job.id, `--- queuectl: run ${runs} ${describeOutcome(outcome)} after ${seconds} s`);
-    const recorded = await this.recordWithRetry(job, token, outcome);
-    if (!recorded) return;
-    const next = recorded;
-    const detail =
-      next.state === 'completed'
-        ? ''
-        : next.state === 'failed'
-          ? `: ${next.last_error}; retry at ${next.run_at}`
-          : next.state === 'dead'
-            ? `: ${next.last_error}; moved to the DLQ`
-            : '';
-    log(`${job.id}: ${next.state} after ${seconds} s${detail}`);
+    const run: CurrentRun = {
+      job,
+      command,
+      ended: command.done.then((outcome) => {
+        const seconds = (Date.now() - started) / 1000;
+        const how = run.stoppedBecause ? `stopped (${run.stoppedBecause})` : describeOutcome(outcome);
+        appendToLog(paths, job.id, `--- queuectl: run ${runs} ${how} after ${seconds.toFixed(2)} s`);
+        this.current = undefined;
+        // Exit only once the outcome is on its way: a message sent right before exit is lost.
+        send({ type: 'finished', id: job.id, token, outcome, startedAt, seconds }, () => {
+          if (this.exitWhenIdle && !this.current) this.onExit();
+        });
+        const following = this.exitWhenIdle ? undefined : this.next.shift();
+        if (following) this.start(following);
+      }),
+    };
+    this.current = run;
   }
 
-  private async recordWithRetry(job: ProcessingJob, token: string, outcome: RunOutcome) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const result = await recordOutcome(this.options.store, job.id, token, outcome);
-        if (result.recorded) return result.job;
-        this.options.log(`${job.id}: claim lost (lease expired); this run's outcome is dropped`);
-        return undefined;
-      } catch (error) {
-        this.reportError(error);
-        // The claim's lease brings the job back if the outcome never gets written.
-        if (attempt >= 3) return undefined;
-        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-      }
-    }
-  }
-
-  private idle(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-  }
-
-  /** Logs an error once until a different one occurs, so a broken file does not flood the log. */
-  private reportError(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
-    if (message === this.lastError) return;
-    this.lastError = message;
-    this.options.log(`error: ${message}`);
+  private stopRun(reason: string): void {
+    const run = this.current;
+    if (!run || run.stoppedBecause) return;
+    run.stoppedBecause = reason;
+    run.command.stop();
   }
 }

@@ -6,10 +6,10 @@ import { pendingJob, processingJob } from '../test/sample-jobs.js';
 
 test('a job file round-trips through its serialized form', () => {
   const jobs = [pendingJob('a'), processingJob('b')];
-  const text = serializeJobs(jobs);
+  const text = serializeJobs(jobs).toString('utf8');
   assert.deepEqual(parseJobDocument(JSON.parse(text), 'q.json'), jobs);
   assert.equal(text.split('\n').length, jobs.length + 3, 'one job per line');
-  assert.equal(serializeJobs([]), '{"version":1,"jobs":[]}\n');
+  assert.equal(serializeJobs([]).toString('utf8'), '{"version":1,"jobs":[]}\n');
 });
 
 test('a missing file is an empty list', () => {

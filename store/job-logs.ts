@@ -2,7 +2,7 @@
  * Per-job logs: `logs/<id>.log` holds the stdout and stderr of every run of the job, each run
  * under a header line, so `queuectl logs <id>` shows the whole history of its attempts.
  */
-import { appendFileSync, closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTextIfExists } from './atomic-json.js';
 import type { DataPaths } from './paths.js';
@@ -32,7 +32,8 @@ export function readJobLog(paths: DataPaths, id: string): string | undefined {
   return readTextIfExists(jobLogPath(paths, id));
 }
 
-/** A new job must not inherit the log of an older job that had the same id. */
-export function removeJobLog(paths: DataPaths, id: string): void {
-  rmSync(jobLogPath(paths, id), { force: true });
+/** New jobs must not inherit the logs of older jobs that had the same ids. */
+export function removeJobLogs(paths: DataPaths, ids: readonly string[]): void {
+  if (!existsSync(paths.logs)) return; // nothing has run yet: spare a batch of 500 the calls
+  for (const id of ids) rmSync(jobLogPath(paths, id), { force: true });
 }

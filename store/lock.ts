@@ -7,7 +7,8 @@
  * still lost (this process froze past `stale` and another took it), `onCompromised` marks it
  * and the pending write is refused instead of overwriting the other process's work.
  */
-import lockfile from 'proper-lockfile';
+import { createRequire } from 'node:module';
+import type Lockfile from 'proper-lockfile';
 import { QueuectlError } from '../core/errors.js';
 
 /** A lock whose mtime is older than this is taken over: the holder was killed. */
@@ -21,6 +22,10 @@ export interface HeldLock {
   assertHeld(): void;
 }
 
+const require = createRequire(import.meta.url);
+/** Loaded on the first lock, not at start-up: commands that only read start faster without it. */
+let lockfile: typeof Lockfile | undefined;
+
 /** Serializes critical sections inside this process, so they never wait on each other's retries. */
 let inProcess: Promise<unknown> = Promise.resolve();
 
@@ -33,6 +38,7 @@ export async function withLock<T>(root: string, lockPath: string, body: (lock: H
 async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLock) => T): Promise<T> {
   let lostReason: string | null = null;
   let release: () => Promise<void>;
+  lockfile ??= require('proper-lockfile') as typeof Lockfile;
   try {
     release = await lockfile.lock(root, {
       lockfilePath: lockPath,

@@ -3,12 +3,13 @@
  * directory lock, load what is needed, change it in memory with the pure rules of `core/`,
  * write back what changed. Reads for display need no lock (every write is an atomic rename).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config } from '../core/config.js';
 import { QueuectlError } from '../core/errors.js';
 import type { DeadJob, Job } from '../core/job.js';
 import { reconcile } from '../core/reconcile.js';
+import { writeArchiveBatch } from './archive.js';
 import { readJsonIfExists, removeStaleTempFiles, writeFileDurably } from './atomic-json.js';
 import { parseJobDocument, serializeJobs } from './job-file.js';
 import { withLock, type HeldLock } from './lock.js';
@@ -28,6 +29,26 @@ export interface Transaction {
   setDlq(jobs: readonly DeadJob[]): void;
   /** The effective settings. */
   config(): Config;
+  /**
+   * Writes jobs leaving queue.json by retention to a new archive file, at once: before the
+   * queue.json that no longer holds them, so a crash in between duplicates rather than loses.
+   */
+  archive(jobs: readonly Job[]): void;
+}
+
+/**
+ * What a file was when this process last read or wrote it. Every write is a rename of a new
+ * file, so another writer's change shows as a new inode, size or mtime; when none changed,
+ * the jobs parsed (or written) last time are the file's content and need no new parse.
+ */
+interface Cached<T> {
+  identity: string;
+  value: T;
+}
+
+function fileIdentity(path: string): string {
+  const stat = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return stat === undefined ? 'absent' : `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
 }
 
 export interface Snapshot {
@@ -37,6 +58,7 @@ export interface Snapshot {
 
 export class QueueStore {
   readonly paths: DataPaths;
+  private readonly cache: { queue?: Cached<Job[]>; dlq?: Cached<Job[]>; config?: Cached<Config> } = {};
 
   constructor(root: string) {
     this.paths = dataPaths(isAbsolute(root) ? root : resolve(root));
@@ -53,23 +75,43 @@ export class QueueStore {
     return withLock(this.paths.root, this.paths.lock, (lock) => this.runTransaction(lock, body));
   }
 
+  /** The jobs of a job file, parsed again only when another process changed it. */
+  private loadJobs(file: 'queue' | 'dlq'): Job[] {
+    const path = this.paths[file];
+    const identity = fileIdentity(path);
+    const cached = this.cache[file];
+    if (cached?.identity === identity) return cached.value;
+    const jobs = readJobFile(path);
+    this.cache[file] = { identity, value: jobs };
+    return jobs;
+  }
+
+  private loadConfig(): Config {
+    const identity = fileIdentity(this.paths.config);
+    const cached = this.cache.config;
+    if (cached?.identity === identity) return cached.value;
+    const config = readConfig(this.paths.config);
+    this.cache.config = { identity, value: config };
+    return config;
+  }
+
   private runTransaction<T>(lock: HeldLock, body: (tx: Transaction) => T): T {
     const { paths } = this;
     let queue: Job[] | undefined;
     let dlq: DeadJob[] | undefined;
     let config: Config | undefined;
-    const staged: { file: 'queue' | 'dlq'; text: string }[] = [];
+    const staged: { file: 'queue' | 'dlq'; jobs: Job[] }[] = [];
     const stage = (file: 'queue' | 'dlq', jobs: readonly Job[]) => {
       const at = staged.findIndex((entry) => entry.file === file);
       if (at !== -1) staged.splice(at, 1);
-      staged.push({ file, text: serializeJobs(jobs) });
+      staged.push({ file, jobs: [...jobs] });
     };
-    const loadQueue = () => (queue ??= readJobFile(paths.queue));
+    const loadQueue = () => (queue ??= this.loadJobs('queue'));
     const tx: Transaction = {
       queue: loadQueue,
       dlq: () => {
         if (dlq) return dlq;
-        const repaired = reconcile(loadQueue(), readJobFile(paths.dlq) as DeadJob[]);
+        const repaired = reconcile(loadQueue(), this.loadJobs('dlq') as DeadJob[]);
         queue = repaired.queue;
         dlq = repaired.dlq;
         if (repaired.repaired) {
@@ -86,12 +128,23 @@ export class QueueStore {
         dlq = [...jobs];
         stage('dlq', jobs);
       },
-      config: () => (config ??= readConfig(paths.config)),
+      config: () => (config ??= this.loadConfig()),
+      archive: (jobs) => {
+        lock.assertHeld();
+        writeArchiveBatch(paths, jobs, new Date());
+      },
     };
     const result = body(tx);
-    for (const { file, text } of staged) {
+    for (const { file, jobs } of staged) {
       lock.assertHeld();
-      writeFileDurably(file === 'queue' ? paths.queue : paths.dlq, text);
+      const path = paths[file];
+      try {
+        writeFileDurably(path, serializeJobs(jobs));
+      } finally {
+        // After a failed write the file may or may not have been replaced: parse it next time.
+        delete this.cache[file];
+      }
+      this.cache[file] = { identity: fileIdentity(path), value: jobs };
     }
     return result;
   }

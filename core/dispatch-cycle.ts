@@ -1,0 +1,155 @@
+/**
+ * One lock cycle of a worker manager: everything its workers need from the store, decided
+ * together. Outcomes of finished runs are recorded, leases of running jobs renewed, jobs
+ * whose lease ran out taken back, and a job claimed for each idle worker, in one read and one
+ * write of queue.json. A worker that finishes a job and wants the next costs one cycle, not
+ * two, and four workers finishing together cost one cycle, not eight.
+ *
+ * Every write of a run's result is checked against the job's current lease token, so a
+ * manager that froze past the lease never overwrites what happened to the job since.
+ */
+import { expiredLeases, nextReadyAt, pickNext } from './claim-order.js';
+import type { ClaimableJob, DeadJob, Job, ProcessingJob } from './job.js';
+import { isSuccess, type RunOutcome } from './outcome.js';
+import { applyRetention } from './retention.js';
+import { claim, finish, release, renewLease } from './transitions.js';
+import type { Transaction } from '../store/queue-store.js';
+
+export interface RunRef {
+  id: string;
+  /** The lease token the run was claimed with. */
+  token: string;
+}
+
+export interface CycleRequest {
+  /** Runs that ended, to record; `startedAt` is when the worker started the command. */
+  outcomes: readonly (RunRef & { outcome: RunOutcome; startedAt?: string | null })[];
+  /** Claims handed to a worker that never started them: they go back, no attempt counted. */
+  release?: readonly RunRef[];
+  /** Runs in progress whose leases to extend (empty when no renewal is due). */
+  renew: readonly RunRef[];
+  /** The pids of idle workers, in the order they should get jobs. */
+  claimFor: readonly number[];
+}
+
+export interface CycleResult {
+  /** Per outcome, in request order: the job as recorded, or null when the claim was lost. */
+  recorded: (Job | null)[];
+  /** Runs (of `renew`) whose job is no longer theirs: cancelled, or taken back. */
+  lost: RunRef[];
+  /** Jobs claimed, each for the worker pid at the same position of `claimFor`. */
+  claimed: ProcessingJob[];
+  /** Jobs taken back because their lease ran out, as they are now. */
+  recovered: { job: Job; token: string }[];
+  /** When the soonest waiting job becomes ready, if a worker was left without a job. */
+  nextReadyAt: string | null;
+}
+
+export function dispatchCycle(
+  tx: Transaction,
+  request: CycleRequest,
+  now: Date,
+  newToken: () => string,
+): CycleResult {
+  const config = tx.config();
+  const hasFailure = request.outcomes.some(({ outcome }) => !isSuccess(outcome));
+  const expired = expiredLeases(tx.queue(), now);
+  // A job may move to the DLQ: load it (repairing a move a crash cut in half) before deciding.
+  if (hasFailure || expired.length > 0) tx.dlq();
+  const jobs = [...tx.queue()];
+  const dead: DeadJob[] = [];
+  let changed = false;
+
+  const released = request.release ?? [];
+  const wanted = new Set([...request.outcomes, ...request.renew, ...released].map((run) => run.id));
+  const indexOf = new Map<string, number>();
+  if (wanted.size > 0) {
+    jobs.forEach((job, index) => {
+      if (wanted.has(job.id)) indexOf.set(job.id, index);
+    });
+  }
+  const owned = (run: RunRef): number | null => {
+    const index = indexOf.get(run.id);
+    const job = index === undefined ? undefined : jobs[index];
+    return job?.state === 'processing' && job.lease.token === run.token ? index! : null;
+  };
+
+  let completed = false;
+  const recorded = request.outcomes.map((run) => {
+    const index = owned(run);
+    if (index === null) return null;
+    const finished = finish(jobs[index] as ProcessingJob, run.outcome, config, now);
+    // A claim may wait a moment in its worker before it starts: keep the real start.
+    const next = run.startedAt ? { ...finished, started_at: run.startedAt } : finished;
+    jobs[index] = next;
+    if (next.state === 'dead') dead.push(next);
+    if (next.state === 'completed') completed = true;
+    changed = true;
+    return next;
+  });
+
+  for (const run of released) {
+    const index = owned(run);
+    if (index === null) continue;
+    jobs[index] = release(jobs[index] as ProcessingJob, now);
+    changed = true;
+  }
+
+  const lost: RunRef[] = [];
+  const leaseEnd = new Date(now.getTime() + config.lease * 1000);
+  for (const run of request.renew) {
+    const index = owned(run);
+    if (index === null) {
+      lost.push(run);
+      continue;
+    }
+    jobs[index] = renewLease(jobs[index] as ProcessingJob, leaseEnd);
+    changed = true;
+  }
+
+  // After outcomes and renewals: a run that ended or still runs under this manager is its
+  // own, even past its lease, as long as no one took the job back.
+  const recovered: CycleResult['recovered'] = [];
+  for (const index of expiredLeases(jobs, now)) {
+    const job = jobs[index] as ProcessingJob;
+    const reason = `lease expired at ${job.lease.expires_at} (worker pid ${job.lease.worker_pid} died or froze)`;
+    const next = finish(job, { kind: 'lost', reason }, config, now);
+    jobs[index] = next;
+    recovered.push({ job: next, token: job.lease.token });
+    if (next.state === 'dead') dead.push(next);
+    changed = true;
+  }
+
+  const claimed: ProcessingJob[] = [];
+  for (const workerPid of request.claimFor) {
+    const index = pickNext(jobs, now);
+    if (index === -1) break;
+    const job = claim(jobs[index] as ClaimableJob, { worker_pid: workerPid, token: newToken(), expires_at: leaseEnd.toISOString() }, now);
+    jobs[index] = job;
+    claimed.push(job);
+    changed = true;
+  }
+
+  if (changed) {
+    let queue: Job[] = dead.length === 0 ? jobs : jobs.filter((job) => job.state !== 'dead');
+    if (completed) {
+      const { keep, evicted } = applyRetention(queue, config.retention);
+      if (evicted.length > 0) {
+        if (config.archive) tx.archive(evicted);
+        queue = keep;
+      }
+    }
+    // The DLQ gains its jobs before the queue loses them: a crash between leaves a duplicate
+    // that the next load repairs, never a loss.
+    if (dead.length > 0) tx.setDlq([...tx.dlq(), ...dead]);
+    tx.setQueue(queue);
+  }
+
+  return {
+    recorded,
+    lost,
+    claimed,
+    recovered,
+    nextReadyAt: claimed.length < request.claimFor.length ? nextReadyAt(jobs) : null,
+  };
+}
