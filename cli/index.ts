@@ -78,7 +78,7 @@ function buildCli(raw: RawArgs): CAC {
 
   cli
     .command('list', 'List jobs (queue and DLQ), oldest first')
-    .option('--state <state>', 'Only this state: pending, processing, failed, completed, dead')
+    .option('--state <state>', 'Only this state: pending, processing, failed, completed, dead, canceled')
     .option('--limit <n>', 'Only the n most recent')
     .option('--json', 'Print an array of jobs')
     .action(async () => (await import('./commands/list.js')).listCommand(ctx()));

@@ -19,6 +19,7 @@ const STATE_STYLE: Record<string, Style> = {
   failed: 'magenta',
   completed: 'green',
   dead: 'red',
+  canceled: 'gray',
 };
 
 export function paintState(state: string): string {
