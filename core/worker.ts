@@ -145,7 +145,8 @@ export class Worker {
       try {
         const result = await recordOutcome(this.options.store, job.id, token, outcome);
         if (result.recorded) return result.job;
-        this.options.log(`${job.id}: claim lost (lease expired); this run's outcome is dropped`);
+        const why = result.current?.state === 'canceled' ? 'canceled' : 'claim lost (lease expired)';
+        this.options.log(`${job.id}: ${why}; this run's outcome is dropped`);
         return undefined;
       } catch (error) {
         this.reportError(error);
