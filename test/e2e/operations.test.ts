@@ -201,7 +201,9 @@ describe('wait', () => {
     const nothing = await cli(data, ['wait'], 0);
     assert.equal(nothing.stdout, 'no unfinished jobs to wait for\n');
 
-    for (const id of ['x', 'y']) await cliOk(data, ['enqueue', '--id', id, '--command', recordingJob(runs, 0.2)]);
+    // y runs long enough after x that the progress line shows x done, whatever the load.
+    await cliOk(data, ['enqueue', '--id', 'x', '--command', recordingJob(runs, 0.2)]);
+    await cliOk(data, ['enqueue', '--id', 'y', '--command', recordingJob(runs, 1.5)]);
     const timedOut = await cli(data, ['wait', '--timeout', '0', '--json'], 124);
     assert.deepEqual(ids(JSON.parse(timedOut.stdout) as Job[]), ['x', 'y']);
 
@@ -368,7 +370,7 @@ describe('cancel', () => {
     await rejected(data, ['cancel', 'd'], /job "d" is already dead \(in the DLQ\)/);
     await rejected(data, ['cancel', 'k'], /job "k" is already canceled/);
     await rejected(data, ['cancel', 'p', 'ghost'], /^queuectl: no job "ghost" in the queue or the DLQ; nothing was canceled/);
-    await rejected(data, ['cancel'], /missing required args|needs the id/);
+    await rejected(data, ['cancel'], /missing required args for command `cancel <\.\.\.ids>`; see queuectl cancel --help/);
     assert.equal(stateOf(data, 'p'), 'pending');
   });
 
@@ -440,7 +442,7 @@ describe('prune', () => {
     await rejected(data, ['prune', '--state', 'processing,completed'], /never pruned/);
     await rejected(data, ['prune', '--state', 'everything'], /unknown state "everything"/);
     await rejected(data, ['prune', '--older-than', 'a week'], /--older-than must be a duration such as 30s, 5m, 2h or 1d/);
-    await rejected(data, ['prune', 'c-old'], /unknown command|Unused args|prune/);
+    await rejected(data, ['prune', 'c-old'], /Unused args: `c-old`/);
   });
 
   test('retention moves old canceled jobs out of queue.json into the archive, as it does completed ones', { timeout: 30_000 }, async (t) => {
