@@ -74,7 +74,8 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
       body: [
         '  A pending or failed job is never claimed again. A running job\'s processes (its process group and',
         '  any process with its QUEUECTL_JOB_ID) get SIGTERM, then SIGKILL after 5 s; cancel returns when they',
-        '  are gone. A canceled job is final: it stays in queue.json, is not retried, and prune removes it.',
+        '  are gone. A canceled job is final: it stays in queue.json and is not retried (dlq retry does not',
+        '  revive it; enqueue the command again to rerun it). prune removes canceled jobs.',
         '  All or nothing: an unknown id, or a job already completed, dead or canceled, exits 2 and cancels none.',
       ].join('\n'),
     },
