@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readRawArgs } from './argv.js';
+import { expandCommandAlias, readRawArgs } from './argv.js';
 
 const VALUES = new Set(['id', 'file', 'priority', 'data-dir']);
 const argv = (...args: string[]) => ['node', 'queuectl', ...args];
@@ -32,4 +32,14 @@ test('flags and positionals pass through; a value option followed by an option h
 test('nothing after -- is read as an option', () => {
   const raw = readRawArgs(argv('enqueue', '--', '--id', 'x'), VALUES);
   assert.equal(raw.values.size, 0);
+});
+
+test('worker-start, worker:start and the like become the grouped command; other words are left alone', () => {
+  const groups = { worker: ['start', 'stop'], dlq: ['list', 'retry'] };
+  assert.deepEqual(expandCommandAlias(argv('worker-start', '--count=2'), groups), argv('worker', 'start', '--count=2'));
+  assert.deepEqual(expandCommandAlias(argv('--data-dir=d', 'dlq:retry', 'x'), groups), argv('--data-dir=d', 'dlq', 'retry', 'x'));
+  assert.deepEqual(expandCommandAlias(argv('worker-restart'), groups), argv('worker-restart'), 'unknown action');
+  assert.deepEqual(expandCommandAlias(argv('config-get'), groups), argv('config-get'), 'unknown group');
+  assert.deepEqual(expandCommandAlias(argv('show', 'worker-start'), groups), argv('show', 'worker-start'), 'only the command word');
+  assert.deepEqual(expandCommandAlias(argv('--', 'worker-start'), groups), argv('--', 'worker-start'));
 });

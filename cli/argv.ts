@@ -47,3 +47,22 @@ export function readRawArgs(argv: readonly string[], valueOptions: ReadonlySet<s
   }
   return { argv: out, values, flags };
 }
+
+/**
+ * Hidden spellings of grouped commands, as users of other queues type them: `worker-start` and
+ * `worker:start` become `worker start`. Only the first positional word (the command) is looked
+ * at, and only known group/action pairs are rewritten, so anything else still fails as an
+ * unknown command naming what was typed.
+ */
+export function expandCommandAlias(argv: readonly string[], groups: Readonly<Record<string, readonly string[]>>): string[] {
+  const out = [...argv];
+  for (let i = 2; i < out.length; i++) {
+    const token = out[i]!;
+    if (token === '--') break;
+    if (token.startsWith('-')) continue;
+    const match = /^([a-z]+)[-:]([a-z]+)$/.exec(token);
+    if (match && groups[match[1]!]?.includes(match[2]!)) out.splice(i, 1, match[1]!, match[2]!);
+    break;
+  }
+  return out;
+}

@@ -3,7 +3,8 @@
  * The queuectl command line: parsing with cac, one module per command, one exit path.
  *
  * cac 7 traps handled here: a command name with a space is never matched, so sub-actions are
- * dispatched by the command modules (`worker <action>`); an unknown command would exit 0, so it
+ * dispatched by the command modules (`worker <action>`), and the hidden spellings `worker-start` /
+ * `worker:start` are rewritten to that before cac sees them; an unknown command would exit 0, so it
  * is failed explicitly; `parse()` drops an async action's rejection, so actions run through
  * `runMatchedCommand()` inside try/catch; option values are read raw (see argv.ts).
  */
@@ -11,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { cac, type CAC } from 'cac';
 import { QueuectlError } from '../core/errors.js';
 import { QueueStore } from '../store/queue-store.js';
-import { readRawArgs, type RawArgs } from './argv.js';
+import { expandCommandAlias, readRawArgs, type RawArgs } from './argv.js';
 import type { CommandContext } from './context.js';
 import { resolveDataDir } from './data-dir.js';
 
@@ -29,7 +30,66 @@ const VALUE_OPTIONS = new Set([
   'count',
   'state',
   'limit',
+  'older-than',
+  'interval',
 ]);
+
+/** Commands with sub-actions, dispatched by their modules; `worker-start` / `worker:start` work too (hidden). */
+const GROUPED_COMMANDS: Readonly<Record<string, readonly string[]>> = {
+  worker: ['start', 'stop'],
+  dlq: ['list', 'retry'],
+  config: ['get', 'set'],
+};
+
+/** Help sections after a command's own, for what cac's options list cannot say. */
+const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = {
+  wait: [
+    {
+      title: 'Exit codes',
+      body: [
+        '  0    every job completed (or there was nothing to wait for)',
+        '  1    every job finished, and at least one is dead or canceled',
+        '  2    bad input: an unknown id (nothing waits), a bad --timeout',
+        '  124  --timeout passed before every job finished',
+      ].join('\n'),
+    },
+    {
+      title: 'Notes',
+      body: [
+        '  Without ids, wait is for every job not finished when it starts (pending, processing, failed);',
+        '  a failed job is waiting for its retry, so it is not finished. On a terminal, a progress line',
+        '  (done/total, failed, rate, ETA) is drawn on stderr.',
+      ].join('\n'),
+    },
+  ],
+  enqueue: [
+    {
+      title: 'Exit codes with --wait',
+      body: '  0 the job (every job of --file) completed; 1 one is dead or canceled; 2 bad input, nothing added',
+    },
+  ],
+  cancel: [
+    {
+      title: 'Notes',
+      body: [
+        '  A pending or failed job is never claimed again. A running job\'s processes (its process group and',
+        '  any process with its QUEUECTL_JOB_ID) get SIGTERM, then SIGKILL after 5 s; cancel returns when they',
+        '  are gone. A canceled job is final: it stays in queue.json and is not retried (dlq retry does not',
+        '  revive it; enqueue the command again to rerun it). prune removes canceled jobs.',
+        '  All or nothing: an unknown id, or a job already completed, dead or canceled, exits 2 and cancels none.',
+      ].join('\n'),
+    },
+  ],
+  prune: [
+    {
+      title: 'Notes',
+      body: [
+        '  Pending, processing and failed jobs are never pruned. Dead jobs are pruned only when --state names',
+        '  them. Files in archive/ are left alone.',
+      ].join('\n'),
+    },
+  ],
+};
 
 function context(raw: RawArgs): CommandContext {
   const dataDir = raw.values.get('data-dir');
@@ -54,10 +114,12 @@ function buildCli(raw: RawArgs): CAC {
     .option('--timeout <seconds>', 'Kill the run after this many seconds; 0 = none (default: config job_timeout)')
     .option('--cwd <dir>', 'Directory to run in (default: the current directory)')
     .option('--file <path>', 'One JSON job per line; - reads stdin; all or nothing')
-    .option('--json', 'Print the new job (an array with --file) as JSON')
+    .option('--wait', 'Wait until the job (every job of --file) finishes; exit 0 if it completed, else 1')
+    .option('--json', 'Print the new job (an array with --file) as JSON; with --wait, as it ended')
     .example(`queuectl enqueue '{"id":"job1","command":"echo hello"}'`)
     .example('queuectl enqueue --command "make test" --max-retries 5 --delay 30s')
     .example('queuectl enqueue --file jobs.ndjson')
+    .example('queuectl enqueue --command "make test" --wait && echo passed')
     .action(async (json?: string) => (await import('./commands/enqueue.js')).enqueueCommand(ctx(), json));
 
   cli
@@ -73,12 +135,48 @@ function buildCli(raw: RawArgs): CAC {
 
   cli
     .command('status', 'Counts per state, live workers and their jobs, the data dir')
+    .usage('status [--json]   or   status --watch [--interval ms]')
     .option('--json', 'Print {"data_dir", "counts", "workers"} as JSON')
+    .option('--watch', 'On a terminal: redraw every --interval until Ctrl-C (exit 2 when stdout is not a terminal)')
+    .option('--interval <ms>', 'With --watch: milliseconds between redraws, from 100 up (default: 1000)')
+    .example('queuectl status --watch --interval 500')
     .action(async () => (await import('./commands/status.js')).statusCommand(ctx()));
 
   cli
+    .command('wait [...ids]', 'Block until jobs finish (default: every unfinished job); exit 0 all completed, 1 not, 124 timeout')
+    .usage('wait [ids…] [--timeout S] [--json]')
+    .option('--timeout <duration>', 'Give up after this long: seconds, or 500ms, 90s, 5m, 2h; 0 looks once (default: no limit)')
+    .option('--json', 'Print the jobs waited for, as they ended (or stand, after a timeout), as a JSON array')
+    .example('queuectl wait && echo "all jobs completed"')
+    .example('queuectl wait job1 job2 --timeout 10m')
+    .action(async (ids: unknown[]) => (await import('./commands/wait.js')).waitCommand(ctx(), ids));
+
+  cli
+    .command('cancel <...ids>', 'Cancel pending, failed or running jobs; a running job is killed with its process group')
+    .usage('cancel <id…> [--json]')
+    .option('--json', 'Print the canceled jobs as a JSON array')
+    .example('queuectl cancel job1 job2')
+    .action(async (ids: unknown[]) => (await import('./commands/cancel.js')).cancelCommand(ctx(), ids.map(String)));
+
+  cli
+    .command('prune', 'Delete finished jobs and their logs (default: completed and canceled, any age)')
+    .usage('prune [--state completed,dead,canceled] [--older-than 7d] [--dry-run] [--json]')
+    .option('--state <states>', 'Only these finished states, comma-separated: completed, dead, canceled (default: completed,canceled)')
+    .option('--older-than <duration>', 'Only jobs that finished longer ago than this: 90s, 5m, 2h, 7d (default: any age)')
+    .option('--dry-run', 'Say what would be deleted, delete nothing')
+    .option('--json', 'Print the ids deleted (or, with --dry-run, that would be) as a JSON array')
+    .example('queuectl prune --older-than 7d')
+    .example('queuectl prune --state dead --older-than 30d')
+    .action(async () => (await import('./commands/prune.js')).pruneCommand(ctx()));
+
+  cli
+    .command('stats', 'Counts per state, throughput, failure rate, run time p50/p95, oldest waiting job')
+    .option('--json', 'Print the figures as one JSON object')
+    .action(async () => (await import('./commands/stats.js')).statsCommand(ctx()));
+
+  cli
     .command('list', 'List jobs (queue and DLQ), oldest first')
-    .option('--state <state>', 'Only this state: pending, processing, failed, completed, dead')
+    .option('--state <state>', 'Only this state: pending, processing, failed, completed, dead, canceled')
     .option('--limit <n>', 'Only the n most recent')
     .option('--json', 'Print an array of jobs')
     .action(async () => (await import('./commands/list.js')).listCommand(ctx()));
@@ -107,7 +205,15 @@ function buildCli(raw: RawArgs): CAC {
       (await import('./commands/config.js')).configCommand(ctx(), action, key, value),
     );
 
-  cli.help();
+  cli.help((sections) => {
+    const command = cli.matchedCommand;
+    if (!command) return sections;
+    // cac leaves a command's description out of its own help: put it under the usage line.
+    const usage = sections.findIndex((section) => section.title === 'Usage');
+    const withDescription = [...sections];
+    if (usage !== -1 && command.description) withDescription.splice(usage + 1, 0, { body: `${command.description}.` });
+    return [...withDescription, ...(HELP_NOTES[command.name] ?? [])];
+  });
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   cli.version(pkg.version);
   return cli;
@@ -119,7 +225,8 @@ function fail(message: string, exitCode: number): void {
 }
 
 async function main(): Promise<void> {
-  const raw = readRawArgs(process.argv, VALUE_OPTIONS);
+  const read = readRawArgs(process.argv, VALUE_OPTIONS);
+  const raw = { ...read, argv: expandCommandAlias(read.argv, GROUPED_COMMANDS) };
   const cli = buildCli(raw);
   try {
     const parsed = cli.parse(raw.argv, { run: false });

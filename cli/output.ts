@@ -19,6 +19,7 @@ const STATE_STYLE: Record<string, Style> = {
   failed: 'magenta',
   completed: 'green',
   dead: 'red',
+  canceled: 'gray',
 };
 
 export function paintState(state: string): string {
@@ -54,4 +55,17 @@ export function truncate(text: string, max: number): string {
 /** `2026-11-23T10:30:00.000Z` → `2026-11-23 10:30:00`, or `-` for null. */
 export function shortTime(iso: string | null): string {
   return iso === null ? '-' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+/** A duration for people: `850 ms`, `12.3 s`, `3m 05s`, `2h 03m`, `4d 06h`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const seconds = Math.round(ms / 1_000);
+  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m ${pad(seconds % 60)}s`;
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 1_440) return `${Math.floor(minutes / 60)}h ${pad(minutes % 60)}m`;
+  const hours = Math.round(ms / 3_600_000);
+  return `${Math.floor(hours / 24)}d ${pad(hours % 24)}h`;
 }

@@ -86,6 +86,7 @@ test('an outcome whose token is not the current lease is dropped, and nothing is
   const { tx, state, writes } = fakeTx([taken]);
   const result = cycle(tx, { outcomes: [{ id: 'j', token: 'older', outcome: failed }] });
   assert.deepEqual(result.recorded, [null]);
+  assert.deepEqual(result.dropped, ['taken back']);
   assert.deepEqual(writes, []);
   assert.equal(state.queue[0], taken);
 });
@@ -129,7 +130,7 @@ test('renewal extends the leases still held and reports the ones lost', () => {
       { id: 'canceled-meanwhile', token: 'b' },
     ],
   });
-  assert.deepEqual(result.lost, [{ id: 'canceled-meanwhile', token: 'b' }]);
+  assert.deepEqual(result.lost, [{ id: 'canceled-meanwhile', token: 'b', because: 'taken back' }]);
   const renewed = state.queue[0];
   assert.equal(renewed?.state === 'processing' && renewed.lease.expires_at, EXPIRES);
 });

@@ -21,6 +21,9 @@ export interface RunRef {
   token: string;
 }
 
+/** Why a run's job is no longer its own. */
+export type LostBecause = 'canceled' | 'taken back';
+
 export interface CycleRequest {
   /** Runs that ended, to record; `startedAt` is when the worker started the command. */
   outcomes: readonly (RunRef & { outcome: RunOutcome; startedAt?: string | null })[];
@@ -28,6 +31,8 @@ export interface CycleRequest {
   release?: readonly RunRef[];
   /** Runs in progress whose leases to extend (empty when no renewal is due). */
   renew: readonly RunRef[];
+  /** Runs in progress to check, without renewing, after another process changed the queue. */
+  verify?: readonly RunRef[];
   /** The pids of idle workers, in the order they should get jobs. */
   claimFor: readonly number[];
 }
@@ -35,8 +40,10 @@ export interface CycleRequest {
 export interface CycleResult {
   /** Per outcome, in request order: the job as recorded, or null when the claim was lost. */
   recorded: (Job | null)[];
-  /** Runs (of `renew`) whose job is no longer theirs: cancelled, or taken back. */
-  lost: RunRef[];
+  /** Per outcome, in request order: why it was dropped (see `LostBecause`), or null. */
+  dropped: (LostBecause | null)[];
+  /** Runs (of `renew` or `verify`) whose job is no longer theirs: canceled, or taken back. */
+  lost: (RunRef & { because: LostBecause })[];
   /** Jobs claimed, each for the worker pid at the same position of `claimFor`. */
   claimed: ProcessingJob[];
   /** Jobs taken back because their lease ran out, as they are now. */
@@ -61,7 +68,8 @@ export function dispatchCycle(
   let changed = false;
 
   const released = request.release ?? [];
-  const wanted = new Set([...request.outcomes, ...request.renew, ...released].map((run) => run.id));
+  const verify = request.verify ?? [];
+  const wanted = new Set([...request.outcomes, ...request.renew, ...verify, ...released].map((run) => run.id));
   const indexOf = new Map<string, number>();
   if (wanted.size > 0) {
     jobs.forEach((job, index) => {
@@ -74,9 +82,16 @@ export function dispatchCycle(
     return job?.state === 'processing' && job.lease.token === run.token ? index! : null;
   };
 
+  const whyLost = (run: RunRef): LostBecause => {
+    const index = indexOf.get(run.id);
+    return index !== undefined && jobs[index]?.state === 'canceled' ? 'canceled' : 'taken back';
+  };
+
   let completed = false;
+  const dropped: (LostBecause | null)[] = [];
   const recorded = request.outcomes.map((run) => {
     const index = owned(run);
+    dropped.push(index === null ? whyLost(run) : null);
     if (index === null) return null;
     const finished = finish(jobs[index] as ProcessingJob, run.outcome, config, now);
     // A claim may wait a moment in its worker before it starts: keep the real start.
@@ -95,16 +110,19 @@ export function dispatchCycle(
     changed = true;
   }
 
-  const lost: RunRef[] = [];
+  const lost: CycleResult['lost'] = [];
   const leaseEnd = new Date(now.getTime() + config.lease * 1000);
   for (const run of request.renew) {
     const index = owned(run);
     if (index === null) {
-      lost.push(run);
+      lost.push({ ...run, because: whyLost(run) });
       continue;
     }
     jobs[index] = renewLease(jobs[index] as ProcessingJob, leaseEnd);
     changed = true;
+  }
+  for (const run of verify) {
+    if (owned(run) === null) lost.push({ ...run, because: whyLost(run) });
   }
 
   // After outcomes and renewals: a run that ended or still runs under this manager is its
@@ -147,6 +165,7 @@ export function dispatchCycle(
 
   return {
     recorded,
+    dropped,
     lost,
     claimed,
     recovered,

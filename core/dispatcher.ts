@@ -53,6 +53,8 @@ export class Dispatcher {
   private readonly running = new Map<string, Held>();
   private outcomes: Outcome[] = [];
   private releases: RunRef[] = [];
+  /** Another process changed queue.json: check that the jobs handed out are still ours. */
+  private verifyDue = false;
   private claiming = true;
   private cycling = false;
   private again = false;
@@ -72,7 +74,11 @@ export class Dispatcher {
     const { paths } = this.options.store;
     try {
       this.watcher = watch(paths.root, (_event, filename) => {
-        if (filename === 'queue.json' && this.slots.length > 0 && this.claiming) this.request();
+        if (filename !== 'queue.json' || !this.options.store.queueChangedElsewhere()) return;
+        // A job canceled while it waits in its worker must not start; one canceled while it
+        // runs is killed by `cancel` itself, and its worker is told here.
+        if (this.running.size > 0) this.verifyDue = true;
+        if ((this.slots.length > 0 && this.claiming) || this.verifyDue) this.request();
       });
       this.watcher.on('error', () => this.watcher?.close());
     } catch {
@@ -189,15 +195,18 @@ export class Dispatcher {
     const started = Date.now();
     const renewDue = this.running.size > 0 && started - this.lastRenewal >= this.renewEveryMs();
     const ending = new Set(outcomes.map((outcome) => outcome.token));
-    const renew = renewDue
-      ? [...this.running].filter(([token]) => !ending.has(token)).map(([token, run]) => ({ id: run.id, token }))
-      : [];
-    if (outcomes.length === 0 && release.length === 0 && claimFor.length === 0 && !renewDue) return this.nextWakeMs(null);
+    const held = [...this.running].filter(([token]) => !ending.has(token)).map(([token, run]) => ({ id: run.id, token }));
+    const renew = renewDue ? held : [];
+    const verify = this.verifyDue && !renewDue ? held : [];
+    this.verifyDue = false;
+    if (outcomes.length === 0 && release.length === 0 && claimFor.length === 0 && renew.length === 0 && verify.length === 0) {
+      return this.nextWakeMs(null);
+    }
 
     let result: CycleResult;
     try {
       result = await this.options.store.transact((tx) => {
-        const cycle = dispatchCycle(tx, { outcomes, release, renew, claimFor }, new Date(), randomUUID);
+        const cycle = dispatchCycle(tx, { outcomes, release, renew, verify, claimFor }, new Date(), randomUUID);
         this.config = tx.config();
         return cycle;
       });
@@ -221,9 +230,9 @@ export class Dispatcher {
       this.running.delete(run.token);
       const job = result.recorded[index];
       if (job) log(describeRecorded(job, run));
-      else log(`${run.id}: this run's outcome (${describeOutcome(run.outcome)}) is dropped: the job was taken back or canceled meanwhile`);
+      else log(`${run.id}: ${result.dropped[index]}; this run's outcome is dropped (${describeOutcome(run.outcome)})`);
     });
-    for (const run of result.lost) this.revoke(run, 'the job was taken back or canceled');
+    for (const run of result.lost) this.revoke(run, run.because === 'canceled' ? 'it was canceled' : 'the job was taken back');
     result.claimed.forEach((job, index) => {
       const pid = claimFor[index]!;
       if (!this.live.has(pid)) {

@@ -4,7 +4,7 @@
  * The on-disk shape is flat JSON with `null` for what a state does not have, readable with jq.
  */
 
-export const JOB_STATES = ['pending', 'processing', 'failed', 'completed', 'dead'] as const;
+export const JOB_STATES = ['pending', 'processing', 'failed', 'completed', 'dead', 'canceled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 /** ISO-8601 UTC timestamp, e.g. `2026-11-23T10:30:00.000Z`. */
@@ -88,11 +88,40 @@ export interface DeadJob extends JobFields {
   lease: null;
 }
 
-export type Job = PendingJob | ProcessingJob | FailedJob | CompletedJob | DeadJob;
+/**
+ * Stopped by `queuectl cancel` while pending, failed (waiting for a retry) or processing (its
+ * run was killed). Final: it stays in queue.json for inspection and is never claimed again.
+ */
+export interface CanceledJob extends JobFields {
+  state: 'canceled';
+  /** When its last run started; `null` when it never ran. */
+  started_at: Timestamp | null;
+  /** When it was canceled. */
+  finished_at: Timestamp;
+  /** The exit code of its last run, when that run exited by itself (a killed run has none). */
+  exit_code: number | null;
+  /** `canceled by user …`, with what it was doing then. */
+  last_error: string;
+  lease: null;
+}
+
+export type Job = PendingJob | ProcessingJob | FailedJob | CompletedJob | DeadJob | CanceledJob;
 /** Jobs a worker may claim once `run_at` has come. */
 export type ClaimableJob = PendingJob | FailedJob;
+/** Jobs `queuectl cancel` may stop: they have not finished yet. */
+export type CancelableJob = PendingJob | FailedJob | ProcessingJob;
 /** Jobs that will not run again unless a person says so. */
-export type FinishedJob = CompletedJob | DeadJob;
+export type FinishedJob = CompletedJob | DeadJob | CanceledJob;
+/** The states of finished jobs: what `wait` waits for and `prune` may remove. */
+export const FINISHED_STATES = ['completed', 'dead', 'canceled'] as const satisfies readonly FinishedJob['state'][];
+
+export function isFinished(job: Job): job is FinishedJob {
+  return job.state === 'completed' || job.state === 'dead' || job.state === 'canceled';
+}
+
+export function isCancelable(job: Job): job is CancelableJob {
+  return job.state === 'pending' || job.state === 'failed' || job.state === 'processing';
+}
 
 export function isClaimable(job: Job): job is ClaimableJob {
   return job.state === 'pending' || job.state === 'failed';

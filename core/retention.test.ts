@@ -38,3 +38,28 @@ test('a retention of 0 empties queue.json of completed jobs in batches', () => {
   assert.equal(applyRetention(jobs, 0).evicted.length, RETENTION_SLACK + 1);
   assert.equal(applyRetention(jobs.slice(1), 0).evicted.length, 0);
 });
+
+test('canceled jobs count with completed ones and leave with them, oldest finished first', () => {
+  const canceled = (id: string, second: number): Job => ({
+    ...completed(id, second),
+    state: 'canceled',
+    exit_code: null,
+    last_error: 'canceled by user while pending',
+  }) as Job;
+  const jobs: Job[] = [
+    ...Array.from({ length: 6 + RETENTION_SLACK }, (_, i) => completed(`c${i}`, 10 + i)),
+    canceled('old', 0),
+    canceled('new', 5000),
+  ];
+  const { keep, evicted } = applyRetention(jobs, 6);
+  assert.equal(evicted.length, jobs.length - 6);
+  assert.ok(evicted.some((job) => job.id === 'old'), 'the oldest canceled job leaves');
+  assert.ok(keep.some((job) => job.id === 'new'), 'the most recently canceled job stays');
+  assert.equal(keep.length, 6);
+});
+
+test('dead jobs are not subject to retention (they live in dlq.json)', () => {
+  const dead = (id: string): Job => ({ ...completed(id, 0), state: 'dead', exit_code: 1, last_error: 'x' }) as Job;
+  const jobs: Job[] = Array.from({ length: RETENTION_SLACK + 5 }, (_, i) => dead(`d${i}`));
+  assert.equal(applyRetention(jobs, 0).evicted.length, 0);
+});

@@ -1,26 +1,36 @@
 /**
  * Finished jobs leave queue.json so that it stays small and every write stays fast. They
  * leave in batches, so that a job finishing does not rewrite an archive each time.
+ *
+ * Retention covers the finished jobs that live in queue.json: completed and canceled ones,
+ * counted together. Dead jobs live in dlq.json until a person retries or prunes them.
  */
-import type { CompletedJob, Job } from './job.js';
+import type { CanceledJob, CompletedJob, Job } from './job.js';
 
-/** How far past `retention` the completed jobs may grow before a batch leaves. */
+/** How far past `retention` the finished jobs may grow before a batch leaves. */
 export const RETENTION_SLACK = 100;
+
+/** Finished jobs that retention moves out of queue.json. */
+export type RetainedJob = CompletedJob | CanceledJob;
 
 export interface RetentionSplit {
   keep: Job[];
-  evicted: CompletedJob[];
+  evicted: RetainedJob[];
+}
+
+function isRetained(job: Job): job is RetainedJob {
+  return job.state === 'completed' || job.state === 'canceled';
 }
 
 /**
- * Once more than `retention + RETENTION_SLACK` completed jobs are in `jobs`, the oldest
- * finished ones are evicted until `retention` remain. Every other job is kept, in order.
+ * Once more than `retention + RETENTION_SLACK` completed or canceled jobs are in `jobs`, the
+ * oldest finished ones are evicted until `retention` remain. Every other job is kept, in order.
  */
 export function applyRetention(jobs: readonly Job[], retention: number): RetentionSplit {
-  const completed = jobs.filter((job): job is CompletedJob => job.state === 'completed');
-  if (completed.length <= retention + RETENTION_SLACK) return { keep: [...jobs], evicted: [] };
-  const byAge = [...completed].sort((a, b) => (a.finished_at < b.finished_at ? -1 : a.finished_at > b.finished_at ? 1 : 0));
-  const evicted = byAge.slice(0, completed.length - retention);
+  const finished = jobs.filter(isRetained);
+  if (finished.length <= retention + RETENTION_SLACK) return { keep: [...jobs], evicted: [] };
+  const byAge = [...finished].sort((a, b) => (a.finished_at < b.finished_at ? -1 : a.finished_at > b.finished_at ? 1 : 0));
+  const evicted = byAge.slice(0, finished.length - retention);
   const leaving = new Set(evicted.map((job) => job.id));
   return { keep: jobs.filter((job) => !leaving.has(job.id)), evicted };
 }

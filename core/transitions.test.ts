@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { claim, finish, release, renewLease, revive } from './transitions.js';
+import { cancel, claim, finish, release, renewLease, revive } from './transitions.js';
 import { deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
@@ -121,4 +121,47 @@ test('releasing a retry gives back a failed job with its previous error and atte
   assert.equal(released.last_error, 'command failed with exit code 2');
   assert.equal(released.lease, null);
   assert.equal(released.run_at, claimed.run_at);
+});
+
+test('canceling a pending job makes it canceled now, never ran, with a last_error that says so', () => {
+  const job = cancel(pendingJob('p', { priority: 2 }), NOW);
+  assert.equal(job.state, 'canceled');
+  assert.equal(job.finished_at, NOW.toISOString());
+  assert.equal(job.updated_at, NOW.toISOString());
+  assert.equal(job.started_at, null);
+  assert.equal(job.exit_code, null);
+  assert.equal(job.attempts, 0);
+  assert.equal(job.priority, 2);
+  assert.equal(job.lease, null);
+  assert.equal(job.last_error, 'canceled by user while pending');
+});
+
+test('canceling a failed job keeps its last run and says why that run failed', () => {
+  const failed = finish(processingJob('f', { attempts: 1 }), { kind: 'exited', code: 3 }, POLICY, NOW);
+  assert.equal(failed.state, 'failed');
+  const later = new Date('2026-11-23T10:00:01.000Z');
+  const job = cancel(failed as never, later);
+  assert.equal(job.state, 'canceled');
+  assert.equal(job.attempts, 1);
+  assert.equal(job.exit_code, 3);
+  assert.equal(job.started_at, failed.started_at);
+  assert.equal(job.finished_at, later.toISOString());
+  assert.equal(job.last_error, 'canceled by user while waiting to retry (last run: command failed with exit code 3)');
+});
+
+test('canceling a processing job drops its lease, so the worker that runs it can no longer record an outcome', () => {
+  const running = processingJob('r', { attempts: 2 });
+  const job = cancel(running, NOW);
+  assert.equal(job.state, 'canceled');
+  assert.equal(job.lease, null);
+  assert.equal(job.exit_code, null);
+  assert.equal(job.started_at, running.started_at);
+  assert.equal(job.last_error, 'canceled by user while running; run 2 was killed');
+  assert.equal(running.state, 'processing', 'the input is not mutated');
+});
+
+test('a canceled job keeps the field order of the file format', () => {
+  for (const job of [pendingJob('j'), processingJob('j')]) {
+    assert.deepEqual(Object.keys(cancel(job, NOW)), Object.keys(pendingJob('j')));
+  }
 });

@@ -7,10 +7,13 @@
  *                       │ failure, none left    → dead  (moved to dlq.json)
  *   dead ─revive (dlq retry)→ pending, attempts reset
  *   processing ─release (claimed, never started)→ pending or failed, as before the claim
+ *   pending | failed | processing ─cancel→ canceled  (final; stays in queue.json)
  */
 import { nextRunAt } from './backoff.js';
 import type { Config } from './config.js';
 import type {
+  CancelableJob,
+  CanceledJob,
   ClaimableJob,
   CompletedJob,
   DeadJob,
@@ -107,4 +110,32 @@ export function release(job: ProcessingJob, now: Date): PendingJob | FailedJob {
     };
   }
   return { ...job, state: 'failed', attempts, updated_at: at, finished_at: at, last_error: job.last_error, lease: null };
+}
+
+/**
+ * `queuectl cancel`: the job stops being eligible for good. A processing job loses its lease, so
+ * the worker running it can no longer record an outcome (its token is no longer current); the
+ * caller kills the run. `last_error` says what the job was doing when it was canceled.
+ */
+export function cancel(job: CancelableJob, now: Date): CanceledJob {
+  const at = now.toISOString();
+  const base = { ...job, state: 'canceled' as const, updated_at: at, finished_at: at, lease: null };
+  switch (job.state) {
+    case 'pending':
+      return { ...base, started_at: null, exit_code: null, last_error: 'canceled by user while pending' };
+    case 'failed':
+      return {
+        ...base,
+        started_at: job.started_at,
+        exit_code: job.exit_code,
+        last_error: `canceled by user while waiting to retry (last run: ${job.last_error})`,
+      };
+    case 'processing':
+      return {
+        ...base,
+        started_at: job.started_at,
+        exit_code: null,
+        last_error: `canceled by user while running; run ${job.attempts} was killed`,
+      };
+  }
 }

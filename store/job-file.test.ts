@@ -37,3 +37,8 @@ test('a foreign document is reported with its path', () => {
     );
   }
 });
+
+test('a canceled job is a valid job of queue.json', () => {
+  const canceled = { ...pendingJob('c'), state: 'canceled', finished_at: '2026-11-23T09:00:01.000Z', last_error: 'canceled by user while pending' };
+  assert.deepEqual(parseJobDocument({ version: 1, jobs: [canceled] }, 'q.json'), [canceled]);
+});

@@ -27,6 +27,12 @@ export function appendToLog(paths: DataPaths, id: string, line: string): void {
   appendFileSync(jobLogPath(paths, id), `${line}\n`);
 }
 
+/** Appends a line to the job's log, creating it (and logs/) if the job never ran. */
+export function noteInLog(paths: DataPaths, id: string, line: string): void {
+  mkdirSync(paths.logs, { recursive: true });
+  appendFileSync(jobLogPath(paths, id), `${line}\n`);
+}
+
 /** The log's text, or `undefined` when the job has not run yet. */
 export function readJobLog(paths: DataPaths, id: string): string | undefined {
   return readTextIfExists(jobLogPath(paths, id));

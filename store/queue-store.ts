@@ -149,6 +149,14 @@ export class QueueStore {
     return result;
   }
 
+  /**
+   * Whether queue.json changed since this store last read or wrote it: another process wrote
+   * it. A cheap stat, for telling a change event of one's own write from another's.
+   */
+  queueChangedElsewhere(): boolean {
+    return fileIdentity(this.paths.queue) !== this.cache.queue?.identity;
+  }
+
   /** Both files as they are now, without the lock, with a crashed move's duplicate hidden. */
   snapshot(): Snapshot {
     const { queue, dlq } = reconcile(readJobFile(this.paths.queue), readJobFile(this.paths.dlq) as DeadJob[]);

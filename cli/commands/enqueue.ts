@@ -1,12 +1,14 @@
-/** `queuectl enqueue '<json>' | --command CMD [...] | --file F` */
+/** `queuectl enqueue '<json>' | --command CMD [...] | --file F` [--wait] */
 import { readFileSync } from 'node:fs';
 import { inputError, QueuectlError } from '../../core/errors.js';
 import type { PendingJob } from '../../core/job.js';
 import { validateJobSpec, type JobSpec } from '../../core/job-spec.js';
 import { parseInt, parseNonNegativeInt } from '../../core/parse.js';
 import { enqueueJobs } from '../../core/queue-ops.js';
+import { waitExitCode } from '../../core/wait.js';
 import { optionText, rejectOptions, type CommandContext } from '../context.js';
 import { printJson } from '../output.js';
+import { finalJobs, printSummary, waitWithProgress } from './wait.js';
 
 const FLAG_FORM_OPTIONS = ['id', 'max-retries', 'priority', 'run-at', 'delay', 'timeout'];
 
@@ -43,8 +45,18 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
   }
 
   const jobs = await enqueueJobs(ctx.store, specs, process.cwd(), where, now);
+  if (ctx.raw.flags.has('wait')) return enqueueAndWait(ctx, jobs, file !== undefined, now);
   if (ctx.json) printJson(file !== undefined ? jobs : jobs[0]);
   else printEnqueued(jobs, now);
+}
+
+/** `--wait`, like `tsp -w`: wait for the new job (every job of a batch); exit 0 only if all completed. */
+async function enqueueAndWait(ctx: CommandContext, jobs: readonly PendingJob[], batch: boolean, now: Date): Promise<void> {
+  if (!ctx.json) printEnqueued(jobs, now);
+  const report = await waitWithProgress(ctx, jobs.map((job) => job.id), null);
+  if (ctx.json) printJson(batch ? finalJobs(report) : finalJobs(report)[0]);
+  else printSummary(report);
+  process.exitCode = waitExitCode(report.tally);
 }
 
 function flagFormInput(ctx: CommandContext, command: string): Record<string, unknown> {

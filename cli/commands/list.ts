@@ -50,6 +50,7 @@ function whenOf(job: Job): string | null {
       return job.started_at;
     case 'completed':
     case 'dead':
+    case 'canceled':
       return job.finished_at;
   }
 }

@@ -1,7 +1,8 @@
-/** `queuectl status [--json]`: counts per state, live workers and their jobs, the data dir. */
+/** `queuectl status [--json] [--watch [--interval ms]]`: counts per state, live workers and their jobs, the data dir. */
+import { inputError } from '../../core/errors.js';
 import { JOB_STATES, type JobState } from '../../core/job.js';
 import { liveManagers } from '../../store/manager-registry.js';
-import type { CommandContext } from '../context.js';
+import { optionCount, optionText, type CommandContext } from '../context.js';
 import { formatTable, paintState, printJson } from '../output.js';
 
 export interface WorkerStatus {
@@ -12,7 +13,35 @@ export interface WorkerStatus {
   started_at: string;
 }
 
+export interface StatusDocument {
+  data_dir: string;
+  counts: Record<JobState, number>;
+  workers: WorkerStatus[];
+}
+
 export async function statusCommand(ctx: CommandContext): Promise<void> {
+  if (ctx.raw.flags.has('watch')) {
+    const interval = optionCount(ctx, 'interval', 100) ?? 1_000;
+    if (ctx.json) throw inputError('--watch redraws a table on a terminal; --json prints status once, without --watch');
+    if (!process.stdout.isTTY) {
+      throw inputError('status --watch needs a terminal on stdout; for a script, run status --json (in a loop if need be)');
+    }
+    return (await import('./status-watch.js')).watchStatus(ctx, interval);
+  }
+  if (optionText(ctx, 'interval') !== undefined) throw inputError('--interval goes with --watch');
+  const status = readStatus(ctx);
+  if (ctx.json) printJson(status.document);
+  else process.stdout.write(`${statusText(status)}\n`);
+}
+
+export interface Status {
+  /** What `status --json` prints. */
+  document: StatusDocument;
+  /** Live managers, some of which may have no worker at the moment. */
+  managers: number;
+}
+
+export function readStatus(ctx: CommandContext): Status {
   const { queue, dlq } = ctx.store.snapshot();
   ctx.store.readConfig(); // a broken config.json stops the workers: say so here too
   const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
@@ -29,15 +58,15 @@ export async function statusCommand(ctx: CommandContext): Promise<void> {
       started_at: worker.started_at,
     })),
   );
+  return { document: { data_dir: ctx.store.paths.root, counts, workers }, managers: managers.length };
+}
 
-  if (ctx.json) {
-    printJson({ data_dir: ctx.store.paths.root, counts, workers });
-    return;
-  }
+export function statusText({ document, managers }: Status): string {
+  const { data_dir, counts, workers } = document;
   const lines = [
-    `data dir: ${ctx.store.paths.root}`,
+    `data dir: ${data_dir}`,
     `jobs:     ${JOB_STATES.map((state) => `${paintState(state)} ${counts[state]}`).join('  ')}`,
-    `workers:  ${workers.length} running under ${managers.length} manager(s)`,
+    `workers:  ${workers.length} running under ${managers} manager(s)`,
   ];
   if (workers.length > 0) {
     lines.push(
@@ -48,5 +77,5 @@ export async function statusCommand(ctx: CommandContext): Promise<void> {
       ),
     );
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  return lines.join('\n');
 }

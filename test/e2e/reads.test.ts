@@ -22,7 +22,7 @@ import {
 } from '../helpers.js';
 
 const T = '2026-01-01T00:00:00.000Z';
-const STATES = ['pending', 'processing', 'failed', 'completed', 'dead'] as const;
+const STATES = ['pending', 'processing', 'failed', 'completed', 'dead', 'canceled'] as const;
 
 function describeRun(args: readonly string[], result: CliResult): string {
   return `queuectl ${args.join(' ')} → exit ${result.code}\nstdout: ${JSON.stringify(result.stdout)}\nstderr: ${JSON.stringify(result.stderr)}`;
@@ -120,7 +120,7 @@ describe('status', () => {
     const args = ['status', '--json'];
     const status = parseOneDocument<Status>(await runCli(dir, args), args);
     assert.equal(status.data_dir, dir);
-    assert.deepEqual(status.counts, { pending: 2, processing: 1, failed: 1, completed: 1, dead: 2 });
+    assert.deepEqual(status.counts, { pending: 2, processing: 1, failed: 1, completed: 1, dead: 2, canceled: 0 });
     assert.deepEqual(status.workers, []);
   });
 

@@ -1,0 +1,28 @@
+/** `queuectl stats [--json]`: counts, throughput, failure rate, run times, the oldest waiting job. */
+import { JOB_STATES } from '../../core/job.js';
+import { computeStats, type Stats } from '../../core/stats.js';
+import type { CommandContext } from '../context.js';
+import { formatDuration, formatTable, paintState, printJson } from '../output.js';
+
+export async function statsCommand(ctx: CommandContext): Promise<void> {
+  const { queue, dlq } = ctx.store.snapshot();
+  ctx.store.readConfig(); // every data file is checked, as status does
+  const stats = computeStats([...queue, ...dlq], new Date());
+  if (ctx.json) printJson(stats);
+  else process.stdout.write(`${statsText(stats)}\n`);
+}
+
+const percent = (rate: number | null) => (rate === null ? '-' : `${(rate * 100).toFixed(1)}%`);
+const duration = (ms: number | null) => (ms === null ? '-' : formatDuration(ms));
+
+export function statsText(stats: Stats): string {
+  const { counts, throughput, failure_rate: failures, run_time_ms: runs, oldest_pending: oldest } = stats;
+  const rows: [string, string][] = [
+    ['jobs', JOB_STATES.map((state) => `${paintState(state)} ${counts[state]}`).join('  ')],
+    ['finished', `${throughput.last_minute} in the last minute, ${throughput.last_hour} in the last hour (completed or dead)`],
+    ['failure rate', `${percent(failures.last_hour)} in the last hour, ${percent(failures.all)} of all finished on file`],
+    ['run time', runs.runs === 0 ? '- (no finished runs)' : `p50 ${duration(runs.p50)}, p95 ${duration(runs.p95)} (last run of ${runs.runs} finished jobs)`],
+    ['oldest pending', oldest === null ? '- (no job is waiting)' : `${oldest.id}, waiting for ${formatDuration(oldest.waiting_ms)}`],
+  ];
+  return formatTable(['FIGURE', 'VALUE'], rows);
+}

@@ -1,0 +1,109 @@
+/**
+ * `queuectl wait [ids…] [--timeout S] [--json]`, and the waiting half of `enqueue --wait`.
+ * On a terminal, a progress line on stderr; nothing of that when stderr is not a terminal.
+ */
+import { parseDurationMs } from '../../core/parse.js';
+import type { Job } from '../../core/job.js';
+import { waitExitCode, type Watched } from '../../core/wait.js';
+import { waitForJobs, type WaitReport } from '../../core/waiter.js';
+import { liveManagers } from '../../store/manager-registry.js';
+import { optionText, type CommandContext } from '../context.js';
+import { formatDuration, paintState, printJson } from '../output.js';
+
+/** At most this many jobs are named in the summary; the rest are counted. */
+const SUMMARY_LINES = 20;
+
+export async function waitCommand(ctx: CommandContext, ids: readonly unknown[]): Promise<void> {
+  const timeoutText = optionText(ctx, 'timeout');
+  const timeoutMs = timeoutText === undefined ? null : parseDurationMs(timeoutText, '--timeout');
+  const report = await waitWithProgress(ctx, ids.map(String), timeoutMs);
+  if (ctx.json) printJson(finalJobs(report));
+  else printSummary(report);
+  process.exitCode = waitExitCode(report.tally);
+}
+
+/** The jobs as they ended (or stand, after a timeout), in the order waited for. */
+export function finalJobs(report: WaitReport): Job[] {
+  return report.watched.map((entry) => entry.job);
+}
+
+export async function waitWithProgress(ctx: CommandContext, ids: readonly string[], timeoutMs: number | null): Promise<WaitReport> {
+  const progress = process.stderr.isTTY ? new ProgressLine(ctx) : undefined;
+  try {
+    return await waitForJobs(ctx.store, { ids, timeoutMs, onProgress: (report) => progress?.draw(report) });
+  } finally {
+    progress?.clear();
+  }
+}
+
+class ProgressLine {
+  private workersCheckedAt = 0;
+  private noWorker = false;
+  private drawn = false;
+
+  constructor(private readonly ctx: CommandContext) {}
+
+  draw({ tally, pace }: WaitReport): void {
+    if (Date.now() - this.workersCheckedAt > 2_000) {
+      this.workersCheckedAt = Date.now();
+      this.noWorker = liveManagers(this.ctx.store.paths).length === 0;
+    }
+    const failed = tally.dead + tally.canceled + tally.gone;
+    const parts = [`waiting: ${tally.finished}/${tally.total} done`];
+    if (failed > 0) parts.push(`${failed} failed`);
+    if (pace.perSecond !== null) parts.push(rate(pace.perSecond));
+    parts.push(`ETA ${pace.etaMs === null ? '-' : formatDuration(pace.etaMs)}`);
+    if (this.noWorker) parts.push('no worker is running (queuectl worker start)');
+    const columns = process.stderr.columns || 80; // 0 on a terminal that reports no size
+    process.stderr.write(`\r\u001b[K${parts.join(' · ').slice(0, Math.max(10, columns - 1))}`);
+    this.drawn = true;
+  }
+
+  clear(): void {
+    if (this.drawn) process.stderr.write('\r\u001b[K');
+  }
+}
+
+function rate(perSecond: number): string {
+  if (perSecond >= 1) return `${perSecond.toFixed(1)} jobs/s`;
+  if (perSecond * 60 >= 1) return `${(perSecond * 60).toFixed(1)} jobs/min`;
+  return `${(perSecond * 3600).toFixed(1)} jobs/h`;
+}
+
+export function printSummary(report: WaitReport): void {
+  const { tally, watched } = report;
+  const plural = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
+  const lines: string[] = [];
+  if (tally.total === 0) {
+    lines.push('no unfinished jobs to wait for');
+  } else if (report.timedOut) {
+    lines.push(`timed out after ${formatDuration(report.elapsedMs)}: ${tally.unfinished} of ${plural(tally.total)} not finished`);
+    lines.push(...named(watched.filter((entry) => !entry.gone && isUnfinished(entry.job))));
+  } else if (tally.completed === tally.total) {
+    lines.push(tally.total === 1 ? `${watched[0]!.id} completed` : `all ${plural(tally.total)} completed`);
+  } else {
+    const counts = [
+      `${tally.completed} completed`,
+      `${tally.dead} dead`,
+      `${tally.canceled} canceled`,
+      ...(tally.gone > 0 ? [`${tally.gone} pruned before it was seen finished`] : []),
+    ];
+    lines.push(`${plural(tally.total)} finished: ${counts.join(', ')}`);
+    lines.push(...named(watched.filter((entry) => entry.gone || entry.job.state !== 'completed')));
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function isUnfinished(job: Job): boolean {
+  return job.state === 'pending' || job.state === 'processing' || job.state === 'failed';
+}
+
+function named(entries: readonly Watched[]): string[] {
+  const lines = entries.slice(0, SUMMARY_LINES).map(({ id, job, gone }) => {
+    if (gone) return `  ${id}  pruned: outcome unknown`;
+    const why = job.last_error === null ? '' : `: ${job.last_error}`;
+    return `  ${id}  ${paintState(job.state)}${why}`;
+  });
+  if (entries.length > SUMMARY_LINES) lines.push(`  … and ${entries.length - SUMMARY_LINES} more`);
+  return lines;
+}

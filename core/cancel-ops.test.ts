@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { cancelJobs } from './cancel-ops.js';
+import { dispatchCycle } from './dispatch-cycle.js';
+import { QueueStore } from '../store/queue-store.js';
+import { serializeJobs } from '../store/job-file.js';
+import { pendingJob, processingJob } from '../test/sample-jobs.js';
+
+function storeWith(t: TestContext, jobs: Parameters<typeof serializeJobs>[0]): QueueStore {
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-cancel-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'queue.json'), serializeJobs(jobs));
+  return new QueueStore(dir);
+}
+
+test('the worker of a canceled run can neither renew its claim nor record an outcome over canceled', async (t) => {
+  const store = storeWith(t, [processingJob('r'), pendingJob('p')]);
+  const [canceled] = await cancelJobs(store, ['r']);
+  assert.equal(canceled?.was, 'processing');
+  assert.deepEqual(canceled?.stopped, { pids: [], killed: false, remaining: [] }, 'no process of it was running');
+
+  const run = { id: 'r', token: 'token-1' };
+  const renewal = await store.transact((tx) => dispatchCycle(tx, { outcomes: [], renew: [run], claimFor: [] }, new Date(), () => 'x'));
+  assert.deepEqual(renewal.lost, [{ ...run, because: 'canceled' }], 'the manager learns the run was canceled');
+  const result = await store.transact((tx) =>
+    dispatchCycle(tx, { outcomes: [{ ...run, outcome: { kind: 'exited', code: 0 } }], renew: [], claimFor: [] }, new Date(), () => 'x'),
+  );
+  assert.deepEqual(result.recorded, [null]);
+  assert.deepEqual(result.dropped, ['canceled']);
+  const job = store.readQueue().find((entry) => entry.id === 'r');
+  assert.equal(job?.state, 'canceled');
+  assert.equal(job?.attempts, 1);
+  assert.equal(store.readQueue().find((entry) => entry.id === 'p')?.state, 'pending', 'other jobs are untouched');
+});
+
+test('a canceled job gets a line in its log, even if it never ran', async (t) => {
+  const store = storeWith(t, [pendingJob('p')]);
+  await cancelJobs(store, ['p']);
+  const log = readFileSync(join(store.paths.logs, 'p.log'), 'utf8');
+  assert.match(log, /^--- queuectl: canceled by user while pending at \d{4}-/);
+});

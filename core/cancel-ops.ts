@@ -1,0 +1,73 @@
+/**
+ * `queuectl cancel <id…>`: one transaction marks the jobs canceled (a processing job loses its
+ * lease with it), then the processes of the runs that were going on are stopped. The worker of
+ * such a run sees its command die, finds its token no longer current and records nothing, so the
+ * job stays canceled and is never retried.
+ */
+import { planCancel } from './cancel.js';
+import type { CancelableJob, CanceledJob, ProcessingJob } from './job.js';
+import { applyRetention } from './retention.js';
+import { stopRunProcesses, type StopResult } from './run-processes.js';
+import { KILL_GRACE_MS } from './runner.js';
+import { writeArchiveBatch } from '../store/archive.js';
+import { noteInLog } from '../store/job-logs.js';
+import type { QueueStore } from '../store/queue-store.js';
+
+/**
+ * How long after its claim a run may still be about to start its command: the worker spawns
+ * right after the claim, so cancel keeps looking for its processes that long.
+ */
+const SPAWN_WINDOW_MS = 2_000;
+
+export interface Canceled {
+  job: CanceledJob;
+  /** The state it was canceled in. */
+  was: CancelableJob['state'];
+  /** For a job that was running: the processes of its run that were stopped. */
+  stopped: StopResult | null;
+}
+
+export interface CancelOptions {
+  now?: Date;
+  /** Milliseconds between SIGTERM and SIGKILL. @default KILL_GRACE_MS */
+  graceMs?: number;
+}
+
+/** Cancels the jobs (all or none) and resolves once the processes of their runs are gone. */
+export async function cancelJobs(store: QueueStore, ids: readonly string[], options: CancelOptions = {}): Promise<Canceled[]> {
+  const now = options.now ?? new Date();
+  const graceMs = options.graceMs ?? KILL_GRACE_MS;
+  const plan = await store.transact((tx) => {
+    const dlq = tx.dlq(); // first: loading it may repair the queue
+    const plan = planCancel(tx.queue(), dlq, ids, now);
+    const config = tx.config();
+    const { keep, evicted } = applyRetention(plan.queue, config.retention);
+    if (evicted.length > 0 && config.archive) writeArchiveBatch(store.paths, evicted, now);
+    tx.setQueue(keep);
+    return plan;
+  });
+  const running = new Map(plan.running.map((job) => [job.id, job]));
+  return Promise.all(
+    plan.canceled.map(async ({ job, was }): Promise<Canceled> => {
+      note(store, job);
+      const run = running.get(job.id);
+      return { job, was, stopped: run ? await stopRun(store, run, graceMs) : null };
+    }),
+  );
+}
+
+function stopRun(store: QueueStore, job: ProcessingJob, graceMs: number): Promise<StopResult> {
+  return stopRunProcesses(store.paths.root, job.id, {
+    graceMs,
+    watchUntil: Date.parse(job.started_at) + SPAWN_WINDOW_MS,
+  });
+}
+
+/** `queuectl logs <id>` shows when and how the job was canceled. */
+function note(store: QueueStore, job: CanceledJob): void {
+  try {
+    noteInLog(store.paths, job.id, `--- queuectl: ${job.last_error} at ${job.finished_at}`);
+  } catch {
+    // The cancel is written; a log that cannot be appended to does not undo it.
+  }
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+import { findRunProcesses, isRunEnvironment, parseProcStat, stopRunProcesses } from './run-processes.js';
+
+test('a run is recognised by both its data dir and its job id in the environment', () => {
+  const environ = ['PATH=/bin', 'QUEUECTL_DATA_DIR=/data', 'QUEUECTL_JOB_ID=job1', 'QUEUECTL_ATTEMPT=1', ''].join('\0');
+  assert.equal(isRunEnvironment(environ, '/data', 'job1'), true);
+  assert.equal(isRunEnvironment(environ, '/data', 'job'), false, 'a prefix of the id is another job');
+  assert.equal(isRunEnvironment(environ, '/other', 'job1'), false, 'the same id in another data dir is another job');
+  assert.equal(isRunEnvironment('QUEUECTL_JOB_ID=job1\0', '/data', 'job1'), false);
+});
+
+test('the state and process group are read after the command name, which may hold spaces and parentheses', () => {
+  assert.deepEqual(parseProcStat('4242 (sh) S 4000 4242 4242 0 -1 4194560'), { state: 'S', pgid: 4242 });
+  assert.deepEqual(parseProcStat('77 (my (odd) cmd) Z 1 70 70 0'), { state: 'Z', pgid: 70 });
+  assert.equal(parseProcStat('garbage'), null);
+});
+
+function startRun(root: string, id: string, script: string): number {
+  const child = spawn('/bin/sh', ['-c', script], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, QUEUECTL_DATA_DIR: root, QUEUECTL_JOB_ID: id },
+  });
+  child.unref();
+  return child.pid!;
+}
+
+async function until(condition: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('stopping a run ends its shell and its background child with SIGTERM', { timeout: 15_000 }, async () => {
+  const root = `/tmp/queuectl-unit-${process.pid}-a`;
+  startRun(root, 'j', 'sleep 30 & sleep 30');
+  await until(() => findRunProcesses(root, 'j').length === 3);
+  const started = Date.now();
+  const result = await stopRunProcesses(root, 'j', { graceMs: 5_000, watchUntil: started + 10_000 });
+  assert.ok(Date.now() - started < 5_000, 'once the run is found and gone, there is nothing more to watch for');
+  assert.equal(result.pids.length, 3);
+  assert.equal(result.killed, false);
+  assert.deepEqual(result.remaining, []);
+  assert.deepEqual(findRunProcesses(root, 'j'), []);
+});
+
+test('a run that ignores SIGTERM is killed after the grace period; other jobs are left alone', { timeout: 15_000 }, async () => {
+  const root = `/tmp/queuectl-unit-${process.pid}-b`;
+  startRun(root, 'stubborn', "trap '' TERM; sleep 30 & sleep 30");
+  const other = startRun(root, 'other', 'sleep 30');
+  try {
+    await until(() => findRunProcesses(root, 'stubborn').length === 3);
+    const started = Date.now();
+    const result = await stopRunProcesses(root, 'stubborn', { graceMs: 300 });
+    assert.equal(result.killed, true);
+    assert.ok(Date.now() - started >= 300, 'SIGKILL only after the grace period');
+    assert.deepEqual(findRunProcesses(root, 'stubborn'), []);
+    assert.ok(findRunProcesses(root, 'other').length > 0, 'another job of the data dir still runs');
+  } finally {
+    process.kill(-other, 'SIGKILL');
+  }
+});
+
+test('with nothing to stop, it returns at once, or watches until told', async () => {
+  const root = `/tmp/queuectl-unit-${process.pid}-c`;
+  assert.deepEqual(await stopRunProcesses(root, 'none', { graceMs: 1_000 }), { pids: [], killed: false, remaining: [] });
+  const started = Date.now();
+  await stopRunProcesses(root, 'none', { graceMs: 1_000, watchUntil: started + 200 });
+  assert.ok(Date.now() - started >= 200);
+});

@@ -1,0 +1,130 @@
+/**
+ * Finding and stopping the processes of one job's run from outside the worker that started it,
+ * for `queuectl cancel`. Every run has QUEUECTL_DATA_DIR and QUEUECTL_JOB_ID in its environment
+ * and its children inherit them, so /proc/<pid>/environ names the run's processes, even those
+ * that left its process group. Each one's process group gets SIGTERM, then SIGKILL after a
+ * grace period, as the runner does on a timeout.
+ *
+ * Linux only: where there is no /proc nothing is found, and the worker stops the run itself
+ * when it next fails to renew its claim (within a third of the lease).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface RunProcess {
+  pid: number;
+  /** Its process group: the run's `sh` leads one, a child that called setsid leads another. */
+  pgid: number;
+}
+
+/** Whether a process environment (`/proc/<pid>/environ`: NUL-separated) is that of job `id`'s run. */
+export function isRunEnvironment(environ: string, root: string, id: string): boolean {
+  const vars = environ.split('\0');
+  return vars.includes(`QUEUECTL_DATA_DIR=${root}`) && vars.includes(`QUEUECTL_JOB_ID=${id}`);
+}
+
+/** The state letter and process group of `/proc/<pid>/stat`, counting fields from the last ')'. */
+export function parseProcStat(stat: string): { state: string; pgid: number } | null {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const pgid = Number(fields[2]);
+  if (fields[0] === undefined || !Number.isSafeInteger(pgid)) return null;
+  return { state: fields[0], pgid };
+}
+
+/** The live processes of job `id`'s run in data dir `root` (never this process). */
+export function findRunProcesses(root: string, id: string): RunProcess[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: RunProcess[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      if (!isRunEnvironment(readFileSync(`/proc/${pid}/environ`, 'utf8'), root, id)) continue;
+      const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if (stat && stat.state !== 'Z') found.push({ pid, pgid: stat.pgid });
+    } catch {
+      // Gone meanwhile, or another user's process.
+    }
+  }
+  return found;
+}
+
+function ownProcessGroup(): number | null {
+  try {
+    return parseProcStat(readFileSync('/proc/self/stat', 'utf8'))?.pgid ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function send(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Gone already.
+  }
+}
+
+export interface StopOptions {
+  /** Milliseconds between SIGTERM and SIGKILL. */
+  graceMs: number;
+  /**
+   * Keep looking until this instant (epoch ms) even while nothing is found: a run claimed a
+   * moment ago may not have started its command yet.
+   */
+  watchUntil?: number;
+  /** How long to wait for the processes to go after SIGKILL. @default 2000 */
+  killWaitMs?: number;
+  pollMs?: number;
+}
+
+export interface StopResult {
+  /** Every process of the run that was signalled. */
+  pids: number[];
+  /** Whether some needed SIGKILL after the grace period. */
+  killed: boolean;
+  /** Processes still there at the end (not ours to kill, or stuck in the kernel). */
+  remaining: number[];
+}
+
+/**
+ * Stops every process of job `id`'s run: SIGTERM to each one's process group, SIGKILL to the
+ * ones still there after `graceMs`; processes that appear meanwhile are caught by the next
+ * scan. Resolves when none is left. This process's own group (a job that cancels itself) is
+ * never signalled as a whole: its other members are signalled one by one.
+ */
+export async function stopRunProcesses(root: string, id: string, options: StopOptions): Promise<StopResult> {
+  const { graceMs, watchUntil = 0, killWaitMs = 2_000, pollMs = 50 } = options;
+  const ownGroup = ownProcessGroup();
+  const start = Date.now();
+  const seen = new Set<number>();
+  const termed = new Set<number>();
+  let killAt = start + graceMs;
+  let killed = false;
+  for (;;) {
+    const processes = findRunProcesses(root, id);
+    const now = Date.now();
+    // Once some were found and none is left, the run has started and is over; until then, keep
+    // looking through `watchUntil` in case its command has not started yet.
+    if (processes.length === 0 && (seen.size > 0 || now >= watchUntil)) return { pids: [...seen], killed, remaining: [] };
+    if (processes.length > 0 && seen.size === 0) killAt = now + graceMs; // the grace starts with the first signal
+    const signal: NodeJS.Signals = now >= killAt ? 'SIGKILL' : 'SIGTERM';
+    if (signal === 'SIGKILL' && processes.length > 0) killed = true;
+    for (const { pid, pgid } of processes) {
+      seen.add(pid);
+      if (signal === 'SIGTERM' && termed.has(pid)) continue;
+      termed.add(pid);
+      if (pgid > 1 && pgid !== ownGroup) send(-pgid, signal);
+      send(pid, signal);
+    }
+    if (killed && now >= killAt + killWaitMs) {
+      return { pids: [...seen], killed, remaining: processes.map((process_) => process_.pid) };
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

@@ -1,0 +1,607 @@
+/**
+ * End-to-end tests of operating the queue day to day: wait, enqueue --wait, cancel, prune,
+ * stats, status --watch and the hidden command aliases. Real CLI, real worker processes; jobs
+ * record their runs with test/fixtures/record-run.sh. Terminal behaviour is checked under a
+ * real pseudo-terminal made by script(1).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { Job, PendingJob } from '../../core/job.js';
+import {
+  CLI,
+  cliJson,
+  cliOk,
+  processAlive,
+  readDlq,
+  readQueue,
+  runCli,
+  snapshotDir,
+  startManager,
+  tempDataDir,
+  waitFor,
+  workspace,
+  type CliResult,
+} from '../helpers.js';
+import { readRuns, recordingJob, starts } from '../runs-log.js';
+
+function describeRun(args: readonly string[], result: CliResult): string {
+  return `queuectl ${args.join(' ')} → exit ${result.code}\nstdout: ${JSON.stringify(result.stdout)}\nstderr: ${JSON.stringify(result.stderr)}`;
+}
+
+/** Runs the CLI and checks its exit code. */
+async function cli(dataDir: string, args: readonly string[], code: number): Promise<CliResult> {
+  const result = await runCli(dataDir, args);
+  assert.equal(result.code, code, describeRun(args, result));
+  return result;
+}
+
+/** A bad-input run: exit 2, one `queuectl:` line on stderr matching `message`, nothing on disk changed. */
+async function rejected(dataDir: string, args: readonly string[], message: RegExp): Promise<void> {
+  const before = snapshotDir(dataDir);
+  const result = await cli(dataDir, args, 2);
+  assert.match(result.stderr, /^queuectl: [^\n]+\n$/, describeRun(args, result));
+  assert.match(result.stderr, message, describeRun(args, result));
+  assert.deepEqual(snapshotDir(dataDir), before, `${args.join(' ')} changed nothing on disk`);
+}
+
+// ---- crafted data files ----------------------------------------------------------------------
+
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+const SECOND = 1_000;
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+function pending(id: string, fields: Partial<PendingJob> = {}): PendingJob {
+  const at = ago(DAY * 60);
+  return {
+    id,
+    command: `echo ${id}`,
+    state: 'pending',
+    attempts: 0,
+    max_retries: 3,
+    priority: 0,
+    run_at: at,
+    timeout: null,
+    cwd: '/',
+    created_at: at,
+    updated_at: at,
+    started_at: null,
+    finished_at: null,
+    exit_code: null,
+    last_error: null,
+    lease: null,
+    ...fields,
+  };
+}
+
+/** A finished job that ran `runMs` and finished `finishedAgo` ms ago. */
+function finished(id: string, state: 'completed' | 'dead' | 'canceled', finishedAgo: number, runMs = SECOND): Job {
+  const times = { started_at: ago(finishedAgo + runMs), finished_at: ago(finishedAgo), updated_at: ago(finishedAgo) };
+  const base = { ...pending(id), attempts: 1, ...times, lease: null };
+  if (state === 'completed') return { ...base, state, exit_code: 0, last_error: null };
+  if (state === 'dead') return { ...base, state, exit_code: 1, last_error: 'command failed with exit code 1' };
+  return { ...base, state, exit_code: null, last_error: 'canceled by user while running; run 1 was killed' };
+}
+
+function failed(id: string): Job {
+  return {
+    ...pending(id),
+    state: 'failed',
+    attempts: 1,
+    run_at: '2099-01-01T00:00:00.000Z', // its retry is far away
+    started_at: ago(MINUTE),
+    finished_at: ago(MINUTE),
+    exit_code: 3,
+    last_error: 'command failed with exit code 3',
+  };
+}
+
+function processing(id: string, startedAgo = SECOND): Job {
+  return {
+    ...pending(id),
+    state: 'processing',
+    attempts: 1,
+    started_at: ago(startedAgo),
+    // A lease far in the future and a worker that does not exist: nothing takes the job back.
+    lease: { worker_pid: 2_000_000_000, token: 'token', expires_at: '2099-01-01T00:00:00.000Z' },
+  };
+}
+
+function writeJobs(dataDir: string, queue: readonly Job[], dlq: readonly Job[] = []): void {
+  writeFileSync(join(dataDir, 'queue.json'), `${JSON.stringify({ version: 1, jobs: queue })}\n`);
+  writeFileSync(join(dataDir, 'dlq.json'), `${JSON.stringify({ version: 1, jobs: dlq })}\n`);
+}
+
+function writeLog(dataDir: string, id: string): string {
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const path = join(dataDir, 'logs', `${id}.log`);
+  writeFileSync(path, `output of ${id}\n`);
+  return path;
+}
+
+const ids = (jobs: readonly Job[]) => jobs.map((job) => job.id);
+const stateOf = (dataDir: string, id: string) => [...readQueue(dataDir), ...readDlq(dataDir)].find((job) => job.id === id)?.state;
+
+// ---- a real terminal --------------------------------------------------------------------------
+
+interface Terminal {
+  output(): string;
+  /** Types characters, as on a keyboard: '\x03' is Ctrl-C. */
+  type(text: string): void;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs `queuectl --data-dir DIR ...args` under a pseudo-terminal (script(1)), so that stdout
+ * and stderr are terminals; both arrive merged in `output()`. The exit code is queuectl's.
+ */
+function inTerminal(t: { after(fn: () => void): void }, dataDir: string, args: readonly string[]): Terminal {
+  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+  const command = [process.execPath, CLI, '--data-dir', dataDir, ...args].map(quote).join(' ');
+  const child = spawn('script', ['-qefc', command, '/dev/null'], {
+    env: { ...process.env, NO_COLOR: '1', COLUMNS: '200' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  t.after(() => {
+    child.kill('SIGKILL');
+  });
+  return { output: () => output, type: (text) => child.stdin.write(text), exited };
+}
+
+// ---- wait ---------------------------------------------------------------------------------------
+
+describe('wait', () => {
+  test('exits 0 once every job completed, and --json prints the jobs as they ended', { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    for (const id of ['a', 'b', 'c']) await cliOk(data, ['enqueue', '--id', id, '--command', recordingJob(runs, 0.3)]);
+    startManager(t, data, 2);
+    const result = await cli(data, ['wait', 'a', 'b', 'c', '--json'], 0);
+    const jobs = JSON.parse(result.stdout) as Job[];
+    assert.deepEqual(ids(jobs), ['a', 'b', 'c']);
+    assert.ok(jobs.every((job) => job.state === 'completed'), result.stdout);
+    assert.equal(result.stderr, '', 'no progress line when stderr is not a terminal');
+    assert.equal(starts(runs, 'a').length, 1);
+  });
+
+  test('exits 1 when a job ended dead, and names it with its error', { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    await cliOk(data, ['enqueue', '--id', 'good', '--command', recordingJob(runs)]);
+    await cliOk(data, ['enqueue', '--id', 'bad', '--max-retries', '0', '--command', recordingJob(runs, 0, 3)]);
+    startManager(t, data, 1);
+    const result = await cli(data, ['wait', 'good', 'bad'], 1);
+    assert.match(result.stdout, /^2 jobs finished: 1 completed, 1 dead, 0 canceled$/m);
+    assert.match(result.stdout, /^ {2}bad {2}dead: command failed with exit code 3$/m);
+  });
+
+  test('exits 124 when --timeout passes first; --json then shows the jobs as they stand', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    await cliOk(data, ['enqueue', '--id', 'idle', '--command', 'true']);
+    const started = Date.now();
+    const result = await cli(data, ['wait', '--timeout', '1', '--json'], 124);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 1_000 && elapsed < 10_000, `waited ${elapsed} ms for a 1 s timeout`);
+    assert.deepEqual(
+      (JSON.parse(result.stdout) as Job[]).map((job) => [job.id, job.state]),
+      [['idle', 'pending']],
+    );
+    const once = await cli(data, ['wait', 'idle', '--timeout', '0'], 124);
+    assert.match(once.stdout, /^timed out after \d+ ms: 1 of 1 job not finished\n {2}idle {2}pending$/m);
+  });
+
+  test('the default is every job unfinished when it starts; old dead and completed jobs do not count', { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    writeJobs(data, [finished('old', 'completed', DAY)], [finished('ancient', 'dead', DAY)]);
+    const nothing = await cli(data, ['wait'], 0);
+    assert.equal(nothing.stdout, 'no unfinished jobs to wait for\n');
+
+    // y runs long enough after x that the progress line shows x done, whatever the load.
+    await cliOk(data, ['enqueue', '--id', 'x', '--command', recordingJob(runs, 0.2)]);
+    await cliOk(data, ['enqueue', '--id', 'y', '--command', recordingJob(runs, 1.5)]);
+    const timedOut = await cli(data, ['wait', '--timeout', '0', '--json'], 124);
+    assert.deepEqual(ids(JSON.parse(timedOut.stdout) as Job[]), ['x', 'y']);
+
+    // On a terminal the progress line shows when the wait has read the queue: only then may the
+    // jobs run, or they could finish before it looks and leave it nothing to wait for.
+    const terminal = inTerminal(t, data, ['wait', '--json']);
+    await waitFor(() => terminal.output().includes('waiting: 0/2 done'), { what: 'the wait to start' });
+    startManager(t, data, 1);
+    assert.equal(await terminal.exited, 0, terminal.output());
+    const output = terminal.output().replaceAll('\r\n', '\n');
+    const jobs = JSON.parse(output.slice(output.lastIndexOf('\u001b[K') + 3)) as Job[]; // after the cleared progress line
+    assert.deepEqual(jobs.map((job) => [job.id, job.state]), [['x', 'completed'], ['y', 'completed']]);
+    assert.match(output, /waiting: 1\/2 done · [\d.]+ jobs\/(s|min) · ETA /, 'rate and ETA once a job finished');
+  });
+
+  test('an unknown id exits 2 at once and nothing waits; so does a bad --timeout', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    await cliOk(data, ['enqueue', '--id', 'known', '--command', 'true']);
+    await rejected(data, ['wait', 'known', 'nope', 'nada'], /^queuectl: no job "nope", "nada" in the queue or the DLQ/);
+    await rejected(data, ['wait', '--timeout', 'soon'], /--timeout must be a duration such as 30s/);
+    await rejected(data, ['wait', '--timeout=-1'], /--timeout must be a duration/);
+  });
+
+  test('a job canceled while waited for ends the wait with exit 1', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    await cliOk(data, ['enqueue', '--id', 'never', '--command', 'true']);
+    const waiting = runCli(data, ['wait', 'never']);
+    await cliOk(data, ['cancel', 'never']);
+    const result = await waiting;
+    assert.equal(result.code, 1, describeRun(['wait', 'never'], result));
+    assert.match(result.stdout, /never {2}canceled: canceled by user while pending/);
+  });
+
+  test('on a terminal, a progress line with done/total and ETA is drawn on stderr', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    await cliOk(data, ['enqueue', '--id', 'p', '--command', 'true']);
+    writeJobs(data, [...readQueue(data), finished('done', 'completed', MINUTE)]);
+    const terminal = inTerminal(t, data, ['wait', 'p', 'done', '--timeout', '1']);
+    assert.equal(await terminal.exited, 124, terminal.output());
+    assert.match(terminal.output(), /waiting: 1\/2 done · ETA - · no worker is running \(queuectl worker start\)/);
+  });
+});
+
+// ---- enqueue --wait -------------------------------------------------------------------------------
+
+describe('enqueue --wait', () => {
+  test('waits for the new job and exits 0 when it completed', { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    startManager(t, data, 1);
+    const result = await cli(data, ['enqueue', '--id', 'ok', '--wait', '--command', recordingJob(runs, 0.2)], 0);
+    assert.equal(result.stdout, 'enqueued ok\nok completed\n');
+    assert.equal(stateOf(data, 'ok'), 'completed');
+    const json = await cli(data, ['enqueue', '{"id":"ok2","command":"true"}', '--wait', '--json'], 0);
+    const job = JSON.parse(json.stdout) as Job;
+    assert.equal(job.id, 'ok2');
+    assert.equal(job.state, 'completed', 'one document: the job as it ended');
+  });
+
+  test('exits 1 when the job ends dead; with --file it waits for every job of the batch', { timeout: 30_000 }, async (t) => {
+    const { data, work, runs } = workspace(t);
+    startManager(t, data, 2);
+    const bad = await cli(data, ['enqueue', '--id', 'bad', '--max-retries', '0', '--wait', '--command', 'exit 7'], 1);
+    assert.match(bad.stdout, /^enqueued bad\n1 job finished: 0 completed, 1 dead, 0 canceled\n {2}bad {2}dead: command failed with exit code 7\n$/);
+
+    const batch = join(work, 'batch.ndjson');
+    writeFileSync(
+      batch,
+      [
+        JSON.stringify({ id: 'b1', command: recordingJob(runs, 0.5) }),
+        JSON.stringify({ id: 'b2', command: recordingJob(runs, 0, 4), max_retries: 0 }),
+      ].join('\n'),
+    );
+    const result = await cli(data, ['enqueue', '--file', batch, '--wait', '--json'], 1);
+    const jobs = JSON.parse(result.stdout) as Job[];
+    assert.deepEqual(jobs.map((job) => [job.id, job.state]), [['b1', 'completed'], ['b2', 'dead']]);
+  });
+});
+
+// ---- cancel -------------------------------------------------------------------------------------
+
+describe('cancel', () => {
+  test('a canceled pending job never runs, and every reader shows it canceled', { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    await cliOk(data, ['enqueue', '--id', 'stop-me', '--command', recordingJob(runs)]);
+    await cliOk(data, ['enqueue', '--id', 'keep-me', '--command', recordingJob(runs)]);
+    const result = await cli(data, ['cancel', 'stop-me'], 0);
+    assert.equal(result.stdout, 'canceled stop-me (was pending)\n');
+
+    startManager(t, data, 1);
+    await cliOk(data, ['wait', 'keep-me']);
+    assert.deepEqual(starts(runs, 'stop-me'), [], 'the canceled job never ran');
+    const job = await cliJson<Job>(data, ['show', 'stop-me']);
+    assert.equal(job.state, 'canceled');
+    assert.equal(job.attempts, 0);
+    assert.equal(job.started_at, null);
+    assert.equal(job.lease, null);
+    assert.equal(job.last_error, 'canceled by user while pending');
+    assert.ok(Date.parse(job.finished_at!) > 0);
+    assert.ok(readQueue(data).some((entry) => entry.id === 'stop-me'), 'kept in queue.json for inspection');
+
+    assert.deepEqual(ids(await cliJson<Job[]>(data, ['list', '--state', 'canceled'])), ['stop-me']);
+    const status = await cliJson<{ counts: Record<string, number> }>(data, ['status']);
+    assert.deepEqual(status.counts, { pending: 0, processing: 0, failed: 0, completed: 1, dead: 0, canceled: 1 });
+    assert.match((await cliOk(data, ['list'])).stdout, /^stop-me\s+canceled\s/m);
+    assert.match((await cliOk(data, ['show', 'stop-me'])).stdout, /^in\s+queue\.json$/m);
+    assert.match((await cliOk(data, ['logs', 'stop-me'])).stdout, /^--- queuectl: canceled by user while pending at /);
+  });
+
+  test('a failed job waiting for its retry is canceled and keeps why its last run failed', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    writeJobs(data, [failed('retrying'), pending('other')]);
+    const result = await cli(data, ['cancel', 'retrying', '--json'], 0);
+    const [job] = JSON.parse(result.stdout) as Job[];
+    assert.equal(job?.state, 'canceled');
+    assert.equal(job?.exit_code, 3);
+    assert.equal(job?.last_error, 'canceled by user while waiting to retry (last run: command failed with exit code 3)');
+    assert.equal(stateOf(data, 'retrying'), 'canceled');
+    assert.equal(stateOf(data, 'other'), 'pending');
+  });
+
+  test('canceling a running job kills its process group, background child included, and it is not retried', { timeout: 60_000 }, async (t) => {
+    const { data, work, runs } = workspace(t);
+    const pidFile = join(work, 'bg.pid');
+    const command = `sleep 60 & echo $! > '${pidFile}'; ${recordingJob(runs, 60)}`;
+    await cliOk(data, ['enqueue', JSON.stringify({ id: 'victim', command, max_retries: 3 })]);
+    const manager = startManager(t, data, 1);
+    const run = await waitFor(() => starts(runs, 'victim')[0], { what: 'the job to start' });
+    const background = await waitFor(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0), { what: 'the background pid' });
+    assert.ok(processAlive(background) && processAlive(run.shell));
+
+    const started = Date.now();
+    const result = await cli(data, ['cancel', 'victim'], 0);
+    const took = Date.now() - started;
+    assert.match(result.stdout, /^canceled victim \(was running; \d+ processes stopped with SIGTERM\)$/m);
+    assert.ok(took < 5_000, `cancel took ${took} ms`);
+    assert.equal(processAlive(background), false, `background child ${background} is gone when cancel returns`);
+    assert.equal(processAlive(run.shell), false, `job shell ${run.shell} is gone when cancel returns`);
+
+    const job = await cliJson<Job>(data, ['show', 'victim']);
+    assert.equal(job.state, 'canceled');
+    assert.equal(job.lease, null);
+    assert.equal(job.last_error, 'canceled by user while running; run 1 was killed');
+
+    // The worker sees its command die, finds its token gone and records nothing over canceled.
+    await waitFor(() => manager.output().includes("victim: canceled; this run's outcome is dropped"), {
+      what: 'the worker to drop the outcome',
+    });
+    assert.equal(stateOf(data, 'victim'), 'canceled');
+    await cliOk(data, ['enqueue', '--id', 'next', '--command', recordingJob(runs)]);
+    await cliOk(data, ['wait', 'next', '--timeout', '20']);
+    assert.equal(stateOf(data, 'victim'), 'canceled');
+    assert.equal(starts(runs, 'victim').length, 1, 'a canceled job is not retried');
+    assert.ok(readRuns(runs).some((entry) => entry.id === 'victim' && entry.event === 'term'), 'the job got SIGTERM');
+  });
+
+  test('a finished or unknown job cannot be canceled: exit 2, nothing changes, not even the other ids', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    writeJobs(
+      data,
+      [pending('p'), finished('c', 'completed', MINUTE), finished('k', 'canceled', MINUTE)],
+      [finished('d', 'dead', MINUTE)],
+    );
+    await rejected(data, ['cancel', 'p', 'c'], /^queuectl: job "c" is already completed; only pending, failed or processing jobs can be canceled/);
+    await rejected(data, ['cancel', 'd'], /job "d" is already dead \(in the DLQ\)/);
+    await rejected(data, ['cancel', 'k'], /job "k" is already canceled/);
+    await rejected(data, ['cancel', 'p', 'ghost'], /^queuectl: no job "ghost" in the queue or the DLQ; nothing was canceled/);
+    await rejected(data, ['cancel'], /missing required args for command `cancel <\.\.\.ids>`; see queuectl cancel --help/);
+    assert.equal(stateOf(data, 'p'), 'pending');
+  });
+
+  test('dlq retry does not revive a canceled job', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    writeJobs(data, [finished('k', 'canceled', MINUTE)]);
+    await rejected(data, ['dlq', 'retry', 'k'], /job "k" is not in the DLQ \(it is canceled\)/);
+  });
+});
+
+// ---- prune --------------------------------------------------------------------------------------
+
+describe('prune', () => {
+  function pruneDir(t: Parameters<typeof tempDataDir>[0]): string {
+    const data = tempDataDir(t);
+    const queue = [
+      pending('p'),
+      processing('r'),
+      failed('f'),
+      finished('c-old', 'completed', 10 * DAY),
+      finished('c-new', 'completed', MINUTE),
+      finished('k-old', 'canceled', 8 * DAY),
+      finished('k-new', 'canceled', MINUTE),
+    ];
+    const dlq = [finished('d-old', 'dead', 30 * DAY), finished('d-new', 'dead', MINUTE)];
+    writeJobs(data, queue, dlq);
+    for (const job of [...queue, ...dlq]) writeLog(data, job.id);
+    return data;
+  }
+  const logs = (data: string) => readdirSync(join(data, 'logs')).sort();
+
+  test('--older-than removes completed and canceled jobs finished before then, with their logs', { timeout: 30_000 }, async (t) => {
+    const data = pruneDir(t);
+    const result = await cli(data, ['prune', '--older-than', '7d'], 0);
+    assert.equal(result.stdout, 'pruned 2 jobs (1 completed, 1 canceled) and their logs\n');
+    assert.deepEqual(ids(readQueue(data)), ['p', 'r', 'f', 'c-new', 'k-new']);
+    assert.deepEqual(ids(readDlq(data)), ['d-old', 'd-new'], 'dead jobs stay unless --state names them');
+    assert.deepEqual(logs(data), ['c-new.log', 'd-new.log', 'd-old.log', 'f.log', 'k-new.log', 'p.log', 'r.log']);
+  });
+
+  test('the default is every completed and canceled job; --json prints the removed ids', { timeout: 30_000 }, async (t) => {
+    const data = pruneDir(t);
+    assert.deepEqual(await cliJson(data, ['prune']), ['c-old', 'c-new', 'k-old', 'k-new']);
+    assert.deepEqual(ids(readQueue(data)), ['p', 'r', 'f'], 'pending, processing and failed jobs are never pruned');
+    assert.deepEqual(await cliJson(data, ['prune']), [], 'nothing left to prune');
+    assert.equal((await cli(data, ['prune'], 0)).stdout, 'nothing to prune: no completed, canceled jobs\n');
+  });
+
+  test('--state dead prunes the DLQ; states combine with commas and with --older-than', { timeout: 30_000 }, async (t) => {
+    const data = pruneDir(t);
+    assert.deepEqual(await cliJson(data, ['prune', '--state', 'dead,completed', '--older-than', '9d']), ['c-old', 'd-old']);
+    assert.deepEqual(ids(readDlq(data)), ['d-new']);
+    assert.deepEqual(await cliJson(data, ['prune', '--state', 'dead']), ['d-new']);
+    assert.deepEqual(readDlq(data), []);
+    assert.ok(readQueue(data).some((job) => job.id === 'k-old'), 'canceled jobs were not named');
+  });
+
+  test('--dry-run says what would go and deletes nothing', { timeout: 30_000 }, async (t) => {
+    const data = pruneDir(t);
+    const before = snapshotDir(data);
+    const result = await cli(data, ['prune', '--dry-run', '--state', 'completed,canceled,dead'], 0);
+    assert.equal(result.stdout, 'would prune 6 jobs (2 completed, 2 dead, 2 canceled)\n');
+    assert.deepEqual(snapshotDir(data), before);
+  });
+
+  test('unfinished or unknown states and bad ages are bad input', { timeout: 30_000 }, async (t) => {
+    const data = pruneDir(t);
+    await rejected(data, ['prune', '--state', 'pending'], /--state: "pending" jobs are not finished and are never pruned/);
+    await rejected(data, ['prune', '--state', 'processing,completed'], /never pruned/);
+    await rejected(data, ['prune', '--state', 'everything'], /unknown state "everything"/);
+    await rejected(data, ['prune', '--older-than', 'a week'], /--older-than must be a duration such as 30s, 5m, 2h or 1d/);
+    await rejected(data, ['prune', 'c-old'], /Unused args: `c-old`/);
+  });
+
+  test('retention moves old canceled jobs out of queue.json into the archive, as it does completed ones', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t, { retention: 0 });
+    const old = Array.from({ length: 100 }, (_, i) => finished(`k${i}`, 'canceled', DAY - i * SECOND));
+    writeJobs(data, [...old, pending('last')]);
+    await cliOk(data, ['cancel', 'last']); // the 101st finished job: past retention + 100
+    assert.deepEqual(readQueue(data), []);
+    const archived = readdirSync(join(data, 'archive')).flatMap(
+      (name) => (JSON.parse(readFileSync(join(data, 'archive', name), 'utf8')) as { jobs: Job[] }).jobs,
+    );
+    assert.equal(archived.length, 101);
+    assert.ok(archived.every((job) => job.state === 'canceled'));
+  });
+});
+
+// ---- stats --------------------------------------------------------------------------------------
+
+describe('stats', () => {
+  test('stats --json computes counts, throughput, failure rate, run times and the oldest waiting job', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    writeJobs(
+      data,
+      [
+        finished('c1', 'completed', 10 * SECOND, 1 * SECOND),
+        finished('c2', 'completed', 20 * SECOND, 2 * SECOND),
+        finished('c3', 'completed', 10 * MINUTE, 3 * SECOND),
+        finished('c4', 'completed', 2 * 60 * MINUTE, 4 * SECOND),
+        finished('k1', 'canceled', 5 * SECOND, 60 * SECOND),
+        pending('waiting-long', { run_at: ago(30 * MINUTE) }),
+        pending('waiting-short', { run_at: ago(SECOND) }),
+        pending('later', { run_at: new Date(Date.now() + DAY).toISOString() }),
+        processing('r1'),
+        failed('f1'),
+      ],
+      [finished('d1', 'dead', 30 * MINUTE, 10 * SECOND), finished('d2', 'dead', 3 * 60 * MINUTE, 20 * SECOND)],
+    );
+    interface Stats {
+      counts: Record<string, number>;
+      throughput: { last_minute: number; last_hour: number };
+      failure_rate: { last_hour: number | null; all: number | null };
+      run_time_ms: { runs: number; p50: number | null; p95: number | null };
+      oldest_pending: { id: string; waiting_ms: number } | null;
+    }
+    const stats = await cliJson<Stats>(data, ['stats']);
+    assert.deepEqual(stats.counts, { pending: 3, processing: 1, failed: 1, completed: 4, dead: 2, canceled: 1 });
+    assert.deepEqual(stats.throughput, { last_minute: 2, last_hour: 4 });
+    assert.deepEqual(stats.failure_rate, { last_hour: 0.25, all: 2 / 6 });
+    const runTimes = stats.run_time_ms;
+    assert.equal(runTimes.runs, 6);
+    // Run times 1, 2, 3, 4, 10 and 20 s, to the millisecond of the ISO times.
+    assert.ok(Math.abs(runTimes.p50! - 3 * SECOND) <= 2, `p50 ${runTimes.p50}`);
+    assert.ok(Math.abs(runTimes.p95! - 20 * SECOND) <= 2, `p95 ${runTimes.p95}`);
+    assert.equal(stats.oldest_pending?.id, 'waiting-long');
+    assert.ok(Math.abs(stats.oldest_pending!.waiting_ms - 30 * MINUTE) < 10 * SECOND);
+
+    const human = (await cliOk(data, ['stats'])).stdout;
+    assert.match(human, /^finished\s+2 in the last minute, 4 in the last hour/m);
+    assert.match(human, /^failure rate\s+25\.0% in the last hour, 33\.3% of all finished on file$/m);
+    assert.match(human, /^run time\s+p50 3\.00 s, p95 20\.0 s \(last run of 6 finished jobs\)$/m);
+    assert.match(human, /^oldest pending\s+waiting-long, waiting for 30m 0\ds$/m);
+  });
+
+  test('stats on an empty data dir has no figures rather than errors', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    const stats = await cliJson<{ run_time_ms: unknown; oldest_pending: unknown }>(data, ['stats']);
+    assert.deepEqual(stats.run_time_ms, { runs: 0, p50: null, p95: null });
+    assert.equal(stats.oldest_pending, null);
+    assert.match((await cliOk(data, ['stats'])).stdout, /^run time\s+- \(no finished runs\)$/m);
+  });
+});
+
+// ---- status --watch -----------------------------------------------------------------------------
+
+describe('status --watch', () => {
+  test('on a terminal it clears the screen and redraws until Ctrl-C, then exits 0', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    await cliOk(data, ['enqueue', '--id', 'seen', '--command', 'true']);
+    const terminal = inTerminal(t, data, ['status', '--watch', '--interval', '100']);
+    await waitFor(() => terminal.output().split('\u001b[H\u001b[2J').length > 3, { what: 'three frames' });
+    terminal.type('\u0003'); // Ctrl-C
+    assert.equal(await terminal.exited, 0);
+    const frames = terminal.output().split('\u001b[H\u001b[2J').slice(1);
+    assert.match(frames[0]!, /^every 100 ms: queuectl status/);
+    assert.match(frames[0]!, /jobs: +pending 1 +processing 0/);
+  });
+
+  test('when stdout is not a terminal it is refused with exit 2, as are --json and a lone --interval', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    await rejected(data, ['status', '--watch'], /^queuectl: status --watch needs a terminal on stdout; for a script, run status --json/);
+    await rejected(data, ['status', '--watch', '--json'], /--json prints status once/);
+    await rejected(data, ['status', '--interval', '500'], /--interval goes with --watch/);
+    await rejected(data, ['status', '--watch', '--interval', '5'], /--interval must be a whole number from 100 up/);
+  });
+});
+
+// ---- aliases and help ---------------------------------------------------------------------------
+
+describe('aliases and help', () => {
+  test('group-action and group:action spellings work for every grouped command', { timeout: 60_000 }, async (t) => {
+    const data = tempDataDir(t);
+    writeJobs(data, [], [finished('d', 'dead', MINUTE)]);
+    for (const spelling of ['dlq-list', 'dlq:list']) assert.deepEqual(ids(await cliJson<Job[]>(data, [spelling])), ['d'], spelling);
+    await cliOk(data, ['config-set', 'max-retries', '5']);
+    await cliOk(data, ['config:set', 'backoff_base', '3']);
+    assert.equal((await cliOk(data, ['config-get', 'max_retries'])).stdout, '5\n');
+    assert.equal((await cliOk(data, ['config:get', 'backoff-base'])).stdout, '3\n');
+    await cliOk(data, ['dlq:retry', 'd']);
+    assert.equal(stateOf(data, 'd'), 'pending');
+    await cliOk(data, ['dlq-list']);
+
+    const started = await cliOk(data, ['worker:start', '--count', '1', '--detach']);
+    assert.match(started.stdout, /started worker manager \d+ with 1 worker\(s\) in the background/);
+    await cliOk(data, ['wait', 'd', '--timeout', '20']);
+    assert.match((await cliOk(data, ['worker-stop'])).stdout, /stopped 1 manager\(s\)/);
+    assert.match((await cliOk(data, ['worker:stop'])).stdout, /no worker manager is running/);
+    await cliOk(data, ['worker-start', '--help']);
+  });
+
+  test('the aliases are hidden from --help, and an unknown one is an unknown command', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    const help = (await cliOk(data, ['--help'])).stdout;
+    assert.doesNotMatch(help, /\b(worker|dlq|config)[-:](start|stop|list|retry|get|set)\b/);
+    await rejected(data, ['worker-restart'], /^queuectl: unknown command "worker-restart"/);
+    await rejected(data, ['dlq:purge'], /unknown command "dlq:purge"/);
+  });
+
+  test('--help of each new command says what it does, its options and exit codes', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    const help = async (...args: string[]) => {
+      const result = await cli(data, [...args, '--help'], 0);
+      assert.equal(result.stderr, '');
+      return result.stdout;
+    };
+    const top = await help();
+    for (const command of ['wait', 'cancel', 'prune', 'stats']) assert.match(top, new RegExp(`^ {2}${command}\\b`, 'm'), command);
+
+    const wait = await help('wait');
+    assert.match(wait, /\$ queuectl wait \[ids…\] \[--timeout S\] \[--json\]/);
+    assert.match(wait, /--timeout <duration>/);
+    assert.match(wait, /Exit codes:\n {2}0 +every job completed/);
+    assert.match(wait, /^ {2}124 +--timeout passed before every job finished$/m);
+
+    const cancel = await help('cancel');
+    assert.match(cancel, /\$ queuectl cancel <id…>/);
+    assert.match(cancel, /SIGTERM, then SIGKILL after 5 s/);
+
+    const prune = await help('prune');
+    assert.match(prune, /--state <states>.*default: completed,canceled/);
+    assert.match(prune, /--older-than <duration>/);
+    assert.match(prune, /--dry-run/);
+    assert.match(prune, /never pruned/);
+
+    assert.match(await help('stats'), /throughput, failure rate, run time p50\/p95/);
+    const status = await help('status');
+    assert.match(status, /--watch/);
+    assert.match(status, /--interval <ms>/);
+    const enqueue = await help('enqueue');
+    assert.match(enqueue, /--wait +Wait until the job/);
+    assert.match(enqueue, /Exit codes with --wait/);
+  });
+});
