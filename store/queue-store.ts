@@ -11,7 +11,7 @@ import type { DeadJob, Job } from '../core/job.js';
 import { reconcile } from '../core/reconcile.js';
 import { writeArchiveBatch } from './archive.js';
 import { readJsonIfExists, removeStaleTempFiles, writeFileDurably } from './atomic-json.js';
-import { parseJobDocument, serializeJobs } from './job-file.js';
+import { JobFileEncoder, parseJobDocument } from './job-file.js';
 import { withLock, type HeldLock } from './lock.js';
 import { dataPaths, type DataPaths } from './paths.js';
 
@@ -59,6 +59,7 @@ export interface Snapshot {
 export class QueueStore {
   readonly paths: DataPaths;
   private readonly cache: { queue?: Cached<Job[]>; dlq?: Cached<Job[]>; config?: Cached<Config> } = {};
+  private readonly encoders = { queue: new JobFileEncoder(), dlq: new JobFileEncoder() };
 
   constructor(root: string) {
     this.paths = dataPaths(isAbsolute(root) ? root : resolve(root));
@@ -139,7 +140,7 @@ export class QueueStore {
       lock.assertHeld();
       const path = paths[file];
       try {
-        writeFileDurably(path, serializeJobs(jobs));
+        writeFileDurably(path, this.encoders[file].encode(jobs));
       } finally {
         // After a failed write the file may or may not have been replaced: parse it next time.
         delete this.cache[file];
