@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { DEFAULT_CONFIG, type Config } from './config.js';
 import { dispatchCycle, type CycleRequest } from './dispatch-cycle.js';
 import type { DeadJob, Job } from './job.js';
+import { reconcile } from './reconcile.js';
 import { deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
 import type { Transaction } from '../store/queue-store.js';
 
@@ -16,8 +17,15 @@ function fakeTx(queue: Job[], dlq: DeadJob[] = [], config: Partial<Config> = {})
   const state = { queue, dlq, dlqLoaded: false };
   const tx: Transaction = {
     queue: () => state.queue,
+    // As the store does: the first load of the DLQ repairs a move that a crash cut in half.
     dlq: () => {
-      state.dlqLoaded = true;
+      if (!state.dlqLoaded) {
+        state.dlqLoaded = true;
+        const repaired = reconcile(state.queue, state.dlq);
+        state.queue = repaired.queue;
+        state.dlq = repaired.dlq;
+        if (repaired.repaired) writes.push('queue', 'dlq');
+      }
       return state.dlq;
     },
     setQueue: (jobs) => {
@@ -190,4 +198,17 @@ test('a cycle with nothing to do writes nothing', () => {
   assert.deepEqual(writes, []);
   assert.deepEqual(result.claimed, []);
   assert.equal(result.nextReadyAt, '2026-11-23T11:00:00.000Z');
+});
+
+test('before completed jobs leave for the archive, a stale DLQ copy of one (a dlq retry cut in half) is repaired away', () => {
+  const old = (id: string, minute: number) =>
+    ({ ...processingJob(id), state: 'completed', exit_code: 0, lease: null, finished_at: `2026-11-23T09:${String(minute).padStart(2, '0')}:00.000Z`, updated_at: '2026-11-23T09:30:00.000Z' }) as Job;
+  const revivedThenCompleted = old('x', 0); // the oldest: first to leave
+  const others = Array.from({ length: 100 }, (_, i) => old(`c${i}`, 1 + (i % 50)));
+  const finishing = processingJob('f', { lease: { worker_pid: 1, token: 'a', expires_at: EXPIRES } });
+  const staleDead = deadJob('x', { updated_at: '2026-11-23T09:10:00.000Z' });
+  const { tx, state, archived } = fakeTx([revivedThenCompleted, ...others, finishing], [staleDead], { retention: 0 });
+  cycle(tx, { outcomes: [{ id: 'f', token: 'a', outcome: succeeded }] });
+  assert.ok(archived[0]?.some((job) => job.id === 'x'), 'x left for the archive');
+  assert.deepEqual(state.dlq, [], 'and its stale dead copy did not stay behind in the DLQ');
 });

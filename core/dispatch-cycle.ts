@@ -153,8 +153,16 @@ export function dispatchCycle(
     if (completed) {
       const { keep, evicted } = applyRetention(queue, config.retention);
       if (evicted.length > 0) {
-        if (config.archive) tx.archive(evicted);
-        queue = keep;
+        // A stale DLQ copy of a job leaving for the archive (a `dlq retry` cut in half by a
+        // crash) would outlive it and bring it back as dead: load the DLQ, which repairs that,
+        // before the job leaves. (A copy the repair finds newer stays, in the DLQ.)
+        const before = tx.queue();
+        tx.dlq();
+        const stillQueued = new Set(tx.queue().map((job) => job.id));
+        const dropped = new Set(before.filter((job) => !stillQueued.has(job.id)).map((job) => job.id));
+        const leaving = evicted.filter((job) => !dropped.has(job.id));
+        if (config.archive && leaving.length > 0) tx.archive(leaving);
+        queue = keep.filter((job) => !dropped.has(job.id));
       }
     }
     // The DLQ gains its jobs before the queue loses them: a crash between leaves a duplicate
