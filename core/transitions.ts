@@ -73,18 +73,20 @@ export function finish(
 /** `dlq retry`: back to pending, ready now, with a clean slate of attempts. */
 export function revive(job: DeadJob, now: Date): PendingJob {
   const at = now.toISOString();
+  return { ...job, ...notStarted(at), attempts: 0, run_at: at };
+}
+
+/** What a pending job has: no run, no lease. (Spread over a job, it keeps the field order.) */
+function notStarted(at: string) {
   return {
-    ...job,
     state: 'pending',
-    attempts: 0,
-    run_at: at,
     updated_at: at,
     started_at: null,
     finished_at: null,
     exit_code: null,
     last_error: null,
     lease: null,
-  };
+  } as const;
 }
 
 /**
@@ -96,19 +98,7 @@ export function revive(job: DeadJob, now: Date): PendingJob {
 export function release(job: ProcessingJob, now: Date): PendingJob | FailedJob {
   const at = now.toISOString();
   const attempts = job.attempts - 1;
-  if (attempts === 0 || job.last_error === null) {
-    return {
-      ...job,
-      state: 'pending',
-      attempts,
-      updated_at: at,
-      started_at: null,
-      finished_at: null,
-      exit_code: null,
-      last_error: null,
-      lease: null,
-    };
-  }
+  if (attempts === 0 || job.last_error === null) return { ...job, ...notStarted(at), attempts };
   return { ...job, state: 'failed', attempts, updated_at: at, finished_at: at, last_error: job.last_error, lease: null };
 }
 

@@ -26,6 +26,7 @@ import {
   type CliResult,
 } from '../helpers.js';
 import { readRuns, recordingJob, starts } from '../runs-log.js';
+import { pendingJob } from '../sample-jobs.js';
 
 function describeRun(args: readonly string[], result: CliResult): string {
   return `queuectl ${args.join(' ')} → exit ${result.code}\nstdout: ${JSON.stringify(result.stdout)}\nstderr: ${JSON.stringify(result.stderr)}`;
@@ -56,25 +57,7 @@ const DAY = 86_400_000;
 
 function pending(id: string, fields: Partial<PendingJob> = {}): PendingJob {
   const at = ago(DAY * 60);
-  return {
-    id,
-    command: `echo ${id}`,
-    state: 'pending',
-    attempts: 0,
-    max_retries: 3,
-    priority: 0,
-    run_at: at,
-    timeout: null,
-    cwd: '/',
-    created_at: at,
-    updated_at: at,
-    started_at: null,
-    finished_at: null,
-    exit_code: null,
-    last_error: null,
-    lease: null,
-    ...fields,
-  };
+  return pendingJob(id, { command: `echo ${id}`, run_at: at, created_at: at, updated_at: at, ...fields });
 }
 
 /** A finished job that ran `runMs` and finished `finishedAgo` ms ago. */

@@ -20,6 +20,7 @@ import {
   waitFor,
   type CliResult,
 } from '../helpers.js';
+import { pendingJob } from '../sample-jobs.js';
 
 const T = '2026-01-01T00:00:00.000Z';
 const STATES = ['pending', 'processing', 'failed', 'completed', 'dead', 'canceled'] as const;
@@ -29,25 +30,8 @@ function describeRun(args: readonly string[], result: CliResult): string {
 }
 
 function pending(id: string, fields: Partial<PendingJob> = {}): PendingJob {
-  return {
-    id,
-    command: `echo ${id}`,
-    state: 'pending',
-    attempts: 0,
-    max_retries: 3,
-    priority: 0,
-    run_at: T,
-    timeout: null,
-    cwd: '/',
-    created_at: T,
-    updated_at: T,
-    started_at: null,
-    finished_at: null,
-    exit_code: null,
-    last_error: null,
-    lease: null,
-    ...fields,
-  };
+  const at = T;
+  return pendingJob(id, { command: `echo ${id}`, run_at: at, created_at: at, updated_at: at, ...fields });
 }
 
 function processing(id: string): Job {
