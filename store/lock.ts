@@ -13,8 +13,30 @@ import { QueuectlError } from '../core/errors.js';
 /** A lock whose mtime is older than this is taken over: the holder was killed. */
 export const LOCK_STALE_MS = 5_000;
 const LOCK_UPDATE_MS = 1_000;
-/** Bounded waiting: long enough to outlast a stale lock, then a clear error. */
-const LOCK_RETRIES = { retries: 250, factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true };
+/** How long a command waits for the lock before it gives up: long enough to outlast a stale lock. */
+export const LOCK_WAIT_MS = 30_000;
+/** Retry every 5 ms at first, backing off to 100–200 ms; the wait is bounded by time, not by count. */
+const LOCK_RETRY_STEPS = { factor: 1.2, minTimeout: 5, maxTimeout: 100, randomize: true };
+
+/**
+ * The bounded wait for the lock, in milliseconds: `QUEUECTL_LOCK_TIMEOUT` (seconds) when set,
+ * else LOCK_WAIT_MS. Below LOCK_STALE_MS, a lock left by a killed process is reported instead of
+ * waited out.
+ */
+export function lockWaitMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.QUEUECTL_LOCK_TIMEOUT;
+  if (text === undefined || text === '') return LOCK_WAIT_MS;
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(seconds > 0)) {
+    throw new QueuectlError(`QUEUECTL_LOCK_TIMEOUT must be a number of seconds above 0, got "${text}"`, 'EINPUT');
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** proper-lockfile's `retries`: enough steps to fill the wait; `maxRetryTime` ends it on time. */
+export function lockRetryOptions(waitMs: number) {
+  return { ...LOCK_RETRY_STEPS, retries: Math.ceil(waitMs / LOCK_RETRY_STEPS.maxTimeout) + 20, maxRetryTime: waitMs };
+}
 
 export interface HeldLock {
   /** Throws if the lock was lost since it was taken; call right before each write. */
@@ -33,22 +55,24 @@ export async function withLock<T>(root: string, lockPath: string, body: (lock: H
 async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLock) => T): Promise<T> {
   let lostReason: string | null = null;
   let release: () => Promise<void>;
+  const waitMs = lockWaitMs();
   try {
     release = await lockfile.lock(root, {
       lockfilePath: lockPath,
       realpath: false,
       stale: LOCK_STALE_MS,
       update: LOCK_UPDATE_MS,
-      retries: LOCK_RETRIES,
+      retries: lockRetryOptions(waitMs),
       onCompromised: (error) => {
         lostReason = error.message;
       },
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOCKED') {
+    // `retry` reports a wait that ran out on its first failure as its own timeout error.
+    if (code === 'ELOCKED' || (error as Error).message === 'RetryOperation timeout occurred') {
       throw new QueuectlError(
-        `could not take the lock ${lockPath}: another queuectl process has held it for too long; ` +
+        `could not take the lock ${lockPath} within ${waitMs / 1000} s: another queuectl process holds it; ` +
           `if no queuectl process is running, remove ${lockPath}`,
         'ELOCK',
       );
