@@ -7,6 +7,7 @@
  * still lost (this process froze past `stale` and another took it), `onCompromised` marks it
  * and the pending write is refused instead of overwriting the other process's work.
  */
+import { appendFileSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import { QueuectlError } from '../core/errors.js';
 
@@ -36,6 +37,23 @@ export function lockWaitMs(env: NodeJS.ProcessEnv = process.env): number {
 /** proper-lockfile's `retries`: enough steps to fill the wait; `maxRetryTime` ends it on time. */
 export function lockRetryOptions(waitMs: number) {
   return { ...LOCK_RETRY_STEPS, retries: Math.ceil(waitMs / LOCK_RETRY_STEPS.maxTimeout) + 20, maxRetryTime: waitMs };
+}
+
+/**
+ * Opt-in trace for stress tests: with `QUEUECTL_LOCK_LOG=<path>`, every process appends
+ * `<pid> acquired <ns>` right after it takes the lock and `<pid> released <ns>` right before
+ * it lets go, `<ns>` being the system-wide monotonic clock (`process.hrtime.bigint()`, comparable
+ * across processes of one boot). One short line per O_APPEND write is written whole, so a
+ * checker (scripts/lock-log.ts) can verify that no two holders ever overlap.
+ */
+function traceLock(event: 'acquired' | 'released'): void {
+  const path = process.env.QUEUECTL_LOCK_LOG;
+  if (!path) return;
+  try {
+    appendFileSync(path, `${process.pid} ${event} ${process.hrtime.bigint()}\n`);
+  } catch {
+    // A trace must never break the queue.
+  }
 }
 
 export interface HeldLock {
@@ -89,9 +107,11 @@ async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLo
       }
     },
   };
+  traceLock('acquired');
   try {
     return body(held);
   } finally {
+    traceLock('released');
     await release().catch(() => {
       // Released already because it was compromised: another process owns it now.
     });
