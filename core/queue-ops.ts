@@ -132,6 +132,9 @@ export async function recordOutcome(
     if (next.state === 'completed') {
       const { keep, evicted } = applyRetention(jobs, config.retention);
       if (evicted.length > 0) {
+        // A stale DLQ copy of a job leaving for the archive (a dlq retry cut in half) would
+        // outlive it and bring it back as dead: loading the DLQ repairs that first.
+        tx.dlq();
         if (config.archive) writeArchiveBatch(store.paths, evicted, now);
         tx.setQueue(keep);
         return { recorded: true, job: next };
