@@ -53,10 +53,11 @@ export function parseLockLog(text: string, problems: string[] = []): LockEvent[]
 
 /**
  * Pairs each process's acquisitions with its releases and looks for overlapping intervals.
- * `killed` maps the pid of each process killed on purpose to when it was killed (same clock);
- * an abandoned interval of a pid not in it is a problem (a holder that vanished unexplained).
+ * `killed` maps the pid of each process killed on purpose to when it was killed (same clock;
+ * several times if the pid was reused); an abandoned interval of a pid not in it is a problem
+ * (a holder that vanished unexplained).
  */
-export function checkLockLog(text: string, killed?: ReadonlyMap<number, bigint>): LockLogReport {
+export function checkLockLog(text: string, killed?: ReadonlyMap<number, readonly bigint[]>): LockLogReport {
   const problems: string[] = [];
   const events = parseLockLog(text, problems);
   const intervals: LockInterval[] = [];
@@ -85,12 +86,13 @@ export function checkLockLog(text: string, killed?: ReadonlyMap<number, bigint>)
   for (const interval of abandoned) {
     const next = intervals.find((other) => other.from > interval.from && other !== interval);
     if (next) takeoverWaits.push(next.from - interval.from);
-    const killedAt = killed?.get(interval.pid);
+    // The first kill of that pid after it took the lock: its holder was gone by then.
+    const killedAt = killed?.get(interval.pid)?.find((at) => at >= interval.from);
     if (killed && killedAt === undefined) {
-      problems.push(`pid ${interval.pid} took the lock at ${interval.from} and never released it, but was not killed`);
+      problems.push(`pid ${interval.pid} took the lock at ${interval.from} and never released it, but was not killed after that`);
     }
-    // Its holder was gone by the time it was killed; without a kill time, assume by the takeover.
-    const end = killedAt !== undefined && killedAt >= interval.from ? killedAt : (next?.from ?? interval.from);
+    // Without a kill time, assume the holder was gone by the time the next one took over.
+    const end = killedAt ?? next?.from ?? interval.from;
     ends.set(interval, end);
   }
   const endOf = (interval: LockInterval) => interval.to ?? ends.get(interval)!;
