@@ -183,16 +183,19 @@ function isWorkerProcess(pid: number): boolean {
   }
 }
 
+/** Every job completed or dead (completed ones may have left for the archive). */
+const drainedIn = (current: Status) => ['pending', 'processing', 'failed'].every((state) => (current.counts[state] ?? 0) === 0);
+
 const expectedSeconds = (JOBS * 0.275) / WORKERS + 2;
 const killGap = (expectedSeconds * 1000) / (KILLS + 1);
 let kills = 0;
 const deadline = Date.now() + 10 * 60_000;
 let status: Status = JSON.parse(cli(['status', '--json'])) as Status;
-while ((status.counts.completed ?? 0) < JOBS) {
+while (!drainedIn(status)) {
   if (Date.now() > deadline) break;
   await sleep(kills < KILLS ? killGap * (0.5 + random()) : 250);
   status = JSON.parse(cli(['status', '--json'])) as Status;
-  if (kills >= KILLS || (status.counts.completed ?? 0) >= JOBS) continue;
+  if (kills >= KILLS || drainedIn(status)) continue;
   const live = [...managers.keys()].filter((manager) => manager.pid !== undefined && manager.exitCode === null);
   if (random() * MANAGER_KILL_ODDS < 1 && live.length > 0) {
     const victim = pick(live);
@@ -213,7 +216,7 @@ while ((status.counts.completed ?? 0) < JOBS) {
     kills++;
   }
 }
-const drained = (status.counts.completed ?? 0) >= JOBS;
+const drained = drainedIn(status);
 
 // ---------------------------------------------------------------- stop
 
@@ -251,11 +254,8 @@ interface StoredJob {
 const readJobs = (path: string): StoredJob[] =>
   existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { jobs: StoredJob[] }).jobs : [];
 const archive = join(dataDir, 'archive');
-const stored = [
-  ...readJobs(join(dataDir, 'queue.json')),
-  ...readJobs(join(dataDir, 'dlq.json')),
-  ...(existsSync(archive) ? readdirSync(archive).flatMap((name) => readJobs(join(archive, name))) : []),
-];
+const archived = existsSync(archive) ? readdirSync(archive).flatMap((name) => readJobs(join(archive, name))) : [];
+const stored = [...readJobs(join(dataDir, 'queue.json')), ...readJobs(join(dataDir, 'dlq.json')), ...archived];
 
 interface RunEvent {
   id: string;
@@ -301,7 +301,7 @@ const neverRan = ids.filter((id) => !startsOf.has(id));
 const neverEnded = ids.filter((id) => !(startsOf.get(id) ?? []).some((run) => endedShells.has(run.shell)));
 
 const checks: [string, boolean, string][] = [
-  ['all jobs drained in time', drained, drained ? '' : `${status.counts.completed ?? 0} of ${JOBS} completed after 10 min`],
+  ['all jobs drained in time', drained, drained ? '' : `still not done after 10 min: ${JSON.stringify(status.counts)}`],
   ['every job stored exactly once', missing.length === 0 && duplicates.length === 0, `missing: ${missing.join(' ')} duplicated: ${duplicates.join(' ')}`],
   ['every job completed', notCompleted.length === 0, notCompleted.slice(0, 10).join(', ')],
   ['every job ran at least once to its end', neverRan.length === 0 && neverEnded.length === 0, `never ran: ${neverRan.join(' ')} never ended: ${neverEnded.join(' ')}`],
@@ -314,7 +314,7 @@ const seconds = (ns: bigint) => (Number(ns / 1_000_000n) / 1000).toFixed(1);
 const rows: [string, string][] = [
   ['seed', String(SEED)],
   ['workers', `${WORKERS} under ${MANAGERS} manager(s), lease ${LEASE_S} s`],
-  ['jobs', `${JOBS} (0.05–0.5 s each)`],
+  ['jobs', `${JOBS} (0.05–0.5 s each)${archived.length > 0 ? `, ${archived.length} of them archived by retention` : ''}`],
   ['runs', `${totalRuns}`],
   ['kills', `${kills}: ${workerKills} worker children, ${managerKills} managers with ${workersKilledWithManagers} children (${managerStarts - MANAGERS} restarts)`],
   ['re-runs', `${reRuns} (≤ ${workersKilled} workers killed)`],
