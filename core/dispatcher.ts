@@ -49,6 +49,8 @@ export class Dispatcher {
   private slots: number[] = [];
   /** Workers alive, as far as the manager knows: a slot or claim of any other is void. */
   private readonly live = new Set<number>();
+  /** Workers forked but not ready yet: while there are any, no worker gets a second job. */
+  private readonly starting = new Set<number>();
   /** Jobs claimed and handed to workers, by lease token. */
   private readonly running = new Map<string, Held>();
   private outcomes: Outcome[] = [];
@@ -86,9 +88,16 @@ export class Dispatcher {
     }
   }
 
+  /** Worker `pid` was started; it says when it is ready. */
+  added(pid: number): void {
+    this.live.add(pid);
+    this.starting.add(pid);
+  }
+
   /** Worker `pid` can take `count` more jobs. */
   ready(pid: number, count = 1): void {
     this.live.add(pid);
+    this.starting.delete(pid);
     if (!this.claiming) return;
     for (let i = 0; i < count; i++) this.slots.push(pid);
     this.request();
@@ -121,6 +130,7 @@ export class Dispatcher {
    */
   gone(pid: number, reason: string): void {
     this.live.delete(pid);
+    this.starting.delete(pid);
     this.slots = this.slots.filter((slot) => slot !== pid);
     const lost: string[] = [];
     let first = true;
@@ -266,7 +276,8 @@ export class Dispatcher {
   /**
    * The free slots in the order they get jobs: a worker with nothing to do before a worker
    * that would queue the job behind its current run, so no worker idles while another holds
-   * two jobs.
+   * two jobs. While a worker is still starting, no worker gets a second job: the starting one
+   * will want it.
    */
   private takeSlots(): number[] {
     const load = new Map<number, number>();
@@ -276,8 +287,9 @@ export class Dispatcher {
       load.set(pid, rank + 1);
       return { pid, rank };
     });
-    this.slots = [];
-    return ranked.sort((a, b) => a.rank - b.rank).map(({ pid }) => pid);
+    const now = ranked.filter(({ rank }) => rank === 0 || this.starting.size === 0);
+    this.slots = ranked.filter(({ rank }) => rank > 0 && this.starting.size > 0).map(({ pid }) => pid);
+    return now.sort((a, b) => a.rank - b.rank).map(({ pid }) => pid);
   }
 
   private renewEveryMs(): number {

@@ -86,6 +86,7 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
     const startedMs = Date.now();
     const entry: Child = { process: child, record: { ...identityOf(pid), started_at: new Date(startedMs).toISOString() }, runGroup: null };
     children.set(pid, entry);
+    dispatcher.added(pid);
     register();
     child.on('message', (message: WorkerMessage) => {
       switch (message.type) {

@@ -3,7 +3,7 @@
  * the target (write-file-atomic), then the directory is fsynced so the rename itself survives a
  * power loss. Readers therefore see the old or the new file, never a torn one.
  */
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type WriteFileAtomic from 'write-file-atomic';
@@ -39,6 +39,19 @@ export function fsyncDirectory(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents so that they survive a power loss: every directory that
+ * gained an entry is fsynced. Does nothing (no fsync) when `dir` exists already.
+ */
+export function mkdirDurably(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let at = dir; ; at = dirname(at)) {
+    fsyncDirectory(dirname(at));
+    if (at === first || dirname(at) === at) break;
   }
 }
 

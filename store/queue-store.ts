@@ -3,14 +3,14 @@
  * directory lock, load what is needed, change it in memory with the pure rules of `core/`,
  * write back what changed. Reads for display need no lock (every write is an atomic rename).
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config } from '../core/config.js';
 import { QueuectlError } from '../core/errors.js';
 import type { DeadJob, Job } from '../core/job.js';
 import { reconcile } from '../core/reconcile.js';
 import { writeArchiveBatch } from './archive.js';
-import { readJsonIfExists, removeStaleTempFiles, writeFileDurably } from './atomic-json.js';
+import { mkdirDurably, readJsonIfExists, removeStaleTempFiles, writeFileDurably } from './atomic-json.js';
 import { JobFileEncoder, parseJobDocument } from './job-file.js';
 import { withLock, type HeldLock } from './lock.js';
 import { dataPaths, type DataPaths } from './paths.js';
@@ -65,9 +65,9 @@ export class QueueStore {
     this.paths = dataPaths(isAbsolute(root) ? root : resolve(root));
   }
 
-  /** Creates the data directory on first use. */
+  /** Creates the data directory on first use, durably: its parent is fsynced too. */
   ensureDir(): void {
-    mkdirSync(this.paths.root, { recursive: true });
+    mkdirDurably(this.paths.root);
   }
 
   /** Runs `body` under the lock and writes what it staged. `body` must be synchronous. */

@@ -1,5 +1,5 @@
 /** Jobs in each state, as plain data for unit tests of the pure rules. */
-import type { DeadJob, PendingJob, ProcessingJob } from '../core/job.js';
+import type { CompletedJob, DeadJob, PendingJob, ProcessingJob } from '../core/job.js';
 
 export const T0 = '2026-11-23T09:00:00.000Z';
 
@@ -45,6 +45,19 @@ export function deadJob(id: string, fields: Partial<DeadJob> = {}): DeadJob {
     finished_at: T0,
     exit_code: 1,
     last_error: 'command failed with exit code 1',
+    lease: null,
+    ...fields,
+  };
+}
+
+export function completedJob(id: string, fields: Partial<CompletedJob> = {}): CompletedJob {
+  return {
+    ...pendingJob(id),
+    state: 'completed',
+    attempts: 1,
+    started_at: T0,
+    finished_at: T0,
+    exit_code: 0,
     lease: null,
     ...fields,
   };

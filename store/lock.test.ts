@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LOCK_STALE_MS, LOCK_WAIT_MS, lockRetryOptions, lockWaitMs } from './lock.js';
+
+test('a command waits 30 s for the lock by default, longer than a stale lock lasts', () => {
+  assert.equal(lockWaitMs({}), LOCK_WAIT_MS);
+  assert.equal(LOCK_WAIT_MS, 30_000);
+  assert.ok(LOCK_WAIT_MS > LOCK_STALE_MS);
+});
+
+test('QUEUECTL_LOCK_TIMEOUT sets the wait in seconds', () => {
+  assert.equal(lockWaitMs({ QUEUECTL_LOCK_TIMEOUT: '2' }), 2_000);
+  assert.equal(lockWaitMs({ QUEUECTL_LOCK_TIMEOUT: '0.5' }), 500);
+  assert.equal(lockWaitMs({ QUEUECTL_LOCK_TIMEOUT: '' }), LOCK_WAIT_MS);
+});
+
+test('a QUEUECTL_LOCK_TIMEOUT that is not a positive number is refused, naming the variable', () => {
+  for (const text of ['0', '-1', 'abc', '1e3', ' ']) {
+    assert.throws(() => lockWaitMs({ QUEUECTL_LOCK_TIMEOUT: text }), /QUEUECTL_LOCK_TIMEOUT must be a number of seconds above 0/);
+  }
+});
+
+test('the retries are bounded by time and never run out before it', () => {
+  const options = lockRetryOptions(30_000);
+  assert.equal(options.maxRetryTime, 30_000);
+  // Even at the shortest backoff (no randomization), the steps outlast the wait.
+  let total = 0;
+  for (let attempt = 0; attempt < options.retries; attempt++) {
+    total += Math.min(options.minTimeout * options.factor ** attempt, options.maxTimeout);
+  }
+  assert.ok(total >= 30_000, `the retries cover only ${total} ms`);
+});
