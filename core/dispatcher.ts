@@ -9,7 +9,7 @@
  * events, and a timer wakes it when the soonest delayed job is due.
  */
 import { randomUUID } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import type { Config } from './config.js';
 import { dispatchCycle, type CycleResult, type RunRef } from './dispatch-cycle.js';
 import type { Job, ProcessingJob } from './job.js';
@@ -57,6 +57,8 @@ export class Dispatcher {
   private releases: RunRef[] = [];
   /** Another process changed queue.json: check that the jobs handed out are still ours. */
   private verifyDue = false;
+  /** queue.json was changed by another process, which may still hold the lock. */
+  private changeSeen = false;
   private claiming = true;
   private cycling = false;
   private again = false;
@@ -76,7 +78,16 @@ export class Dispatcher {
     const { paths } = this.options.store;
     try {
       this.watcher = watch(paths.root, (_event, filename) => {
-        if (filename !== 'queue.json' || !this.options.store.queueChangedElsewhere()) return;
+        if (filename === 'queue.json') {
+          if (!this.options.store.queueChangedElsewhere()) return;
+          this.changeSeen = true;
+        } else if (filename !== '.lock' || !this.changeSeen) {
+          return;
+        }
+        // The writer renamed queue.json with the lock still held: a cycle now would only wait
+        // out proper-lockfile's retry delay. Its release (an event on .lock) is the moment.
+        if (existsSync(paths.lock)) return;
+        this.changeSeen = false;
         // A job canceled while it waits in its worker must not start; one canceled while it
         // runs is killed by `cancel` itself, and its worker is told here.
         if (this.running.size > 0) this.verifyDue = true;

@@ -7,19 +7,18 @@ const NOW = new Date('2026-11-23T10:00:00.000Z');
 
 function rejects(input: unknown, pattern: RegExp) {
   assert.throws(
-    () => validateJobSpec(input, NOW),
+    () => validateJobSpec(input),
     (error: unknown) => error instanceof QueuectlError && error.exitCode === 2 && pattern.test(error.message),
   );
 }
 
 test('a command alone is a valid job', () => {
-  assert.deepEqual(validateJobSpec({ command: 'echo hi' }, NOW), { command: 'echo hi' });
+  assert.deepEqual(validateJobSpec({ command: 'echo hi' }), { command: 'echo hi' });
 });
 
 test('every documented field is accepted', () => {
   const spec = validateJobSpec(
     { command: 'x', id: 'job-1.a_B', max_retries: 0, priority: -3, run_at: '2026-11-24T08:00:00Z', timeout: 60, cwd: '/tmp' },
-    NOW,
   );
   assert.deepEqual(spec, {
     command: 'x',
@@ -32,10 +31,12 @@ test('every documented field is accepted', () => {
   });
 });
 
-test('a delay becomes a run_at relative to now', () => {
-  assert.equal(validateJobSpec({ command: 'x', delay: '90s' }, NOW).run_at, '2026-11-23T10:01:30.000Z');
-  assert.equal(validateJobSpec({ command: 'x', delay: '2h' }, NOW).run_at, '2026-11-23T12:00:00.000Z');
-  assert.equal(validateJobSpec({ command: 'x', delay: 5 }, NOW).run_at, '2026-11-23T10:00:05.000Z');
+test('a delay becomes a run_at relative to when the job enters the queue', () => {
+  const runAt = (delay: string | number) =>
+    newJob(validateJobSpec({ command: 'x', delay }), 'i', { max_retries: 1, job_timeout: 0 }, '/', NOW).run_at;
+  assert.equal(runAt('90s'), '2026-11-23T10:01:30.000Z');
+  assert.equal(runAt('2h'), '2026-11-23T12:00:00.000Z');
+  assert.equal(runAt(5), '2026-11-23T10:00:05.000Z');
 });
 
 test('the command must be there, a string, and not blank', () => {
@@ -66,8 +67,8 @@ test('ids must be safe as file names', () => {
     rejects({ command: 'x', id }, /"id" must be 1-128 characters/);
   }
   rejects({ command: 'x', id: 7 }, /"id" must be a string/);
-  assert.equal(validateJobSpec({ command: 'x', id: 'x'.repeat(128) }, NOW).id, 'x'.repeat(128));
-  assert.equal(validateJobSpec({ command: 'x', id: '...' }, NOW).id, '...');
+  assert.equal(validateJobSpec({ command: 'x', id: 'x'.repeat(128) }).id, 'x'.repeat(128));
+  assert.equal(validateJobSpec({ command: 'x', id: '...' }).id, '...');
 });
 
 test('unknown fields are errors, so a typo is not silently ignored', () => {
@@ -83,7 +84,7 @@ test('times must be ISO-8601, and run_at and delay exclude each other', () => {
 });
 
 test('error messages carry the place, e.g. the line of a batch', () => {
-  assert.throws(() => validateJobSpec({}, NOW, 'line 3: '), /^QueuectlError: line 3: "command" is missing$/);
+  assert.throws(() => validateJobSpec({}, 'line 3: '), /^QueuectlError: line 3: "command" is missing$/);
 });
 
 test('a new job takes config defaults for what the spec leaves out', () => {

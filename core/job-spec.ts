@@ -16,6 +16,8 @@ export interface JobSpec {
   priority?: number;
   /** ISO time before which the job does not run. */
   run_at?: string;
+  /** Or: milliseconds after the job enters the queue before it runs. */
+  delay_ms?: number;
   /** Seconds; 0 or null = no limit. */
   timeout?: number | null;
   cwd?: string;
@@ -47,7 +49,7 @@ function text(value: unknown, key: string, where: string): string {
  * spec it describes. `where` prefixes messages, e.g. `line 3: `. Unknown keys are errors, so a
  * typo such as `max_retry` is not silently ignored.
  */
-export function validateJobSpec(input: unknown, now: Date, where = ''): JobSpec {
+export function validateJobSpec(input: unknown, where = ''): JobSpec {
   if (!isPlainObject(input)) {
     throw inputError(`${where}a job must be a JSON object such as {"command":"echo hi"}, got ${showValue(input)}`);
   }
@@ -85,7 +87,7 @@ export function validateJobSpec(input: unknown, now: Date, where = ''): JobSpec 
   }
   if (input.delay !== undefined) {
     const delay = typeof input.delay === 'number' ? String(input.delay) : text(input.delay, 'delay', where);
-    spec.run_at = new Date(now.getTime() + parseDurationMs(delay, `${where}"delay"`)).toISOString();
+    spec.delay_ms = parseDurationMs(delay, `${where}"delay"`);
   }
   if (input.cwd !== undefined) {
     const cwd = text(input.cwd, 'cwd', where);
@@ -96,8 +98,9 @@ export function validateJobSpec(input: unknown, now: Date, where = ''): JobSpec 
 }
 
 /**
- * The pending job a checked spec becomes, with config defaults captured now. A relative
- * `spec.cwd` is taken from `cwd`, the directory the caller enqueued from.
+ * The pending job a checked spec becomes, with config defaults captured now, `now` being the
+ * moment it enters the queue (a delay counts from then). A relative `spec.cwd` is taken from
+ * `cwd`, the directory the caller enqueued from.
  */
 export function newJob(
   spec: JobSpec,
@@ -115,7 +118,7 @@ export function newJob(
     attempts: 0,
     max_retries: spec.max_retries ?? defaults.max_retries,
     priority: spec.priority ?? 0,
-    run_at: spec.run_at ?? at,
+    run_at: spec.run_at ?? (spec.delay_ms === undefined ? at : new Date(now.getTime() + spec.delay_ms).toISOString()),
     timeout: timeout === null || timeout === 0 ? null : timeout,
     cwd: spec.cwd === undefined ? cwd : resolve(cwd, spec.cwd),
     created_at: at,

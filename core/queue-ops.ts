@@ -27,9 +27,10 @@ export async function enqueueJobs(
   cwd: string,
   /** How to name the n-th spec in an error, e.g. `line 3: `. */
   where: (index: number) => string = (index) => (specs.length > 1 ? `job ${index + 1}: ` : ''),
-  now = new Date(),
+  now?: Date,
 ): Promise<PendingJob[]> {
   return store.transact((tx) => {
+    const at = now ?? new Date();
     const config = tx.config();
     const taken = new Set<string>([...tx.queue().map((job) => job.id), ...tx.dlq().map((job) => job.id)]);
     const added: PendingJob[] = [];
@@ -39,7 +40,7 @@ export async function enqueueJobs(
       }
       const id = spec.id ?? generateId((candidate) => taken.has(candidate));
       taken.add(id);
-      added.push(newJob(spec, id, config, cwd, now));
+      added.push(newJob(spec, id, config, cwd, at));
     });
     removeJobLogs(store.paths, added.map((job) => job.id));
     tx.setQueue([...tx.queue(), ...added]);

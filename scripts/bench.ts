@@ -129,7 +129,11 @@ async function drain(jobs: number, prefill: number, peak = { mb: 0 }): Promise<n
   return seconds;
 }
 
-/** Milliseconds from a job's enqueue (its created_at) to its claim (started_at) on an idle worker. */
+/**
+ * Milliseconds from a job's entry into the queue (its created_at, taken under the enqueue's
+ * lock) to the start of its command on an idle worker (started_at once the run is recorded:
+ * the worker's own time of the spawn, not the claim).
+ */
 async function pickupMs(samples: number): Promise<number[]> {
   const dir = dataDir({ poll_interval: 500 });
   const manager = startWorkers(dir, 1);
@@ -138,9 +142,14 @@ async function pickupMs(samples: number): Promise<number[]> {
   for (let i = 0; i < samples; i++) {
     cli(dir, ['enqueue', '--command', 'true', '--id', `pickup-${i}`]);
     for (;;) {
-      const jobs = JSON.parse(readFileSync(join(dir, 'queue.json'), 'utf8')).jobs as { id: string; created_at: string; started_at: string | null }[];
+      const jobs = JSON.parse(readFileSync(join(dir, 'queue.json'), 'utf8')).jobs as {
+        id: string;
+        state: string;
+        created_at: string;
+        started_at: string | null;
+      }[];
       const job = jobs.find((candidate) => candidate.id === `pickup-${i}`);
-      if (job?.started_at) {
+      if (job?.state === 'completed' && job.started_at) {
         latencies.push(Date.parse(job.started_at) - Date.parse(job.created_at));
         break;
       }

@@ -13,7 +13,6 @@ import { finalJobs, printSummary, waitWithProgress } from './wait.js';
 const FLAG_FORM_OPTIONS = ['id', 'max-retries', 'priority', 'run-at', 'delay', 'timeout'];
 
 export async function enqueueCommand(ctx: CommandContext, json: string | undefined): Promise<void> {
-  const now = new Date();
   const file = optionText(ctx, 'file');
   const command = optionText(ctx, 'command');
   const forms = [json !== undefined, file !== undefined, command !== undefined].filter(Boolean).length;
@@ -34,25 +33,26 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
   let where: ((index: number) => string) | undefined;
   if (json !== undefined) {
     rejectOptions(ctx, FLAG_FORM_OPTIONS, 'goes with --command; with a JSON job, put the field in the JSON');
-    specs = [validateJobSpec(withCwd(parseJson(json, '')), now)];
+    specs = [validateJobSpec(withCwd(parseJson(json, '')))];
   } else if (file !== undefined) {
     rejectOptions(ctx, FLAG_FORM_OPTIONS, 'goes with --command; with --file, put the field in each line');
     const lines = readBatch(file);
-    specs = lines.map(({ line, text }) => validateJobSpec(withCwd(parseJson(text, `line ${line}: `)), now, `line ${line}: `));
+    specs = lines.map(({ line, text }) => validateJobSpec(withCwd(parseJson(text, `line ${line}: `)), `line ${line}: `));
     where = (index) => `line ${lines[index]!.line}: `;
   } else {
-    specs = [validateJobSpec(flagFormInput(ctx, command!), now)];
+    specs = [validateJobSpec(flagFormInput(ctx, command!))];
   }
 
-  const jobs = await enqueueJobs(ctx.store, specs, process.cwd(), where, now);
-  if (ctx.raw.flags.has('wait')) return enqueueAndWait(ctx, jobs, file !== undefined, now);
+  // Times are taken under the lock, as the jobs enter the queue, not when this command started.
+  const jobs = await enqueueJobs(ctx.store, specs, process.cwd(), where);
+  if (ctx.raw.flags.has('wait')) return enqueueAndWait(ctx, jobs, file !== undefined);
   if (ctx.json) printJson(file !== undefined ? jobs : jobs[0]);
-  else printEnqueued(jobs, now);
+  else printEnqueued(jobs);
 }
 
 /** `--wait`, like `tsp -w`: wait for the new job (every job of a batch); exit 0 only if all completed. */
-async function enqueueAndWait(ctx: CommandContext, jobs: readonly PendingJob[], batch: boolean, now: Date): Promise<void> {
-  if (!ctx.json) printEnqueued(jobs, now);
+async function enqueueAndWait(ctx: CommandContext, jobs: readonly PendingJob[], batch: boolean): Promise<void> {
+  if (!ctx.json) printEnqueued(jobs);
   const report = await waitWithProgress(ctx, jobs.map((job) => job.id), null);
   if (ctx.json) printJson(batch ? finalJobs(report) : finalJobs(report)[0]);
   else printSummary(report);
@@ -106,8 +106,8 @@ function readBatch(file: string): { line: number; text: string }[] {
   return lines;
 }
 
-function printEnqueued(jobs: readonly PendingJob[], now: Date): void {
-  const when = (job: PendingJob) => (Date.parse(job.run_at) > now.getTime() ? ` (runs at ${job.run_at})` : '');
+function printEnqueued(jobs: readonly PendingJob[]): void {
+  const when = (job: PendingJob) => (job.run_at > job.created_at ? ` (runs at ${job.run_at})` : '');
   if (jobs.length === 1) {
     process.stdout.write(`enqueued ${jobs[0]!.id}${when(jobs[0]!)}\n`);
     return;
