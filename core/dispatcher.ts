@@ -14,7 +14,7 @@ import type { Config } from './config.js';
 import { dispatchCycle, type CycleResult, type RunRef } from './dispatch-cycle.js';
 import type { Job, ProcessingJob } from './job.js';
 import { describeOutcome, type RunOutcome } from './outcome.js';
-import { killRunsByToken } from './orphans.js';
+import { killRunsByToken } from './run-processes.js';
 import type { QueueStore } from '../store/queue-store.js';
 
 export interface DispatcherOptions {

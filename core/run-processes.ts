@@ -1,6 +1,7 @@
 /**
- * Finding and stopping the processes of one job's run from outside the worker that started it,
- * for `queuectl cancel`. Every run has QUEUECTL_DATA_DIR and QUEUECTL_JOB_ID in its environment
+ * Finding and stopping the processes of one job's run from outside the worker that started it:
+ * for `queuectl cancel`, and for a manager taking back a job whose run outlived its worker
+ * (each job command runs in a process group of its own, so nothing kills it with its worker). Every run has QUEUECTL_DATA_DIR and QUEUECTL_JOB_ID in its environment
  * and its children inherit them, so /proc/<pid>/environ names the run's processes, even those
  * that left its process group. Each one's process group gets SIGTERM, then SIGKILL after a
  * grace period, as the runner does on a timeout.
@@ -32,6 +33,30 @@ export function parseProcStat(stat: string): { state: string; pgid: number } | n
 
 /** The live processes of job `id`'s run in data dir `root` (never this process). */
 export function findRunProcesses(root: string, id: string): RunProcess[] {
+  return findProcesses((environ) => isRunEnvironment(environ, root, id));
+}
+
+/** Every run carries its lease token here, so that its processes can be found by claim. */
+export const TOKEN_VARIABLE = 'QUEUECTL_LEASE_TOKEN';
+
+/**
+ * SIGKILLs every process (and its process group) of the runs claimed with `tokens`: runs left
+ * behind by workers that died with their manager, whose jobs were taken back. Returns the pids.
+ */
+export function killRunsByToken(tokens: readonly string[]): number[] {
+  if (tokens.length === 0) return [];
+  const wanted = new Set(tokens.map((token) => `${TOKEN_VARIABLE}=${token}`));
+  const found = findProcesses((environ) => environ.split('\0').some((variable) => wanted.has(variable)));
+  const ownGroup = ownProcessGroup();
+  for (const { pid, pgid } of found) {
+    if (pgid > 1 && pgid !== ownGroup) send(-pgid, 'SIGKILL');
+    send(pid, 'SIGKILL');
+  }
+  return found.map(({ pid }) => pid);
+}
+
+/** Live processes (not this one) whose environment satisfies `matches`. */
+function findProcesses(matches: (environ: string) => boolean): RunProcess[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -44,7 +69,7 @@ export function findRunProcesses(root: string, id: string): RunProcess[] {
     const pid = Number(entry);
     if (pid === process.pid) continue;
     try {
-      if (!isRunEnvironment(readFileSync(`/proc/${pid}/environ`, 'utf8'), root, id)) continue;
+      if (!matches(readFileSync(`/proc/${pid}/environ`, 'utf8'))) continue;
       const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
       if (stat && stat.state !== 'Z') found.push({ pid, pgid: stat.pgid });
     } catch {

@@ -8,7 +8,7 @@
  */
 import type { ProcessingJob } from './job.js';
 import { describeOutcome } from './outcome.js';
-import { TOKEN_VARIABLE } from './orphans.js';
+import { TOKEN_VARIABLE } from './run-processes.js';
 import { runCommand, type RunningCommand } from './runner.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
 import { appendToLog, closeRunLog, openRunLog } from '../store/job-logs.js';
