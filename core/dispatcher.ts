@@ -55,8 +55,6 @@ export class Dispatcher {
   private readonly running = new Map<string, Held>();
   private outcomes: Outcome[] = [];
   private releases: RunRef[] = [];
-  /** Another process changed queue.json: check that the jobs handed out are still ours. */
-  private verifyDue = false;
   /** queue.json was changed by another process, which may still hold the lock. */
   private changeSeen = false;
   private claiming = true;
@@ -88,10 +86,8 @@ export class Dispatcher {
         // out proper-lockfile's retry delay. Its release (an event on .lock) is the moment.
         if (existsSync(paths.lock)) return;
         this.changeSeen = false;
-        // A job canceled while it waits in its worker must not start; one canceled while it
-        // runs is killed by `cancel` itself, and its worker is told here.
-        if (this.running.size > 0) this.verifyDue = true;
-        if ((this.slots.length > 0 && this.claiming) || this.verifyDue) this.request();
+        if (this.running.size > 0) this.checkHeld();
+        if (this.slots.length > 0 && this.claiming) this.request();
       });
       this.watcher.on('error', () => this.watcher?.close());
     } catch {
@@ -216,18 +212,15 @@ export class Dispatcher {
     const started = Date.now();
     const renewDue = this.running.size > 0 && started - this.lastRenewal >= this.renewEveryMs();
     const ending = new Set(outcomes.map((outcome) => outcome.token));
-    const held = [...this.running].filter(([token]) => !ending.has(token)).map(([token, run]) => ({ id: run.id, token }));
-    const renew = renewDue ? held : [];
-    const verify = this.verifyDue && !renewDue ? held : [];
-    this.verifyDue = false;
-    if (outcomes.length === 0 && release.length === 0 && claimFor.length === 0 && renew.length === 0 && verify.length === 0) {
-      return this.nextWakeMs(null);
-    }
+    const renew = renewDue
+      ? [...this.running].filter(([token]) => !ending.has(token)).map(([token, run]) => ({ id: run.id, token }))
+      : [];
+    if (outcomes.length === 0 && release.length === 0 && claimFor.length === 0 && renew.length === 0) return this.nextWakeMs(null);
 
     let result: CycleResult;
     try {
       result = await this.options.store.transact((tx) => {
-        const cycle = dispatchCycle(tx, { outcomes, release, renew, verify, claimFor }, new Date(), randomUUID);
+        const cycle = dispatchCycle(tx, { outcomes, release, renew, claimFor }, new Date(), randomUUID);
         this.config = tx.config();
         return cycle;
       });
@@ -273,6 +266,30 @@ export class Dispatcher {
       }
       const killed = killRunsByToken(result.recovered.map(({ token }) => token));
       if (killed.length > 0) log(`killed ${killed.length} process(es) still running lost runs: ${killed.join(', ')}`);
+    }
+  }
+
+  /**
+   * After another process changed queue.json: are the jobs handed to workers still theirs? A
+   * job canceled while it waits in its worker must not start; one canceled while it runs is
+   * killed by `cancel` itself, and its worker is told here. Read without the lock: a job's
+   * claim only ever goes away, so a file that no longer holds it is proof enough.
+   */
+  private checkHeld(): void {
+    let jobs: readonly Job[];
+    try {
+      jobs = this.options.store.peekQueue();
+    } catch {
+      return; // a broken file: the next cycle reports it
+    }
+    const ids = new Set([...this.running.values()].map((held) => held.id));
+    const current = new Map<string, Job>();
+    for (const job of jobs) if (ids.has(job.id)) current.set(job.id, job);
+    for (const [token, held] of this.running) {
+      const job = current.get(held.id);
+      if (job?.state === 'processing' && job.lease.token === token) continue;
+      if (this.outcomes.some((outcome) => outcome.token === token)) continue; // ended: the cycle says what happened
+      this.revoke({ id: held.id, token }, job?.state === 'canceled' ? 'it was canceled' : 'the job was taken back');
     }
   }
 
