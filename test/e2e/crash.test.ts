@@ -423,7 +423,7 @@ test('a writer frozen (SIGSTOP) as it takes the lock, past the stale period, eit
 });
 
 test('a writer frozen (SIGSTOP) inside its lock cycle past the stale period, then resumed, does not undo the writes made meanwhile', {
-  todo: 'proper-lockfile takes over a lock by its age alone: a frozen holder loses it, and on resuming renames its stale queue.json over the newer one and removes the new holder\'s lock',
+  todo: 'a holder frozen during its write (after it checked the lock, before write-file-atomic renames its temp file) renames its stale queue.json over the newer one on resuming: write-file-atomic has no hook before its rename',
   timeout: 40_000,
 }, async (t) => {
   const { data } = workspace(t);
