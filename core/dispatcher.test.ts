@@ -111,3 +111,36 @@ test('an idle worker gets the job before a busy worker queues a second one', asy
   assert.deepEqual(assigned[1]?.[0], 2);
   assert.equal(assigned[1]?.[1].id, 'b');
 });
+
+test('a job claimed by a cycle in flight when its worker began to stop, or when claiming stopped, goes back unassigned', async (t) => {
+  for (const stop of ['retire', 'stopClaiming'] as const) {
+    const { store, dispatcher, assigned } = setup(t);
+    await enqueueJobs(store, [{ command: 'true', id: 'a' }], '/');
+    store.close();
+    dispatcher.ready(7, 2);
+    await until(() => store.entered);
+    if (stop === 'retire') dispatcher.retire(7);
+    else dispatcher.stopClaiming();
+    store.open();
+    await until(() => store.readQueue()[0]?.state === 'pending');
+    await dispatcher.whenIdle();
+    assert.deepEqual(assigned, [], `${stop}: nothing was handed over`);
+    assert.equal(store.readQueue()[0]?.attempts, 0, `${stop}: no attempt counted`);
+  }
+});
+
+test('a stopping worker gets no more jobs, and its death counts only the runs it started', async (t) => {
+  const { store, dispatcher, assigned } = setup(t);
+  await enqueueJobs(store, [{ command: 'true', id: 'a' }, { command: 'true', id: 'b' }], '/');
+  dispatcher.ready(7, 1);
+  await until(() => assigned.length === 1);
+  dispatcher.retire(7);
+  dispatcher.ready(7, 1); // a slot freed by a finished run of a stopping worker
+  dispatcher.gone(7, 'worker 7 exited with code 0'); // it never said it started "a"
+  await until(() => store.readQueue().every((job) => job.state !== 'processing'));
+  await dispatcher.whenIdle();
+  assert.equal(assigned.length, 1, 'nothing more was handed to the stopping worker');
+  const a = store.readQueue().find((job) => job.id === 'a');
+  assert.equal(a?.state, 'pending', 'a stopping worker gives back what it did not start');
+  assert.equal(a?.attempts, 0);
+});

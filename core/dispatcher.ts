@@ -51,6 +51,10 @@ export class Dispatcher {
   private readonly live = new Set<number>();
   /** Workers forked but not ready yet: while there are any, no worker gets a second job. */
   private readonly starting = new Set<number>();
+  /** Workers stopping: they run what they have and get nothing more. */
+  private readonly retiring = new Set<number>();
+  /** Tokens of the outcomes the cycle in flight is recording. */
+  private recording = new Set<string>();
   /** Jobs claimed and handed to workers, by lease token. */
   private readonly running = new Map<string, Held>();
   private outcomes: Outcome[] = [];
@@ -105,9 +109,16 @@ export class Dispatcher {
   ready(pid: number, count = 1): void {
     this.live.add(pid);
     this.starting.delete(pid);
-    if (!this.claiming) return;
+    if (!this.claiming || this.retiring.has(pid)) return;
     for (let i = 0; i < count; i++) this.slots.push(pid);
     this.request();
+  }
+
+  /** Worker `pid` is stopping: no more jobs for it. */
+  retire(pid: number): void {
+    this.retiring.add(pid);
+    this.starting.delete(pid);
+    this.slots = this.slots.filter((slot) => slot !== pid);
   }
 
   /** The worker started the run. */
@@ -136,14 +147,16 @@ export class Dispatcher {
    * its own worker must use up its attempts, not loop forever.
    */
   gone(pid: number, reason: string): void {
+    const wasLeaving = this.retiring.delete(pid);
     this.live.delete(pid);
     this.starting.delete(pid);
     this.slots = this.slots.filter((slot) => slot !== pid);
     const lost: string[] = [];
-    let first = true;
+    // A worker that was stopping gave back what it did not start: only a "started" counts.
+    let first = !wasLeaving;
     // A Map iterates in insertion order: the order the jobs were handed to the worker.
     for (const [token, held] of this.running) {
-      if (held.pid !== pid || this.outcomes.some((outcome) => outcome.token === token)) continue;
+      if (held.pid !== pid || this.hasOutcome(token)) continue;
       if (held.started || first) {
         lost.push(token);
         this.finished({ id: held.id, token }, { kind: 'lost', reason }, null, null);
@@ -173,6 +186,10 @@ export class Dispatcher {
     this.closed = true;
     clearTimeout(this.wakeTimer);
     this.watcher?.close();
+  }
+
+  private hasOutcome(token: string): boolean {
+    return this.recording.has(token) || this.outcomes.some((outcome) => outcome.token === token);
   }
 
   private isIdle(): boolean {
@@ -218,6 +235,7 @@ export class Dispatcher {
     if (outcomes.length === 0 && release.length === 0 && claimFor.length === 0 && renew.length === 0) return this.nextWakeMs(null);
 
     let result: CycleResult;
+    this.recording = new Set(outcomes.map((outcome) => outcome.token));
     try {
       result = await this.options.store.transact((tx) => {
         const cycle = dispatchCycle(tx, { outcomes, release, renew, claimFor }, new Date(), randomUUID);
@@ -231,6 +249,8 @@ export class Dispatcher {
       if (this.claiming) this.slots.unshift(...claimFor.filter((pid) => this.live.has(pid)));
       this.reportError(error);
       return RETRY_AFTER_ERROR_MS;
+    } finally {
+      this.recording = new Set();
     }
     this.lastError = '';
     if (renewDue) this.lastRenewal = started;
@@ -249,8 +269,9 @@ export class Dispatcher {
     for (const run of result.lost) this.revoke(run, run.because === 'canceled' ? 'it was canceled' : 'the job was taken back');
     result.claimed.forEach((job, index) => {
       const pid = claimFor[index]!;
-      if (!this.live.has(pid)) {
-        // Its worker died while the cycle ran: the job goes back at once, no attempt counted.
+      if (!this.live.has(pid) || this.retiring.has(pid) || !this.claiming) {
+        // Its worker died or began to stop while the cycle ran: the job goes back at once, no
+        // attempt counted.
         this.releases.push({ id: job.id, token: job.lease.token });
         this.request();
         return;
@@ -258,7 +279,9 @@ export class Dispatcher {
       this.running.set(job.lease.token, { id: job.id, pid, started: false });
       this.options.assign(pid, job);
     });
-    if (this.claiming) this.slots.push(...claimFor.slice(result.claimed.length).filter((pid) => this.live.has(pid)));
+    if (this.claiming) {
+      this.slots.push(...claimFor.slice(result.claimed.length).filter((pid) => this.live.has(pid) && !this.retiring.has(pid)));
+    }
     if (result.recovered.length > 0) {
       for (const { job, token } of result.recovered) {
         log(`took back ${job.id}: ${job.last_error} -> ${job.state}`);
@@ -288,7 +311,7 @@ export class Dispatcher {
     for (const [token, held] of this.running) {
       const job = current.get(held.id);
       if (job?.state === 'processing' && job.lease.token === token) continue;
-      if (this.outcomes.some((outcome) => outcome.token === token)) continue; // ended: the cycle says what happened
+      if (this.hasOutcome(token)) continue; // ended: the cycle says what happened
       this.revoke({ id: held.id, token }, job?.state === 'canceled' ? 'it was canceled' : 'the job was taken back');
     }
   }

@@ -45,6 +45,8 @@ interface Child {
   record: WorkerRecord;
   /** Process group of the run in progress, to kill if the child dies. */
   runGroup: { token: string; pgid: number } | null;
+  /** It said it is stopping: it gets no more jobs. */
+  leaving: boolean;
 }
 
 export function startManager({ store, count, log }: ManagerOptions): RunningManager {
@@ -84,7 +86,7 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
       return;
     }
     const startedMs = Date.now();
-    const entry: Child = { process: child, record: { ...identityOf(pid), started_at: new Date(startedMs).toISOString() }, runGroup: null };
+    const entry: Child = { process: child, record: { ...identityOf(pid), started_at: new Date(startedMs).toISOString() }, runGroup: null, leaving: false };
     children.set(pid, entry);
     dispatcher.added(pid);
     register();
@@ -94,6 +96,10 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
           if (stopRequests === 0) dispatcher.ready(pid, JOBS_PER_WORKER);
           else send(pid, { type: 'exit' });
           break;
+        case 'exiting':
+          entry.leaving = true;
+          dispatcher.retire(pid);
+          break;
         case 'started':
           dispatcher.started(message.token);
           entry.runGroup = message.pgid === null ? null : { token: message.token, pgid: message.pgid };
@@ -101,11 +107,11 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
         case 'finished':
           if (entry.runGroup?.token === message.token) entry.runGroup = null;
           dispatcher.finished({ id: message.id, token: message.token }, message.outcome, message.startedAt, message.seconds);
-          if (stopRequests === 0) dispatcher.ready(pid);
+          if (stopRequests === 0 && !entry.leaving) dispatcher.ready(pid);
           break;
         case 'released':
           dispatcher.released({ id: message.id, token: message.token });
-          if (stopRequests === 0) dispatcher.ready(pid);
+          if (stopRequests === 0 && !entry.leaving) dispatcher.ready(pid);
           break;
       }
     });

@@ -21,6 +21,8 @@ export type ManagerMessage =
 export type WorkerMessage =
   /** Started and idle: give me a job. */
   | { type: 'ready' }
+  /** Told to stop (by the manager or by a SIGTERM of its own): hand me nothing more. */
+  | { type: 'exiting' }
   /** The run started; `pgid` is its process group, for the manager to kill if this worker dies. */
   | { type: 'started'; token: string; pgid: number | null }
   /** The run ended. */

@@ -37,6 +37,12 @@ export class Worker {
   /** Jobs handed over to run after the current one. */
   private readonly next: ProcessingJob[] = [];
   private exitWhenIdle = false;
+  /**
+   * Process groups of runs stopped from outside (a timeout, a revoke, an abort): SIGTERM went
+   * to the group and SIGKILL follows after a grace period, on a timer that dies with this
+   * process. Anything left of them is killed before the worker exits.
+   */
+  private readonly stoppedGroups: number[] = [];
 
   constructor(
     private readonly options: WorkerOptions,
@@ -61,14 +67,12 @@ export class Worker {
         break;
       }
       case 'abort':
-        this.exitWhenIdle = true;
-        this.giveBackQueued();
+        this.leave();
         this.stopRun('the worker was told to stop now');
         break;
       case 'exit':
-        this.exitWhenIdle = true;
-        this.giveBackQueued();
-        if (!this.current) this.onExit();
+        this.leave();
+        if (!this.current) this.exit();
         break;
     }
   }
@@ -83,8 +87,22 @@ export class Worker {
     }
   }
 
-  private giveBackQueued(): void {
+  /** From now on: no new job; the ones waiting go back to the manager. */
+  private leave(): void {
+    if (!this.exitWhenIdle) this.options.send({ type: 'exiting' });
+    this.exitWhenIdle = true;
     for (const job of this.next.splice(0)) this.giveBack(job);
+  }
+
+  private exit(): void {
+    for (const pgid of this.stoppedGroups) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+    this.onExit();
   }
 
   private giveBack(job: ProcessingJob): void {
@@ -129,11 +147,12 @@ export class Worker {
       ended: command.done.then((outcome) => {
         const seconds = (Date.now() - started) / 1000;
         const how = run.stoppedBecause ? `stopped (${run.stoppedBecause})` : describeOutcome(outcome);
+        if ((run.stoppedBecause || outcome.kind === 'timed_out') && command.pid !== null) this.stoppedGroups.push(command.pid);
         appendToLog(paths, job.id, `--- queuectl: run ${runs} ${how} after ${seconds.toFixed(2)} s`);
         this.current = undefined;
         // Exit only once the outcome is on its way: a message sent right before exit is lost.
         send({ type: 'finished', id: job.id, token, outcome, startedAt, seconds }, () => {
-          if (this.exitWhenIdle && !this.current) this.onExit();
+          if (this.exitWhenIdle && !this.current) this.exit();
         });
         const following = this.exitWhenIdle ? undefined : this.next.shift();
         if (following) this.start(following);

@@ -5,6 +5,8 @@
  * workers. Real CLI, real processes.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   allJobs,
@@ -94,3 +96,35 @@ test('when a manager dies with all its workers, the next one kills the orphaned 
   assert.match(second.output(), /took back orphan: worker lost: lease expired/);
   assert.match(second.output(), /killed \d+ process\(es\) still running lost runs/);
 });
+
+test('SIGTERM to one busy worker: it finishes its job and exits, the job waiting behind it runs once on its replacement', { timeout: 30_000 }, async (t) => {
+  const { data, work, runs } = workspace(t);
+  const lockLog = join(work, 'lock.log');
+  await cliOk(data, ['enqueue', '--id', 'running', '--command', recordingJob(runs, 1.5)]);
+  await cliOk(data, ['enqueue', '--id', 'waiting', '--command', recordingJob(runs)]);
+  const manager = startManager(t, data, 1, { QUEUECTL_LOCK_LOG: lockLog });
+  const first = await waitFor(() => starts(runs, 'running')[0], { what: 'the first job to run' });
+  await waitFor(() => stateOf(data, 'waiting') === 'processing', { what: 'the second job to be handed over' });
+
+  const cyclesBefore = lockCycles(lockLog);
+  process.kill(first.worker, 'SIGTERM');
+  await waitFor(() => stateOf(data, 'waiting') === 'completed', { timeoutMs: 15_000, what: 'the second job to complete' });
+  const jobs = allJobs(data);
+  assert.equal(jobs.get('running')?.state, 'completed', 'the running job finished');
+  assert.equal(jobs.get('running')?.attempts, 1);
+  assert.equal(jobs.get('waiting')?.attempts, 1, 'the job given back was not charged an attempt');
+  const waitingRuns = starts(runs, 'waiting');
+  assert.equal(waitingRuns.length, 1);
+  assert.notEqual(waitingRuns[0]?.worker, first.worker, 'it ran on the replacement');
+  assert.match(manager.output(), new RegExp(`worker ${first.worker} exited with code 0; starting a replacement`));
+  // Handing the job back and forth to the stopping worker would show as hundreds of cycles.
+  assert.ok(lockCycles(lockLog) - cyclesBefore < 30, `${lockCycles(lockLog) - cyclesBefore} lock cycles for two jobs`);
+});
+
+function lockCycles(lockLog: string): number {
+  try {
+    return readFileSync(lockLog, 'utf8').split('\n').filter((line) => line.includes(' acquired ')).length;
+  } catch {
+    return 0;
+  }
+}
