@@ -212,3 +212,12 @@ test('before completed jobs leave for the archive, a stale DLQ copy of one (a dl
   assert.ok(archived[0]?.some((job) => job.id === 'x'), 'x left for the archive');
   assert.deepEqual(state.dlq, [], 'and its stale dead copy did not stay behind in the DLQ');
 });
+
+test('runs to verify are checked, not renewed: the lost ones are reported, nothing is written for them', () => {
+  const mine = processingJob('mine', { lease: { worker_pid: 1, token: 'a', expires_at: '2026-11-23T10:00:05.000Z' } });
+  const canceled = { ...pendingJob('gone'), state: 'canceled', finished_at: '2026-11-23T09:59:00.000Z', last_error: 'canceled by user while pending' } as Job;
+  const { tx, writes } = fakeTx([mine, canceled]);
+  const result = cycle(tx, { verify: [{ id: 'mine', token: 'a' }, { id: 'gone', token: 'b' }] });
+  assert.deepEqual(result.lost, [{ id: 'gone', token: 'b', because: 'canceled' }]);
+  assert.deepEqual(writes, []);
+});

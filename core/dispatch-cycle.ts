@@ -31,6 +31,8 @@ export interface CycleRequest {
   release?: readonly RunRef[];
   /** Runs in progress whose leases to extend (empty when no renewal is due). */
   renew: readonly RunRef[];
+  /** Runs in progress to check without renewing: their workers must stop the ones lost. */
+  verify?: readonly RunRef[];
   /** The pids of idle workers, in the order they should get jobs. */
   claimFor: readonly number[];
 }
@@ -40,7 +42,7 @@ export interface CycleResult {
   recorded: (Job | null)[];
   /** Per outcome, in request order: why it was dropped (see `LostBecause`), or null. */
   dropped: (LostBecause | null)[];
-  /** Runs (of `renew`) whose job is no longer theirs: canceled, or taken back. */
+  /** Runs (of `renew` or `verify`) whose job is no longer theirs: canceled, or taken back. */
   lost: (RunRef & { because: LostBecause })[];
   /** Jobs claimed, each for the worker pid at the same position of `claimFor`. */
   claimed: ProcessingJob[];
@@ -66,7 +68,8 @@ export function dispatchCycle(
   let changed = false;
 
   const released = request.release ?? [];
-  const wanted = new Set([...request.outcomes, ...request.renew, ...released].map((run) => run.id));
+  const verify = request.verify ?? [];
+  const wanted = new Set([...request.outcomes, ...request.renew, ...verify, ...released].map((run) => run.id));
   const indexOf = new Map<string, number>();
   if (wanted.size > 0) {
     jobs.forEach((job, index) => {
@@ -117,6 +120,9 @@ export function dispatchCycle(
     }
     jobs[index] = renewLease(jobs[index] as ProcessingJob, leaseEnd);
     changed = true;
+  }
+  for (const run of verify) {
+    if (owned(run) === null) lost.push({ ...run, because: whyLost(run) });
   }
 
   // After outcomes and renewals: a run that ended or still runs under this manager is its

@@ -229,16 +229,18 @@ export class Dispatcher {
     const started = Date.now();
     const renewDue = this.running.size > 0 && started - this.lastRenewal >= this.renewEveryMs();
     const ending = new Set(outcomes.map((outcome) => outcome.token));
-    const renew = renewDue
-      ? [...this.running].filter(([token]) => !ending.has(token)).map(([token, run]) => ({ id: run.id, token }))
-      : [];
+    const held = [...this.running].filter(([token]) => !ending.has(token)).map(([token, run]) => ({ id: run.id, token }));
+    const renew = renewDue ? held : [];
     if (outcomes.length === 0 && release.length === 0 && claimFor.length === 0 && renew.length === 0) return this.nextWakeMs(null);
+    // Every cycle checks the jobs it does not renew as well: a change by another process that
+    // this cycle is first to read (a cancel) is acted on now, not at the next renewal.
+    const verify = renewDue ? [] : held;
 
     let result: CycleResult;
     this.recording = new Set(outcomes.map((outcome) => outcome.token));
     try {
       result = await this.options.store.transact((tx) => {
-        const cycle = dispatchCycle(tx, { outcomes, release, renew, claimFor }, new Date(), randomUUID);
+        const cycle = dispatchCycle(tx, { outcomes, release, renew, verify, claimFor }, new Date(), randomUUID);
         this.config = tx.config();
         return cycle;
       });

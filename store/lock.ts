@@ -134,6 +134,8 @@ async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLo
   }
 }
 
-function lockInode(lockPath: string): bigint | null {
-  return statSync(lockPath, { bigint: true, throwIfNoEntry: false })?.ino ?? null;
+/** The lock directory's identity: inode and birth time, since a new directory may reuse the inode. */
+function lockInode(lockPath: string): string | null {
+  const stat = statSync(lockPath, { bigint: true, throwIfNoEntry: false });
+  return stat === undefined ? null : `${stat.ino}:${stat.birthtimeNs}`;
 }
