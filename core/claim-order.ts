@@ -2,7 +2,7 @@
  * Which job a worker takes next, and which claims have lapsed. Pure functions over the list
  * of jobs as stored; the list's order is enqueue order.
  */
-import { isClaimable, type Job, type ProcessingJob } from './job.js';
+import { isClaimable, type Job } from './job.js';
 
 /**
  * Index of the next job to run, or -1: among ready jobs (`run_at <= now`), the highest
@@ -43,8 +43,4 @@ export function nextReadyAt(jobs: readonly Job[]): string | null {
     if (isClaimable(job) && (soonest === null || job.run_at < soonest)) soonest = job.run_at;
   }
   return soonest;
-}
-
-export function isProcessing(job: Job): job is ProcessingJob {
-  return job.state === 'processing';
 }

@@ -303,7 +303,7 @@ export class Dispatcher {
   private checkHeld(): void {
     let jobs: readonly Job[];
     try {
-      jobs = this.options.store.peekQueue();
+      jobs = this.options.store.readQueue();
     } catch {
       return; // a broken file: the next cycle reports it
     }

@@ -14,6 +14,7 @@ import {
 } from '../store/manager-registry.js';
 import type { QueueStore } from '../store/queue-store.js';
 import { Dispatcher } from './dispatcher.js';
+import { sendSignal } from './runner.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker-process.js', import.meta.url));
@@ -122,7 +123,7 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       // Kill what its command left running, so the job never runs twice at once; the run is
       // recorded as lost now rather than after its lease.
-      if (entry.runGroup !== null) killGroup(entry.runGroup.pgid);
+      if (entry.runGroup !== null) sendSignal(-entry.runGroup.pgid, 'SIGKILL');
       dispatcher.gone(pid, `worker ${pid} ${how}`);
       if (stopRequests > 0) {
         if (children.size === 0) void finish();
@@ -176,12 +177,4 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
       }
     },
   };
-}
-
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    // The group is gone already.
-  }
 }

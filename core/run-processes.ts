@@ -10,6 +10,7 @@
  * when it next fails to renew its claim (within a third of the lease).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { sendSignal } from './runner.js';
 
 export interface RunProcess {
   pid: number;
@@ -49,8 +50,8 @@ export function killRunsByToken(tokens: readonly string[]): number[] {
   const found = findProcesses((environ) => environ.split('\0').some((variable) => wanted.has(variable)));
   const ownGroup = ownProcessGroup();
   for (const { pid, pgid } of found) {
-    if (pgid > 1 && pgid !== ownGroup) send(-pgid, 'SIGKILL');
-    send(pid, 'SIGKILL');
+    if (pgid > 1 && pgid !== ownGroup) sendSignal(-pgid, 'SIGKILL');
+    sendSignal(pid, 'SIGKILL');
   }
   return found.map(({ pid }) => pid);
 }
@@ -87,13 +88,6 @@ function ownProcessGroup(): number | null {
   }
 }
 
-function send(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // Gone already.
-  }
-}
 
 export interface StopOptions {
   /** Milliseconds between SIGTERM and SIGKILL. */
@@ -144,8 +138,8 @@ export async function stopRunProcesses(root: string, id: string, options: StopOp
       seen.add(pid);
       if (signal === 'SIGTERM' && termed.has(pid)) continue;
       termed.add(pid);
-      if (pgid > 1 && pgid !== ownGroup) send(-pgid, signal);
-      send(pid, signal);
+      if (pgid > 1 && pgid !== ownGroup) sendSignal(-pgid, signal);
+      sendSignal(pid, signal);
     }
     if (killed && now >= killAt + killWaitMs) {
       return { pids: [...seen], killed, remaining: processes.map((process_) => process_.pid) };

@@ -32,6 +32,15 @@ export interface RunningCommand {
   kill(): void;
 }
 
+/** Sends `signal` to a process (or, with a negative number, a process group), if it is still there. */
+export function sendSignal(target: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(target, signal);
+  } catch {
+    // Gone already.
+  }
+}
+
 export function runCommand(request: RunRequest): RunningCommand {
   const missing = missingDirectory(request.cwd);
   if (missing) {
@@ -49,12 +58,7 @@ export function runCommand(request: RunRequest): RunningCommand {
   let stopping = false;
 
   const signalGroup = (signal: NodeJS.Signals) => {
-    if (pid === null) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // The group is gone already.
-    }
+    if (pid !== null) sendSignal(-pid, signal);
   };
   const stop = () => {
     if (stopping) return;

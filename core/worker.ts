@@ -9,7 +9,7 @@
 import type { ProcessingJob } from './job.js';
 import { describeOutcome } from './outcome.js';
 import { TOKEN_VARIABLE } from './run-processes.js';
-import { runCommand, type RunningCommand } from './runner.js';
+import { runCommand, sendSignal, type RunningCommand } from './runner.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
 import { appendToLog, closeRunLog, openRunLog } from '../store/job-logs.js';
 import type { DataPaths } from '../store/paths.js';
@@ -95,13 +95,7 @@ export class Worker {
   }
 
   private exit(): void {
-    for (const pgid of this.stoppedGroups) {
-      try {
-        process.kill(-pgid, 'SIGKILL');
-      } catch {
-        // Gone already.
-      }
-    }
+    for (const pgid of this.stoppedGroups) sendSignal(-pgid, 'SIGKILL');
     this.onExit();
   }
 

@@ -151,14 +151,6 @@ export class QueueStore {
   }
 
   /**
-   * queue.json as it is now, without the lock (every write is an atomic rename, so it is whole),
-   * parsed only if it changed since this store last saw it.
-   */
-  peekQueue(): Job[] {
-    return this.loadJobs('queue');
-  }
-
-  /**
    * Whether queue.json changed since this store last read or wrote it: another process wrote
    * it. A cheap stat, for telling a change event of one's own write from another's.
    */
@@ -172,9 +164,12 @@ export class QueueStore {
     return { queue, dlq };
   }
 
-  /** Only queue.json, without the lock. */
-  readQueue(): Job[] {
-    return readJobFile(this.paths.queue);
+  /**
+   * queue.json as it is now, without the lock (every write is an atomic rename, so it is whole),
+   * parsed only if it changed since this store last saw it. Shared with the cache: do not change it.
+   */
+  readQueue(): readonly Job[] {
+    return this.loadJobs('queue');
   }
 
   readConfig(): Config {
