@@ -4,11 +4,12 @@
  * change nothing on disk.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { DeadJob, Job, PendingJob } from '../../core/job.js';
-import { cliOk, readDlq, readQueue, runCli, snapshotDir, tempDataDir, tempDir, type CliResult } from '../helpers.js';
+import { CLI, cliOk, readDlq, readQueue, runCli, snapshotDir, tempDataDir, tempDir, type CliResult } from '../helpers.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const PACKAGE_VERSION = (
@@ -513,6 +514,13 @@ describe('help and version', () => {
     const result = await runCli(null, ['--version']);
     assert.equal(result.code, 0, describeRun(['--version'], result));
     assert.ok(result.stdout.includes(PACKAGE_VERSION), `${JSON.stringify(result.stdout)} has ${PACKAGE_VERSION}`);
+  });
+
+  test('the built bin runs as a program, as npx and npm link run it (executable, with its shebang)', () => {
+    const result = spawnSync(CLI, ['--version'], { encoding: 'utf8' });
+    assert.equal(result.error, undefined, `${CLI} cannot be executed: ${result.error?.message}`);
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(result.stdout.includes(PACKAGE_VERSION));
   });
 
   test('no arguments at all prints the help and exits 2', async () => {

@@ -669,7 +669,7 @@ test('a write command reports success only after the new file and its directory 
       encoding: 'utf8',
     });
     assert.equal(result.status, 0, result.stderr);
-    const lines = readFileSync(trace, 'utf8').split('\n');
+    const lines = joinResumedCalls(readFileSync(trace, 'utf8').split('\n'));
     const success = lines.findIndex((line) => /\bwrite\(1, "/.test(line) && line.includes(says));
     assert.ok(success > 0, `no "${says}" on stdout in the trace`);
     let from = 0;
@@ -854,4 +854,29 @@ function startFileChecker(t: TestContext, paths: { queue: string; dlq: string; c
       return withDeadline(result, 10_000, 'the file checker to stop');
     },
   };
+}
+
+/**
+ * With `strace -f`, a call that another thread interrupts is printed in two parts,
+ * `123 mkdir("…", 0777 <unfinished ...>` and later `123 <... mkdir resumed>) = 0`. Each such
+ * pair becomes one whole line, at the place of its second part (when the call completed).
+ */
+function joinResumedCalls(lines: readonly string[]): string[] {
+  const started = new Map<string, string>();
+  const joined: string[] = [];
+  for (const line of lines) {
+    const unfinished = /^(\d+)\s+(.*) <unfinished \.\.\.>$/.exec(line);
+    if (unfinished) {
+      started.set(unfinished[1]!, unfinished[2]!);
+      continue;
+    }
+    const resumed = /^(\d+)\s+<\.\.\. \w+ resumed>(.*)$/.exec(line);
+    if (resumed && started.has(resumed[1]!)) {
+      joined.push(`${resumed[1]} ${started.get(resumed[1]!)}${resumed[2]}`);
+      started.delete(resumed[1]!);
+      continue;
+    }
+    joined.push(line);
+  }
+  return joined;
 }
