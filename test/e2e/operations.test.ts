@@ -120,12 +120,17 @@ interface Terminal {
 /**
  * Runs `queuectl --data-dir DIR ...args` under a pseudo-terminal (script(1)), so that stdout
  * and stderr are terminals; both arrive merged in `output()`. The exit code is queuectl's.
+ *
+ * script(1) runs the command with `$SHELL -c`. The command `exec`s queuectl so that no shell
+ * stays between: dash (/bin/sh, what script uses when SHELL is unset, as in CI) forks rather
+ * than execs, and a Ctrl-C typed at the terminal then kills the waiting shell too, which made
+ * script report 130 although queuectl exited 0.
  */
 function inTerminal(t: { after(fn: () => void): void }, dataDir: string, args: readonly string[]): Terminal {
   const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-  const command = [process.execPath, CLI, '--data-dir', dataDir, ...args].map(quote).join(' ');
+  const command = `exec ${[process.execPath, CLI, '--data-dir', dataDir, ...args].map(quote).join(' ')}`;
   const child = spawn('script', ['-qefc', command, '/dev/null'], {
-    env: { ...process.env, NO_COLOR: '1', COLUMNS: '200' },
+    env: { ...process.env, SHELL: '/bin/sh', NO_COLOR: '1', COLUMNS: '200' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
@@ -507,7 +512,7 @@ describe('status --watch', () => {
     const terminal = inTerminal(t, data, ['status', '--watch', '--interval', '100']);
     await waitFor(() => terminal.output().split('\u001b[H\u001b[2J').length > 3, { what: 'three frames' });
     terminal.type('\u0003'); // Ctrl-C
-    assert.equal(await terminal.exited, 0);
+    assert.equal(await terminal.exited, 0, terminal.output());
     const frames = terminal.output().split('\u001b[H\u001b[2J').slice(1);
     assert.match(frames[0]!, /^every 100 ms: queuectl status/);
     assert.match(frames[0]!, /jobs: +pending 1 +processing 0/);
