@@ -7,7 +7,7 @@
 import { planCancel } from './cancel.js';
 import type { CancelableJob, CanceledJob, ProcessingJob } from './job.js';
 import { applyRetention } from './retention.js';
-import { stopRunProcesses, type StopResult } from './run-processes.js';
+import { findRunProcesses, stopRunProcesses, type RunProcess, type StopResult } from './run-processes.js';
 import { KILL_GRACE_MS } from './runner.js';
 import { writeArchiveBatch } from '../store/archive.js';
 import { noteInLog } from '../store/job-logs.js';
@@ -37,28 +37,32 @@ export interface CancelOptions {
 export async function cancelJobs(store: QueueStore, ids: readonly string[], options: CancelOptions = {}): Promise<Canceled[]> {
   const now = options.now ?? new Date();
   const graceMs = options.graceMs ?? KILL_GRACE_MS;
-  const plan = await store.transact((tx) => {
+  const { plan, found } = await store.transact((tx) => {
     const dlq = tx.dlq(); // first: loading it may repair the queue
     const plan = planCancel(tx.queue(), dlq, ids, now);
     const config = tx.config();
     const { keep, evicted } = applyRetention(plan.queue, config.retention);
     if (evicted.length > 0 && config.archive) writeArchiveBatch(store.paths, evicted, now);
+    // Looked up before the write: once it lands, the worker of a run revokes it at once and may
+    // end its processes before this command looks, which would then find none.
+    const found = new Map(plan.running.map((job) => [job.id, findRunProcesses(store.paths.root, job.id)]));
     tx.setQueue(keep);
-    return plan;
+    return { plan, found };
   });
   const running = new Map(plan.running.map((job) => [job.id, job]));
   return Promise.all(
     plan.canceled.map(async ({ job, was }): Promise<Canceled> => {
       note(store, job);
       const run = running.get(job.id);
-      return { job, was, stopped: run ? await stopRun(store, run, graceMs) : null };
+      return { job, was, stopped: run ? await stopRun(store, run, found.get(job.id) ?? [], graceMs) : null };
     }),
   );
 }
 
-function stopRun(store: QueueStore, job: ProcessingJob, graceMs: number): Promise<StopResult> {
+function stopRun(store: QueueStore, job: ProcessingJob, found: readonly RunProcess[], graceMs: number): Promise<StopResult> {
   return stopRunProcesses(store.paths.root, job.id, {
     graceMs,
+    found,
     watchUntil: Date.parse(job.started_at) + SPAWN_WINDOW_MS,
   });
 }

@@ -72,3 +72,13 @@ test('with nothing to stop, it returns at once, or watches until told', async ()
   await stopRunProcesses(root, 'none', { graceMs: 1_000, watchUntil: started + 200 });
   assert.ok(Date.now() - started >= 200);
 });
+
+test('processes found before the stop count as stopped, also when something else (their worker) ended them first', { timeout: 15_000 }, async () => {
+  const root = `/tmp/queuectl-unit-${process.pid}-d`;
+  const pid = startRun(root, 'k', 'exec sleep 30');
+  await until(() => findRunProcesses(root, 'k').length === 1);
+  const found = findRunProcesses(root, 'k');
+  process.kill(-pid, 'SIGTERM');
+  await until(() => findRunProcesses(root, 'k').length === 0);
+  assert.deepEqual(await stopRunProcesses(root, 'k', { graceMs: 1_000, found }), { pids: [pid], killed: false, remaining: [] });
+});

@@ -97,6 +97,12 @@ export interface StopOptions {
    * moment ago may not have started its command yet.
    */
   watchUntil?: number;
+  /**
+   * The run's processes as found when the stop was decided (for cancel: under the lock, before
+   * the cancel was written). Their worker learns of the cancel as soon as it is written and may
+   * end them first; they were stopped all the same, and count among `pids`.
+   */
+  found?: readonly RunProcess[];
   /** How long to wait for the processes to go after SIGKILL. @default 2000 */
   killWaitMs?: number;
   pollMs?: number;
@@ -118,10 +124,10 @@ export interface StopResult {
  * never signalled as a whole: its other members are signalled one by one.
  */
 export async function stopRunProcesses(root: string, id: string, options: StopOptions): Promise<StopResult> {
-  const { graceMs, watchUntil = 0, killWaitMs = 2_000, pollMs = 50 } = options;
+  const { graceMs, watchUntil = 0, found = [], killWaitMs = 2_000, pollMs = 50 } = options;
   const ownGroup = ownProcessGroup();
   const start = Date.now();
-  const seen = new Set<number>();
+  const seen = new Set<number>(found.map(({ pid }) => pid));
   const termed = new Set<number>();
   let killAt = start + graceMs;
   let killed = false;
