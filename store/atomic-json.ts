@@ -1,12 +1,17 @@
 /**
- * Reading and writing data files. A write goes to a temp file that is fsynced and renamed over
- * the target (write-file-atomic), then the directory is fsynced so the rename itself survives a
+ * Reading and writing data files. A write goes to a temp file next to the target that is
+ * fsynced and renamed over it, then the directory is fsynced so the rename itself survives a
  * power loss. Readers therefore see the old or the new file, never a torn one.
+ *
+ * This is what write-file-atomic does, done here because of one step it has no room for: a
+ * writer under the lock must check that it still holds the lock after its temp file is written
+ * and right before the rename. Checked any earlier, a writer frozen (SIGSTOP, a paused VM) in
+ * the middle of writing a large file resumes after another process took the stale lock over,
+ * and renames its stale copy over the newer file.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import type WriteFileAtomic from 'write-file-atomic';
 import { QueuectlError } from '../core/errors.js';
 
 /** The file's text, or `undefined` when it does not exist yet. */
@@ -55,16 +60,59 @@ export function mkdirDurably(dir: string): void {
   }
 }
 
-const require = createRequire(import.meta.url);
-let writeFileAtomic: typeof WriteFileAtomic | undefined;
+export interface DurableWriteOptions {
+  /**
+   * Called after the temp file is written and fsynced, right before it is renamed over the
+   * target; if it throws, the temp file is removed and the target is left as it was.
+   */
+  beforeRename?: () => void;
+}
 
-/** Replaces `path` with `text` atomically and durably. */
-export function writeFileDurably(path: string, text: string | Buffer): void {
-  // Loaded on the first write, not at start-up: commands that only read (status, list, show)
-  // start measurably faster without it.
-  writeFileAtomic ??= require('write-file-atomic') as typeof WriteFileAtomic;
-  writeFileAtomic.sync(path, text, { fsync: true });
+/** Replaces `path` with `data` atomically and durably. */
+export function writeFileDurably(path: string, data: string | Buffer, options: DurableWriteOptions = {}): void {
+  const { fd, temp } = createTempFile(path);
+  try {
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    options.beforeRename?.();
+    renameSync(temp, path);
+  } catch (error) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Never created or already renamed: nothing to clean up.
+    }
+    throw error;
+  }
   fsyncDirectory(dirname(path));
+}
+
+/**
+ * Creates `<path>.<digits>` exclusively (never another writer's temp file), with the mode of the
+ * file it will replace, so that a `chmod` of a data file survives its next write.
+ */
+function createTempFile(path: string): { fd: number; temp: string } {
+  const mode = statSync(path, { throwIfNoEntry: false })?.mode;
+  for (;;) {
+    const temp = `${path}.${randomInt(2 ** 47)}`;
+    try {
+      const fd = openSync(temp, 'wx', 0o666);
+      try {
+        if (mode !== undefined) fchmodSync(fd, mode & 0o7777);
+      } catch (error) {
+        closeSync(fd);
+        unlinkSync(temp);
+        throw error;
+      }
+      return { fd, temp };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /**

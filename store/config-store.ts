@@ -17,8 +17,7 @@ export async function setConfigValue<K extends ConfigKey>(store: QueueStore, key
       if (name !== key && name.replaceAll('-', '_') === key) delete stored[name];
     }
     stored[key] = value;
-    lock.assertHeld();
-    writeFileDurably(paths.config, `${JSON.stringify(stored, null, 2)}\n`);
+    writeFileDurably(paths.config, `${JSON.stringify(stored, null, 2)}\n`, { beforeRename: () => lock.assertHeld() });
     const config = readConfig(paths.config);
     if (config[key] !== value) throw new QueuectlError(`config.json did not keep ${key}`, 'EFAIL');
     return config;

@@ -58,7 +58,7 @@ function traceLock(event: 'acquired' | 'released'): void {
 }
 
 export interface HeldLock {
-  /** Throws if the lock was lost since it was taken; call right before each write. */
+  /** Throws if the lock was lost since it was taken; call right before each rename of a data file. */
   assertHeld(): void;
 }
 

@@ -137,10 +137,9 @@ export class QueueStore {
     };
     const result = body(tx);
     for (const { file, jobs } of staged) {
-      lock.assertHeld();
       const path = paths[file];
       try {
-        writeFileDurably(path, this.encoders[file].encode(jobs));
+        writeFileDurably(path, this.encoders[file].encode(jobs), { beforeRename: () => lock.assertHeld() });
       } finally {
         // After a failed write the file may or may not have been replaced: parse it next time.
         delete this.cache[file];

@@ -11,8 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, watch, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, utimesSync, watch, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import type { Job, ProcessingJob } from '../../core/job.js';
@@ -422,45 +422,54 @@ test('a writer frozen (SIGSTOP) as it takes the lock, past the stale period, eit
   t.diagnostic(`the resumed writer exited ${code}`);
 });
 
-test('a writer frozen (SIGSTOP) inside its lock cycle past the stale period, then resumed, does not undo the writes made meanwhile', {
-  todo: 'a holder frozen during its write (after it checked the lock, before write-file-atomic renames its temp file) renames its stale queue.json over the newer one on resuming: write-file-atomic has no hook before its rename',
-  timeout: 40_000,
-}, async (t) => {
+test('a writer frozen (SIGSTOP) in the middle of writing its temp file, past the stale period, finds the lock lost on resuming and renames nothing', { timeout: 60_000 }, async (t) => {
   const { data } = workspace(t);
   const lock = join(data, '.lock');
-  writeJobFile(join(data, 'queue.json'), bulkJobs('bulk', 3_000));
+  const isTemp = (name: string) => /^queue\.json\.\d+$/.test(name);
+  // A big queue.json makes the write and fsync of the temp file long enough to be frozen in.
+  writeJobFile(join(data, 'queue.json'), bulkJobs('bulk', 10_000));
   let writer: ChildProcess | undefined;
   const watcher = watch(data, (_event, name) => {
-    if (writer && name && /^queue\.json\.\d+$/.test(name)) writer.kill('SIGSTOP');
+    if (writer && name && isTemp(name)) writer.kill('SIGSTOP');
   });
   t.after(() => {
     watcher.close();
     writer?.kill('SIGKILL');
   });
-  // Freeze a writer between opening its temp file and renaming it over queue.json.
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    writer = spawn(process.execPath, [CLI, '--data-dir', data, 'enqueue', '--id', 'frozen', '--command', 'true'], { stdio: 'ignore' });
-    const pid = writer.pid!;
-    const stopped = await waitFor(() => processState(pid) === 'T' || writer!.exitCode !== null, { what: 'the writer to freeze or end' });
-    if (stopped && processState(pid) === 'T' && readdirSync(data).some((name) => /^queue\.json\.\d+$/.test(name))) break;
-    writer.kill('SIGKILL');
-    await new Promise((resolve) => (writer!.exitCode !== null ? resolve(null) : writer!.once('exit', resolve)));
+  // The writer checks the lock after it has closed its temp file: frozen while it still holds
+  // the file open, it has certainly not checked yet. A freeze that lands later is tried again.
+  const ATTEMPTS = 10;
+  let id = '';
+  for (let attempt = 1; attempt <= ATTEMPTS && !writer; attempt++) {
+    id = `frozen-${attempt}`;
+    const candidate = spawn(process.execPath, [CLI, '--data-dir', data, 'enqueue', '--id', id, '--command', 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    writer = candidate;
+    const pid = candidate.pid!;
+    await waitFor(() => processState(pid) === 'T' || candidate.exitCode !== null, { what: 'the writer to freeze or end' });
+    if (processState(pid) === 'T' && openFiles(pid).some((path) => isTemp(basename(path)))) break;
     writer = undefined;
-    if (existsSync(lock)) utimesSync(lock, new Date(0), new Date(0));
+    candidate.kill('SIGKILL');
+    await new Promise((resolve) => (candidate.exitCode !== null ? resolve(null) : candidate.once('exit', resolve)));
+    if (existsSync(lock)) utimesSync(lock, new Date(0), new Date(0)); // let the killed writer's lock go
   }
   watcher.close();
-  assert.ok(writer, 'no writer was frozen in the middle of its write in 5 tries');
+  assert.ok(writer, `no writer was frozen while writing its temp file in ${ATTEMPTS} tries`);
   const frozen = writer;
+  let stderr = '';
+  frozen.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => frozen.once('exit', (code) => resolve(code)));
 
   // Another command takes the lock over once it is stale, and succeeds.
   await cliOk(data, ['enqueue', '--id', 'meanwhile', '--command', 'true']);
   frozen.kill('SIGCONT');
-  const frozenCode = await withDeadline(exited, 10_000, 'the resumed writer to end');
+  const code = await withDeadline(exited, 10_000, 'the resumed writer to end');
   const ids = readQueue(data).map((job) => job.id);
-  t.diagnostic(`the resumed writer exited ${frozenCode}; queue.json has frozen: ${ids.includes('frozen')}, meanwhile: ${ids.includes('meanwhile')}`);
+  t.diagnostic(`${id} was frozen; the resumed writer exited ${code}; queue.json has it: ${ids.includes(id)}, meanwhile: ${ids.includes('meanwhile')}`);
   assert.ok(ids.includes('meanwhile'), 'a job enqueued with success was lost: the resumed writer renamed its stale queue.json over it');
-  if (frozenCode === 0) assert.ok(ids.includes('frozen'), 'the resumed writer reported success but its job is missing');
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /^queuectl: lost the lock .*\.lock .*nothing was written$/m);
+  assert.ok(!ids.includes(id), 'the failed enqueue wrote its job');
+  assert.deepEqual(readdirSync(data).filter(isTemp), [], 'the refused temp file was left behind');
 });
 
 test('writers killed in the middle of their writes never leave a torn file, a partial batch, or a job in neither file', { timeout: 60_000 }, async (t) => {
@@ -756,6 +765,21 @@ test('40 enqueue processes, two managers, dlq retry and config set at once: noth
   const byManager = managers.map((manager) => log.filter((run) => run.event === 'start' && workerManagers.get(run.worker) === manager.pid).length);
   t.diagnostic(`${report.acquisitions} lock acquisitions, none overlapping; runs per manager: ${byManager.join(', ')}`);
 });
+
+/** The paths a process has open (/proc/<pid>/fd); none once it is gone. */
+function openFiles(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/${pid}/fd/${fd}`)];
+      } catch {
+        return []; // closed meanwhile
+      }
+    });
+  } catch {
+    return [];
+  }
+}
 
 /** The state letter of /proc/<pid>/stat: R, S, T (stopped), Z…; '' when gone. */
 function processState(pid: number): string {
