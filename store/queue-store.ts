@@ -159,8 +159,13 @@ export class QueueStore {
 
   /** Both files as they are now, without the lock, with a crashed move's duplicate hidden. */
   snapshot(): Snapshot {
-    const { queue, dlq } = reconcile(readJobFile(this.paths.queue), readJobFile(this.paths.dlq) as DeadJob[]);
-    return { queue, dlq };
+    const { paths } = this;
+    const read = readConsistently({
+      queueIdentity: () => fileIdentity(paths.queue),
+      queue: () => readJobFile(paths.queue),
+      dlq: () => readJobFile(paths.dlq) as DeadJob[],
+    });
+    return reconcile(read.queue, read.dlq);
   }
 
   /**
@@ -179,6 +184,27 @@ export class QueueStore {
   removeStaleTempFiles(): number {
     const { paths } = this;
     return removeStaleTempFiles(paths.root, [paths.queue, paths.dlq, paths.config], 60_000);
+  }
+}
+
+/** How often a lock-free read of both files starts again because queue.json changed under it. */
+const CONSISTENT_READ_TRIES = 10;
+
+/**
+ * Reads queue.json, then dlq.json, then checks that queue.json is still the file it read; if
+ * not, reads both again (up to CONSISTENT_READ_TRIES times, then keeps the last pair). A move
+ * between the files is two renames in one lock cycle, the file that gains the job first: read
+ * between the two writes of a `dlq retry` (queue.json, then dlq.json), the old queue.json and the
+ * new dlq.json would both lack the job, but queue.json has changed by the time dlq.json is read,
+ * so the pair is read again. Read between the two writes of a move into the DLQ, the job is in
+ * both, which `reconcile` resolves.
+ */
+export function readConsistently<Q, D>(read: { queueIdentity(): string; queue(): Q; dlq(): D }): { queue: Q; dlq: D } {
+  for (let tries = 1; ; tries++) {
+    const identity = read.queueIdentity();
+    const queue = read.queue();
+    const dlq = read.dlq();
+    if (read.queueIdentity() === identity || tries === CONSISTENT_READ_TRIES) return { queue, dlq };
   }
 }
 
