@@ -10,6 +10,7 @@
  * when it next fails to renew its claim (within a third of the lease).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { readProcStat } from './proc-stat.js';
 import { sendSignal } from './runner.js';
 
 export interface RunProcess {
@@ -22,14 +23,6 @@ export interface RunProcess {
 export function isRunEnvironment(environ: string, root: string, id: string): boolean {
   const vars = environ.split('\0');
   return vars.includes(`QUEUECTL_DATA_DIR=${root}`) && vars.includes(`QUEUECTL_JOB_ID=${id}`);
-}
-
-/** The state letter and process group of `/proc/<pid>/stat`, counting fields from the last ')'. */
-export function parseProcStat(stat: string): { state: string; pgid: number } | null {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const pgid = Number(fields[2]);
-  if (fields[0] === undefined || !Number.isSafeInteger(pgid)) return null;
-  return { state: fields[0], pgid };
 }
 
 /** The live processes of job `id`'s run in data dir `root` (never this process). */
@@ -71,7 +64,7 @@ function findProcesses(matches: (environ: string) => boolean): RunProcess[] {
     if (pid === process.pid) continue;
     try {
       if (!matches(readFileSync(`/proc/${pid}/environ`, 'utf8'))) continue;
-      const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      const stat = readProcStat(pid);
       if (stat && stat.state !== 'Z') found.push({ pid, pgid: stat.pgid });
     } catch {
       // Gone meanwhile, or another user's process.
@@ -81,13 +74,8 @@ function findProcesses(matches: (environ: string) => boolean): RunProcess[] {
 }
 
 function ownProcessGroup(): number | null {
-  try {
-    return parseProcStat(readFileSync('/proc/self/stat', 'utf8'))?.pgid ?? null;
-  } catch {
-    return null;
-  }
+  return readProcStat('self')?.pgid ?? null;
 }
-
 
 export interface StopOptions {
   /** Milliseconds between SIGTERM and SIGKILL. */

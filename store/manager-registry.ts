@@ -4,8 +4,9 @@
  * (killed with -9) is recognised as stale: the pid is checked, and on Linux so is the process
  * start time, so a reused pid is not mistaken for a manager.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { readProcStat } from '../core/proc-stat.js';
 import { readJsonIfExists, writeFileDurably } from './atomic-json.js';
 import type { DataPaths } from './paths.js';
 
@@ -26,30 +27,25 @@ export interface ManagerRecord extends ProcessIdentity {
   workers: WorkerRecord[];
 }
 
-/** Field 22 of /proc/<pid>/stat, or null where there is no /proc. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 export function identityOf(pid: number): ProcessIdentity {
-  return { pid, start: processStartTime(pid) };
+  return { pid, start: readProcStat(pid)?.start ?? null };
 }
 
+/**
+ * Whether the process still runs: it exists, it is not a zombie (a detached manager that exited
+ * stays one until its new parent reaps it, and in a container whose pid 1 never does, forever),
+ * and where /proc tells, it started when the record says, so a reused pid is not taken for it.
+ */
 export function isAlive(process_: ProcessIdentity): boolean {
   try {
     process.kill(process_.pid, 0);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  if (process_.start === null) return true;
-  return processStartTime(process_.pid) === process_.start;
+  const stat = readProcStat(process_.pid);
+  if (stat === null) return !existsSync('/proc/self/stat'); // gone meanwhile, unless there is no /proc
+  if (stat.state === 'Z') return false;
+  return process_.start === null || stat.start === process_.start;
 }
 
 function recordPath(paths: DataPaths, pid: number): string {
