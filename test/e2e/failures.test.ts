@@ -51,8 +51,9 @@ test('a failing job is retried with exponential backoff, lands in the DLQ, and d
     'ran exactly 3 times (1 + max_retries)',
   );
   const gaps = [runsSoFar[1]!.at - runsSoFar[0]!.at, runsSoFar[2]!.at - runsSoFar[1]!.at];
-  assert.ok(gaps[0]! >= 2_000 && gaps[0]! < 3_500, `gap after the 1st failure was ${gaps[0]} ms, expected about 2 s`);
-  assert.ok(gaps[1]! >= 4_000 && gaps[1]! < 5_500, `gap after the 2nd failure was ${gaps[1]} ms, expected about 4 s`);
+  // Never early; late by no more than a loaded machine's pickup, and short of the next backoff.
+  assert.ok(gaps[0]! >= 2_000 && gaps[0]! < 4_000, `gap after the 1st failure was ${gaps[0]} ms, expected about 2 s`);
+  assert.ok(gaps[1]! >= 4_000 && gaps[1]! < 6_000, `gap after the 2nd failure was ${gaps[1]} ms, expected about 4 s`);
 
   assert.equal(dead.state, 'dead');
   assert.equal(dead.attempts, 3);

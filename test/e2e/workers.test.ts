@@ -237,7 +237,7 @@ test('worker stop --timeout 1 kills a long job, records the failed attempt and r
   const elapsed = Date.now() - started;
   assert.equal(stop.code, 0, stop.stderr);
   assert.ok(elapsed >= 1_000, `worker stop --timeout 1 returned after ${elapsed} ms, before its timeout`);
-  assert.ok(elapsed < 5_000, `worker stop --timeout 1 took ${elapsed} ms`);
+  assert.ok(elapsed < 10_000, `worker stop --timeout 1 took ${elapsed} ms, as if it waited for the 60 s job`);
   assert.match(stop.stdout, new RegExp(`stopped 1 manager\\(s\\): ${manager.pid}\\b`));
 
   const job = allJobs(data).get('long');
