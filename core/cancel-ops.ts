@@ -7,9 +7,8 @@
 import { planCancel } from './cancel.js';
 import type { CancelableJob, CanceledJob, ProcessingJob } from './job.js';
 import { applyRetention } from './retention.js';
-import { findRunProcesses, stopRunProcesses, type RunProcess, type StopResult } from './run-processes.js';
+import { findRunProcessesOfJobs, stopRunProcesses, type RunProcess, type StopResult } from './run-processes.js';
 import { KILL_GRACE_MS } from './runner.js';
-import { writeArchiveBatch } from '../store/archive.js';
 import { noteInLog } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
@@ -42,10 +41,10 @@ export async function cancelJobs(store: QueueStore, ids: readonly string[], opti
     const plan = planCancel(tx.queue(), dlq, ids, now);
     const config = tx.config();
     const { keep, evicted } = applyRetention(plan.queue, config.retention);
-    if (evicted.length > 0 && config.archive) writeArchiveBatch(store.paths, evicted, now);
+    if (evicted.length > 0 && config.archive) tx.archive(evicted);
     // Looked up before the write: once it lands, the worker of a run revokes it at once and may
     // end its processes before this command looks, which would then find none.
-    const found = new Map(plan.running.map((job) => [job.id, findRunProcesses(store.paths.root, job.id)]));
+    const found = findRunProcessesOfJobs(store.paths.root, plan.running.map((job) => job.id));
     tx.setQueue(keep);
     return { plan, found };
   });

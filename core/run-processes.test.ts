@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { findRunProcesses, isRunEnvironment, stopRunProcesses } from './run-processes.js';
+import { findRunProcesses, findRunProcessesOfJobs, isRunEnvironment, stopRunProcesses } from './run-processes.js';
 
 test('a run is recognised by both its data dir and its job id in the environment', () => {
   const environ = ['PATH=/bin', 'QUEUECTL_DATA_DIR=/data', 'QUEUECTL_JOB_ID=job1', 'QUEUECTL_ATTEMPT=1', ''].join('\0');
@@ -75,4 +75,19 @@ test('processes found before the stop count as stopped, also when something else
   process.kill(-pid, 'SIGTERM');
   await until(() => findRunProcesses(root, 'k').length === 0);
   assert.deepEqual(await stopRunProcesses(root, 'k', { graceMs: 1_000, found }), { pids: [pid], killed: false, remaining: [] });
+});
+
+test('one pass over /proc finds the runs of several jobs, each under its own id and data dir', { timeout: 15_000 }, async () => {
+  const root = `/tmp/queuectl-unit-${process.pid}-e`;
+  const pids = [startRun(root, 'a', 'exec sleep 30'), startRun(root, 'ab', 'exec sleep 30'), startRun(`${root}-other`, 'a', 'exec sleep 30')];
+  try {
+    await until(() => findRunProcesses(root, 'ab').length === 1 && findRunProcesses(`${root}-other`, 'a').length === 1);
+    const found = findRunProcessesOfJobs(root, ['a', 'ab', 'idle']);
+    assert.deepEqual([...found.keys()], ['a', 'ab', 'idle']);
+    assert.deepEqual(found.get('a')!.map(({ pid }) => pid), [pids[0]]);
+    assert.deepEqual(found.get('ab')!.map(({ pid }) => pid), [pids[1]]);
+    assert.deepEqual(found.get('idle'), []);
+  } finally {
+    for (const pid of pids) process.kill(-pid, 'SIGKILL');
+  }
 });

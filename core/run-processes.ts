@@ -1,8 +1,9 @@
 /**
  * Finding and stopping the processes of one job's run from outside the worker that started it:
  * for `queuectl cancel`, and for a manager taking back a job whose run outlived its worker
- * (each job command runs in a process group of its own, so nothing kills it with its worker). Every run has QUEUECTL_DATA_DIR and QUEUECTL_JOB_ID in its environment
- * and its children inherit them, so /proc/<pid>/environ names the run's processes, even those
+ * (each job command runs in a process group of its own, so nothing kills it with its worker).
+ * Every run has QUEUECTL_DATA_DIR and QUEUECTL_JOB_ID in its environment and its children
+ * inherit them, so /proc/<pid>/environ names the run's processes, even those
  * that left its process group. Each one's process group gets SIGTERM, then SIGKILL after a
  * grace period, as the runner does on a timeout.
  *
@@ -30,6 +31,18 @@ export function findRunProcesses(root: string, id: string): RunProcess[] {
   return findProcesses((environ) => isRunEnvironment(environ, root, id));
 }
 
+/** The live processes of the runs of several jobs, in one pass over /proc. */
+export function findRunProcessesOfJobs(root: string, ids: readonly string[]): Map<string, RunProcess[]> {
+  const found = new Map(ids.map((id): [string, RunProcess[]] => [id, []]));
+  if (ids.length === 0) return found;
+  const dataDir = `QUEUECTL_DATA_DIR=${root}`;
+  for (const { environ, ...process_ } of findProcesses((environ) => environ.split('\0').includes(dataDir), true)) {
+    const id = /(?:^|\0)QUEUECTL_JOB_ID=([^\0]*)/.exec(environ)?.[1];
+    if (id !== undefined) found.get(id)?.push(process_);
+  }
+  return found;
+}
+
 /** Every run carries its lease token here, so that its processes can be found by claim. */
 export const TOKEN_VARIABLE = 'QUEUECTL_LEASE_TOKEN';
 
@@ -49,23 +62,26 @@ export function killRunsByToken(tokens: readonly string[]): number[] {
   return found.map(({ pid }) => pid);
 }
 
-/** Live processes (not this one) whose environment satisfies `matches`. */
-function findProcesses(matches: (environ: string) => boolean): RunProcess[] {
+/** Live processes (not this one) whose environment satisfies `matches`, with it if asked. */
+function findProcesses(matches: (environ: string) => boolean): RunProcess[];
+function findProcesses(matches: (environ: string) => boolean, withEnviron: true): (RunProcess & { environ: string })[];
+function findProcesses(matches: (environ: string) => boolean, withEnviron = false): (RunProcess & { environ?: string })[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return [];
   }
-  const found: RunProcess[] = [];
+  const found: (RunProcess & { environ?: string })[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     if (pid === process.pid) continue;
     try {
-      if (!matches(readFileSync(`/proc/${pid}/environ`, 'utf8'))) continue;
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      if (!matches(environ)) continue;
       const stat = readProcStat(pid);
-      if (stat && stat.state !== 'Z') found.push({ pid, pgid: stat.pgid });
+      if (stat && stat.state !== 'Z') found.push(withEnviron ? { pid, pgid: stat.pgid, environ } : { pid, pgid: stat.pgid });
     } catch {
       // Gone meanwhile, or another user's process.
     }
@@ -97,7 +113,7 @@ export interface StopOptions {
 }
 
 export interface StopResult {
-  /** Every process of the run that was signalled. */
+  /** Every process of the run that was stopped: signalled here, or found and gone meanwhile. */
   pids: number[];
   /** Whether some needed SIGKILL after the grace period. */
   killed: boolean;
