@@ -244,8 +244,13 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof QueuectlError) fail(error.message, error.exitCode);
     else if (error instanceof Error && error.name === 'CACError') fail(cacMessage(error.message, cli), 2);
-    else fail(error instanceof Error ? (error.stack ?? error.message) : String(error), 1);
+    else if (isSystemError(error)) fail(error.message, 1); // EACCES, ENOSPC, EROFS…: the system's one line
+    else fail(error instanceof Error ? (error.stack ?? error.message) : String(error), 1); // a bug: the stack helps its report
   }
+}
+
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && /^E[A-Z]+$/.test(String((error as NodeJS.ErrnoException).code));
 }
 
 /** cac's messages, made to say what to do next. */

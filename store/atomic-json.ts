@@ -3,15 +3,36 @@
  * fsynced and renamed over it, then the directory is fsynced so the rename itself survives a
  * power loss. Readers therefore see the old or the new file, never a torn one.
  *
- * This is what write-file-atomic does, done here because of one step it has no room for: a
- * writer under the lock must check that it still holds the lock after its temp file is written
- * and right before the rename. Checked any earlier, a writer frozen (SIGSTOP, a paused VM) in
- * the middle of writing a large file resumes after another process took the stale lock over,
- * and renames its stale copy over the newer file.
+ * write-file-atomic did this until one step was needed that it has no room for: a writer under
+ * the lock must check that it still holds the lock after its temp file is written and right
+ * before the rename. Checked any earlier, a writer frozen (SIGSTOP, a paused VM) in the middle of
+ * writing a large file resumes after another process took the stale lock over, and renames its
+ * stale copy over the newer file. What it did besides is kept: symlinks are followed, and the
+ * replaced file's permission bits (and, for root, its owner) carry over. Not kept: it deferred
+ * SIGINT and SIGTERM until its temp file was removed; here a process killed mid-write leaves
+ * `<file>.<digits>`, which the next writing command removes once it is a minute old.
  */
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  type BigIntStats,
+  type Stats,
+} from 'node:fs';
 import { randomInt } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { QueuectlError } from '../core/errors.js';
 
 /** The file's text, or `undefined` when it does not exist yet. */
@@ -19,8 +40,10 @@ export function readTextIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (typeof code !== 'string') throw error;
+    throw new QueuectlError(`could not read ${path}: ${code}: ${errorText(error as Error)}`, 'EFAIL');
   }
 }
 
@@ -68,59 +91,103 @@ export interface DurableWriteOptions {
   beforeRename?: () => void;
 }
 
-/** Replaces `path` with `data` atomically and durably. */
-export function writeFileDurably(path: string, data: string | Buffer, options: DurableWriteOptions = {}): void {
-  const { fd, temp } = createTempFile(path);
+/**
+ * Replaces `path` with `data` atomically and durably. A symlink is followed: the file it points
+ * to is replaced, and the link stays. Returns the new file's stat, taken from the file itself
+ * after the rename, so that it is this write's file even if another process has replaced it since.
+ * A failure of the file system is reported as one line naming the file.
+ */
+export function writeFileDurably(path: string, data: string | Buffer, options: DurableWriteOptions = {}): BigIntStats {
+  const target = resolveLink(path);
+  const { fd, temp } = createTempFile(target);
   try {
-    try {
-      writeFileSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeFileSync(fd, data);
+    fsyncSync(fd);
     options.beforeRename?.();
-    renameSync(temp, path);
+    renameSync(temp, target);
+    const stat = fstatSync(fd, { bigint: true });
+    fsyncDirectory(dirname(target));
+    return stat;
   } catch (error) {
     try {
       unlinkSync(temp);
     } catch {
-      // Never created or already renamed: nothing to clean up.
+      // Renamed already, or never created: nothing to clean up.
     }
-    throw error;
+    throw describeWriteError(error, path);
+  } finally {
+    closeSync(fd);
   }
-  fsyncDirectory(dirname(path));
+}
+
+/** The file a symlink at `path` points to (the link's own target when it dangles), else `path`. */
+function resolveLink(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw describeWriteError(error, path);
+    try {
+      return resolve(dirname(path), readlinkSync(path));
+    } catch {
+      return path; // no file yet
+    }
+  }
 }
 
 /**
- * Creates `<path>.<digits>` exclusively (never another writer's temp file), with the mode of the
- * file it will replace, so that a `chmod` of a data file survives its next write.
+ * Creates `<path>.<digits>` exclusively (never another writer's temp file) with the permission
+ * bits of the file it will replace, so that a `chmod` of a data file survives its next write.
+ * Run as root, it also keeps the file's owner, so that `sudo queuectl …` does not leave the
+ * user a file they cannot write.
  */
 function createTempFile(path: string): { fd: number; temp: string } {
-  const mode = statSync(path, { throwIfNoEntry: false })?.mode;
+  let old: Stats | undefined;
+  try {
+    old = statSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    throw describeWriteError(error, path);
+  }
   for (;;) {
     const temp = `${path}.${randomInt(2 ** 47)}`;
+    let fd: number;
     try {
-      const fd = openSync(temp, 'wx', 0o666);
-      try {
-        if (mode !== undefined) fchmodSync(fd, mode & 0o7777);
-      } catch (error) {
-        closeSync(fd);
-        unlinkSync(temp);
-        throw error;
-      }
-      return { fd, temp };
+      fd = openSync(temp, 'wx', 0o666);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw describeWriteError(error, path);
     }
+    try {
+      if (old !== undefined) {
+        if (process.getuid?.() === 0) fchownSync(fd, old.uid, old.gid);
+        fchmodSync(fd, old.mode & 0o777);
+      }
+    } catch (error) {
+      closeSync(fd);
+      unlinkSync(temp);
+      throw describeWriteError(error, path);
+    }
+    return { fd, temp };
   }
 }
 
+/** One line for the user: the file, and what the system said (ENOSPC, EACCES, EROFS…). */
+function describeWriteError(error: unknown, path: string): unknown {
+  if (error instanceof QueuectlError || !(error instanceof Error) || typeof (error as NodeJS.ErrnoException).code !== 'string') return error;
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  return new QueuectlError(`could not write ${path}: ${code}${syscall ? ` (${syscall})` : ''}: ${errorText(error)}`, 'EFAIL');
+}
+
+/** Node's message without its own `CODE: ` prefix and `, syscall 'path'` suffix. */
+function errorText(error: Error): string {
+  return error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '[^']*'( -> '[^']*')?$/, '');
+}
+
 /**
- * Removes temp files (`queue.json.123456789`) that a writer killed mid-write left behind.
- * Only old ones: a young one may belong to a write in progress in another process.
+ * Removes the temp files (`queue.json.123456789`, `archive/….json.123…`) that writers killed
+ * mid-write left in `dir`. Only old ones: a young one may belong to a write in progress in
+ * another process.
  */
-export function removeStaleTempFiles(dir: string, targets: readonly string[], olderThanMs: number, now = Date.now()): number {
-  const names = new Set(targets.map((target) => basename(target)));
+export function removeStaleTempFiles(dir: string, olderThanMs: number, now = Date.now()): number {
   let removed = 0;
   let entries: string[];
   try {
@@ -129,8 +196,7 @@ export function removeStaleTempFiles(dir: string, targets: readonly string[], ol
     return 0;
   }
   for (const entry of entries) {
-    const dot = entry.lastIndexOf('.');
-    if (dot <= 0 || !names.has(entry.slice(0, dot)) || !/^\d+$/.test(entry.slice(dot + 1))) continue;
+    if (!/^.+\.json\.\d+$/.test(entry)) continue;
     const path = join(dir, entry);
     try {
       if (now - statSync(path).mtimeMs > olderThanMs) {

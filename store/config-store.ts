@@ -9,7 +9,7 @@ import { readConfig, type QueueStore } from './queue-store.js';
 export async function setConfigValue<K extends ConfigKey>(store: QueueStore, key: K, value: Config[K]): Promise<Config> {
   store.ensureDir();
   const { paths } = store;
-  return withLock(paths.root, paths.lock, (lock) => {
+  const config = await withLock(paths.root, paths.lock, (lock) => {
     readConfig(paths.config); // refuses to touch a corrupt file
     const stored = (readJsonIfExists(paths.config) ?? {}) as Record<string, unknown>;
     // Drop a differently spelled duplicate (max-retries vs max_retries) so one value remains.
@@ -18,8 +18,10 @@ export async function setConfigValue<K extends ConfigKey>(store: QueueStore, key
     }
     stored[key] = value;
     writeFileDurably(paths.config, `${JSON.stringify(stored, null, 2)}\n`, { beforeRename: () => lock.assertHeld() });
-    const config = readConfig(paths.config);
-    if (config[key] !== value) throw new QueuectlError(`config.json did not keep ${key}`, 'EFAIL');
-    return config;
+    const written = readConfig(paths.config);
+    if (written[key] !== value) throw new QueuectlError(`config.json did not keep ${key}`, 'EFAIL');
+    return written;
   });
+  store.tidyOnce();
+  return config;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LOCK_STALE_MS, LOCK_WAIT_MS, lockRetryOptions, lockWaitMs } from './lock.js';
+import { LOCK_STALE_MS, LOCK_WAIT_MS, LockLostError, lockRetryOptions, lockWaitMs } from './lock.js';
 
 test('a command waits 30 s for the lock by default, longer than a stale lock lasts', () => {
   assert.equal(lockWaitMs({}), LOCK_WAIT_MS);
@@ -29,4 +29,15 @@ test('the retries are bounded by time and never run out before it', () => {
     total += Math.min(options.minTimeout * options.factor ** attempt, options.maxTimeout);
   }
   assert.ok(total >= 30_000, `the retries cover only ${total} ms`);
+});
+
+test('a lost lock says what was written: nothing, or which files of a move made it before the loss was seen', () => {
+  const lost = new LockLostError('/data/.lock', 'another process took it over');
+  assert.equal(lost.message, 'lost the lock /data/.lock (another process took it over); nothing was written');
+  assert.equal(lost.exitCode, 1);
+  const halfway = new LockLostError('/data/.lock', 'another process took it over', ['dlq.json'], ['queue.json']);
+  assert.equal(
+    halfway.message,
+    'lost the lock /data/.lock (another process took it over); dlq.json was written, queue.json not: the next write repairs a job left in both files',
+  );
 });

@@ -57,6 +57,26 @@ function traceLock(event: 'acquired' | 'released'): void {
   }
 }
 
+/** The lock was taken over while this process held it; says which of its files were written. */
+export class LockLostError extends QueuectlError {
+  constructor(
+    readonly lockPath: string,
+    readonly reason: string,
+    /** Files already renamed into place in this lock cycle, before the loss was seen. */
+    readonly written: readonly string[] = [],
+    readonly notWritten: readonly string[] = [],
+  ) {
+    super(
+      `lost the lock ${lockPath} (${reason}); ` +
+        (written.length === 0
+          ? 'nothing was written'
+          : `${written.join(' and ')} ${written.length === 1 ? 'was' : 'were'} written, ${notWritten.join(' and ')} not: ` +
+            'the next write repairs a job left in both files'),
+      'ELOCK',
+    );
+  }
+}
+
 export interface HeldLock {
   /** Throws if the lock was lost since it was taken; call right before each rename of a data file. */
   assertHeld(): void;
@@ -109,7 +129,7 @@ async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLo
   // proper-lockfile judges a lock stale by its age alone, and its own check that the lock is
   // still ours runs on a timer, which a process frozen past the stale period (SIGSTOP, a
   // suspended VM) has not run when it resumes. The lock directory this process made is checked
-  // by inode right before each write and before the release, so a writer that resumes after
+  // by inode right before each rename and before the release, so a writer that resumes after
   // another took the lock over neither writes its stale copy nor removes the other's lock.
   const ours = lockInode(lockPath);
   const stillOurs = () => ours !== null && lockInode(lockPath) === ours;
@@ -117,7 +137,7 @@ async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLo
     assertHeld() {
       if (lostReason === null && !stillOurs()) lostReason = 'another process took it over';
       if (lostReason !== null) {
-        throw new QueuectlError(`lost the lock ${lockPath} (${lostReason}); nothing was written`, 'ELOCK');
+        throw new LockLostError(lockPath, lostReason);
       }
     },
   };

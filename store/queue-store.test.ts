@@ -2,59 +2,60 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readConsistently } from './queue-store.js';
 
+type File = 'queue' | 'dlq';
+
 /**
- * Two files as a `dlq retry` of job "j" leaves them between its two writes and after both:
- * queue.json gains the job first, then dlq.json loses it. `steps` say which writes happen
- * right after which read.
+ * queue.json and dlq.json while job "j" moves between them: two renames, the file that gains the
+ * job first. `after` says how many of the two writes land right after reading which file.
  */
-function dlqRetryDuring(steps: Partial<Record<'queue' | 'dlq', number>>) {
-  const files = { queue: { version: 1, jobs: [] as string[] }, dlq: { version: 1, jobs: ['j'] } };
+function moving(direction: 'out of the DLQ' | 'into the DLQ', after: Partial<Record<File, number>>) {
+  const files =
+    direction === 'out of the DLQ'
+      ? { queue: { version: 1, jobs: [] as string[] }, dlq: { version: 1, jobs: ['j'] } }
+      : { queue: { version: 1, jobs: ['j'] }, dlq: { version: 1, jobs: [] as string[] } };
+  const order: File[] = direction === 'out of the DLQ' ? ['queue', 'dlq'] : ['dlq', 'queue'];
   let writes = 0;
   const write = () => {
-    writes++;
-    if (writes === 1) files.queue = { version: 2, jobs: ['j'] };
-    if (writes === 2) files.dlq = { version: 2, jobs: [] };
+    const file = order[writes++];
+    if (!file) return;
+    files[file] = { version: files[file].version + 1, jobs: files[file].jobs.length ? [] : ['j'] };
   };
-  const after = (file: 'queue' | 'dlq') => {
-    for (let n = steps[file] ?? 0; n > 0; n--) write();
-    steps[file] = 0;
+  const read = (file: File) => {
+    const jobs = files[file].jobs;
+    for (let n = after[file] ?? 0; n > 0; n--) write();
+    after[file] = 0;
+    return jobs;
   };
-  return {
-    queueIdentity: () => String(files.queue.version),
-    queue: () => {
-      const jobs = files.queue.jobs;
-      after('queue');
-      return jobs;
-    },
-    dlq: () => {
-      const jobs = files.dlq.jobs;
-      after('dlq');
-      return jobs;
-    },
-  };
+  return { dlqIdentity: () => String(files.dlq.version), queue: () => read('queue'), dlq: () => read('dlq') };
 }
+
+/** How many copies of job "j" the pair holds (two are resolved by `reconcile`). */
+const copies = (pair: { queue: string[]; dlq: string[] }) => pair.queue.length + pair.dlq.length;
 
 test('a dlq retry written between the reads of queue.json and dlq.json does not hide its job', () => {
   // queue.json is read before the move, dlq.json after it: neither holds the job.
-  const read = readConsistently(dlqRetryDuring({ queue: 2 }));
-  assert.deepEqual(read, { queue: ['j'], dlq: [] });
+  assert.deepEqual(readConsistently(moving('out of the DLQ', { queue: 2 })), { queue: ['j'], dlq: [] });
 });
 
-test('a dlq retry half written when queue.json is read is read again whole', () => {
-  const read = readConsistently(dlqRetryDuring({ queue: 1, dlq: 1 }));
-  assert.deepEqual(read, { queue: ['j'], dlq: [] });
+test('every interleaving of a move, either way, shows the job at least once', () => {
+  for (const direction of ['out of the DLQ', 'into the DLQ'] as const) {
+    for (const after of [{}, { queue: 1 }, { queue: 2 }, { queue: 1, dlq: 1 }, { dlq: 1 }, { dlq: 2 }]) {
+      const pair = readConsistently(moving(direction, { ...after }));
+      assert.ok(copies(pair) >= 1, `${direction}, writes after ${JSON.stringify(after)}: ${JSON.stringify(pair)}`);
+    }
+  }
 });
 
 test('with no write in between, both files are read once', () => {
   let reads = 0;
-  const read = readConsistently({ queueIdentity: () => 'same', queue: () => ++reads, dlq: () => ++reads });
+  const read = readConsistently({ dlqIdentity: () => 'same', queue: () => ++reads, dlq: () => ++reads });
   assert.deepEqual(read, { queue: 1, dlq: 2 });
 });
 
 test('under endless change the read gives up after 10 tries and keeps the last pair', () => {
   let version = 0;
   let reads = 0;
-  const read = readConsistently({ queueIdentity: () => String(version++), queue: () => ++reads, dlq: () => reads });
+  const read = readConsistently({ dlqIdentity: () => String(version++), queue: () => ++reads, dlq: () => reads });
   assert.equal(reads, 10);
   assert.deepEqual(read, { queue: 10, dlq: 10 });
 });

@@ -3,8 +3,8 @@
  * directory lock, load what is needed, change it in memory with the pure rules of `core/`,
  * write back what changed. Reads for display need no lock (every write is an atomic rename).
  */
-import { statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { statSync, type BigIntStats } from 'node:fs';
+import { basename, isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config } from '../core/config.js';
 import { QueuectlError } from '../core/errors.js';
 import type { DeadJob, Job } from '../core/job.js';
@@ -12,7 +12,7 @@ import { reconcile } from '../core/reconcile.js';
 import { writeArchiveBatch } from './archive.js';
 import { mkdirDurably, readJsonIfExists, removeStaleTempFiles, writeFileDurably } from './atomic-json.js';
 import { JobFileEncoder, parseJobDocument } from './job-file.js';
-import { withLock, type HeldLock } from './lock.js';
+import { LockLostError, withLock, type HeldLock } from './lock.js';
 import { dataPaths, type DataPaths } from './paths.js';
 
 export interface Transaction {
@@ -47,7 +47,10 @@ interface Cached<T> {
 }
 
 function fileIdentity(path: string): string {
-  const stat = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return identityOf(statSync(path, { bigint: true, throwIfNoEntry: false }));
+}
+
+function identityOf(stat: BigIntStats | undefined): string {
   return stat === undefined ? 'absent' : `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
 }
 
@@ -60,6 +63,7 @@ export class QueueStore {
   readonly paths: DataPaths;
   private readonly cache: { queue?: Cached<Job[]>; dlq?: Cached<Job[]>; config?: Cached<Config> } = {};
   private readonly encoders = { queue: new JobFileEncoder(), dlq: new JobFileEncoder() };
+  private tidied = false;
 
   constructor(root: string) {
     this.paths = dataPaths(isAbsolute(root) ? root : resolve(root));
@@ -73,7 +77,9 @@ export class QueueStore {
   /** Runs `body` under the lock and writes what it staged. `body` must be synchronous. */
   async transact<T>(body: (tx: Transaction) => T): Promise<T> {
     this.ensureDir();
-    return withLock(this.paths.root, this.paths.lock, (lock) => this.runTransaction(lock, body));
+    const result = await withLock(this.paths.root, this.paths.lock, (lock) => this.runTransaction(lock, body));
+    this.tidyOnce();
+    return result;
   }
 
   /** The jobs of a job file, parsed again only when another process changed it. */
@@ -136,15 +142,21 @@ export class QueueStore {
       },
     };
     const result = body(tx);
+    const written: string[] = [];
     for (const { file, jobs } of staged) {
       const path = paths[file];
+      // After a failed write the file may or may not have been replaced: parse it next time.
+      delete this.cache[file];
       try {
-        writeFileDurably(path, this.encoders[file].encode(jobs), { beforeRename: () => lock.assertHeld() });
-      } finally {
-        // After a failed write the file may or may not have been replaced: parse it next time.
-        delete this.cache[file];
+        // The identity of the file this write made, not of whatever is at the path by now.
+        const stat = writeFileDurably(path, this.encoders[file].encode(jobs), { beforeRename: () => lock.assertHeld() });
+        this.cache[file] = { identity: identityOf(stat), value: jobs };
+      } catch (error) {
+        if (!(error instanceof LockLostError) || written.length === 0) throw error;
+        const notWritten = staged.slice(written.length).map((entry) => basename(paths[entry.file]));
+        throw new LockLostError(error.lockPath, error.reason, written, notWritten);
       }
-      this.cache[file] = { identity: fileIdentity(path), value: jobs };
+      written.push(basename(path));
     }
     return result;
   }
@@ -161,7 +173,7 @@ export class QueueStore {
   snapshot(): Snapshot {
     const { paths } = this;
     const read = readConsistently({
-      queueIdentity: () => fileIdentity(paths.queue),
+      dlqIdentity: () => fileIdentity(paths.dlq),
       queue: () => readJobFile(paths.queue),
       dlq: () => readJobFile(paths.dlq) as DeadJob[],
     });
@@ -180,31 +192,46 @@ export class QueueStore {
     return readConfig(this.paths.config);
   }
 
-  /** Clears temp files left by writers killed mid-write. */
+  /** Clears the temp files, a minute old or older, that writers killed mid-write left behind. */
   removeStaleTempFiles(): number {
+    this.tidied = true;
     const { paths } = this;
-    return removeStaleTempFiles(paths.root, [paths.queue, paths.dlq, paths.config], 60_000);
+    return [paths.root, paths.archive, paths.managers].reduce((sum, dir) => sum + removeStaleTempFiles(dir, 60_000), 0);
+  }
+
+  /**
+   * Once per process, after its first successful change (so that a command refused for bad
+   * input changes nothing on disk): a killed writer's temp file goes with the next command.
+   */
+  tidyOnce(): void {
+    if (this.tidied) return;
+    try {
+      this.removeStaleTempFiles();
+    } catch {
+      // Leftovers are harmless; the next writer tries again.
+    }
   }
 }
 
-/** How often a lock-free read of both files starts again because queue.json changed under it. */
+/** How often a lock-free read of both files starts again because dlq.json changed under it. */
 const CONSISTENT_READ_TRIES = 10;
 
 /**
- * Reads queue.json, then dlq.json, then checks that queue.json is still the file it read; if
- * not, reads both again (up to CONSISTENT_READ_TRIES times, then keeps the last pair). A move
- * between the files is two renames in one lock cycle, the file that gains the job first: read
+ * Reads queue.json, then dlq.json, and checks that dlq.json is the same file before and after;
+ * if not, reads both again (up to CONSISTENT_READ_TRIES times, then keeps the last pair). A move
+ * between the files is two renames in one lock cycle, the file that gains the job first. Read
  * between the two writes of a `dlq retry` (queue.json, then dlq.json), the old queue.json and the
- * new dlq.json would both lack the job, but queue.json has changed by the time dlq.json is read,
- * so the pair is read again. Read between the two writes of a move into the DLQ, the job is in
- * both, which `reconcile` resolves.
+ * new dlq.json would both lack the job; but then dlq.json was replaced after the read began, and
+ * the pair is read again. Every other interleaving shows the job once, or in both files, which
+ * `reconcile` resolves. dlq.json is the file watched because it changes only when a job moves,
+ * while queue.json changes with every claim and outcome.
  */
-export function readConsistently<Q, D>(read: { queueIdentity(): string; queue(): Q; dlq(): D }): { queue: Q; dlq: D } {
+export function readConsistently<Q, D>(read: { dlqIdentity(): string; queue(): Q; dlq(): D }): { queue: Q; dlq: D } {
   for (let tries = 1; ; tries++) {
-    const identity = read.queueIdentity();
+    const identity = read.dlqIdentity();
     const queue = read.queue();
     const dlq = read.dlq();
-    if (read.queueIdentity() === identity || tries === CONSISTENT_READ_TRIES) return { queue, dlq };
+    if (read.dlqIdentity() === identity || tries === CONSISTENT_READ_TRIES) return { queue, dlq };
   }
 }
 

@@ -550,20 +550,46 @@ test('writers killed in the middle of their writes never leave a torn file, a pa
 
   const dlqBefore = new Set(readDlq(data).map((job) => job.id));
   const halfMoves = readQueue(data).filter((job) => dlqBefore.has(job.id)).map((job) => job.id);
-  // The next write repairs any move cut in half: no job is left in both files.
+  // The next write repairs any move cut in half: no job is left in both files. And once the
+  // temp files left by the kills are a minute old, it removes them.
+  const old = new Date(Date.now() - 5 * 60_000);
+  for (const name of temps) if (existsSync(join(data, name))) utimesSync(join(data, name), old, old);
   await cliOk(data, ['enqueue', '--id', 'next', '--command', 'true', '--run-at', FAR]);
   const inDlq = new Set(readDlq(data).map((job) => job.id));
   assert.deepEqual(readQueue(data).filter((job) => inDlq.has(job.id)).map((job) => job.id), [], 'jobs in both files');
+  assert.deepEqual(temps.filter((name) => existsSync(join(data, name))), [], 'temp files left by the kills');
   t.diagnostic(`${halfMoves.length} dlq retries cut between their two writes (${halfMoves.join(', ')}), repaired by the next write`);
+});
 
-  // A manager clears old temp files left by killed writers when it starts.
+test('old temp files of interrupted writes go with the next manager or writing command, young ones and refused commands leave them', { timeout: 30_000 }, async (t) => {
+  const { data } = workspace(t);
+  mkdirSync(join(data, 'archive'));
   const old = new Date(Date.now() - 5 * 60_000);
-  for (const name of temps) if (existsSync(join(data, name))) utimesSync(join(data, name), old, old);
+  const leftovers = (names: string[], mtime?: Date) => {
+    for (const name of names) {
+      writeFileSync(join(data, name), '{"version":1,"jo');
+      if (mtime) utimesSync(join(data, name), mtime, mtime);
+    }
+  };
+  const present = (names: string[]) => names.filter((name) => existsSync(join(data, name)));
+  const first = ['queue.json.1234567', 'archive/2026-11-23T09-00-00.000Z-1.json.987654'];
+  const young = ['dlq.json.555'];
+  leftovers(first, old);
+  leftovers(young);
   const manager = startManager(t, data, 1);
   await waitFor(() => /manager \d+ started/.test(manager.output()), { what: 'the manager to start' });
-  assert.match(manager.output(), new RegExp(`removed ${temps.length} temp file\\(s\\)`));
-  // Only the old ones: the manager may be in the middle of a write of its own by now.
-  assert.deepEqual(temps.filter((name) => existsSync(join(data, name))), []);
+  assert.match(manager.output(), /removed 2 temp file\(s\) left by an interrupted write/);
+  assert.deepEqual(present(first), []);
+  assert.deepEqual(present(young), young, 'a young temp file may be a write in progress');
+
+  const second = ['config.json.42', 'queue.json.777'];
+  leftovers(second, old);
+  const refused = await runCli(data, ['enqueue', '--id', 'x', '--command', '']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.deepEqual(present(second), second, 'a refused command changes nothing');
+  await cliOk(data, ['config', 'set', 'max_retries', '4']);
+  assert.deepEqual(present(second), []);
+  assert.deepEqual(present(young), young);
 });
 
 test('a move between queue.json and dlq.json cut in half, either way: every command sees the job once, and the next write repairs both files', { timeout: 30_000 }, async (t) => {

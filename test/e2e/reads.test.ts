@@ -4,7 +4,7 @@
  * its path, exit 1, and leave it byte-identical.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Job, PendingJob } from '../../core/job.js';
@@ -409,6 +409,22 @@ describe('corrupt and foreign data files', () => {
       await assertReportedAndUntouched(dir, path, ['config', 'set', 'lease', '10']);
     });
   }
+
+  test('a data file the system cannot read or write is one line naming it, exit 1, no stack trace', async (t) => {
+    const dir = tempDataDir(t);
+    mkdirSync(join(dir, 'queue.json')); // a directory where the file should be: EISDIR for anyone, root too
+    for (const args of [['status'], ['list'], ['enqueue', '--command', 'true']]) {
+      const result = await runCli(dir, args);
+      assert.equal(result.code, 1, args.join(' '));
+      assert.equal(result.stderr, `queuectl: could not read ${join(dir, 'queue.json')}: EISDIR: illegal operation on a directory, read\n`);
+    }
+    // A config.json linked to a place that cannot exist: the write names the file it tried.
+    rmSync(join(dir, 'config.json'));
+    symlinkSync('/nonexistent/queuectl-config.json', join(dir, 'config.json'));
+    const set = await runCli(dir, ['config', 'set', 'lease', '10']);
+    assert.equal(set.code, 1);
+    assert.match(set.stderr, /^queuectl: could not write \/nonexistent\/queuectl-config\.json: ENOENT \(open\): no such file or directory\n$/);
+  });
 
   for (const command of ['list', 'status']) {
     test(`${command} reports a corrupt config.json (each kind) and leaves it as it is`, async (t) => {
