@@ -123,7 +123,7 @@ export function writeFileDurably(path: string, data: string | Buffer, options: D
 /** The file a symlink at `path` points to (the link's own target when it dangles), else `path`. */
 function resolveLink(path: string): string {
   try {
-    return realpathSync(path);
+    return realpathSync.native(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw describeWriteError(error, path);
     try {
