@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { readProcStat } from '../core/proc-stat.js';
 import { identityOf, isAlive } from './manager-registry.js';
@@ -12,15 +13,31 @@ test('a live process is alive; the same pid with another start time is not (the 
 });
 
 test('a process that exited and was never reaped (a zombie) is not alive', { timeout: 15_000 }, async (t) => {
-  // `sleep 0` exits at once, and its parent, which became `sleep 30`, never waits for it.
-  const parent = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.after(() => parent.kill('SIGKILL'));
+  // The shell starts a child and becomes `sleep 31`, which never waits for it; once it has, the
+  // child is killed, and stays a zombie until its parent ends.
+  const parent = spawn('/bin/sh', ['-c', 'sleep 30 & echo $!; exec sleep 31'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))));
-  const deadline = Date.now() + 10_000;
-  while (readProcStat(pid)?.state !== 'Z') {
-    assert.ok(Date.now() < deadline, `process ${pid} did not become a zombie`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.equal(isAlive({ pid, start: readProcStat(pid)!.start }), false);
+  t.after(() => {
+    parent.kill('SIGKILL');
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // a zombie, or gone with its parent
+    }
+  });
+  await until(() => readFileSync(`/proc/${parent.pid}/cmdline`, 'utf8') === 'sleep\u000031\u0000', `the shell ${parent.pid} to become sleep 31`);
+  const alive = identityOf(pid);
+  assert.equal(isAlive(alive), true);
+  process.kill(pid, 'SIGKILL');
+  await until(() => readProcStat(pid)?.state === 'Z', `process ${pid} to be a zombie`);
+  assert.equal(isAlive(alive), false);
   assert.equal(isAlive({ pid, start: null }), false);
 });
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
