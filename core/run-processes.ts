@@ -20,26 +20,28 @@ export interface RunProcess {
   pgid: number;
 }
 
-/** Whether a process environment (`/proc/<pid>/environ`: NUL-separated) is that of job `id`'s run. */
-export function isRunEnvironment(environ: string, root: string, id: string): boolean {
+/** The job whose run a process environment (`/proc/<pid>/environ`, NUL-separated) is, in data dir `root`. */
+export function runJobId(environ: string, root: string): string | undefined {
   const vars = environ.split('\0');
-  return vars.includes(`QUEUECTL_DATA_DIR=${root}`) && vars.includes(`QUEUECTL_JOB_ID=${id}`);
+  if (!vars.includes(`QUEUECTL_DATA_DIR=${root}`)) return undefined;
+  return vars.find((variable) => variable.startsWith('QUEUECTL_JOB_ID='))?.slice('QUEUECTL_JOB_ID='.length);
+}
+
+/** Whether a process environment is that of job `id`'s run in data dir `root`. */
+export function isRunEnvironment(environ: string, root: string, id: string): boolean {
+  return runJobId(environ, root) === id;
 }
 
 /** The live processes of job `id`'s run in data dir `root` (never this process). */
 export function findRunProcesses(root: string, id: string): RunProcess[] {
-  return findProcesses((environ) => isRunEnvironment(environ, root, id));
+  return findRunProcessesOfJobs(root, [id]).get(id)!;
 }
 
 /** The live processes of the runs of several jobs, in one pass over /proc. */
 export function findRunProcessesOfJobs(root: string, ids: readonly string[]): Map<string, RunProcess[]> {
   const found = new Map(ids.map((id): [string, RunProcess[]] => [id, []]));
   if (ids.length === 0) return found;
-  const dataDir = `QUEUECTL_DATA_DIR=${root}`;
-  for (const { environ, ...process_ } of findProcesses((environ) => environ.split('\0').includes(dataDir), true)) {
-    const id = /(?:^|\0)QUEUECTL_JOB_ID=([^\0]*)/.exec(environ)?.[1];
-    if (id !== undefined) found.get(id)?.push(process_);
-  }
+  for (const { key, pid, pgid } of findProcesses((environ) => runJobId(environ, root))) found.get(key)?.push({ pid, pgid });
   return found;
 }
 
@@ -53,7 +55,7 @@ export const TOKEN_VARIABLE = 'QUEUECTL_LEASE_TOKEN';
 export function killRunsByToken(tokens: readonly string[]): number[] {
   if (tokens.length === 0) return [];
   const wanted = new Set(tokens.map((token) => `${TOKEN_VARIABLE}=${token}`));
-  const found = findProcesses((environ) => environ.split('\0').some((variable) => wanted.has(variable)));
+  const found = findProcesses((environ) => environ.split('\0').find((variable) => wanted.has(variable)));
   const ownGroup = ownProcessGroup();
   for (const { pid, pgid } of found) {
     if (pgid > 1 && pgid !== ownGroup) sendSignal(-pgid, 'SIGKILL');
@@ -62,26 +64,24 @@ export function killRunsByToken(tokens: readonly string[]): number[] {
   return found.map(({ pid }) => pid);
 }
 
-/** Live processes (not this one) whose environment satisfies `matches`, with it if asked. */
-function findProcesses(matches: (environ: string) => boolean): RunProcess[];
-function findProcesses(matches: (environ: string) => boolean, withEnviron: true): (RunProcess & { environ: string })[];
-function findProcesses(matches: (environ: string) => boolean, withEnviron = false): (RunProcess & { environ?: string })[] {
+/** Live processes (not this one) for which `keyOf` finds a key in their environment, with it. */
+function findProcesses<K>(keyOf: (environ: string) => K | undefined): (RunProcess & { key: K })[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return [];
   }
-  const found: (RunProcess & { environ?: string })[] = [];
+  const found: (RunProcess & { key: K })[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     if (pid === process.pid) continue;
     try {
-      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
-      if (!matches(environ)) continue;
+      const key = keyOf(readFileSync(`/proc/${pid}/environ`, 'utf8'));
+      if (key === undefined) continue;
       const stat = readProcStat(pid);
-      if (stat && stat.state !== 'Z') found.push(withEnviron ? { pid, pgid: stat.pgid, environ } : { pid, pgid: stat.pgid });
+      if (stat && stat.state !== 'Z') found.push({ pid, pgid: stat.pgid, key });
     } catch {
       // Gone meanwhile, or another user's process.
     }

@@ -40,10 +40,8 @@ export function readTextIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (typeof code !== 'string') throw error;
-    throw new QueuectlError(`could not read ${path}: ${code}: ${errorText(error as Error)}`, 'EFAIL');
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileSystemError(error, 'read', path);
   }
 }
 
@@ -114,7 +112,7 @@ export function writeFileDurably(path: string, data: string | Buffer, options: D
     } catch {
       // Renamed already, or never created: nothing to clean up.
     }
-    throw describeWriteError(error, path);
+    throw fileSystemError(error, 'write', path);
   } finally {
     closeSync(fd);
   }
@@ -125,7 +123,7 @@ function resolveLink(path: string): string {
   try {
     return realpathSync.native(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw describeWriteError(error, path);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fileSystemError(error, 'write', path);
     try {
       return resolve(dirname(path), readlinkSync(path));
     } catch {
@@ -145,7 +143,7 @@ function createTempFile(path: string): { fd: number; temp: string } {
   try {
     old = statSync(path, { throwIfNoEntry: false });
   } catch (error) {
-    throw describeWriteError(error, path);
+    throw fileSystemError(error, 'write', path);
   }
   for (;;) {
     const temp = `${path}.${randomInt(2 ** 47)}`;
@@ -154,7 +152,7 @@ function createTempFile(path: string): { fd: number; temp: string } {
       fd = openSync(temp, 'wx', 0o666);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw describeWriteError(error, path);
+      throw fileSystemError(error, 'write', path);
     }
     try {
       if (old !== undefined) {
@@ -164,22 +162,25 @@ function createTempFile(path: string): { fd: number; temp: string } {
     } catch (error) {
       closeSync(fd);
       unlinkSync(temp);
-      throw describeWriteError(error, path);
+      throw fileSystemError(error, 'write', path);
     }
     return { fd, temp };
   }
 }
 
-/** One line for the user: the file, and what the system said (ENOSPC, EACCES, EROFS…). */
-function describeWriteError(error: unknown, path: string): unknown {
-  if (error instanceof QueuectlError || !(error instanceof Error) || typeof (error as NodeJS.ErrnoException).code !== 'string') return error;
+/**
+ * One line for the user: the file, and what the system said (ENOSPC, EACCES, EISDIR…), e.g.
+ * `could not write /data/queue.json: ENOSPC (write): no space left on device`. Anything else,
+ * a QueuectlError among it, is returned as it is.
+ */
+function fileSystemError(error: unknown, action: 'read' | 'write', path: string): unknown {
   const { code, syscall } = error as NodeJS.ErrnoException;
-  return new QueuectlError(`could not write ${path}: ${code}${syscall ? ` (${syscall})` : ''}: ${errorText(error)}`, 'EFAIL');
-}
-
-/** Node's message without its own `CODE: ` prefix and `, syscall 'path'` suffix. */
-function errorText(error: Error): string {
-  return error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '[^']*'( -> '[^']*')?$/, '');
+  if (error instanceof QueuectlError || !(error instanceof Error) || typeof code !== 'string') return error;
+  // Node's message without its own `CODE: ` prefix and `, syscall 'path'` suffix.
+  const text = error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '[^']*'( -> '[^']*')?$/, '');
+  // A write is several steps (open, write, fsync, rename): say which one failed.
+  const step = action === 'write' && syscall ? ` (${syscall})` : '';
+  return new QueuectlError(`could not ${action} ${path}: ${code}${step}: ${text}`, 'EFAIL');
 }
 
 /**
