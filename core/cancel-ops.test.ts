@@ -7,7 +7,7 @@ import { cancelJobs } from './cancel-ops.js';
 import { dispatchCycle } from './dispatch-cycle.js';
 import { QueueStore } from '../store/queue-store.js';
 import { serializeJobs } from '../store/job-file.js';
-import { pendingJob, processingJob } from '../test/sample-jobs.js';
+import { claimedJob, pendingJob, processingJob, T0 } from '../test/sample-jobs.js';
 
 function storeWith(t: TestContext, jobs: Parameters<typeof serializeJobs>[0]): QueueStore {
   const dir = mkdtempSync(join(tmpdir(), 'queuectl-cancel-'));
@@ -23,10 +23,15 @@ test('the worker of a canceled run can neither renew its claim nor record an out
   assert.deepEqual(canceled?.stopped, { pids: [], killed: false, remaining: [] }, 'no process of it was running');
 
   const run = { id: 'r', token: 'token-1' };
-  const renewal = await store.transact((tx) => dispatchCycle(tx, { outcomes: [], renew: [run], claimFor: [] }, new Date(), () => 'x'));
+  const renewal = await store.transact((tx) => dispatchCycle(tx, { outcomes: [], renew: [run], claim: 0 }, new Date(), () => 'x'));
   assert.deepEqual(renewal.lost, [{ ...run, because: 'canceled' }], 'the manager learns the run was canceled');
   const result = await store.transact((tx) =>
-    dispatchCycle(tx, { outcomes: [{ ...run, outcome: { kind: 'exited', code: 0 } }], renew: [], claimFor: [] }, new Date(), () => 'x'),
+    dispatchCycle(
+      tx,
+      { outcomes: [{ ...run, workerPid: 42, startedAt: T0, endedAt: T0, outcome: { kind: 'exited', code: 0 } }], renew: [], claim: 0 },
+      new Date(),
+      () => 'x',
+    ),
   );
   assert.deepEqual(result.recorded, [null]);
   assert.deepEqual(result.dropped, ['canceled']);
@@ -41,4 +46,14 @@ test('a canceled job gets a line in its log, even if it never ran', async (t) =>
   await cancelJobs(store, ['p']);
   const log = readFileSync(join(store.paths.logs, 'p.log'), 'utf8');
   assert.match(log, /^--- queuectl: canceled by user while pending at \d{4}-/);
+});
+
+test('a claim that had not started is canceled as not started: no run counted, none killed', async (t) => {
+  const store = storeWith(t, [claimedJob('c', { updated_at: new Date(Date.now() - 10_000).toISOString() })]);
+  const [canceled] = await cancelJobs(store, ['c']);
+  assert.equal(canceled?.was, 'processing');
+  assert.equal(canceled?.job.started_at, null);
+  assert.equal(canceled?.job.attempts, 0);
+  assert.equal(canceled?.job.last_error, 'canceled by user before its run started');
+  assert.deepEqual(canceled?.stopped?.pids, []);
 });

@@ -38,13 +38,15 @@ export async function cancelJobs(store: QueueStore, ids: readonly string[], opti
   const graceMs = options.graceMs ?? KILL_GRACE_MS;
   const { plan, found } = await store.transact((tx) => {
     const dlq = tx.dlq(); // first: loading it may repair the queue
-    const plan = planCancel(tx.queue(), dlq, ids, now);
+    const wanted = new Set(ids);
+    const processing = tx.queue().filter((job) => job.state === 'processing' && wanted.has(job.id));
+    // Looked up before the write: once it lands, the worker of a run revokes it at once and may
+    // end its processes before this command looks, which would then find none.
+    const found = findRunProcessesOfJobs(store.paths.root, processing.map((job) => job.id));
+    const plan = planCancel(tx.queue(), dlq, ids, now, (id) => (found.get(id)?.length ?? 0) > 0);
     const config = tx.config();
     const { keep, evicted } = applyRetention(plan.queue, config.retention);
     if (evicted.length > 0 && config.archive) tx.archive(evicted);
-    // Looked up before the write: once it lands, the worker of a run revokes it at once and may
-    // end its processes before this command looks, which would then find none.
-    const found = findRunProcessesOfJobs(store.paths.root, plan.running.map((job) => job.id));
     tx.setQueue(keep);
     return { plan, found };
   });
@@ -62,7 +64,7 @@ function stopRun(store: QueueStore, job: ProcessingJob, found: readonly RunProce
   return stopRunProcesses(store.paths.root, job.id, {
     graceMs,
     found,
-    watchUntil: Date.parse(job.started_at) + SPAWN_WINDOW_MS,
+    watchUntil: Date.parse(job.started_at ?? job.updated_at) + SPAWN_WINDOW_MS,
   });
 }
 

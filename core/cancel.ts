@@ -11,11 +11,24 @@ export interface CancelPlan {
   queue: Job[];
   /** The canceled jobs and the state each was in, in the order their ids were given (each once). */
   canceled: { job: CanceledJob; was: CancelableJob['state'] }[];
-  /** The jobs that were running: their processes must be stopped. */
+  /**
+   * The jobs that were processing: their processes must be stopped (a claim not started yet may
+   * be starting this instant).
+   */
   running: ProcessingJob[];
 }
 
-export function planCancel(queue: readonly Job[], dlq: readonly DeadJob[], ids: readonly string[], now: Date): CancelPlan {
+/**
+ * `runFound(id)` says whether processes of the job's run were found: a claim whose start is not
+ * recorded yet is canceled as running when they were, and as not started otherwise.
+ */
+export function planCancel(
+  queue: readonly Job[],
+  dlq: readonly DeadJob[],
+  ids: readonly string[],
+  now: Date,
+  runFound: (id: string) => boolean = () => false,
+): CancelPlan {
   const index = new Map(queue.map((job, i) => [job.id, i]));
   const dead = new Set(dlq.map((job) => job.id));
   const next = [...queue];
@@ -30,7 +43,7 @@ export function planCancel(queue: readonly Job[], dlq: readonly DeadJob[], ids: 
     }
     if (!isCancelable(job)) throw notCancelable(id, job.state);
     if (job.state === 'processing') running.push(job);
-    const done = cancel(job, now);
+    const done = cancel(job, now, runFound(id));
     next[at] = done;
     canceled.push({ job: done, was: job.state });
   }

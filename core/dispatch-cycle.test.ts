@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_CONFIG, type Config } from './config.js';
-import { dispatchCycle, type CycleRequest } from './dispatch-cycle.js';
+import { dispatchCycle, type CycleRequest, type RunEnd, type RunRef } from './dispatch-cycle.js';
 import type { DeadJob, Job } from './job.js';
+import type { RunOutcome } from './outcome.js';
 import { reconcile } from './reconcile.js';
-import { deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
+import { claimedJob, deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
 import type { Transaction } from '../store/queue-store.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
@@ -45,32 +46,43 @@ function fakeTx(queue: Job[], dlq: DeadJob[] = [], config: Partial<Config> = {})
   return { tx, state, writes, archived };
 }
 
-function cycle(tx: Transaction, request: Partial<CycleRequest>) {
+/** An outcome as a worker reports it; what a test leaves out: worker 1, started a second before NOW, ended at NOW. */
+type Ended = RunRef & { outcome: RunOutcome } & Partial<RunEnd>;
+
+function cycle(tx: Transaction, request: Partial<Omit<CycleRequest, 'outcomes'>> & { outcomes?: Ended[] }) {
   let n = 0;
-  return dispatchCycle(tx, { outcomes: [], renew: [], claimFor: [], ...request }, NOW, () => `t${++n}`);
+  const outcomes = (request.outcomes ?? []).map((run) => ({
+    workerPid: 1,
+    startedAt: '2026-11-23T09:59:59.000Z',
+    endedAt: NOW.toISOString(),
+    ...run,
+  }));
+  return dispatchCycle(tx, { renew: [], claim: 0, ...request, outcomes }, NOW, () => `t${++n}`);
 }
 
 const succeeded = { kind: 'exited', code: 0 } as const;
+const T_CANCELED = '2026-11-23T09:59:00.000Z';
 const failed = { kind: 'exited', code: 1 } as const;
 
-test('one cycle records outcomes and claims a job for each idle worker, in claim order', () => {
+test('one cycle records outcomes and claims the jobs asked for, in claim order', () => {
   const { tx, state, writes } = fakeTx([
     processingJob('done', { lease: { worker_pid: 1, token: 'a', expires_at: EXPIRES } }),
     pendingJob('low', { priority: 0 }),
     pendingJob('high', { priority: 5 }),
     pendingJob('later', { run_at: '2026-11-23T11:00:00.000Z' }),
   ]);
-  const result = cycle(tx, { outcomes: [{ id: 'done', token: 'a', outcome: succeeded }], claimFor: [1, 2, 3] });
+  const result = cycle(tx, { outcomes: [{ id: 'done', token: 'a', outcome: succeeded }], claim: 3 });
 
   assert.equal(result.recorded[0]?.state, 'completed');
   assert.deepEqual(
     result.claimed.map((job) => [job.id, job.lease.worker_pid, job.lease.token]),
     [
-      ['high', 1, 't1'],
-      ['low', 2, 't2'],
+      ['high', null, 't1'],
+      ['low', null, 't2'],
     ],
+    'claimed for no worker yet: the manager hands each to a worker that is free',
   );
-  assert.equal(result.nextReadyAt, '2026-11-23T11:00:00.000Z', 'worker 3 got nothing: when to look again');
+  assert.equal(result.nextReadyAt, '2026-11-23T11:00:00.000Z', 'the third got nothing: when to look again');
   assert.deepEqual(writes, ['queue'], 'one write of queue.json, the DLQ untouched');
   assert.deepEqual(
     state.queue.map((job) => [job.id, job.state]),
@@ -83,10 +95,52 @@ test('one cycle records outcomes and claims a job for each idle worker, in claim
   );
 });
 
-test('the real start time reported by the worker is kept in started_at', () => {
-  const { tx } = fakeTx([processingJob('j', { lease: { worker_pid: 1, token: 'a', expires_at: EXPIRES } })]);
-  const result = cycle(tx, { outcomes: [{ id: 'j', token: 'a', outcome: succeeded, startedAt: '2026-11-23T09:59:59.500Z' }] });
-  assert.equal(result.recorded[0]?.started_at, '2026-11-23T09:59:59.500Z');
+test('a claim is not a run: no attempt is counted and nothing has started', () => {
+  const { tx, state } = fakeTx([pendingJob('j')]);
+  const result = cycle(tx, { claim: 1 });
+  const [claimed] = result.claimed;
+  assert.equal(claimed?.state, 'processing');
+  assert.equal(claimed?.attempts, 0);
+  assert.equal(claimed?.started_at, null);
+  assert.equal(claimed?.lease.worker_pid, null);
+  assert.equal(state.queue[0], claimed);
+});
+
+test('a start reported by a worker counts the run, with the worker and its own start time', () => {
+  const { tx, state } = fakeTx([claimedJob('j', { lease: { worker_pid: null, token: 'a', expires_at: EXPIRES } })]);
+  cycle(tx, { starts: [{ id: 'j', token: 'a', workerPid: 7, startedAt: '2026-11-23T09:59:59.500Z' }] });
+  const job = state.queue[0];
+  assert.equal(job?.state, 'processing');
+  assert.equal(job?.attempts, 1);
+  assert.equal(job?.started_at, '2026-11-23T09:59:59.500Z');
+  assert.equal(job?.state === 'processing' && job.lease.worker_pid, 7);
+});
+
+test('an outcome whose start was not recorded yet records both: the run counts, with the times its worker saw', () => {
+  const { tx } = fakeTx([claimedJob('j', { lease: { worker_pid: null, token: 'a', expires_at: EXPIRES } })]);
+  const result = cycle(tx, {
+    outcomes: [{ id: 'j', token: 'a', outcome: succeeded, workerPid: 7, startedAt: '2026-11-23T09:59:59.500Z', endedAt: '2026-11-23T09:59:59.750Z' }],
+  });
+  const job = result.recorded[0];
+  assert.equal(job?.state, 'completed');
+  assert.equal(job?.attempts, 1);
+  assert.equal(job?.started_at, '2026-11-23T09:59:59.500Z');
+  assert.equal(job?.finished_at, '2026-11-23T09:59:59.750Z', 'when the command ended, not when the outcome was written');
+  assert.equal(job?.updated_at, NOW.toISOString());
+});
+
+test('a retry waits its backoff from the end of the failed run, as its worker saw it', () => {
+  const { tx } = fakeTx([processingJob('j', { attempts: 1, lease: { worker_pid: 1, token: 'a', expires_at: EXPIRES } })]);
+  const result = cycle(tx, { outcomes: [{ id: 'j', token: 'a', outcome: failed, endedAt: '2026-11-23T09:59:58.000Z' }] });
+  assert.equal(result.recorded[0]?.finished_at, '2026-11-23T09:59:58.000Z');
+  assert.equal(result.recorded[0]?.run_at, '2026-11-23T10:00:00.000Z', '2 s after the end');
+});
+
+test('a start that comes after the claim was canceled records nothing', () => {
+  const canceled = { ...pendingJob('j'), state: 'canceled', finished_at: T_CANCELED, last_error: 'canceled by user before its run started' } as Job;
+  const { tx, writes } = fakeTx([canceled]);
+  cycle(tx, { starts: [{ id: 'j', token: 'a', workerPid: 7, startedAt: T_CANCELED }] });
+  assert.deepEqual(writes, []);
 });
 
 test('an outcome whose token is not the current lease is dropped, and nothing is written', () => {
@@ -122,7 +176,7 @@ test('the last failure moves the job to the DLQ, written before the queue loses 
 
 test('a failure with retries left schedules the retry and does not load the DLQ needlessly', () => {
   const { tx, state } = fakeTx([processingJob('j', { attempts: 1, lease: { worker_pid: 1, token: 'a', expires_at: EXPIRES } })]);
-  const result = cycle(tx, { outcomes: [{ id: 'j', token: 'a', outcome: failed }], claimFor: [1] });
+  const result = cycle(tx, { outcomes: [{ id: 'j', token: 'a', outcome: failed }], claim: 1 });
   assert.equal(result.recorded[0]?.state, 'failed');
   assert.equal(result.recorded[0]?.run_at, '2026-11-23T10:00:02.000Z');
   assert.deepEqual(result.claimed, [], 'the retry is not ready yet');
@@ -153,6 +207,27 @@ test('an expired lease is taken back as a lost attempt, and its token returned t
   assert.match(result.recovered[0]?.job.last_error ?? '', /lease expired at .*\(worker pid 9 died or froze\)/);
 });
 
+test('an expired claim that never started goes back as it was before the claim, nothing counted', () => {
+  const stale = claimedJob('stale', { lease: { worker_pid: null, token: 'gone', expires_at: '2026-11-23T09:59:00.000Z' } });
+  const { tx, state } = fakeTx([stale]);
+  const result = cycle(tx, {});
+  assert.equal(result.recovered[0]?.job.state, 'pending');
+  assert.equal(result.recovered[0]?.token, 'gone');
+  assert.equal(state.queue[0]?.attempts, 0);
+  assert.equal(state.queue[0]?.lease, null);
+});
+
+test('an expired claim whose run is found alive had started: a lost run, counted', () => {
+  const stale = claimedJob('stale', { lease: { worker_pid: null, token: 'gone', expires_at: '2026-11-23T09:59:00.000Z' } });
+  const { tx } = fakeTx([stale]);
+  const asked: string[] = [];
+  const result = dispatchCycle(tx, { outcomes: [], renew: [], claim: 0 }, NOW, () => 'x', (token) => asked.push(token) > 0);
+  assert.deepEqual(asked, ['gone']);
+  assert.equal(result.recovered[0]?.job.state, 'failed');
+  assert.equal(result.recovered[0]?.job.attempts, 1);
+  assert.match(result.recovered[0]?.job.last_error ?? '', /lease expired at .*\(its manager died or froze\)/);
+});
+
 test('a run that ended past its lease but was not taken back keeps its real outcome', () => {
   const late = processingJob('late', { lease: { worker_pid: 1, token: 'a', expires_at: '2026-11-23T09:59:00.000Z' } });
   const { tx } = fakeTx([late]);
@@ -170,12 +245,20 @@ test('a running job renewed in the cycle is not taken back, even if its lease ha
 });
 
 test('a released claim goes back without counting an attempt, and can be claimed again in the same cycle', () => {
-  const held = processingJob('j', { attempts: 1, lease: { worker_pid: 1, token: 'a', expires_at: EXPIRES } });
+  const held = claimedJob('j', { attempts: 1, last_error: 'command failed with exit code 1', lease: { worker_pid: null, token: 'a', expires_at: EXPIRES } });
   const { tx } = fakeTx([held]);
-  const result = cycle(tx, { release: [{ id: 'j', token: 'a' }], claimFor: [2] });
+  const result = cycle(tx, { release: [{ id: 'j', token: 'a' }], claim: 1 });
   assert.equal(result.claimed[0]?.id, 'j');
   assert.equal(result.claimed[0]?.attempts, 1, 'the released claim did not count');
-  assert.equal(result.claimed[0]?.lease.worker_pid, 2);
+  assert.notEqual(result.claimed[0]?.lease.token, 'a');
+});
+
+test('a claim released after its start was recorded stays running: the outcome will come', () => {
+  const running = processingJob('j', { lease: { worker_pid: 3, token: 'a', expires_at: EXPIRES } });
+  const { tx, writes, state } = fakeTx([running]);
+  cycle(tx, { release: [{ id: 'j', token: 'a' }] });
+  assert.deepEqual(writes, []);
+  assert.equal(state.queue[0], running);
 });
 
 test('completions past retention move the oldest completed jobs to the archive before the queue is written', () => {
@@ -194,7 +277,7 @@ test('completions past retention move the oldest completed jobs to the archive b
 
 test('a cycle with nothing to do writes nothing', () => {
   const { tx, writes } = fakeTx([pendingJob('later', { run_at: '2026-11-23T11:00:00.000Z' })]);
-  const result = cycle(tx, { claimFor: [1] });
+  const result = cycle(tx, { claim: 1 });
   assert.deepEqual(writes, []);
   assert.deepEqual(result.claimed, []);
   assert.equal(result.nextReadyAt, '2026-11-23T11:00:00.000Z');

@@ -1,18 +1,18 @@
 /**
  * One lock cycle of a worker manager: everything its workers need from the store, decided
- * together. Outcomes of finished runs are recorded, leases of running jobs renewed, jobs
- * whose lease ran out taken back, and a job claimed for each idle worker, in one read and one
- * write of queue.json. A worker that finishes a job and wants the next costs one cycle, not
- * two, and four workers finishing together cost one cycle, not eight.
+ * together. Starts and outcomes of runs are recorded, leases renewed, jobs whose lease ran out
+ * taken back, claims that waited too long given back, and new jobs claimed, in one read and one
+ * write of queue.json. A worker that finishes a job and starts the next costs one cycle, not
+ * three, and four workers finishing together cost one cycle, not twelve.
  *
  * Every write of a run's result is checked against the job's current lease token, so a
  * manager that froze past the lease never overwrites what happened to the job since.
  */
 import { expiredLeases, nextReadyAt, pickNext } from './claim-order.js';
-import type { ClaimableJob, DeadJob, Job, ProcessingJob } from './job.js';
+import type { ClaimableJob, ClaimedJob, DeadJob, Job, ProcessingJob, RunningJob } from './job.js';
 import { isSuccess, type RunOutcome } from './outcome.js';
 import { applyRetention } from './retention.js';
-import { claim, finish, release, renewLease } from './transitions.js';
+import { claim, finish, recover, release, renewLease, start } from './transitions.js';
 import type { Transaction } from '../store/queue-store.js';
 
 export interface RunRef {
@@ -24,17 +24,33 @@ export interface RunRef {
 /** Why a run's job is no longer its own. */
 export type LostBecause = 'canceled' | 'taken back';
 
+/** A run that a worker started: when, and on which worker. */
+export interface RunStart extends RunRef {
+  workerPid: number;
+  /** When the worker started the command (for a run lost before it said so: when it was handed over). */
+  startedAt: string;
+}
+
+/** A run that ended. Its start is recorded with it if no earlier cycle did. */
+export interface RunEnd extends RunStart {
+  outcome: RunOutcome;
+  /** When the worker saw the command end; null when no one did (the worker was lost). */
+  endedAt: string | null;
+}
+
 export interface CycleRequest {
-  /** Runs that ended, to record; `startedAt` is when the worker started the command. */
-  outcomes: readonly (RunRef & { outcome: RunOutcome; startedAt?: string | null })[];
-  /** Claims handed to a worker that never started them: they go back, no attempt counted. */
+  /** Runs that started, to record. */
+  starts?: readonly RunStart[];
+  /** Runs that ended, to record. */
+  outcomes: readonly RunEnd[];
+  /** Claims that never started (they waited too long, or their manager is stopping): they go back, nothing counted. */
   release?: readonly RunRef[];
-  /** Runs in progress whose leases to extend (empty when no renewal is due). */
+  /** Claims and runs whose leases to extend (empty when no renewal is due). */
   renew: readonly RunRef[];
-  /** Runs in progress to check without renewing: their workers must stop the ones lost. */
+  /** Claims and runs to check without renewing: the ones lost must be stopped. */
   verify?: readonly RunRef[];
-  /** The pids of idle workers, in the order they should get jobs. */
-  claimFor: readonly number[];
+  /** How many ready jobs to claim for the manager's workers. */
+  claim: number;
 }
 
 export interface CycleResult {
@@ -44,19 +60,25 @@ export interface CycleResult {
   dropped: (LostBecause | null)[];
   /** Runs (of `renew` or `verify`) whose job is no longer theirs: canceled, or taken back. */
   lost: (RunRef & { because: LostBecause })[];
-  /** Jobs claimed, each for the worker pid at the same position of `claimFor`. */
-  claimed: ProcessingJob[];
+  /** Jobs claimed, in claim order (at most `claim`). */
+  claimed: ClaimedJob[];
   /** Jobs taken back because their lease ran out, as they are now. */
   recovered: { job: Job; token: string }[];
-  /** When the soonest waiting job becomes ready, if a worker was left without a job. */
+  /** When the soonest waiting job becomes ready, if fewer jobs than asked for were claimed. */
   nextReadyAt: string | null;
 }
 
+/**
+ * `runAlive(token)` tells whether processes of the run claimed with `token` still exist: asked
+ * only for an expired claim whose start is not recorded, to tell a run that started just before
+ * its manager died (a lost run, counted) from a claim that never started (given back).
+ */
 export function dispatchCycle(
   tx: Transaction,
   request: CycleRequest,
   now: Date,
   newToken: () => string,
+  runAlive: (token: string) => boolean = () => false,
 ): CycleResult {
   const config = tx.config();
   const hasFailure = request.outcomes.some(({ outcome }) => !isSuccess(outcome));
@@ -67,9 +89,10 @@ export function dispatchCycle(
   const dead: DeadJob[] = [];
   let changed = false;
 
+  const starts = request.starts ?? [];
   const released = request.release ?? [];
   const verify = request.verify ?? [];
-  const wanted = new Set([...request.outcomes, ...request.renew, ...verify, ...released].map((run) => run.id));
+  const wanted = new Set([...starts, ...request.outcomes, ...request.renew, ...verify, ...released].map((run) => run.id));
   const indexOf = new Map<string, number>();
   if (wanted.size > 0) {
     jobs.forEach((job, index) => {
@@ -87,15 +110,25 @@ export function dispatchCycle(
     return index !== undefined && jobs[index]?.state === 'canceled' ? 'canceled' : 'taken back';
   };
 
+  const started = (index: number, run: RunStart): RunningJob => {
+    const job = jobs[index] as ProcessingJob;
+    return job.started_at === null ? start(job, run.workerPid, run.startedAt, now) : job;
+  };
+  for (const run of starts) {
+    // A run lost meanwhile is reported by renew or verify.
+    const index = owned(run);
+    if (index === null || (jobs[index] as ProcessingJob).started_at !== null) continue;
+    jobs[index] = started(index, run);
+    changed = true;
+  }
+
   let completed = false;
   const dropped: (LostBecause | null)[] = [];
   const recorded = request.outcomes.map((run) => {
     const index = owned(run);
     dropped.push(index === null ? whyLost(run) : null);
     if (index === null) return null;
-    const finished = finish(jobs[index] as ProcessingJob, run.outcome, config, now);
-    // A claim may wait a moment in its worker before it starts: keep the real start.
-    const next = run.startedAt ? { ...finished, started_at: run.startedAt } : finished;
+    const next = finish(started(index, run), run.outcome, config, now, run.endedAt ?? undefined);
     jobs[index] = next;
     if (next.state === 'dead') dead.push(next);
     if (next.state === 'completed') completed = true;
@@ -106,7 +139,9 @@ export function dispatchCycle(
   for (const run of released) {
     const index = owned(run);
     if (index === null) continue;
-    jobs[index] = release(jobs[index] as ProcessingJob, now);
+    const job = jobs[index] as ProcessingJob;
+    if (job.started_at !== null) continue; // it started after all: its outcome will come
+    jobs[index] = release(job, now);
     changed = true;
   }
 
@@ -130,19 +165,18 @@ export function dispatchCycle(
   const recovered: CycleResult['recovered'] = [];
   for (const index of expiredLeases(jobs, now)) {
     const job = jobs[index] as ProcessingJob;
-    const reason = `lease expired at ${job.lease.expires_at} (worker pid ${job.lease.worker_pid} died or froze)`;
-    const next = finish(job, { kind: 'lost', reason }, config, now);
+    const next = recover(job, config, now, job.started_at !== null || runAlive(job.lease.token));
     jobs[index] = next;
     recovered.push({ job: next, token: job.lease.token });
     if (next.state === 'dead') dead.push(next);
     changed = true;
   }
 
-  const claimed: ProcessingJob[] = [];
-  for (const workerPid of request.claimFor) {
+  const claimed: ClaimedJob[] = [];
+  for (let n = 0; n < request.claim; n++) {
     const index = pickNext(jobs, now);
     if (index === -1) break;
-    const job = claim(jobs[index] as ClaimableJob, { worker_pid: workerPid, token: newToken(), expires_at: leaseEnd.toISOString() }, now);
+    const job = claim(jobs[index] as ClaimableJob, { token: newToken(), expires_at: leaseEnd.toISOString() }, now);
     jobs[index] = job;
     claimed.push(job);
     changed = true;
@@ -177,6 +211,6 @@ export function dispatchCycle(
     lost,
     claimed,
     recovered,
-    nextReadyAt: claimed.length < request.claimFor.length ? nextReadyAt(jobs) : null,
+    nextReadyAt: claimed.length < request.claim ? nextReadyAt(jobs) : null,
   };
 }

@@ -1,8 +1,16 @@
 /**
  * The manager's link to the store: it gathers what its workers need (jobs for idle workers,
- * outcomes to record, leases to renew) and settles all of it in one lock cycle (see
+ * starts and outcomes to record, leases to renew) and settles all of it in one lock cycle (see
  * dispatch-cycle.ts). Requests that arrive while a cycle runs wait for the next one, so under
  * load each cycle carries more and the number of cycles per job falls.
+ *
+ * Jobs are claimed a little ahead: besides one for each idle worker, a cycle claims up to one
+ * more per worker and holds them here, in claim order, not in any worker. Whichever worker frees
+ * first takes the oldest at once, without waiting for a lock cycle, so a stream of short jobs
+ * keeps every worker busy. A held job that no worker took within `holdMs` goes back to the queue,
+ * where any manager's free worker can claim it: a job never waits behind a busy worker for longer
+ * than that. Held jobs are `processing` with no worker and no start (see ClaimedJob); a job's
+ * start is recorded by the next cycle after its worker says it started.
  *
  * An idle manager wakes on a change of queue.json (fs.watch), so a job enqueued now starts
  * now; polling every `poll_interval` stays as the fallback for file systems without change
@@ -11,53 +19,66 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import type { Config } from './config.js';
-import { dispatchCycle, type CycleResult, type RunRef } from './dispatch-cycle.js';
-import type { Job, ProcessingJob } from './job.js';
+import { dispatchCycle, type CycleResult, type RunEnd, type RunRef, type RunStart } from './dispatch-cycle.js';
+import type { ClaimedJob, Job } from './job.js';
 import { describeOutcome, type RunOutcome } from './outcome.js';
-import { killRunsByToken } from './run-processes.js';
+import { killRunsByToken, runAliveByToken } from './run-processes.js';
 import type { QueueStore } from '../store/queue-store.js';
+
+/** How long a claimed job may wait in its manager for a free worker before it goes back. */
+export const HOLD_MS = 100;
+/** A start is recorded with the next cycle, or after this long when no cycle comes sooner. */
+const START_RECORD_MS = 10;
+/** Wait before a cycle that failed (a corrupt file, a lock held too long) is tried again. */
+const RETRY_AFTER_ERROR_MS = 1_000;
 
 export interface DispatcherOptions {
   store: QueueStore;
   log: (line: string) => void;
-  /** Hands a job claimed for the worker `pid` to it. */
-  assign: (pid: number, job: ProcessingJob) => void;
+  /** Hands a job claimed for the idle worker `pid` to it. */
+  assign: (pid: number, job: ClaimedJob) => void;
   /** The job of a run is no longer its own (taken back, canceled): the worker must stop it. */
   revoke: (pid: number, run: RunRef, reason: string) => void;
+  /** How long a claimed job may wait here for a free worker. @default HOLD_MS */
+  holdMs?: number;
 }
 
-interface Outcome extends RunRef {
-  outcome: RunOutcome;
-  /** When the worker started the command; null when the run was lost with its worker. */
-  startedAt: string | null;
-  seconds: number | null;
-}
-
-interface Held {
-  id: string;
-  /** The worker the job was handed to. */
+/** A job handed to a worker. */
+interface Run {
+  job: ClaimedJob;
   pid: number;
-  /** Whether the worker has started it (else it waits behind the worker's current run). */
-  started: boolean;
+  /** When it was handed over: its start time if the worker dies before saying it started. */
+  handedAt: string;
+  /** When the worker started it, once it said so. */
+  startedAt: string | null;
 }
 
-/** Wait before a cycle that failed (a corrupt file, a lock held too long) is tried again. */
-const RETRY_AFTER_ERROR_MS = 1_000;
+/** A claimed job waiting here for the next free worker. */
+interface Held {
+  job: ClaimedJob;
+  /** Date.now() when it was claimed. */
+  since: number;
+}
 
 export class Dispatcher {
-  /** One entry per job a worker can take now (a worker has up to two: one to run, one next). */
-  private slots: number[] = [];
-  /** Workers alive, as far as the manager knows: a slot or claim of any other is void. */
+  /** Workers alive, as far as the manager knows: a claim for any other is void. */
   private readonly live = new Set<number>();
-  /** Workers forked but not ready yet: while there are any, no worker gets a second job. */
-  private readonly starting = new Set<number>();
   /** Workers stopping: they run what they have and get nothing more. */
   private readonly retiring = new Set<number>();
+  /** Workers with nothing to run, in the order they became idle. */
+  private idle: number[] = [];
+  /** Jobs handed to workers, by lease token. */
+  private readonly runs = new Map<string, Run>();
+  /** Jobs claimed for the next free worker, by lease token, in claim order. */
+  private readonly held = new Map<string, Held>();
+  /** How many jobs to hold: grows when workers take held jobs, shrinks when they wait too long. */
+  private holdTarget = Infinity;
+  /** A held job went back unused: hold no more until a worker comes free. */
+  private holdPaused = false;
   /** Tokens of the outcomes the cycle in flight is recording. */
   private recording = new Set<string>();
-  /** Jobs claimed and handed to workers, by lease token. */
-  private readonly running = new Map<string, Held>();
-  private outcomes: Outcome[] = [];
+  private starts: RunStart[] = [];
+  private outcomes: RunEnd[] = [];
   private releases: RunRef[] = [];
   /** queue.json was changed by another process, which may still hold the lock. */
   private changeSeen = false;
@@ -67,13 +88,18 @@ export class Dispatcher {
   private closed = false;
   private config: Config;
   private lastRenewal = Date.now();
+  /** When the soonest delayed job becomes ready, as the last cycle saw it. */
+  private nextReadyAt: string | null = null;
   private wakeTimer: NodeJS.Timeout | undefined;
+  private startTimer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private lastError = '';
   private idleWaiters: (() => void)[] = [];
+  private readonly holdMs: number;
 
   constructor(private readonly options: DispatcherOptions) {
     this.config = options.store.readConfig();
+    this.holdMs = options.holdMs ?? HOLD_MS;
   }
 
   start(): void {
@@ -90,8 +116,8 @@ export class Dispatcher {
         // out proper-lockfile's retry delay. Its release (an event on .lock) is the moment.
         if (existsSync(paths.lock)) return;
         this.changeSeen = false;
-        if (this.running.size > 0) this.checkHeld();
-        if (this.slots.length > 0 && this.claiming) this.request();
+        if (this.runs.size > 0 || this.held.size > 0) this.checkHeld();
+        if (this.claimWanted() > 0) this.request();
       });
       this.watcher.on('error', () => this.watcher?.close());
     } catch {
@@ -99,81 +125,102 @@ export class Dispatcher {
     }
   }
 
+  /** How many claimed jobs wait here for a free worker. */
+  get holding(): number {
+    return this.held.size;
+  }
+
   /** Worker `pid` was started; it says when it is ready. */
   added(pid: number): void {
     this.live.add(pid);
-    this.starting.add(pid);
   }
 
-  /** Worker `pid` can take `count` more jobs. */
-  ready(pid: number, count = 1): void {
+  /** Worker `pid` has nothing to run: it takes the oldest held job now, or waits for a claim. */
+  ready(pid: number): void {
     this.live.add(pid);
-    this.starting.delete(pid);
-    if (!this.claiming || this.retiring.has(pid)) return;
-    for (let i = 0; i < count; i++) this.slots.push(pid);
+    if (!this.claiming || this.retiring.has(pid) || this.idle.includes(pid)) return;
+    this.holdPaused = false;
+    const [first] = this.held;
+    if (first) {
+      const [token, { job }] = first;
+      this.held.delete(token);
+      this.holdTarget = Math.min(this.holdTarget + 1, this.workerCount());
+      this.hand(pid, job);
+    } else {
+      this.idle.push(pid);
+    }
     this.request();
   }
 
   /** Worker `pid` is stopping: no more jobs for it. */
   retire(pid: number): void {
     this.retiring.add(pid);
-    this.starting.delete(pid);
-    this.slots = this.slots.filter((slot) => slot !== pid);
+    this.idle = this.idle.filter((idle) => idle !== pid);
   }
 
-  /** The worker started the run. */
-  started(token: string): void {
-    const held = this.running.get(token);
-    if (held) held.started = true;
+  /** The worker started the run at `startedAt`: recorded with the next cycle. */
+  started(token: string, startedAt: string): void {
+    const run = this.runs.get(token);
+    if (!run || run.startedAt !== null) return;
+    run.startedAt = startedAt;
+    this.starts.push({ id: run.job.id, token, workerPid: run.pid, startedAt });
+    if (!this.cycling) this.armStartTimer();
   }
 
-  /** A run ended. */
-  finished(run: RunRef, outcome: RunOutcome, startedAt: string | null, seconds: number | null): void {
-    this.outcomes.push({ ...run, outcome, startedAt, seconds });
+  private armStartTimer(): void {
+    if (this.startTimer !== undefined || this.closed || this.starts.length === 0) return;
+    this.startTimer = setTimeout(() => this.request(), START_RECORD_MS);
+  }
+
+  /** A run ended: started at `startedAt` and ended at `endedAt` as its worker saw it (null: unseen, the worker was lost). */
+  finished(ref: RunRef, outcome: RunOutcome, startedAt: string | null, endedAt: string | null): void {
+    const run = this.runs.get(ref.token);
+    const workerPid = run?.pid ?? 0;
+    this.starts = this.starts.filter((start) => start.token !== ref.token); // recorded with the outcome
+    this.outcomes.push({ ...ref, workerPid, startedAt: startedAt ?? run?.startedAt ?? run?.handedAt ?? new Date().toISOString(), endedAt, outcome });
     this.request();
   }
 
-  /** A worker gave back a job it did not start: it goes back to the queue, no attempt counted. */
-  released(run: RunRef): void {
-    if (!this.running.delete(run.token)) return; // revoked: no longer ours anyway
-    this.releases.push(run);
-    this.request();
+  /** A worker gave back a job it did not start: the next free worker takes it. */
+  released(ref: RunRef): void {
+    const run = this.runs.get(ref.token);
+    if (!run) return; // revoked: no longer ours anyway
+    this.runs.delete(ref.token);
+    this.hold(run.job, Date.now());
   }
 
   /**
-   * Worker `pid` is gone: its run is recorded as lost (an attempt), the jobs queued behind it
-   * go back (no attempt). The first job it held counts as started even without its "started"
+   * Worker `pid` is gone: its run is recorded as lost (an attempt), even without its "started"
    * message, which a worker killed right after the spawn may never have sent: a job that kills
-   * its own worker must use up its attempts, not loop forever.
+   * its own worker must use up its attempts, not loop forever. A worker that was stopping gave
+   * back what it did not start, so for it only a "started" counts.
    */
   gone(pid: number, reason: string): void {
     const wasLeaving = this.retiring.delete(pid);
     this.live.delete(pid);
-    this.starting.delete(pid);
-    this.slots = this.slots.filter((slot) => slot !== pid);
+    this.idle = this.idle.filter((idle) => idle !== pid);
     const lost: string[] = [];
-    // A worker that was stopping gave back what it did not start: only a "started" counts.
-    let first = !wasLeaving;
-    // A Map iterates in insertion order: the order the jobs were handed to the worker.
-    for (const [token, held] of this.running) {
-      if (held.pid !== pid || this.hasOutcome(token)) continue;
-      if (held.started || first) {
-        lost.push(token);
-        this.finished({ id: held.id, token }, { kind: 'lost', reason }, null, null);
-      } else {
-        this.released({ id: held.id, token });
+    for (const [token, run] of this.runs) {
+      if (run.pid !== pid || this.hasOutcome(token)) continue;
+      if (wasLeaving && run.startedAt === null) {
+        this.released({ id: run.job.id, token });
+        continue;
       }
-      first = false;
+      lost.push(token);
+      this.finished({ id: run.job.id, token }, { kind: 'lost', reason }, null, null);
     }
     // Its command runs in a group of its own, which the manager kills when it knows the group;
     // this finds it when the worker died before it could say.
     killRunsByToken(lost);
   }
 
-  /** No more claims: running jobs finish and are recorded. */
+  /** No more claims: held jobs go back, running jobs finish and are recorded. */
   stopClaiming(): void {
     this.claiming = false;
-    this.slots = [];
+    this.idle = [];
+    for (const [token, { job }] of this.held) this.releases.push({ id: job.id, token });
+    this.held.clear();
+    if (this.releases.length > 0) this.request();
   }
 
   /** Resolves once no run is in progress and every outcome is written (or given up on). */
@@ -185,7 +232,39 @@ export class Dispatcher {
   close(): void {
     this.closed = true;
     clearTimeout(this.wakeTimer);
+    clearTimeout(this.startTimer);
     this.watcher?.close();
+  }
+
+  private hand(pid: number, job: ClaimedJob): void {
+    this.runs.set(job.lease.token, { job, pid, handedAt: new Date().toISOString(), startedAt: null });
+    this.options.assign(pid, job);
+  }
+
+  private hold(job: ClaimedJob, since: number): void {
+    if (!this.claiming) {
+      this.releases.push({ id: job.id, token: job.lease.token });
+      this.request();
+      return;
+    }
+    const pid = this.idle.shift();
+    if (pid !== undefined) this.hand(pid, job);
+    else {
+      this.held.set(job.lease.token, { job, since });
+      this.scheduleWake(this.nextWakeMs());
+    }
+  }
+
+  private workerCount(): number {
+    return Math.max(1, this.live.size - this.retiring.size);
+  }
+
+  /** How many jobs a cycle should claim now: one per idle worker, and the held ones to top up. */
+  private claimWanted(): number {
+    if (!this.claiming) return 0;
+    const busy = this.workerCount() - this.idle.length;
+    const target = this.holdPaused || busy <= 0 ? 0 : Math.min(this.holdTarget, busy);
+    return this.idle.length + Math.max(0, target - this.held.size);
   }
 
   private hasOutcome(token: string): boolean {
@@ -193,7 +272,14 @@ export class Dispatcher {
   }
 
   private isIdle(): boolean {
-    return this.running.size === 0 && this.outcomes.length === 0 && this.releases.length === 0 && !this.cycling;
+    return (
+      this.runs.size === 0 &&
+      this.held.size === 0 &&
+      this.outcomes.length === 0 &&
+      this.releases.length === 0 &&
+      this.starts.length === 0 &&
+      !this.cycling
+    );
   }
 
   private request(): void {
@@ -217,38 +303,63 @@ export class Dispatcher {
     this.cycling = false;
     if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
     this.scheduleWake(delay);
+    this.armStartTimer(); // starts reported while the cycle ran
+  }
+
+  /** Held jobs that waited past the bound go back to the queue, for any manager's free worker. */
+  private expireHeld(now: number): void {
+    let expired = 0;
+    for (const [token, { job, since }] of this.held) {
+      if (now - since < this.holdMs) continue;
+      this.held.delete(token);
+      this.releases.push({ id: job.id, token });
+      expired++;
+    }
+    if (expired === 0) return;
+    this.holdPaused = true;
+    this.holdTarget = Math.max(1, Math.min(this.holdTarget, this.workerCount()) - expired);
   }
 
   /** One lock cycle. Returns how long until the next one is needed (null: only on events). */
   private async runOnce(): Promise<number | null> {
+    clearTimeout(this.startTimer);
+    this.startTimer = undefined;
+    const started = Date.now();
+    this.expireHeld(started);
+    const starts = this.starts;
     const outcomes = this.outcomes;
     const release = this.releases;
+    this.starts = [];
     this.outcomes = [];
     this.releases = [];
-    const claimFor = this.claiming ? this.takeSlots() : [];
-    const started = Date.now();
-    const renewDue = this.running.size > 0 && started - this.lastRenewal >= this.renewEveryMs();
+    const claim = this.claimWanted();
+    const renewDue = (this.runs.size > 0 || this.held.size > 0) && started - this.lastRenewal >= this.renewEveryMs();
     const ending = new Set(outcomes.map((outcome) => outcome.token));
-    const held = [...this.running].filter(([token]) => !ending.has(token)).map(([token, run]) => ({ id: run.id, token }));
-    const renew = renewDue ? held : [];
-    if (outcomes.length === 0 && release.length === 0 && claimFor.length === 0 && renew.length === 0) return this.nextWakeMs(null);
+    const current = [
+      ...[...this.runs].filter(([token]) => !ending.has(token)).map(([token, run]) => ({ id: run.job.id, token })),
+      ...[...this.held].map(([token, { job }]) => ({ id: job.id, token })),
+    ];
+    const renew = renewDue ? current : [];
+    if (starts.length === 0 && outcomes.length === 0 && release.length === 0 && claim === 0 && renew.length === 0) {
+      return this.nextWakeMs();
+    }
     // Every cycle checks the jobs it does not renew as well: a change by another process that
     // this cycle is first to read (a cancel) is acted on now, not at the next renewal.
-    const verify = renewDue ? [] : held;
+    const verify = renewDue ? [] : current;
 
     let result: CycleResult;
     this.recording = new Set(outcomes.map((outcome) => outcome.token));
     try {
       result = await this.options.store.transact((tx) => {
-        const cycle = dispatchCycle(tx, { outcomes, release, renew, verify, claimFor }, new Date(), randomUUID);
+        const cycle = dispatchCycle(tx, { starts, outcomes, release, renew, verify, claim }, new Date(), randomUUID, runAliveByToken);
         this.config = tx.config();
         return cycle;
       });
     } catch (error) {
       // Nothing was written: keep the requests for the next try.
+      this.starts.unshift(...starts);
       this.outcomes.unshift(...outcomes);
       this.releases.unshift(...release);
-      if (this.claiming) this.slots.unshift(...claimFor.filter((pid) => this.live.has(pid)));
       this.reportError(error);
       return RETRY_AFTER_ERROR_MS;
     } finally {
@@ -256,38 +367,28 @@ export class Dispatcher {
     }
     this.lastError = '';
     if (renewDue) this.lastRenewal = started;
-    this.apply(result, outcomes, claimFor);
-    return this.nextWakeMs(result.nextReadyAt);
+    this.nextReadyAt = result.nextReadyAt;
+    this.apply(result, outcomes);
+    // Workers now busy want jobs held for them: claim those at once while there are ready jobs.
+    if (result.claimed.length === claim && this.claimWanted() > 0) this.again = true;
+    return this.nextWakeMs();
   }
 
-  private apply(result: CycleResult, outcomes: readonly Outcome[], claimFor: readonly number[]): void {
+  private apply(result: CycleResult, outcomes: readonly RunEnd[]): void {
     const { log } = this.options;
     outcomes.forEach((run, index) => {
-      this.running.delete(run.token);
+      this.runs.delete(run.token);
       const job = result.recorded[index];
       if (job) log(describeRecorded(job, run));
       else log(`${run.id}: ${result.dropped[index]}; this run's outcome is dropped (${describeOutcome(run.outcome)})`);
     });
     for (const run of result.lost) this.revoke(run, run.because === 'canceled' ? 'it was canceled' : 'the job was taken back');
-    result.claimed.forEach((job, index) => {
-      const pid = claimFor[index]!;
-      if (!this.live.has(pid) || this.retiring.has(pid) || !this.claiming) {
-        // Its worker died or began to stop while the cycle ran: the job goes back at once, no
-        // attempt counted.
-        this.releases.push({ id: job.id, token: job.lease.token });
-        this.request();
-        return;
-      }
-      this.running.set(job.lease.token, { id: job.id, pid, started: false });
-      this.options.assign(pid, job);
-    });
-    if (this.claiming) {
-      this.slots.push(...claimFor.slice(result.claimed.length).filter((pid) => this.live.has(pid) && !this.retiring.has(pid)));
-    }
+    const now = Date.now();
+    for (const job of result.claimed) this.hold(job, now);
     if (result.recovered.length > 0) {
       for (const { job, token } of result.recovered) {
-        log(`took back ${job.id}: ${job.last_error} -> ${job.state}`);
-        if (this.running.has(token)) this.revoke({ id: job.id, token }, 'its lease ran out');
+        log(`took back ${job.id}: ${job.last_error ?? 'its claim had not started'} -> ${job.state}`);
+        this.revoke({ id: job.id, token }, 'its lease ran out');
       }
       const killed = killRunsByToken(result.recovered.map(({ token }) => token));
       if (killed.length > 0) log(`killed ${killed.length} process(es) still running lost runs: ${killed.join(', ')}`);
@@ -295,9 +396,9 @@ export class Dispatcher {
   }
 
   /**
-   * After another process changed queue.json: are the jobs handed to workers still theirs? A
-   * job canceled while it waits in its worker must not start; one canceled while it runs is
-   * killed by `cancel` itself, and its worker is told here. Read without the lock: a job's
+   * After another process changed queue.json: are the jobs held here and handed to workers still
+   * ours? A job canceled while it waits for a worker must not start; one canceled while it runs
+   * is killed by `cancel` itself, and its worker is told here. Read without the lock: a job's
    * claim only ever goes away, so a file that no longer holds it is proof enough.
    */
   private checkHeld(): void {
@@ -307,60 +408,53 @@ export class Dispatcher {
     } catch {
       return; // a broken file: the next cycle reports it
     }
-    const ids = new Set([...this.running.values()].map((held) => held.id));
+    const ids = new Set([...[...this.runs.values()].map((run) => run.job.id), ...[...this.held.values()].map((held) => held.job.id)]);
     const current = new Map<string, Job>();
     for (const job of jobs) if (ids.has(job.id)) current.set(job.id, job);
-    for (const [token, held] of this.running) {
-      const job = current.get(held.id);
+    for (const [token, { job: claimed }] of [...this.runs, ...this.held]) {
+      const job = current.get(claimed.id);
       if (job?.state === 'processing' && job.lease.token === token) continue;
       if (this.hasOutcome(token)) continue; // ended: the cycle says what happened
-      this.revoke({ id: held.id, token }, job?.state === 'canceled' ? 'it was canceled' : 'the job was taken back');
+      this.revoke({ id: claimed.id, token }, job?.state === 'canceled' ? 'it was canceled' : 'the job was taken back');
     }
   }
 
-  private revoke(run: RunRef, reason: string): void {
-    const holder = this.running.get(run.token);
-    if (!holder) return;
-    this.running.delete(run.token);
-    this.options.log(`${run.id}: stopping its run on worker ${holder.pid}: ${reason}`);
-    this.options.revoke(holder.pid, run, reason);
-  }
-
-  /**
-   * The free slots in the order they get jobs: a worker with nothing to do before a worker
-   * that would queue the job behind its current run, so no worker idles while another holds
-   * two jobs. While a worker is still starting, no worker gets a second job: the starting one
-   * will want it.
-   */
-  private takeSlots(): number[] {
-    const load = new Map<number, number>();
-    for (const held of this.running.values()) load.set(held.pid, (load.get(held.pid) ?? 0) + 1);
-    const ranked = this.slots.map((pid) => {
-      const rank = load.get(pid) ?? 0;
-      load.set(pid, rank + 1);
-      return { pid, rank };
-    });
-    const now = ranked.filter(({ rank }) => rank === 0 || this.starting.size === 0);
-    this.slots = ranked.filter(({ rank }) => rank > 0 && this.starting.size > 0).map(({ pid }) => pid);
-    return now.sort((a, b) => a.rank - b.rank).map(({ pid }) => pid);
+  private revoke(ref: RunRef, reason: string): void {
+    if (this.held.delete(ref.token)) {
+      this.options.log(`${ref.id}: dropped before it started: ${reason}`);
+      return;
+    }
+    const run = this.runs.get(ref.token);
+    if (!run) return;
+    this.runs.delete(ref.token);
+    this.starts = this.starts.filter((start) => start.token !== ref.token);
+    this.options.log(`${ref.id}: stopping its run on worker ${run.pid}: ${reason}`);
+    this.options.revoke(run.pid, ref, reason);
   }
 
   private renewEveryMs(): number {
     return (this.config.lease * 1000) / 3;
   }
 
-  /** The next timed wake: a due renewal, the poll interval, or the soonest delayed job. */
-  private nextWakeMs(nextReadyAt: string | null): number | null {
+  /** The next timed wake: a due renewal, a held job's bound, the poll interval, or the soonest delayed job. */
+  private nextWakeMs(): number | null {
+    const { nextReadyAt } = this;
     let delay = Infinity;
-    if (this.running.size > 0) delay = this.lastRenewal + this.renewEveryMs() - Date.now();
-    if (this.slots.length > 0 && this.claiming) {
+    const now = Date.now();
+    if (this.runs.size > 0 || this.held.size > 0) delay = this.lastRenewal + this.renewEveryMs() - now;
+    for (const { since } of this.held.values()) {
+      delay = Math.min(delay, since + this.holdMs - now);
+      break; // the oldest comes first
+    }
+    if (this.claimWanted() > 0) {
       delay = Math.min(delay, this.config.poll_interval);
-      if (nextReadyAt !== null) delay = Math.min(delay, Date.parse(nextReadyAt) - Date.now());
+      if (nextReadyAt !== null) delay = Math.min(delay, Date.parse(nextReadyAt) - now);
     }
     return delay === Infinity ? null : Math.max(delay, 5);
   }
 
   private scheduleWake(delay: number | null): void {
+    if (this.cycling) return; // the cycle schedules its own wake when it ends
     clearTimeout(this.wakeTimer);
     if (delay === null || this.closed) return;
     this.wakeTimer = setTimeout(() => this.request(), delay);
@@ -375,8 +469,9 @@ export class Dispatcher {
   }
 }
 
-function describeRecorded(job: Job, run: Outcome): string {
-  const after = run.seconds === null ? '' : ` after ${run.seconds.toFixed(2)} s`;
+function describeRecorded(job: Job, run: RunEnd): string {
+  const seconds = run.endedAt === null ? null : (Date.parse(run.endedAt) - Date.parse(run.startedAt)) / 1000;
+  const after = seconds === null ? '' : ` after ${seconds.toFixed(2)} s`;
   switch (job.state) {
     case 'completed':
       return `${job.id}: completed${after}`;

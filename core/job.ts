@@ -10,10 +10,13 @@ export type JobState = (typeof JOB_STATES)[number];
 /** ISO-8601 UTC timestamp, e.g. `2026-11-23T10:30:00.000Z`. */
 export type Timestamp = string;
 
-/** Who runs a processing job, and until when that claim holds unless renewed. */
+/** Who holds a processing job, and until when that claim holds unless renewed. */
 export interface Lease {
-  /** pid of the worker child that runs the job. */
-  worker_pid: number;
+  /**
+   * pid of the worker child that runs the job; `null` while the claim waits in its manager for
+   * the next worker to come free (the job has not started).
+   */
+  worker_pid: number | null;
   /** Random per claim: a result is recorded only by the holder of the current token. */
   token: string;
   /** After this instant another worker may take the job back (the run then counts as failed). */
@@ -33,7 +36,7 @@ interface JobFields {
   max_retries: number;
   /** Seconds a run may take before its process group is killed; `null` = no limit. */
   timeout: number | null;
-  /** Runs started so far (a lost run counts). */
+  /** Runs started so far (a lost run counts; a claim that never started does not). */
   attempts: number;
   /** Not claimed before this instant: the enqueue time, the scheduled time, or the next retry. */
   run_at: Timestamp;
@@ -50,15 +53,35 @@ export interface PendingJob extends JobFields {
   lease: null;
 }
 
-export interface ProcessingJob extends JobFields {
+/**
+ * Claimed by a worker manager and handed, or about to be handed, to its next free worker. Its
+ * command has not started: no run is counted and there is no start time yet. A claim waits in its
+ * manager only briefly (see the dispatcher); a manager that dies leaves it to its lease.
+ */
+export interface ClaimedJob extends JobFields {
   state: 'processing';
+  started_at: null;
+  finished_at: null;
+  exit_code: null;
+  /** The error of the previous run, while this one is a retry. */
+  last_error: string | null;
+  lease: Lease & { worker_pid: null };
+}
+
+/** Its command runs now, on the worker the lease names; `attempts` counts this run. */
+export interface RunningJob extends JobFields {
+  state: 'processing';
+  /** When the worker started the command. */
   started_at: Timestamp;
   finished_at: null;
   exit_code: null;
   /** The error of the previous run, while this one is a retry. */
   last_error: string | null;
-  lease: Lease;
+  lease: Lease & { worker_pid: number };
 }
+
+/** A job under a lease: claimed and waiting for a worker, or running. */
+export type ProcessingJob = ClaimedJob | RunningJob;
 
 export interface FailedJob extends JobFields {
   state: 'failed';
@@ -121,6 +144,11 @@ export function isFinished(job: Job): job is FinishedJob {
 
 export function isCancelable(job: Job): job is CancelableJob {
   return job.state === 'pending' || job.state === 'failed' || job.state === 'processing';
+}
+
+/** A processing job whose command has started (its start is recorded). */
+export function isRunning(job: Job): job is RunningJob {
+  return job.state === 'processing' && job.started_at !== null;
 }
 
 export function isClaimable(job: Job): job is ClaimableJob {

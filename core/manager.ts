@@ -20,11 +20,6 @@ import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker-process.js', import.meta.url));
 /** A child that dies sooner than this after its start is replaced only after this delay. */
 const RESPAWN_THROTTLE_MS = 1_000;
-/**
- * Jobs a worker holds at most: the one it runs and the next, handed over early so that it
- * starts the moment the current run ends rather than after a lock cycle.
- */
-const JOBS_PER_WORKER = 2;
 /** On a forced stop, how long to keep trying to record the killed runs before exiting. */
 const ABORT_RECORD_MS = 5_000;
 
@@ -94,7 +89,7 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
     child.on('message', (message: WorkerMessage) => {
       switch (message.type) {
         case 'ready':
-          if (stopRequests === 0) dispatcher.ready(pid, JOBS_PER_WORKER);
+          if (stopRequests === 0) dispatcher.ready(pid);
           else send(pid, { type: 'exit' });
           break;
         case 'exiting':
@@ -102,17 +97,16 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
           dispatcher.retire(pid);
           break;
         case 'started':
-          dispatcher.started(message.token);
+          dispatcher.started(message.token, message.startedAt);
           entry.runGroup = message.pgid === null ? null : { token: message.token, pgid: message.pgid };
           break;
         case 'finished':
           if (entry.runGroup?.token === message.token) entry.runGroup = null;
-          dispatcher.finished({ id: message.id, token: message.token }, message.outcome, message.startedAt, message.seconds);
+          dispatcher.finished({ id: message.id, token: message.token }, message.outcome, message.startedAt, message.endedAt);
           if (stopRequests === 0 && !entry.leaving) dispatcher.ready(pid);
           break;
         case 'released':
           dispatcher.released({ id: message.id, token: message.token });
-          if (stopRequests === 0 && !entry.leaving) dispatcher.ready(pid);
           break;
       }
     });

@@ -64,6 +64,12 @@ export function killRunsByToken(tokens: readonly string[]): number[] {
   return found.map(({ pid }) => pid);
 }
 
+/** Whether any process of the run claimed with `token` is alive (never on a system without /proc). */
+export function runAliveByToken(token: string): boolean {
+  const wanted = `${TOKEN_VARIABLE}=${token}`;
+  return findProcesses((environ) => (environ.split('\0').includes(wanted) ? true : undefined)).length > 0;
+}
+
 /** Live processes (not this one) for which `keyOf` finds a key in their environment, with it. */
 function findProcesses<K>(keyOf: (environ: string) => K | undefined): (RunProcess & { key: K })[] {
   let entries: string[];

@@ -1,29 +1,56 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cancel, claim, finish, release, renewLease, revive } from './transitions.js';
-import { deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
+import { cancel, claim, finish, recover, release, renewLease, revive, start } from './transitions.js';
+import { claimedJob, deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 const POLICY = { backoff_base: 2, max_backoff: 3600 };
-const LEASE = { worker_pid: 7, token: 'abc', expires_at: '2026-11-23T10:00:30.000Z' };
+const LEASE = { token: 'abc', expires_at: '2026-11-23T10:00:30.000Z' };
 
-test('a claim makes the job processing, counts the run and records the lease', () => {
+test('a claim makes the job processing under the lease, for no worker yet, and counts no run', () => {
   const job = claim(pendingJob('j'), LEASE, NOW);
   assert.equal(job.state, 'processing');
-  assert.equal(job.attempts, 1);
-  assert.equal(job.started_at, NOW.toISOString());
+  assert.equal(job.attempts, 0);
+  assert.equal(job.started_at, null);
   assert.equal(job.updated_at, NOW.toISOString());
-  assert.deepEqual(job.lease, LEASE);
+  assert.deepEqual(job.lease, { ...LEASE, worker_pid: null });
+});
+
+test('the start counts the run, with the start time its worker saw and the worker in the lease', () => {
+  const claimed = claim(pendingJob('j'), LEASE, NOW);
+  const running = start(claimed, 7, '2026-11-23T10:00:00.250Z', new Date('2026-11-23T10:00:00.300Z'));
+  assert.equal(running.attempts, 1);
+  assert.equal(running.started_at, '2026-11-23T10:00:00.250Z');
+  assert.equal(running.updated_at, '2026-11-23T10:00:00.300Z');
+  assert.deepEqual(running.lease, { ...LEASE, worker_pid: 7 });
 });
 
 test('a claim of a failed job clears the previous finish time but keeps its last error', () => {
   const failed = finish(processingJob('j'), { kind: 'exited', code: 2 }, POLICY, NOW);
   assert.equal(failed.state, 'failed');
   const again = claim(failed as never, LEASE, new Date('2026-11-23T10:00:05.000Z'));
-  assert.equal(again.attempts, 2);
+  assert.equal(again.attempts, 1, 'the failed run; the retry counts when it starts');
   assert.equal(again.finished_at, null);
   assert.equal(again.exit_code, null);
   assert.equal(again.last_error, 'command failed with exit code 2');
+  assert.equal(start(again, 7, '2026-11-23T10:00:05.100Z', NOW).attempts, 2);
+});
+
+test('a run ends when its worker saw it end, not when the outcome is written', () => {
+  const job = finish(processingJob('j'), { kind: 'exited', code: 0 }, POLICY, NOW, '2026-11-23T09:59:59.900Z');
+  assert.equal(job.finished_at, '2026-11-23T09:59:59.900Z');
+  assert.equal(job.updated_at, NOW.toISOString());
+});
+
+test('an expired lease: a claim that never started goes back with nothing counted, a run is lost', () => {
+  const expired = { token: 'x', expires_at: '2026-11-23T09:59:00.000Z' };
+  const claimed = recover(claimedJob('c', { lease: { ...expired, worker_pid: null } }), POLICY, NOW);
+  assert.equal(claimed.state, 'pending');
+  assert.equal(claimed.attempts, 0);
+  const running = recover(processingJob('r', { attempts: 1, lease: { ...expired, worker_pid: 9 } }), POLICY, NOW);
+  assert.equal(running.state, 'failed');
+  assert.equal(running.attempts, 1);
+  assert.match(running.last_error ?? '', /^worker lost: lease expired at 2026-11-23T09:59:00.000Z \(worker pid 9 died or froze\)$/);
 });
 
 test('exit code 0 completes the job and drops its lease', () => {
@@ -160,8 +187,23 @@ test('canceling a processing job drops its lease, so the worker that runs it can
   assert.equal(running.state, 'processing', 'the input is not mutated');
 });
 
+test('canceling a claim that had not started says so, and counts no run', () => {
+  const job = cancel(claimedJob('c'), NOW);
+  assert.equal(job.attempts, 0);
+  assert.equal(job.started_at, null);
+  assert.equal(job.last_error, 'canceled by user before its run started');
+});
+
+test('canceling a claim whose run was found running counts that run, started at most a moment after the claim', () => {
+  const claimed = claimedJob('c', { attempts: 1, updated_at: '2026-11-23T09:59:59.000Z' });
+  const job = cancel(claimed, NOW, true);
+  assert.equal(job.attempts, 2);
+  assert.equal(job.started_at, '2026-11-23T09:59:59.000Z');
+  assert.equal(job.last_error, 'canceled by user while running; run 2 was killed');
+});
+
 test('a canceled job keeps the field order of the file format', () => {
-  for (const job of [pendingJob('j'), processingJob('j')]) {
+  for (const job of [pendingJob('j'), processingJob('j'), claimedJob('j')]) {
     assert.deepEqual(Object.keys(cancel(job, NOW)), Object.keys(pendingJob('j')));
   }
 });

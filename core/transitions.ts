@@ -2,12 +2,14 @@
  * The job state machine as pure functions `(job, …, now) => job`. Repositories only load and
  * save; every change of state goes through here.
  *
- *   pending ─claim→ processing ─success→ completed
- *                       │ failure, retries left → failed ─claim→ processing …
- *                       │ failure, none left    → dead  (moved to dlq.json)
+ *   pending ─claim→ processing (claimed) ─start→ processing (running) ─finish→ completed
+ *                       │                            │ failure, retries left → failed ─claim→ …
+ *                       │                            │ failure, none left    → dead  (moved to dlq.json)
+ *                       └─release (never started)→ pending or failed, as before the claim
  *   dead ─revive (dlq retry)→ pending, attempts reset
- *   processing ─release (claimed, never started)→ pending or failed, as before the claim
  *   pending | failed | processing ─cancel→ canceled  (final; stays in queue.json)
+ *
+ * A claim is not a run: `attempts` and `started_at` change when the worker starts the command.
  */
 import { nextRunAt } from './backoff.js';
 import type { Config } from './config.js';
@@ -15,47 +17,61 @@ import type {
   CancelableJob,
   CanceledJob,
   ClaimableJob,
+  ClaimedJob,
   CompletedJob,
   DeadJob,
   FailedJob,
   Lease,
   PendingJob,
   ProcessingJob,
+  RunningJob,
 } from './job.js';
 import { describeOutcome, exitCodeOf, isSuccess, type RunOutcome } from './outcome.js';
 
 export type RetryPolicy = Pick<Config, 'backoff_base' | 'max_backoff'>;
 
-export function claim(job: ClaimableJob, lease: Lease, now: Date): ProcessingJob {
-  const at = now.toISOString();
+/** A manager claims the job for its next free worker, under `lease`; nothing has started yet. */
+export function claim(job: ClaimableJob, lease: Omit<Lease, 'worker_pid'>, now: Date): ClaimedJob {
   return {
     ...job,
     state: 'processing',
-    attempts: job.attempts + 1,
-    updated_at: at,
-    started_at: at,
+    updated_at: now.toISOString(),
+    started_at: null,
     finished_at: null,
     exit_code: null,
-    lease,
+    lease: { ...lease, worker_pid: null },
   };
 }
 
-export function renewLease(job: ProcessingJob, expiresAt: Date): ProcessingJob {
+/** Worker `workerPid` started the command at `startedAt`: this is run number `attempts + 1`. */
+export function start(job: ClaimedJob, workerPid: number, startedAt: string, now: Date): RunningJob {
+  return {
+    ...job,
+    attempts: job.attempts + 1,
+    updated_at: now.toISOString(),
+    started_at: startedAt,
+    lease: { ...job.lease, worker_pid: workerPid },
+  };
+}
+
+export function renewLease<J extends ProcessingJob>(job: J, expiresAt: Date): J {
   return { ...job, lease: { ...job.lease, expires_at: expiresAt.toISOString() } };
 }
 
 /**
- * Records how the current run ended. A failure schedules a retry after the backoff while
- * retries are left (`attempts <= max_retries`), otherwise the job is dead.
+ * Records how the current run ended, `endedAt` being when its worker saw the command end (the
+ * default, `now`, is for runs that ended unseen: a lost worker, an expired lease). A failure
+ * schedules a retry the backoff after that end while retries are left
+ * (`attempts <= max_retries`); otherwise the job is dead.
  */
 export function finish(
-  job: ProcessingJob,
+  job: RunningJob,
   outcome: RunOutcome,
   policy: RetryPolicy,
   now: Date,
+  endedAt: string = now.toISOString(),
 ): CompletedJob | FailedJob | DeadJob {
-  const at = now.toISOString();
-  const ended = { ...job, updated_at: at, finished_at: at, lease: null };
+  const ended = { ...job, updated_at: now.toISOString(), finished_at: endedAt, lease: null };
   if (isSuccess(outcome)) {
     return { ...ended, state: 'completed', exit_code: 0, last_error: null };
   }
@@ -66,7 +82,7 @@ export function finish(
   return {
     ...failure,
     state: 'failed',
-    run_at: nextRunAt(now, job.attempts, policy.backoff_base, policy.max_backoff),
+    run_at: nextRunAt(new Date(endedAt), job.attempts, policy.backoff_base, policy.max_backoff),
   };
 }
 
@@ -90,24 +106,44 @@ function notStarted(at: string) {
 }
 
 /**
- * A claim given back before its run started (a worker stopped with a job handed to it but not
- * begun): the run did not happen, so it does not count. A first run goes back to pending; a
- * retry goes back to failed with its previous error, ready now. (The claim overwrote the
- * previous run's times, so a released retry carries the claim and release times instead.)
+ * A claim given back before its command started (it waited past its bound, its manager stopped,
+ * its worker went away): no run happened, so nothing is counted. A first run goes back to
+ * pending; a retry goes back to failed with its previous error, ready now. (The claim cleared the
+ * previous run's times and exit code, so a released retry carries the release time for both.)
  */
-export function release(job: ProcessingJob, now: Date): PendingJob | FailedJob {
+export function release(job: ClaimedJob, now: Date): PendingJob | FailedJob {
   const at = now.toISOString();
-  const attempts = job.attempts - 1;
-  if (attempts === 0 || job.last_error === null) return { ...job, ...notStarted(at), attempts };
-  return { ...job, state: 'failed', attempts, updated_at: at, finished_at: at, last_error: job.last_error, lease: null };
+  if (job.attempts === 0 || job.last_error === null) return { ...job, ...notStarted(at) };
+  return { ...job, state: 'failed', updated_at: at, started_at: at, finished_at: at, last_error: job.last_error, lease: null };
+}
+
+/**
+ * A job whose lease ran out: its manager died or froze. A claim that never started goes back as
+ * if released; a run is recorded as lost, a failed attempt. `ran` says whether a claim whose start
+ * is not recorded had started all the same (its processes were found): then it too is a lost run,
+ * started at most a moment after the claim.
+ */
+export function recover(
+  job: ProcessingJob,
+  policy: RetryPolicy,
+  now: Date,
+  ran: boolean = job.started_at !== null,
+): PendingJob | FailedJob | CompletedJob | DeadJob {
+  if (job.started_at === null && !ran) return release(job, now);
+  const running = job.started_at === null ? start(job, 0, job.updated_at, now) : job;
+  const who = job.lease.worker_pid === null ? 'its manager' : `worker pid ${job.lease.worker_pid}`;
+  return finish(running, { kind: 'lost', reason: `lease expired at ${job.lease.expires_at} (${who} died or froze)` }, policy, now);
 }
 
 /**
  * `queuectl cancel`: the job stops being eligible for good. A processing job loses its lease, so
  * the worker running it can no longer record an outcome (its token is no longer current); the
  * caller kills the run. `last_error` says what the job was doing when it was canceled.
+ *
+ * `runFound` is for a claim whose start is not recorded yet: when processes of its run were
+ * found, its command had started a moment before, and it is canceled as running.
  */
-export function cancel(job: CancelableJob, now: Date): CanceledJob {
+export function cancel(job: CancelableJob, now: Date, runFound = false): CanceledJob {
   const at = now.toISOString();
   const base = { ...job, state: 'canceled' as const, updated_at: at, finished_at: at, lease: null };
   switch (job.state) {
@@ -120,12 +156,19 @@ export function cancel(job: CancelableJob, now: Date): CanceledJob {
         exit_code: job.exit_code,
         last_error: `canceled by user while waiting to retry (last run: ${job.last_error})`,
       };
-    case 'processing':
+    case 'processing': {
+      if (job.started_at === null && !runFound) {
+        return { ...base, started_at: null, exit_code: null, last_error: 'canceled by user before its run started' };
+      }
+      // A start not recorded yet happened at most a moment after the claim.
+      const running = job.started_at === null ? { attempts: job.attempts + 1, started_at: job.updated_at } : job;
       return {
         ...base,
-        started_at: job.started_at,
+        attempts: running.attempts,
+        started_at: running.started_at,
         exit_code: null,
-        last_error: `canceled by user while running; run ${job.attempts} was killed`,
+        last_error: `canceled by user while running; run ${running.attempts} was killed`,
       };
+    }
   }
 }

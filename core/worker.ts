@@ -1,17 +1,17 @@
 /**
- * A worker child's side of the work: run the jobs the manager hands over, one at a time, with
- * `sh -c` in a process group of their own; capture their output to the job's log; report how
- * each ended. The manager may hand over the next job while one runs, so that the worker starts
- * it the moment the current one ends instead of waiting for a lock cycle. The manager claims
- * and records under the lock; a worker never touches the queue files, so a job that kills its
- * worker (`kill -9 $PPID`) cannot leave a file half-written.
+ * A worker child's side of the work: run the job the manager hands over, one at a time, with
+ * `sh -c` in a process group of its own; capture its output to the job's log; report when it
+ * started and how it ended. A worker is handed a job only when it is idle: the manager keeps the
+ * next jobs itself and gives each to whichever worker frees first, so a short job never waits
+ * behind a long one. The manager claims and records under the lock; a worker never touches the
+ * queue files, so a job that kills its worker (`kill -9 $PPID`) cannot leave a file half-written.
  */
-import type { ProcessingJob } from './job.js';
+import type { ClaimedJob } from './job.js';
 import { describeOutcome } from './outcome.js';
 import { TOKEN_VARIABLE } from './run-processes.js';
 import { runCommand, sendSignal, type RunningCommand } from './runner.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
-import { appendToLog, closeRunLog, openRunLog } from '../store/job-logs.js';
+import { appendLineToLog, closeRunLog, openRunLog } from '../store/job-logs.js';
 import type { DataPaths } from '../store/paths.js';
 
 export interface WorkerOptions {
@@ -25,7 +25,7 @@ export interface WorkerOptions {
 }
 
 interface CurrentRun {
-  job: ProcessingJob;
+  job: ClaimedJob;
   command: RunningCommand;
   /** Why the run was stopped from outside, for its log. */
   stoppedBecause?: string;
@@ -34,8 +34,6 @@ interface CurrentRun {
 
 export class Worker {
   private current: CurrentRun | undefined;
-  /** Jobs handed over to run after the current one. */
-  private readonly next: ProcessingJob[] = [];
   private exitWhenIdle = false;
   /**
    * Process groups of runs stopped from outside (a timeout, a revoke, an abort): SIGTERM went
@@ -53,19 +51,12 @@ export class Worker {
   handle(message: ManagerMessage): void {
     switch (message.type) {
       case 'run':
-        if (this.exitWhenIdle) this.giveBack(message.job);
-        else if (this.current) this.next.push(message.job);
+        if (this.exitWhenIdle || this.current) this.giveBack(message.job);
         else this.start(message.job);
         break;
-      case 'revoke': {
-        if (this.current?.job.lease.token === message.token) {
-          this.stopRun(message.reason);
-          break;
-        }
-        const queued = this.next.findIndex((job) => job.lease.token === message.token);
-        if (queued !== -1) this.giveBack(this.next.splice(queued, 1)[0]!);
+      case 'revoke':
+        if (this.current?.job.lease.token === message.token) this.stopRun(message.reason);
         break;
-      }
       case 'abort':
         this.leave();
         this.stopRun('the worker was told to stop now');
@@ -79,7 +70,6 @@ export class Worker {
 
   /** The manager is gone, so no one can record this run: kill it at once, group and all. */
   async orphaned(): Promise<void> {
-    this.next.length = 0; // their leases bring them back
     const run = this.current;
     if (run) {
       run.command.kill();
@@ -87,11 +77,10 @@ export class Worker {
     }
   }
 
-  /** From now on: no new job; the ones waiting go back to the manager. */
+  /** From now on: no new job. */
   private leave(): void {
     if (!this.exitWhenIdle) this.options.send({ type: 'exiting' });
     this.exitWhenIdle = true;
-    for (const job of this.next.splice(0)) this.giveBack(job);
   }
 
   private exit(): void {
@@ -99,15 +88,17 @@ export class Worker {
     this.onExit();
   }
 
-  private giveBack(job: ProcessingJob): void {
+  private giveBack(job: ClaimedJob): void {
     this.options.send({ type: 'released', id: job.id, token: job.lease.token });
   }
 
-  private start(job: ProcessingJob): void {
+  private start(job: ClaimedJob): void {
     const { paths, send, log } = this.options;
     const token = job.lease.token;
-    const runs = `${job.attempts} of ${job.max_retries + 1}`;
-    const startedAt = new Date().toISOString();
+    const attempt = job.attempts + 1; // the claim did not count this run; its start does
+    const runs = `${attempt} of ${job.max_retries + 1}`;
+    const startedMs = Date.now();
+    const startedAt = new Date(startedMs).toISOString();
     log(`${job.id}: run ${runs} started: ${job.command}`);
     const logFd = openRunLog(
       paths,
@@ -122,7 +113,7 @@ export class Worker {
         env: {
           ...process.env,
           QUEUECTL_JOB_ID: job.id,
-          QUEUECTL_ATTEMPT: String(job.attempts),
+          QUEUECTL_ATTEMPT: String(attempt),
           QUEUECTL_DATA_DIR: paths.root,
           [TOKEN_VARIABLE]: token,
         },
@@ -133,23 +124,22 @@ export class Worker {
     } finally {
       closeRunLog(logFd);
     }
-    send({ type: 'started', token, pgid: command.pid });
-    const started = Date.now();
+    send({ type: 'started', token, pgid: command.pid, startedAt });
     const run: CurrentRun = {
       job,
       command,
       ended: command.done.then((outcome) => {
-        const seconds = (Date.now() - started) / 1000;
+        const ended = Date.now();
+        const seconds = (ended - startedMs) / 1000;
         const how = run.stoppedBecause ? `stopped (${run.stoppedBecause})` : describeOutcome(outcome);
         if ((run.stoppedBecause || outcome.kind === 'timed_out') && command.pid !== null) this.stoppedGroups.push(command.pid);
-        appendToLog(paths, job.id, `--- queuectl: run ${runs} ${how} after ${seconds.toFixed(2)} s`);
+        appendLineToLog(paths, job.id, `--- queuectl: run ${runs} ${how} after ${seconds.toFixed(2)} s`);
         this.current = undefined;
+        const endedAt = new Date(ended).toISOString();
         // Exit only once the outcome is on its way: a message sent right before exit is lost.
-        send({ type: 'finished', id: job.id, token, outcome, startedAt, seconds }, () => {
+        send({ type: 'finished', id: job.id, token, outcome, startedAt, endedAt, seconds }, () => {
           if (this.exitWhenIdle && !this.current) this.exit();
         });
-        const following = this.exitWhenIdle ? undefined : this.next.shift();
-        if (following) this.start(following);
       }),
     };
     this.current = run;

@@ -2,7 +2,7 @@
  * Per-job logs: `logs/<id>.log` holds the stdout and stderr of every run of the job, each run
  * under a header line, so `queuectl logs <id>` shows the whole history of its attempts.
  */
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTextIfExists } from './atomic-json.js';
 import type { DataPaths } from './paths.js';
@@ -23,14 +23,32 @@ export function closeRunLog(fd: number): void {
   closeSync(fd);
 }
 
-export function appendToLog(paths: DataPaths, id: string, line: string): void {
-  appendFileSync(jobLogPath(paths, id), `${line}\n`);
+/**
+ * Appends a line of queuectl's own to the job's log, on a line of its own: a command whose output
+ * ends without a newline (`printf abc`) does not get the line glued to it.
+ */
+export function appendLineToLog(paths: DataPaths, id: string, line: string): void {
+  const fd = openSync(jobLogPath(paths, id), 'a+');
+  try {
+    writeSync(fd, `${endsOpen(fd) ? '\n' : ''}${line}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether the file's last byte is something other than a newline. */
+function endsOpen(fd: number): boolean {
+  const { size } = fstatSync(fd);
+  if (size === 0) return false;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  return last[0] !== 0x0a;
 }
 
 /** Appends a line to the job's log, creating it (and logs/) if the job never ran. */
 export function noteInLog(paths: DataPaths, id: string, line: string): void {
   mkdirSync(paths.logs, { recursive: true });
-  appendFileSync(jobLogPath(paths, id), `${line}\n`);
+  appendLineToLog(paths, id, line);
 }
 
 /** The log's text, or `undefined` when the job has not run yet. */

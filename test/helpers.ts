@@ -253,6 +253,11 @@ export function allJobs(dataDir: string): Map<string, Job> {
   return new Map([...readQueue(dataDir), ...readDlq(dataDir)].map((job) => [job.id, job]));
 }
 
+/** Processing with its start recorded: its command runs (a claim not started yet has no start). */
+export function hasStarted(job: Job | undefined): boolean {
+  return job?.state === 'processing' && job.started_at !== null;
+}
+
 /** Waits until every job in the data dir is completed or dead. */
 export function waitForAllFinished(dataDir: string, timeoutMs = 30_000): Promise<boolean> {
   return waitFor(

@@ -1,5 +1,5 @@
 /** Jobs in each state, as plain data for unit tests of the pure rules. */
-import type { CompletedJob, DeadJob, PendingJob, ProcessingJob } from '../core/job.js';
+import type { ClaimedJob, CompletedJob, DeadJob, PendingJob, RunningJob } from '../core/job.js';
 
 export const T0 = '2026-11-23T09:00:00.000Z';
 
@@ -25,13 +25,24 @@ export function pendingJob(id: string, fields: Partial<PendingJob> = {}): Pendin
   };
 }
 
-export function processingJob(id: string, fields: Partial<ProcessingJob> = {}): ProcessingJob {
+/** A job whose command runs (its start recorded). */
+export function processingJob(id: string, fields: Partial<RunningJob> = {}): RunningJob {
   return {
     ...pendingJob(id),
     state: 'processing',
     attempts: 1,
     started_at: T0,
     lease: { worker_pid: 42, token: 'token-1', expires_at: '2026-11-23T09:00:30.000Z' },
+    ...fields,
+  };
+}
+
+/** A job claimed by a manager for its next free worker, not started. */
+export function claimedJob(id: string, fields: Partial<ClaimedJob> = {}): ClaimedJob {
+  return {
+    ...pendingJob(id),
+    state: 'processing',
+    lease: { worker_pid: null, token: 'token-1', expires_at: '2026-11-23T09:00:30.000Z' },
     ...fields,
   };
 }

@@ -22,6 +22,7 @@ function describe({ job, was, stopped }: Canceled): string {
   if (was === 'pending') return `canceled ${job.id} (was pending)`;
   if (was === 'failed') return `canceled ${job.id} (was waiting to retry)`;
   const count = stopped?.pids.length ?? 0;
+  if (count === 0 && job.started_at === null) return `canceled ${job.id} (claimed by a worker manager; it had not started)`;
   if (count === 0) return `canceled ${job.id} (was running; no process of its run was found)`;
   const how = stopped!.killed ? 'stopped with SIGKILL after the grace period' : 'stopped with SIGTERM';
   return `canceled ${job.id} (was running; ${count} process${count === 1 ? '' : 'es'} ${how})`;

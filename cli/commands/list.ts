@@ -30,7 +30,7 @@ export function printJobs(ctx: CommandContext, jobs: readonly Job[], empty: stri
   }
   const rows = jobs.map((job) => [
     job.id,
-    paintState(job.state),
+    stateLabel(job),
     `${job.attempts}/${job.max_retries + 1}`,
     String(job.priority),
     shortTime(whenOf(job)),
@@ -38,6 +38,11 @@ export function printJobs(ctx: CommandContext, jobs: readonly Job[], empty: stri
     truncate(job.last_error ?? '', 60),
   ]);
   process.stdout.write(`${formatTable(['ID', 'STATE', 'RUNS', 'PRIO', 'WHEN', 'COMMAND', 'LAST ERROR'], rows)}\n`);
+}
+
+/** The state, and for a job claimed by a manager whose worker has not started it, that it has not. */
+export function stateLabel(job: Job): string {
+  return job.state === 'processing' && job.started_at === null ? `${paintState(job.state)} (not started)` : paintState(job.state);
 }
 
 /** The time that matters in each state: when it runs, started, or finished. */

@@ -4,7 +4,8 @@ import type { Job } from '../../core/job.js';
 import { findJob } from '../../core/queue-ops.js';
 import { jobLogPath, readJobLog } from '../../store/job-logs.js';
 import type { CommandContext } from '../context.js';
-import { paintState, printJson } from '../output.js';
+import { printJson } from '../output.js';
+import { stateLabel } from './list.js';
 
 function notFound(id: string): QueuectlError {
   return new QueuectlError(`no job "${id}" in the queue or the DLQ; see queuectl list`, 'ENOTFOUND');
@@ -19,9 +20,10 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
   }
   const fields: [string, string][] = Object.entries(job)
     .filter(([key]) => key !== 'lease')
-    .map(([key, value]) => [key, key === 'state' ? paintState(String(value)) : value === null ? '-' : String(value)]);
+    .map(([key, value]) => [key, key === 'state' ? stateLabel(job) : value === null ? '-' : String(value)]);
   if (job.state === 'processing') {
-    fields.push(['worker', String(job.lease.worker_pid)], ['lease_until', job.lease.expires_at]);
+    const worker = job.lease.worker_pid === null ? '- (claimed by a worker manager for its next free worker; not started yet)' : String(job.lease.worker_pid);
+    fields.push(['worker', worker], ['lease_until', job.lease.expires_at]);
   }
   fields.push(['in', job.state === 'dead' ? 'dlq.json' : 'queue.json'], ['log', jobLogPath(ctx.store.paths, job.id)]);
   const width = Math.max(...fields.map(([key]) => key.length));

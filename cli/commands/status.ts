@@ -1,6 +1,6 @@
 /** `queuectl status [--json] [--watch [--interval ms]]`: counts per state, live workers and their jobs, the data dir. */
 import { inputError } from '../../core/errors.js';
-import { JOB_STATES, type JobState } from '../../core/job.js';
+import { isRunning, JOB_STATES, type JobState } from '../../core/job.js';
 import { liveManagers } from '../../store/manager-registry.js';
 import { optionCount, optionText, type CommandContext } from '../context.js';
 import { formatTable, paintState, printJson } from '../output.js';
@@ -48,7 +48,8 @@ export function readStatus(ctx: CommandContext): Status {
   for (const job of [...queue, ...dlq]) counts[job.state]++;
 
   const runningBy = new Map<number, string>();
-  for (const job of queue) if (job.state === 'processing') runningBy.set(job.lease.worker_pid, job.id);
+  // A claim not started yet has no worker: no worker is running it.
+  for (const job of queue) if (isRunning(job)) runningBy.set(job.lease.worker_pid, job.id);
   const managers = liveManagers(ctx.store.paths);
   const workers: WorkerStatus[] = managers.flatMap((manager) =>
     manager.workers.map((worker) => ({

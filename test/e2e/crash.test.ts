@@ -22,6 +22,7 @@ import {
   CLI,
   cliJson,
   cliOk,
+  hasStarted,
   killGroup,
   processAlive,
   readDlq,
@@ -153,7 +154,8 @@ test('after kill -9 of the manager with all its children, the next manager takes
     () => {
       const jobs = readQueue(data);
       const started = ids.map((id) => starts(runs, id)[0]);
-      return jobs.every((job) => job.state === 'processing') && started.every(Boolean) ? (started as Run[]) : null;
+      // Running, and recorded as such: a start is written by the cycle after the worker reports it.
+      return jobs.every(hasStarted) && started.every(Boolean) ? (started as Run[]) : null;
     },
     { what: 'both jobs to be running' },
   );
@@ -235,7 +237,7 @@ test('a manager frozen (SIGSTOP) past its lease and then resumed never overwrite
   const lockLog = join(work, 'lock.log');
   await cliOk(data, ['enqueue', '--id', 'thawed', '--max-retries', '5', '--command', attemptJob(runs, 0.3, 4, { first: 7 })]);
   const frozen = startManager(t, data, 1, { QUEUECTL_LOCK_LOG: lockLog });
-  await waitFor(() => starts(runs, 'thawed')[0], { what: 'the first run' });
+  await waitFor(() => starts(runs, 'thawed')[0] && hasStarted(allJobs(data).get('thawed')), { what: 'the first run, its start recorded' });
 
   // Freeze it outside a lock cycle: a process frozen inside one is another fault (see below).
   // Only the manager takes the lock now, so .lock exists exactly while it holds it.
@@ -253,7 +255,9 @@ test('a manager frozen (SIGSTOP) past its lease and then resumed never overwrite
   const other = startManager(t, data, 1, { QUEUECTL_LOCK_LOG: lockLog });
 
   const secondRun = await waitFor(() => starts(runs, 'thawed')[1], { timeoutMs: 15_000, what: 'the job to be taken back and run again' });
-  const during = readQueue(data).find((job) => job.id === 'thawed') as ProcessingJob;
+  const during = await waitFor(() => readQueue(data).find((job) => job.id === 'thawed' && hasStarted(job)) as ProcessingJob | undefined, {
+    what: 'the start of run 2 to be recorded',
+  });
   assert.equal(during.state, 'processing');
   assert.equal(during.attempts, 2);
   assert.equal(secondRun.attempt, 2);

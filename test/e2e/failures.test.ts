@@ -148,11 +148,11 @@ test('when a worker is killed with -9 mid-job, the job is taken back after its l
     () => {
       const job = allJobs(data).get('survivor');
       const run = starts(runs, 'survivor')[0];
-      return job?.state === 'processing' && run ? { job, run } : null;
+      return job?.state === 'processing' && job.lease.worker_pid !== null && run ? { job, run } : null;
     },
     { what: 'the job to be running' },
   );
-  const victim = firstRun.job.lease!.worker_pid;
+  const victim = firstRun.job.lease!.worker_pid!;
   assert.equal(firstRun.run.worker, victim, 'the runs log and the lease name the same worker');
   process.kill(victim, 'SIGKILL');
 

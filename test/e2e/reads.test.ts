@@ -229,6 +229,38 @@ describe('list and show', () => {
   });
 });
 
+describe('a job claimed ahead by a worker manager, not started yet', () => {
+  /** As a manager holds it for its next free worker: processing, no worker, no start, no run counted. */
+  function claimed(id: string): Job {
+    return {
+      ...pending(id),
+      state: 'processing',
+      // A lease far in the future, so nothing takes the job back while the test reads it.
+      lease: { worker_pid: null, token: 'token', expires_at: '2099-01-01T00:00:00.000Z' },
+    };
+  }
+
+  test('list and show mark it not started, status shows no worker running it, cancel says it had not started', async (t) => {
+    const dir = tempDataDir(t);
+    writeJobFile(join(dir, 'queue.json'), [processing('r1'), claimed('next')]);
+    assert.match((await cliOk(dir, ['list'])).stdout, /^next\s+processing \(not started\)\s+0\/4\s+0\s+-\s/m);
+    assert.match((await cliOk(dir, ['list'])).stdout, /^r1\s+processing\s+1\/4\s/m);
+    const show = (await cliOk(dir, ['show', 'next'])).stdout;
+    assert.match(show, /^state\s+processing \(not started\)$/m);
+    assert.match(show, /^started_at\s+-$/m);
+    assert.match(show, /^worker\s+- \(claimed by a worker manager for its next free worker; not started yet\)$/m);
+
+    const result = await runCli(dir, ['cancel', 'next']);
+    assert.equal(result.code, 0, describeRun(['cancel', 'next'], result));
+    assert.equal(result.stdout, 'canceled next (claimed by a worker manager; it had not started)\n');
+    const job = await cliJson<Job>(dir, ['show', 'next']);
+    assert.equal(job.state, 'canceled');
+    assert.equal(job.attempts, 0, 'no run was counted');
+    assert.equal(job.started_at, null);
+    assert.equal(job.last_error, 'canceled by user before its run started');
+  });
+});
+
 describe('logs', () => {
   test('logs prints the stdout and stderr a worker captured from the job', async (t) => {
     const dir = tempDataDir(t);

@@ -11,6 +11,7 @@ import {
   allJobs,
   cliJson,
   cliOk,
+  hasStarted,
   processAlive,
   readQueue,
   runCli,
@@ -32,9 +33,9 @@ function jobState(dataDir: string, id: string): string | undefined {
   return allJobs(dataDir).get(id)?.state;
 }
 
-/** Waits until job `id` is processing and its command has recorded its start. */
+/** Waits until job `id` is running: its command recorded its start, and so did the queue. */
 async function waitUntilRunning(dataDir: string, runs: string, id: string): Promise<void> {
-  await waitFor(() => jobState(dataDir, id) === 'processing' && readRuns(runs).some((run) => run.id === id && run.event === 'start'), {
+  await waitFor(() => hasStarted(allJobs(dataDir).get(id)) && readRuns(runs).some((run) => run.id === id && run.event === 'start'), {
     what: `job ${id} to be running`,
   });
 }
