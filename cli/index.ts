@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { cac, type CAC } from 'cac';
 import { QueuectlError } from '../core/errors.js';
+import { checkDataDir } from '../store/data-dir.js';
 import { QueueStore } from '../store/queue-store.js';
 import { expandCommandAlias, readRawArgs, type RawArgs } from './argv.js';
 import type { CommandContext } from './context.js';
@@ -92,15 +93,15 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
 };
 
 function context(raw: RawArgs): CommandContext {
-  const dataDir = raw.values.get('data-dir');
-  if (dataDir === '') throw new QueuectlError('--data-dir is empty', 'EINPUT');
-  return { store: new QueueStore(resolveDataDir(dataDir)), raw, json: raw.flags.has('json') };
+  const root = resolveDataDir(raw.values.get('data-dir'));
+  checkDataDir(root);
+  return { store: new QueueStore(root), raw, json: raw.flags.has('json') };
 }
 
 function buildCli(raw: RawArgs): CAC {
   const cli = cac('queuectl');
   const ctx = () => context(raw);
-  cli.option('--data-dir <dir>', 'Data directory (default: $QUEUECTL_DATA_DIR, else the package data/)');
+  cli.option('--data-dir <dir>', 'Data directory (default: $QUEUECTL_DATA_DIR, else ~/.local/state/queuectl; in a source checkout, its data/)');
 
   cli
     .command('enqueue [json]', `Add a job: '{"command":"echo hi"}', --command CMD [options], or --file F`)
@@ -229,6 +230,8 @@ async function main(): Promise<void> {
   const raw = { ...read, argv: expandCommandAlias(read.argv, GROUPED_COMMANDS) };
   const cli = buildCli(raw);
   try {
+    // Before cac, which would take an empty value for a missing one and print the whole help.
+    if (raw.values.get('data-dir') === '') resolveDataDir('');
     const parsed = cli.parse(raw.argv, { run: false });
     if (!cli.matchedCommand) {
       if (parsed.options.help || parsed.options.version) return;

@@ -408,6 +408,9 @@ export class Dispatcher {
     } catch {
       return; // a broken file: the next cycle reports it
     }
+    // No queue.json at all while this manager holds claims: the data dir was deleted, which is
+    // the manager's to handle (see data-dir-watch.ts), not proof that the jobs were taken back.
+    if (jobs.length === 0 && !existsSync(this.options.store.paths.queue)) return;
     const ids = new Set([...[...this.runs.values()].map((run) => run.job.id), ...[...this.held.values()].map((held) => held.job.id)]);
     const current = new Map<string, Job>();
     for (const job of jobs) if (ids.has(job.id)) current.set(job.id, job);

@@ -14,6 +14,7 @@ import {
 } from '../store/manager-registry.js';
 import type { QueueStore } from '../store/queue-store.js';
 import { Dispatcher } from './dispatcher.js';
+import { watchDataDir } from './data-dir-watch.js';
 import { sendSignal } from './runner.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
 
@@ -30,8 +31,11 @@ export interface ManagerOptions {
 }
 
 export interface RunningManager {
-  /** Resolves when every child has exited after a stop. */
-  finished: Promise<void>;
+  /**
+   * Resolves when every child has exited after a stop: with null, or with why the manager had to
+   * stop on its own (its data directory was deleted or replaced).
+   */
+  finished: Promise<string | null>;
   /** First call: let running jobs finish. Later calls: kill them. */
   stop(): void;
 }
@@ -50,8 +54,10 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
   const startedAt = new Date().toISOString();
   const children = new Map<number, Child>();
   let stopRequests = 0;
-  let resolveFinished: () => void;
-  const finished = new Promise<void>((resolve) => (resolveFinished = resolve));
+  /** Why the manager stopped on its own, if it did. */
+  let failure: string | null = null;
+  let resolveFinished: (failure: string | null) => void;
+  const finished = new Promise<string | null>((resolve) => (resolveFinished = resolve));
 
   const send = (pid: number, message: ManagerMessage) => {
     const child = children.get(pid)?.process;
@@ -137,15 +143,31 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
   const finish = async () => {
     if (finishing) return;
     finishing = true;
-    const recorded = dispatcher.whenIdle();
+    // With its data dir gone there is nowhere to record anything.
+    const recorded = failure === null ? dispatcher.whenIdle() : Promise.resolve();
     if (stopRequests > 1) await Promise.race([recorded, new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
     else await recorded;
     dispatcher.close();
+    dirWatch.stop();
     unregister();
-    resolveFinished();
+    resolveFinished(failure);
   };
 
   store.ensureDir();
+  // A data dir deleted or replaced under a running manager: its files (and its registry entry,
+  // which `worker stop` and `status` look for) are gone, and a new dir at the path belongs to
+  // whoever made it. Carrying on would run jobs no one can see or stop, so the manager stops and
+  // kills its runs.
+  const dirWatch = watchDataDir(store.paths.root, (what) => {
+    if (failure !== null) return;
+    failure = `its data directory ${store.paths.root} was ${what}`;
+    const running = [...children.values()].filter((child) => child.runGroup !== null).length;
+    log(`error: ${failure}; stopping, and killing ${running} running job(s): nothing more can be recorded there`);
+    dispatcher.close();
+    stopRequests = 2;
+    for (const pid of children.keys()) send(pid, { type: 'abort' });
+    if (children.size === 0) void finish();
+  });
   const removed = store.removeStaleTempFiles();
   if (removed > 0) log(`removed ${removed} temp file(s) left by an interrupted write`);
   dispatcher.start();

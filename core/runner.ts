@@ -41,11 +41,14 @@ export function sendSignal(target: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** A run that could not start, for `message`. */
+export function failedCommand(message: string): RunningCommand {
+  return { pid: null, done: Promise.resolve({ kind: 'spawn_failed', message }), stop() {}, kill() {} };
+}
+
 export function runCommand(request: RunRequest): RunningCommand {
   const missing = missingDirectory(request.cwd);
-  if (missing) {
-    return { pid: null, done: Promise.resolve({ kind: 'spawn_failed', message: missing }), stop() {}, kill() {} };
-  }
+  if (missing) return failedCommand(missing);
   const child = spawn('/bin/sh', ['-c', request.command], {
     cwd: request.cwd,
     env: request.env,

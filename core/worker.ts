@@ -9,7 +9,8 @@
 import type { ClaimedJob } from './job.js';
 import { describeOutcome } from './outcome.js';
 import { TOKEN_VARIABLE } from './run-processes.js';
-import { runCommand, sendSignal, type RunningCommand } from './runner.js';
+import type { RunOutcome } from './outcome.js';
+import { failedCommand, runCommand, sendSignal, type RunningCommand } from './runner.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
 import { appendLineToLog, closeRunLog, openRunLog } from '../store/job-logs.js';
 import type { DataPaths } from '../store/paths.js';
@@ -59,7 +60,8 @@ export class Worker {
         break;
       case 'abort':
         this.leave();
-        this.stopRun('the worker was told to stop now');
+        if (this.current) this.stopRun('the worker was told to stop now');
+        else this.exit();
         break;
       case 'exit':
         this.leave();
@@ -93,18 +95,21 @@ export class Worker {
   }
 
   private start(job: ClaimedJob): void {
-    const { paths, send, log } = this.options;
+    const { paths, log } = this.options;
     const token = job.lease.token;
     const attempt = job.attempts + 1; // the claim did not count this run; its start does
     const runs = `${attempt} of ${job.max_retries + 1}`;
     const startedMs = Date.now();
     const startedAt = new Date(startedMs).toISOString();
     log(`${job.id}: run ${runs} started: ${job.command}`);
-    const logFd = openRunLog(
-      paths,
-      job.id,
-      `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid} in ${job.cwd}: ${job.command}`,
-    );
+    let logFd: number;
+    try {
+      logFd = openRunLog(paths, job.id, `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid} in ${job.cwd}: ${job.command}`);
+    } catch (error) {
+      // No log, no run: output with nowhere to go would be lost (the data dir may be gone).
+      this.track(job, failedCommand(`its log could not be opened: ${(error as Error).message}`), runs, startedMs);
+      return;
+    }
     let command: RunningCommand;
     try {
       command = runCommand({
@@ -124,6 +129,14 @@ export class Worker {
     } finally {
       closeRunLog(logFd);
     }
+    this.track(job, command, runs, startedMs);
+  }
+
+  /** Reports the run's start, then its end: to the job's log and to the manager. */
+  private track(job: ClaimedJob, command: RunningCommand, runs: string, startedMs: number): void {
+    const { paths, send } = this.options;
+    const token = job.lease.token;
+    const startedAt = new Date(startedMs).toISOString();
     send({ type: 'started', token, pgid: command.pid, startedAt });
     const run: CurrentRun = {
       job,
@@ -131,9 +144,12 @@ export class Worker {
       ended: command.done.then((outcome) => {
         const ended = Date.now();
         const seconds = (ended - startedMs) / 1000;
-        const how = run.stoppedBecause ? `stopped (${run.stoppedBecause})` : describeOutcome(outcome);
         if ((run.stoppedBecause || outcome.kind === 'timed_out') && command.pid !== null) this.stoppedGroups.push(command.pid);
-        appendLineToLog(paths, job.id, `--- queuectl: run ${runs} ${how} after ${seconds.toFixed(2)} s`);
+        try {
+          appendLineToLog(paths, job.id, `--- queuectl: run ${runs} ${runEnding(outcome, run.stoppedBecause, seconds)}`);
+        } catch {
+          // The outcome matters more than its line in the log.
+        }
         this.current = undefined;
         const endedAt = new Date(ended).toISOString();
         // Exit only once the outcome is on its way: a message sent right before exit is lost.
@@ -151,4 +167,11 @@ export class Worker {
     run.stoppedBecause = reason;
     run.command.stop();
   }
+}
+
+/** How a run ended, for the line after its output in the job's log. */
+function runEnding(outcome: RunOutcome, stoppedBecause: string | undefined, seconds: number): string {
+  if (outcome.kind === 'spawn_failed') return describeOutcome(outcome); // it never ran: no duration
+  const how = stoppedBecause ? `stopped (${stoppedBecause}): ${describeOutcome(outcome)}` : describeOutcome(outcome);
+  return `${how} after ${seconds.toFixed(2)} s`;
 }

@@ -69,15 +69,28 @@ export function fsyncDirectory(dir: string): void {
 }
 
 /**
- * Creates `dir` and its missing parents so that they survive a power loss: every directory that
- * gained an entry is fsynced. Does nothing (no fsync) when `dir` exists already.
+ * Creates `dir` and its missing parents (with `mode`, less the umask) so that they survive a power
+ * loss: every directory that gained an entry is fsynced. Does nothing (no fsync) when `dir`
+ * exists already.
  */
-export function mkdirDurably(dir: string): void {
-  const first = mkdirSync(dir, { recursive: true });
+export function mkdirDurably(dir: string, mode?: number): void {
+  const first = mkdirSync(dir, { recursive: true, ...(mode === undefined ? {} : { mode }) });
   if (first === undefined) return;
   for (let at = dir; ; at = dirname(at)) {
     fsyncDirectory(dirname(at));
     if (at === first || dirname(at) === at) break;
+  }
+}
+
+/**
+ * Creates `dir` unless it exists, inside a parent that must exist: a data dir deleted under a
+ * running manager is not made again by its next log or registry write.
+ */
+export function mkdirInExisting(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
 }
 

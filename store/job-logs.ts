@@ -2,9 +2,9 @@
  * Per-job logs: `logs/<id>.log` holds the stdout and stderr of every run of the job, each run
  * under a header line, so `queuectl logs <id>` shows the whole history of its attempts.
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { readTextIfExists } from './atomic-json.js';
+import { mkdirInExisting, readTextIfExists } from './atomic-json.js';
 import type { DataPaths } from './paths.js';
 
 export function jobLogPath(paths: DataPaths, id: string): string {
@@ -13,7 +13,7 @@ export function jobLogPath(paths: DataPaths, id: string): string {
 
 /** Opens the job's log for appending, writes the run's header and returns the descriptor. */
 export function openRunLog(paths: DataPaths, id: string, header: string): number {
-  mkdirSync(paths.logs, { recursive: true });
+  mkdirInExisting(paths.logs);
   const fd = openSync(jobLogPath(paths, id), 'a');
   writeSync(fd, `${header}\n`);
   return fd;
@@ -47,7 +47,7 @@ function endsOpen(fd: number): boolean {
 
 /** Appends a line to the job's log, creating it (and logs/) if the job never ran. */
 export function noteInLog(paths: DataPaths, id: string, line: string): void {
-  mkdirSync(paths.logs, { recursive: true });
+  mkdirInExisting(paths.logs);
   appendLineToLog(paths, id, line);
 }
 

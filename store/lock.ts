@@ -7,7 +7,7 @@
  * still lost (this process froze past `stale` and another took it), `onCompromised` marks it
  * and the pending write is refused instead of overwriting the other process's work.
  */
-import { appendFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type Lockfile from 'proper-lockfile';
 import { QueuectlError } from '../core/errors.js';
@@ -100,6 +100,8 @@ async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLo
   let release: () => Promise<void>;
   lockfile ??= require('proper-lockfile') as typeof Lockfile;
   const waitMs = lockWaitMs();
+  // proper-lockfile retries every error, a missing directory too, for the whole wait.
+  if (!existsSync(root)) throw missingDirectory(root);
   try {
     release = await lockfile.lock(root, {
       lockfilePath: lockPath,
@@ -121,9 +123,7 @@ async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLo
         'ELOCK',
       );
     }
-    if (code === 'ENOENT') {
-      throw new QueuectlError(`data directory ${root} does not exist`, 'EFAIL');
-    }
+    if (code === 'ENOENT') throw missingDirectory(root);
     throw error;
   }
   // proper-lockfile judges a lock stale by its age alone, and its own check that the lock is
@@ -152,6 +152,10 @@ async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLo
       });
     }
   }
+}
+
+function missingDirectory(root: string): QueuectlError {
+  return new QueuectlError(`data directory ${root} does not exist`, 'EFAIL');
 }
 
 /** The lock directory's identity: inode and birth time, since a new directory may reuse the inode. */

@@ -4,10 +4,10 @@
  * (killed with -9) is recognised as stale: the pid is checked, and on Linux so is the process
  * start time, so a reused pid is not mistaken for a manager.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readProcStat } from '../core/proc-stat.js';
-import { readJsonIfExists, writeFileDurably } from './atomic-json.js';
+import { mkdirInExisting, readJsonIfExists, writeFileDurably } from './atomic-json.js';
 import type { DataPaths } from './paths.js';
 
 export interface ProcessIdentity {
@@ -53,7 +53,7 @@ function recordPath(paths: DataPaths, pid: number): string {
 }
 
 export function writeManagerRecord(paths: DataPaths, record: ManagerRecord): void {
-  mkdirSync(paths.managers, { recursive: true });
+  mkdirInExisting(paths.managers);
   writeFileDurably(recordPath(paths, record.pid), `${JSON.stringify(record, null, 2)}\n`);
 }
 

@@ -10,7 +10,8 @@ import { QueuectlError } from '../core/errors.js';
 import type { DeadJob, Job } from '../core/job.js';
 import { reconcile } from '../core/reconcile.js';
 import { writeArchiveBatch } from './archive.js';
-import { mkdirDurably, readJsonIfExists, removeStaleTempFiles, writeFileDurably } from './atomic-json.js';
+import { readJsonIfExists, removeStaleTempFiles, writeFileDurably } from './atomic-json.js';
+import { prepareDataDir } from './data-dir.js';
 import { JobFileEncoder, parseJobDocument } from './job-file.js';
 import { LockLostError, withLock, type HeldLock } from './lock.js';
 import { dataPaths, type DataPaths } from './paths.js';
@@ -64,14 +65,21 @@ export class QueueStore {
   private readonly cache: { queue?: Cached<Job[]>; dlq?: Cached<Job[]>; config?: Cached<Config> } = {};
   private readonly encoders = { queue: new JobFileEncoder(), dlq: new JobFileEncoder() };
   private tidied = false;
+  private prepared = false;
 
   constructor(root: string) {
     this.paths = dataPaths(isAbsolute(root) ? root : resolve(root));
   }
 
-  /** Creates the data directory on first use, durably: its parent is fsynced too. */
+  /**
+   * Creates the data directory on first use (mode 0700, durably), or checks that it can be
+   * written; once per store, so that a long-running manager never makes it again after someone
+   * deleted it (see manager.ts).
+   */
   ensureDir(): void {
-    mkdirDurably(this.paths.root);
+    if (this.prepared) return;
+    prepareDataDir(this.paths.root);
+    this.prepared = true;
   }
 
   /** Runs `body` under the lock and writes what it staged. `body` must be synchronous. */

@@ -35,10 +35,11 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   const onSignal = () => manager.stop();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  await manager.finished;
+  const failure = await manager.finished;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.stdout.write(`${stamp()} manager ${process.pid} stopped\n`);
+  if (failure !== null) throw new QueuectlError(`manager ${process.pid} stopped: ${failure}`, 'EFAIL');
 }
 
 /** Starts this same command without --detach as a background process, and waits until it runs. */

@@ -4,7 +4,7 @@
  * test's temp dir, written by test/fixtures/record-run.sh.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -256,3 +256,27 @@ test('worker stop --timeout 1 kills a long job, records the failed attempt and r
     [],
   );
 });
+
+for (const how of ['deleted', 'replaced'] as const) {
+  test(`a manager whose data dir is ${how} stops with exit 1, kills its run and says why`, { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    await cliOk(data, ['enqueue', '--id', 'long', '--command', recordingJob(runs, 60)]);
+    const manager = startManager(t, data, 1);
+    await waitUntilRunning(data, runs, 'long');
+    const shell = readRuns(runs)[0]!.shell;
+
+    const moved = `${data}.old`;
+    t.after(() => rmSync(moved, { recursive: true, force: true }));
+    if (how === 'deleted') rmSync(data, { recursive: true, force: true });
+    else {
+      renameSync(data, moved);
+      mkdirSync(data);
+    }
+    assert.equal(await withDeadline(manager.exited, 10_000, 'the manager to stop'), 1, manager.output());
+    assert.match(manager.output(), new RegExp(`error: its data directory ${data} was ${how}; stopping, and killing 1 running job`));
+    assert.match(manager.output(), new RegExp(`queuectl: manager ${manager.pid} stopped: its data directory ${data} was ${how}\\n`));
+    await waitFor(() => !processAlive(shell), { timeoutMs: 10_000, what: 'the run to be killed' });
+    if (how === 'replaced') assert.deepEqual(readdirSync(data), [], 'nothing was written into the new directory');
+    else assert.equal(existsSync(data), false, 'the deleted directory was not made again');
+  });
+}

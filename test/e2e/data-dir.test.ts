@@ -1,0 +1,118 @@
+/**
+ * End-to-end: where the queue lives. An installed queuectl keeps it in the user's XDG state
+ * dir, private to them, so a reinstall cannot wipe it; a data dir that cannot serve is refused
+ * with one line naming it. The install is made the way npm lays one out (the package copied into
+ * a `node_modules`), and run as its users run it.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test, type TestContext } from 'node:test';
+import { cliOk, runCli, snapshotDir, tempDir } from '../helpers.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The package as `npm install -g --prefix` lays it out: `<prefix>/lib/node_modules/queuectl`. Returns its bin. */
+function install(prefix: string): string {
+  const root = join(prefix, 'lib', 'node_modules', 'queuectl');
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  cpSync(join(REPO, 'package.json'), join(root, 'package.json'));
+  cpSync(join(REPO, 'dist'), join(root, 'dist'), { recursive: true });
+  mkdirSync(join(root, 'data'));
+  // Its dependencies, from this checkout (the package's own directory must be a real one).
+  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+  return join(root, 'dist', 'cli', 'index.js');
+}
+
+function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv) {
+  const clean = { ...process.env, QUEUECTL_DATA_DIR: '', XDG_STATE_HOME: '', NO_COLOR: '1', ...env };
+  return spawnSync(process.execPath, [bin, ...args], { env: clean, encoding: 'utf8' });
+}
+
+function setup(t: TestContext) {
+  const home = tempDir(t, 'queuectl-home-');
+  const bin = install(tempDir(t, 'queuectl-prefix-'));
+  return { home, bin };
+}
+
+test('installed, the queue lives in ~/.local/state/queuectl, mode 0700, and survives a reinstall', async (t) => {
+  const { home, bin } = setup(t);
+  const enqueued = run(bin, ['enqueue', '--id', 'kept', '--command', 'true'], { HOME: home });
+  assert.equal(enqueued.status, 0, enqueued.stderr);
+  const dir = join(home, '.local', 'state', 'queuectl');
+  assert.ok(existsSync(join(dir, 'queue.json')), 'the job is in the state dir');
+  assert.equal(statSync(dir).mode & 0o777, 0o700, 'private to its user');
+  assert.deepEqual(readdirSync(join(bin, '..', '..', '..', 'data')), [], 'nothing in the package');
+
+  install(join(bin, '..', '..', '..', '..', '..', '..')); // the same version again, over it
+  const status = JSON.parse(run(bin, ['status', '--json'], { HOME: home }).stdout) as { data_dir: string; counts: { pending: number } };
+  assert.equal(status.data_dir, dir, 'status says which data dir is in use');
+  assert.equal(status.counts.pending, 1, 'the queue survived the reinstall');
+});
+
+test('installed, XDG_STATE_HOME moves the default, and each user (HOME) has a queue of their own', async (t) => {
+  const { home, bin } = setup(t);
+  const state = tempDir(t, 'queuectl-state-');
+  assert.equal(run(bin, ['enqueue', '--command', 'true'], { HOME: home, XDG_STATE_HOME: state }).status, 0);
+  assert.ok(existsSync(join(state, 'queuectl', 'queue.json')));
+  const other = tempDir(t, 'queuectl-home-');
+  const status = JSON.parse(run(bin, ['status', '--json'], { HOME: other }).stdout) as { data_dir: string; counts: { pending: number } };
+  assert.equal(status.data_dir, join(other, '.local', 'state', 'queuectl'));
+  assert.equal(status.counts.pending, 0);
+});
+
+test('a data dir path that is a file is refused with one line naming it, exit 1, for reads and writes alike', async (t) => {
+  const work = tempDir(t);
+  const file = join(work, 'not-a-dir');
+  writeFileSync(file, 'mine\n');
+  for (const args of [['status'], ['list'], ['enqueue', '--command', 'true']]) {
+    const result = await runCli(file, args);
+    assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`);
+    assert.equal(result.stderr, `queuectl: cannot use the data directory ${file}: it is a file, not a directory; choose another with --data-dir DIR or QUEUECTL_DATA_DIR\n`);
+  }
+  const below = join(file, 'queue');
+  const result = await runCli(below, ['enqueue', '--command', 'true']);
+  assert.equal(result.code, 1);
+  assert.equal(result.stderr, `queuectl: cannot use the data directory ${below}: a part of its path is a file; choose another with --data-dir DIR or QUEUECTL_DATA_DIR\n`);
+});
+
+test('a data dir this user cannot write is refused with one line naming it, exit 1, and nothing changes', async (t) => {
+  const work = tempDir(t);
+  const locked = join(work, 'locked');
+  mkdirSync(join(locked, 'data'), { recursive: true });
+  const before = snapshotDir(work);
+  // As root, permissions do not apply: run as an unprivileged user; otherwise take the write bit away.
+  const asRoot = process.getuid?.() === 0;
+  if (!asRoot) chmodSync(locked, 0o500);
+  try {
+    for (const dir of [join(locked, 'data'), join(locked, 'new')]) {
+      const args = [fileURLToPath(new URL('../../cli/index.js', import.meta.url)), '--data-dir', dir, 'enqueue', '--command', 'true'];
+      const result = asRoot
+        ? spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, ...args], { encoding: 'utf8' })
+        : spawnSync(process.execPath, args, { encoding: 'utf8' });
+      assert.equal(result.status, 1, result.stderr);
+      assert.equal(result.stderr, `queuectl: cannot use the data directory ${dir}: permission denied; choose another with --data-dir DIR or QUEUECTL_DATA_DIR\n`);
+    }
+  } finally {
+    chmodSync(locked, 0o700);
+  }
+  assert.deepEqual(snapshotDir(work), before);
+});
+
+test('an empty --data-dir is bad input: one line, exit 2, not the whole help', async () => {
+  for (const argv of [['--data-dir', '', 'status'], ['status', '--data-dir', ''], ['--data-dir=', 'enqueue', '--command', 'true']]) {
+    const result = await runCli(null, argv);
+    assert.equal(result.code, 2, argv.join(' '));
+    assert.match(result.stderr, /^queuectl: --data-dir is empty: give a directory, or leave the option out to use \S+\n$/);
+    assert.equal(result.stdout, '');
+  }
+});
+
+test('a data dir that queuectl creates is private to its user', async (t) => {
+  const dir = join(tempDir(t), 'a', 'b');
+  await cliOk(dir, ['enqueue', '--command', 'true']);
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+});
