@@ -1,6 +1,6 @@
 /** What every command receives: the store of the chosen data dir and the raw arguments. */
 import { inputError } from '../core/errors.js';
-import { parseNonNegativeInt } from '../core/parse.js';
+import { parseDurationMs } from '../core/parse.js';
 import type { QueueStore } from '../store/queue-store.js';
 import type { RawArgs } from './argv.js';
 
@@ -19,9 +19,15 @@ export function optionText(ctx: CommandContext, name: string): string | undefine
 export function optionCount(ctx: CommandContext, name: string, min: number): number | undefined {
   const text = optionText(ctx, name);
   if (text === undefined) return undefined;
-  const value = parseNonNegativeInt(text, `--${name}`);
-  if (value < min) throw inputError(`--${name} must be a whole number from ${min} up, got "${text}"`);
+  const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min) throw inputError(`--${name} must be a whole number from ${min} up, got "${text}"`);
   return value;
+}
+
+/** A value option in the one duration syntax (`90`, `1.5`, `500ms`, `5m`…), in milliseconds. */
+export function optionDurationMs(ctx: CommandContext, name: string, bareUnit: 's' | 'ms' = 's'): number | undefined {
+  const text = optionText(ctx, name);
+  return text === undefined ? undefined : parseDurationMs(text, `--${name}`, bareUnit);
 }
 
 /** Fails when options that belong to another form of the command are given. */

@@ -86,7 +86,7 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
       title: 'Notes',
       body: [
         '  Pending, processing and failed jobs are never pruned. Dead jobs are pruned only when --state names',
-        '  them. Files in archive/ are left alone.',
+        '  them. Archive batches go after archive_days (default 30) by themselves, or with prune --archive.',
       ].join('\n'),
     },
   ],
@@ -160,14 +160,16 @@ function buildCli(raw: RawArgs): CAC {
     .action(async (ids: unknown[]) => (await import('./commands/cancel.js')).cancelCommand(ctx(), ids.map(String)));
 
   cli
-    .command('prune', 'Delete finished jobs and their logs (default: completed and canceled, any age)')
-    .usage('prune [--state completed,dead,canceled] [--older-than 7d] [--dry-run] [--json]')
+    .command('prune', 'Delete finished jobs and their logs (default: completed and canceled, any age), or old archive batches')
+    .usage('prune [--state completed,dead,canceled] [--older-than 7d] [--dry-run] [--json]   or   prune --archive [--older-than 30d]')
     .option('--state <states>', 'Only these finished states, comma-separated: completed, dead, canceled (default: completed,canceled)')
-    .option('--older-than <duration>', 'Only jobs that finished longer ago than this: 90s, 5m, 2h, 7d (default: any age)')
+    .option('--older-than <duration>', 'Only jobs that finished (with --archive: batches written) longer ago than this: 90s, 5m, 2h, 7d')
+    .option('--archive', 'Delete archive batches (jobs retention moved out of queue.json, with their logs) instead of jobs')
     .option('--dry-run', 'Say what would be deleted, delete nothing')
-    .option('--json', 'Print the ids deleted (or, with --dry-run, that would be) as a JSON array')
+    .option('--json', 'Print the ids deleted (with --archive: the batch files) as a JSON array')
     .example('queuectl prune --older-than 7d')
     .example('queuectl prune --state dead --older-than 30d')
+    .example('queuectl prune --archive --older-than 7d')
     .action(async () => (await import('./commands/prune.js')).pruneCommand(ctx()));
 
   cli
@@ -177,8 +179,8 @@ function buildCli(raw: RawArgs): CAC {
 
   cli
     .command('list', 'List jobs (queue and DLQ), oldest first')
-    .option('--state <state>', 'Only this state: pending, processing, failed, completed, dead, canceled')
-    .option('--limit <n>', 'Only the n most recent')
+    .option('--state <states>', 'Only these states, comma-separated: pending, processing, failed, completed, dead, canceled')
+    .option('--limit <n>', 'Only the n most recent (queue and DLQ together)')
     .option('--json', 'Print an array of jobs')
     .action(async () => (await import('./commands/list.js')).listCommand(ctx()));
 

@@ -6,7 +6,7 @@
  */
 import { planCancel } from './cancel.js';
 import type { CancelableJob, CanceledJob, ProcessingJob } from './job.js';
-import { applyRetention } from './retention.js';
+import { evictFinished } from './retention-ops.js';
 import { findRunProcessesOfJobs, stopRunProcesses, type RunProcess, type StopResult } from './run-processes.js';
 import { KILL_GRACE_MS } from './runner.js';
 import { noteInLog } from '../store/job-logs.js';
@@ -44,10 +44,7 @@ export async function cancelJobs(store: QueueStore, ids: readonly string[], opti
     // end its processes before this command looks, which would then find none.
     const found = findRunProcessesOfJobs(store.paths.root, processing.map((job) => job.id));
     const plan = planCancel(tx.queue(), dlq, ids, now, (id) => (found.get(id)?.length ?? 0) > 0);
-    const config = tx.config();
-    const { keep, evicted } = applyRetention(plan.queue, config.retention);
-    if (evicted.length > 0 && config.archive) tx.archive(evicted);
-    tx.setQueue(keep);
+    tx.setQueue(evictFinished(tx, plan.queue, now));
     return { plan, found };
   });
   const running = new Map(plan.running.map((job) => [job.id, job]));

@@ -13,6 +13,7 @@ test('the defaults are the documented ones', () => {
     lease: 30,
     retention: 1000,
     archive: true,
+    archive_days: 30,
   });
 });
 
@@ -53,6 +54,16 @@ test('values typed on the command line are checked per key', () => {
       `${key}=${text}`,
     );
   }
+});
+
+test('settings that are spans of time take the one duration syntax, in their own unit', () => {
+  assert.equal(parseConfigValue('job_timeout', '5m'), 300);
+  assert.equal(parseConfigValue('job_timeout', '1.5'), 1.5);
+  assert.equal(parseConfigValue('lease', '2m'), 120);
+  assert.equal(parseConfigValue('max_backoff', '1h'), 3600);
+  assert.equal(parseConfigValue('poll_interval', '250'), 250, 'milliseconds, as it always was');
+  assert.equal(parseConfigValue('poll_interval', '2s'), 2_000);
+  assert.throws(() => parseConfigValue('lease', '500ms'), /lease must be a duration of at least 1 s, got "500ms"/);
 });
 
 test('every key has a rule that accepts its default', () => {

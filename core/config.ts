@@ -3,7 +3,7 @@
  * set; everything else takes the default below, so a newer default reaches old data dirs.
  */
 import { inputError, QueuectlError, showValue } from './errors.js';
-import { parseNonNegativeInt, parseNonNegativeNumber } from './parse.js';
+import { parseDurationMs, parseNonNegativeInt, parseNonNegativeNumber } from './parse.js';
 
 export interface Config {
   /** Retries after the first run, captured into each job at enqueue. @default 3 */
@@ -21,10 +21,12 @@ export interface Config {
    * dead or frozen worker's job is taken back, this long after it stopped renewing. @default 30
    */
   lease: number;
-  /** Finished (completed) jobs kept in queue.json; older ones leave it. @default 1000 */
+  /** Finished jobs (completed and canceled) kept in queue.json; older ones leave it. @default 1000 */
   retention: number;
-  /** Whether jobs leaving queue.json by retention go to `archive/` (true) or are deleted. @default true */
+  /** Whether jobs leaving queue.json by retention go to `archive/` (true) or are deleted, logs and all. @default true */
   archive: boolean;
+  /** Days an archive batch is kept, with the logs of its jobs; 0 = for ever. @default 30 */
+  archive_days: number;
 }
 
 export type ConfigKey = keyof Config;
@@ -38,6 +40,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   lease: 30,
   retention: 1000,
   archive: true,
+  archive_days: 30,
 });
 
 export const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as ConfigKey[];
@@ -69,6 +72,18 @@ const positiveNumber = (min: number): KeyRule => ({
   isValid: (value) => typeof value === 'number' && Number.isFinite(value) && value >= min,
 });
 
+/** A span of time in `unit`, typed in the one duration syntax (a bare number in `unit`); fractions allowed. */
+const duration = (unit: 's' | 'ms', min: number): KeyRule => ({
+  expected: `a duration from ${min} ${unit} up (a number of ${unit === 's' ? 'seconds' : 'milliseconds'})`,
+  fromText: (text, what) => {
+    const ms = parseDurationMs(text, what, unit);
+    const value = unit === 'ms' ? ms : ms / 1000;
+    if (value < min) throw inputError(`${what} must be a duration of at least ${min} ${unit}, got "${text}"`);
+    return value;
+  },
+  isValid: (value) => typeof value === 'number' && Number.isFinite(value) && value >= min,
+});
+
 const BOOLEAN: KeyRule = {
   expected: 'true or false',
   fromText: (text, what) => {
@@ -82,12 +97,13 @@ const BOOLEAN: KeyRule = {
 const RULES: Record<ConfigKey, KeyRule> = {
   max_retries: wholeNumber(0),
   backoff_base: positiveNumber(1),
-  max_backoff: wholeNumber(0),
-  poll_interval: wholeNumber(10),
-  job_timeout: wholeNumber(0),
-  lease: wholeNumber(1),
+  max_backoff: duration('s', 0),
+  poll_interval: duration('ms', 10),
+  job_timeout: duration('s', 0),
+  lease: duration('s', 1),
   retention: wholeNumber(0),
   archive: BOOLEAN,
+  archive_days: wholeNumber(0),
 };
 
 /** `max-retries` and `max_retries` name the same key. */

@@ -11,7 +11,7 @@
 import { expiredLeases, nextReadyAt, pickNext } from './claim-order.js';
 import type { ClaimableJob, ClaimedJob, DeadJob, Job, ProcessingJob, RunningJob } from './job.js';
 import { isSuccess, type RunOutcome } from './outcome.js';
-import { applyRetention } from './retention.js';
+import { evictFinished } from './retention-ops.js';
 import { claim, finish, recover, release, renewLease, start } from './transitions.js';
 import type { Transaction } from '../store/queue-store.js';
 
@@ -184,21 +184,7 @@ export function dispatchCycle(
 
   if (changed) {
     let queue: Job[] = dead.length === 0 ? jobs : jobs.filter((job) => job.state !== 'dead');
-    if (completed) {
-      const { keep, evicted } = applyRetention(queue, config.retention);
-      if (evicted.length > 0) {
-        // A stale DLQ copy of a job leaving for the archive (a `dlq retry` cut in half by a
-        // crash) would outlive it and bring it back as dead: load the DLQ, which repairs that,
-        // before the job leaves. (A copy the repair finds newer stays, in the DLQ.)
-        const before = tx.queue();
-        tx.dlq();
-        const stillQueued = new Set(tx.queue().map((job) => job.id));
-        const dropped = new Set(before.filter((job) => !stillQueued.has(job.id)).map((job) => job.id));
-        const leaving = evicted.filter((job) => !dropped.has(job.id));
-        if (config.archive && leaving.length > 0) tx.archive(leaving);
-        queue = keep.filter((job) => !dropped.has(job.id));
-      }
-    }
+    if (completed) queue = evictFinished(tx, queue, now);
     // The DLQ gains its jobs before the queue loses them: a crash between leaves a duplicate
     // that the next load repairs, never a loss.
     if (dead.length > 0) tx.setDlq([...tx.dlq(), ...dead]);

@@ -56,10 +56,18 @@ test('numbers must be whole, and not negative where that makes no sense', () => 
   rejects({ command: 'x', max_retries: -1 }, /"max_retries" must be a whole number from 0 up, got -1/);
   rejects({ command: 'x', max_retries: 1.5 }, /"max_retries"/);
   rejects({ command: 'x', max_retries: '3' }, /"max_retries" must be a whole number from 0 up, got "3" \(string\)/);
-  rejects({ command: 'x', timeout: -5 }, /"timeout"/);
-  rejects({ command: 'x', timeout: 0.5 }, /"timeout"/);
+  rejects({ command: 'x', timeout: -5 }, /"timeout" must be a number of seconds from 0 up or a duration/);
+  rejects({ command: 'x', timeout: 'soon' }, /"timeout" must be a duration such as 90, 1.5, 500ms/);
   rejects({ command: 'x', priority: 2.5 }, /"priority" must be a whole number/);
   rejects({ command: 'x', priority: '1' }, /"priority"/);
+});
+
+test('a timeout or a delay is a number of seconds, fractions allowed, or a duration in the one syntax', () => {
+  assert.equal(validateJobSpec({ command: 'x', timeout: 0.5 }).timeout, 0.5);
+  assert.equal(validateJobSpec({ command: 'x', timeout: '5m' }).timeout, 300);
+  assert.equal(validateJobSpec({ command: 'x', timeout: '500ms' }).timeout, 0.5);
+  assert.equal(validateJobSpec({ command: 'x', delay: 1.5 }).delay_ms, 1_500);
+  assert.equal(validateJobSpec({ command: 'x', delay: '2h' }).delay_ms, 7_200_000);
 });
 
 test('ids must be safe as file names', () => {

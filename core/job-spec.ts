@@ -18,7 +18,7 @@ export interface JobSpec {
   run_at?: string;
   /** Or: milliseconds after the job enters the queue before it runs. */
   delay_ms?: number;
-  /** Seconds; 0 or null = no limit. */
+  /** Seconds (a fraction allowed); 0 or null = no limit. */
   timeout?: number | null;
   cwd?: string;
 }
@@ -35,6 +35,13 @@ function wholeNumber(value: unknown, key: string, where: string, min: number | n
     throw inputError(`${where}"${key}" must be ${range}, got ${showValue(value)}`);
   }
   return value;
+}
+
+/** A span of time: a number of seconds (from 0 up, fractions allowed), or a duration such as "5m". */
+function seconds(value: unknown, key: string, where: string): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  if (typeof value === 'string') return parseDurationMs(value, `${where}"${key}"`) / 1000;
+  throw inputError(`${where}"${key}" must be a number of seconds from 0 up or a duration such as "90s" or "5m", got ${showValue(value)}`);
 }
 
 function text(value: unknown, key: string, where: string): string {
@@ -75,7 +82,7 @@ export function validateJobSpec(input: unknown, where = ''): JobSpec {
   if (input.max_retries !== undefined) spec.max_retries = wholeNumber(input.max_retries, 'max_retries', where, 0);
   if (input.priority !== undefined) spec.priority = wholeNumber(input.priority, 'priority', where, null);
   if (input.timeout !== undefined && input.timeout !== null) {
-    spec.timeout = wholeNumber(input.timeout, 'timeout', where, 0);
+    spec.timeout = seconds(input.timeout, 'timeout', where);
   } else if (input.timeout === null) {
     spec.timeout = null;
   }
@@ -85,10 +92,7 @@ export function validateJobSpec(input: unknown, where = ''): JobSpec {
   if (input.run_at !== undefined) {
     spec.run_at = parseIsoTimestamp(text(input.run_at, 'run_at', where), `${where}"run_at"`);
   }
-  if (input.delay !== undefined) {
-    const delay = typeof input.delay === 'number' ? String(input.delay) : text(input.delay, 'delay', where);
-    spec.delay_ms = parseDurationMs(delay, `${where}"delay"`);
-  }
+  if (input.delay !== undefined) spec.delay_ms = seconds(input.delay, 'delay', where) * 1000;
   if (input.cwd !== undefined) {
     const cwd = text(input.cwd, 'cwd', where);
     if (cwd === '') throw inputError(`${where}"cwd" is empty`);

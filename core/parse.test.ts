@@ -24,14 +24,21 @@ test('non-negative numbers allow a fraction', () => {
 
 test('durations take a unit, and a bare number means seconds', () => {
   assert.equal(parseDurationMs('30', 'd'), 30_000);
+  assert.equal(parseDurationMs('1.5', 'd'), 1_500);
   assert.equal(parseDurationMs('30s', 'd'), 30_000);
   assert.equal(parseDurationMs('250ms', 'd'), 250);
   assert.equal(parseDurationMs('5m', 'd'), 300_000);
+  assert.equal(parseDurationMs('1.5h', 'd'), 5_400_000);
   assert.equal(parseDurationMs('2h', 'd'), 7_200_000);
   assert.equal(parseDurationMs('1d', 'd'), 86_400_000);
-  for (const text of ['', '1w', '-5s', '1.5h', 's', '5 s']) {
-    assert.throws(() => parseDurationMs(text, '--delay'), /--delay must be a duration/);
+  for (const text of ['', '1w', '-5s', 's', '5 s', '.5', '1.', '1e3']) {
+    assert.throws(() => parseDurationMs(text, '--delay'), /--delay must be a duration such as 90, 1.5, 500ms, 90s, 5m, 2h or 1d/, text);
   }
+});
+
+test('for a setting in milliseconds, a bare number means milliseconds; a unit still works', () => {
+  assert.equal(parseDurationMs('500', 'poll_interval', 'ms'), 500);
+  assert.equal(parseDurationMs('2s', 'poll_interval', 'ms'), 2_000);
 });
 
 test('timestamps must be ISO-8601 and come out normalized to UTC', () => {

@@ -32,17 +32,21 @@ export function parseNonNegativeNumber(text: string, what: string): number {
   return value;
 }
 
-const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** `30` or `30s`, `500ms`, `5m`, `2h`, `7d` → milliseconds. A bare number means seconds. */
-export function parseDurationMs(text: string, what: string): number {
+/**
+ * The one duration syntax of every option and setting: `90`, `1.5`, `500ms`, `90s`, `5m`, `2h`,
+ * `1d` → milliseconds (whole). A bare number is in `bareUnit`: seconds, except for the few
+ * settings whose unit has always been milliseconds.
+ */
+export function parseDurationMs(text: string, what: string, bareUnit: 's' | 'ms' = 's'): number {
   const match = DURATION.exec(text);
   if (!match) {
-    throw inputError(`${what} must be a duration such as 30s, 5m, 2h or 1d, got "${text}"`);
+    throw inputError(`${what} must be a duration such as 90, 1.5, 500ms, 90s, 5m, 2h or 1d, got "${text}"`);
   }
-  const unit = (match[2] ?? 's') as keyof typeof UNIT_MS;
-  return Number(match[1]) * UNIT_MS[unit];
+  const unit = (match[2] ?? bareUnit) as keyof typeof UNIT_MS;
+  return Math.round(Number(match[1]) * UNIT_MS[unit]);
 }
 
 const ISO_DATE_TIME =

@@ -1,9 +1,10 @@
 /**
  * `queuectl prune`: one transaction deletes the chosen finished jobs from queue.json and
- * dlq.json, and their logs. Archives are left alone (they are the archive).
+ * dlq.json, and their logs. `prune --archive` deletes whole archive batches, with their logs.
  */
 import type { FinishedJob } from './job.js';
 import { planPrune, type PruneRule } from './prune.js';
+import { deleteArchiveBatches, readArchiveBatch } from '../store/archive.js';
 import { removeJobLogs } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
@@ -25,5 +26,15 @@ export async function pruneJobs(store: QueueStore, rule: PruneRule, options: Pru
     // Under the lock, so that a new job cannot take a freed id and lose its log to this prune.
     removeJobLogs(store.paths, plan.removed.map((job) => job.id));
     return plan.removed;
+  });
+}
+
+/** The archive batches deleted (or, with `dryRun`, that would be), with how many jobs each held. */
+export async function pruneArchive(store: QueueStore, olderThanMs: number, dryRun: boolean, now = new Date()) {
+  return store.transact(() => {
+    const batches = deleteArchiveBatches(store.paths, now.getTime() - olderThanMs, true);
+    const counted = batches.map((batch) => ({ ...batch, jobs: readArchiveBatch(store.paths, batch.name).length }));
+    if (!dryRun) deleteArchiveBatches(store.paths, now.getTime() - olderThanMs);
+    return counted;
   });
 }

@@ -7,6 +7,7 @@ import { inputError, QueuectlError } from './errors.js';
 import type { Job, PendingJob } from './job.js';
 import { newJob, type JobSpec } from './job-spec.js';
 import { revive } from './transitions.js';
+import { findArchivedJobs } from '../store/archive.js';
 import { removeJobLogs } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
@@ -70,8 +71,22 @@ export async function retryDead(store: QueueStore, id: string, now = new Date())
   });
 }
 
-/** A job wherever it is, read without the lock. */
-export function findJob(store: QueueStore, id: string): Job | undefined {
+/** Where a job was found: the file that holds it (an archive batch for a job retention moved out). */
+export interface Located {
+  job: Job;
+  /** `queue.json`, `dlq.json` or `archive/<batch>.json`. */
+  file: string;
+  /** For an archived job, its batch. */
+  batch?: string;
+}
+
+/** A job wherever it is, read without the lock: queue, DLQ, else the newest archived copy. */
+export function locateJob(store: QueueStore, id: string): Located | undefined {
   const { queue, dlq } = store.snapshot();
-  return queue.find((job) => job.id === id) ?? dlq.find((job) => job.id === id);
+  const queued = queue.find((job) => job.id === id);
+  if (queued) return { job: queued, file: 'queue.json' };
+  const dead = dlq.find((job) => job.id === id);
+  if (dead) return { job: dead, file: 'dlq.json' };
+  const archived = findArchivedJobs(store.paths, new Set([id])).get(id);
+  return archived && { job: archived.job, file: `archive/${archived.batch}`, batch: archived.batch };
 }

@@ -45,6 +45,9 @@ export function findRunProcessesOfJobs(root: string, ids: readonly string[]): Ma
   return found;
 }
 
+/** How close to the end of the grace a process still alive counts as one that SIGTERM did not stop. */
+const GRACE_END_MS = 500;
+
 /** Every run carries its lease token here, so that its processes can be found by claim. */
 export const TOKEN_VARIABLE = 'QUEUECTL_LEASE_TOKEN';
 
@@ -121,7 +124,10 @@ export interface StopOptions {
 export interface StopResult {
   /** Every process of the run that was stopped: signalled here, or found and gone meanwhile. */
   pids: number[];
-  /** Whether some needed SIGKILL after the grace period. */
+  /**
+   * Whether some outlived SIGTERM to the end of the grace period, so SIGKILL stopped them: this
+   * one's, or that of the run's worker, which stops a run it loses with the same grace.
+   */
   killed: boolean;
   /** Processes still there at the end (not ours to kill, or stuck in the kernel). */
   remaining: number[];
@@ -149,7 +155,9 @@ export async function stopRunProcesses(root: string, id: string, options: StopOp
     if (processes.length === 0 && (seen.size > 0 || now >= watchUntil)) return { pids: [...seen], killed, remaining: [] };
     if (processes.length > 0 && seen.size === 0) killAt = now + graceMs; // the grace starts with the first signal
     const signal: NodeJS.Signals = now >= killAt ? 'SIGKILL' : 'SIGTERM';
-    if (signal === 'SIGKILL' && processes.length > 0) killed = true;
+    // Alive at the end of the grace: whoever's SIGKILL comes first (the worker's may, by a few
+    // milliseconds), it is what stops them.
+    if (processes.length > 0 && now >= killAt - GRACE_END_MS) killed = true;
     for (const { pid, pgid } of processes) {
       seen.add(pid);
       if (signal === 'SIGTERM' && termed.has(pid)) continue;

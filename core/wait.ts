@@ -25,23 +25,29 @@ export interface Watched {
 }
 
 /**
- * The jobs to wait for: the ones named (every id must exist, else nothing waits), or, with
- * no ids, every job not finished yet. Finished jobs of the past are not waited for by default,
- * or an old DLQ entry would fail every `wait`.
+ * The jobs to wait for: the ones named (every id must exist, in the queue, the DLQ or, for a
+ * job retention moved out, `archived`; else nothing waits), or, with no ids, every job not
+ * finished yet. Finished jobs of the past are not waited for by default, or an old DLQ entry
+ * would fail every `wait`.
  */
-export function waitTargets(queue: readonly Job[], dlq: readonly DeadJob[], ids: readonly string[]): Watched[] {
+export function waitTargets(
+  queue: readonly Job[],
+  dlq: readonly DeadJob[],
+  ids: readonly string[],
+  archived: ReadonlyMap<string, Job> = new Map(),
+): Watched[] {
   const all = [...queue, ...dlq];
   if (ids.length === 0) return all.filter((job) => !isFinished(job)).map((job) => ({ id: job.id, job, gone: false }));
   const byId = new Map(all.map((job) => [job.id, job]));
-  const unknown = ids.filter((id) => !byId.has(id));
+  const unknown = ids.filter((id) => !byId.has(id) && !archived.has(id));
   if (unknown.length > 0) {
     const names = unknown.map((id) => `"${id}"`).join(', ');
     throw new QueuectlError(
-      `no job ${names} in the queue or the DLQ; nothing was waited for; see queuectl list`,
+      `no job ${names} in the queue, the DLQ or the archive; nothing was waited for; see queuectl list`,
       'ENOTFOUND',
     );
   }
-  return [...new Set(ids)].map((id) => ({ id, job: byId.get(id)!, gone: false }));
+  return [...new Set(ids)].map((id) => ({ id, job: byId.get(id) ?? archived.get(id)!, gone: false }));
 }
 
 /** The ids of waited-on jobs that are missing from `present` though last seen unfinished. */

@@ -39,7 +39,8 @@ export async function waitForJobs(store: QueueStore, options: WaitOptions): Prom
   const deadline = options.timeoutMs === null ? Infinity : start + options.timeoutMs;
   let signature = dataSignature(store.paths); // before the read, so no change slips between the two
   const first = store.snapshot();
-  let watched = waitTargets(first.queue, first.dlq, options.ids);
+  const listed = new Set([...first.queue, ...first.dlq].map((job) => job.id));
+  let watched = waitTargets(first.queue, first.dlq, options.ids, archivedCopies(store, options.ids.filter((id) => !listed.has(id))));
   const finishedAtStart = tally(watched).finished;
 
   let wake: (() => void) | undefined;
@@ -87,6 +88,12 @@ function look(store: QueueStore, watched: readonly Watched[]): Watched[] {
   for (const job of queue) present.set(job.id, job);
   for (const job of dlq) present.set(job.id, job);
   const missing = vanished(watched, present);
-  const archived = missing.length > 0 ? findArchivedJobs(store.paths, new Set(missing)) : undefined;
-  return observe(watched, present, archived);
+  return observe(watched, present, archivedCopies(store, missing));
+}
+
+/** The archived copies of the jobs named (those that retention moved out of queue.json). */
+function archivedCopies(store: QueueStore, ids: readonly string[]): Map<string, Job> {
+  const archived = new Map<string, Job>();
+  if (ids.length > 0) for (const [id, { job }] of findArchivedJobs(store.paths, new Set(ids))) archived.set(id, job);
+  return archived;
 }

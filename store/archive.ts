@@ -1,41 +1,146 @@
 /**
- * Archive of jobs that left queue.json by retention: `archive/<time>-<pid>.json`, each in the
- * queue.json format, so `jq -s '[.[].jobs[]]' archive/*.json` reads them all.
+ * Archive of jobs that left queue.json by retention. Each batch is `archive/<time>-<pid>.json`,
+ * in the queue.json format, so `jq -s '[.[].jobs[]]' archive/*.json` reads them all, and the
+ * logs of its jobs go with it, to `archive/<time>-<pid>.logs/<id>.log`. Batches older than
+ * `archive_days` are deleted, logs and all, when a new one is written; `prune --archive` deletes
+ * them on demand.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Job } from '../core/job.js';
-import { mkdirDurably, readJsonIfExists, writeFileDurably } from './atomic-json.js';
+import { mkdirDurably, mkdirInExisting, writeFileDurably } from './atomic-json.js';
+import { jobLogPath } from './job-logs.js';
 import { parseJobDocument, serializeJobs } from './job-file.js';
 import type { DataPaths } from './paths.js';
 
-export function writeArchiveBatch(paths: DataPaths, jobs: readonly Job[], now: Date): string {
-  mkdirDurably(paths.archive);
-  const stamp = now.toISOString().replace(/[:.]/g, '-');
-  const file = join(paths.archive, `${stamp}-${process.pid}.json`);
-  writeFileDurably(file, serializeJobs(jobs));
-  return file;
+const DAY_MS = 86_400_000;
+/** `2026-11-23T10-30-00-000Z-1234.json`: the time the batch was written, and its writer. */
+const BATCH_NAME = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z-\d+(?:-\d+)?\.json$/;
+
+/** One batch file of the archive. */
+export interface ArchiveBatch {
+  /** The file name, e.g. `2026-11-23T10-30-00-000Z-1234.json`. */
+  name: string;
+  /** When it was written (epoch ms). */
+  writtenAt: number;
+}
+
+function batchTime(name: string): number | null {
+  const match = BATCH_NAME.exec(name);
+  return match ? Date.parse(`${match[1]}T${match[2]}:${match[3]}:${match[4]}.${match[5]}Z`) : null;
+}
+
+/** The batches of the archive, oldest first; files that are not batches are not listed. */
+export function listArchive(paths: DataPaths): ArchiveBatch[] {
+  let names: string[];
+  try {
+    names = readdirSync(paths.archive);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => ({ name, writtenAt: batchTime(name) }))
+    .filter((batch): batch is ArchiveBatch => batch.writtenAt !== null)
+    .sort((a, b) => a.writtenAt - b.writtenAt || (a.name < b.name ? -1 : 1));
+}
+
+function logsDirOf(paths: DataPaths, batch: string): string {
+  return join(paths.archive, batch.replace(/\.json$/, '.logs'));
 }
 
 /**
- * The archived copies of the jobs named in `ids` (jobs that left queue.json by retention).
- * Reads every archive file: only for the rare job that vanished while someone waited on it.
+ * Writes `jobs` as a new batch, durably, then moves their logs into it. Called under the lock,
+ * before the queue.json that no longer holds the jobs is written: a crash in between leaves a
+ * job in both places (and its log in the archive), never in neither.
  */
-export function findArchivedJobs(paths: DataPaths, ids: ReadonlySet<string>): Map<string, Job> {
-  const found = new Map<string, Job>();
-  let names: string[];
-  try {
-    names = readdirSync(paths.archive).filter((name) => name.endsWith('.json'));
-  } catch {
-    return found;
+export function writeArchiveBatch(paths: DataPaths, jobs: readonly Job[], now: Date): string {
+  mkdirDurably(paths.archive);
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  let name = `${stamp}-${process.pid}.json`;
+  for (let n = 1; existsSync(join(paths.archive, name)); n++) name = `${stamp}-${process.pid}-${n}.json`;
+  writeFileDurably(join(paths.archive, name), serializeJobs(jobs));
+  const logs = logsDirOf(paths, name);
+  let made = false;
+  for (const job of jobs) {
+    const from = jobLogPath(paths, job.id);
+    if (!existsSync(from)) continue;
+    if (!made) mkdirInExisting(logs);
+    made = true;
+    renameSync(from, join(logs, `${job.id}.log`));
   }
-  for (const name of names.sort()) {
-    const path = join(paths.archive, name);
+  return name;
+}
+
+/** Deletes the batches written before `cutoff` (epoch ms), with their logs. Returns them. */
+export function deleteArchiveBatches(paths: DataPaths, cutoff: number, dryRun = false): ArchiveBatch[] {
+  const old = listArchive(paths).filter((batch) => batch.writtenAt < cutoff);
+  if (dryRun) return old;
+  for (const batch of old) {
+    rmSync(logsDirOf(paths, batch.name), { recursive: true, force: true });
+    rmSync(join(paths.archive, batch.name), { force: true });
+  }
+  return old;
+}
+
+/** The batches past their `archive_days` go (0 keeps them for ever). */
+export function expireArchive(paths: DataPaths, archiveDays: number, now: Date): void {
+  if (archiveDays > 0) deleteArchiveBatches(paths, now.getTime() - archiveDays * DAY_MS);
+}
+
+/** The jobs of one batch (a foreign or broken file reads as none: it is not ours to judge here). */
+export function readArchiveBatch(paths: DataPaths, name: string): Job[] {
+  const path = join(paths.archive, name);
+  try {
+    return parseJobDocument(JSON.parse(readFileSync(path, 'utf8')), path);
+  } catch {
+    return [];
+  }
+}
+
+export interface ArchivedJob {
+  job: Job;
+  /** The batch that holds it. */
+  batch: string;
+}
+
+/**
+ * The newest archived copy of each job named in `ids`. Batches are read newest first, and a
+ * batch is parsed only if its text names one of them: a job's line starts with its id.
+ */
+export function findArchivedJobs(paths: DataPaths, ids: ReadonlySet<string>): Map<string, ArchivedJob> {
+  const found = new Map<string, ArchivedJob>();
+  if (ids.size === 0) return found;
+  const keys = [...ids].map((id) => `{"id":${JSON.stringify(id)},`);
+  for (const { name } of listArchive(paths).reverse()) {
+    let text: string;
     try {
-      for (const job of parseJobDocument(readJsonIfExists(path), path)) if (ids.has(job.id)) found.set(job.id, job);
+      text = readFileSync(join(paths.archive, name), 'utf8');
     } catch {
-      // A foreign file in archive/ is not ours to judge here.
+      continue;
     }
+    if (!keys.some((key) => text.includes(key))) continue;
+    for (const job of readArchiveBatch(paths, name)) {
+      if (ids.has(job.id) && !found.has(job.id)) found.set(job.id, { job, batch: name });
+    }
+    if (found.size === ids.size) break;
   }
   return found;
+}
+
+/** Where the log of an archived job is, in its batch. */
+export function archivedLogPath(paths: DataPaths, batch: string, id: string): string {
+  return join(logsDirOf(paths, batch), `${id}.log`);
+}
+
+/**
+ * The log of job `id`: in logs/, or in its archive batch once retention moved it out (`batch`
+ * when known). A retention batch cut short after the archive was written leaves the job in
+ * queue.json and its log in the archive: that is looked for too.
+ */
+export function findLogPath(paths: DataPaths, id: string, batch?: string): string {
+  if (batch !== undefined) return archivedLogPath(paths, batch, id);
+  const live = jobLogPath(paths, id);
+  if (existsSync(live)) return live;
+  const archived = findArchivedJobs(paths, new Set([id])).get(id);
+  return archived ? archivedLogPath(paths, archived.batch, id) : live;
 }

@@ -9,7 +9,8 @@ import { resolveConfig, type Config } from '../core/config.js';
 import { QueuectlError } from '../core/errors.js';
 import type { DeadJob, Job } from '../core/job.js';
 import { reconcile } from '../core/reconcile.js';
-import { writeArchiveBatch } from './archive.js';
+import { expireArchive, writeArchiveBatch } from './archive.js';
+import { removeJobLogs } from './job-logs.js';
 import { readJsonIfExists, removeStaleTempFiles, writeFileDurably } from './atomic-json.js';
 import { prepareDataDir } from './data-dir.js';
 import { JobFileEncoder, parseJobDocument } from './job-file.js';
@@ -31,10 +32,12 @@ export interface Transaction {
   /** The effective settings. */
   config(): Config;
   /**
-   * Writes jobs leaving queue.json by retention to a new archive file, at once: before the
-   * queue.json that no longer holds them, so a crash in between duplicates rather than loses.
+   * Jobs leaving queue.json by retention, with their logs: to a new archive batch when the
+   * `archive` setting is on (written at once, before the queue.json that no longer holds them,
+   * so a crash in between duplicates rather than loses), else deleted. Batches past
+   * `archive_days` go at the same time.
    */
-  archive(jobs: readonly Job[]): void;
+  evict(jobs: readonly Job[]): void;
 }
 
 /**
@@ -144,9 +147,13 @@ export class QueueStore {
         stage('dlq', jobs);
       },
       config: () => (config ??= this.loadConfig()),
-      archive: (jobs) => {
+      evict: (jobs) => {
         lock.assertHeld();
-        writeArchiveBatch(paths, jobs, new Date());
+        const config = tx.config();
+        const now = new Date();
+        if (config.archive) writeArchiveBatch(paths, jobs, now);
+        else removeJobLogs(paths, jobs.map((job) => job.id));
+        expireArchive(paths, config.archive_days, now);
       },
     };
     const result = body(tx);

@@ -1,6 +1,7 @@
 /** `queuectl cancel <id…> [--json]` */
 import { cancelJobs, type Canceled } from '../../core/cancel-ops.js';
 import { inputError } from '../../core/errors.js';
+import { KILL_GRACE_MS } from '../../core/runner.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 
@@ -24,6 +25,6 @@ function describe({ job, was, stopped }: Canceled): string {
   const count = stopped?.pids.length ?? 0;
   if (count === 0 && job.started_at === null) return `canceled ${job.id} (claimed by a worker manager; it had not started)`;
   if (count === 0) return `canceled ${job.id} (was running; no process of its run was found)`;
-  const how = stopped!.killed ? 'stopped with SIGKILL after the grace period' : 'stopped with SIGTERM';
+  const how = stopped!.killed ? `stopped with SIGKILL: SIGTERM did not stop ${count === 1 ? 'it' : 'them'} within ${KILL_GRACE_MS / 1000} s` : 'stopped with SIGTERM';
   return `canceled ${job.id} (was running; ${count} process${count === 1 ? '' : 'es'} ${how})`;
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { inputError, QueuectlError } from '../../core/errors.js';
 import type { PendingJob } from '../../core/job.js';
 import { validateJobSpec, type JobSpec } from '../../core/job-spec.js';
-import { parseInt, parseNonNegativeInt } from '../../core/parse.js';
+import { parseDurationMs, parseInt, parseNonNegativeInt } from '../../core/parse.js';
 import { enqueueJobs } from '../../core/queue-ops.js';
 import { waitExitCode } from '../../core/wait.js';
 import { optionText, rejectOptions, type CommandContext } from '../context.js';
@@ -68,7 +68,7 @@ function flagFormInput(ctx: CommandContext, command: string): Record<string, unk
   const priority = optionText(ctx, 'priority');
   if (priority !== undefined) input.priority = parseInt(priority, '--priority');
   const timeout = optionText(ctx, 'timeout');
-  if (timeout !== undefined) input.timeout = parseNonNegativeInt(timeout, '--timeout');
+  if (timeout !== undefined) input.timeout = parseDurationMs(timeout, '--timeout') / 1000;
   const runAt = optionText(ctx, 'run-at');
   if (runAt !== undefined) input.run_at = runAt;
   const delay = optionText(ctx, 'delay');

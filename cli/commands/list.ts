@@ -1,22 +1,40 @@
 /** `queuectl list [--state S] [--limit N] [--json]` and the job table `dlq list` shares. */
 import { inputError } from '../../core/errors.js';
-import { isJobState, JOB_STATES, type Job } from '../../core/job.js';
+import { isJobState, JOB_STATES, type Job, type JobState } from '../../core/job.js';
 import { optionCount, optionText, type CommandContext } from '../context.js';
 import { formatTable, paintState, printJson, shortTime, truncate } from '../output.js';
 
 export async function listCommand(ctx: CommandContext): Promise<void> {
-  const state = optionText(ctx, 'state');
-  if (state !== undefined && !isJobState(state)) {
-    throw inputError(`unknown state "${state}": expected one of ${JOB_STATES.join(', ')}`);
-  }
+  const stateText = optionText(ctx, 'state');
+  const states = stateText === undefined ? undefined : parseStates(stateText);
   const limit = optionCount(ctx, 'limit', 1);
   const { queue, dlq } = ctx.store.snapshot();
   ctx.store.readConfig(); // every data file is checked, so a broken one is not found by the workers alone
-  let jobs: Job[] = [...queue, ...dlq];
-  if (state !== undefined) jobs = jobs.filter((job) => job.state === state);
+  let jobs = oldestFirst([...queue, ...dlq]);
+  if (states !== undefined) jobs = jobs.filter((job) => states.includes(job.state));
   // The most recent N, still shown oldest first, as `tail` would.
   if (limit !== undefined && jobs.length > limit) jobs = jobs.slice(jobs.length - limit);
-  printJobs(ctx, jobs, state === undefined ? 'no jobs' : `no ${state} jobs`);
+  printJobs(ctx, jobs, states === undefined ? 'no jobs' : `no ${states.join(' or ')} jobs`);
+}
+
+/** `--state pending,failed` → the states; an unknown one is bad input. */
+export function parseStates(text: string): JobState[] {
+  const states = text.split(',').map((state) => state.trim());
+  for (const state of states) {
+    if (!isJobState(state)) throw inputError(`unknown state "${state}": expected one of ${JOB_STATES.join(', ')} (comma-separated)`);
+  }
+  return [...new Set(states)] as JobState[];
+}
+
+/**
+ * Queue and DLQ together, in the order the jobs were enqueued (`created_at`; a tie keeps file
+ * order, which is enqueue order), so a job that died is listed where it belongs, not last.
+ */
+export function oldestFirst(jobs: readonly Job[]): Job[] {
+  return jobs
+    .map((job, index) => ({ job, index }))
+    .sort((a, b) => (a.job.created_at < b.job.created_at ? -1 : a.job.created_at > b.job.created_at ? 1 : a.index - b.index))
+    .map(({ job }) => job);
 }
 
 export function printJobs(ctx: CommandContext, jobs: readonly Job[], empty: string): void {

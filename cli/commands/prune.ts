@@ -1,12 +1,16 @@
-/** `queuectl prune [--state S[,S…]] [--older-than D] [--dry-run] [--json]` */
+/**
+ * `queuectl prune [--state S[,S…]] [--older-than D] [--dry-run] [--json]`, and
+ * `queuectl prune --archive [--older-than D] [--dry-run] [--json]`
+ */
 import { parseDurationMs } from '../../core/parse.js';
-import { pruneJobs } from '../../core/prune-ops.js';
+import { pruneArchive, pruneJobs } from '../../core/prune-ops.js';
 import { DEFAULT_PRUNE_STATES, parsePruneStates } from '../../core/prune.js';
 import { FINISHED_STATES } from '../../core/job.js';
-import { optionText, type CommandContext } from '../context.js';
+import { optionText, rejectOptions, type CommandContext } from '../context.js';
 import { formatDuration, printJson } from '../output.js';
 
 export async function pruneCommand(ctx: CommandContext): Promise<void> {
+  if (ctx.raw.flags.has('archive')) return pruneArchiveCommand(ctx);
   const stateText = optionText(ctx, 'state');
   const states = stateText === undefined ? DEFAULT_PRUNE_STATES : parsePruneStates(stateText);
   const olderText = optionText(ctx, 'older-than');
@@ -28,5 +32,26 @@ export async function pruneCommand(ctx: CommandContext): Promise<void> {
     removed.length === 0
       ? `nothing to prune: no ${states.join(', ')} jobs${age}\n`
       : `${verb} ${what} (${byState.join(', ')})${dryRun ? '' : ' and their logs'}\n`,
+  );
+}
+
+/** `--archive`: whole archive batches (jobs that retention moved out, with their logs) written before the cutoff. */
+async function pruneArchiveCommand(ctx: CommandContext): Promise<void> {
+  rejectOptions(ctx, ['state'], 'goes with pruning jobs; --archive deletes whole archive batches, whatever their states');
+  const olderText = optionText(ctx, 'older-than');
+  const olderThanMs = olderText === undefined ? 0 : parseDurationMs(olderText, '--older-than');
+  const dryRun = ctx.raw.flags.has('dry-run');
+  const batches = await pruneArchive(ctx.store, olderThanMs, dryRun);
+  if (ctx.json) {
+    printJson(batches.map((batch) => `archive/${batch.name}`));
+    return;
+  }
+  const jobs = batches.reduce((sum, batch) => sum + batch.jobs, 0);
+  const age = olderText === undefined ? '' : ` written more than ${formatDuration(olderThanMs)} ago`;
+  process.stdout.write(
+    batches.length === 0
+      ? `nothing to prune: no archive batches${age}\n`
+      : `${dryRun ? 'would prune' : 'pruned'} ${batches.length} archive batch${batches.length === 1 ? '' : 'es'}${age} ` +
+          `(${jobs} job${jobs === 1 ? '' : 's'}${dryRun ? '' : ' and their logs'})\n`,
   );
 }

@@ -1,19 +1,20 @@
 /** `queuectl show <id> [--json]` and `queuectl logs <id>` */
 import { QueuectlError } from '../../core/errors.js';
-import type { Job } from '../../core/job.js';
-import { findJob } from '../../core/queue-ops.js';
-import { jobLogPath, readJobLog } from '../../store/job-logs.js';
+import { locateJob, type Located } from '../../core/queue-ops.js';
+import { findLogPath } from '../../store/archive.js';
+import { readTextIfExists } from '../../store/atomic-json.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { stateLabel } from './list.js';
 
 function notFound(id: string): QueuectlError {
-  return new QueuectlError(`no job "${id}" in the queue or the DLQ; see queuectl list`, 'ENOTFOUND');
+  return new QueuectlError(`no job "${id}" in the queue, the DLQ or the archive; see queuectl list`, 'ENOTFOUND');
 }
 
 export async function showCommand(ctx: CommandContext, id: string): Promise<void> {
-  const job = findJob(ctx.store, id);
-  if (!job) throw notFound(id);
+  const found = locateJob(ctx.store, id);
+  if (!found) throw notFound(id);
+  const { job } = found;
   if (ctx.json) {
     printJson(job);
     return;
@@ -25,18 +26,22 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
     const worker = job.lease.worker_pid === null ? '- (claimed by a worker manager for its next free worker; not started yet)' : String(job.lease.worker_pid);
     fields.push(['worker', worker], ['lease_until', job.lease.expires_at]);
   }
-  fields.push(['in', job.state === 'dead' ? 'dlq.json' : 'queue.json'], ['log', jobLogPath(ctx.store.paths, job.id)]);
+  fields.push(['in', found.file], ['log', logPathOf(ctx, found)]);
   const width = Math.max(...fields.map(([key]) => key.length));
   process.stdout.write(fields.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n') + '\n');
 }
 
 export async function logsCommand(ctx: CommandContext, id: string): Promise<void> {
-  const log = readJobLog(ctx.store.paths, id);
-  const job: Job | undefined = findJob(ctx.store, id);
+  const found = locateJob(ctx.store, id);
+  const log = found ? readTextIfExists(logPathOf(ctx, found)) : undefined;
   if (log === undefined) {
-    if (!job) throw notFound(id);
-    process.stderr.write(`job ${id} has no output yet (${job.state})\n`);
+    if (!found) throw notFound(id);
+    process.stderr.write(`job ${id} has no output yet (${found.job.state})\n`);
     return;
   }
   process.stdout.write(log);
+}
+
+function logPathOf(ctx: CommandContext, found: Located): string {
+  return findLogPath(ctx.store.paths, found.job.id, found.batch);
 }

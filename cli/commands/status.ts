@@ -2,7 +2,7 @@
 import { inputError } from '../../core/errors.js';
 import { isRunning, JOB_STATES, type JobState } from '../../core/job.js';
 import { liveManagers } from '../../store/manager-registry.js';
-import { optionCount, optionText, type CommandContext } from '../context.js';
+import { optionDurationMs, optionText, type CommandContext } from '../context.js';
 import { formatTable, paintState, printJson } from '../output.js';
 
 export interface WorkerStatus {
@@ -21,7 +21,8 @@ export interface StatusDocument {
 
 export async function statusCommand(ctx: CommandContext): Promise<void> {
   if (ctx.raw.flags.has('watch')) {
-    const interval = optionCount(ctx, 'interval', 100) ?? 1_000;
+    const interval = optionDurationMs(ctx, 'interval', 'ms') ?? 1_000;
+    if (interval < 100) throw inputError(`--interval must be at least 100 ms, got "${optionText(ctx, 'interval')}"`);
     if (ctx.json) throw inputError('--watch redraws a table on a terminal; --json prints status once, without --watch');
     if (!process.stdout.isTTY) {
       throw inputError('status --watch needs a terminal on stdout; for a script, run status --json (in a loop if need be)');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { inputError, QueuectlError } from '../../core/errors.js';
 import { startManager } from '../../core/manager.js';
 import { isAlive, liveManagers, type ManagerRecord } from '../../store/manager-registry.js';
-import { optionCount, optionText, rejectOptions, type CommandContext } from '../context.js';
+import { optionCount, optionDurationMs, optionText, rejectOptions, type CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 
 /** How long `--detach` waits for the background manager to report its workers. */
@@ -85,7 +85,7 @@ function dataDirHint(ctx: CommandContext): string {
 async function workerStop(ctx: CommandContext): Promise<void> {
   rejectOptions(ctx, ['count', 'detach'], 'goes with worker start');
   const timeoutText = optionText(ctx, 'timeout');
-  const timeoutS = optionCount(ctx, 'timeout', 0);
+  const timeoutMs = optionDurationMs(ctx, 'timeout');
   const managers = liveManagers(ctx.store.paths);
   if (managers.length === 0) {
     if (ctx.json) printJson({ stopped: [] });
@@ -100,14 +100,14 @@ async function workerStop(ctx: CommandContext): Promise<void> {
       );
     }
   }
-  const forceAt = timeoutS === undefined ? Infinity : Date.now() + timeoutS * 1000;
+  const forceAt = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
   let aborted = false;
   let killAt = Infinity;
   while (managers.some((manager) => isAlive(manager))) {
     if (!aborted && Date.now() >= forceAt) {
       aborted = true;
       killAt = Date.now() + ABORT_WAIT_MS;
-      if (!ctx.json) process.stdout.write(`--timeout ${timeoutText}s passed: killing running jobs\n`);
+      if (!ctx.json) process.stdout.write(`--timeout ${timeoutText} passed: killing running jobs\n`);
       for (const manager of managers) signal(manager.pid, 'SIGTERM');
     }
     if (Date.now() >= killAt) {

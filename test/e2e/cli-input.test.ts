@@ -237,6 +237,25 @@ describe('enqueue, flag form', () => {
   });
 });
 
+describe('durations', () => {
+  test('every option and setting that is a span of time takes the one syntax: 90, 1.5, 500ms, 90s, 5m, 2h, 1d', async (t) => {
+    const dataDir = tempDataDir(t);
+    await cliOk(dataDir, ['enqueue', '--command', 'true', '--id', 'm', '--timeout', '5m', '--delay', '1.5']);
+    await cliOk(dataDir, ['enqueue', JSON.stringify({ command: 'true', id: 'j', timeout: '90s', delay: '2h' })]);
+    await cliOk(dataDir, ['config', 'set', 'job_timeout', '1h']);
+    await cliOk(dataDir, ['config', 'set', 'lease', '1.5']);
+    const [m, j] = readQueue(dataDir);
+    assert.equal(m?.timeout, 300);
+    assert.equal(Date.parse(m!.run_at) - Date.parse(m!.created_at), 1_500);
+    assert.equal(j?.timeout, 90);
+    assert.equal(Date.parse(j!.run_at) - Date.parse(j!.created_at), 7_200_000);
+    const config = JSON.parse((await cliOk(dataDir, ['config', 'get', '--json'])).stdout) as Record<string, number>;
+    assert.equal(config.job_timeout, 3600);
+    assert.equal(config.lease, 1.5);
+    assert.equal((await runCli(dataDir, ['wait', 'm', '--timeout', '500ms'])).code, 124, 'wait takes the same syntax');
+  });
+});
+
 describe('enqueue --file', () => {
   test('every line of an NDJSON file is added in one batch, blank lines skipped', async (t) => {
     const dataDir = tempDataDir(t);
@@ -389,7 +408,7 @@ const BAD_CASES: BadCase[] = [
   { name: 'a fractional --max-retries', args: flags('--max-retries', '1.5') },
   { name: 'a non-numeric --max-retries', args: flags('--max-retries', 'three') },
   { name: 'a negative --timeout', args: flags('--timeout=-1') },
-  { name: 'a fractional --timeout', args: flags('--timeout', '2.5') },
+  { name: 'a --timeout in no unit queuectl knows', args: flags('--timeout', '2 weeks') },
   { name: 'a fractional --priority', args: flags('--priority', '1.5') },
   { name: 'a non-numeric --priority', args: flags('--priority', 'high') },
   // Unknown fields.

@@ -210,8 +210,8 @@ describe('wait', () => {
   test('an unknown id exits 2 at once and nothing waits; so does a bad --timeout', { timeout: 30_000 }, async (t) => {
     const data = tempDataDir(t);
     await cliOk(data, ['enqueue', '--id', 'known', '--command', 'true']);
-    await rejected(data, ['wait', 'known', 'nope', 'nada'], /^queuectl: no job "nope", "nada" in the queue or the DLQ/);
-    await rejected(data, ['wait', '--timeout', 'soon'], /--timeout must be a duration such as 30s/);
+    await rejected(data, ['wait', 'known', 'nope', 'nada'], /^queuectl: no job "nope", "nada" in the queue, the DLQ or the archive/);
+    await rejected(data, ['wait', '--timeout', 'soon'], /--timeout must be a duration such as 90, 1.5, 500ms, 90s, 5m, 2h or 1d/);
     await rejected(data, ['wait', '--timeout=-1'], /--timeout must be a duration/);
   });
 
@@ -347,6 +347,19 @@ describe('cancel', () => {
     assert.ok(readRuns(runs).some((entry) => entry.id === 'victim' && entry.event === 'term'), 'the job got SIGTERM');
   });
 
+  test('canceling a job that ignores SIGTERM names SIGKILL, which stopped it after the grace period', { timeout: 60_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    await cliOk(data, ['enqueue', '--id', 'stubborn', '--command', `trap '' TERM; ${recordingJob(runs, 60)}`]);
+    startManager(t, data, 1);
+    const run = await waitFor(() => starts(runs, 'stubborn')[0], { what: 'the job to start' });
+    const started = Date.now();
+    const result = await cli(data, ['cancel', 'stubborn'], 0);
+    const took = Date.now() - started;
+    assert.match(result.stdout, /^canceled stubborn \(was running; \d+ process(es)? stopped with SIGKILL: SIGTERM did not stop (it|them) within 5 s\)$/m);
+    assert.ok(took >= 4_000, `cancel returned after ${took} ms, before the grace period ended`);
+    assert.equal(processAlive(run.shell), false);
+  });
+
   test('a finished or unknown job cannot be canceled: exit 2, nothing changes, not even the other ids', { timeout: 30_000 }, async (t) => {
     const data = tempDataDir(t);
     writeJobs(
@@ -429,7 +442,7 @@ describe('prune', () => {
     await rejected(data, ['prune', '--state', 'pending'], /--state: "pending" jobs are not finished and are never pruned/);
     await rejected(data, ['prune', '--state', 'processing,completed'], /never pruned/);
     await rejected(data, ['prune', '--state', 'everything'], /unknown state "everything"/);
-    await rejected(data, ['prune', '--older-than', 'a week'], /--older-than must be a duration such as 30s, 5m, 2h or 1d/);
+    await rejected(data, ['prune', '--older-than', 'a week'], /--older-than must be a duration such as 90, 1.5, 500ms, 90s, 5m, 2h or 1d/);
     await rejected(data, ['prune', 'c-old'], /Unused args: `c-old`/);
   });
 
@@ -523,7 +536,7 @@ describe('status --watch', () => {
     await rejected(data, ['status', '--watch'], /^queuectl: status --watch needs a terminal on stdout; for a script, run status --json/);
     await rejected(data, ['status', '--watch', '--json'], /--json prints status once/);
     await rejected(data, ['status', '--interval', '500'], /--interval goes with --watch/);
-    await rejected(data, ['status', '--watch', '--interval', '5'], /--interval must be a whole number from 100 up/);
+    await rejected(data, ['status', '--watch', '--interval', '5'], /--interval must be at least 100 ms, got "5"/);
   });
 });
 

@@ -267,7 +267,8 @@ for (const how of ['deleted', 'replaced'] as const) {
 
     const moved = `${data}.old`;
     t.after(() => rmSync(moved, { recursive: true, force: true }));
-    if (how === 'deleted') rmSync(data, { recursive: true, force: true });
+    // The manager may write a file in the middle of the rm: try again, as a person would.
+    if (how === 'deleted') rmSync(data, { recursive: true, force: true, maxRetries: 20, retryDelay: 20 });
     else {
       renameSync(data, moved);
       mkdirSync(data);

@@ -1,0 +1,23 @@
+/**
+ * Retention applied inside a transaction, for every writer that finishes jobs (the dispatch
+ * cycle, cancel): the finished jobs past `retention` leave queue.json for the archive, or are
+ * deleted when `archive` is off, and their logs go with them (see Transaction.evict).
+ */
+import type { Job } from './job.js';
+import { applyRetention } from './retention.js';
+import type { Transaction } from '../store/queue-store.js';
+
+/** The queue as it stays once retention has moved out what it evicts. */
+export function evictFinished(tx: Transaction, queue: readonly Job[], now: Date): Job[] {
+  const { keep, evicted } = applyRetention(queue, tx.config().retention, now);
+  if (evicted.length === 0) return keep;
+  // A stale DLQ copy of a job leaving for the archive (a `dlq retry` cut in half by a crash)
+  // would outlive it and bring it back as dead: load the DLQ, which repairs that, before the job
+  // leaves. (A copy the repair finds newer stays, in the DLQ.)
+  const before = tx.queue();
+  tx.dlq();
+  const stillQueued = new Set(tx.queue().map((job) => job.id));
+  const dropped = new Set(before.filter((job) => !stillQueued.has(job.id)).map((job) => job.id));
+  tx.evict(evicted.filter((job) => !dropped.has(job.id)));
+  return keep.filter((job) => !dropped.has(job.id));
+}
