@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { expandCommandAlias, readRawArgs } from './argv.js';
+import { expandCommandAlias, expandHelp, readRawArgs } from './argv.js';
 
 const VALUES = new Set(['id', 'file', 'priority', 'data-dir']);
 const argv = (...args: string[]) => ['node', 'queuectl', ...args];
@@ -42,4 +42,11 @@ test('worker-start, worker:start and the like become the grouped command; other 
   assert.deepEqual(expandCommandAlias(argv('config-get'), groups), argv('config-get'), 'unknown group');
   assert.deepEqual(expandCommandAlias(argv('show', 'worker-start'), groups), argv('show', 'worker-start'), 'only the command word');
   assert.deepEqual(expandCommandAlias(argv('--', 'worker-start'), groups), argv('--', 'worker-start'));
+});
+
+test('help and help <command> are --help and <command> --help', () => {
+  assert.deepEqual(expandHelp(argv('help')), argv('--help'));
+  assert.deepEqual(expandHelp(argv('help', 'enqueue')), argv('enqueue', '--help'));
+  assert.deepEqual(expandHelp(argv('--data-dir=d', 'help', 'worker')), argv('--data-dir=d', 'worker', '--help'));
+  assert.deepEqual(expandHelp(argv('show', 'help')), argv('show', 'help'), 'a job may be called help');
 });

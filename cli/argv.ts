@@ -66,3 +66,22 @@ export function expandCommandAlias(argv: readonly string[], groups: Readonly<Rec
   }
   return out;
 }
+
+/**
+ * `queuectl help` and `queuectl help <command>`, as git and pueue take them: the same as
+ * `--help` and `<command> --help`. Only the first positional word is looked at.
+ */
+export function expandHelp(argv: readonly string[]): string[] {
+  const out = [...argv];
+  for (let i = 2; i < out.length; i++) {
+    const token = out[i]!;
+    if (token === '--') break;
+    if (token.startsWith('-')) continue;
+    if (token !== 'help') break;
+    const topic = out[i + 1];
+    if (topic === undefined || topic.startsWith('-')) out.splice(i, 1, '--help');
+    else out.splice(i, 2, topic, '--help');
+    break;
+  }
+  return out;
+}

@@ -13,7 +13,7 @@ import { cac, type CAC } from 'cac';
 import { QueuectlError } from '../core/errors.js';
 import { checkDataDir } from '../store/data-dir.js';
 import { QueueStore } from '../store/queue-store.js';
-import { expandCommandAlias, readRawArgs, type RawArgs } from './argv.js';
+import { expandCommandAlias, expandHelp, readRawArgs, type RawArgs } from './argv.js';
 import type { CommandContext } from './context.js';
 import { resolveDataDir } from './data-dir.js';
 
@@ -66,7 +66,12 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
   enqueue: [
     {
       title: 'Exit codes with --wait',
-      body: '  0 the job (every job of --file) completed; 1 one is dead or canceled; 2 bad input, nothing added',
+      body: [
+        '  0  the job (every job of --file) completed',
+        "  N  the job ended dead: the exit code of its last run, as tsp -w exits",
+        '  1  it ended dead without an exit code (killed, timed out), or canceled; with --file, one did not complete',
+        '  2  bad input: nothing was added',
+      ].join('\n'),
     },
   ],
   cancel: [
@@ -115,7 +120,7 @@ function buildCli(raw: RawArgs): CAC {
     .option('--timeout <seconds>', 'Kill the run after this many seconds; 0 = none (default: config job_timeout)')
     .option('--cwd <dir>', 'Directory to run in (default: the current directory)')
     .option('--file <path>', 'One JSON job per line; - reads stdin; all or nothing')
-    .option('--wait', 'Wait until the job (every job of --file) finishes; exit 0 if it completed, else 1')
+    .option('--wait', "Wait until the job (every job of --file) finishes; exit 0 if it completed, else the job's exit code (see below)")
     .option('--json', 'Print the new job (an array with --file) as JSON; with --wait, as it ended')
     .example(`queuectl enqueue '{"id":"job1","command":"echo hello"}'`)
     .example('queuectl enqueue --command "make test" --max-retries 5 --delay 30s')
@@ -174,11 +179,13 @@ function buildCli(raw: RawArgs): CAC {
 
   cli
     .command('stats', 'Counts per state, throughput, failure rate, run time p50/p95, oldest waiting job')
+    .usage('stats [--json]')
     .option('--json', 'Print the figures as one JSON object')
     .action(async () => (await import('./commands/stats.js')).statsCommand(ctx()));
 
   cli
     .command('list', 'List jobs (queue and DLQ), oldest first')
+    .usage('list [--state S[,S…]] [--limit N] [--json]')
     .option('--state <states>', 'Only these states, comma-separated: pending, processing, failed, completed, dead, canceled')
     .option('--limit <n>', 'Only the n most recent (queue and DLQ together)')
     .option('--json', 'Print an array of jobs')
@@ -229,11 +236,17 @@ function fail(message: string, exitCode: number): void {
 
 async function main(): Promise<void> {
   const read = readRawArgs(process.argv, VALUE_OPTIONS);
-  const raw = { ...read, argv: expandCommandAlias(read.argv, GROUPED_COMMANDS) };
+  const raw = { ...read, argv: expandCommandAlias(expandHelp(read.argv), GROUPED_COMMANDS) };
   const cli = buildCli(raw);
   try {
     // Before cac, which would take an empty value for a missing one and print the whole help.
     if (raw.values.get('data-dir') === '') resolveDataDir('');
+    // cac prints the whole help for `bogus --help` (and so `help bogus`): an unknown command is an error.
+    const word = firstWord(raw.argv);
+    if (word !== undefined && !cli.commands.some((command) => command.name.split(' ')[0] === word)) {
+      fail(`unknown command "${word}"; see queuectl --help`, 2);
+      return;
+    }
     const parsed = cli.parse(raw.argv, { run: false });
     if (!cli.matchedCommand) {
       if (parsed.options.help || parsed.options.version) return;
@@ -252,6 +265,15 @@ async function main(): Promise<void> {
     else if (isSystemError(error)) fail(error.message, 1); // EACCES, ENOSPC, EROFS…: the system's one line
     else fail(error instanceof Error ? (error.stack ?? error.message) : String(error), 1); // a bug: the stack helps its report
   }
+}
+
+/** The command word: the first argument that is not an option (or an option's value, which argv.ts joined to it). */
+function firstWord(argv: readonly string[]): string | undefined {
+  for (const token of argv.slice(2)) {
+    if (token === '--') return undefined;
+    if (!token.startsWith('-')) return token;
+  }
+  return undefined;
 }
 
 function isSystemError(error: unknown): error is NodeJS.ErrnoException {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatDuration } from './output.js';
+import { formatDuration, shellQuote } from './output.js';
 
 test('durations read in the largest units that fit', () => {
   assert.equal(formatDuration(0), '0 ms');
@@ -11,4 +11,11 @@ test('durations read in the largest units that fit', () => {
   assert.equal(formatDuration(3_599_400), '59m 59s');
   assert.equal(formatDuration(7_380_000), '2h 03m');
   assert.equal(formatDuration(5 * 86_400_000 + 6 * 3_600_000), '5d 06h');
+});
+
+test('a path is quoted for sh only when it needs to be, and survives a quote inside', () => {
+  assert.equal(shellQuote('/tmp/data'), '/tmp/data');
+  assert.equal(shellQuote('/tmp/my data'), "'/tmp/my data'");
+  assert.equal(shellQuote("/tmp/it's"), `'/tmp/it'\\''s'`);
+  assert.equal(shellQuote('$HOME'), "'$HOME'");
 });

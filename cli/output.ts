@@ -69,3 +69,8 @@ export function formatDuration(ms: number): string {
   const hours = Math.round(ms / 3_600_000);
   return `${Math.floor(hours / 24)}d ${pad(hours % 24)}h`;
 }
+
+/** `text` as one word for sh: as it is when that is safe, else in single quotes. */
+export function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}

@@ -271,12 +271,19 @@ test('completions past retention move the oldest completed jobs to the archive b
   const { tx, writes, archived, state } = fakeTx([...completed, ...many, finishing], [], { retention: 0 });
   cycle(tx, { outcomes: [{ id: 'f', token: 'a', outcome: succeeded }] });
   assert.deepEqual(writes, ['archive', 'queue']);
-  assert.equal(archived[0]?.length, 101);
-  assert.deepEqual(
-    state.queue.map((job) => job.id),
-    ['f'],
-    'the job that finished just now stays for a while, whatever retention says',
+  assert.equal(archived[0]?.length, 102);
+  assert.deepEqual(state.queue, []);
+});
+
+test('where evicted jobs are deleted, the job that finished just now stays a while, whatever retention says', () => {
+  const old = Array.from({ length: 101 }, (_, i) =>
+    ({ ...processingJob(`c${i}`), state: 'completed', exit_code: 0, lease: null, finished_at: '2026-11-23T09:00:00.000Z' }) as Job,
   );
+  const finishing = processingJob('f', { lease: { worker_pid: 1, token: 'a', expires_at: EXPIRES } });
+  const { tx, archived, state } = fakeTx([...old, finishing], [], { retention: 0, archive: false });
+  cycle(tx, { outcomes: [{ id: 'f', token: 'a', outcome: succeeded }] });
+  assert.equal(archived[0]?.length, 101, 'evicted (the store deletes them)');
+  assert.deepEqual(state.queue.map((job) => job.id), ['f']);
 });
 
 test('a cycle with nothing to do writes nothing', () => {

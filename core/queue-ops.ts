@@ -26,19 +26,26 @@ export async function enqueueJobs(
   store: QueueStore,
   specs: readonly JobSpec[],
   cwd: string,
-  /** How to name the n-th spec in an error, e.g. `line 3: `. */
-  where: (index: number) => string = (index) => (specs.length > 1 ? `job ${index + 1}: ` : ''),
+  /** How to name the n-th spec in an error, e.g. `line 3`. */
+  label: (index: number) => string = (index) => `job ${index + 1}`,
   now?: Date,
 ): Promise<PendingJob[]> {
+  const where = (index: number) => (specs.length > 1 ? `${label(index)}: ` : '');
   return store.transact((tx) => {
     const at = now ?? new Date();
     const config = tx.config();
     const taken = new Set<string>([...tx.queue().map((job) => job.id), ...tx.dlq().map((job) => job.id)]);
+    /** Ids given in this batch, and where. */
+    const given = new Map<string, number>();
     const added: PendingJob[] = [];
     specs.forEach((spec, index) => {
+      if (spec.id !== undefined && given.has(spec.id)) {
+        throw inputError(`${where(index)}id "${spec.id}" is also the id of ${label(given.get(spec.id)!)}; ids must be unique`);
+      }
       if (spec.id !== undefined && taken.has(spec.id)) {
         throw inputError(`${where(index)}a job with id "${spec.id}" already exists; ids must be unique across queue and DLQ`);
       }
+      if (spec.id !== undefined) given.set(spec.id, index);
       const id = spec.id ?? generateId((candidate) => taken.has(candidate));
       taken.add(id);
       added.push(newJob(spec, id, config, cwd, at));

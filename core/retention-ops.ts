@@ -4,12 +4,13 @@
  * deleted when `archive` is off, and their logs go with them (see Transaction.evict).
  */
 import type { Job } from './job.js';
-import { applyRetention } from './retention.js';
+import { applyRetention, RETENTION_GRACE_MS } from './retention.js';
 import type { Transaction } from '../store/queue-store.js';
 
 /** The queue as it stays once retention has moved out what it evicts. */
 export function evictFinished(tx: Transaction, queue: readonly Job[], now: Date): Job[] {
-  const { keep, evicted } = applyRetention(queue, tx.config().retention, now);
+  const config = tx.config();
+  const { keep, evicted } = applyRetention(queue, config.retention, now, config.archive ? 0 : RETENTION_GRACE_MS);
   if (evicted.length === 0) return keep;
   // A stale DLQ copy of a job leaving for the archive (a `dlq retry` cut in half by a crash)
   // would outlive it and bring it back as dead: load the DLQ, which repairs that, before the job

@@ -67,13 +67,13 @@ test('dead jobs are not subject to retention (they live in dlq.json)', () => {
   assert.equal(applyRetention(jobs, 0, LATER).evicted.length, 0);
 });
 
-test('a job that finished within the grace period stays, whatever retention says, so a waiter sees how it ended', () => {
+test('with a grace period, a job that finished within it stays, whatever retention says, so a waiter sees how it ended', () => {
   const finishedAt = (ms: number) => new Date(LATER.getTime() - ms).toISOString();
   const jobs: Job[] = Array.from({ length: RETENTION_SLACK + 2 }, (_, i) => ({
     ...completed(`c${i}`, 0),
     finished_at: finishedAt(i === 0 ? RETENTION_GRACE_MS - 1 : RETENTION_GRACE_MS + 1000 + i),
   }));
-  const { keep, evicted } = applyRetention(jobs, 0, LATER);
+  const { keep, evicted } = applyRetention(jobs, 0, LATER, RETENTION_GRACE_MS);
   assert.deepEqual(keep.map((job) => job.id), ['c0']);
   assert.equal(evicted.length, RETENTION_SLACK + 1);
 });

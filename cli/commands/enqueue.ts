@@ -30,7 +30,7 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
       : input;
 
   let specs: JobSpec[];
-  let where: ((index: number) => string) | undefined;
+  let label: ((index: number) => string) | undefined;
   if (json !== undefined) {
     rejectOptions(ctx, FLAG_FORM_OPTIONS, 'goes with --command; with a JSON job, put the field in the JSON');
     specs = [validateJobSpec(withCwd(parseJson(json, '')))];
@@ -38,25 +38,31 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
     rejectOptions(ctx, FLAG_FORM_OPTIONS, 'goes with --command; with --file, put the field in each line');
     const lines = readBatch(file);
     specs = lines.map(({ line, text }) => validateJobSpec(withCwd(parseJson(text, `line ${line}: `)), `line ${line}: `));
-    where = (index) => `line ${lines[index]!.line}: `;
+    label = (index) => `line ${lines[index]!.line}`;
   } else {
     specs = [validateJobSpec(flagFormInput(ctx, command!))];
   }
 
   // Times are taken under the lock, as the jobs enter the queue, not when this command started.
-  const jobs = await enqueueJobs(ctx.store, specs, process.cwd(), where);
+  const jobs = await enqueueJobs(ctx.store, specs, process.cwd(), label);
   if (ctx.raw.flags.has('wait')) return enqueueAndWait(ctx, jobs, file !== undefined);
   if (ctx.json) printJson(file !== undefined ? jobs : jobs[0]);
   else printEnqueued(jobs);
 }
 
-/** `--wait`, like `tsp -w`: wait for the new job (every job of a batch); exit 0 only if all completed. */
+/**
+ * `--wait`, like `tsp -w`: wait for the new job (every job of a batch); exit 0 if all completed.
+ * A single job that ended dead exits with the exit code of its last run, as tsp does (1 when
+ * that run has none: killed, timed out, lost; and for a canceled job or a batch).
+ */
 async function enqueueAndWait(ctx: CommandContext, jobs: readonly PendingJob[], batch: boolean): Promise<void> {
   if (!ctx.json) printEnqueued(jobs);
   const report = await waitWithProgress(ctx, jobs.map((job) => job.id), null);
   if (ctx.json) printJson(batch ? finalJobs(report) : finalJobs(report)[0]);
   else printSummary(report);
-  process.exitCode = waitExitCode(report.tally);
+  const [only] = report.watched;
+  const ownCode = !batch && only && !only.gone && only.job.state === 'dead' ? only.job.exit_code : null;
+  process.exitCode = ownCode !== null && ownCode !== 0 ? ownCode : waitExitCode(report.tally);
 }
 
 function flagFormInput(ctx: CommandContext, command: string): Record<string, unknown> {

@@ -28,32 +28,64 @@ export function finalJobs(report: WaitReport): Job[] {
 }
 
 export async function waitWithProgress(ctx: CommandContext, ids: readonly string[], timeoutMs: number | null): Promise<WaitReport> {
-  const progress = process.stderr.isTTY ? new ProgressLine(ctx) : undefined;
+  const workers = new WorkerCheck(ctx);
+  const progress = process.stderr.isTTY ? new ProgressLine(workers) : undefined;
+  let told = false;
+  const onProgress = (report: WaitReport) => {
+    if (progress) return progress.draw(report);
+    // Off a terminal nothing is drawn, but a wait that cannot end on its own is said, once (not
+    // for a manager still starting up: only when none has been seen for a while).
+    if (!told && workers.noneForMs() >= NO_WORKER_NOTICE_MS) {
+      told = true;
+      process.stderr.write(`queuectl: no worker manager is running on ${ctx.store.paths.root}; the jobs wait until one starts (queuectl worker start)\n`);
+    }
+  };
   try {
-    return await waitForJobs(ctx.store, { ids, timeoutMs, onProgress: (report) => progress?.draw(report) });
+    return await waitForJobs(ctx.store, { ids, timeoutMs, onProgress });
   } finally {
     progress?.clear();
   }
 }
 
-class ProgressLine {
-  private workersCheckedAt = 0;
-  private noWorker = false;
-  private drawn = false;
+/** Off a terminal, how long no worker manager must be seen before `wait` says so. */
+const NO_WORKER_NOTICE_MS = 2_000;
+
+/** Whether no worker manager runs on the data dir, looked up at most every second. */
+class WorkerCheck {
+  private checkedAt = 0;
+  /** When a look first found none, since the last look that found one. */
+  private noneSince: number | null = null;
 
   constructor(private readonly ctx: CommandContext) {}
 
-  draw({ tally, pace }: WaitReport): void {
-    if (Date.now() - this.workersCheckedAt > 2_000) {
-      this.workersCheckedAt = Date.now();
-      this.noWorker = liveManagers(this.ctx.store.paths).length === 0;
+  none(): boolean {
+    const now = Date.now();
+    if (now - this.checkedAt >= 1_000) {
+      this.checkedAt = now;
+      const none = liveManagers(this.ctx.store.paths).length === 0;
+      this.noneSince = none ? (this.noneSince ?? now) : null;
     }
+    return this.noneSince !== null;
+  }
+
+  /** For how long no manager has been seen (0 while one runs). */
+  noneForMs(): number {
+    return this.none() ? Date.now() - this.noneSince! : 0;
+  }
+}
+
+class ProgressLine {
+  private drawn = false;
+
+  constructor(private readonly workers: WorkerCheck) {}
+
+  draw({ tally, pace }: WaitReport): void {
     const failed = tally.dead + tally.canceled + tally.gone;
     const parts = [`waiting: ${tally.finished}/${tally.total} done`];
     if (failed > 0) parts.push(`${failed} failed`);
     if (pace.perSecond !== null) parts.push(rate(pace.perSecond));
     parts.push(`ETA ${pace.etaMs === null ? '-' : formatDuration(pace.etaMs)}`);
-    if (this.noWorker) parts.push('no worker is running (queuectl worker start)');
+    if (this.workers.none()) parts.push('no worker is running (queuectl worker start)');
     const columns = process.stderr.columns || 80; // 0 on a terminal that reports no size
     process.stderr.write(`\r\u001b[K${parts.join(' · ').slice(0, Math.max(10, columns - 1))}`);
     this.drawn = true;

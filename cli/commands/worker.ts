@@ -6,7 +6,7 @@ import { inputError, QueuectlError } from '../../core/errors.js';
 import { startManager } from '../../core/manager.js';
 import { isAlive, liveManagers, type ManagerRecord } from '../../store/manager-registry.js';
 import { optionCount, optionDurationMs, optionText, rejectOptions, type CommandContext } from '../context.js';
-import { printJson } from '../output.js';
+import { printJson, shellQuote } from '../output.js';
 
 /** How long `--detach` waits for the background manager to report its workers. */
 const DETACH_READY_MS = 15_000;
@@ -79,7 +79,7 @@ async function detach(ctx: CommandContext, count: number): Promise<void> {
 }
 
 function dataDirHint(ctx: CommandContext): string {
-  return ctx.raw.values.has('data-dir') ? ` --data-dir ${ctx.store.paths.root}` : '';
+  return ctx.raw.values.has('data-dir') ? ` --data-dir ${shellQuote(ctx.store.paths.root)}` : '';
 }
 
 async function workerStop(ctx: CommandContext): Promise<void> {

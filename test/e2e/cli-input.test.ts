@@ -339,6 +339,14 @@ describe('enqueue --file', () => {
     });
   }
 
+  test('an id repeated within a batch is named with both its lines, not as one that already exists', async (t) => {
+    const dataDir = tempDataDir(t);
+    const input = '{"id":"a","command":"true"}\n\n{"id":"b","command":"true"}\n{"id":"a","command":"true"}\n';
+    const result = await runCli(dataDir, ['enqueue', '--file', '-'], { input });
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, 'queuectl: line 4: id "a" is also the id of line 1; ids must be unique\n');
+  });
+
   test('an empty file, a blank file and empty standard input are errors', async (t) => {
     const dataDir = await seededDir(t);
     const files = tempDir(t, 'queuectl-files-');
@@ -400,7 +408,7 @@ const BAD_CASES: BadCase[] = [
   { name: 'a fractional priority', args: e('{"command":"true","priority":1.5}') },
   { name: 'priority as a string', args: e('{"command":"true","priority":"1"}') },
   { name: 'a negative timeout', args: e('{"command":"true","timeout":-1}') },
-  { name: 'a fractional timeout', args: e('{"command":"true","timeout":0.5}') },
+  { name: 'a timeout that is not a duration', args: e('{"command":"true","timeout":"soon"}') },
   { name: 'an id that is a number', args: e('{"command":"true","id":7}') },
   { name: 'run_at that is a number', args: e('{"command":"true","run_at":5}') },
   { name: 'a negative --max-retries', args: flags('--max-retries', '-1') },
@@ -528,6 +536,24 @@ describe('help and version', () => {
       assert.deepEqual(snapshotDir(dataDir), before, '--help changes nothing');
     });
   }
+
+  test('help and help <command> print what --help prints; help of an unknown command is an error', async () => {
+    assert.equal((await runCli(null, ['help'])).stdout, (await runCli(null, ['--help'])).stdout);
+    for (const command of ['enqueue', 'worker', 'list', 'stats', 'prune']) {
+      const help = await runCli(null, ['help', command]);
+      assert.equal(help.code, 0);
+      assert.equal(help.stdout, (await runCli(null, [command, '--help'])).stdout, command);
+    }
+    const unknown = await runCli(null, ['help', 'frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.equal(unknown.stderr, 'queuectl: unknown command "frobnicate"; see queuectl --help\n');
+    assert.equal(unknown.stdout, '');
+  });
+
+  test('the usage lines of list and stats name their options', async () => {
+    assert.match((await runCli(null, ['list', '--help'])).stdout, /\$ queuectl list \[--state S\[,S…\]\] \[--limit N\] \[--json\]/);
+    assert.match((await runCli(null, ['stats', '--help'])).stdout, /\$ queuectl stats \[--json\]/);
+  });
 
   test('--version prints the version of package.json', async () => {
     const result = await runCli(null, ['--version']);

@@ -107,6 +107,18 @@ test('a job whose working directory does not exist fails with a clear last_error
   assert.match(dead.last_error ?? '', /could not start/);
   assert.ok(dead.last_error?.includes(missing), `last_error does not name ${missing}: ${dead.last_error}`);
   assert.match(dead.last_error ?? '', /does not exist/);
+  const log = (await cliOk(data, ['logs', 'nowhere'])).stdout;
+  assert.match(log, new RegExp(`^--- queuectl: run 1 of 1 command could not start: working directory ${missing} does not exist$`, 'm'));
+  assert.doesNotMatch(log, /after \d/, 'no duration for a run that never started');
+});
+
+test("queuectl's line after a run's output starts on a line of its own, even when the output has no final newline", { timeout: 30_000 }, async (t) => {
+  const { data } = workspace(t);
+  await cliOk(data, ['enqueue', '--id', 'bare', '--command', 'printf abc']);
+  startManager(t, data, 1);
+  await waitFor(() => allJobs(data).get('bare')?.state === 'completed', { what: 'the job to complete' });
+  const log = (await cliOk(data, ['logs', 'bare'])).stdout;
+  assert.match(log, /\nabc\n--- queuectl: run 1 of 4 exited with code 0 after \d+\.\d\d s\n$/);
 });
 
 test('a job over its timeout is killed with everything it started, and the failure says timed out', { timeout: 30_000 }, async (t) => {

@@ -250,11 +250,14 @@ describe('enqueue --wait', () => {
     assert.equal(job.state, 'completed', 'one document: the job as it ended');
   });
 
-  test('exits 1 when the job ends dead; with --file it waits for every job of the batch', { timeout: 30_000 }, async (t) => {
+  test('exits with the exit code of the job when it ends dead, as tsp -w does; 1 when it has none; with --file, 1 and every job waited for', { timeout: 30_000 }, async (t) => {
     const { data, work, runs } = workspace(t);
     startManager(t, data, 2);
-    const bad = await cli(data, ['enqueue', '--id', 'bad', '--max-retries', '0', '--wait', '--command', 'exit 7'], 1);
+    const bad = await cli(data, ['enqueue', '--id', 'bad', '--max-retries', '0', '--wait', '--command', 'exit 7'], 7);
     assert.match(bad.stdout, /^enqueued bad\n1 job finished: 0 completed, 1 dead, 0 canceled\n {2}bad {2}dead: command failed with exit code 7\n$/);
+    const killed = await cli(data, ['enqueue', '--id', 'slow', '--max-retries', '0', '--timeout', '200ms', '--wait', '--command', 'sleep 5'], 1);
+    assert.match(killed.stdout, /slow {2}dead: command timed out after 0.2 s and was killed/);
+    assert.equal((await runCli(data, ['wait', 'bad'])).code, 1, 'wait keeps its own exit codes');
 
     const batch = join(work, 'batch.ndjson');
     writeFileSync(
@@ -267,6 +270,28 @@ describe('enqueue --wait', () => {
     const result = await cli(data, ['enqueue', '--file', batch, '--wait', '--json'], 1);
     const jobs = JSON.parse(result.stdout) as Job[];
     assert.deepEqual(jobs.map((job) => [job.id, job.state]), [['b1', 'completed'], ['b2', 'dead']]);
+  });
+});
+
+describe('waiting with no worker running', () => {
+  test('off a terminal, wait and enqueue --wait say once on stderr, at once, that no worker runs on the data dir', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    const result = await cli(data, ['enqueue', '--id', 'lonely', '--command', 'true'], 0);
+    assert.equal(result.stderr, '');
+    const waited = await cli(data, ['wait', '--timeout', '3'], 124);
+    assert.equal(waited.stderr, `queuectl: no worker manager is running on ${data}; the jobs wait until one starts (queuectl worker start)\n`);
+
+    const child = spawn(process.execPath, [CLI, '--data-dir', data, 'enqueue', '--command', 'true', '--wait'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const started = Date.now();
+    await waitFor(() => stderr.includes('no worker manager is running'), { timeoutMs: 5_000, what: 'the notice' });
+    assert.ok(Date.now() - started < 5_000);
+    startManager(t, data, 1);
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, 'it waits on, and ends when a worker has run the job');
+    assert.equal(stderr.split('no worker manager').length - 1, 1, 'said once');
   });
 });
 
@@ -604,5 +629,129 @@ describe('aliases and help', () => {
     const enqueue = await help('enqueue');
     assert.match(enqueue, /--wait +Wait until the job/);
     assert.match(enqueue, /Exit codes with --wait/);
+  });
+});
+
+// ---- history: retention, the archive, logs -------------------------------------------------
+
+describe('finished jobs stay findable, and the data dir stays bounded', () => {
+  /** 101 completed jobs that finished long ago, each with a log: one more completion sends them to the archive. */
+  function oldHistory(dataDir: string, count = 101): Job[] {
+    const jobs = Array.from({ length: count }, (_, i) => finished(`old${String(i).padStart(3, '0')}`, 'completed', DAY + i * SECOND));
+    for (const job of jobs) writeLog(dataDir, job.id);
+    return jobs;
+  }
+
+  test('show, logs and wait find a job that retention moved to archive/, with its log', { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t, { retention: 0 });
+    writeJobs(data, oldHistory(data));
+    await cliOk(data, ['enqueue', '--id', 'trigger', '--command', recordingJob(runs)]);
+    startManager(t, data, 1);
+    await waitFor(() => existsSync(join(data, 'archive')) && readQueue(data).every((job) => !job.id.startsWith('old')), { what: 'the archive batch' });
+
+    const shown = await cliJson<Job>(data, ['show', 'old007']);
+    assert.equal(shown.state, 'completed');
+    assert.match((await cliOk(data, ['show', 'old007'])).stdout, /^in\s+archive\/\S+\.json$/m);
+    assert.equal((await cliOk(data, ['logs', 'old007'])).stdout, 'output of old007\n');
+    const waited = await runCli(data, ['wait', 'old007', '--json']);
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.equal((JSON.parse(waited.stdout) as Job[])[0]?.state, 'completed');
+    assert.equal(existsSync(join(data, 'logs', 'old007.log')), false, 'the log left logs/ with its job');
+  });
+
+  test('wait on a job that completed reports it completed, even with retention 0 and no archive', { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t, { retention: 0, archive: false });
+    writeJobs(data, oldHistory(data));
+    startManager(t, data, 1);
+    // Its completion is the one that sends the old jobs away, in the same write.
+    const result = await runCli(data, ['enqueue', '--id', 'mine', '--command', recordingJob(runs, 0.5), '--wait']);
+    assert.equal(result.code, 0, describeRun(['enqueue', '--wait'], result));
+    assert.match(result.stdout, /^mine completed$/m);
+    await waitFor(() => readQueue(data).length <= 2, { what: 'the old jobs to be deleted' });
+    assert.deepEqual(readdirSync(join(data, 'logs')).sort(), ['mine.log'], 'their logs were deleted with them');
+  });
+
+  test('prune deletes the logs of the jobs it deletes; prune --archive deletes archive batches with theirs', { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t, { retention: 0 });
+    writeJobs(data, [...oldHistory(data), finished('recent', 'completed', MINUTE)]);
+    writeLog(data, 'recent');
+    await cliOk(data, ['enqueue', '--id', 'trigger', '--command', recordingJob(runs)]);
+    const manager = startManager(t, data, 1);
+    await waitFor(() => existsSync(join(data, 'archive')), { what: 'the archive batch' });
+    process.kill(manager.pid, 'SIGTERM');
+    await manager.exited;
+    const batches = () => readdirSync(join(data, 'archive')).sort();
+    assert.equal(batches().length, 2, `a batch and its logs: ${batches().join(' ')}`);
+
+    assert.deepEqual(JSON.parse((await cliOk(data, ['prune', '--archive', '--older-than', '1h', '--json'])).stdout), []);
+    const dry = await cliOk(data, ['prune', '--archive', '--dry-run']);
+    assert.match(dry.stdout, /^would prune 1 archive batch \(10[23] jobs\)$/m);
+    assert.equal(batches().length, 2, 'a dry run deletes nothing');
+    assert.match((await cliOk(data, ['prune', '--archive'])).stdout, /^pruned 1 archive batch \(10[23] jobs and their logs\)$/m);
+    assert.deepEqual(batches(), []);
+    await rejected(data, ['prune', '--archive', '--state', 'dead'], /--state goes with pruning jobs/);
+
+    await cliOk(data, ['prune']);
+    assert.deepEqual(readdirSync(join(data, 'logs')), [], 'prune took the logs of the jobs it deleted');
+  });
+
+  test('archive batches older than archive_days are deleted, logs and all, when a new one is written', { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t, { retention: 0, archive_days: 1 });
+    mkdirSync(join(data, 'archive', '2020-01-01T00-00-00-000Z-1.logs'), { recursive: true });
+    writeFileSync(join(data, 'archive', '2020-01-01T00-00-00-000Z-1.json'), '{"version":1,"jobs":[]}\n');
+    writeFileSync(join(data, 'archive', '2020-01-01T00-00-00-000Z-1.logs', 'x.log'), 'x\n');
+    writeFileSync(join(data, 'archive', 'notes.txt'), 'not ours\n');
+    writeJobs(data, oldHistory(data));
+    await cliOk(data, ['enqueue', '--id', 'trigger', '--command', recordingJob(runs)]);
+    startManager(t, data, 1);
+    await waitFor(() => readQueue(data).every((job) => !job.id.startsWith('old')), { what: 'a new batch' });
+    const left = readdirSync(join(data, 'archive'));
+    assert.ok(!left.some((name) => name.startsWith('2020-')), `the old batch is gone: ${left.join(' ')}`);
+    assert.ok(left.includes('notes.txt'), 'a file that is not a batch is left alone');
+    assert.equal(left.filter((name) => name.endsWith('.json')).length, 1);
+  });
+
+  test('under a steady stream of jobs, queue.json, logs/ and archive/ stay bounded', { timeout: 90_000 }, async (t) => {
+    // Retention 50 to reach the steady state in seconds; the bound is the same rule at any setting.
+    const { data, work } = workspace(t, { retention: 50 });
+    startManager(t, data, 2);
+    const batch = join(work, 'batch.ndjson');
+    for (let round = 0; round < 6; round++) {
+      writeFileSync(batch, Array.from({ length: 100 }, (_, i) => JSON.stringify({ command: `echo ${round}-${i}` })).join('\n'));
+      await cliOk(data, ['enqueue', '--file', batch, '--wait']);
+      // Cancel some too: a canceled job's log (a line saying so) must leave with it as well.
+      await cliOk(data, ['enqueue', '--file', batch]);
+      const waiting = readQueue(data).filter((job) => job.state === 'pending').map((job) => job.id);
+      if (waiting.length > 0) await runCli(data, ['cancel', ...waiting]);
+      const queued = readQueue(data);
+      const logs = readdirSync(join(data, 'logs'));
+      assert.ok(queued.length <= 50 + 100 + 100, `round ${round}: ${queued.length} jobs in queue.json`);
+      const live = new Set(queued.map((job) => job.id));
+      assert.deepEqual(logs.filter((name) => !live.has(name.replace(/\.log$/, ''))), [], `round ${round}: logs of jobs no longer in queue.json`);
+    }
+    const archived = readdirSync(join(data, 'archive'));
+    const batches = archived.filter((name) => name.endsWith('.json'));
+    assert.ok(batches.length >= 3, `${batches.length} batches`);
+    for (const name of archived.filter((entry) => entry.endsWith('.logs'))) {
+      assert.ok(batches.includes(name.replace(/\.logs$/, '.json')), `${name} belongs to a batch`);
+    }
+  });
+});
+
+describe('list order', () => {
+  test('list is oldest first across queue and DLQ; --limit N gives the N most recent of both; --state takes a comma list', async (t) => {
+    const data = tempDataDir(t);
+    const at = (minutes: number) => ago(DAY - minutes * MINUTE);
+    const queue = [pending('q1', { created_at: at(1) }), finished('q3', 'completed', SECOND), pending('q5', { created_at: at(5) })];
+    queue[1] = { ...queue[1]!, created_at: at(3) };
+    const dlq = [{ ...finished('d2', 'dead', SECOND), created_at: at(2) }, { ...finished('d6', 'dead', SECOND), created_at: at(6) }];
+    writeJobs(data, queue, dlq);
+    assert.deepEqual(ids(await cliJson<Job[]>(data, ['list'])), ['q1', 'd2', 'q3', 'q5', 'd6']);
+    assert.deepEqual(ids(await cliJson<Job[]>(data, ['list', '--limit', '1'])), ['d6']);
+    assert.deepEqual(ids(await cliJson<Job[]>(data, ['list', '--limit', '3'])), ['q3', 'q5', 'd6']);
+    assert.deepEqual(ids(await cliJson<Job[]>(data, ['list', '--state', 'dead,pending'])), ['q1', 'd2', 'q5', 'd6']);
+    await rejected(data, ['list', '--state', 'pending,bogus'], /unknown state "bogus"/);
+    await rejected(data, ['list', '--limit', '-1'], /--limit must be a whole number from 1 up, got "-1"/);
+    await rejected(data, ['list', '--limit', '0'], /--limit must be a whole number from 1 up, got "0"/);
   });
 });

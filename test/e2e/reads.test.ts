@@ -306,6 +306,7 @@ const DEFAULTS = {
   lease: 30,
   retention: 1000,
   archive: true,
+  archive_days: 30,
 };
 
 describe('config', () => {
@@ -346,6 +347,7 @@ describe('config', () => {
       lease: 12,
       retention: 50,
       archive: false,
+      archive_days: 7,
     };
     for (const [key, value] of Object.entries(values)) {
       const spelled = key.replaceAll('_', '-');
