@@ -6,6 +6,8 @@
  *   drain:     N `true` jobs with 4 workers (jobs/s vs the spawn rate)
  *   backlog:   the same drain with 10,000 jobs delayed far ahead sitting in queue.json
  *   pickup:    enqueue → start of the job on an idle worker
+ *   handover:  a short job's end → the next one's start on that worker, while the other worker
+ *              runs a long job (no job waits behind a busy worker)
  *   enqueue:   a batch of 500 jobs in one call
  *   status:    `queuectl status` vs `node -e 0`
  *   memory:    peak RSS of a worker child while draining
@@ -161,6 +163,30 @@ async function pickupMs(samples: number): Promise<number[]> {
   return latencies;
 }
 
+/**
+ * Milliseconds from the end of one short job to the start of the next on the same worker, while
+ * the manager's other worker is busy with a long job: what a job waits when a worker frees.
+ */
+async function handoverMs(count: number): Promise<number[]> {
+  const dir = dataDir();
+  const lines = [JSON.stringify({ command: 'sleep 60', id: 'long' }), ...Array.from({ length: count }, (_, i) => JSON.stringify({ command: 'sleep 0.05', id: `short-${i}` }))];
+  cli(dir, ['enqueue', '--file', '-'], `${lines.join('\n')}\n`);
+  const manager = startWorkers(dir, 2);
+  type Times = { id: string; state: string; started_at: string; finished_at: string };
+  let shorts: Times[] = [];
+  for (;;) {
+    const jobs = JSON.parse(readFileSync(join(dir, 'queue.json'), 'utf8')).jobs as Times[];
+    shorts = jobs.filter((job) => job.id.startsWith('short-'));
+    if (shorts.every((job) => job.state === 'completed')) break;
+    await sleep(50);
+  }
+  const exited = new Promise((resolve) => manager.once('exit', resolve));
+  cli(dir, ['worker', 'stop', '--timeout', '0']); // kills the long job too
+  await exited;
+  shorts.sort((a, b) => (a.started_at < b.started_at ? -1 : 1));
+  return shorts.slice(1).map((job, i) => Date.parse(job.started_at) - Date.parse(shorts[i]!.finished_at));
+}
+
 function row(name: string, value: string, baseline: string, ratio: string, goal: string): string {
   return `${name.padEnd(34)} ${value.padStart(14)} ${baseline.padStart(16)} ${ratio.padStart(8)}   ${goal}`;
 }
@@ -182,6 +208,7 @@ async function main(): Promise<void> {
   const backlogRate = median(backlogRates);
 
   const pickups = await pickupMs(9);
+  const handovers = await handoverMs(30);
 
   const batch = `${JSON.stringify({ command: 'true' })}\n`.repeat(500);
   const enqueueMs = median(Array.from({ length: RUNS }, () => cli(dataDir(), ['enqueue', '--file', '-'], batch)));
@@ -193,11 +220,13 @@ async function main(): Promise<void> {
   console.log(row('drain (true jobs)', `${drainRate.toFixed(0)}/s`, `${rawRate.toFixed(0)}/s spawn`, (drainRate / rawRate).toFixed(2), '≥ 0.5× spawn rate'));
   console.log(row('drain with 10,000 delayed in file', `${backlogRate.toFixed(0)}/s`, `${drainRate.toFixed(0)}/s drain`, (drainRate / backlogRate).toFixed(2), '≤ 3× slower'));
   console.log(row('pickup by an idle worker', `${median(pickups).toFixed(0)} ms`, '50 ms goal', (median(pickups) / 50).toFixed(2), '≤ 1 (median)'));
+  console.log(row('next job on a freed worker', `${median(handovers).toFixed(0)} ms`, '100 ms goal', (median(handovers) / 100).toFixed(2), '≤ 1 (median)'));
   console.log(row('enqueue --file, 500 jobs', `${enqueueMs.toFixed(0)} ms`, `${nodeStart.toFixed(0)} ms node`, (enqueueMs / nodeStart).toFixed(2), '≤ 300 ms'));
   console.log(row('status', `${statusMs.toFixed(0)} ms`, `${nodeStart.toFixed(0)} ms node`, (statusMs / nodeStart).toFixed(2), '≤ 2× node -e 0'));
   console.log(row('worker child peak RSS', `${peak.mb.toFixed(0)} MB`, '80 MB goal', (peak.mb / 80).toFixed(2), '≤ 1'));
   console.log(`\nruns: spawn ${spawnRates.map((r) => r.toFixed(0)).join(', ')}/s; drain ${drainRates.map((r) => r.toFixed(0)).join(', ')}/s; ` +
-    `backlog ${backlogRates.map((r) => r.toFixed(0)).join(', ')}/s; pickup ${pickups.map((p) => p.toFixed(0)).join(', ')} ms`);
+    `backlog ${backlogRates.map((r) => r.toFixed(0)).join(', ')}/s; pickup ${pickups.map((p) => p.toFixed(0)).join(', ')} ms; ` +
+    `handover max ${Math.max(...handovers).toFixed(0)} ms`);
 }
 
 try {
