@@ -5,7 +5,7 @@
  * job stays canceled and is never retried.
  */
 import { planCancel } from './cancel.js';
-import type { CancelableJob, CanceledJob, ProcessingJob } from './job.js';
+import { isClaimed, type CancelableJob, type CanceledJob, type ProcessingJob } from './job.js';
 import { evictFinished } from './retention-ops.js';
 import { findRunProcessesOfJobs, stopRunProcesses, type RunProcess, type StopResult } from './run-processes.js';
 import { KILL_GRACE_MS } from './runner.js';
@@ -22,6 +22,8 @@ export interface Canceled {
   job: CanceledJob;
   /** The state it was canceled in. */
   was: CancelableJob['state'];
+  /** It was processing but had not started: claimed by a manager for its next free worker. */
+  claimed: boolean;
   /** For a job that was running: the processes of its run that were stopped. */
   stopped: StopResult | null;
 }
@@ -44,15 +46,17 @@ export async function cancelJobs(store: QueueStore, ids: readonly string[], opti
     // end its processes before this command looks, which would then find none.
     const found = findRunProcessesOfJobs(store.paths.root, processing.map((job) => job.id));
     const plan = planCancel(tx.queue(), dlq, ids, now, (id) => (found.get(id)?.length ?? 0) > 0);
+    // Before retention may move the jobs, and their logs with them, to the archive.
+    for (const { job } of plan.canceled) note(store, job);
     tx.setQueue(evictFinished(tx, plan.queue, now));
     return { plan, found };
   });
   const running = new Map(plan.running.map((job) => [job.id, job]));
   return Promise.all(
     plan.canceled.map(async ({ job, was }): Promise<Canceled> => {
-      note(store, job);
       const run = running.get(job.id);
-      return { job, was, stopped: run ? await stopRun(store, run, found.get(job.id) ?? [], graceMs) : null };
+      const claimed = run !== undefined && isClaimed(run) && (found.get(job.id)?.length ?? 0) === 0;
+      return { job, was, claimed, stopped: run ? await stopRun(store, run, found.get(job.id) ?? [], graceMs) : null };
     }),
   );
 }
@@ -61,7 +65,7 @@ function stopRun(store: QueueStore, job: ProcessingJob, found: readonly RunProce
   return stopRunProcesses(store.paths.root, job.id, {
     graceMs,
     found,
-    watchUntil: Date.parse(job.started_at ?? job.updated_at) + SPAWN_WINDOW_MS,
+    watchUntil: Date.parse(isClaimed(job) ? job.updated_at : job.started_at) + SPAWN_WINDOW_MS,
   });
 }
 

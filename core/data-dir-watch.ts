@@ -1,9 +1,11 @@
 /**
  * Noticing that a manager's data directory was deleted, or replaced by another at the same path
  * (`rm -rf data`, `mv data data.old && mkdir data`): by change events on the directory, and by a
- * look every second where those do not come.
+ * look every second where those do not come. The directory is the same while it has the same
+ * device and inode and still holds `marker` (the manager's own registry file): a directory made
+ * anew may get the old inode number, and a birth time is not to be had everywhere.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { dataDirIdentity } from '../store/data-dir.js';
 
 const CHECK_EVERY_MS = 1_000;
@@ -12,17 +14,20 @@ export interface DataDirWatch {
   stop(): void;
 }
 
-/** Calls `onLost('deleted' | 'replaced')` once, when `root` is no longer the directory it is now. */
-export function watchDataDir(root: string, onLost: (what: 'deleted' | 'replaced') => void): DataDirWatch {
+/** What became of the directory: gone, another in its place, or emptied under it (`rm -rf` halfway). */
+export type DataDirLoss = 'deleted' | 'replaced' | 'deleted or emptied';
+
+/** Calls `onLost` once, when `root` is no longer the directory it is now. */
+export function watchDataDir(root: string, marker: string, onLost: (what: DataDirLoss) => void): DataDirWatch {
   const identity = dataDirIdentity(root);
   let lost = false;
   const check = () => {
     if (lost) return;
     const now = dataDirIdentity(root);
-    if (now === identity) return;
+    if (now === identity && existsSync(marker)) return;
     lost = true;
     stop();
-    onLost(now === null ? 'deleted' : 'replaced');
+    onLost(now === null ? 'deleted' : now !== identity ? 'replaced' : 'deleted or emptied');
   };
   const timer = setInterval(check, CHECK_EVERY_MS);
   timer.unref();

@@ -217,11 +217,11 @@ test('an expired claim that never started goes back as it was before the claim, 
   assert.equal(state.queue[0]?.lease, null);
 });
 
-test('an expired claim whose run is found alive had started: a lost run, counted', () => {
+test('an expired claim whose run is found to have started (a live process, its log) is a lost run, counted', () => {
   const stale = claimedJob('stale', { lease: { worker_pid: null, token: 'gone', expires_at: '2026-11-23T09:59:00.000Z' } });
   const { tx } = fakeTx([stale]);
   const asked: string[] = [];
-  const result = dispatchCycle(tx, { outcomes: [], renew: [], claim: 0 }, NOW, () => 'x', (token) => asked.push(token) > 0);
+  const result = dispatchCycle(tx, { outcomes: [], renew: [], claim: 0 }, NOW, () => 'x', (job) => asked.push(job.lease.token) > 0);
   assert.deepEqual(asked, ['gone']);
   assert.equal(result.recovered[0]?.job.state, 'failed');
   assert.equal(result.recovered[0]?.job.attempts, 1);

@@ -9,7 +9,7 @@
  * manager that froze past the lease never overwrites what happened to the job since.
  */
 import { expiredLeases, nextReadyAt, pickNext } from './claim-order.js';
-import type { ClaimableJob, ClaimedJob, DeadJob, Job, ProcessingJob, RunningJob } from './job.js';
+import { isClaimed, type ClaimableJob, type ClaimedJob, type DeadJob, type Job, type ProcessingJob, type RunningJob } from './job.js';
 import { isSuccess, type RunOutcome } from './outcome.js';
 import { evictFinished } from './retention-ops.js';
 import { claim, finish, recover, release, renewLease, start } from './transitions.js';
@@ -69,16 +69,16 @@ export interface CycleResult {
 }
 
 /**
- * `runAlive(token)` tells whether processes of the run claimed with `token` still exist: asked
- * only for an expired claim whose start is not recorded, to tell a run that started just before
- * its manager died (a lost run, counted) from a claim that never started (given back).
+ * `runStarted(job)` tells whether the run of a claim did start though its start is not recorded:
+ * asked only for an expired claim, to tell a run that started just before its manager died (a
+ * lost run, counted) from a claim that never started (given back).
  */
 export function dispatchCycle(
   tx: Transaction,
   request: CycleRequest,
   now: Date,
   newToken: () => string,
-  runAlive: (token: string) => boolean = () => false,
+  runStarted: (job: ProcessingJob) => boolean = () => false,
 ): CycleResult {
   const config = tx.config();
   const hasFailure = request.outcomes.some(({ outcome }) => !isSuccess(outcome));
@@ -112,12 +112,12 @@ export function dispatchCycle(
 
   const started = (index: number, run: RunStart): RunningJob => {
     const job = jobs[index] as ProcessingJob;
-    return job.started_at === null ? start(job, run.workerPid, run.startedAt, now) : job;
+    return isClaimed(job) ? start(job, run.workerPid, run.startedAt, now) : job;
   };
   for (const run of starts) {
     // A run lost meanwhile is reported by renew or verify.
     const index = owned(run);
-    if (index === null || (jobs[index] as ProcessingJob).started_at !== null) continue;
+    if (index === null || !isClaimed(jobs[index]!)) continue;
     jobs[index] = started(index, run);
     changed = true;
   }
@@ -139,8 +139,8 @@ export function dispatchCycle(
   for (const run of released) {
     const index = owned(run);
     if (index === null) continue;
-    const job = jobs[index] as ProcessingJob;
-    if (job.started_at !== null) continue; // it started after all: its outcome will come
+    const job = jobs[index]!;
+    if (!isClaimed(job)) continue; // it started after all: its outcome will come
     jobs[index] = release(job, now);
     changed = true;
   }
@@ -165,7 +165,7 @@ export function dispatchCycle(
   const recovered: CycleResult['recovered'] = [];
   for (const index of expiredLeases(jobs, now)) {
     const job = jobs[index] as ProcessingJob;
-    const next = recover(job, config, now, job.started_at !== null || runAlive(job.lease.token));
+    const next = recover(job, config, now, job.lease.worker_pid !== null || runStarted(job));
     jobs[index] = next;
     recovered.push({ job: next, token: job.lease.token });
     if (next.state === 'dead') dead.push(next);

@@ -16,7 +16,9 @@ class GatedStore extends QueueStore {
   entered = false;
   transactions = 0;
 
+  /** From now on, transactions wait for `open()`; `entered` tells when the next one began. */
   close(): void {
+    this.entered = false;
     this.gate = new Promise((resolve) => (this.opener = resolve));
   }
 

@@ -4,13 +4,16 @@
  * dispatch-cycle.ts). Requests that arrive while a cycle runs wait for the next one, so under
  * load each cycle carries more and the number of cycles per job falls.
  *
- * Jobs are claimed a little ahead: besides one for each idle worker, a cycle claims up to one
- * more per worker and holds them here, in claim order, not in any worker. Whichever worker frees
- * first takes the oldest at once, without waiting for a lock cycle, so a stream of short jobs
- * keeps every worker busy. A held job that no worker took within `holdMs` goes back to the queue,
- * where any manager's free worker can claim it: a job never waits behind a busy worker for longer
- * than that. Held jobs are `processing` with no worker and no start (see ClaimedJob); a job's
- * start is recorded by the next cycle after its worker says it started.
+ * Jobs are claimed a little ahead: besides one for each idle worker, a cycle claims one more for
+ * each worker whose run started less than `holdMs` ago, and holds them here, in claim order, not
+ * in any worker. Whichever worker frees first takes the oldest at once, without waiting for a
+ * lock cycle, so a stream of short jobs keeps every worker busy. A held job that no worker took
+ * within `holdMs` goes back to the queue, where any manager's free worker can claim it: a job
+ * never waits behind a busy worker for longer than that. Only young runs are held for: a worker
+ * whose run has gone on longer than that is not likely to free soon, and a job held for it would
+ * only keep another manager's free worker from it (and out of enqueue order). Held jobs are
+ * `processing` with no worker (see ClaimedJob); a job's start is recorded by the next cycle
+ * after its worker says it started.
  *
  * An idle manager wakes on a change of queue.json (fs.watch), so a job enqueued now starts
  * now; polling every `poll_interval` stays as the fallback for file systems without change
@@ -20,15 +23,18 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import type { Config } from './config.js';
 import { dispatchCycle, type CycleResult, type RunEnd, type RunRef, type RunStart } from './dispatch-cycle.js';
-import type { ClaimedJob, Job } from './job.js';
+import type { ClaimedJob, Job, ProcessingJob } from './job.js';
 import { describeOutcome, type RunOutcome } from './outcome.js';
 import { killRunsByToken, runAliveByToken } from './run-processes.js';
+import { logShowsRun } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
 /** How long a claimed job may wait in its manager for a free worker before it goes back. */
 export const HOLD_MS = 100;
 /** A start is recorded with the next cycle, or after this long when no cycle comes sooner. */
 const START_RECORD_MS = 10;
+/** The longest delay setTimeout takes (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Wait before a cycle that failed (a corrupt file, a lock held too long) is tried again. */
 const RETRY_AFTER_ERROR_MS = 1_000;
 
@@ -47,8 +53,8 @@ export interface DispatcherOptions {
 interface Run {
   job: ClaimedJob;
   pid: number;
-  /** When it was handed over: its start time if the worker dies before saying it started. */
-  handedAt: string;
+  /** When it was handed over (epoch ms): the start of its run as far as the manager knows. */
+  handedMs: number;
   /** When the worker started it, once it said so. */
   startedAt: string | null;
 }
@@ -71,10 +77,6 @@ export class Dispatcher {
   private readonly runs = new Map<string, Run>();
   /** Jobs claimed for the next free worker, by lease token, in claim order. */
   private readonly held = new Map<string, Held>();
-  /** How many jobs to hold: grows when workers take held jobs, shrinks when they wait too long. */
-  private holdTarget = Infinity;
-  /** A held job went back unused: hold no more until a worker comes free. */
-  private holdPaused = false;
   /** Tokens of the outcomes the cycle in flight is recording. */
   private recording = new Set<string>();
   private starts: RunStart[] = [];
@@ -139,12 +141,13 @@ export class Dispatcher {
   ready(pid: number): void {
     this.live.add(pid);
     if (!this.claiming || this.retiring.has(pid) || this.idle.includes(pid)) return;
-    this.holdPaused = false;
-    const [first] = this.held;
-    if (first) {
-      const [token, { job }] = first;
+    const now = Date.now();
+    // One held past its bound is the next cycle's to give back: after a freeze of this process,
+    // its lease may have run out and another manager may run it already.
+    const fresh = [...this.held].find(([, held]) => now - held.since < this.holdMs);
+    if (fresh) {
+      const [token, { job }] = fresh;
       this.held.delete(token);
-      this.holdTarget = Math.min(this.holdTarget + 1, this.workerCount());
       this.hand(pid, job);
     } else {
       this.idle.push(pid);
@@ -177,7 +180,8 @@ export class Dispatcher {
     const run = this.runs.get(ref.token);
     const workerPid = run?.pid ?? 0;
     this.starts = this.starts.filter((start) => start.token !== ref.token); // recorded with the outcome
-    this.outcomes.push({ ...ref, workerPid, startedAt: startedAt ?? run?.startedAt ?? run?.handedAt ?? new Date().toISOString(), endedAt, outcome });
+    const handedAt = new Date(run?.handedMs ?? Date.now()).toISOString();
+    this.outcomes.push({ ...ref, workerPid, startedAt: startedAt ?? run?.startedAt ?? handedAt, endedAt, outcome });
     this.request();
   }
 
@@ -203,7 +207,13 @@ export class Dispatcher {
     for (const [token, run] of this.runs) {
       if (run.pid !== pid || this.hasOutcome(token)) continue;
       if (wasLeaving && run.startedAt === null) {
-        this.released({ id: run.job.id, token });
+        // Most likely given back unstarted. Killed between its spawn and saying so, it would
+        // have left its command running, which the kill below ends: so the claim goes back to
+        // the queue (a new claim gets a new token) rather than to another worker.
+        lost.push(token);
+        this.runs.delete(token);
+        this.releases.push({ id: run.job.id, token });
+        this.request();
         continue;
       }
       lost.push(token);
@@ -237,7 +247,7 @@ export class Dispatcher {
   }
 
   private hand(pid: number, job: ClaimedJob): void {
-    this.runs.set(job.lease.token, { job, pid, handedAt: new Date().toISOString(), startedAt: null });
+    this.runs.set(job.lease.token, { job, pid, handedMs: Date.now(), startedAt: null });
     this.options.assign(pid, job);
   }
 
@@ -255,16 +265,15 @@ export class Dispatcher {
     }
   }
 
-  private workerCount(): number {
-    return Math.max(1, this.live.size - this.retiring.size);
-  }
-
-  /** How many jobs a cycle should claim now: one per idle worker, and the held ones to top up. */
+  /** How many jobs a cycle should claim now: one per idle worker, and one per young run to hold for. */
   private claimWanted(): number {
     if (!this.claiming) return 0;
-    const busy = this.workerCount() - this.idle.length;
-    const target = this.holdPaused || busy <= 0 ? 0 : Math.min(this.holdTarget, busy);
-    return this.idle.length + Math.max(0, target - this.held.size);
+    const now = Date.now();
+    let young = 0;
+    for (const run of this.runs.values()) {
+      if (!this.retiring.has(run.pid) && now - run.handedMs < this.holdMs) young++;
+    }
+    return this.idle.length + Math.max(0, young - this.held.size);
   }
 
   private hasOutcome(token: string): boolean {
@@ -315,9 +324,6 @@ export class Dispatcher {
       this.releases.push({ id: job.id, token });
       expired++;
     }
-    if (expired === 0) return;
-    this.holdPaused = true;
-    this.holdTarget = Math.max(1, Math.min(this.holdTarget, this.workerCount()) - expired);
   }
 
   /** One lock cycle. Returns how long until the next one is needed (null: only on events). */
@@ -351,7 +357,7 @@ export class Dispatcher {
     this.recording = new Set(outcomes.map((outcome) => outcome.token));
     try {
       result = await this.options.store.transact((tx) => {
-        const cycle = dispatchCycle(tx, { starts, outcomes, release, renew, verify, claim }, new Date(), randomUUID, runAliveByToken);
+        const cycle = dispatchCycle(tx, { starts, outcomes, release, renew, verify, claim }, new Date(), randomUUID, (job) => this.runStarted(job));
         this.config = tx.config();
         return cycle;
       });
@@ -410,7 +416,7 @@ export class Dispatcher {
     }
     // No queue.json at all while this manager holds claims: the data dir was deleted, which is
     // the manager's to handle (see data-dir-watch.ts), not proof that the jobs were taken back.
-    if (jobs.length === 0 && !existsSync(this.options.store.paths.queue)) return;
+    if (jobs.length === 0 && !this.options.store.queueFileExists()) return;
     const ids = new Set([...[...this.runs.values()].map((run) => run.job.id), ...[...this.held.values()].map((held) => held.job.id)]);
     const current = new Map<string, Job>();
     for (const job of jobs) if (ids.has(job.id)) current.set(job.id, job);
@@ -435,6 +441,14 @@ export class Dispatcher {
     this.options.revoke(run.pid, ref, reason);
   }
 
+  /**
+   * Whether the run of an expired claim started though no cycle recorded it (its manager died
+   * a moment after the worker spawned it): a process of it is alive, or its log has its header.
+   */
+  private runStarted(job: ProcessingJob): boolean {
+    return runAliveByToken(job.lease.token) || logShowsRun(this.options.store.paths, job.id, job.lease.token);
+  }
+
   private renewEveryMs(): number {
     return (this.config.lease * 1000) / 3;
   }
@@ -453,7 +467,8 @@ export class Dispatcher {
       delay = Math.min(delay, this.config.poll_interval);
       if (nextReadyAt !== null) delay = Math.min(delay, Date.parse(nextReadyAt) - now);
     }
-    return delay === Infinity ? null : Math.max(delay, 5);
+    // setTimeout takes at most 2^31 - 1 ms; a longer delay would fire at once, again and again.
+    return delay === Infinity ? null : Math.min(Math.max(delay, 5), MAX_TIMER_MS);
   }
 
   private scheduleWake(delay: number | null): void {

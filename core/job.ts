@@ -55,14 +55,18 @@ export interface PendingJob extends JobFields {
 
 /**
  * Claimed by a worker manager and handed, or about to be handed, to its next free worker. Its
- * command has not started: no run is counted and there is no start time yet. A claim waits in its
+ * command has not started: no run is counted for it, and no worker is named in its lease. Its
+ * run fields still describe the previous run, if there was one (a retry). A claim waits in its
  * manager only briefly (see the dispatcher); a manager that dies leaves it to its lease.
  */
 export interface ClaimedJob extends JobFields {
   state: 'processing';
-  started_at: null;
-  finished_at: null;
-  exit_code: null;
+  /** When the previous run started; `null` for a first run. */
+  started_at: Timestamp | null;
+  /** When the previous run ended; `null` for a first run. */
+  finished_at: Timestamp | null;
+  /** The exit code of the previous run, when it had one. */
+  exit_code: number | null;
   /** The error of the previous run, while this one is a retry. */
   last_error: string | null;
   lease: Lease & { worker_pid: null };
@@ -146,9 +150,14 @@ export function isCancelable(job: Job): job is CancelableJob {
   return job.state === 'pending' || job.state === 'failed' || job.state === 'processing';
 }
 
-/** A processing job whose command has started (its start is recorded). */
+/** A processing job whose command has started (its start is recorded): its lease names its worker. */
 export function isRunning(job: Job): job is RunningJob {
-  return job.state === 'processing' && job.started_at !== null;
+  return job.state === 'processing' && job.lease.worker_pid !== null;
+}
+
+/** A processing job claimed by a manager for its next free worker, not started. */
+export function isClaimed(job: Job): job is ClaimedJob {
+  return job.state === 'processing' && job.lease.worker_pid === null;
 }
 
 export function isClaimable(job: Job): job is ClaimableJob {

@@ -8,6 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   identityOf,
+  recordPath,
   removeManagerRecord,
   writeManagerRecord,
   type WorkerRecord,
@@ -70,13 +71,21 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
     revoke: (pid, run, reason) => send(pid, { type: 'revoke', token: run.token, reason }),
   });
 
-  const register = () =>
-    writeManagerRecord(store.paths, {
-      ...self,
-      started_at: startedAt,
-      count,
-      workers: [...children.values()].map((child) => child.record),
-    });
+  /** Writes the registry record; not once the data dir is lost (it would write into a stranger's). */
+  const register = () => {
+    if (failure !== null) return;
+    try {
+      writeManagerRecord(store.paths, {
+        ...self,
+        started_at: startedAt,
+        count,
+        workers: [...children.values()].map((child) => child.record),
+      });
+    } catch (error) {
+      // The data dir going away shows here first at times: the watch below says what happened.
+      log(`error: ${(error as Error).message}`);
+    }
+  };
   const unregister = () => removeManagerRecord(store.paths, process.pid);
   process.on('exit', unregister);
 
@@ -154,11 +163,14 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
   };
 
   store.ensureDir();
+  const removed = store.removeStaleTempFiles();
+  if (removed > 0) log(`removed ${removed} temp file(s) left by an interrupted write`);
+  register();
   // A data dir deleted or replaced under a running manager: its files (and its registry entry,
   // which `worker stop` and `status` look for) are gone, and a new dir at the path belongs to
   // whoever made it. Carrying on would run jobs no one can see or stop, so the manager stops and
-  // kills its runs.
-  const dirWatch = watchDataDir(store.paths.root, (what) => {
+  // kills its runs, and writes nothing more there.
+  const dirWatch = watchDataDir(store.paths.root, recordPath(store.paths, process.pid), (what) => {
     if (failure !== null) return;
     failure = `its data directory ${store.paths.root} was ${what}`;
     const running = [...children.values()].filter((child) => child.runGroup !== null).length;
@@ -168,8 +180,6 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
     for (const pid of children.keys()) send(pid, { type: 'abort' });
     if (children.size === 0) void finish();
   });
-  const removed = store.removeStaleTempFiles();
-  if (removed > 0) log(`removed ${removed} temp file(s) left by an interrupted write`);
   dispatcher.start();
   for (let i = 0; i < count; i++) spawnWorker();
   log(`manager ${process.pid} started ${count} worker(s) on ${store.paths.root}`);

@@ -36,6 +36,11 @@ test('durations take a unit, and a bare number means seconds', () => {
   }
 });
 
+test('a duration too small to be a millisecond is an error, not a 0 that means none', () => {
+  assert.equal(parseDurationMs('0', 'd'), 0);
+  assert.throws(() => parseDurationMs('0.0001', '--timeout'), /--timeout must be 0 or at least 1 ms, got "0.0001"/);
+});
+
 test('for a setting in milliseconds, a bare number means milliseconds; a unit still works', () => {
   assert.equal(parseDurationMs('500', 'poll_interval', 'ms'), 500);
   assert.equal(parseDurationMs('2s', 'poll_interval', 'ms'), 2_000);

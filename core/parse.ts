@@ -46,7 +46,10 @@ export function parseDurationMs(text: string, what: string, bareUnit: 's' | 'ms'
     throw inputError(`${what} must be a duration such as 90, 1.5, 500ms, 90s, 5m, 2h or 1d, got "${text}"`);
   }
   const unit = (match[2] ?? bareUnit) as keyof typeof UNIT_MS;
-  return Math.round(Number(match[1]) * UNIT_MS[unit]);
+  const ms = Math.round(Number(match[1]) * UNIT_MS[unit]);
+  // 0 means "none" for a timeout: a tiny duration must not round to it.
+  if (ms === 0 && Number(match[1]) > 0) throw inputError(`${what} must be 0 or at least 1 ms, got "${text}"`);
+  return ms;
 }
 
 const ISO_DATE_TIME =

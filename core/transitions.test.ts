@@ -25,15 +25,20 @@ test('the start counts the run, with the start time its worker saw and the worke
   assert.deepEqual(running.lease, { ...LEASE, worker_pid: 7 });
 });
 
-test('a claim of a failed job clears the previous finish time but keeps its last error', () => {
+test('a claim of a failed job keeps the record of its last run until the retry starts', () => {
   const failed = finish(processingJob('j'), { kind: 'exited', code: 2 }, POLICY, NOW);
   assert.equal(failed.state, 'failed');
   const again = claim(failed as never, LEASE, new Date('2026-11-23T10:00:05.000Z'));
   assert.equal(again.attempts, 1, 'the failed run; the retry counts when it starts');
-  assert.equal(again.finished_at, null);
-  assert.equal(again.exit_code, null);
+  assert.equal(again.started_at, failed.started_at);
+  assert.equal(again.finished_at, failed.finished_at);
+  assert.equal(again.exit_code, 2);
   assert.equal(again.last_error, 'command failed with exit code 2');
-  assert.equal(start(again, 7, '2026-11-23T10:00:05.100Z', NOW).attempts, 2);
+  const retry = start(again, 7, '2026-11-23T10:00:05.100Z', NOW);
+  assert.equal(retry.attempts, 2);
+  assert.equal(retry.started_at, '2026-11-23T10:00:05.100Z');
+  assert.equal(retry.finished_at, null);
+  assert.equal(retry.exit_code, null);
 });
 
 test('a run ends when its worker saw it end, not when the outcome is written', () => {
@@ -139,13 +144,16 @@ test('releasing a first claim that never started gives back a pending job with n
   assert.equal(released.updated_at, '2026-11-23T10:00:01.000Z');
 });
 
-test('releasing a retry gives back a failed job with its previous error and attempts', () => {
+test('releasing a retry gives back the failed job as it was: its last run\'s times, exit code and error', () => {
   const failed = finish(processingJob('j', { attempts: 1 }), { kind: 'exited', code: 2 }, POLICY, NOW);
   const claimed = claim(failed as never, LEASE, new Date('2026-11-23T10:00:05.000Z'));
   const released = release(claimed, new Date('2026-11-23T10:00:06.000Z'));
   assert.equal(released.state, 'failed');
   assert.equal(released.attempts, 1);
   assert.equal(released.last_error, 'command failed with exit code 2');
+  assert.equal(released.exit_code, 2);
+  assert.equal(released.started_at, failed.started_at);
+  assert.equal(released.finished_at, failed.finished_at);
   assert.equal(released.lease, null);
   assert.equal(released.run_at, claimed.run_at);
 });

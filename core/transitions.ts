@@ -12,6 +12,7 @@
  * A claim is not a run: `attempts` and `started_at` change when the worker starts the command.
  */
 import { nextRunAt } from './backoff.js';
+import { isClaimed } from './job.js';
 import type { Config } from './config.js';
 import type {
   CancelableJob,
@@ -30,17 +31,12 @@ import { describeOutcome, exitCodeOf, isSuccess, type RunOutcome } from './outco
 
 export type RetryPolicy = Pick<Config, 'backoff_base' | 'max_backoff'>;
 
-/** A manager claims the job for its next free worker, under `lease`; nothing has started yet. */
+/**
+ * A manager claims the job for its next free worker, under `lease`. Nothing has started: the
+ * run fields keep describing the previous run (of a retry) until the new one starts.
+ */
 export function claim(job: ClaimableJob, lease: Omit<Lease, 'worker_pid'>, now: Date): ClaimedJob {
-  return {
-    ...job,
-    state: 'processing',
-    updated_at: now.toISOString(),
-    started_at: null,
-    finished_at: null,
-    exit_code: null,
-    lease: { ...lease, worker_pid: null },
-  };
+  return { ...job, state: 'processing', updated_at: now.toISOString(), lease: { ...lease, worker_pid: null } };
 }
 
 /** Worker `workerPid` started the command at `startedAt`: this is run number `attempts + 1`. */
@@ -50,6 +46,8 @@ export function start(job: ClaimedJob, workerPid: number, startedAt: string, now
     attempts: job.attempts + 1,
     updated_at: now.toISOString(),
     started_at: startedAt,
+    finished_at: null,
+    exit_code: null,
     lease: { ...job.lease, worker_pid: workerPid },
   };
 }
@@ -107,14 +105,14 @@ function notStarted(at: string) {
 
 /**
  * A claim given back before its command started (it waited past its bound, its manager stopped,
- * its worker went away): no run happened, so nothing is counted. A first run goes back to
- * pending; a retry goes back to failed with its previous error, ready now. (The claim cleared the
- * previous run's times and exit code, so a released retry carries the release time for both.)
+ * its worker went away): no run happened, so nothing changes but the state. A first run goes
+ * back to pending; a retry goes back to failed, as it was, ready now.
  */
 export function release(job: ClaimedJob, now: Date): PendingJob | FailedJob {
   const at = now.toISOString();
-  if (job.attempts === 0 || job.last_error === null) return { ...job, ...notStarted(at) };
-  return { ...job, state: 'failed', updated_at: at, started_at: at, finished_at: at, last_error: job.last_error, lease: null };
+  const { started_at, finished_at, last_error } = job;
+  if (started_at === null || finished_at === null || last_error === null) return { ...job, ...notStarted(at) };
+  return { ...job, state: 'failed', updated_at: at, started_at, finished_at, last_error, lease: null };
 }
 
 /**
@@ -127,10 +125,10 @@ export function recover(
   job: ProcessingJob,
   policy: RetryPolicy,
   now: Date,
-  ran: boolean = job.started_at !== null,
+  ran: boolean = !isClaimed(job),
 ): PendingJob | FailedJob | CompletedJob | DeadJob {
-  if (job.started_at === null && !ran) return release(job, now);
-  const running = job.started_at === null ? start(job, 0, job.updated_at, now) : job;
+  if (isClaimed(job) && !ran) return release(job, now);
+  const running = isClaimed(job) ? start(job, 0, job.updated_at, now) : job;
   const who = job.lease.worker_pid === null ? 'its manager' : `worker pid ${job.lease.worker_pid}`;
   return finish(running, { kind: 'lost', reason: `lease expired at ${job.lease.expires_at} (${who} died or froze)` }, policy, now);
 }
@@ -157,11 +155,11 @@ export function cancel(job: CancelableJob, now: Date, runFound = false): Cancele
         last_error: `canceled by user while waiting to retry (last run: ${job.last_error})`,
       };
     case 'processing': {
-      if (job.started_at === null && !runFound) {
-        return { ...base, started_at: null, exit_code: null, last_error: 'canceled by user before its run started' };
+      if (isClaimed(job) && !runFound) {
+        return { ...base, started_at: job.started_at, exit_code: job.exit_code, last_error: 'canceled by user before its run started' };
       }
       // A start not recorded yet happened at most a moment after the claim.
-      const running = job.started_at === null ? { attempts: job.attempts + 1, started_at: job.updated_at } : job;
+      const running = isClaimed(job) ? { attempts: job.attempts + 1, started_at: job.updated_at } : job;
       return {
         ...base,
         attempts: running.attempts,

@@ -12,7 +12,8 @@ import { TOKEN_VARIABLE } from './run-processes.js';
 import type { RunOutcome } from './outcome.js';
 import { failedCommand, runCommand, sendSignal, type RunningCommand } from './runner.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
-import { appendLineToLog, closeRunLog, openRunLog } from '../store/job-logs.js';
+import { findLogPath } from '../store/archive.js';
+import { appendLineToExistingLog, claimMark, closeRunLog, openRunLog } from '../store/job-logs.js';
 import type { DataPaths } from '../store/paths.js';
 
 export interface WorkerOptions {
@@ -104,7 +105,8 @@ export class Worker {
     log(`${job.id}: run ${runs} started: ${job.command}`);
     let logFd: number;
     try {
-      logFd = openRunLog(paths, job.id, `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid} in ${job.cwd}: ${job.command}`);
+      // The header names the claim: it is what shows the run started if the manager dies first.
+      logFd = openRunLog(paths, job.id, `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid} ${claimMark(token)} in ${job.cwd}: ${job.command}`);
     } catch (error) {
       // No log, no run: output with nowhere to go would be lost (the data dir may be gone).
       this.track(job, failedCommand(`its log could not be opened: ${(error as Error).message}`), runs, startedMs);
@@ -146,7 +148,9 @@ export class Worker {
         const seconds = (ended - startedMs) / 1000;
         if ((run.stoppedBecause || outcome.kind === 'timed_out') && command.pid !== null) this.stoppedGroups.push(command.pid);
         try {
-          appendLineToLog(paths, job.id, `--- queuectl: run ${runs} ${runEnding(outcome, run.stoppedBecause, seconds)}`);
+          // A canceled job may have left for the archive with its log by now.
+          const line = `--- queuectl: run ${runs} ${runEnding(outcome, run.stoppedBecause, seconds)}`;
+          appendLineToExistingLog(paths, job.id, line, () => findLogPath(paths, job.id));
         } catch {
           // The outcome matters more than its line in the log.
         }

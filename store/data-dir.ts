@@ -57,8 +57,8 @@ export function prepareDataDir(root: string): void {
   }
 }
 
-/** What tells this directory from another later made at the same path. */
+/** The directory's device and inode (null when there is none): a renamed-away one has another. */
 export function dataDirIdentity(root: string): string | null {
   const stat = statSync(root, { bigint: true, throwIfNoEntry: false });
-  return stat === undefined ? null : `${stat.dev}:${stat.ino}:${stat.birthtimeNs}`;
+  return stat === undefined ? null : `${stat.dev}:${stat.ino}`;
 }

@@ -2,7 +2,7 @@
  * Per-job logs: `logs/<id>.log` holds the stdout and stderr of every run of the job, each run
  * under a header line, so `queuectl logs <id>` shows the whole history of its attempts.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdirInExisting, readTextIfExists } from './atomic-json.js';
 import type { DataPaths } from './paths.js';
@@ -28,7 +28,24 @@ export function closeRunLog(fd: number): void {
  * ends without a newline (`printf abc`) does not get the line glued to it.
  */
 export function appendLineToLog(paths: DataPaths, id: string, line: string): void {
-  const fd = openSync(jobLogPath(paths, id), 'a+');
+  appendLineTo(jobLogPath(paths, id), line, 'a+');
+}
+
+/**
+ * Appends a line to a log that may have left logs/ meanwhile (its job finished and retention
+ * moved it to the archive): to wherever `find` says it went, never to a new file in logs/.
+ */
+export function appendLineToExistingLog(paths: DataPaths, id: string, line: string, find: () => string): void {
+  try {
+    appendLineTo(jobLogPath(paths, id), line, constants.O_RDWR | constants.O_APPEND);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    appendLineTo(find(), line, constants.O_RDWR | constants.O_APPEND);
+  }
+}
+
+function appendLineTo(path: string, line: string, flags: string | number): void {
+  const fd = openSync(path, flags);
   try {
     writeSync(fd, `${endsOpen(fd) ? '\n' : ''}${line}\n`);
   } finally {
@@ -60,4 +77,35 @@ export function readJobLog(paths: DataPaths, id: string): string | undefined {
 export function removeJobLogs(paths: DataPaths, ids: readonly string[]): void {
   if (!existsSync(paths.logs)) return; // nothing has run yet: spare a batch of 500 the calls
   for (const id of ids) rmSync(jobLogPath(paths, id), { force: true });
+}
+
+/** How much of the end of a log is searched for a run's header. */
+const HEADER_SEARCH_BYTES = 1 << 20;
+
+/** The words of a run's header line that name the claim it ran under. */
+export function claimMark(token: string): string {
+  return `under lease ${token}`;
+}
+
+/**
+ * Whether the job's log shows that the run of the claim `token` started: its worker writes the
+ * run's header, which names the claim, before it spawns the command. Only the end of the log is
+ * read: a run whose start was never recorded died within moments of it.
+ */
+export function logShowsRun(paths: DataPaths, id: string, token: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(jobLogPath(paths, id), 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const { size } = fstatSync(fd);
+    const length = Math.min(size, HEADER_SEARCH_BYTES);
+    const tail = Buffer.alloc(length);
+    readSync(fd, tail, 0, length, size - length);
+    return tail.includes(claimMark(token));
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -48,7 +48,8 @@ export function isAlive(process_: ProcessIdentity): boolean {
   return process_.start === null || stat.start === process_.start;
 }
 
-function recordPath(paths: DataPaths, pid: number): string {
+/** Where the record of manager `pid` is. */
+export function recordPath(paths: DataPaths, pid: number): string {
   return join(paths.managers, `${pid}.json`);
 }
 

@@ -3,7 +3,7 @@
  * directory lock, load what is needed, change it in memory with the pure rules of `core/`,
  * write back what changed. Reads for display need no lock (every write is an atomic rename).
  */
-import { statSync, type BigIntStats } from 'node:fs';
+import { existsSync, statSync, type BigIntStats } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config } from '../core/config.js';
 import { QueuectlError } from '../core/errors.js';
@@ -182,6 +182,11 @@ export class QueueStore {
    */
   queueChangedElsewhere(): boolean {
     return fileIdentity(this.paths.queue) !== this.cache.queue?.identity;
+  }
+
+  /** Whether queue.json exists (it does once anything was enqueued, unless the data dir was deleted). */
+  queueFileExists(): boolean {
+    return existsSync(this.paths.queue);
   }
 
   /** Both files as they are now, without the lock, with a crashed move's duplicate hidden. */

@@ -253,9 +253,9 @@ export function allJobs(dataDir: string): Map<string, Job> {
   return new Map([...readQueue(dataDir), ...readDlq(dataDir)].map((job) => [job.id, job]));
 }
 
-/** Processing with its start recorded: its command runs (a claim not started yet has no start). */
+/** Processing with its start recorded: its command runs (a claim not started yet names no worker). */
 export function hasStarted(job: Job | undefined): boolean {
-  return job?.state === 'processing' && job.started_at !== null;
+  return job?.state === 'processing' && job.lease.worker_pid !== null;
 }
 
 /** Waits until every job in the data dir is completed or dead. */

@@ -19,12 +19,13 @@ export async function cancelCommand(ctx: CommandContext, ids: readonly string[])
   if (stuck.length > 0) process.exitCode = 1;
 }
 
-function describe({ job, was, stopped }: Canceled): string {
+function describe({ job, was, claimed, stopped }: Canceled): string {
   if (was === 'pending') return `canceled ${job.id} (was pending)`;
   if (was === 'failed') return `canceled ${job.id} (was waiting to retry)`;
   const count = stopped?.pids.length ?? 0;
-  if (count === 0 && job.started_at === null) return `canceled ${job.id} (claimed by a worker manager; it had not started)`;
+  if (count === 0 && claimed) return `canceled ${job.id} (claimed by a worker manager; it had not started)`;
   if (count === 0) return `canceled ${job.id} (was running; no process of its run was found)`;
+  const state = claimed ? 'was starting as it was canceled' : 'was running';
   const how = stopped!.killed ? `stopped with SIGKILL: SIGTERM did not stop ${count === 1 ? 'it' : 'them'} within ${KILL_GRACE_MS / 1000} s` : 'stopped with SIGTERM';
-  return `canceled ${job.id} (was running; ${count} process${count === 1 ? '' : 'es'} ${how})`;
+  return `canceled ${job.id} (${state}; ${count} process${count === 1 ? '' : 'es'} ${how})`;
 }

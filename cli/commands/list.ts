@@ -1,6 +1,6 @@
 /** `queuectl list [--state S] [--limit N] [--json]` and the job table `dlq list` shares. */
 import { inputError } from '../../core/errors.js';
-import { isJobState, JOB_STATES, type Job, type JobState } from '../../core/job.js';
+import { isClaimed, isJobState, JOB_STATES, type Job, type JobState } from '../../core/job.js';
 import { optionCount, optionText, type CommandContext } from '../context.js';
 import { formatTable, paintState, printJson, shortTime, truncate } from '../output.js';
 
@@ -60,7 +60,7 @@ export function printJobs(ctx: CommandContext, jobs: readonly Job[], empty: stri
 
 /** The state, and for a job claimed by a manager whose worker has not started it, that it has not. */
 export function stateLabel(job: Job): string {
-  return job.state === 'processing' && job.started_at === null ? `${paintState(job.state)} (not started)` : paintState(job.state);
+  return isClaimed(job) ? `${paintState(job.state)} (not started)` : paintState(job.state);
 }
 
 /** The time that matters in each state: when it runs, started, or finished. */
@@ -70,7 +70,7 @@ function whenOf(job: Job): string | null {
     case 'failed':
       return job.run_at;
     case 'processing':
-      return job.started_at;
+      return isClaimed(job) ? null : job.started_at;
     case 'completed':
     case 'dead':
     case 'canceled':

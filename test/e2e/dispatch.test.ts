@@ -86,6 +86,25 @@ test('a job held by a manager whose workers are all busy goes to another manager
   assert.ok(processAlive(busy.pid) && processAlive(free.pid));
 });
 
+test('with two managers, one of them busy with a long job, jobs enqueued together start in enqueue order', { timeout: 60_000 }, async (t) => {
+  const { data, work, runs } = workspace(t);
+  await cliOk(data, ['enqueue', '--id', 'long', '--command', recordingJob(runs, 60)]);
+  startManager(t, data, 1);
+  const long = await waitFor(() => starts(runs, 'long')[0], { what: 'the long job to run' });
+  startManager(t, data, 1);
+  await waitFor(async () => (await cliJson<{ workers: unknown[] }>(data, ['status'])).workers.length === 2, { what: 'both managers to run a worker' });
+  // A run that has gone on this long is not one to claim ahead for.
+  await waitFor(() => Date.now() - long.at > 500, { what: 'the long run to be under way' });
+
+  const batch = join(work, 'batch.ndjson');
+  writeFileSync(batch, ['C', 'D'].map((id) => JSON.stringify({ id, command: recordingJob(runs, 0.5) })).join('\n'));
+  await cliOk(data, ['enqueue', '--file', batch]);
+  const d = await waitFor(() => starts(runs, 'D')[0], { timeoutMs: 20_000, what: 'D to start' });
+  const c = starts(runs, 'C')[0];
+  assert.ok(c && c.at <= d.at, `C, enqueued first, started after D: ${JSON.stringify(readRuns(runs))}`);
+  assert.notEqual(c.worker, long.worker, 'C did not wait for the busy worker');
+});
+
 test('status names the job each worker runs, and a job claimed ahead shows no run until it starts', { timeout: 30_000 }, async (t) => {
   const { data, runs } = workspace(t);
   await cliOk(data, ['enqueue', '--id', 'running', '--command', recordingJob(runs, 60)]);
@@ -143,6 +162,26 @@ test('the times on record are the run\'s own: runs of one worker never overlap, 
     const next = jobs[i + 1];
     if (next) assert.ok(next.started_at! >= job.finished_at!, `${next.id} started at ${next.started_at}, before ${job.id} ended at ${job.finished_at}`);
   }
+});
+
+test('a run whose manager dies right after its start is counted, though no cycle recorded the start', { timeout: 90_000 }, async (t) => {
+  // The job kills its own manager the moment it starts (field 4 of /proc/<worker>/stat is the
+  // manager's pid): its start never reaches queue.json. Counted all the same, it uses up its
+  // attempts and ends dead, instead of running as attempt 1 for ever.
+  const { data, runs } = workspace(t, { lease: 1, backoff_base: 1 });
+  const command = `${recordingJob(runs)}; kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); sleep 30`;
+  await cliOk(data, ['enqueue', '--id', 'deadly', '--max-retries', '1', '--command', command]);
+  for (let manager = 1; manager <= 4 && allJobs(data).get('deadly')?.state !== 'dead'; manager++) {
+    const handle = startManager(t, data, 1);
+    await Promise.race([
+      handle.exited,
+      waitFor(() => allJobs(data).get('deadly')?.state === 'dead', { timeoutMs: 30_000, what: 'the job to be dead' }),
+    ]);
+  }
+  const job = allJobs(data).get('deadly');
+  assert.equal(job?.state, 'dead', JSON.stringify(job));
+  assert.equal(job?.attempts, 2);
+  assert.deepEqual(starts(runs, 'deadly').map((run) => run.attempt), [1, 2], 'QUEUECTL_ATTEMPT went up with each run');
 });
 
 test('when a manager dies with all its workers, the next one kills the orphaned run before running the job again', { timeout: 60_000 }, async (t) => {

@@ -477,9 +477,8 @@ describe('prune', () => {
     writeJobs(data, [...old, pending('last')]);
     await cliOk(data, ['cancel', 'last']); // the 101st finished job: past retention + 100
     assert.deepEqual(readQueue(data), []);
-    const archived = readdirSync(join(data, 'archive')).flatMap(
-      (name) => (JSON.parse(readFileSync(join(data, 'archive', name), 'utf8')) as { jobs: Job[] }).jobs,
-    );
+    const batches = readdirSync(join(data, 'archive')).filter((name) => name.endsWith('.json')); // beside them, their logs
+    const archived = batches.flatMap((name) => (JSON.parse(readFileSync(join(data, 'archive', name), 'utf8')) as { jobs: Job[] }).jobs);
     assert.equal(archived.length, 101);
     assert.ok(archived.every((job) => job.state === 'canceled'));
   });
@@ -693,6 +692,19 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
 
     await cliOk(data, ['prune']);
     assert.deepEqual(readdirSync(join(data, 'logs')), [], 'prune took the logs of the jobs it deleted');
+  });
+
+  test('canceled jobs that retention sends to the archive at once take their logs along, cancel line included', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t, { retention: 0 });
+    writeJobs(data, Array.from({ length: 150 }, (_, i) => pending(`j${i}`)));
+    const result = await cli(data, ['cancel', ...Array.from({ length: 150 }, (_, i) => `j${i}`)], 0);
+    assert.match(result.stdout, /^canceled j0 \(was pending\)$/m);
+    assert.ok(readQueue(data).length <= 100, `${readQueue(data).length} jobs still in queue.json`);
+    const live = new Set(readQueue(data).map((job) => job.id));
+    const orphans = readdirSync(join(data, 'logs')).filter((name) => !live.has(name.replace(/\.log$/, '')));
+    assert.deepEqual(orphans, [], 'logs of jobs no longer in queue.json');
+    const archived = readQueue(data).length === 0 ? 'j0' : [...Array(150).keys()].map((i) => `j${i}`).find((id) => !live.has(id))!;
+    assert.match((await cliOk(data, ['logs', archived])).stdout, /^--- queuectl: canceled by user while pending at /);
   });
 
   test('archive batches older than archive_days are deleted, logs and all, when a new one is written', { timeout: 30_000 }, async (t) => {
