@@ -50,3 +50,20 @@ test('help and help <command> are --help and <command> --help', () => {
   assert.deepEqual(expandHelp(argv('--data-dir=d', 'help', 'worker')), argv('--data-dir=d', 'worker', '--help'));
   assert.deepEqual(expandHelp(argv('show', 'help')), argv('show', 'help'), 'a job may be called help');
 });
+
+test('short options are their long ones: -p 5 is --priority 5, -w is --wait; a negative number is a value', () => {
+  const short = { p: 'priority', w: 'wait', t: 'timeout' };
+  const raw = readRawArgs(argv('enqueue', '-p', '-5', '-w', '-t', '5m', '--', 'make', '-j4'), new Set(['priority', 'timeout']), short);
+  assert.equal(raw.values.get('priority'), '-5');
+  assert.equal(raw.values.get('timeout'), '5m');
+  assert.ok(raw.flags.has('wait'));
+  assert.deepEqual(raw.rest, ['make', '-j4'], 'the words after --, as typed');
+  assert.deepEqual(raw.argv, argv('enqueue', '--priority=-5', '--wait', '--timeout=5m', '--', 'make', '-j4'));
+  assert.equal(readRawArgs(argv('list'), new Set()).rest, undefined);
+});
+
+test('a value option followed by a short option has no value', () => {
+  const raw = readRawArgs(argv('enqueue', '-t', '-w'), new Set(['timeout']), { t: 'timeout', w: 'wait' });
+  assert.equal(raw.values.has('timeout'), false);
+  assert.deepEqual([...raw.flags].sort(), ['timeout', 'wait']);
+});

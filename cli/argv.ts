@@ -6,24 +6,36 @@
  */
 
 export interface RawArgs {
-  /** argv with `--name value` joined into `--name=value` for every value-taking option. */
+  /** argv with `--name value` joined into `--name=value` for every value-taking option, short options spelled long. */
   argv: string[];
   /** The last value given for each value-taking option, as typed. */
   values: Map<string, string>;
   /** Flags that are present (`--json`, `--detach`). */
   flags: Set<string>;
+  /** The words after `--`, as typed; undefined when there is no `--`. */
+  rest?: string[];
 }
 
-export function readRawArgs(argv: readonly string[], valueOptions: ReadonlySet<string>): RawArgs {
+/**
+ * `shortOptions` maps a letter to the long option it stands for (`p` → `priority`): `-p 5` is
+ * read as `--priority 5`. A negative number (`-5`) is never taken for an option.
+ */
+export function readRawArgs(
+  argv: readonly string[],
+  valueOptions: ReadonlySet<string>,
+  shortOptions: Readonly<Record<string, string>> = {},
+): RawArgs {
   const out = argv.slice(0, 2);
   const values = new Map<string, string>();
   const flags = new Set<string>();
   for (let i = 2; i < argv.length; i++) {
-    const token = argv[i]!;
+    let token = argv[i]!;
     if (token === '--') {
       out.push(...argv.slice(i));
-      break;
+      return { argv: out, values, flags, rest: argv.slice(i + 1) };
     }
+    const short = /^-([A-Za-z])$/.exec(token);
+    if (short && shortOptions[short[1]!] !== undefined) token = `--${shortOptions[short[1]!]}`;
     if (!token.startsWith('--')) {
       out.push(token);
       continue;
@@ -36,7 +48,8 @@ export function readRawArgs(argv: readonly string[], valueOptions: ReadonlySet<s
       continue;
     }
     const next = argv[i + 1];
-    if (valueOptions.has(name) && next !== undefined && !next.startsWith('--')) {
+    const nextIsOption = next !== undefined && (next.startsWith('--') || /^-[A-Za-z]$/.test(next));
+    if (valueOptions.has(name) && next !== undefined && !nextIsOption) {
       values.set(name, next);
       out.push(`${token}=${next}`);
       i++;

@@ -5,7 +5,7 @@ import { QueuectlError } from '../core/errors.js';
 
 const CHECKOUT = '/home/me/src/queuectl';
 const INSTALLED = '/usr/lib/node_modules/queuectl';
-const HOME = '/home/me';
+const HOME = () => '/home/me';
 
 test('--data-dir wins, then QUEUECTL_DATA_DIR; a relative one is resolved against the current directory', () => {
   assert.equal(chooseDataDir('/q', { QUEUECTL_DATA_DIR: '/e' }, INSTALLED, HOME), '/q');

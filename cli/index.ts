@@ -33,13 +33,30 @@ const VALUE_OPTIONS = new Set([
   'limit',
   'older-than',
   'interval',
+  'tail',
 ]);
+
+/**
+ * Short options, as users of tsp, pueue and nq type them first; each is its long option in every
+ * command (`-t` is --timeout for enqueue, wait and worker stop alike).
+ */
+const SHORT_OPTIONS: Readonly<Record<string, string>> = {
+  p: 'priority',
+  d: 'delay',
+  r: 'run-at',
+  t: 'timeout',
+  w: 'wait',
+  c: 'count',
+  s: 'state',
+  n: 'limit',
+  f: 'follow',
+};
 
 /** Commands with sub-actions, dispatched by their modules; `worker-start` / `worker:start` work too (hidden). */
 const GROUPED_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   worker: ['start', 'stop'],
   dlq: ['list', 'retry'],
-  config: ['get', 'set'],
+  config: ['get', 'list', 'set'],
 };
 
 /** Help sections after a command's own, for what cac's options list cannot say. */
@@ -109,31 +126,36 @@ function buildCli(raw: RawArgs): CAC {
   cli.option('--data-dir <dir>', 'Data directory (default: $QUEUECTL_DATA_DIR, else ~/.local/state/queuectl; in a source checkout, its data/)');
 
   cli
-    .command('enqueue [json]', `Add a job: '{"command":"echo hi"}', --command CMD [options], or --file F`)
-    .usage(`enqueue '{"command":"echo hi","id":"job1","max_retries":3,"priority":0,"run_at":"2026-11-23T10:30:00Z","timeout":60}'`)
-    .option('--command <cmd>', 'Shell command to run with sh -c (flag form)')
-    .option('--id <id>', 'Job id: 1-128 of A-Z a-z 0-9 . _ - (default: generated)')
+    .command('enqueue [json]', `Add a job: -- CMD ARGS…, --command "CMD", '{"command":"CMD"}', or a batch with --file F [--lines]`)
+    .usage(
+      '[options] enqueue -- CMD ARGS…   or   enqueue --command "CMD" [options]   or   enqueue \'{"command":"CMD",…}\' [options]' +
+        '   or   enqueue --file F [--lines] [options]',
+    )
+    .option('--command <cmd>', 'Shell command to run with sh -c')
+    .option('--id <id>', 'Job id: 1-128 of A-Z a-z 0-9 . _ - (default: generated); a number is taken as its digits')
     .option('--max-retries <n>', 'Retries after the first run (default: config max_retries)')
-    .option('--priority <n>', 'Higher runs first; --priority=-5 for negative (default: 0)')
-    .option('--run-at <iso>', 'Do not run before this ISO-8601 time')
-    .option('--delay <duration>', 'Do not run before this long from now: 30s, 5m, 2h, 1d')
-    .option('--timeout <seconds>', 'Kill the run after this many seconds; 0 = none (default: config job_timeout)')
+    .option('-p, --priority <n>', 'Higher runs first; -p -5 for a negative one (default: 0)')
+    .option('-r, --run-at <time>', 'Do not run before this time: ISO-8601 (a time without a zone is local)')
+    .option('-d, --delay <duration>', 'Do not run before this long from now: 90, 1.5, 500ms, 30s, 5m, 2h, 1d')
+    .option('-t, --timeout <duration>', 'Kill the run after this long: 90, 30s, 5m, 2h; 0 = none (default: config job_timeout)')
     .option('--cwd <dir>', 'Directory to run in (default: the current directory)')
-    .option('--file <path>', 'One JSON job per line; - reads stdin; all or nothing')
-    .option('--wait', "Wait until the job (every job of --file) finishes; exit 0 if it completed, else the job's exit code (see below)")
+    .option('--file <path>', 'A batch: one JSON job per line (or one command per line with --lines); - reads stdin; all or nothing')
+    .option('--lines', 'With --file: each non-blank line is a command, as GNU parallel reads them')
+    .option('-w, --wait', "Wait until the job (every job of --file) finishes; exit 0 if it completed, else the job's exit code (see below)")
     .option('--json', 'Print the new job (an array with --file) as JSON; with --wait, as it ended')
-    .example(`queuectl enqueue '{"id":"job1","command":"echo hello"}'`)
-    .example('queuectl enqueue --command "make test" --max-retries 5 --delay 30s')
-    .example('queuectl enqueue --file jobs.ndjson')
-    .example('queuectl enqueue --command "make test" --wait && echo passed')
+    .example('queuectl enqueue -- make test -j4')
+    .example('queuectl enqueue -p 5 -t 10m -- ./build.sh --release')
+    .example(`queuectl enqueue '{"id":"job1","command":"echo hello"}' --delay 30s`)
+    .example('queuectl enqueue --file cmds.txt --lines')
+    .example('queuectl enqueue -w -- make test && echo passed')
     .action(async (json?: string) => (await import('./commands/enqueue.js')).enqueueCommand(ctx(), json));
 
   cli
-    .command('worker <action>', 'Run workers: worker start [--count N] [--detach] | worker stop [--timeout S]')
-    .usage('worker start [--count N] [--detach]   or   worker stop [--timeout S]')
-    .option('--count <n>', 'start: number of worker processes (default: 1)')
+    .command('worker <action>', 'Run workers: worker start [-c N] [--detach] | worker stop [-t D]')
+    .usage('worker start [-c N] [--detach]   or   worker stop [-t D]')
+    .option('-c, --count <n>', 'start: number of worker processes (default: 1)')
     .option('--detach', 'start: run the manager in the background and return')
-    .option('--timeout <seconds>', 'stop: after this long, kill running jobs instead of waiting (default: wait)')
+    .option('-t, --timeout <duration>', 'stop: after this long (30s, 2m), kill running jobs instead of waiting (default: wait)')
     .option('--json', 'Print the result as JSON')
     .example('queuectl worker start --count 3')
     .example('queuectl worker start --count 2 --detach && queuectl worker stop')
@@ -150,8 +172,8 @@ function buildCli(raw: RawArgs): CAC {
 
   cli
     .command('wait [...ids]', 'Block until jobs finish (default: every unfinished job); exit 0 all completed, 1 not, 124 timeout')
-    .usage('wait [ids…] [--timeout S] [--json]')
-    .option('--timeout <duration>', 'Give up after this long: seconds, or 500ms, 90s, 5m, 2h; 0 looks once (default: no limit)')
+    .usage('wait [ids…] [-t D] [--json]')
+    .option('-t, --timeout <duration>', 'Give up after this long: seconds, or 500ms, 90s, 5m, 2h; 0 looks once (default: no limit)')
     .option('--json', 'Print the jobs waited for, as they ended (or stand, after a timeout), as a JSON array')
     .example('queuectl wait && echo "all jobs completed"')
     .example('queuectl wait job1 job2 --timeout 10m')
@@ -167,7 +189,7 @@ function buildCli(raw: RawArgs): CAC {
   cli
     .command('prune', 'Delete finished jobs and their logs (default: completed and canceled, any age), or old archive batches')
     .usage('prune [--state completed,dead,canceled] [--older-than 7d] [--dry-run] [--json]   or   prune --archive [--older-than 30d]')
-    .option('--state <states>', 'Only these finished states, comma-separated: completed, dead, canceled (default: completed,canceled)')
+    .option('-s, --state <states>', 'Only these finished states, comma-separated: completed, dead, canceled (default: completed,canceled)')
     .option('--older-than <duration>', 'Only jobs that finished (with --archive: batches written) longer ago than this: 90s, 5m, 2h, 7d')
     .option('--archive', 'Delete archive batches (jobs retention moved out of queue.json, with their logs) instead of jobs')
     .option('--dry-run', 'Say what would be deleted, delete nothing')
@@ -185,9 +207,9 @@ function buildCli(raw: RawArgs): CAC {
 
   cli
     .command('list', 'List jobs (queue and DLQ), oldest first')
-    .usage('list [--state S[,S…]] [--limit N] [--json]')
-    .option('--state <states>', 'Only these states, comma-separated: pending, processing, failed, completed, dead, canceled')
-    .option('--limit <n>', 'Only the n most recent (queue and DLQ together)')
+    .usage('list [-s S[,S…]] [-n N] [--json]')
+    .option('-s, --state <states>', 'Only these states, comma-separated: pending, processing, failed, completed, dead, canceled')
+    .option('-n, --limit <n>', 'Only the n most recent (queue and DLQ together)')
     .option('--json', 'Print an array of jobs')
     .action(async () => (await import('./commands/list.js')).listCommand(ctx()));
 
@@ -207,13 +229,16 @@ function buildCli(raw: RawArgs): CAC {
     .action(async (action: string, id?: string) => (await import('./commands/dlq.js')).dlqCommand(ctx(), action, id));
 
   cli
-    .command('config <action> [key] [value]', 'Settings: config get [key] | config set <key> <value>')
-    .usage('config get [key] [--json]   or   config set <key> <value>')
+    .command('config <action> [key] [value]', 'Settings: config get [key] (or config list) | config set <key> <value>')
+    .usage('config get [key] [--json]   or   config list [--json]   or   config set <key> <value>')
     .option('--json', 'Print as JSON')
     .example('queuectl config set max-retries 5')
     .action(async (action: string, key?: string, value?: string) =>
       (await import('./commands/config.js')).configCommand(ctx(), action, key, value),
     );
+
+  // Listed for --help; `help <command>` itself is read as `<command> --help` (see expandHelp).
+  cli.command('help [command]', 'The help of a command: queuectl help enqueue');
 
   cli.help((sections) => {
     const command = cli.matchedCommand;
@@ -234,8 +259,22 @@ function fail(message: string, exitCode: number): void {
   process.exitCode = exitCode;
 }
 
+/**
+ * A reader that goes away (`queuectl logs x | head -1`) is not an error: stop writing and exit
+ * quietly, as other command-line tools do, instead of dying on EPIPE with a stack trace.
+ */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
+}
+
 async function main(): Promise<void> {
-  const read = readRawArgs(process.argv, VALUE_OPTIONS);
+  exitQuietlyOnClosedPipe();
+  const read = readRawArgs(process.argv, VALUE_OPTIONS, SHORT_OPTIONS);
   const raw = { ...read, argv: expandCommandAlias(expandHelp(read.argv), GROUPED_COMMANDS) };
   const cli = buildCli(raw);
   try {
@@ -257,6 +296,9 @@ async function main(): Promise<void> {
       cli.outputHelp();
       process.exitCode = 2;
       return;
+    }
+    if (raw.rest !== undefined && cli.matchedCommand.name.split(' ')[0] !== 'enqueue') {
+      throw new QueuectlError(`words after -- are a command for enqueue; ${cli.matchedCommand.name.split(' ')[0]} takes none`, 'EINPUT');
     }
     await cli.runMatchedCommand();
   } catch (error) {
@@ -286,7 +328,8 @@ function cacMessage(message: string, cli: CAC): string {
   const help = command ? `queuectl ${command} --help` : 'queuectl --help';
   const negative = /^Unknown option `-(\d)/.exec(message);
   if (negative) {
-    return `unexpected "-${negative[1]}…": a negative number is not allowed here (an option takes one as --option=-${negative[1]}); see ${help}`;
+    const options = command === 'config' ? '' : ` (an option takes one as --option=-${negative[1]})`;
+    return `unexpected "-${negative[1]}…": a negative number is not allowed here${options}; see ${help}`;
   }
   return `${message.replace(/\.$/, '')}; see ${help}`;
 }

@@ -63,6 +63,9 @@ test('settings that are spans of time take the one duration syntax, in their own
   assert.equal(parseConfigValue('max_backoff', '1h'), 3600);
   assert.equal(parseConfigValue('poll_interval', '250'), 250, 'milliseconds, as it always was');
   assert.equal(parseConfigValue('poll_interval', '2s'), 2_000);
+  assert.equal(parseConfigValue('archive_days', '7'), 7, 'days, as its name says');
+  assert.equal(parseConfigValue('archive_days', '7d'), 7);
+  assert.equal(parseConfigValue('archive_days', '12h'), 0.5);
   assert.throws(() => parseConfigValue('lease', '500ms'), /lease must be a duration of at least 1 s, got "500ms"/);
 });
 

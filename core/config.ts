@@ -72,12 +72,14 @@ const positiveNumber = (min: number): KeyRule => ({
   isValid: (value) => typeof value === 'number' && Number.isFinite(value) && value >= min,
 });
 
+const UNIT_NAMES = { ms: 'milliseconds', s: 'seconds', d: 'days' } as const;
+const UNIT_MS = { ms: 1, s: 1000, d: 86_400_000 } as const;
+
 /** A span of time in `unit`, typed in the one duration syntax (a bare number in `unit`); fractions allowed. */
-const duration = (unit: 's' | 'ms', min: number): KeyRule => ({
-  expected: `a duration from ${min} ${unit} up (a number of ${unit === 's' ? 'seconds' : 'milliseconds'})`,
+const duration = (unit: 'ms' | 's' | 'd', min: number): KeyRule => ({
+  expected: `a duration from ${min} ${unit} up (a number of ${UNIT_NAMES[unit]})`,
   fromText: (text, what) => {
-    const ms = parseDurationMs(text, what, unit);
-    const value = unit === 'ms' ? ms : ms / 1000;
+    const value = parseDurationMs(text, what, unit) / UNIT_MS[unit];
     if (value < min) throw inputError(`${what} must be a duration of at least ${min} ${unit}, got "${text}"`);
     return value;
   },
@@ -103,7 +105,7 @@ const RULES: Record<ConfigKey, KeyRule> = {
   lease: duration('s', 1),
   retention: wholeNumber(0),
   archive: BOOLEAN,
-  archive_days: wholeNumber(0),
+  archive_days: duration('d', 0),
 };
 
 /** `max-retries` and `max_retries` name the same key. */

@@ -14,8 +14,8 @@ export interface DataDirWatch {
   stop(): void;
 }
 
-/** What became of the directory: gone, another in its place, or emptied under it (`rm -rf` halfway). */
-export type DataDirLoss = 'deleted' | 'replaced' | 'deleted or emptied';
+/** What became of the directory: gone from its path, another in its place, or emptied under it (`rm -rf` halfway). */
+export type DataDirLoss = 'deleted or moved away' | 'replaced' | 'emptied';
 
 /** Calls `onLost` once, when `root` is no longer the directory it is now. */
 export function watchDataDir(root: string, marker: string, onLost: (what: DataDirLoss) => void): DataDirWatch {
@@ -27,7 +27,7 @@ export function watchDataDir(root: string, marker: string, onLost: (what: DataDi
     if (now === identity && existsSync(marker)) return;
     lost = true;
     stop();
-    onLost(now === null ? 'deleted' : now !== identity ? 'replaced' : 'deleted or emptied');
+    onLost(now === null ? 'deleted or moved away' : now !== identity ? 'replaced' : 'emptied');
   };
   const timer = setInterval(check, CHECK_EVERY_MS);
   timer.unref();

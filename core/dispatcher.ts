@@ -26,7 +26,8 @@ import { dispatchCycle, type CycleResult, type RunEnd, type RunRef, type RunStar
 import type { ClaimedJob, Job, ProcessingJob } from './job.js';
 import { describeOutcome, type RunOutcome } from './outcome.js';
 import { killRunsByToken, runAliveByToken } from './run-processes.js';
-import { logShowsRun } from '../store/job-logs.js';
+import { findLogPath } from '../store/archive.js';
+import { appendLineToExistingLog, logShowsRun } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
 /** How long a claimed job may wait in its manager for a free worker before it goes back. */
@@ -387,6 +388,8 @@ export class Dispatcher {
       const job = result.recorded[index];
       if (job) log(describeRecorded(job, run));
       else log(`${run.id}: ${result.dropped[index]}; this run's outcome is dropped (${describeOutcome(run.outcome)})`);
+      // A run that ended with its worker has no line of its own saying how: say it here.
+      if (job && run.outcome.kind === 'lost') this.noteLostRun(job);
     });
     for (const run of result.lost) this.revoke(run, run.because === 'canceled' ? 'it was canceled' : 'the job was taken back');
     const now = Date.now();
@@ -394,6 +397,7 @@ export class Dispatcher {
     if (result.recovered.length > 0) {
       for (const { job, token } of result.recovered) {
         log(`took back ${job.id}: ${job.last_error ?? 'its claim had not started'} -> ${job.state}`);
+        if (job.state === 'failed' || job.state === 'dead') this.noteLostRun(job);
         this.revoke({ id: job.id, token }, 'its lease ran out');
       }
       const killed = killRunsByToken(result.recovered.map(({ token }) => token));
@@ -439,6 +443,18 @@ export class Dispatcher {
     this.starts = this.starts.filter((start) => start.token !== ref.token);
     this.options.log(`${ref.id}: stopping its run on worker ${run.pid}: ${reason}`);
     this.options.revoke(run.pid, ref, reason);
+  }
+
+  /** The job's log says how its last run ended: lost, with why. */
+  private noteLostRun(job: Job): void {
+    const { paths } = this.options.store;
+    const why = (job.last_error ?? '').replace(/^worker lost: /, '');
+    const line = `--- queuectl: run ${job.attempts} of ${job.max_retries + 1} lost: ${why}`;
+    try {
+      appendLineToExistingLog(paths, job.id, line, () => findLogPath(paths, job.id));
+    } catch {
+      // No log (it never got to open one): nothing to add to.
+    }
   }
 
   /**

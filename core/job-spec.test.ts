@@ -74,7 +74,9 @@ test('ids must be safe as file names', () => {
   for (const id of ['', '.', '..', '../etc', 'a/b', 'a b', 'x'.repeat(129), 'é']) {
     rejects({ command: 'x', id }, /"id" must be 1-128 characters/);
   }
-  rejects({ command: 'x', id: 7 }, /"id" must be a string/);
+  assert.equal(validateJobSpec({ command: 'x', id: 7 }).id, '7', 'a whole number is its digits');
+  rejects({ command: 'x', id: 7.5 }, /"id" must be a string/);
+  rejects({ command: 'x', id: -1 }, /"id" must be a string/);
   assert.equal(validateJobSpec({ command: 'x', id: 'x'.repeat(128) }).id, 'x'.repeat(128));
   assert.equal(validateJobSpec({ command: 'x', id: '...' }).id, '...');
 });
@@ -84,7 +86,7 @@ test('unknown fields are errors, so a typo is not silently ignored', () => {
 });
 
 test('times must be ISO-8601, and run_at and delay exclude each other', () => {
-  rejects({ command: 'x', run_at: 'tomorrow' }, /"run_at" must be an ISO-8601 time/);
+  rejects({ command: 'x', run_at: 'tomorrow' }, /"run_at" must be a time such as 2026-11-23T10:30:00Z, 2026-11-23 10:30 \(local\), 14:00 or 11:30pm/);
   rejects({ command: 'x', run_at: '2026-13-45T00:00:00Z' }, /"run_at"/);
   rejects({ command: 'x', delay: '5 minutes' }, /"delay" must be a duration/);
   rejects({ command: 'x', delay: -5 }, /"delay"/);

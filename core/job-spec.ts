@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { Config } from './config.js';
 import { inputError, showValue } from './errors.js';
 import { isSafeId, type PendingJob } from './job.js';
-import { parseDurationMs, parseIsoTimestamp } from './parse.js';
+import { parseDurationMs, parseRunAt } from './parse.js';
 
 /** A new job as the caller describes it; what is left out takes the config default. */
 export interface JobSpec {
@@ -14,7 +14,7 @@ export interface JobSpec {
   id?: string;
   max_retries?: number;
   priority?: number;
-  /** ISO time before which the job does not run. */
+  /** ISO time before which the job does not run (one in the past: it is ready at once). */
   run_at?: string;
   /** Or: milliseconds after the job enters the queue before it runs. */
   delay_ms?: number;
@@ -56,7 +56,7 @@ function text(value: unknown, key: string, where: string): string {
  * spec it describes. `where` prefixes messages, e.g. `line 3: `. Unknown keys are errors, so a
  * typo such as `max_retry` is not silently ignored.
  */
-export function validateJobSpec(input: unknown, where = ''): JobSpec {
+export function validateJobSpec(input: unknown, where = '', now = new Date()): JobSpec {
   if (!isPlainObject(input)) {
     throw inputError(`${where}a job must be a JSON object such as {"command":"echo hi"}, got ${showValue(input)}`);
   }
@@ -71,7 +71,8 @@ export function validateJobSpec(input: unknown, where = ''): JobSpec {
 
   const spec: JobSpec = { command };
   if (input.id !== undefined) {
-    const id = text(input.id, 'id', where);
+    // A whole number is taken as its digits, as a user of `"id": 7` means "7".
+    const id = typeof input.id === 'number' && Number.isSafeInteger(input.id) && input.id >= 0 ? String(input.id) : text(input.id, 'id', where);
     if (!isSafeId(id)) {
       throw inputError(
         `${where}"id" must be 1-128 characters of A-Z a-z 0-9 . _ - (not "." or ".."), got ${showValue(id)}`,
@@ -90,7 +91,7 @@ export function validateJobSpec(input: unknown, where = ''): JobSpec {
     throw inputError(`${where}give "run_at" or "delay", not both`);
   }
   if (input.run_at !== undefined) {
-    spec.run_at = parseIsoTimestamp(text(input.run_at, 'run_at', where), `${where}"run_at"`);
+    spec.run_at = parseRunAt(text(input.run_at, 'run_at', where), `${where}"run_at"`, now);
   }
   if (input.delay !== undefined) spec.delay_ms = seconds(input.delay, 'delay', where) * 1000;
   if (input.cwd !== undefined) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDurationMs, parseInt, parseIsoTimestamp, parseNonNegativeInt, parseNonNegativeNumber } from './parse.js';
+import { parseDurationMs, parseInt, parseNonNegativeInt, parseNonNegativeNumber, parseRunAt } from './parse.js';
 
 test('whole numbers accept only plain decimal digits', () => {
   assert.equal(parseNonNegativeInt('0', 'n'), 0);
@@ -46,11 +46,35 @@ test('for a setting in milliseconds, a bare number means milliseconds; a unit st
   assert.equal(parseDurationMs('2s', 'poll_interval', 'ms'), 2_000);
 });
 
-test('timestamps must be ISO-8601 and come out normalized to UTC', () => {
-  assert.equal(parseIsoTimestamp('2026-11-23T10:30:00Z', 't'), '2026-11-23T10:30:00.000Z');
-  assert.equal(parseIsoTimestamp('2026-11-23T10:30:00+02:00', 't'), '2026-11-23T08:30:00.000Z');
-  assert.equal(parseIsoTimestamp('2026-11-23', 't'), '2026-11-23T00:00:00.000Z');
-  for (const text of ['tomorrow', '23/11/2026', '2026-02-30T00:00:00Z', '1700000000', '2026-11-23 10:30']) {
-    assert.throws(() => parseIsoTimestamp(text, '--run-at'), /--run-at must be an ISO-8601 time/, text);
+test('timestamps with a zone are that instant, normalized to UTC', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  assert.equal(parseRunAt('2026-11-23T10:30:00Z', 't', now), '2026-11-23T10:30:00.000Z');
+  assert.equal(parseRunAt('2026-11-23T10:30:00+02:00', 't', now), '2026-11-23T08:30:00.000Z');
+  assert.equal(parseRunAt('2026-11-23T10:30:00.25-0130', 't', now), '2026-11-23T12:00:00.250Z');
+  for (const text of ['tomorrow', '23/11/2026', '2026-02-30T00:00:00Z', '1700000000', '2026-11-23T24:00']) {
+    assert.throws(() => parseRunAt(text, '--run-at', now), /--run-at must be a time such as 2026-11-23T10:30:00Z/, text);
+  }
+});
+
+test('a date or date-time without a zone is local time, with a T or a space', () => {
+  const local = (...parts: [number, number, number, number?, number?]) => new Date(parts[0], parts[1] - 1, parts[2], parts[3] ?? 0, parts[4] ?? 0).toISOString();
+  const now = new Date(2026, 3, 1, 9, 0);
+  assert.equal(parseRunAt('2026-04-02 14:00', 'r', now), local(2026, 4, 2, 14, 0));
+  assert.equal(parseRunAt('2026-04-02T14:00', 'r', now), local(2026, 4, 2, 14, 0));
+  assert.equal(parseRunAt('2026-04-02', 'r', now), local(2026, 4, 2));
+});
+
+test('a time of day alone is the next such time, today or tomorrow, in 24 h or with am/pm', () => {
+  const now = new Date(2026, 3, 1, 13, 0); // 1 April, 13:00 local
+  const at = (day: number, hour: number, minute = 0) => new Date(2026, 3, day, hour, minute).toISOString();
+  assert.equal(parseRunAt('14:00', 'r', now), at(1, 14));
+  assert.equal(parseRunAt('11:30pm', 'r', now), at(1, 23, 30));
+  assert.equal(parseRunAt('9pm', 'r', now), at(1, 21));
+  assert.equal(parseRunAt('9 AM', 'r', now), at(2, 9), 'passed today: tomorrow');
+  assert.equal(parseRunAt('13:00', 'r', now), at(2, 13), 'now is not the next 13:00');
+  assert.equal(parseRunAt('12am', 'r', now), at(2, 0));
+  assert.equal(parseRunAt('12pm', 'r', now), at(2, 12));
+  for (const text of ['14', '25:00', '13pm', '0am', '9:60', 'noon']) {
+    assert.throws(() => parseRunAt(text, '--run-at', now), /--run-at must be a time such as/, text);
   }
 });

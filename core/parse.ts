@@ -38,9 +38,9 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as co
 /**
  * The one duration syntax of every option and setting: `90`, `1.5`, `500ms`, `90s`, `5m`, `2h`,
  * `1d` → milliseconds (whole). A bare number is in `bareUnit`: seconds, except for the few
- * settings whose unit has always been milliseconds.
+ * settings whose unit has always been another (milliseconds, days).
  */
-export function parseDurationMs(text: string, what: string, bareUnit: 's' | 'ms' = 's'): number {
+export function parseDurationMs(text: string, what: string, bareUnit: 'ms' | 's' | 'd' = 's'): number {
   const match = DURATION.exec(text);
   if (!match) {
     throw inputError(`${what} must be a duration such as 90, 1.5, 500ms, 90s, 5m, 2h or 1d, got "${text}"`);
@@ -52,21 +52,57 @@ export function parseDurationMs(text: string, what: string, bareUnit: 's' | 'ms'
   return ms;
 }
 
-const ISO_DATE_TIME =
-  /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+/** A date, a date and time (`T` or a space between), seconds and a zone optional. */
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+/** A time of day: `14:00`, `14:00:30`, `11:30pm`, `9pm`, `9 am`. */
+const TIME_OF_DAY = /^(\d{1,2})(?::(\d{2})(?::(\d{2}))?)?\s*([ap]m)?$/i;
 
-/** An ISO-8601 date or date-time (no zone = local time) → normalized UTC ISO string. */
-export function parseIsoTimestamp(text: string, what: string): string {
-  const time = ISO_DATE_TIME.test(text) && isRealDate(text) ? Date.parse(text) : NaN;
-  if (Number.isNaN(time)) {
-    throw inputError(`${what} must be an ISO-8601 time such as 2026-11-23T10:30:00Z, got "${text}"`);
+/**
+ * When to run, as people type it → a UTC ISO string. An ISO-8601 time with a zone is that
+ * instant; a date or date-time without one is local time (`2026-04-02 14:00`); a time of day
+ * alone (`14:00`, `11:30pm`) is the next such time from `now`, today or tomorrow.
+ */
+export function parseRunAt(text: string, what: string, now: Date): string {
+  const time = parseLocalOrIso(text.trim()) ?? nextTimeOfDay(text.trim(), now);
+  if (time === null) {
+    throw inputError(
+      `${what} must be a time such as 2026-11-23T10:30:00Z, 2026-11-23 10:30 (local), 14:00 or 11:30pm, got "${text}"`,
+    );
   }
   return new Date(time).toISOString();
 }
 
-/** Date.parse rolls 2026-02-30 over into March; a person who typed it made a mistake. */
-function isRealDate(text: string): boolean {
-  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+function parseLocalOrIso(text: string): number | null {
+  const match = DATE_TIME.exec(text);
+  if (!match) return null;
+  const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '', zone] = match;
+  const [y, mo, d, h, mi, s] = [year, month, day, hour, minute, second].map(Number) as [number, number, number, number, number, number];
+  const ms = fraction === '' ? 0 : Math.floor(Number(`0${fraction}`) * 1000);
+  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || s > 59) return null;
+  // Built from its parts: Date.parse would roll 2026-02-30 over into March, and reads a date alone as UTC.
+  const local = new Date(y, mo - 1, d, h, mi, s, ms);
+  if (local.getMonth() !== mo - 1 || local.getDate() !== d) return null;
+  if (zone === undefined) return local.getTime();
+  const utc = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  if (zone === 'Z') return utc;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const [zh, zm] = [Number(zone.slice(1, 3)), Number(zone.slice(-2))];
+  return utc - sign * (zh * 60 + zm) * 60_000;
+}
+
+function nextTimeOfDay(text: string, now: Date): number | null {
+  const match = TIME_OF_DAY.exec(text);
+  if (!match || (match[2] === undefined && match[4] === undefined)) return null; // a bare "14" is not a time
+  let hour = Number(match[1]);
+  const minute = Number(match[2] ?? 0);
+  const second = Number(match[3] ?? 0);
+  const half = match[4]?.toLowerCase();
+  if (half !== undefined) {
+    if (hour < 1 || hour > 12) return null;
+    hour = (hour % 12) + (half === 'pm' ? 12 : 0);
+  }
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  const at = new Date(now.getFullYear(), now.getMonth(), now.getDate(), hour, minute, second);
+  if (at.getTime() <= now.getTime()) at.setDate(at.getDate() + 1);
+  return at.getTime();
 }

@@ -1,4 +1,4 @@
-/** `queuectl config get [key] [--json]` and `queuectl config set <key> <value>` */
+/** `queuectl config get [key] [--json]` (also `config list`) and `queuectl config set <key> <value>` */
 import { CONFIG_KEYS, parseConfigKey, parseConfigValue } from '../../core/config.js';
 import { inputError } from '../../core/errors.js';
 import { setConfigValue } from '../../store/config-store.js';
@@ -11,7 +11,7 @@ export async function configCommand(
   name: string | undefined,
   value: string | undefined,
 ): Promise<void> {
-  if (action === 'get') {
+  if (action === 'get' || action === 'list') {
     if (value !== undefined) throw inputError(`config get takes at most one key, got "${name}" and "${value}"`);
     const config = ctx.store.readConfig();
     if (name !== undefined) {
@@ -32,5 +32,5 @@ export async function configCommand(
     else process.stdout.write(`${key} = ${config[key]}\n`);
     return;
   }
-  throw inputError(`unknown config action "${action}": expected get or set`);
+  throw inputError(`unknown config action "${action}": expected get, list or set`);
 }

@@ -1,4 +1,10 @@
-/** `queuectl enqueue '<json>' | --command CMD [...] | --file F` [--wait] */
+/**
+ * `queuectl enqueue '<json>' | --command CMD | -- CMD ARGS… | --file F [--lines]` [options] [--wait]
+ *
+ * The flag-form options (`--priority`, `--delay`…) apply to whatever form the job is given in:
+ * the one job, or every job of a batch. A field given both in a JSON job and as an option is an
+ * error that names it, rather than a silent choice between the two.
+ */
 import { readFileSync } from 'node:fs';
 import { inputError, QueuectlError } from '../../core/errors.js';
 import type { PendingJob } from '../../core/job.js';
@@ -6,41 +12,42 @@ import { validateJobSpec, type JobSpec } from '../../core/job-spec.js';
 import { parseDurationMs, parseInt, parseNonNegativeInt } from '../../core/parse.js';
 import { enqueueJobs } from '../../core/queue-ops.js';
 import { waitExitCode } from '../../core/wait.js';
-import { optionText, rejectOptions, type CommandContext } from '../context.js';
-import { printJson } from '../output.js';
+import { optionText, type CommandContext } from '../context.js';
+import { printJson, shellQuote } from '../output.js';
 import { finalJobs, printSummary, waitWithProgress } from './wait.js';
 
-const FLAG_FORM_OPTIONS = ['id', 'max-retries', 'priority', 'run-at', 'delay', 'timeout'];
+const FORMS = `queuectl enqueue -- CMD ARGS…, --command "CMD", '{"command":"CMD"}' or --file F`;
 
 export async function enqueueCommand(ctx: CommandContext, json: string | undefined): Promise<void> {
   const file = optionText(ctx, 'file');
   const command = optionText(ctx, 'command');
-  const forms = [json !== undefined, file !== undefined, command !== undefined].filter(Boolean).length;
-  if (forms !== 1) {
-    throw inputError(
-      forms === 0
-        ? `give a job: queuectl enqueue '{"command":"echo hi"}', --command "echo hi" or --file jobs.ndjson`
-        : 'give one of a JSON job, --command or --file, not several',
-    );
-  }
-  const cwdOverride = optionText(ctx, 'cwd');
-  const withCwd = (input: unknown): unknown =>
-    cwdOverride !== undefined && typeof input === 'object' && input !== null && !Array.isArray(input)
-      ? { ...input, cwd: cwdOverride }
-      : input;
+  const words = ctx.raw.rest;
+  const given = [json !== undefined, file !== undefined, command !== undefined, words !== undefined].filter(Boolean).length;
+  if (given === 0) throw inputError(`give a job: ${FORMS}`);
+  if (given > 1) throw inputError(`give the job one way: ${FORMS}, not several`);
+  if (ctx.raw.flags.has('lines') && file === undefined) throw inputError('--lines goes with --file: one command per line of the file');
 
+  const options = optionFields(ctx);
   let specs: JobSpec[];
   let label: ((index: number) => string) | undefined;
-  if (json !== undefined) {
-    rejectOptions(ctx, FLAG_FORM_OPTIONS, 'goes with --command; with a JSON job, put the field in the JSON');
-    specs = [validateJobSpec(withCwd(parseJson(json, '')))];
-  } else if (file !== undefined) {
-    rejectOptions(ctx, FLAG_FORM_OPTIONS, 'goes with --command; with --file, put the field in each line');
-    const lines = readBatch(file);
-    specs = lines.map(({ line, text }) => validateJobSpec(withCwd(parseJson(text, `line ${line}: `)), `line ${line}: `));
+  if (file !== undefined) {
+    if (options.id !== undefined) throw inputError('--id names one job; in a batch, give each line its own "id" (JSON lines)');
+    const lines = readBatch(file, ctx.raw.flags.has('lines'));
+    const commandsOnly = ctx.raw.flags.has('lines');
+    specs = lines.map(({ line, text }) => {
+      const where = `line ${line}: `;
+      const input = commandsOnly ? { command: text } : parseJobJson(text, where);
+      return validateJobSpec(withOptions(input, options, where), where);
+    });
     label = (index) => `line ${lines[index]!.line}`;
+  } else if (json !== undefined) {
+    specs = [validateJobSpec(withOptions(parseJobJson(json, ''), options, ''))];
+  } else if (words !== undefined) {
+    if (words.length === 0) throw inputError('no command after --: queuectl enqueue -- CMD ARGS…');
+    // Quoted for sh word by word, so the command runs as typed: `-- grep -r "a b" .` stays four words.
+    specs = [validateJobSpec({ ...options, command: words.map(shellQuote).join(' ') })];
   } else {
-    specs = [validateJobSpec(flagFormInput(ctx, command!))];
+    specs = [validateJobSpec({ ...options, command })];
   }
 
   // Times are taken under the lock, as the jobs enter the queue, not when this command started.
@@ -65,35 +72,65 @@ async function enqueueAndWait(ctx: CommandContext, jobs: readonly PendingJob[], 
   process.exitCode = ownCode !== null && ownCode !== 0 ? ownCode : waitExitCode(report.tally);
 }
 
-function flagFormInput(ctx: CommandContext, command: string): Record<string, unknown> {
-  const input: Record<string, unknown> = { command };
+/** The flag-form options given, as the JSON fields they set (checked later, with the job). */
+function optionFields(ctx: CommandContext): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
   const id = optionText(ctx, 'id');
-  if (id !== undefined) input.id = id;
+  if (id !== undefined) fields.id = id;
   const maxRetries = optionText(ctx, 'max-retries');
-  if (maxRetries !== undefined) input.max_retries = parseNonNegativeInt(maxRetries, '--max-retries');
+  if (maxRetries !== undefined) fields.max_retries = parseNonNegativeInt(maxRetries, '--max-retries');
   const priority = optionText(ctx, 'priority');
-  if (priority !== undefined) input.priority = parseInt(priority, '--priority');
+  if (priority !== undefined) fields.priority = parseInt(priority, '--priority');
   const timeout = optionText(ctx, 'timeout');
-  if (timeout !== undefined) input.timeout = parseDurationMs(timeout, '--timeout') / 1000;
+  if (timeout !== undefined) fields.timeout = parseDurationMs(timeout, '--timeout') / 1000;
   const runAt = optionText(ctx, 'run-at');
-  if (runAt !== undefined) input.run_at = runAt;
+  if (runAt !== undefined) fields.run_at = runAt;
   const delay = optionText(ctx, 'delay');
-  if (delay !== undefined) input.delay = delay;
+  if (delay !== undefined) fields.delay = delay;
   const cwd = optionText(ctx, 'cwd');
-  if (cwd !== undefined) input.cwd = cwd;
-  return input;
+  if (cwd !== undefined) fields.cwd = cwd;
+  return fields;
 }
 
-function parseJson(text: string, where: string): unknown {
+/** The option of each field, to name it in an error. */
+const OPTION_OF: Readonly<Record<string, string>> = {
+  id: '--id',
+  max_retries: '--max-retries',
+  priority: '--priority',
+  timeout: '--timeout',
+  run_at: '--run-at',
+  delay: '--delay',
+  cwd: '--cwd',
+};
+
+/** A JSON job with the options added; a field in both is an error naming it. */
+function withOptions(input: unknown, options: Record<string, unknown>, where: string): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input; // validateJobSpec says why
+  for (const field of Object.keys(options)) {
+    if (field in input) {
+      throw inputError(`${where}"${field}" is given both in the job and as ${OPTION_OF[field]}; give it once`);
+    }
+  }
+  return { ...input, ...options };
+}
+
+/** A JSON job; a text that is not JSON at all is most likely a command, and the error says how to give one. */
+function parseJobJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
+    if (!/^\s*[[{"]/.test(text)) {
+      throw inputError(
+        `${where}${JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text)} is not a JSON job; ` +
+          `to enqueue a command, write queuectl enqueue --command ${shellQuote(text)} or queuectl enqueue -- ${text}`,
+      );
+    }
     throw inputError(`${where}invalid JSON: ${(error as Error).message}`);
   }
 }
 
-/** The non-blank lines of an NDJSON batch, with their line numbers. `-` reads stdin. */
-function readBatch(file: string): { line: number; text: string }[] {
+/** The non-blank lines of a batch (JSON jobs, or commands with `--lines`), with their line numbers. `-` reads stdin. */
+function readBatch(file: string, commands: boolean): { line: number; text: string }[] {
   let content: string;
   try {
     content = readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -108,7 +145,9 @@ function readBatch(file: string): { line: number; text: string }[] {
     .split('\n')
     .map((text, index) => ({ line: index + 1, text: text.trim() }))
     .filter(({ text }) => text !== '');
-  if (lines.length === 0) throw inputError(`no jobs in ${file === '-' ? 'standard input' : file}: expected one JSON job per line`);
+  if (lines.length === 0) {
+    throw inputError(`no jobs in ${file === '-' ? 'standard input' : file}: expected one ${commands ? 'command' : 'JSON job'} per line`);
+  }
   return lines;
 }
 

@@ -27,12 +27,18 @@ export async function pruneCommand(ctx: CommandContext): Promise<void> {
     .map(([state, count]) => `${count} ${state}`);
   const age = olderThanMs === null ? '' : ` finished more than ${formatDuration(olderThanMs)} ago`;
   const verb = dryRun ? 'would prune' : 'pruned';
-  const what = `${removed.length} job${removed.length === 1 ? '' : 's'}`;
+  const one = removed.length === 1;
+  const what = `${removed.length} job${one ? '' : 's'}`;
   process.stdout.write(
     removed.length === 0
-      ? `nothing to prune: no ${states.join(', ')} jobs${age}\n`
-      : `${verb} ${what} (${byState.join(', ')})${dryRun ? '' : ' and their logs'}\n`,
+      ? `nothing to prune: no ${orList(states)} jobs${age}\n`
+      : `${verb} ${what} (${byState.join(', ')})${dryRun ? '' : one ? ' and its log' : ' and their logs'}\n`,
   );
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function orList(words: readonly string[]): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
 }
 
 /** `--archive`: whole archive batches (jobs that retention moved out, with their logs) written before the cutoff. */

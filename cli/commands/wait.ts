@@ -18,7 +18,7 @@ export async function waitCommand(ctx: CommandContext, ids: readonly unknown[]):
   const timeoutMs = timeoutText === undefined ? null : parseDurationMs(timeoutText, '--timeout');
   const report = await waitWithProgress(ctx, ids.map(String), timeoutMs);
   if (ctx.json) printJson(finalJobs(report));
-  else printSummary(report);
+  else printSummary(report, timeoutMs);
   process.exitCode = waitExitCode(report.tally);
 }
 
@@ -102,14 +102,15 @@ function rate(perSecond: number): string {
   return `${(perSecond * 3600).toFixed(1)} jobs/h`;
 }
 
-export function printSummary(report: WaitReport): void {
+/** What `wait` says at the end; `timeoutMs` is the --timeout given, if any. */
+export function printSummary(report: WaitReport, timeoutMs: number | null = null): void {
   const { tally, watched } = report;
   const plural = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
   const lines: string[] = [];
   if (tally.total === 0) {
     lines.push('no unfinished jobs to wait for');
   } else if (report.timedOut) {
-    lines.push(`timed out after ${formatDuration(report.elapsedMs)}: ${tally.unfinished} of ${plural(tally.total)} not finished`);
+    lines.push(`timed out${timeoutMs === null ? '' : ` after ${formatDuration(timeoutMs)}`}: ${tally.unfinished} of ${plural(tally.total)} not finished`);
     lines.push(...named(watched.filter((entry) => !entry.gone && isUnfinished(entry.job))));
   } else if (tally.completed === tally.total) {
     lines.push(tally.total === 1 ? `${watched[0]!.id} completed` : `all ${plural(tally.total)} completed`);

@@ -4,6 +4,7 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputError, QueuectlError } from '../../core/errors.js';
 import { startManager } from '../../core/manager.js';
+import { rotateManagerLog } from '../../store/manager-log.js';
 import { isAlive, liveManagers, type ManagerRecord } from '../../store/manager-registry.js';
 import { optionCount, optionDurationMs, optionText, rejectOptions, type CommandContext } from '../context.js';
 import { printJson, shellQuote } from '../output.js';
@@ -27,6 +28,10 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   if (ctx.raw.flags.has('detach')) return detach(ctx, count);
 
   const stamp = () => new Date().toISOString();
+  const others = othersNote(ctx, count);
+  if (others) process.stdout.write(`${stamp()} ${others}\n`);
+  const rotation = keepLogBounded(process.env[MANAGER_LOG_VARIABLE]);
+  delete process.env[MANAGER_LOG_VARIABLE]; // the manager's own: not for its workers and their jobs
   const manager = startManager({
     store: ctx.store,
     count,
@@ -36,10 +41,28 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const failure = await manager.finished;
+  clearInterval(rotation);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.stdout.write(`${stamp()} manager ${process.pid} stopped\n`);
   if (failure !== null) throw new QueuectlError(`manager ${process.pid} stopped: ${failure}`, 'EFAIL');
+}
+
+/** Set for a manager started by --detach: the log its output goes to, which it keeps bounded. */
+const MANAGER_LOG_VARIABLE = 'QUEUECTL_MANAGER_LOG';
+const ROTATE_CHECK_MS = 10_000;
+
+function keepLogBounded(path: string | undefined): NodeJS.Timeout | undefined {
+  if (!path) return undefined;
+  const timer = setInterval(() => {
+    try {
+      if (rotateManagerLog(path)) process.stdout.write(`${new Date().toISOString()} manager.log grew past its limit; the older lines are in manager.log.1\n`);
+    } catch {
+      // A log that cannot be rotated must not stop the manager.
+    }
+  }, ROTATE_CHECK_MS);
+  timer.unref();
+  return timer;
 }
 
 /** Starts this same command without --detach as a background process, and waits until it runs. */
@@ -50,7 +73,7 @@ async function detach(ctx: CommandContext, count: number): Promise<void> {
   const child = spawn(
     process.execPath,
     [script, 'worker', 'start', '--count', String(count), '--data-dir', ctx.store.paths.root],
-    { detached: true, stdio: ['ignore', logFd, logFd] },
+    { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, [MANAGER_LOG_VARIABLE]: logPath } },
   );
   closeSync(logFd);
   const pid = child.pid;
@@ -65,8 +88,10 @@ async function detach(ctx: CommandContext, count: number): Promise<void> {
     if (record && record.workers.length === count) {
       if (ctx.json) printJson(record);
       else {
+        const others = othersNote(ctx, count, pid);
         process.stdout.write(
           `started worker manager ${pid} with ${count} worker(s) in the background\n` +
+            (others ? `${others}\n` : '') +
             `log: ${logPath}\nstop with: queuectl worker stop${dataDirHint(ctx)}\n`,
         );
       }
@@ -76,6 +101,18 @@ async function detach(ctx: CommandContext, count: number): Promise<void> {
     if (Date.now() > deadline) throw new QueuectlError(`the background manager ${pid} did not start its workers in time; see ${logPath}`, 'EFAIL');
     await sleep(50);
   }
+}
+
+/**
+ * When other managers already run on the data dir, says so, and how many workers run in all: a
+ * second `worker start` is often a mistake, and when it is not, the total is what matters.
+ */
+function othersNote(ctx: CommandContext, count: number, self = process.pid): string | null {
+  const others = liveManagers(ctx.store.paths).filter((manager) => manager.pid !== self);
+  if (others.length === 0) return null;
+  const theirs = others.reduce((sum, manager) => sum + manager.workers.length, 0);
+  const pids = others.map((manager) => manager.pid).join(', ');
+  return `note: ${others.length} other manager(s) already run on ${ctx.store.paths.root} (pid ${pids}) with ${theirs} worker(s): ${theirs + count} worker(s) in all`;
 }
 
 function dataDirHint(ctx: CommandContext): string {

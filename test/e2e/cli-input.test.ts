@@ -244,6 +244,7 @@ describe('durations', () => {
     await cliOk(dataDir, ['enqueue', JSON.stringify({ command: 'true', id: 'j', timeout: '90s', delay: '2h' })]);
     await cliOk(dataDir, ['config', 'set', 'job_timeout', '1h']);
     await cliOk(dataDir, ['config', 'set', 'lease', '1.5']);
+    await cliOk(dataDir, ['config', 'set', 'archive_days', '7d']);
     const [m, j] = readQueue(dataDir);
     assert.equal(m?.timeout, 300);
     assert.equal(Date.parse(m!.run_at) - Date.parse(m!.created_at), 1_500);
@@ -252,6 +253,7 @@ describe('durations', () => {
     const config = JSON.parse((await cliOk(dataDir, ['config', 'get', '--json'])).stdout) as Record<string, number>;
     assert.equal(config.job_timeout, 3600);
     assert.equal(config.lease, 1.5);
+    assert.equal(config.archive_days, 7);
     assert.equal((await runCli(dataDir, ['wait', 'm', '--timeout', '500ms'])).code, 124, 'wait takes the same syntax');
   });
 });
@@ -409,7 +411,7 @@ const BAD_CASES: BadCase[] = [
   { name: 'priority as a string', args: e('{"command":"true","priority":"1"}') },
   { name: 'a negative timeout', args: e('{"command":"true","timeout":-1}') },
   { name: 'a timeout that is not a duration', args: e('{"command":"true","timeout":"soon"}') },
-  { name: 'an id that is a number', args: e('{"command":"true","id":7}') },
+  { name: 'an id that is a fraction', args: e('{"command":"true","id":7.5}') },
   { name: 'run_at that is a number', args: e('{"command":"true","run_at":5}') },
   { name: 'a negative --max-retries', args: flags('--max-retries', '-1') },
   { name: 'a negative --max-retries=-1', args: flags('--max-retries=-1') },
@@ -455,7 +457,12 @@ const BAD_CASES: BadCase[] = [
   { name: 'a JSON job and --command', args: plain('enqueue', '{"command":"true"}', '--command', 'true') },
   { name: 'a JSON job and --file', args: withFile('{"command":"true"}\n', '{"command":"true"}') },
   { name: '--command and --file', args: withFile('{"command":"true"}\n', '--command', 'true') },
-  { name: 'a JSON job with --priority', args: plain('enqueue', '{"command":"true"}', '--priority', '3') },
+  { name: 'a JSON job with "priority" and --priority too', args: plain('enqueue', '{"command":"true","priority":1}', '--priority', '3') },
+  { name: 'words after -- and --command', args: plain('enqueue', '--command', 'true', '--', 'echo', 'hi') },
+  { name: 'nothing after --', args: plain('enqueue', '--') },
+  { name: 'a command that is not JSON', args: plain('enqueue', 'echo hi') },
+  { name: '--lines without --file', args: plain('enqueue', '--command', 'true', '--lines') },
+  { name: 'words after -- for list', args: plain('list', '--', 'x') },
   { name: '--file with --id', args: withFile('{"command":"true"}\n', '--id', 'x1') },
   { name: '--file naming a missing file', args: (files) => ['enqueue', '--file', join(files, 'missing.ndjson')] },
   // Commands and options.
@@ -539,6 +546,7 @@ describe('help and version', () => {
 
   test('help and help <command> print what --help prints; help of an unknown command is an error', async () => {
     assert.equal((await runCli(null, ['help'])).stdout, (await runCli(null, ['--help'])).stdout);
+    assert.match((await runCli(null, ['help'])).stdout, /^ {2}help \[command\] +The help of a command/m, 'help lists itself');
     for (const command of ['enqueue', 'worker', 'list', 'stats', 'prune']) {
       const help = await runCli(null, ['help', command]);
       assert.equal(help.code, 0);
@@ -551,7 +559,7 @@ describe('help and version', () => {
   });
 
   test('the usage lines of list and stats name their options', async () => {
-    assert.match((await runCli(null, ['list', '--help'])).stdout, /\$ queuectl list \[--state S\[,S…\]\] \[--limit N\] \[--json\]/);
+    assert.match((await runCli(null, ['list', '--help'])).stdout, /\$ queuectl list \[-s S\[,S…\]\] \[-n N\] \[--json\]/);
     assert.match((await runCli(null, ['stats', '--help'])).stdout, /\$ queuectl stats \[--json\]/);
   });
 

@@ -5,12 +5,13 @@
  * a `node_modules`), and run as its users run it.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import { cliOk, runCli, snapshotDir, tempDir } from '../helpers.js';
+import { userInfo } from 'node:os';
+import { CLI, cliOk, killProcessesOf, processesOf, runCli, snapshotDir, tempDir, waitFor } from '../helpers.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -115,4 +116,41 @@ test('a data dir that queuectl creates is private to its user', async (t) => {
   const dir = join(tempDir(t), 'a', 'b');
   await cliOk(dir, ['enqueue', '--command', 'true']);
   assert.equal(statSync(dir).mode & 0o777, 0o700);
+});
+
+test('installed, an empty HOME does not put the queue wherever the command runs: the user\'s own home is used', async (t) => {
+  const { bin } = setup(t);
+  const dirs = [tempDir(t), tempDir(t)].map((cwd) => {
+    const result = spawnSync(process.execPath, [bin, 'status', '--json'], {
+      cwd,
+      env: { ...process.env, HOME: '', QUEUECTL_DATA_DIR: '', XDG_STATE_HOME: '' },
+      encoding: 'utf8',
+    });
+    assert.equal(result.status, 0, result.stderr);
+    return (JSON.parse(result.stdout) as { data_dir: string }).data_dir;
+  });
+  assert.deepEqual(dirs, [join(userInfo().homedir, '.local', 'state', 'queuectl'), join(userInfo().homedir, '.local', 'state', 'queuectl')]);
+});
+
+test('a data dir reached through a symlink is the same data dir: cancel finds the run of a manager started through the link', { timeout: 30_000 }, async (t) => {
+  const work = tempDir(t);
+  const real = join(work, 'real');
+  const link = join(work, 'link');
+  mkdirSync(real);
+  symlinkSync(real, link);
+  const manager = spawn(process.execPath, [CLI, '--data-dir', link, 'worker', 'start'], { stdio: 'ignore', detached: true });
+  t.after(() => {
+    try {
+      process.kill(-manager.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  });
+  await cliOk(link, ['enqueue', '--id', 'stubborn', '--command', "trap '' TERM; sleep 60"]);
+  assert.equal(JSON.parse((await cliOk(link, ['status', '--json'])).stdout).data_dir, real, 'the path it resolves to');
+  await waitFor(() => processesOf(real).length >= 2, { what: 'the job to run' }); // its sh and its sleep
+  const result = await runCli(real, ['cancel', 'stubborn']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^canceled stubborn \(was running; \d+ process(es)? stopped with SIGKILL/);
+  await killProcessesOf(real);
 });

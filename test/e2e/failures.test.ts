@@ -191,6 +191,9 @@ test('when a worker is killed with -9 mid-job, the job is taken back after its l
     'the second run ran to its end',
   );
   assert.match(manager.output(), new RegExp(`worker ${victim} was killed by SIGKILL`));
+  // The job's log says how run 1 ended, between its header and run 2's.
+  const output = (await cliOk(data, ['logs', 'survivor'])).stdout;
+  assert.match(output, new RegExp(`--- queuectl: run 1 of \\d+ started [^\\n]*\\n(?:[^\\n]*\\n)*--- queuectl: run 1 of \\d+ lost: worker ${victim} was killed by SIGKILL\\n--- queuectl: run 2 of \\d+ started`));
 });
 
 test('a job that kills its own worker goes to the DLQ after 1 + max_retries claims instead of looping', { timeout: 30_000 }, async (t) => {

@@ -4,11 +4,13 @@
  * its path, exit 1, and leave it byte-identical.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Job, PendingJob } from '../../core/job.js';
 import {
+  CLI,
   cliJson,
   cliOk,
   readQueue,
@@ -258,6 +260,26 @@ describe('a job claimed ahead by a worker manager, not started yet', () => {
     assert.equal(job.attempts, 0, 'no run was counted');
     assert.equal(job.started_at, null);
     assert.equal(job.last_error, 'canceled by user before its run started');
+  });
+});
+
+describe('a reader that goes away', () => {
+  test('list, list --json and logs piped into a reader that closes early exit quietly, without a stack trace', async (t) => {
+    const dir = tempDataDir(t);
+    writeJobFile(join(dir, 'queue.json'), Array.from({ length: 20_000 }, (_, i) => pending(`p${i}`)));
+    mkdirSync(join(dir, 'logs'));
+    writeFileSync(join(dir, 'logs', 'p0.log'), 'x'.repeat(20_000_000));
+    for (const args of [['list'], ['list', '--json'], ['logs', 'p0']]) {
+      const child = spawn(process.execPath, [CLI, '--data-dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      // Like `| head -c 100`: read a little, then close the pipe.
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.stdout.destroy();
+      const code = await new Promise((resolve) => child.once('close', resolve));
+      assert.equal(code, 0, `${args.join(' ')}: exit ${code}, stderr ${stderr}`);
+      assert.equal(stderr, '', args.join(' '));
+    }
   });
 });
 

@@ -293,8 +293,8 @@ for (const how of ['deleted', 'replaced'] as const) {
     }
     assert.equal(await withDeadline(manager.exited, 10_000, 'the manager to stop'), 1, manager.output());
     // rm -rf empties the directory before it removes it; and seen between the rename and the
-    // mkdir, a replaced directory was deleted, for a moment.
-    const was = how === 'deleted' ? 'deleted( or emptied)?' : '(deleted|replaced)';
+    // mkdir, a replaced directory was gone, for a moment.
+    const was = how === 'deleted' ? '(deleted or moved away|emptied)' : '(replaced|deleted or moved away)';
     // rm -rf removes queue.json before the directory: the manager may see its job vanish first,
     // and stop its run for that, before it sees the directory go. Either way the run is killed.
     assert.match(manager.output(), new RegExp(`error: its data directory ${data} was ${was}; stopping, and killing [01] running job`));
