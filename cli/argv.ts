@@ -10,6 +10,8 @@ export interface RawArgs {
   argv: string[];
   /** The last value given for each value-taking option, as typed. */
   values: Map<string, string>;
+  /** Every value given for each value-taking option, in order (for a repeatable one: `--env A=1 --env B=2`). */
+  lists: Map<string, string[]>;
   /** Flags that are present (`--json`, `--detach`). */
   flags: Set<string>;
   /** The words after `--`, as typed; undefined when there is no `--`. */
@@ -27,12 +29,17 @@ export function readRawArgs(
 ): RawArgs {
   const out = argv.slice(0, 2);
   const values = new Map<string, string>();
+  const lists = new Map<string, string[]>();
   const flags = new Set<string>();
+  const setValue = (name: string, value: string) => {
+    values.set(name, value);
+    lists.set(name, [...(lists.get(name) ?? []), value]);
+  };
   for (let i = 2; i < argv.length; i++) {
     let token = argv[i]!;
     if (token === '--') {
       out.push(...argv.slice(i));
-      return { argv: out, values, flags, rest: argv.slice(i + 1) };
+      return { argv: out, values, lists, flags, rest: argv.slice(i + 1) };
     }
     const short = /^-([A-Za-z])$/.exec(token);
     if (short && shortOptions[short[1]!] !== undefined) token = `--${shortOptions[short[1]!]}`;
@@ -43,14 +50,14 @@ export function readRawArgs(
     const eq = token.indexOf('=');
     const name = eq === -1 ? token.slice(2) : token.slice(2, eq);
     if (eq !== -1) {
-      if (valueOptions.has(name)) values.set(name, token.slice(eq + 1));
+      if (valueOptions.has(name)) setValue(name, token.slice(eq + 1));
       out.push(token);
       continue;
     }
     const next = argv[i + 1];
     const nextIsOption = next !== undefined && (next.startsWith('--') || /^-[A-Za-z]$/.test(next));
     if (valueOptions.has(name) && next !== undefined && !nextIsOption) {
-      values.set(name, next);
+      setValue(name, next);
       out.push(`${token}=${next}`);
       i++;
       continue;
@@ -58,7 +65,7 @@ export function readRawArgs(
     flags.add(name);
     out.push(token);
   }
-  return { argv: out, values, flags };
+  return { argv: out, values, lists, flags };
 }
 
 /**

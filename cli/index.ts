@@ -34,6 +34,7 @@ const VALUE_OPTIONS = new Set([
   'older-than',
   'interval',
   'tail',
+  'env',
 ]);
 
 /**
@@ -139,6 +140,7 @@ function buildCli(raw: RawArgs): CAC {
     .option('-d, --delay <duration>', 'Do not run before this long from now: 90, 1.5, 500ms, 30s, 5m, 2h, 1d')
     .option('-t, --timeout <duration>', 'Kill the run after this long: 90, 30s, 5m, 2h; 0 = none (default: config job_timeout)')
     .option('--cwd <dir>', 'Directory to run in (default: the current directory)')
+    .option('--env <name=value>', 'Set a variable for the job, over the environment it runs in (repeat for more)')
     .option('--file <path>', 'A batch: one JSON job per line (or one command per line with --lines); - reads stdin; all or nothing')
     .option('--lines', 'With --file: each non-blank line is a command, as GNU parallel reads them')
     .option('-w, --wait', "Wait until the job (every job of --file) finishes; exit 0 if it completed, else the job's exit code (see below)")
@@ -180,11 +182,31 @@ function buildCli(raw: RawArgs): CAC {
     .action(async (ids: unknown[]) => (await import('./commands/wait.js')).waitCommand(ctx(), ids));
 
   cli
-    .command('cancel <...ids>', 'Cancel pending, failed or running jobs; a running job is killed with its process group')
-    .usage('cancel <id…> [--json]')
-    .option('--json', 'Print the canceled jobs as a JSON array')
+    .command('cancel [...ids]', 'Cancel pending, failed or running jobs; a running job is killed with its process group')
+    .usage('cancel <id…> [--json]   or   cancel --all   or   cancel -s pending[,failed,processing]')
+    .option('--all', 'Every pending, failed and processing job')
+    .option('-s, --state <states>', 'Every job in these states: pending, failed, processing (comma-separated)')
+    .option('--json', 'Print the canceled jobs as a JSON array (with --all or --state, their ids)')
     .example('queuectl cancel job1 job2')
+    .example('queuectl cancel --state pending')
     .action(async (ids: unknown[]) => (await import('./commands/cancel.js')).cancelCommand(ctx(), ids.map(String)));
+
+  cli
+    .command('pause', 'No worker manager of the data dir starts a new job until resume; running jobs go on (persisted)')
+    .option('--json', 'Print {"paused": true}')
+    .action(async () => (await import('./commands/pause.js')).pauseCommand(ctx(), true));
+
+  cli
+    .command('resume', 'Undo pause: worker managers start jobs again')
+    .option('--json', 'Print {"paused": false}')
+    .action(async () => (await import('./commands/pause.js')).pauseCommand(ctx(), false));
+
+  cli
+    .command('restart [...ids]', 'Run finished jobs again: completed, dead or canceled back to pending, attempts reset, id and log kept')
+    .usage('restart <id…> [--json]')
+    .option('--json', 'Print the ids restarted as a JSON array')
+    .example('queuectl restart job1')
+    .action(async (ids: unknown[]) => (await import('./commands/restart.js')).restartCommand(ctx(), ids.map(String)));
 
   cli
     .command('prune', 'Delete finished jobs and their logs (default: completed and canceled, any age), or old archive batches')
@@ -219,13 +241,19 @@ function buildCli(raw: RawArgs): CAC {
     .action(async (id: string) => (await import('./commands/show.js')).showCommand(ctx(), id));
 
   cli
-    .command('logs <id>', "Print a job's captured stdout and stderr, every run")
+    .command('logs <id>', "Print a job's captured stdout and stderr, every run; -f follows it as it is written")
+    .usage('logs <id> [--tail N] [-f]')
+    .option('-f, --follow', 'Print the output as it is written until the job finishes; exit 0 if it completed, 1 if not (as wait)')
+    .option('--tail <n>', 'Only the last n lines')
+    .example('queuectl logs -f job1')
+    .example('queuectl logs --tail 20 job1')
     .action(async (id: string) => (await import('./commands/show.js')).logsCommand(ctx(), id));
 
   cli
-    .command('dlq <action> [id]', 'Dead letter queue: dlq list | dlq retry <id>')
-    .usage('dlq list [--json]   or   dlq retry <id>')
-    .option('--json', 'Print as JSON')
+    .command('dlq <action> [id]', 'Dead letter queue: dlq list | dlq retry <id> | dlq retry --all')
+    .usage('dlq list [--json]   or   dlq retry <id>   or   dlq retry --all [--json]')
+    .option('--all', 'retry: every dead job')
+    .option('--json', 'Print as JSON (dlq retry --all: the ids)')
     .action(async (action: string, id?: string) => (await import('./commands/dlq.js')).dlqCommand(ctx(), action, id));
 
   cli

@@ -34,12 +34,16 @@ export interface CancelOptions {
   graceMs?: number;
 }
 
+/** The jobs to cancel: by id, or every job in one of `states` as the lock finds them. */
+export type CancelSelection = readonly string[] | { states: readonly CancelableJob['state'][] };
+
 /** Cancels the jobs (all or none) and resolves once the processes of their runs are gone. */
-export async function cancelJobs(store: QueueStore, ids: readonly string[], options: CancelOptions = {}): Promise<Canceled[]> {
+export async function cancelJobs(store: QueueStore, selection: CancelSelection, options: CancelOptions = {}): Promise<Canceled[]> {
   const now = options.now ?? new Date();
   const graceMs = options.graceMs ?? KILL_GRACE_MS;
   const { plan, found } = await store.transact((tx) => {
     const dlq = tx.dlq(); // first: loading it may repair the queue
+    const ids = 'states' in selection ? tx.queue().filter((job) => selection.states.includes(job.state as CancelableJob['state'])).map((job) => job.id) : selection;
     const wanted = new Set(ids);
     const processing = tx.queue().filter((job) => job.state === 'processing' && wanted.has(job.id));
     // Looked up before the write: once it lands, the worker of a run revokes it at once and may

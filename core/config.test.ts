@@ -14,6 +14,8 @@ test('the defaults are the documented ones', () => {
     retention: 1000,
     archive: true,
     archive_days: 30,
+    paused: false,
+    capture_env: true,
   });
 });
 

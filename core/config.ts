@@ -27,6 +27,13 @@ export interface Config {
   archive: boolean;
   /** Days an archive batch is kept, with the logs of its jobs; 0 = for ever. @default 30 */
   archive_days: number;
+  /** No manager starts a new job (`queuectl pause`); running jobs go on. @default false */
+  paused: boolean;
+  /**
+   * A job runs in the environment of the `enqueue` that made it (true), as pueue and nq do, or
+   * in the worker's (false); its own `--env` variables apply either way. @default true
+   */
+  capture_env: boolean;
 }
 
 export type ConfigKey = keyof Config;
@@ -41,6 +48,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   retention: 1000,
   archive: true,
   archive_days: 30,
+  paused: false,
+  capture_env: true,
 });
 
 export const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as ConfigKey[];
@@ -106,6 +115,8 @@ const RULES: Record<ConfigKey, KeyRule> = {
   retention: wholeNumber(0),
   archive: BOOLEAN,
   archive_days: duration('d', 0),
+  paused: BOOLEAN,
+  capture_env: BOOLEAN,
 };
 
 /** `max-retries` and `max_retries` name the same key. */

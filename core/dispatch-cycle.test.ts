@@ -42,6 +42,8 @@ function fakeTx(queue: Job[], dlq: DeadJob[] = [], config: Partial<Config> = {})
       archived.push([...jobs]);
       writes.push('archive');
     },
+    saveEnv: () => 'env',
+    dropUnusedEnvs: () => undefined,
   };
   return { tx, state, writes, archived };
 }

@@ -173,7 +173,8 @@ export function dispatchCycle(
   }
 
   const claimed: ClaimedJob[] = [];
-  for (let n = 0; n < request.claim; n++) {
+  // Paused (`queuectl pause`): what runs goes on, nothing new starts.
+  for (let n = 0; n < (config.paused ? 0 : request.claim); n++) {
     const index = pickNext(jobs, now);
     if (index === -1) break;
     const job = claim(jobs[index] as ClaimableJob, { token: newToken(), expires_at: leaseEnd.toISOString() }, now);
@@ -197,6 +198,6 @@ export function dispatchCycle(
     lost,
     claimed,
     recovered,
-    nextReadyAt: claimed.length < request.claim ? nextReadyAt(jobs) : null,
+    nextReadyAt: claimed.length < request.claim && !config.paused ? nextReadyAt(jobs) : null,
   };
 }

@@ -109,6 +109,11 @@ export class Dispatcher {
     const { paths } = this.options.store;
     try {
       this.watcher = watch(paths.root, (_event, filename) => {
+        if (filename === 'config.json') {
+          // `pause` or `resume`, or a setting: the next cycle reads it (and claims, once resumed).
+          if (this.claimWanted() > 0 || this.held.size > 0) this.request();
+          return;
+        }
         if (filename === 'queue.json') {
           if (!this.options.store.queueChangedElsewhere()) return;
           this.changeSeen = true;
@@ -144,8 +149,8 @@ export class Dispatcher {
     if (!this.claiming || this.retiring.has(pid) || this.idle.includes(pid)) return;
     const now = Date.now();
     // One held past its bound is the next cycle's to give back: after a freeze of this process,
-    // its lease may have run out and another manager may run it already.
-    const fresh = [...this.held].find(([, held]) => now - held.since < this.holdMs);
+    // its lease may have run out and another manager may run it already. Paused, none starts.
+    const fresh = this.config.paused ? undefined : [...this.held].find(([, held]) => now - held.since < this.holdMs);
     if (fresh) {
       const [token, { job }] = fresh;
       this.held.delete(token);
@@ -253,7 +258,7 @@ export class Dispatcher {
   }
 
   private hold(job: ClaimedJob, since: number): void {
-    if (!this.claiming) {
+    if (!this.claiming || this.config.paused) {
       this.releases.push({ id: job.id, token: job.lease.token });
       this.request();
       return;
@@ -376,6 +381,12 @@ export class Dispatcher {
     if (renewDue) this.lastRenewal = started;
     this.nextReadyAt = result.nextReadyAt;
     this.apply(result, outcomes);
+    if (this.config.paused && this.held.size > 0) {
+      // Paused meanwhile: what was held for the next free worker goes back.
+      for (const [token, { job }] of this.held) this.releases.push({ id: job.id, token });
+      this.held.clear();
+      this.again = true;
+    }
     // Workers now busy want jobs held for them: claim those at once while there are ready jobs.
     if (result.claimed.length === claim && this.claimWanted() > 0) this.again = true;
     return this.nextWakeMs();

@@ -124,7 +124,19 @@ test('a relative cwd is taken from the directory the job was enqueued from', () 
 test('the new job has the fields of the file format in its order', () => {
   const job = newJob({ command: 'x' }, 'id1', { max_retries: 3, job_timeout: 0 }, '/', NOW);
   assert.deepEqual(Object.keys(job), [
-    'id', 'command', 'state', 'attempts', 'max_retries', 'priority', 'run_at', 'timeout', 'cwd',
+    'id', 'command', 'state', 'attempts', 'max_retries', 'priority', 'run_at', 'timeout', 'cwd', 'env', 'env_id',
     'created_at', 'updated_at', 'started_at', 'finished_at', 'exit_code', 'last_error', 'lease',
   ]);
+});
+
+test('env: variables a shell can export, string values; QUEUECTL_* are queuectl\'s own', () => {
+  assert.deepEqual(validateJobSpec({ command: 'x', env: { A: '1', _B2: 'two words' } }).env, { A: '1', _B2: 'two words' });
+  rejects({ command: 'x', env: ['A=1'] }, /"env" must be an object of variables/);
+  rejects({ command: 'x', env: { '1A': 'x' } }, /"env": "1A" is not a variable name/);
+  rejects({ command: 'x', env: { 'A-B': 'x' } }, /"env": "A-B" is not a variable name/);
+  rejects({ command: 'x', env: { A: 1 } }, /"env": A must be a string/);
+  rejects({ command: 'x', env: { QUEUECTL_JOB_ID: 'x' } }, /QUEUECTL_JOB_ID is set by queuectl for each run/);
+  const job = newJob({ command: 'x', env: { A: '1' } }, 'i', { max_retries: 1, job_timeout: 0 }, '/', NOW, 'abc');
+  assert.deepEqual([job.env, job.env_id], [{ A: '1' }, 'abc']);
+  assert.equal(newJob({ command: 'x' }, 'i', { max_retries: 1, job_timeout: 0 }, '/', NOW).env, null);
 });

@@ -21,9 +21,14 @@ export interface JobSpec {
   /** Seconds (a fraction allowed); 0 or null = no limit. */
   timeout?: number | null;
   cwd?: string;
+  /** Variables to set for the job's runs, over its environment. */
+  env?: Record<string, string>;
 }
 
-const SPEC_KEYS = ['command', 'id', 'max_retries', 'priority', 'run_at', 'delay', 'timeout', 'cwd'];
+const SPEC_KEYS = ['command', 'id', 'max_retries', 'priority', 'run_at', 'delay', 'timeout', 'cwd', 'env'];
+
+/** A name a shell can export: what `--env NAME=VALUE` and `"env"` may set. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -42,6 +47,21 @@ function seconds(value: unknown, key: string, where: string): number {
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
   if (typeof value === 'string') return parseDurationMs(value, `${where}"${key}"`) / 1000;
   throw inputError(`${where}"${key}" must be a number of seconds from 0 up or a duration such as "90s" or "5m", got ${showValue(value)}`);
+}
+
+/** `"env": {"NAME": "value"}`: names a shell can export, string values; QUEUECTL_* are queuectl's own. */
+function envVariables(value: unknown, where: string): Record<string, string> {
+  if (!isPlainObject(value)) throw inputError(`${where}"env" must be an object of variables such as {"NAME": "value"}, got ${showValue(value)}`);
+  const env: Record<string, string> = {};
+  for (const [name, variable] of Object.entries(value)) {
+    if (!ENV_NAME.test(name)) throw inputError(`${where}"env": "${name}" is not a variable name (letters, digits and _, not first a digit)`);
+    if (name.startsWith('QUEUECTL_')) throw inputError(`${where}"env": ${name} is set by queuectl for each run; choose another name`);
+    if (typeof variable !== 'string' || variable.includes('\0')) {
+      throw inputError(`${where}"env": ${name} must be a string (without NUL), got ${showValue(variable)}`);
+    }
+    env[name] = variable;
+  }
+  return env;
 }
 
 function text(value: unknown, key: string, where: string): string {
@@ -99,6 +119,7 @@ export function validateJobSpec(input: unknown, where = '', now = new Date()): J
     if (cwd === '') throw inputError(`${where}"cwd" is empty`);
     spec.cwd = cwd;
   }
+  if (input.env !== undefined) spec.env = envVariables(input.env, where);
   return spec;
 }
 
@@ -113,6 +134,8 @@ export function newJob(
   defaults: Pick<Config, 'max_retries' | 'job_timeout'>,
   cwd: string,
   now: Date,
+  /** The id of the stored environment of the enqueue, if one was captured. */
+  envId: string | null = null,
 ): PendingJob {
   const at = now.toISOString();
   const timeout = spec.timeout === undefined ? defaults.job_timeout : spec.timeout;
@@ -126,6 +149,8 @@ export function newJob(
     run_at: spec.run_at ?? (spec.delay_ms === undefined ? at : new Date(now.getTime() + spec.delay_ms).toISOString()),
     timeout: timeout === null || timeout === 0 ? null : timeout,
     cwd: spec.cwd === undefined ? cwd : resolve(cwd, spec.cwd),
+    env: spec.env === undefined || Object.keys(spec.env).length === 0 ? null : spec.env,
+    env_id: envId,
     created_at: at,
     updated_at: at,
     started_at: null,

@@ -30,6 +30,17 @@ interface JobFields {
   command: string;
   /** Directory the command runs in: where it was enqueued from, unless `--cwd` said otherwise. */
   cwd: string;
+  /**
+   * Variables the job sets itself (`--env`, `"env"`), over its environment; null when none.
+   * (Absent from files written before queuectl captured environments.)
+   */
+  env?: Record<string, string> | null;
+  /**
+   * The environment of the `enqueue` that made the job, stored once in `envs/<env_id>.json`
+   * however many jobs share it; null when none was captured (`capture_env false`): the job then
+   * runs in the worker's environment.
+   */
+  env_id?: string | null;
   /** Higher runs first among ready jobs. @default 0 */
   priority: number;
   /** Retries after the first run: the job runs at most `1 + max_retries` times. */

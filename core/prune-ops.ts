@@ -25,6 +25,7 @@ export async function pruneJobs(store: QueueStore, rule: PruneRule, options: Pru
     if (plan.dlq.length !== dlq.length) tx.setDlq(plan.dlq);
     // Under the lock, so that a new job cannot take a freed id and lose its log to this prune.
     removeJobLogs(store.paths, plan.removed.map((job) => job.id));
+    tx.dropUnusedEnvs();
     return plan.removed;
   });
 }

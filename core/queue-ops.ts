@@ -3,12 +3,12 @@
  * pure rules. What workers need (claims, outcomes, leases) is in dispatch-cycle.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { inputError, QueuectlError } from './errors.js';
+import { inputError } from './errors.js';
 import type { Job, PendingJob } from './job.js';
 import { newJob, type JobSpec } from './job-spec.js';
-import { revive } from './transitions.js';
+import { planRestart, planRetry } from './restart.js';
 import { findArchivedJobs } from '../store/archive.js';
-import { removeJobLogs } from '../store/job-logs.js';
+import { noteInLog, removeJobLogs } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
 function generateId(taken: (id: string) => boolean): string {
@@ -29,6 +29,8 @@ export async function enqueueJobs(
   /** How to name the n-th spec in an error, e.g. `line 3`. */
   label: (index: number) => string = (index) => `job ${index + 1}`,
   now?: Date,
+  /** The environment of the enqueue, for the jobs to run in when `capture_env` is on. */
+  env?: Readonly<Record<string, string>>,
 ): Promise<PendingJob[]> {
   const where = (index: number) => (specs.length > 1 ? `${label(index)}: ` : '');
   return store.transact((tx) => {
@@ -37,8 +39,7 @@ export async function enqueueJobs(
     const taken = new Set<string>([...tx.queue().map((job) => job.id), ...tx.dlq().map((job) => job.id)]);
     /** Ids given in this batch, and where. */
     const given = new Map<string, number>();
-    const added: PendingJob[] = [];
-    specs.forEach((spec, index) => {
+    const ids = specs.map((spec, index) => {
       if (spec.id !== undefined && given.has(spec.id)) {
         throw inputError(`${where(index)}id "${spec.id}" is also the id of ${label(given.get(spec.id)!)}; ids must be unique`);
       }
@@ -48,33 +49,36 @@ export async function enqueueJobs(
       if (spec.id !== undefined) given.set(spec.id, index);
       const id = spec.id ?? generateId((candidate) => taken.has(candidate));
       taken.add(id);
-      added.push(newJob(spec, id, config, cwd, at));
+      return id;
     });
+    // Only now, the batch accepted: bad input changes nothing on disk, not even envs/.
+    const envId = env !== undefined && config.capture_env ? tx.saveEnv(env) : null;
+    const added = specs.map((spec, index) => newJob(spec, ids[index]!, config, cwd, at, envId));
     removeJobLogs(store.paths, added.map((job) => job.id));
     tx.setQueue([...tx.queue(), ...added]);
     return added;
   });
 }
 
-/** `dlq retry`: the dead job goes back to the queue as pending, attempts reset. */
-export async function retryDead(store: QueueStore, id: string, now = new Date()): Promise<PendingJob> {
+/**
+ * `restart <id…>` and `dlq retry <id> | --all`: finished jobs back to pending, attempts reset,
+ * in one transaction; each one's log gets a line saying so. A dead job moves to the queue, which
+ * gains it first: a crash between the writes leaves a duplicate, not a loss.
+ */
+export async function restartJobs(
+  store: QueueStore,
+  request: { restart: readonly string[] } | { retry: readonly string[] | 'all' },
+  now = new Date(),
+): Promise<PendingJob[]> {
   return store.transact((tx) => {
-    const dlq = tx.dlq();
-    const dead = dlq.find((job) => job.id === id);
-    if (!dead) {
-      const inQueue = tx.queue().find((job) => job.id === id);
-      throw new QueuectlError(
-        inQueue
-          ? `job "${id}" is not in the DLQ (it is ${inQueue.state}); only dead jobs can be retried`
-          : `no job "${id}" in the DLQ; see queuectl dlq list`,
-        'ENOTFOUND',
-      );
-    }
-    const revived = revive(dead, now);
-    // The queue gains the job first: a crash between the writes leaves a duplicate, not a loss.
-    tx.setQueue([...tx.queue(), revived]);
-    tx.setDlq(dlq.filter((job) => job.id !== id));
-    return revived;
+    const dlq = tx.dlq(); // first: loading it may repair the queue
+    const plan = 'restart' in request ? planRestart(tx.queue(), dlq, request.restart, now) : planRetry(tx.queue(), dlq, request.retry, now);
+    if (plan.restarted.length === 0) return [];
+    const how = 'restart' in request ? 'restarted' : 'retried from the DLQ';
+    for (const job of plan.restarted) noteInLog(store.paths, job.id, `--- queuectl: ${how} by user at ${job.updated_at}: attempts reset`);
+    tx.setQueue(plan.queue);
+    if (plan.dlq.length !== dlq.length) tx.setDlq(plan.dlq);
+    return plan.restarted;
   });
 }
 

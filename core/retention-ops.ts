@@ -20,5 +20,6 @@ export function evictFinished(tx: Transaction, queue: readonly Job[], now: Date)
   const stillQueued = new Set(tx.queue().map((job) => job.id));
   const dropped = new Set(before.filter((job) => !stillQueued.has(job.id)).map((job) => job.id));
   tx.evict(evicted.filter((job) => !dropped.has(job.id)));
+  tx.dropUnusedEnvs();
   return keep.filter((job) => !dropped.has(job.id));
 }

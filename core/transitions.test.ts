@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cancel, claim, finish, recover, release, renewLease, revive, start } from './transitions.js';
+import { cancel, claim, finish, recover, release, renewLease, restart, start } from './transitions.js';
 import { claimedJob, deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
@@ -117,7 +117,7 @@ test('renewing a lease moves only its expiry', () => {
 });
 
 test('reviving a dead job makes it pending now with attempts reset and no trace of the failure', () => {
-  const job = revive(deadJob('d', { priority: 4, max_retries: 2 }), NOW);
+  const job = restart(deadJob('d', { priority: 4, max_retries: 2 }), NOW);
   assert.equal(job.state, 'pending');
   assert.equal(job.attempts, 0);
   assert.equal(job.run_at, NOW.toISOString());
@@ -212,6 +212,7 @@ test('canceling a claim whose run was found running counts that run, started at 
 
 test('a canceled job keeps the field order of the file format', () => {
   for (const job of [pendingJob('j'), processingJob('j'), claimedJob('j')]) {
+    assert.deepEqual(Object.keys(restart(cancel(job, NOW), NOW)), Object.keys(pendingJob('j')));
     assert.deepEqual(Object.keys(cancel(job, NOW)), Object.keys(pendingJob('j')));
   }
 });

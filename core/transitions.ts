@@ -22,6 +22,7 @@ import type {
   CompletedJob,
   DeadJob,
   FailedJob,
+  FinishedJob,
   Lease,
   PendingJob,
   ProcessingJob,
@@ -84,8 +85,11 @@ export function finish(
   };
 }
 
-/** `dlq retry`: back to pending, ready now, with a clean slate of attempts. */
-export function revive(job: DeadJob, now: Date): PendingJob {
+/**
+ * `restart` and `dlq retry`: a finished job back to pending, ready now, with a clean slate of
+ * attempts; its id, its spec and its log stay (as `pueue restart --in-place` keeps a task).
+ */
+export function restart(job: FinishedJob, now: Date): PendingJob {
   const at = now.toISOString();
   return { ...job, ...notStarted(at), attempts: 0, run_at: at };
 }

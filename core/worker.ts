@@ -13,6 +13,7 @@ import type { RunOutcome } from './outcome.js';
 import { failedCommand, runCommand, sendSignal, type RunningCommand } from './runner.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
 import { findLogPath } from '../store/archive.js';
+import { loadEnv } from '../store/envs.js';
 import { appendLineToExistingLog, claimMark, closeRunLog, openRunLog } from '../store/job-logs.js';
 import type { DataPaths } from '../store/paths.js';
 
@@ -112,13 +113,23 @@ export class Worker {
       this.track(job, failedCommand(`its log could not be opened: ${(error as Error).message}`), runs, startedMs);
       return;
     }
+    let environment: NodeJS.ProcessEnv;
+    try {
+      // The environment of the enqueue that made the job, if it was captured; else this worker's.
+      environment = job.env_id ? loadEnv(paths, job.env_id) : process.env;
+    } catch (error) {
+      closeRunLog(logFd);
+      this.track(job, failedCommand((error as Error).message), runs, startedMs);
+      return;
+    }
     let command: RunningCommand;
     try {
       command = runCommand({
         command: job.command,
         cwd: job.cwd,
         env: {
-          ...process.env,
+          ...environment,
+          ...job.env,
           QUEUECTL_JOB_ID: job.id,
           QUEUECTL_ATTEMPT: String(attempt),
           QUEUECTL_DATA_DIR: paths.root,

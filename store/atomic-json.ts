@@ -95,6 +95,8 @@ export function mkdirInExisting(dir: string): void {
 }
 
 export interface DurableWriteOptions {
+  /** Permission bits of a file made anew (one replaced keeps its own). @default 0o666 less the umask */
+  mode?: number;
   /**
    * Called after the temp file is written and fsynced, right before it is renamed over the
    * target; if it throws, the temp file is removed and the target is left as it was.
@@ -110,7 +112,7 @@ export interface DurableWriteOptions {
  */
 export function writeFileDurably(path: string, data: string | Buffer, options: DurableWriteOptions = {}): BigIntStats {
   const target = resolveLink(path);
-  const { fd, temp } = createTempFile(target);
+  const { fd, temp } = createTempFile(target, options.mode);
   try {
     writeFileSync(fd, data);
     fsyncSync(fd);
@@ -151,7 +153,7 @@ function resolveLink(path: string): string {
  * Run as root, it also keeps the file's owner, so that `sudo queuectl …` does not leave the
  * user a file they cannot write.
  */
-function createTempFile(path: string): { fd: number; temp: string } {
+function createTempFile(path: string, mode = 0o666): { fd: number; temp: string } {
   let old: Stats | undefined;
   try {
     old = statSync(path, { throwIfNoEntry: false });
@@ -162,7 +164,7 @@ function createTempFile(path: string): { fd: number; temp: string } {
     const temp = `${path}.${randomInt(2 ** 47)}`;
     let fd: number;
     try {
-      fd = openSync(temp, 'wx', 0o666);
+      fd = openSync(temp, 'wx', mode);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw fileSystemError(error, 'write', path);

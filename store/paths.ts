@@ -12,6 +12,8 @@ export interface DataPaths {
   archive: string;
   /** One file per running worker manager. */
   managers: string;
+  /** Captured environments of enqueues, one file each. */
+  envs: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -24,5 +26,6 @@ export function dataPaths(root: string): DataPaths {
     logs: join(root, 'logs'),
     archive: join(root, 'archive'),
     managers: join(root, 'managers'),
+    envs: join(root, 'envs'),
   };
 }

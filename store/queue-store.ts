@@ -10,6 +10,7 @@ import { QueuectlError } from '../core/errors.js';
 import type { DeadJob, Job } from '../core/job.js';
 import { reconcile } from '../core/reconcile.js';
 import { expireArchive, writeArchiveBatch } from './archive.js';
+import { dropUnusedEnvs, saveEnv } from './envs.js';
 import { removeJobLogs } from './job-logs.js';
 import { readJsonIfExists, removeStaleTempFiles, writeFileDurably } from './atomic-json.js';
 import { prepareDataDir } from './data-dir.js';
@@ -38,6 +39,16 @@ export interface Transaction {
    * `archive_days` go at the same time.
    */
   evict(jobs: readonly Job[]): void;
+  /**
+   * Stores the environment of an enqueue (once, however many jobs share it) and returns its id,
+   * for the jobs to refer to.
+   */
+  saveEnv(env: Readonly<Record<string, string>>): string;
+  /**
+   * Jobs left the queue and the DLQ: once this transaction's files are written, the stored
+   * environments that no job refers to any more are deleted.
+   */
+  dropUnusedEnvs(): void;
 }
 
 /**
@@ -119,6 +130,7 @@ export class QueueStore {
     let dlq: DeadJob[] | undefined;
     let config: Config | undefined;
     const staged: { file: 'queue' | 'dlq'; jobs: Job[] }[] = [];
+    let dropEnvs = false;
     const stage = (file: 'queue' | 'dlq', jobs: readonly Job[]) => {
       const at = staged.findIndex((entry) => entry.file === file);
       if (at !== -1) staged.splice(at, 1);
@@ -155,6 +167,13 @@ export class QueueStore {
         else removeJobLogs(paths, jobs.map((job) => job.id));
         expireArchive(paths, config.archive_days, now);
       },
+      saveEnv: (env) => {
+        lock.assertHeld();
+        return saveEnv(paths, env);
+      },
+      dropUnusedEnvs: () => {
+        dropEnvs = true;
+      },
     };
     const result = body(tx);
     const written: string[] = [];
@@ -172,6 +191,12 @@ export class QueueStore {
         throw new LockLostError(error.lockPath, error.reason, written, notWritten);
       }
       written.push(basename(path));
+    }
+    if (dropEnvs) {
+      // After the writes: a crash before them must not leave a job without its environment.
+      const used = new Set<string>();
+      for (const job of [...loadQueue(), ...(dlq ?? this.loadJobs('dlq'))]) if (job.env_id) used.add(job.env_id);
+      dropUnusedEnvs(paths, used);
     }
     return result;
   }

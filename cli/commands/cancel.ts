@@ -2,13 +2,23 @@
 import { cancelJobs, type Canceled } from '../../core/cancel-ops.js';
 import { inputError } from '../../core/errors.js';
 import { KILL_GRACE_MS } from '../../core/runner.js';
-import type { CommandContext } from '../context.js';
+import { optionText, type CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 
+const CANCELABLE = ['pending', 'failed', 'processing'] as const;
+
+/** `queuectl cancel <id…> | --all | --state S[,S…] [--json]` */
 export async function cancelCommand(ctx: CommandContext, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) throw inputError('cancel needs the id of at least one job: queuectl cancel <id…>');
-  const results = await cancelJobs(ctx.store, ids.map(String));
-  if (ctx.json) printJson(results.map((result) => result.job));
+  const stateText = optionText(ctx, 'state');
+  const all = ctx.raw.flags.has('all');
+  if (all && stateText !== undefined) throw inputError('give --all or --state, not both');
+  const bulk = all || stateText !== undefined;
+  if (bulk && ids.length > 0) throw inputError('give ids, or --all / --state, not both');
+  if (!bulk && ids.length === 0) throw inputError('cancel needs the id of at least one job, or --all or --state: queuectl cancel <id…>');
+  const selection = all ? { states: CANCELABLE } : stateText !== undefined ? { states: cancelableStates(stateText) } : ids;
+  const results = await cancelJobs(ctx.store, selection);
+  if (ctx.json) printJson(bulk ? results.map((result) => result.job.id) : results.map((result) => result.job));
+  else if (results.length === 0) process.stdout.write(`nothing to cancel: no ${all ? 'pending, failed or processing' : stateText} jobs\n`);
   else process.stdout.write(results.map(describe).join('\n') + '\n');
   const stuck = results.filter((result) => (result.stopped?.remaining.length ?? 0) > 0);
   for (const { job, stopped } of stuck) {
@@ -17,6 +27,17 @@ export async function cancelCommand(ctx: CommandContext, ids: readonly string[])
     );
   }
   if (stuck.length > 0) process.exitCode = 1;
+}
+
+/** `--state pending,failed`: only states a job can be canceled in. */
+function cancelableStates(text: string): (typeof CANCELABLE)[number][] {
+  const states = text.split(',').map((state) => state.trim());
+  for (const state of states) {
+    if (!(CANCELABLE as readonly string[]).includes(state)) {
+      throw inputError(`--state: "${state}" jobs cannot be canceled; cancel takes ${CANCELABLE.join(', ')} (comma-separated)`);
+    }
+  }
+  return [...new Set(states)] as (typeof CANCELABLE)[number][];
 }
 
 function describe({ job, was, claimed, stopped }: Canceled): string {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { inputError, QueuectlError } from '../../core/errors.js';
 import type { PendingJob } from '../../core/job.js';
 import { validateJobSpec, type JobSpec } from '../../core/job-spec.js';
-import { parseDurationMs, parseInt, parseNonNegativeInt } from '../../core/parse.js';
+import { parseDurationMs, parseInt, parseNonNegativeInt, parseRunAt } from '../../core/parse.js';
 import { enqueueJobs } from '../../core/queue-ops.js';
 import { waitExitCode } from '../../core/wait.js';
 import { optionText, type CommandContext } from '../context.js';
@@ -51,7 +51,7 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
   }
 
   // Times are taken under the lock, as the jobs enter the queue, not when this command started.
-  const jobs = await enqueueJobs(ctx.store, specs, process.cwd(), label);
+  const jobs = await enqueueJobs(ctx.store, specs, process.cwd(), label, undefined, capturedEnv());
   if (ctx.raw.flags.has('wait')) return enqueueAndWait(ctx, jobs, file !== undefined);
   if (ctx.json) printJson(file !== undefined ? jobs : jobs[0]);
   else printEnqueued(jobs);
@@ -84,12 +84,33 @@ function optionFields(ctx: CommandContext): Record<string, unknown> {
   const timeout = optionText(ctx, 'timeout');
   if (timeout !== undefined) fields.timeout = parseDurationMs(timeout, '--timeout') / 1000;
   const runAt = optionText(ctx, 'run-at');
-  if (runAt !== undefined) fields.run_at = runAt;
+  if (runAt !== undefined) fields.run_at = parseRunAt(runAt, '--run-at', new Date());
   const delay = optionText(ctx, 'delay');
-  if (delay !== undefined) fields.delay = delay;
+  if (delay !== undefined) fields.delay = parseDurationMs(delay, '--delay') / 1000;
   const cwd = optionText(ctx, 'cwd');
   if (cwd !== undefined) fields.cwd = cwd;
+  const env = ctx.raw.lists.get('env');
+  if (env !== undefined) fields.env = Object.fromEntries(env.map(envAssignment));
   return fields;
+}
+
+/** `--env NAME=VALUE` → [NAME, VALUE] (the name is checked with the job). */
+function envAssignment(text: string): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw inputError(`--env takes NAME=VALUE, got "${text}"`);
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+/**
+ * The environment this enqueue runs in, for its jobs to run in (see capture_env): PATH, an
+ * activated virtualenv and the like. QUEUECTL_* variables are queuectl's own, set for each run.
+ */
+function capturedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !name.startsWith('QUEUECTL_')) env[name] = value;
+  }
+  return env;
 }
 
 /** The option of each field, to name it in an error. */
@@ -101,6 +122,7 @@ const OPTION_OF: Readonly<Record<string, string>> = {
   run_at: '--run-at',
   delay: '--delay',
   cwd: '--cwd',
+  env: '--env',
 };
 
 /** A JSON job with the options added; a field in both is an error naming it. */

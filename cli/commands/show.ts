@@ -1,10 +1,12 @@
 /** `queuectl show <id> [--json]` and `queuectl logs <id>` */
 import { QueuectlError } from '../../core/errors.js';
+import type { Job } from '../../core/job.js';
 import { locateJob, type Located } from '../../core/queue-ops.js';
 import { findLogPath } from '../../store/archive.js';
 import { readTextIfExists } from '../../store/atomic-json.js';
-import type { CommandContext } from '../context.js';
-import { printJson } from '../output.js';
+import { followLog } from '../../core/follow.js';
+import { optionCount, type CommandContext } from '../context.js';
+import { printJson, shellQuote } from '../output.js';
 import { stateLabel } from './list.js';
 
 function notFound(id: string): QueuectlError {
@@ -21,7 +23,7 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
   }
   const fields: [string, string][] = Object.entries(job)
     .filter(([key]) => key !== 'lease')
-    .map(([key, value]) => [key, key === 'state' ? stateLabel(job) : value === null ? '-' : String(value)]);
+    .map(([key, value]) => [key, showField(job, key, value)]);
   if (job.state === 'processing') {
     const worker = job.lease.worker_pid === null ? '- (claimed by a worker manager for its next free worker; not started yet)' : String(job.lease.worker_pid);
     fields.push(['worker', worker], ['lease_until', job.lease.expires_at]);
@@ -31,7 +33,27 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
   process.stdout.write(fields.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n') + '\n');
 }
 
+/** `queuectl logs <id> [--tail N] [-f]` */
+/**
+ * One field as `show` prints it. Of the environment, only the variables the job sets itself are
+ * shown: the captured one is the enqueuer's whole environment, tokens and all.
+ */
+function showField(job: Job, key: string, value: unknown): string {
+  if (key === 'state') return stateLabel(job);
+  if (value === null || value === undefined) return '-';
+  if (key === 'env') return Object.entries(value as Record<string, string>).map(([name, text]) => `${name}=${shellQuote(text)}`).join(' ');
+  if (key === 'env_id') return `${value} (the environment of its enqueue, in envs/)`;
+  return String(value);
+}
+
 export async function logsCommand(ctx: CommandContext, id: string): Promise<void> {
+  const tailLines = optionCount(ctx, 'tail', 0);
+  if (ctx.raw.flags.has('follow')) {
+    const job = await followLog(ctx.store, id, { ...(tailLines === undefined ? {} : { tailLines }), write: writeOut });
+    // As `wait` exits: the job completed, or not.
+    process.exitCode = job.state === 'completed' ? 0 : 1;
+    return;
+  }
   const found = locateJob(ctx.store, id);
   const log = found ? readTextIfExists(logPathOf(ctx, found)) : undefined;
   if (log === undefined) {
@@ -39,9 +61,25 @@ export async function logsCommand(ctx: CommandContext, id: string): Promise<void
     process.stderr.write(`job ${id} has no output yet (${found.job.state})\n`);
     return;
   }
-  process.stdout.write(log);
+  process.stdout.write(tailLines === undefined ? log : lastLines(log, tailLines));
 }
 
 function logPathOf(ctx: CommandContext, found: Located): string {
   return findLogPath(ctx.store.paths, found.job.id, found.batch);
+}
+
+/** The last `count` lines of `text` (a final newline ends the last line). */
+export function lastLines(text: string, count: number): string {
+  if (count === 0) return '';
+  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+  const lines = body.split('\n');
+  return lines.length <= count ? text : `${lines.slice(-count).join('\n')}${text.endsWith('\n') ? '\n' : ''}`;
+}
+
+/** Writes to stdout, resolving once it may take more: a long log is not buffered whole in memory. */
+function writeOut(chunk: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(chunk)) resolve();
+    else process.stdout.once('drain', () => resolve());
+  });
 }

@@ -15,6 +15,8 @@ export interface WorkerStatus {
 
 export interface StatusDocument {
   data_dir: string;
+  /** `queuectl pause`: no manager starts a new job. */
+  paused: boolean;
   counts: Record<JobState, number>;
   workers: WorkerStatus[];
 }
@@ -44,7 +46,7 @@ export interface Status {
 
 export function readStatus(ctx: CommandContext): Status {
   const { queue, dlq } = ctx.store.snapshot();
-  ctx.store.readConfig(); // a broken config.json stops the workers: say so here too
+  const { paused } = ctx.store.readConfig(); // and a broken config.json, which stops the workers, is reported here too
   const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
   for (const job of [...queue, ...dlq]) counts[job.state]++;
 
@@ -60,13 +62,14 @@ export function readStatus(ctx: CommandContext): Status {
       started_at: worker.started_at,
     })),
   );
-  return { document: { data_dir: ctx.store.paths.root, counts, workers }, managers: managers.length };
+  return { document: { data_dir: ctx.store.paths.root, paused, counts, workers }, managers: managers.length };
 }
 
 export function statusText({ document, managers }: Status): string {
-  const { data_dir, counts, workers } = document;
+  const { data_dir, counts, workers, paused } = document;
   const lines = [
     `data dir: ${data_dir}`,
+    ...(paused ? ['paused:   no new job starts until queuectl resume (running jobs go on)'] : []),
     `jobs:     ${JOB_STATES.map((state) => `${paintState(state)} ${counts[state]}`).join('  ')}`,
     `workers:  ${workers.length} running under ${managers} manager(s)`,
   ];

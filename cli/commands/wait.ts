@@ -31,7 +31,13 @@ export async function waitWithProgress(ctx: CommandContext, ids: readonly string
   const workers = new WorkerCheck(ctx);
   const progress = process.stderr.isTTY ? new ProgressLine(workers) : undefined;
   let told = false;
+  let toldPaused = false;
   const onProgress = (report: WaitReport) => {
+    if (!toldPaused && workers.paused()) {
+      toldPaused = true;
+      progress?.clear();
+      process.stderr.write(`queuectl: the queue is paused: no job starts until queuectl resume\n`);
+    }
     if (progress) return progress.draw(report);
     // Off a terminal nothing is drawn, but a wait that cannot end on its own is said, once (not
     // for a manager still starting up: only when none has been seen for a while).
@@ -55,6 +61,7 @@ class WorkerCheck {
   private checkedAt = 0;
   /** When a look first found none, since the last look that found one. */
   private noneSince: number | null = null;
+  private isPaused = false;
 
   constructor(private readonly ctx: CommandContext) {}
 
@@ -64,8 +71,19 @@ class WorkerCheck {
       this.checkedAt = now;
       const none = liveManagers(this.ctx.store.paths).length === 0;
       this.noneSince = none ? (this.noneSince ?? now) : null;
+      try {
+        this.isPaused = this.ctx.store.readConfig().paused;
+      } catch {
+        // A broken config.json: the workers report it.
+      }
     }
     return this.noneSince !== null;
+  }
+
+  /** Whether the queue is paused (`queuectl pause`), looked up with the managers. */
+  paused(): boolean {
+    this.none();
+    return this.isPaused;
   }
 
   /** For how long no manager has been seen (0 while one runs). */

@@ -30,6 +30,7 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   const stamp = () => new Date().toISOString();
   const others = othersNote(ctx, count);
   if (others) process.stdout.write(`${stamp()} ${others}\n`);
+  if (ctx.store.readConfig().paused) process.stdout.write(`${stamp()} ${PAUSED_NOTE}\n`);
   const rotation = keepLogBounded(process.env[MANAGER_LOG_VARIABLE]);
   delete process.env[MANAGER_LOG_VARIABLE]; // the manager's own: not for its workers and their jobs
   const manager = startManager({
@@ -47,6 +48,8 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   process.stdout.write(`${stamp()} manager ${process.pid} stopped\n`);
   if (failure !== null) throw new QueuectlError(`manager ${process.pid} stopped: ${failure}`, 'EFAIL');
 }
+
+const PAUSED_NOTE = 'note: the queue is paused: no job starts until queuectl resume';
 
 /** Set for a manager started by --detach: the log its output goes to, which it keeps bounded. */
 const MANAGER_LOG_VARIABLE = 'QUEUECTL_MANAGER_LOG';
@@ -92,6 +95,7 @@ async function detach(ctx: CommandContext, count: number): Promise<void> {
         process.stdout.write(
           `started worker manager ${pid} with ${count} worker(s) in the background\n` +
             (others ? `${others}\n` : '') +
+            (ctx.store.readConfig().paused ? `${PAUSED_NOTE}\n` : '') +
             `log: ${logPath}\nstop with: queuectl worker stop${dataDirHint(ctx)}\n`,
         );
       }

@@ -329,6 +329,8 @@ const DEFAULTS = {
   retention: 1000,
   archive: true,
   archive_days: 30,
+  paused: false,
+  capture_env: true,
 };
 
 describe('config', () => {
@@ -370,6 +372,8 @@ describe('config', () => {
       retention: 50,
       archive: false,
       archive_days: 7,
+      paused: true,
+      capture_env: false,
     };
     for (const [key, value] of Object.entries(values)) {
       const spelled = key.replaceAll('_', '-');

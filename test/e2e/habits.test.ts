@@ -1,0 +1,288 @@
+/**
+ * End-to-end: what users of task-spooler, pueue, nq and GNU parallel reach for. Jobs run in the
+ * environment of their enqueue; commands come without JSON; short options; times as people type
+ * them; logs -f; bulk actions and restart; pause. Real CLI, real processes.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { Job } from '../../core/job.js';
+import {
+  allJobs,
+  CLI,
+  cliJson,
+  cliOk,
+  readDlq,
+  readQueue,
+  runCli,
+  snapshotDir,
+  startManager,
+  tempDataDir,
+  waitFor,
+  waitForAllFinished,
+  workspace,
+  type CliResult,
+} from '../helpers.js';
+import { readRuns, recordingJob, starts } from '../runs-log.js';
+
+function describeRun(args: readonly string[], result: CliResult): string {
+  return `queuectl ${args.join(' ')} → exit ${result.code}\nstdout: ${JSON.stringify(result.stdout)}\nstderr: ${JSON.stringify(result.stderr)}`;
+}
+
+async function cli(dataDir: string, args: readonly string[], code: number, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const result = await runCli(dataDir, args, { env });
+  assert.equal(result.code, code, describeRun(args, result));
+  return result;
+}
+
+/** Bad input: exit 2, one `queuectl:` line matching `message`, nothing on disk changed. */
+async function rejected(dataDir: string, args: readonly string[], message: RegExp, input?: string): Promise<void> {
+  const before = snapshotDir(dataDir);
+  const result = await runCli(dataDir, args, input === undefined ? {} : { input });
+  assert.equal(result.code, 2, describeRun(args, result));
+  assert.match(result.stderr, /^queuectl: [^\n]+\n$/, describeRun(args, result));
+  assert.match(result.stderr, message, describeRun(args, result));
+  assert.deepEqual(snapshotDir(dataDir), before, `${args.join(' ')} changed nothing on disk`);
+}
+
+const ids = (jobs: readonly Job[]) => jobs.map((job) => job.id);
+
+describe("the enqueuer's environment", () => {
+  test('a job runs in the environment of its enqueue: a PATH entry and a variable carry over; --env sets more', { timeout: 30_000 }, async (t) => {
+    const { data, work } = workspace(t);
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'mytool'), '#!/bin/sh\necho "mytool: FROM_SHELL=$FROM_SHELL SET=$SET JOB=$QUEUECTL_JOB_ID LEAK=$QUEUECTL_LEAK"\n');
+    chmodSync(join(bin, 'mytool'), 0o755);
+    startManager(t, data, 1);
+    const env = { PATH: `${bin}:${process.env.PATH}`, FROM_SHELL: 'yes', QUEUECTL_LEAK: 'no' };
+    await cli(data, ['enqueue', '--id', 'tool', '--env', 'SET=by option', '-w', '--command', 'mytool'], 0, env);
+    const log = (await cliOk(data, ['logs', 'tool'])).stdout;
+    assert.match(log, /^mytool: FROM_SHELL=yes SET=by option JOB=tool LEAK=$/m, 'QUEUECTL_* of the enqueuer are not carried over');
+
+    const shown = await cliJson<Job>(data, ['show', 'tool']);
+    assert.deepEqual(shown.env, { SET: 'by option' }, 'show lists the variables the job sets itself');
+    assert.match(shown.env_id ?? '', /^[0-9a-f]{32}$/);
+    const text = (await cliOk(data, ['show', 'tool'])).stdout;
+    assert.match(text, /^env\s+SET='by option'$/m);
+    assert.doesNotMatch(text, /FROM_SHELL/, 'never the captured environment');
+  });
+
+  test('with capture_env false, a job runs in the worker\'s environment plus its own --env', { timeout: 30_000 }, async (t) => {
+    const { data } = workspace(t);
+    await cliOk(data, ['config', 'set', 'capture_env', 'false']);
+    startManager(t, data, 1, { FROM_WORKER: 'worker' });
+    await cli(data, ['enqueue', '--id', 'w', '--env', 'OWN=own', '-w', '--', 'sh', '-c', 'echo "[$FROM_WORKER] [$FROM_SHELL] [$OWN]"'], 0, { FROM_SHELL: 'shell' });
+    assert.match((await cliOk(data, ['logs', 'w'])).stdout, /^\[worker\] \[\] \[own\]$/m);
+    assert.equal((await cliJson<Job>(data, ['show', 'w'])).env_id, null);
+    assert.equal(existsSync(join(data, 'envs')), false, 'nothing stored');
+  });
+
+  test('an environment is stored once for a whole batch, readable by its user only, and deleted when no job refers to it', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    const input = Array.from({ length: 500 }, (_, i) => `echo ${i}`).join('\n');
+    const batch = await runCli(data, ['enqueue', '--file', '-', '--lines'], { input, env: { SECRET_TOKEN: 'x'.repeat(1000) } });
+    assert.equal(batch.code, 0, batch.stderr);
+    const files = readdirSync(join(data, 'envs'));
+    assert.equal(files.length, 1, `one file for 500 jobs: ${files.join(' ')}`);
+    assert.equal(statSync(join(data, 'envs')).mode & 0o777, 0o700);
+    assert.equal(statSync(join(data, 'envs', files[0]!)).mode & 0o777, 0o600);
+    const queueText = readFileSync(join(data, 'queue.json'), 'utf8');
+    assert.equal(queueText.split('SECRET_TOKEN').length - 1, 0, 'queue.json holds a reference, not the environment');
+    assert.equal(new Set(readQueue(data).map((job) => job.env_id)).size, 1);
+
+    await cliOk(data, ['cancel', '--all']);
+    await cliOk(data, ['prune']);
+    assert.deepEqual(readdirSync(join(data, 'envs')), [], 'no job refers to it any more');
+  });
+
+  test('bad --env is bad input', async (t) => {
+    const data = tempDataDir(t);
+    await rejected(data, ['enqueue', '--env', 'NOVALUE', '--command', 'true'], /--env takes NAME=VALUE, got "NOVALUE"/);
+    await rejected(data, ['enqueue', '--env', 'QUEUECTL_ATTEMPT=9', '--command', 'true'], /QUEUECTL_ATTEMPT is set by queuectl for each run/);
+    await rejected(data, ['enqueue', '{"command":"true","env":{"A":"1"}}', '--env', 'B=2'], /"env" is given both in the job and as --env/);
+  });
+});
+
+describe('commands without JSON', () => {
+  test('enqueue -- CMD ARGS runs the words as typed; a JSON job takes options; an integer id is its digits', { timeout: 30_000 }, async (t) => {
+    const { data } = workspace(t);
+    await cliOk(data, ['enqueue', '--id', 'words', '-p', '3', '--', 'printf', '%s|', 'a b', "it's", '$HOME', '-j4']);
+    await cliOk(data, ['enqueue', '{"id":7,"command":"echo seven"}', '--priority', '2', '--delay', '0']);
+    const [words, seven] = readQueue(data);
+    assert.equal(words?.command, "printf '%s|' 'a b' 'it'\\''s' '$HOME' -j4");
+    assert.equal(words?.priority, 3);
+    assert.equal(seven?.id, '7');
+    assert.equal(seven?.priority, 2);
+    startManager(t, data, 1);
+    await waitForAllFinished(data);
+    assert.match((await cliOk(data, ['logs', 'words'])).stdout, /^a b\|it's\|\$HOME\|-j4\|$/m, 'each word reached the command as it was typed');
+  });
+
+  test('a command that is not JSON gets a hint naming --command and --', async (t) => {
+    const data = tempDataDir(t);
+    await rejected(data, ['enqueue', 'echo hi'], /^queuectl: "echo hi" is not a JSON job; to enqueue a command, write queuectl enqueue --command 'echo hi' or queuectl enqueue -- echo hi\n$/);
+  });
+
+  test('--file --lines: each non-blank line is a command, the options apply to each, all or nothing', async (t) => {
+    const data = tempDataDir(t);
+    const file = join(data, '..', `${data.split('/').pop()}-cmds.txt`);
+    writeFileSync(file, 'echo one\n\n  echo "two words"  \necho three\n');
+    t.after(() => writeFileSync(file, ''));
+    const result = await cliOk(data, ['enqueue', '--file', file, '--lines', '-p', '5', '--max-retries', '0', '--json']);
+    const jobs = JSON.parse(result.stdout) as Job[];
+    assert.deepEqual(jobs.map((job) => job.command), ['echo one', 'echo "two words"', 'echo three']);
+    assert.ok(jobs.every((job) => job.priority === 5 && job.max_retries === 0));
+    const stdin = await runCli(data, ['enqueue', '--file', '-', '--lines'], { input: 'echo a\necho b\n' });
+    assert.equal(stdin.code, 0, stdin.stderr);
+    assert.equal(readQueue(data).length, 5);
+    await rejected(data, ['enqueue', '--file', '-', '--lines', '--timeout', 'soon'], /--timeout must be a duration/, 'echo a\n');
+    await rejected(data, ['enqueue', '--file', '-', '--lines', '--id', 'x'], /--id names one job/, 'echo a\n');
+    await rejected(data, ['enqueue', '--file', '-', '--lines'], /no jobs in standard input: expected one command per line/, '\n\n');
+  });
+});
+
+describe('short options, config list, and managers that already run', () => {
+  test('-p -d -t -w -s -n -c -f are the long options; config list is config get', { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    await cliOk(data, ['enqueue', '-p', '-2', '-d', '1h', '-t', '90s', '--id', 'later', '--', 'true']);
+    const later = (await cliJson<Job[]>(data, ['list', '-s', 'pending', '-n', '1']))[0];
+    assert.equal(later?.id, 'later');
+    assert.equal(later?.priority, -2);
+    assert.equal(later?.timeout, 90);
+    assert.ok(Date.parse(later!.run_at) - Date.parse(later!.created_at) === 3_600_000);
+    startManager(t, data, 1);
+    await cli(data, ['enqueue', '-w', '--id', 'now', '--command', recordingJob(runs)], 0);
+    assert.equal((await cli(data, ['logs', '-f', 'now'], 0)).code, 0);
+    assert.deepEqual(await cliJson(data, ['config', 'list']), await cliJson(data, ['config', 'get']));
+  });
+
+  test('worker start says when other managers already run on the data dir, and how many workers in all', { timeout: 30_000 }, async (t) => {
+    const { data } = workspace(t);
+    const first = startManager(t, data, 2);
+    await waitFor(async () => (await cliJson<{ workers: unknown[] }>(data, ['status'])).workers.length === 2, { what: 'the first manager' });
+    const start = await cli(data, ['worker', 'start', '-c', '1', '--detach'], 0);
+    const pid = Number(/started worker manager (\d+)/.exec(start.stdout)?.[1]);
+    t.after(() => process.kill(pid, 'SIGKILL'));
+    assert.match(start.stdout, new RegExp(`^note: 1 other manager\\(s\\) already run on ${data} \\(pid ${first.pid}\\) with 2 worker\\(s\\): 3 worker\\(s\\) in all$`, 'm'));
+  });
+});
+
+describe('times people type', () => {
+  test('--run-at takes a local date-time and a time of day (the next one)', async (t) => {
+    const data = tempDataDir(t);
+    await cliOk(data, ['enqueue', '--id', 'local', '--run-at', '2031-04-02 14:00', '--', 'true']);
+    await cliOk(data, ['enqueue', '--id', 'clock', '-r', '11:30pm', '--', 'true']);
+    const [local, clock] = readQueue(data);
+    assert.equal(local?.run_at, new Date(2031, 3, 2, 14, 0).toISOString());
+    const at = new Date(clock!.run_at);
+    assert.deepEqual([at.getHours(), at.getMinutes()], [23, 30]);
+    assert.ok(at.getTime() > Date.now() && at.getTime() - Date.now() <= 86_400_000, 'the next 11:30pm');
+    await rejected(data, ['enqueue', '--run-at', 'next week', '--', 'true'], /--run-at must be a time such as .* 14:00 or 11:30pm/);
+  });
+});
+
+describe('logs -f and --tail', () => {
+  test('follows a job from before its start to its end, a retry in the same stream, and exits as wait does', { timeout: 30_000 }, async (t) => {
+    const { data } = workspace(t, { backoff_base: 1 });
+    const script = 'for i in 1 2 3; do echo "attempt $QUEUECTL_ATTEMPT line $i"; sleep 0.2; done; [ "$QUEUECTL_ATTEMPT" = 2 ]';
+    await cliOk(data, ['enqueue', '--id', 'twice', '--max-retries', '1', '--', 'sh', '-c', script]);
+    const child = spawn(process.execPath, [CLI, '--data-dir', data, 'logs', '-f', 'twice'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // it waits for the start: nothing has run yet
+    assert.equal(out, '');
+    startManager(t, data, 1);
+    await waitFor(() => out.includes('attempt 1 line 1'), { what: 'output as it is written' });
+    assert.equal(allJobs(data).get('twice')?.state, 'processing', 'printed while the job runs');
+    assert.equal(await exited, 0, out);
+    assert.match(out, /attempt 1 line 3\n--- queuectl: run 1 of 2 command failed with exit code 1[^\n]*\n--- queuectl: run 2 of 2 started[^\n]*\nattempt 2 line 1\n/);
+    assert.match(out, /--- queuectl: run 2 of 2 exited with code 0 after [\d.]+ s\n$/);
+
+    await cliOk(data, ['enqueue', '--id', 'fails', '--max-retries', '0', '--', 'sh', '-c', 'echo bye; exit 3']);
+    const failed = await runCli(data, ['logs', '--follow', 'fails']);
+    assert.equal(failed.code, 1, 'dead: exit 1, as wait');
+    assert.match(failed.stdout, /^bye$/m);
+    assert.equal((await cliOk(data, ['logs', '--tail', '2', 'twice'])).stdout.split('\n').length, 3, 'two lines and the final newline');
+    assert.match((await cliOk(data, ['logs', '--tail', '1', 'twice'])).stdout, /^--- queuectl: run 2 of 2 exited with code 0 after [\d.]+ s\n$/);
+  });
+});
+
+describe('bulk actions and restart', () => {
+  test('cancel --state and --all, dlq retry --all, each in one go; --json prints the ids', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    await cliOk(data, ['enqueue', '--file', '-', '--lines', '--delay', '1h'], { input: 'true\ntrue\ntrue\n' });
+    const canceled = await cliJson<string[]>(data, ['cancel', '--state', 'pending']);
+    assert.equal(canceled.length, 3);
+    assert.deepEqual(readQueue(data).map((job) => job.state), ['canceled', 'canceled', 'canceled']);
+    assert.match((await cliOk(data, ['cancel', '--all'])).stdout, /^nothing to cancel: no pending, failed or processing jobs$/m);
+    await rejected(data, ['cancel', '--state', 'completed'], /--state: "completed" jobs cannot be canceled/);
+    await rejected(data, ['cancel', 'x', '--all'], /give ids, or --all \/ --state, not both/);
+
+    // Three dead jobs, then all of them back at once.
+    await cliOk(data, ['config', 'set', 'max_retries', '0']);
+    await cliOk(data, ['enqueue', '--file', '-', '--lines'], { input: 'exit 1\nexit 2\nexit 3\n' });
+    startManager(t, data, 1);
+    await waitFor(() => readDlq(data).length === 3, { what: 'three dead jobs' });
+    const retried = await cliJson<string[]>(data, ['dlq', 'retry', '--all']);
+    assert.deepEqual(retried.sort(), readQueue(data).filter((job) => job.command.startsWith('exit')).map((job) => job.id).sort());
+    assert.equal(readDlq(data).length, 0, 'all left the DLQ in one go');
+    await waitFor(() => readDlq(data).length === 3, { what: 'them to die again' });
+    assert.ok(readDlq(data).every((job) => job.attempts === 1), 'attempts were reset');
+  });
+
+  test('restart puts finished jobs back, attempts reset, id and log kept with a line marking it; all or nothing', { timeout: 30_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    startManager(t, data, 1);
+    await cli(data, ['enqueue', '--id', 'done', '-w', '--command', recordingJob(runs)], 0);
+    await cli(data, ['enqueue', '--id', 'dead', '--max-retries', '0', '-w', '--command', recordingJob(runs, 0, 4)], 4);
+    await cliOk(data, ['enqueue', '--id', 'waiting', '--delay', '1h', '--', 'true']);
+    await rejected(data, ['restart', 'done', 'waiting'], /job "waiting" is pending; only completed, dead or canceled jobs can be restarted/);
+    await rejected(data, ['restart', 'done', 'ghost'], /no job "ghost" in the queue or the DLQ; nothing was restarted/);
+
+    assert.deepEqual(await cliJson<string[]>(data, ['restart', 'done', 'dead']), ['done', 'dead']);
+    await waitFor(() => starts(runs, 'done').length === 2 && starts(runs, 'dead').length === 2, { what: 'both to run again' });
+    await waitFor(() => allJobs(data).get('dead')?.state === 'dead' && allJobs(data).get('done')?.state === 'completed', { what: 'both to end' });
+    assert.deepEqual(readRuns(runs).filter((run) => run.event === 'start').map((run) => [run.id, run.attempt]), [
+      ['done', 1],
+      ['dead', 1],
+      ['done', 1],
+      ['dead', 1],
+    ]);
+    const log = (await cliOk(data, ['logs', 'done'])).stdout;
+    assert.match(log, /exited with code 0 after [^\n]*\n--- queuectl: restarted by user at \S+: attempts reset\n--- queuectl: run 1 of 4 started/);
+  });
+});
+
+describe('pause and resume', () => {
+  test('pause stops every manager from starting jobs, running ones go on, a manager started later is paused too; resume undoes it', { timeout: 60_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    await cliOk(data, ['enqueue', '--id', 'running', '--command', recordingJob(runs, 1)]);
+    startManager(t, data, 1);
+    await waitFor(() => starts(runs, 'running')[0], { what: 'the first job to start' });
+    assert.match((await cliOk(data, ['pause'])).stdout, /^paused: no worker manager on .* starts a new job until queuectl resume; running jobs go on$/m);
+    await cliOk(data, ['enqueue', '--id', 'held-back', '--command', recordingJob(runs)]);
+    startManager(t, data, 1); // started while paused
+    await waitFor(() => allJobs(data).get('running')?.state === 'completed', { what: 'the running job to finish' });
+
+    const status = await cliJson<{ paused: boolean }>(data, ['status']);
+    assert.equal(status.paused, true);
+    assert.match((await cliOk(data, ['status'])).stdout, /^paused: +no new job starts until queuectl resume/m);
+    const waited = await runCli(data, ['wait', 'held-back', '--timeout', '1.5']);
+    assert.equal(waited.code, 124);
+    assert.match(waited.stderr, /^queuectl: the queue is paused: no job starts until queuectl resume$/m);
+    assert.deepEqual(starts(runs, 'held-back'), [], 'nothing new started while paused');
+    const start = await cli(data, ['worker', 'start', '--detach'], 0);
+    t.after(() => process.kill(Number(/started worker manager (\d+)/.exec(start.stdout)?.[1]), 'SIGKILL'));
+    assert.match(start.stdout, /^note: the queue is paused: no job starts until queuectl resume$/m);
+
+    await cliOk(data, ['resume']);
+    await waitFor(() => allJobs(data).get('held-back')?.state === 'completed', { what: 'the held-back job to run once resumed' });
+    assert.equal((await cliJson<{ paused: boolean }>(data, ['status'])).paused, false);
+    assert.deepEqual(ids(readQueue(data).filter((job) => job.state !== 'completed')), []);
+  });
+});
