@@ -98,8 +98,8 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
       body: [
         '  A pending or failed job is never claimed again. A running job\'s processes (its process group and',
         '  any process with its QUEUECTL_JOB_ID) get SIGTERM, then SIGKILL after 5 s; cancel returns when they',
-        '  are gone. A canceled job is final: it stays in queue.json and is not retried (dlq retry does not',
-        '  revive it; enqueue the command again to rerun it). prune removes canceled jobs.',
+        '  are gone. A canceled job is final: it stays in queue.json and is not retried (queuectl restart <id>',
+        '  runs it again). prune removes canceled jobs. --all and --state cancel every job they name, in one go.',
         '  All or nothing: an unknown id, or a job already completed, dead or canceled, exits 2 and cancels none.',
       ].join('\n'),
     },

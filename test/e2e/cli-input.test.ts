@@ -531,7 +531,7 @@ describe('help and version', () => {
     }
   });
 
-  for (const command of ['enqueue', 'worker', 'status', 'list', 'show', 'logs', 'dlq', 'config']) {
+  for (const command of ['enqueue', 'worker', 'status', 'list', 'show', 'logs', 'dlq', 'config', 'cancel', 'restart', 'pause', 'resume', 'wait', 'prune', 'stats']) {
     test(`${command} --help prints the usage of ${command} and exits 0`, async (t) => {
       const dataDir = tempDataDir(t);
       const before = snapshotDir(dataDir);
