@@ -67,3 +67,17 @@ test('a value option followed by a short option has no value', () => {
   assert.equal(raw.values.has('timeout'), false);
   assert.deepEqual([...raw.flags].sort(), ['timeout', 'wait']);
 });
+
+test('short options take their value attached (-p5, -p=5) and go together as getopt takes them (-wp 5)', () => {
+  const short = { p: 'priority', w: 'wait', d: 'delay' };
+  const values = new Set(['priority', 'delay']);
+  const attached = readRawArgs(argv('enqueue', '-p5', '-d=1h'), values, short);
+  assert.equal(attached.values.get('priority'), '5');
+  assert.equal(attached.values.get('delay'), '1h');
+  const grouped = readRawArgs(argv('enqueue', '-wp', '5', '--', 'true'), values, short);
+  assert.ok(grouped.flags.has('wait'));
+  assert.equal(grouped.values.get('priority'), '5');
+  assert.equal(grouped.typed.get('wait'), '-wp', 'for an error, as it was typed');
+  const unknown = readRawArgs(argv('enqueue', 'ls', '-la'), values, short);
+  assert.deepEqual(unknown.argv, argv('enqueue', 'ls', '-la'), 'a letter it does not know leaves the token alone');
+});

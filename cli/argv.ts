@@ -16,11 +16,14 @@ export interface RawArgs {
   flags: Set<string>;
   /** The words after `--`, as typed; undefined when there is no `--`. */
   rest?: string[];
+  /** How each option read from a short one was typed (`priority` → `-p5`), for error messages. */
+  typed: Map<string, string>;
 }
 
 /**
- * `shortOptions` maps a letter to the long option it stands for (`p` → `priority`): `-p 5` is
- * read as `--priority 5`. A negative number (`-5`) is never taken for an option.
+ * `shortOptions` maps a letter to the long option it stands for (`p` → `priority`): `-p 5`,
+ * `-p5` and `-p=5` are read as `--priority 5`, and letters go together as getopt takes them
+ * (`-wp 5` is `--wait --priority 5`). A negative number (`-5`) is never taken for an option.
  */
 export function readRawArgs(
   argv: readonly string[],
@@ -35,14 +38,21 @@ export function readRawArgs(
     values.set(name, value);
     lists.set(name, [...(lists.get(name) ?? []), value]);
   };
-  for (let i = 2; i < argv.length; i++) {
-    let token = argv[i]!;
+  const typed = new Map<string, string>();
+  const tokens = argv.slice(2);
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
     if (token === '--') {
-      out.push(...argv.slice(i));
-      return { argv: out, values, lists, flags, rest: argv.slice(i + 1) };
+      out.push(...tokens.slice(i));
+      return { argv: out, values, lists, flags, typed, rest: tokens.slice(i + 1) };
     }
-    const short = /^-([A-Za-z])$/.exec(token);
-    if (short && shortOptions[short[1]!] !== undefined) token = `--${shortOptions[short[1]!]}`;
+    const expanded = expandShort(token, shortOptions, valueOptions);
+    if (expanded !== null) {
+      for (const long of expanded) typed.set(long.replace(/^--([^=]*).*$/, '$1'), token);
+      tokens.splice(i, 1, ...expanded);
+      i--;
+      continue;
+    }
     if (!token.startsWith('--')) {
       out.push(token);
       continue;
@@ -54,8 +64,8 @@ export function readRawArgs(
       out.push(token);
       continue;
     }
-    const next = argv[i + 1];
-    const nextIsOption = next !== undefined && (next.startsWith('--') || /^-[A-Za-z]$/.test(next));
+    const next = tokens[i + 1];
+    const nextIsOption = next !== undefined && (next.startsWith('--') || /^-[A-Za-z]/.test(next));
     if (valueOptions.has(name) && next !== undefined && !nextIsOption) {
       setValue(name, next);
       out.push(`${token}=${next}`);
@@ -65,7 +75,27 @@ export function readRawArgs(
     flags.add(name);
     out.push(token);
   }
-  return { argv: out, values, lists, flags };
+  return { argv: out, values, lists, flags, typed };
+}
+
+/** A token of short options as long ones; null when it is not one (a negative number, an unknown letter). */
+function expandShort(token: string, shortOptions: Readonly<Record<string, string>>, valueOptions: ReadonlySet<string>): string[] | null {
+  if (!/^-[A-Za-z]/.test(token)) return null;
+  const letters = token.slice(1);
+  const longs: string[] = [];
+  for (let i = 0; i < letters.length; i++) {
+    const long = shortOptions[letters[i]!];
+    if (long === undefined) return null; // cac names it as unknown
+    if (!valueOptions.has(long)) {
+      longs.push(`--${long}`);
+      continue;
+    }
+    // A value option takes the rest of the token (`-p5`, `-p=5`), else the next one.
+    const rest = letters.slice(i + 1).replace(/^=/, '');
+    longs.push(rest === '' ? `--${long}` : `--${long}=${rest}`);
+    return longs;
+  }
+  return longs;
 }
 
 /**

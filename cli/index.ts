@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { cac, type CAC } from 'cac';
 import { QueuectlError } from '../core/errors.js';
 import { checkDataDir } from '../store/data-dir.js';
+import { keepsRunningWithoutOutput, shellQuote } from './output.js';
 import { QueueStore } from '../store/queue-store.js';
 import { expandCommandAlias, expandHelp, readRawArgs, type RawArgs } from './argv.js';
 import type { CommandContext } from './context.js';
@@ -136,7 +137,7 @@ function buildCli(raw: RawArgs): CAC {
     .option('--id <id>', 'Job id: 1-128 of A-Z a-z 0-9 . _ - (default: generated); a number is taken as its digits')
     .option('--max-retries <n>', 'Retries after the first run (default: config max_retries)')
     .option('-p, --priority <n>', 'Higher runs first; -p -5 for a negative one (default: 0)')
-    .option('-r, --run-at <time>', 'Do not run before this time: ISO-8601 (a time without a zone is local)')
+    .option('-r, --run-at <time>', 'Do not run before this time: 2026-04-02T14:00Z, 2026-04-02 14:00 (local), 14:00 or 11:30pm (the next one)')
     .option('-d, --delay <duration>', 'Do not run before this long from now: 90, 1.5, 500ms, 30s, 5m, 2h, 1d')
     .option('-t, --timeout <duration>', 'Kill the run after this long: 90, 30s, 5m, 2h; 0 = none (default: config job_timeout)')
     .option('--cwd <dir>', 'Directory to run in (default: the current directory)')
@@ -250,11 +251,11 @@ function buildCli(raw: RawArgs): CAC {
     .action(async (id: string) => (await import('./commands/show.js')).logsCommand(ctx(), id));
 
   cli
-    .command('dlq <action> [id]', 'Dead letter queue: dlq list | dlq retry <id> | dlq retry --all')
-    .usage('dlq list [--json]   or   dlq retry <id>   or   dlq retry --all [--json]')
+    .command('dlq <action> [...ids]', 'Dead letter queue: dlq list | dlq retry <id…> | dlq retry --all')
+    .usage('dlq list [--json]   or   dlq retry <id…>   or   dlq retry --all [--json]')
     .option('--all', 'retry: every dead job')
-    .option('--json', 'Print as JSON (dlq retry --all: the ids)')
-    .action(async (action: string, id?: string) => (await import('./commands/dlq.js')).dlqCommand(ctx(), action, id));
+    .option('--json', 'Print as JSON (dlq retry of one id: the job; of several or --all: the ids)')
+    .action(async (action: string, ids: unknown[]) => (await import('./commands/dlq.js')).dlqCommand(ctx(), action, ids.map(String)));
 
   cli
     .command('config <action> [key] [value]', 'Settings: config get [key] (or config list) | config set <key> <value>')
@@ -289,13 +290,14 @@ function fail(message: string, exitCode: number): void {
 
 /**
  * A reader that goes away (`queuectl logs x | head -1`) is not an error: stop writing and exit
- * quietly, as other command-line tools do, instead of dying on EPIPE with a stack trace.
+ * quietly, as other command-line tools do, instead of dying on EPIPE with a stack trace. A
+ * worker manager is the exception: its running jobs matter more than its log, so it goes on.
  */
 function exitQuietlyOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw error;
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+      if (!keepsRunningWithoutOutput()) process.exit(process.exitCode ?? 0);
     });
   }
 }
@@ -314,6 +316,7 @@ async function main(): Promise<void> {
       fail(`unknown command "${word}"; see queuectl --help`, 2);
       return;
     }
+    if (word === 'enqueue') rejectLooseCommand(raw);
     const parsed = cli.parse(raw.argv, { run: false });
     if (!cli.matchedCommand) {
       if (parsed.options.help || parsed.options.version) return;
@@ -331,7 +334,7 @@ async function main(): Promise<void> {
     await cli.runMatchedCommand();
   } catch (error) {
     if (error instanceof QueuectlError) fail(error.message, error.exitCode);
-    else if (error instanceof Error && error.name === 'CACError') fail(cacMessage(error.message, cli), 2);
+    else if (error instanceof Error && error.name === 'CACError') fail(cacMessage(error.message, cli, raw), 2);
     else if (isSystemError(error)) fail(error.message, 1); // EACCES, ENOSPC, EROFS…: the system's one line
     else fail(error instanceof Error ? (error.stack ?? error.message) : String(error), 1); // a bug: the stack helps its report
   }
@@ -351,8 +354,26 @@ function isSystemError(error: unknown): error is NodeJS.ErrnoException {
 }
 
 /** cac's messages, made to say what to do next. */
-function cacMessage(message: string, cli: CAC): string {
+/**
+ * `queuectl enqueue make test -j4`, as tsp and nq take a command: the words are a command, not
+ * one JSON job. Said before cac, which would complain of `-4` or of unused args instead.
+ */
+function rejectLooseCommand(raw: RawArgs): void {
+  if (raw.rest !== undefined) return;
+  const words = raw.argv.slice(raw.argv.indexOf('enqueue') + 1).filter((token) => !token.startsWith('--'));
+  if (words.length < 2 && !(words.length === 1 && words[0]!.startsWith('-'))) return;
+  throw new QueuectlError(
+    `${JSON.stringify(words.join(' '))} is not one JSON job; to enqueue it as a command, write queuectl enqueue -- ${words.map(shellQuote).join(' ')}`,
+    'EINPUT',
+  );
+}
+
+function cacMessage(message: string, cli: CAC, raw: RawArgs): string {
   const command = cli.matchedCommand?.name.split(' ')[0];
+  // An option read from a short one is named as it was typed.
+  const unknown = /^Unknown option `--([^`]+)`/.exec(message);
+  const typed = unknown ? raw.typed.get(unknown[1]!) : undefined;
+  if (typed !== undefined) message = message.replace(`\`--${unknown![1]}\``, `\`${typed}\``);
   const help = command ? `queuectl ${command} --help` : 'queuectl --help';
   const negative = /^Unknown option `-(\d)/.exec(message);
   if (negative) {

@@ -1,6 +1,17 @@
 /** Printing: tables for people on a terminal, exactly one JSON document with `--json`. */
 import { styleText } from 'node:util';
 
+let keepRunning = false;
+
+/** For a worker manager: a closed stdout (its log piped into `head`) must not end it. */
+export function keepRunningWithoutOutput(): void {
+  keepRunning = true;
+}
+
+export function keepsRunningWithoutOutput(): boolean {
+  return keepRunning;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -10,8 +10,9 @@
  * lock cycle, so a stream of short jobs keeps every worker busy. A held job that no worker took
  * within `holdMs` goes back to the queue, where any manager's free worker can claim it: a job
  * never waits behind a busy worker for longer than that. Only young runs are held for: a worker
- * whose run has gone on longer than that is not likely to free soon, and a job held for it would
- * only keep another manager's free worker from it (and out of enqueue order). Held jobs are
+ * whose run has gone on longer than that is not likely to free soon. And only a manager alone on
+ * its data dir holds jobs at all: with others, a held job would be out of reach of their free
+ * workers, which would take later or lower-priority jobs meanwhile. Held jobs are
  * `processing` with no worker (see ClaimedJob); a job's start is recorded by the next cycle
  * after its worker says it started.
  *
@@ -48,6 +49,12 @@ export interface DispatcherOptions {
   revoke: (pid: number, run: RunRef, reason: string) => void;
   /** How long a claimed job may wait here for a free worker. @default HOLD_MS */
   holdMs?: number;
+  /**
+   * Whether this is the only manager on the data dir. Only then are jobs claimed ahead: a job
+   * held here for a busy worker is out of reach of another manager's free worker, which would
+   * take a later (or lower-priority) job meanwhile. @default () => true
+   */
+  alone?: () => boolean;
 }
 
 /** A job handed to a worker. */
@@ -271,7 +278,10 @@ export class Dispatcher {
     }
   }
 
-  /** How many jobs a cycle should claim now: one per idle worker, and one per young run to hold for. */
+  /**
+   * How many jobs a cycle should claim now: one per idle worker, and, when no other manager
+   * shares the data dir, one per young run to hold for.
+   */
   private claimWanted(): number {
     if (!this.claiming) return 0;
     const now = Date.now();
@@ -279,6 +289,7 @@ export class Dispatcher {
     for (const run of this.runs.values()) {
       if (!this.retiring.has(run.pid) && now - run.handedMs < this.holdMs) young++;
     }
+    if (young > 0 && !(this.options.alone?.() ?? true)) young = 0;
     return this.idle.length + Math.max(0, young - this.held.size);
   }
 

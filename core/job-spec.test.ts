@@ -140,3 +140,8 @@ test('env: variables a shell can export, string values; QUEUECTL_* are queuectl\
   assert.deepEqual([job.env, job.env_id], [{ A: '1' }, 'abc']);
   assert.equal(newJob({ command: 'x' }, 'i', { max_retries: 1, job_timeout: 0 }, '/', NOW).env, null);
 });
+
+test('a run_at in the past means now: the job does not go ahead of jobs that waited longer', () => {
+  const job = newJob(validateJobSpec({ command: 'x', run_at: '2020-01-01T00:00:00Z' }), 'i', { max_retries: 1, job_timeout: 0 }, '/', NOW);
+  assert.equal(job.run_at, NOW.toISOString());
+});

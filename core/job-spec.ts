@@ -14,7 +14,7 @@ export interface JobSpec {
   id?: string;
   max_retries?: number;
   priority?: number;
-  /** ISO time before which the job does not run (one in the past: it is ready at once). */
+  /** ISO time before which the job does not run (one in the past means now). */
   run_at?: string;
   /** Or: milliseconds after the job enters the queue before it runs. */
   delay_ms?: number;
@@ -146,7 +146,8 @@ export function newJob(
     attempts: 0,
     max_retries: spec.max_retries ?? defaults.max_retries,
     priority: spec.priority ?? 0,
-    run_at: spec.run_at ?? (spec.delay_ms === undefined ? at : new Date(now.getTime() + spec.delay_ms).toISOString()),
+    // A time in the past means now: kept as given, it would go ahead of jobs that waited longer.
+    run_at: spec.run_at !== undefined ? (spec.run_at > at ? spec.run_at : at) : spec.delay_ms === undefined ? at : new Date(now.getTime() + spec.delay_ms).toISOString(),
     timeout: timeout === null || timeout === 0 ? null : timeout,
     cwd: spec.cwd === undefined ? cwd : resolve(cwd, spec.cwd),
     env: spec.env === undefined || Object.keys(spec.env).length === 0 ? null : spec.env,

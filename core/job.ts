@@ -185,3 +185,8 @@ const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
 export function isSafeId(id: string): boolean {
   return SAFE_ID.test(id) && id !== '.' && id !== '..';
 }
+
+/** A command as one line for a log or a table: a newline in it would look like the start of its output. */
+export function oneLine(command: string): string {
+  return command.replaceAll('\n', '\\n').replaceAll('\r', '\\r');
+}

@@ -8,6 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   identityOf,
+  liveManagers,
   recordPath,
   removeManagerRecord,
   writeManagerRecord,
@@ -50,6 +51,23 @@ interface Child {
   leaving: boolean;
 }
 
+/** How long what `alone` found holds before the registry is read again. */
+const ALONE_CHECK_MS = 1_000;
+
+/** Whether no other live manager is registered on the data dir, read at most every second. */
+function aloneOnDataDir(store: QueueStore): () => boolean {
+  let checkedAt = 0;
+  let alone = true;
+  return () => {
+    const now = Date.now();
+    if (now - checkedAt >= ALONE_CHECK_MS) {
+      checkedAt = now;
+      alone = liveManagers(store.paths).every((manager) => manager.pid === process.pid);
+    }
+    return alone;
+  };
+}
+
 export function startManager({ store, count, log }: ManagerOptions): RunningManager {
   const self = identityOf(process.pid);
   const startedAt = new Date().toISOString();
@@ -67,6 +85,7 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
   const dispatcher = new Dispatcher({
     store,
     log,
+    alone: aloneOnDataDir(store),
     assign: (pid, job) => send(pid, { type: 'run', job }),
     revoke: (pid, run, reason) => send(pid, { type: 'revoke', token: run.token, reason }),
   });

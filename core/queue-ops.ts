@@ -72,6 +72,7 @@ export async function restartJobs(
 ): Promise<PendingJob[]> {
   return store.transact((tx) => {
     const dlq = tx.dlq(); // first: loading it may repair the queue
+    if ('restart' in request) refuseArchived(store, [...tx.queue(), ...dlq], request.restart);
     const plan = 'restart' in request ? planRestart(tx.queue(), dlq, request.restart, now) : planRetry(tx.queue(), dlq, request.retry, now);
     if (plan.restarted.length === 0) return [];
     const how = 'restart' in request ? 'restarted' : 'retried from the DLQ';
@@ -80,6 +81,18 @@ export async function restartJobs(
     if (plan.dlq.length !== dlq.length) tx.setDlq(plan.dlq);
     return plan.restarted;
   });
+}
+
+/** A job that retention moved to the archive is not brought back by restart: say so, rather than "no job". */
+function refuseArchived(store: QueueStore, listed: readonly Job[], ids: readonly string[]): void {
+  const present = new Set(listed.map((job) => job.id));
+  const missing = ids.filter((id) => !present.has(id));
+  if (missing.length === 0) return;
+  const [archived] = findArchivedJobs(store.paths, new Set(missing)).keys();
+  if (archived === undefined) return; // planRestart says "no job"
+  throw inputError(
+    `job "${archived}" left the queue for the archive (retention); restart takes jobs in the queue or the DLQ: enqueue its command again; nothing was restarted`,
+  );
 }
 
 /** Where a job was found: the file that holds it (an archive batch for a job retention moved out). */

@@ -30,6 +30,13 @@ const worker = new Worker(
   () => process.exit(0),
 );
 
+// Its output is the manager's log; a reader of that which went away (`worker start | head`)
+// must not end the runs.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}
 process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => worker.handle({ type: 'exit' }));
 process.on('message', (message: ManagerMessage) => worker.handle(message));

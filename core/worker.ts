@@ -6,7 +6,7 @@
  * behind a long one. The manager claims and records under the lock; a worker never touches the
  * queue files, so a job that kills its worker (`kill -9 $PPID`) cannot leave a file half-written.
  */
-import type { ClaimedJob } from './job.js';
+import { oneLine, type ClaimedJob } from './job.js';
 import { describeOutcome } from './outcome.js';
 import { TOKEN_VARIABLE } from './run-processes.js';
 import type { RunOutcome } from './outcome.js';
@@ -103,11 +103,12 @@ export class Worker {
     const runs = `${attempt} of ${job.max_retries + 1}`;
     const startedMs = Date.now();
     const startedAt = new Date(startedMs).toISOString();
-    log(`${job.id}: run ${runs} started: ${job.command}`);
+    const shown = oneLine(job.command);
+    log(`${job.id}: run ${runs} started: ${shown}`);
     let logFd: number;
     try {
       // The header names the claim: it is what shows the run started if the manager dies first.
-      logFd = openRunLog(paths, job.id, `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid} ${claimMark(token)} in ${job.cwd}: ${job.command}`);
+      logFd = openRunLog(paths, job.id, `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid} ${claimMark(token)} in ${job.cwd}: ${shown}`);
     } catch (error) {
       // No log, no run: output with nowhere to go would be lost (the data dir may be gone).
       this.track(job, failedCommand(`its log could not be opened: ${(error as Error).message}`), runs, startedMs);
@@ -187,6 +188,8 @@ export class Worker {
 /** How a run ended, for the line after its output in the job's log. */
 function runEnding(outcome: RunOutcome, stoppedBecause: string | undefined, seconds: number): string {
   if (outcome.kind === 'spawn_failed') return describeOutcome(outcome); // it never ran: no duration
-  const how = stoppedBecause ? `stopped (${stoppedBecause}): ${describeOutcome(outcome)}` : describeOutcome(outcome);
+  // Stopped from outside, only its `sh` is this worker's to see: the rest of its process group
+  // may have outlived SIGTERM (`cancel` says what stopped them), so no signal is named here.
+  const how = stoppedBecause ? `stopped (${stoppedBecause})` : describeOutcome(outcome);
   return `${how} after ${seconds.toFixed(2)} s`;
 }

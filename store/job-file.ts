@@ -111,5 +111,9 @@ function jobProblem(job: unknown): string | null {
     return '"attempts", "max_retries" or "priority" is not a number';
   }
   if (j.state === 'processing' && (typeof j.lease !== 'object' || j.lease === null)) return 'processing without a lease';
+  // It names a file in envs/: nothing else may get into that path.
+  if (j.env_id !== undefined && j.env_id !== null && (typeof j.env_id !== 'string' || !/^[0-9a-f]{32}$/.test(j.env_id))) {
+    return `"env_id" is not an environment id: ${JSON.stringify(j.env_id)}`;
+  }
   return null;
 }

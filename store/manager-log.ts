@@ -9,10 +9,14 @@ import { copyFileSync, statSync, truncateSync } from 'node:fs';
 
 export const MANAGER_LOG_MAX_BYTES = 10 * 1024 * 1024;
 
+/** Whether the log has grown past `maxBytes` (a cheap look, before taking the lock to rotate it). */
+export function needsRotation(path: string, maxBytes = MANAGER_LOG_MAX_BYTES): boolean {
+  return (statSync(path, { throwIfNoEntry: false })?.size ?? 0) > maxBytes;
+}
+
 /** Rotates the log when it has grown past `maxBytes`. Returns whether it did. */
 export function rotateManagerLog(path: string, maxBytes = MANAGER_LOG_MAX_BYTES): boolean {
-  const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
-  if (size <= maxBytes) return false;
+  if (!needsRotation(path, maxBytes)) return false;
   copyFileSync(path, `${path}.1`);
   truncateSync(path, 0);
   return true;

@@ -193,7 +193,9 @@ export class QueueStore {
       written.push(basename(path));
     }
     if (dropEnvs) {
-      // After the writes: a crash before them must not leave a job without its environment.
+      // After the writes: a crash before them must not leave a job without its environment. And
+      // only while the lock is ours: another enqueue may have just come to use one of them.
+      lock.assertHeld();
       const used = new Set<string>();
       for (const job of [...loadQueue(), ...(dlq ?? this.loadJobs('dlq'))]) if (job.env_id) used.add(job.env_id);
       dropUnusedEnvs(paths, used);
@@ -241,7 +243,8 @@ export class QueueStore {
   removeStaleTempFiles(): number {
     this.tidied = true;
     const { paths } = this;
-    return [paths.root, paths.archive, paths.managers].reduce((sum, dir) => sum + removeStaleTempFiles(dir, 60_000), 0);
+    // envs/ too: a killed enqueue's temp file there holds a whole environment, tokens and all.
+    return [paths.root, paths.archive, paths.managers, paths.envs].reduce((sum, dir) => sum + removeStaleTempFiles(dir, 60_000), 0);
   }
 
   /**

@@ -1,23 +1,23 @@
-/** `queuectl dlq list [--json]` and `queuectl dlq retry <id> | --all` */
+/** `queuectl dlq list [--json]` and `queuectl dlq retry <id…> | --all` */
 import { inputError } from '../../core/errors.js';
 import { restartJobs } from '../../core/queue-ops.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { printJobs } from './list.js';
 
-export async function dlqCommand(ctx: CommandContext, action: string, id: string | undefined): Promise<void> {
+export async function dlqCommand(ctx: CommandContext, action: string, ids: readonly string[]): Promise<void> {
   const all = ctx.raw.flags.has('all');
   if (action === 'list') {
-    if (id !== undefined) throw inputError(`dlq list takes no id, got "${id}"`);
+    if (ids.length > 0) throw inputError(`dlq list takes no id, got "${ids[0]}"`);
     if (all) throw inputError('--all goes with dlq retry');
     printJobs(ctx, ctx.store.snapshot().dlq, 'the DLQ is empty');
     return;
   }
   if (action === 'retry') {
-    if (id !== undefined && all) throw inputError('dlq retry takes an id or --all, not both');
-    if (id === undefined && !all) throw inputError('dlq retry needs the id of a dead job, or --all: queuectl dlq retry <id>');
-    const jobs = await restartJobs(ctx.store, { retry: all ? 'all' : [id!] });
-    if (all) {
+    if (ids.length > 0 && all) throw inputError('dlq retry takes ids or --all, not both');
+    if (ids.length === 0 && !all) throw inputError('dlq retry needs the id of a dead job, or --all: queuectl dlq retry <id…>');
+    const jobs = await restartJobs(ctx.store, { retry: all ? 'all' : ids });
+    if (all || ids.length > 1) {
       if (ctx.json) printJson(jobs.map((job) => job.id));
       else process.stdout.write(jobs.length === 0 ? 'nothing to retry: the DLQ is empty\n' : `${jobs.length} job(s) are pending again (attempts reset)\n`);
       return;

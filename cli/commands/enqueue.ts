@@ -5,7 +5,8 @@
  * the one job, or every job of a batch. A field given both in a JSON job and as an option is an
  * error that names it, rather than a silent choice between the two.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { inputError, QueuectlError } from '../../core/errors.js';
 import type { PendingJob } from '../../core/job.js';
 import { validateJobSpec, type JobSpec } from '../../core/job-spec.js';
@@ -36,7 +37,7 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
     const commandsOnly = ctx.raw.flags.has('lines');
     specs = lines.map(({ line, text }) => {
       const where = `line ${line}: `;
-      const input = commandsOnly ? { command: text } : parseJobJson(text, where);
+      const input = commandsOnly ? { command: text } : parseJobJson(text, where, true);
       return validateJobSpec(withOptions(input, options, where), where);
     });
     label = (index) => `line ${lines[index]!.line}`;
@@ -49,6 +50,13 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
   } else {
     specs = [validateJobSpec({ ...options, command })];
   }
+
+  const checked = new Set<string | undefined>([undefined, options.cwd as string | undefined]);
+  specs.forEach((spec, index) => {
+    if (checked.has(spec.cwd)) return;
+    checked.add(spec.cwd);
+    if (!isDirectory(spec.cwd!)) throw inputError(`${label ? `${label(index)}: ` : ''}"cwd" ${spec.cwd}: no such directory`);
+  });
 
   // Times are taken under the lock, as the jobs enter the queue, not when this command started.
   const jobs = await enqueueJobs(ctx.store, specs, process.cwd(), label, undefined, capturedEnv());
@@ -84,14 +92,35 @@ function optionFields(ctx: CommandContext): Record<string, unknown> {
   const timeout = optionText(ctx, 'timeout');
   if (timeout !== undefined) fields.timeout = parseDurationMs(timeout, '--timeout') / 1000;
   const runAt = optionText(ctx, 'run-at');
-  if (runAt !== undefined) fields.run_at = parseRunAt(runAt, '--run-at', new Date());
   const delay = optionText(ctx, 'delay');
+  if (runAt !== undefined && delay !== undefined) throw inputError('give --run-at or --delay, not both');
+  if (runAt !== undefined) fields.run_at = parseRunAt(runAt, '--run-at', new Date());
   if (delay !== undefined) fields.delay = parseDurationMs(delay, '--delay') / 1000;
   const cwd = optionText(ctx, 'cwd');
-  if (cwd !== undefined) fields.cwd = cwd;
+  if (cwd !== undefined) fields.cwd = existingDirectory(cwd);
   const env = ctx.raw.lists.get('env');
-  if (env !== undefined) fields.env = Object.fromEntries(env.map(envAssignment));
+  if (env !== undefined) {
+    const assignments = env.map(envAssignment);
+    const names = assignments.map(([name]) => name);
+    const twice = names.find((name, index) => names.indexOf(name) !== index);
+    if (twice !== undefined) throw inputError(`--env sets ${twice} twice; give each variable once`);
+    fields.env = Object.fromEntries(assignments);
+  }
   return fields;
+}
+
+/** `--cwd`: a directory that exists now (a typo would otherwise fail every run of the job). */
+function existingDirectory(text: string): string {
+  if (!isDirectory(text)) throw inputError(`--cwd ${text}: no such directory`);
+  return text;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(resolve(path)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** `--env NAME=VALUE` → [NAME, VALUE] (the name is checked with the job). */
@@ -137,15 +166,16 @@ function withOptions(input: unknown, options: Record<string, unknown>, where: st
 }
 
 /** A JSON job; a text that is not JSON at all is most likely a command, and the error says how to give one. */
-function parseJobJson(text: string, where: string): unknown {
+function parseJobJson(text: string, where: string, inBatch = false): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
     if (!/^\s*[[{"]/.test(text)) {
-      throw inputError(
-        `${where}${JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text)} is not a JSON job; ` +
-          `to enqueue a command, write queuectl enqueue --command ${shellQuote(text)} or queuectl enqueue -- ${text}`,
-      );
+      const shown = JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+      if (inBatch) throw inputError(`${where}${shown} is not a JSON job; for a file of commands, one per line, add --lines`);
+      // `--` takes words as typed; a text with shell syntax (a pipe, quotes) needs --command.
+      const asWords = /^[A-Za-z0-9_@%+=:,./ -]+$/.test(text) ? ` or queuectl enqueue -- ${text}` : '';
+      throw inputError(`${where}${shown} is not a JSON job; to enqueue a command, write queuectl enqueue --command ${shellQuote(text)}${asWords}`);
     }
     throw inputError(`${where}invalid JSON: ${(error as Error).message}`);
   }
@@ -174,10 +204,20 @@ function readBatch(file: string, commands: boolean): { line: number; text: strin
 }
 
 function printEnqueued(jobs: readonly PendingJob[]): void {
-  const when = (job: PendingJob) => (job.run_at > job.created_at ? ` (runs at ${job.run_at})` : '');
+  const when = (job: PendingJob) => (job.run_at > job.created_at ? ` (runs at ${localTime(job.run_at)})` : '');
   if (jobs.length === 1) {
     process.stdout.write(`enqueued ${jobs[0]!.id}${when(jobs[0]!)}\n`);
     return;
   }
-  process.stdout.write(`enqueued ${jobs.length} jobs: ${jobs[0]!.id} … ${jobs[jobs.length - 1]!.id}\n`);
+  const named = jobs.length <= 3 ? jobs.map((job) => job.id).join(', ') : `${jobs[0]!.id} … ${jobs[jobs.length - 1]!.id}`;
+  process.stdout.write(`enqueued ${jobs.length} jobs: ${named}\n`);
+}
+
+/** A time as the user reads a clock here: `2026-04-02 14:00:00 +02:00`. */
+function localTime(iso: string): string {
+  const at = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const offset = -at.getTimezoneOffset();
+  const zone = `${offset >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())} ${zone}`;
 }

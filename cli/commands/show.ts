@@ -1,6 +1,6 @@
 /** `queuectl show <id> [--json]` and `queuectl logs <id>` */
 import { QueuectlError } from '../../core/errors.js';
-import type { Job } from '../../core/job.js';
+import { oneLine, type Job } from '../../core/job.js';
 import { locateJob, type Located } from '../../core/queue-ops.js';
 import { findLogPath } from '../../store/archive.js';
 import { readTextIfExists } from '../../store/atomic-json.js';
@@ -23,7 +23,7 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
   }
   const fields: [string, string][] = Object.entries(job)
     .filter(([key]) => key !== 'lease')
-    .map(([key, value]) => [key, showField(job, key, value)]);
+    .map(([key, value]) => [key, showField(job, key, value, found.batch !== undefined)]);
   if (job.state === 'processing') {
     const worker = job.lease.worker_pid === null ? '- (claimed by a worker manager for its next free worker; not started yet)' : String(job.lease.worker_pid);
     fields.push(['worker', worker], ['lease_until', job.lease.expires_at]);
@@ -38,11 +38,12 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
  * One field as `show` prints it. Of the environment, only the variables the job sets itself are
  * shown: the captured one is the enqueuer's whole environment, tokens and all.
  */
-function showField(job: Job, key: string, value: unknown): string {
+function showField(job: Job, key: string, value: unknown, archived: boolean): string {
   if (key === 'state') return stateLabel(job);
   if (value === null || value === undefined) return '-';
   if (key === 'env') return Object.entries(value as Record<string, string>).map(([name, text]) => `${name}=${shellQuote(text)}`).join(' ');
-  if (key === 'env_id') return `${value} (the environment of its enqueue, in envs/)`;
+  if (key === 'env_id') return archived ? `${value} (deleted when the job left for the archive)` : `${value} (the environment of its enqueue, in envs/)`;
+  if (key === 'command') return oneLine(String(value));
   return String(value);
 }
 

@@ -150,10 +150,12 @@ function isUnfinished(job: Job): boolean {
 }
 
 function named(entries: readonly Watched[]): string[] {
-  const lines = entries.slice(0, SUMMARY_LINES).map(({ id, job, gone }) => {
-    if (gone) return `  ${id}  pruned: outcome unknown`;
+  const shown = entries.slice(0, SUMMARY_LINES);
+  const width = Math.max(0, ...shown.map(({ id }) => id.length));
+  const lines = shown.map(({ id, job, gone }) => {
+    if (gone) return `  ${id.padEnd(width)}  pruned: outcome unknown`;
     const why = job.last_error === null ? '' : `: ${job.last_error}`;
-    return `  ${id}  ${paintState(job.state)}${why}`;
+    return `  ${id.padEnd(width)}  ${paintState(job.state)}${why}`;
   });
   if (entries.length > SUMMARY_LINES) lines.push(`  … and ${entries.length - SUMMARY_LINES} more`);
   return lines;

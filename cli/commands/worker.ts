@@ -4,10 +4,10 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputError, QueuectlError } from '../../core/errors.js';
 import { startManager } from '../../core/manager.js';
-import { rotateManagerLog } from '../../store/manager-log.js';
+import { needsRotation, rotateManagerLog } from '../../store/manager-log.js';
 import { isAlive, liveManagers, type ManagerRecord } from '../../store/manager-registry.js';
 import { optionCount, optionDurationMs, optionText, rejectOptions, type CommandContext } from '../context.js';
-import { printJson, shellQuote } from '../output.js';
+import { keepRunningWithoutOutput, printJson, shellQuote } from '../output.js';
 
 /** How long `--detach` waits for the background manager to report its workers. */
 const DETACH_READY_MS = 15_000;
@@ -27,11 +27,12 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   ctx.store.readQueue(); // a corrupt queue.json is reported now, not by every worker later
   if (ctx.raw.flags.has('detach')) return detach(ctx, count);
 
+  keepRunningWithoutOutput();
   const stamp = () => new Date().toISOString();
   const others = othersNote(ctx, count);
   if (others) process.stdout.write(`${stamp()} ${others}\n`);
   if (ctx.store.readConfig().paused) process.stdout.write(`${stamp()} ${PAUSED_NOTE}\n`);
-  const rotation = keepLogBounded(process.env[MANAGER_LOG_VARIABLE]);
+  const rotation = keepLogBounded(ctx, process.env[MANAGER_LOG_VARIABLE]);
   delete process.env[MANAGER_LOG_VARIABLE]; // the manager's own: not for its workers and their jobs
   const manager = startManager({
     store: ctx.store,
@@ -55,14 +56,17 @@ const PAUSED_NOTE = 'note: the queue is paused: no job starts until queuectl res
 const MANAGER_LOG_VARIABLE = 'QUEUECTL_MANAGER_LOG';
 const ROTATE_CHECK_MS = 10_000;
 
-function keepLogBounded(path: string | undefined): NodeJS.Timeout | undefined {
+function keepLogBounded(ctx: CommandContext, path: string | undefined): NodeJS.Timeout | undefined {
   if (!path) return undefined;
   const timer = setInterval(() => {
-    try {
-      if (rotateManagerLog(path)) process.stdout.write(`${new Date().toISOString()} manager.log grew past its limit; the older lines are in manager.log.1\n`);
-    } catch {
-      // A log that cannot be rotated must not stop the manager.
-    }
+    if (!needsRotation(path)) return;
+    // Under the lock: every detached manager of the data dir shares the one log.
+    ctx.store
+      .transact(() => rotateManagerLog(path))
+      .then((rotated) => {
+        if (rotated) process.stdout.write(`${new Date().toISOString()} manager.log grew past its limit; the older lines are in manager.log.1\n`);
+      })
+      .catch(() => undefined); // a log that cannot be rotated must not stop the manager
   }, ROTATE_CHECK_MS);
   timer.unref();
   return timer;

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { DeadJob, Job, PendingJob } from '../../core/job.js';
@@ -169,6 +169,7 @@ describe('enqueue, flag form', () => {
   test('--command with --id, --max-retries, --priority, --run-at, --timeout and --cwd sets each field', async (t) => {
     const dataDir = tempDataDir(t);
     const cwd = tempDir(t, 'queuectl-cwd-');
+    mkdirSync(join(cwd, 'sub')); // enqueue refuses a --cwd that does not exist
     const args = [
       'enqueue',
       '--command',

@@ -97,8 +97,11 @@ test('a delayed job does not run before its run_at, and runs after it', { timeou
 
 test('a job whose working directory does not exist fails with a clear last_error', { timeout: 30_000 }, async (t) => {
   const { data, work } = workspace(t);
+  // It exists when the job is enqueued (enqueue refuses one that does not), and is gone by its run.
   const missing = join(work, 'no-such-dir');
+  mkdirSync(missing);
   await cliOk(data, ['enqueue', JSON.stringify({ id: 'nowhere', command: 'echo hi', cwd: missing, max_retries: 0 })]);
+  rmdirSync(missing);
   startManager(t, data, 1);
 
   const dead = await waitFor(() => deadJob(data, 'nowhere'), { what: 'the job to reach the DLQ' });

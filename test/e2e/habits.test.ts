@@ -98,6 +98,23 @@ describe("the enqueuer's environment", () => {
     assert.deepEqual(readdirSync(join(data, 'envs')), [], 'no job refers to it any more');
   });
 
+  test('an environment still referred to by a pending job or a dead one stays when others go', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t, { max_retries: 0 });
+    await cli(data, ['enqueue', '--id', 'done', '--', 'true'], 0, { WHICH: 'one' });
+    await cli(data, ['enqueue', '--id', 'waits', '--delay', '1h', '--', 'true'], 0, { WHICH: 'two' });
+    await cli(data, ['enqueue', '--id', 'dies', '--', 'false'], 0, { WHICH: 'three' });
+    const envOf = (id: string) => allJobs(data).get(id)!.env_id!;
+    const [done, waits, dies] = [envOf('done'), envOf('waits'), envOf('dies')];
+    assert.equal(new Set([done, waits, dies]).size, 3, 'three environments, one file each');
+    startManager(t, data, 1);
+    await waitFor(() => allJobs(data).get('done')?.state === 'completed' && readDlq(data).length === 1, { what: 'one done, one dead' });
+    await cliOk(data, ['prune']);
+    const left = readdirSync(join(data, 'envs')).sort();
+    assert.deepEqual(left, [`${dies}.json`, `${waits}.json`].sort(), 'only the environment no job refers to is gone');
+    await cliOk(data, ['prune', '--state', 'dead']);
+    assert.deepEqual(readdirSync(join(data, 'envs')), [`${waits}.json`]);
+  });
+
   test('bad --env is bad input', async (t) => {
     const data = tempDataDir(t);
     await rejected(data, ['enqueue', '--env', 'NOVALUE', '--command', 'true'], /--env takes NAME=VALUE, got "NOVALUE"/);
@@ -121,9 +138,22 @@ describe('commands without JSON', () => {
     assert.match((await cliOk(data, ['logs', 'words'])).stdout, /^a b\|it's\|\$HOME\|-j4\|$/m, 'each word reached the command as it was typed');
   });
 
-  test('a command that is not JSON gets a hint naming --command and --', async (t) => {
+  test('a command that is not JSON gets a hint naming --command and --, typed as tsp takes it too', async (t) => {
     const data = tempDataDir(t);
     await rejected(data, ['enqueue', 'echo hi'], /^queuectl: "echo hi" is not a JSON job; to enqueue a command, write queuectl enqueue --command 'echo hi' or queuectl enqueue -- echo hi\n$/);
+    await rejected(data, ['enqueue', 'ls | wc -l'], /^queuectl: "ls \| wc -l" is not a JSON job; to enqueue a command, write queuectl enqueue --command 'ls \| wc -l'\n$/);
+    await rejected(data, ['enqueue', 'make', 'test', '-j4'], /^queuectl: "make test -j4" is not one JSON job; to enqueue it as a command, write queuectl enqueue -- make test -j4\n$/);
+    await rejected(data, ['enqueue', 'ls', '-la'], /write queuectl enqueue -- ls -la\n$/);
+    await rejected(data, ['enqueue', '--file', '-'], /^queuectl: line 1: "not json" is not a JSON job; for a file of commands, one per line, add --lines\n$/, 'not json\n');
+    await rejected(data, ['list', '-w'], /^queuectl: Unknown option `-w`; see queuectl list --help\n$/);
+  });
+
+  test('options that cannot go together, or name what is not there, are bad input', async (t) => {
+    const data = tempDataDir(t);
+    await rejected(data, ['enqueue', '-r', '14:00', '-d', '5', '--', 'true'], /^queuectl: give --run-at or --delay, not both\n$/);
+    await rejected(data, ['enqueue', '--env', 'A=1', '--env', 'A=2', '--', 'true'], /--env sets A twice/);
+    await rejected(data, ['enqueue', '--cwd', join(data, 'nope'), '--', 'true'], /--cwd \S+nope: no such directory/);
+    await rejected(data, ['enqueue', JSON.stringify({ command: 'true', cwd: join(data, 'nope') })], /"cwd" \S+nope: no such directory/);
   });
 
   test('--file --lines: each non-blank line is a command, the options apply to each, all or nothing', async (t) => {
@@ -213,7 +243,7 @@ describe('logs -f and --tail', () => {
 });
 
 describe('bulk actions and restart', () => {
-  test('cancel --state and --all, dlq retry --all, each in one go; --json prints the ids', { timeout: 30_000 }, async (t) => {
+  test('cancel --state and --all, dlq retry --all and of several ids, each in one go; --json prints the ids', { timeout: 30_000 }, async (t) => {
     const data = tempDataDir(t);
     await cliOk(data, ['enqueue', '--file', '-', '--lines', '--delay', '1h'], { input: 'true\ntrue\ntrue\n' });
     const canceled = await cliJson<string[]>(data, ['cancel', '--state', 'pending']);
@@ -233,6 +263,13 @@ describe('bulk actions and restart', () => {
     assert.equal(readDlq(data).length, 0, 'all left the DLQ in one go');
     await waitFor(() => readDlq(data).length === 3, { what: 'them to die again' });
     assert.ok(readDlq(data).every((job) => job.attempts === 1), 'attempts were reset');
+    const [a, b] = readDlq(data).map((job) => job.id);
+    assert.deepEqual(await cliJson<string[]>(data, ['dlq', 'retry', a!, b!]), [a, b]);
+    await waitFor(() => readDlq(data).length === 3, { what: 'them to die once more' });
+    const partly = await runCli(data, ['dlq', 'retry', readDlq(data)[0]!.id, 'ghost']);
+    assert.equal(partly.code, 2);
+    assert.match(partly.stderr, /no job "ghost" in the DLQ/);
+    assert.equal(readDlq(data).length, 3, 'all or nothing');
   });
 
   test('restart puts finished jobs back, attempts reset, id and log kept with a line marking it; all or nothing', { timeout: 30_000 }, async (t) => {
@@ -256,6 +293,41 @@ describe('bulk actions and restart', () => {
     const log = (await cliOk(data, ['logs', 'done'])).stdout;
     assert.match(log, /exited with code 0 after [^\n]*\n--- queuectl: restarted by user at \S+: attempts reset\n--- queuectl: run 1 of 4 started/);
   });
+
+  test('a job retention moved to the archive is not restarted, and the error says why', async (t) => {
+    const data = tempDataDir(t);
+    mkdirSync(join(data, 'archive'));
+    const old = { ...(readQueue(data)[0] ?? {}), id: 'old', command: 'true', state: 'completed', attempts: 1, max_retries: 3, priority: 0 };
+    const at = '2026-01-01T00:00:00.000Z';
+    writeFileSync(
+      join(data, 'archive', '2026-01-01T00-00-00-000Z-1.json'),
+      `${JSON.stringify({ version: 1, jobs: [{ ...old, run_at: at, timeout: null, cwd: '/', created_at: at, updated_at: at, started_at: at, finished_at: at, exit_code: 0, last_error: null, lease: null }] })}\n`,
+    );
+    assert.equal((await cliJson<Job>(data, ['show', 'old'])).state, 'completed');
+    await rejected(data, ['restart', 'old'], /job "old" left the queue for the archive \(retention\); restart takes jobs in the queue or the DLQ: enqueue its command again/);
+  });
+});
+
+describe('order across managers', () => {
+  test('with two managers, the free workers take the highest priorities first', { timeout: 60_000 }, async (t) => {
+    const { data, work, runs } = workspace(t);
+    startManager(t, data, 2);
+    startManager(t, data, 1);
+    await waitFor(async () => (await cliJson<{ workers: unknown[] }>(data, ['status'])).workers.length === 3, { what: 'three workers' });
+    await cliOk(data, ['pause']);
+    const batch = join(work, 'batch.ndjson');
+    const priorities = [1, 2, 0, 1, 2, 0];
+    writeFileSync(batch, priorities.map((priority, i) => JSON.stringify({ id: `j${i}-p${priority}`, priority, command: recordingJob(runs, 1) })).join('\n'));
+    await cliOk(data, ['enqueue', '--file', batch]);
+    await cliOk(data, ['resume']);
+    await waitFor(() => readRuns(runs).filter((run) => run.event === 'start').length === 6, { timeoutMs: 30_000, what: 'every job to start' });
+    const order = readRuns(runs)
+      .filter((run) => run.event === 'start')
+      .sort((a, b) => a.at - b.at)
+      .map((run) => Number(run.id.slice(-1)));
+    assert.deepEqual(order.slice(0, 3).sort(), [1, 2, 2], `the first three to start: ${order.join(' ')}`);
+    assert.deepEqual(order.slice(3).sort(), [0, 0, 1], `then the rest: ${order.join(' ')}`);
+  });
 });
 
 describe('pause and resume', () => {
@@ -265,6 +337,7 @@ describe('pause and resume', () => {
     startManager(t, data, 1);
     await waitFor(() => starts(runs, 'running')[0], { what: 'the first job to start' });
     assert.match((await cliOk(data, ['pause'])).stdout, /^paused: no worker manager on .* starts a new job until queuectl resume; running jobs go on$/m);
+    assert.equal((await cliOk(data, ['pause'])).stdout, 'the queue was paused already\n');
     await cliOk(data, ['enqueue', '--id', 'held-back', '--command', recordingJob(runs)]);
     startManager(t, data, 1); // started while paused
     await waitFor(() => allJobs(data).get('running')?.state === 'completed', { what: 'the running job to finish' });

@@ -229,9 +229,14 @@ test('one worker takes jobs by highest priority, then oldest run_at, then enqueu
     { id: 'p0-10s-second', priority: 0, run_at: ago(10) },
     { id: 'p5-15s', priority: 5, run_at: ago(15) },
   ];
-  for (const job of jobs) {
-    await cliOk(data, ['enqueue', JSON.stringify({ ...job, command: recordingJob(runs) })]);
+  for (const { id, priority } of jobs) {
+    await cliOk(data, ['enqueue', JSON.stringify({ id, priority, command: recordingJob(runs) })]);
   }
+  // Ready since different times, as retries whose time came, or jobs scheduled for a time now
+  // passed: an enqueue takes a time in the past as now, so the file is written as they would stand.
+  const readySince = new Map(jobs.map((job) => [job.id, job.run_at]));
+  const queue = readQueue(data).map((job) => ({ ...job, run_at: readySince.get(job.id)! }));
+  writeFileSync(join(data, 'queue.json'), `${JSON.stringify({ version: 1, jobs: queue })}\n`);
   assert.deepEqual(readRuns(runs), [], 'nothing runs without a worker');
 
   startManager(t, data, 1);
