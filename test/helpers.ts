@@ -3,6 +3,7 @@
  * CLI (`dist/cli/index.js`) in real processes, waits for conditions with a deadline (never a
  * fixed sleep), and kills every process it started when it ends.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,6 +95,28 @@ export function runCli(dataDir: string | null, args: readonly string[], options:
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** A CLI run, for an assertion message. */
+export function describeRun(args: readonly string[], result: CliResult): string {
+  return `queuectl ${args.join(' ')} → exit ${result.code}\nstdout: ${JSON.stringify(result.stdout)}\nstderr: ${JSON.stringify(result.stderr)}`;
+}
+
+/** Runs the CLI and checks its exit code. */
+export async function cliCode(dataDir: string, args: readonly string[], code: number, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const result = await runCli(dataDir, args, { env });
+  assert.equal(result.code, code, describeRun(args, result));
+  return result;
+}
+
+/** Bad input: exit 2, one `queuectl:` line on stderr matching `message`, nothing on disk changed. */
+export async function rejected(dataDir: string, args: readonly string[], message: RegExp, input?: string): Promise<void> {
+  const before = snapshotDir(dataDir);
+  const result = await runCli(dataDir, args, input === undefined ? {} : { input });
+  assert.equal(result.code, 2, describeRun(args, result));
+  assert.match(result.stderr, /^queuectl: [^\n]+\n$/, describeRun(args, result));
+  assert.match(result.stderr, message, describeRun(args, result));
+  assert.deepEqual(snapshotDir(dataDir), before, `${args.join(' ')} changed nothing on disk`);
 }
 
 /** Runs the CLI and fails unless it exits 0. */

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Job } from '../../core/job.js';
 import {
+  cliCode as cli,
+  rejected,
   allJobs,
   CLI,
   cliJson,
@@ -17,35 +19,14 @@ import {
   readDlq,
   readQueue,
   runCli,
-  snapshotDir,
   startManager,
   tempDataDir,
   waitFor,
   waitForAllFinished,
   workspace,
-  type CliResult,
 } from '../helpers.js';
 import { readRuns, recordingJob, starts } from '../runs-log.js';
 
-function describeRun(args: readonly string[], result: CliResult): string {
-  return `queuectl ${args.join(' ')} → exit ${result.code}\nstdout: ${JSON.stringify(result.stdout)}\nstderr: ${JSON.stringify(result.stderr)}`;
-}
-
-async function cli(dataDir: string, args: readonly string[], code: number, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const result = await runCli(dataDir, args, { env });
-  assert.equal(result.code, code, describeRun(args, result));
-  return result;
-}
-
-/** Bad input: exit 2, one `queuectl:` line matching `message`, nothing on disk changed. */
-async function rejected(dataDir: string, args: readonly string[], message: RegExp, input?: string): Promise<void> {
-  const before = snapshotDir(dataDir);
-  const result = await runCli(dataDir, args, input === undefined ? {} : { input });
-  assert.equal(result.code, 2, describeRun(args, result));
-  assert.match(result.stderr, /^queuectl: [^\n]+\n$/, describeRun(args, result));
-  assert.match(result.stderr, message, describeRun(args, result));
-  assert.deepEqual(snapshotDir(dataDir), before, `${args.join(' ')} changed nothing on disk`);
-}
 
 const ids = (jobs: readonly Job[]) => jobs.map((job) => job.id);
 

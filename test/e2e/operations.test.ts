@@ -12,8 +12,11 @@ import { describe, test } from 'node:test';
 import type { Job, PendingJob } from '../../core/job.js';
 import {
   CLI,
+  cliCode as cli,
   cliJson,
   cliOk,
+  describeRun,
+  rejected,
   processAlive,
   readDlq,
   readQueue,
@@ -23,30 +26,9 @@ import {
   tempDataDir,
   waitFor,
   workspace,
-  type CliResult,
 } from '../helpers.js';
 import { readRuns, recordingJob, starts } from '../runs-log.js';
 import { pendingJob } from '../sample-jobs.js';
-
-function describeRun(args: readonly string[], result: CliResult): string {
-  return `queuectl ${args.join(' ')} → exit ${result.code}\nstdout: ${JSON.stringify(result.stdout)}\nstderr: ${JSON.stringify(result.stderr)}`;
-}
-
-/** Runs the CLI and checks its exit code. */
-async function cli(dataDir: string, args: readonly string[], code: number): Promise<CliResult> {
-  const result = await runCli(dataDir, args);
-  assert.equal(result.code, code, describeRun(args, result));
-  return result;
-}
-
-/** A bad-input run: exit 2, one `queuectl:` line on stderr matching `message`, nothing on disk changed. */
-async function rejected(dataDir: string, args: readonly string[], message: RegExp): Promise<void> {
-  const before = snapshotDir(dataDir);
-  const result = await cli(dataDir, args, 2);
-  assert.match(result.stderr, /^queuectl: [^\n]+\n$/, describeRun(args, result));
-  assert.match(result.stderr, message, describeRun(args, result));
-  assert.deepEqual(snapshotDir(dataDir), before, `${args.join(' ')} changed nothing on disk`);
-}
 
 // ---- crafted data files ----------------------------------------------------------------------
 
