@@ -38,7 +38,6 @@ class GatedStore extends QueueStore {
 /** A dispatcher on a temp data dir; `holdMs` long by default, so held jobs stay held unless a test says otherwise. */
 function setup(t: TestContext, holdMs = 60_000) {
   const dir = mkdtempSync(join(tmpdir(), 'queuectl-dispatcher-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   // No timed polls to race with the test's steps (and start() is not called: no fs.watch).
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ poll_interval: 60_000 }));
   const store = new GatedStore(dir);
@@ -51,7 +50,11 @@ function setup(t: TestContext, holdMs = 60_000) {
     revoke: (pid, run) => revoked.push([pid, run.id]),
     holdMs,
   });
-  t.after(() => dispatcher.close());
+  t.after(() => {
+    dispatcher.close();
+    // A cycle in flight may still write its file: try again until the dir is gone.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 20 });
+  });
   const job = (id: string): Job | undefined => store.readQueue().find((entry) => entry.id === id);
   return { store, dispatcher, assigned, revoked, job };
 }

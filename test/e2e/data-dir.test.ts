@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
@@ -80,6 +80,28 @@ test('a data dir path that is a file is refused with one line naming it, exit 1,
   assert.equal(result.stderr, `queuectl: cannot use the data directory ${below}: a part of its path is a file; choose another with --data-dir DIR or QUEUECTL_DATA_DIR\n`);
 });
 
+/**
+ * A copy of the package that any user can read and run, for a run as an unprivileged user: the
+ * checkout itself may sit in a directory only its owner can enter (a CI's temp dir).
+ */
+function installForEveryone(t: TestContext): string {
+  const prefix = tempDir(t, 'queuectl-shared-');
+  chmodSync(prefix, 0o755);
+  const root = join(prefix, 'queuectl');
+  cpSync(join(REPO, 'package.json'), join(root, 'package.json'));
+  cpSync(join(REPO, 'dist'), join(root, 'dist'), { recursive: true });
+  // The runtime dependencies and theirs, as the package needs them.
+  const dependenciesOf = (dir: string) => Object.keys((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies?: object }).dependencies ?? {});
+  const wanted = dependenciesOf(REPO);
+  for (let i = 0; i < wanted.length; i++) {
+    const from = join(REPO, 'node_modules', wanted[i]!);
+    cpSync(from, join(root, 'node_modules', wanted[i]!), { recursive: true, dereference: true });
+    for (const dependency of dependenciesOf(from)) if (!wanted.includes(dependency)) wanted.push(dependency);
+  }
+  spawnSync('chmod', ['-R', 'a+rX', prefix]);
+  return join(root, 'dist', 'cli', 'index.js');
+}
+
 test('a data dir this user cannot write is refused with one line naming it, exit 1, and nothing changes', async (t) => {
   const work = tempDir(t);
   const locked = join(work, 'locked');
@@ -88,9 +110,10 @@ test('a data dir this user cannot write is refused with one line naming it, exit
   // As root, permissions do not apply: run as an unprivileged user; otherwise take the write bit away.
   const asRoot = process.getuid?.() === 0;
   if (!asRoot) chmodSync(locked, 0o500);
+  const cli = asRoot ? installForEveryone(t) : fileURLToPath(new URL('../../cli/index.js', import.meta.url));
   try {
     for (const dir of [join(locked, 'data'), join(locked, 'new')]) {
-      const args = [fileURLToPath(new URL('../../cli/index.js', import.meta.url)), '--data-dir', dir, 'enqueue', '--command', 'true'];
+      const args = [cli, '--data-dir', dir, 'enqueue', '--command', 'true'];
       const result = asRoot
         ? spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, ...args], { encoding: 'utf8' })
         : spawnSync(process.execPath, args, { encoding: 'utf8' });
