@@ -321,11 +321,13 @@ export class Dispatcher {
   }
 
   private async cycle(): Promise<void> {
-    let delay: number | null;
-    do {
+    let delay: number | null = null;
+    // Closed (the manager is done), no cycle starts: one asked for just before must not write.
+    while (!this.closed) {
       this.again = false;
       delay = await this.runOnce();
-    } while (this.again && !this.closed);
+      if (!this.again) break;
+    }
     this.cycling = false;
     if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
     this.scheduleWake(delay);
