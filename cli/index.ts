@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { cac, type CAC } from 'cac';
-import { QueuectlError } from '../core/errors.js';
+import { isClosedPipe, QueuectlError } from '../core/errors.js';
 import { checkDataDir } from '../store/data-dir.js';
 import { keepsRunningWithoutOutput, shellQuote } from './output.js';
 import { QueueStore } from '../store/queue-store.js';
@@ -296,7 +296,7 @@ function fail(message: string, exitCode: number): void {
 function exitQuietlyOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+      if (!isClosedPipe(error)) throw error;
       if (!keepsRunningWithoutOutput()) process.exit(process.exitCode ?? 0);
     });
   }

@@ -3,7 +3,7 @@
  * set; everything else takes the default below, so a newer default reaches old data dirs.
  */
 import { inputError, QueuectlError, showValue } from './errors.js';
-import { parseDurationMs, parseNonNegativeInt, parseNonNegativeNumber } from './parse.js';
+import { parseDurationMs, parseNonNegativeInt, parseNonNegativeNumber, UNIT_MS } from './parse.js';
 
 export interface Config {
   /** Retries after the first run, captured into each job at enqueue. @default 3 */
@@ -82,7 +82,6 @@ const positiveNumber = (min: number): KeyRule => ({
 });
 
 const UNIT_NAMES = { ms: 'milliseconds', s: 'seconds', d: 'days' } as const;
-const UNIT_MS = { ms: 1, s: 1000, d: 86_400_000 } as const;
 
 /** A span of time in `unit`, typed in the one duration syntax (a bare number in `unit`); fractions allowed. */
 const duration = (unit: 'ms' | 's' | 'd', min: number): KeyRule => ({

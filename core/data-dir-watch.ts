@@ -5,8 +5,9 @@
  * device and inode and still holds `marker` (the manager's own registry file): a directory made
  * anew may get the old inode number, and a birth time is not to be had everywhere.
  */
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dataDirIdentity } from '../store/data-dir.js';
+import { watchPath } from '../store/data-watch.js';
 
 const CHECK_EVERY_MS = 1_000;
 
@@ -31,16 +32,11 @@ export function watchDataDir(root: string, marker: string, onLost: (what: DataDi
   };
   const timer = setInterval(check, CHECK_EVERY_MS);
   timer.unref();
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(root, { persistent: false }, check);
-    watcher.on('error', check); // the watched directory went away
-  } catch {
-    // No change events here: the timer alone notices.
-  }
+  // Where no change events come, the timer alone notices.
+  const stopWatching = watchPath(root, check);
   const stop = () => {
     clearInterval(timer);
-    watcher?.close();
+    stopWatching();
   };
   return { stop };
 }

@@ -27,8 +27,8 @@ import { dispatchCycle, type CycleResult, type RunEnd, type RunRef, type RunStar
 import type { ClaimedJob, Job, ProcessingJob } from './job.js';
 import { describeOutcome, type RunOutcome } from './outcome.js';
 import { killRunsByToken, runAliveByToken } from './run-processes.js';
-import { findLogPath } from '../store/archive.js';
-import { appendLineToExistingLog, logShowsRun } from '../store/job-logs.js';
+import { appendToRunLog } from '../store/archive.js';
+import { logShowsRun } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
 /** How long a claimed job may wait in its manager for a free worker before it goes back. */
@@ -241,8 +241,7 @@ export class Dispatcher {
   stopClaiming(): void {
     this.claiming = false;
     this.idle = [];
-    for (const [token, { job }] of this.held) this.releases.push({ id: job.id, token });
-    this.held.clear();
+    this.releaseHeld();
     if (this.releases.length > 0) this.request();
   }
 
@@ -336,12 +335,15 @@ export class Dispatcher {
 
   /** Held jobs that waited past the bound go back to the queue, for any manager's free worker. */
   private expireHeld(now: number): void {
-    let expired = 0;
-    for (const [token, { job, since }] of this.held) {
-      if (now - since < this.holdMs) continue;
+    this.releaseHeld(({ since }) => now - since >= this.holdMs);
+  }
+
+  /** Held jobs (those `which` picks, else all) go back to the queue with the next cycle. */
+  private releaseHeld(which: (held: Held) => boolean = () => true): void {
+    for (const [token, held] of this.held) {
+      if (!which(held)) continue;
       this.held.delete(token);
-      this.releases.push({ id: job.id, token });
-      expired++;
+      this.releases.push({ id: held.job.id, token });
     }
   }
 
@@ -396,8 +398,7 @@ export class Dispatcher {
     this.apply(result, outcomes);
     if (this.config.paused && this.held.size > 0) {
       // Paused meanwhile: what was held for the next free worker goes back.
-      for (const [token, { job }] of this.held) this.releases.push({ id: job.id, token });
-      this.held.clear();
+      this.releaseHeld();
       this.again = true;
     }
     // Workers now busy want jobs held for them: claim those at once while there are ready jobs.
@@ -475,7 +476,7 @@ export class Dispatcher {
     const why = (job.last_error ?? '').replace(/^worker lost: /, '');
     const line = `--- queuectl: run ${job.attempts} of ${job.max_retries + 1} lost: ${why}`;
     try {
-      appendLineToExistingLog(paths, job.id, line, () => findLogPath(paths, job.id));
+      appendToRunLog(paths, job.id, line);
     } catch {
       // No log (it never got to open one): nothing to add to.
     }

@@ -40,3 +40,8 @@ export function showValue(value: unknown): string {
   const short = text.length > 60 ? `${text.slice(0, 57)}...` : text;
   return `${short} (${type})`;
 }
+
+/** A write to a pipe or terminal whose reader went away (`queuectl logs x | head -1`). */
+export function isClosedPipe(error: NodeJS.ErrnoException): boolean {
+  return error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED';
+}

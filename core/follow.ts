@@ -5,12 +5,13 @@
  * The log is read through a descriptor held open, so it is followed to its end even when
  * retention moves it to the archive the moment the job finishes.
  */
-import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { QueuectlError } from './errors.js';
 import { isFinished, type Job } from './job.js';
 import { locateJob } from './queue-ops.js';
 import { findLogPath } from '../store/archive.js';
-import { dataSignature } from '../store/data-watch.js';
+import { dataSignature, watchPath } from '../store/data-watch.js';
+import { tailStart } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
 /** Longest time between two looks at the log and the job. */
@@ -32,8 +33,9 @@ export async function followLog(store: QueueStore, id: string, options: FollowOp
   let signature = '';
   const wakers = new Set<() => void>();
   // Woken by a change of the data files (the job's state) or of the log; polling is the fallback.
-  const watcher = watchFile(store.paths.root, () => wakers.forEach((wake) => wake()));
-  let logWatcher: FSWatcher | undefined;
+  const wakeAll = () => wakers.forEach((wake) => wake());
+  const stopWatchingDir = watchPath(store.paths.root, wakeAll);
+  let stopWatchingLog = () => undefined as void;
   try {
     for (;;) {
       // Whether it finished is read before the log: output written before the finish is then in the log.
@@ -45,7 +47,7 @@ export async function followLog(store: QueueStore, id: string, options: FollowOp
       const finished = isFinished(job);
       if (fd === null) {
         fd = openLog(store, id);
-        if (fd !== null) logWatcher = watchFile(findLogPath(store.paths, id), () => wakers.forEach((wake) => wake()));
+        if (fd !== null) stopWatchingLog = watchPath(findLogPath(store.paths, id), wakeAll);
       }
       if (fd !== null) {
         if (offset === 0 && options.tailLines !== undefined) offset = tailStart(fd, options.tailLines);
@@ -63,19 +65,9 @@ export async function followLog(store: QueueStore, id: string, options: FollowOp
       });
     }
   } finally {
-    watcher?.close();
-    logWatcher?.close();
+    stopWatchingDir();
+    stopWatchingLog();
     if (fd !== null) closeSync(fd);
-  }
-}
-
-function watchFile(path: string, onChange: () => void): FSWatcher | undefined {
-  try {
-    const watcher = watch(path, { persistent: false }, onChange);
-    watcher.on('error', () => watcher.close());
-    return watcher;
-  } catch {
-    return undefined; // polling alone
   }
 }
 
@@ -102,23 +94,4 @@ async function copyFrom(fd: number, offset: number, write: (chunk: Buffer) => Pr
     await write(Buffer.from(buffer.subarray(0, read)));
     offset += read;
   }
-}
-
-/** Where the last `lines` lines of the file start (a final newline ends the last line, not a new one). */
-export function tailStart(fd: number, lines: number): number {
-  const { size } = fstatSync(fd);
-  if (lines <= 0) return size;
-  const buffer = Buffer.alloc(CHUNK);
-  let end = size;
-  let newlines = 0;
-  while (end > 0) {
-    const start = Math.max(0, end - CHUNK);
-    readSync(fd, buffer, 0, end - start, start);
-    for (let i = end - start - 1; i >= 0; i--) {
-      if (buffer[i] !== 0x0a || start + i === size - 1) continue;
-      if (++newlines === lines) return start + i + 1;
-    }
-    end = start;
-  }
-  return 0;
 }

@@ -152,6 +152,8 @@ export type CancelableJob = PendingJob | FailedJob | ProcessingJob;
 export type FinishedJob = CompletedJob | DeadJob | CanceledJob;
 /** The states of finished jobs: what `wait` waits for and `prune` may remove. */
 export const FINISHED_STATES = ['completed', 'dead', 'canceled'] as const satisfies readonly FinishedJob['state'][];
+/** The states a job can be canceled in: everything that may still run. */
+export const CANCELABLE_STATES = ['pending', 'failed', 'processing'] as const satisfies readonly CancelableJob['state'][];
 
 export function isFinished(job: Job): job is FinishedJob {
   return job.state === 'completed' || job.state === 'dead' || job.state === 'canceled';

@@ -3,6 +3,7 @@
  * spelling, so `1e3`, `0x10`, ` 5` and `3.0` are errors rather than surprises.
  */
 import { inputError } from './errors.js';
+import type { JobState } from './job.js';
 
 const NON_NEGATIVE_INT = /^\d+$/;
 const INT = /^-?\d+$/;
@@ -33,7 +34,8 @@ export function parseNonNegativeNumber(text: string, what: string): number {
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** Milliseconds per unit of the duration syntax. */
+export const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /**
  * The one duration syntax of every option and setting: `90`, `1.5`, `500ms`, `90s`, `5m`, `2h`,
@@ -105,4 +107,15 @@ function nextTimeOfDay(text: string, now: Date): number | null {
   const at = new Date(now.getFullYear(), now.getMonth(), now.getDate(), hour, minute, second);
   if (at.getTime() <= now.getTime()) at.setDate(at.getDate() + 1);
   return at.getTime();
+}
+
+/**
+ * `--state a,b` → the distinct states named, in the order given. Each must be one of `allowed`;
+ * `refusal(state)` is the one-line error for any other word.
+ */
+export function parseStateList<S extends JobState>(text: string, allowed: readonly S[], refusal: (state: string) => string): S[] {
+  const states = text.split(',').map((state) => state.trim());
+  const refused = states.find((state) => !(allowed as readonly string[]).includes(state));
+  if (refused !== undefined) throw inputError(refusal(refused));
+  return [...new Set(states)] as S[];
 }

@@ -4,7 +4,7 @@
  */
 import type { FinishedJob } from './job.js';
 import { planPrune, type PruneRule } from './prune.js';
-import { deleteArchiveBatches, readArchiveBatch } from '../store/archive.js';
+import { archiveBatchesBefore, deleteArchiveBatch, readArchiveBatch } from '../store/archive.js';
 import { removeJobLogs } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
@@ -33,9 +33,9 @@ export async function pruneJobs(store: QueueStore, rule: PruneRule, options: Pru
 /** The archive batches deleted (or, with `dryRun`, that would be), with how many jobs each held. */
 export async function pruneArchive(store: QueueStore, olderThanMs: number, dryRun: boolean, now = new Date()) {
   return store.transact(() => {
-    const batches = deleteArchiveBatches(store.paths, now.getTime() - olderThanMs, true);
+    const batches = archiveBatchesBefore(store.paths, now.getTime() - olderThanMs);
     const counted = batches.map((batch) => ({ ...batch, jobs: readArchiveBatch(store.paths, batch.name).length }));
-    if (!dryRun) deleteArchiveBatches(store.paths, now.getTime() - olderThanMs);
+    if (!dryRun) for (const batch of batches) deleteArchiveBatch(store.paths, batch.name);
     return counted;
   });
 }

@@ -3,8 +3,8 @@
  * failed jobs are never pruned. By default completed and canceled ones go; dead ones are a to-do
  * list for a person (retry or give up), so they go only when `--state dead` names them.
  */
-import { inputError } from './errors.js';
-import { FINISHED_STATES, isFinished, type DeadJob, type FinishedJob, type Job } from './job.js';
+import { CANCELABLE_STATES, FINISHED_STATES, isFinished, type DeadJob, type FinishedJob, type Job } from './job.js';
+import { parseStateList } from './parse.js';
 
 export type FinishedState = (typeof FINISHED_STATES)[number];
 
@@ -25,14 +25,10 @@ export interface PrunePlan {
 
 /** `--state completed,dead` → the states; anything not finished, or unknown, is an input error. */
 export function parsePruneStates(text: string): FinishedState[] {
-  const states = text.split(',').map((state) => state.trim());
-  for (const state of states) {
-    if (!(FINISHED_STATES as readonly string[]).includes(state)) {
-      const why = ['pending', 'processing', 'failed'].includes(state) ? `"${state}" jobs are not finished and are never pruned` : `unknown state "${state}"`;
-      throw inputError(`--state: ${why}; prune takes ${FINISHED_STATES.join(', ')} (comma-separated)`);
-    }
-  }
-  return [...new Set(states)] as FinishedState[];
+  return parseStateList(text, FINISHED_STATES, (state) => {
+    const why = (CANCELABLE_STATES as readonly string[]).includes(state) ? `"${state}" jobs are not finished and are never pruned` : `unknown state "${state}"`;
+    return `--state: ${why}; prune takes ${FINISHED_STATES.join(', ')} (comma-separated)`;
+  });
 }
 
 export function planPrune(queue: readonly Job[], dlq: readonly DeadJob[], rule: PruneRule, now: Date): PrunePlan {

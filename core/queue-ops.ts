@@ -18,20 +18,20 @@ function generateId(taken: (id: string) => boolean): string {
   }
 }
 
+export interface EnqueueOptions {
+  /** How to name the n-th spec in an error, e.g. `line 3`. */
+  label?: (index: number) => string;
+  now?: Date;
+  /** The environment of the enqueue, for the jobs to run in when `capture_env` is on. */
+  env?: Readonly<Record<string, string>>;
+}
+
 /**
  * Adds the jobs as one all-or-nothing batch in one lock cycle. Ids must be new across the
  * queue and the DLQ and within the batch; the first clash rejects the whole batch.
  */
-export async function enqueueJobs(
-  store: QueueStore,
-  specs: readonly JobSpec[],
-  cwd: string,
-  /** How to name the n-th spec in an error, e.g. `line 3`. */
-  label: (index: number) => string = (index) => `job ${index + 1}`,
-  now?: Date,
-  /** The environment of the enqueue, for the jobs to run in when `capture_env` is on. */
-  env?: Readonly<Record<string, string>>,
-): Promise<PendingJob[]> {
+export async function enqueueJobs(store: QueueStore, specs: readonly JobSpec[], cwd: string, options: EnqueueOptions = {}): Promise<PendingJob[]> {
+  const { label = (index: number) => `job ${index + 1}`, now, env } = options;
   const where = (index: number) => (specs.length > 1 ? `${label(index)}: ` : '');
   return store.transact((tx) => {
     const at = now ?? new Date();

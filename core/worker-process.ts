@@ -7,6 +7,7 @@
  * closes: no one could record the run any more, so it is killed and the worker exits; the
  * job's lease brings it back.
  */
+import { isClosedPipe } from './errors.js';
 import { dataPaths } from '../store/paths.js';
 import { Worker } from './worker.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
@@ -34,7 +35,7 @@ const worker = new Worker(
 // must not end the runs.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    if (!isClosedPipe(error)) throw error;
   });
 }
 process.on('SIGINT', () => undefined);

@@ -29,6 +29,6 @@ export type WorkerMessage =
    */
   | { type: 'started'; token: string; pgid: number | null; startedAt: string }
   /** The run ended, as this worker saw it: started at `startedAt`, ended at `endedAt`. */
-  | { type: 'finished'; id: string; token: string; outcome: RunOutcome; startedAt: string; endedAt: string; seconds: number }
+  | { type: 'finished'; id: string; token: string; outcome: RunOutcome; startedAt: string; endedAt: string }
   /** A job handed over that this worker will not start (it is stopping, or busy). */
   | { type: 'released'; id: string; token: string };

@@ -7,14 +7,13 @@
  * queue files, so a job that kills its worker (`kill -9 $PPID`) cannot leave a file half-written.
  */
 import { oneLine, type ClaimedJob } from './job.js';
-import { describeOutcome } from './outcome.js';
+import { describeOutcome, type RunOutcome } from './outcome.js';
 import { TOKEN_VARIABLE } from './run-processes.js';
-import type { RunOutcome } from './outcome.js';
 import { failedCommand, runCommand, sendSignal, type RunningCommand } from './runner.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
-import { findLogPath } from '../store/archive.js';
+import { appendToRunLog } from '../store/archive.js';
 import { loadEnv } from '../store/envs.js';
-import { appendLineToExistingLog, claimMark, closeRunLog, openRunLog } from '../store/job-logs.js';
+import { claimMark, closeRunLog, openRunLog } from '../store/job-logs.js';
 import type { DataPaths } from '../store/paths.js';
 
 export interface WorkerOptions {
@@ -38,6 +37,7 @@ interface CurrentRun {
 export class Worker {
   private current: CurrentRun | undefined;
   private exitWhenIdle = false;
+  private lastEnv: { id: string; env: Record<string, string> } | undefined;
   /**
    * Process groups of runs stopped from outside (a timeout, a revoke, an abort): SIGTERM went
    * to the group and SIGKILL follows after a grace period, on a timer that dies with this
@@ -92,6 +92,15 @@ export class Worker {
     this.onExit();
   }
 
+  /**
+   * A stored environment. Its name is its content's hash, so it never changes: the last one read
+   * is kept, and a stream of jobs enqueued from one shell does not read and parse it every run.
+   */
+  private storedEnv(id: string): Record<string, string> {
+    if (this.lastEnv?.id !== id) this.lastEnv = { id, env: loadEnv(this.options.paths, id) };
+    return this.lastEnv.env;
+  }
+
   private giveBack(job: ClaimedJob): void {
     this.options.send({ type: 'released', id: job.id, token: job.lease.token });
   }
@@ -117,7 +126,7 @@ export class Worker {
     let environment: NodeJS.ProcessEnv;
     try {
       // The environment of the enqueue that made the job, if it was captured; else this worker's.
-      environment = job.env_id ? loadEnv(paths, job.env_id) : process.env;
+      environment = job.env_id ? this.storedEnv(job.env_id) : process.env;
     } catch (error) {
       closeRunLog(logFd);
       this.track(job, failedCommand((error as Error).message), runs, startedMs);
@@ -162,14 +171,14 @@ export class Worker {
         try {
           // A canceled job may have left for the archive with its log by now.
           const line = `--- queuectl: run ${runs} ${runEnding(outcome, run.stoppedBecause, seconds)}`;
-          appendLineToExistingLog(paths, job.id, line, () => findLogPath(paths, job.id));
+          appendToRunLog(paths, job.id, line);
         } catch {
           // The outcome matters more than its line in the log.
         }
         this.current = undefined;
         const endedAt = new Date(ended).toISOString();
         // Exit only once the outcome is on its way: a message sent right before exit is lost.
-        send({ type: 'finished', id: job.id, token, outcome, startedAt, endedAt, seconds }, () => {
+        send({ type: 'finished', id: job.id, token, outcome, startedAt, endedAt }, () => {
           if (this.exitWhenIdle && !this.current) this.exit();
         });
       }),

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:
 import { join } from 'node:path';
 import type { Job } from '../core/job.js';
 import { mkdirDurably, mkdirInExisting, writeFileDurably } from './atomic-json.js';
-import { jobLogPath } from './job-logs.js';
+import { appendOwnLine, jobLogPath } from './job-logs.js';
 import { parseJobDocument, serializeJobs } from './job-file.js';
 import type { DataPaths } from './paths.js';
 
@@ -71,20 +71,21 @@ export function writeArchiveBatch(paths: DataPaths, jobs: readonly Job[], now: D
   return name;
 }
 
-/** Deletes the batches written before `cutoff` (epoch ms), with their logs. Returns them. */
-export function deleteArchiveBatches(paths: DataPaths, cutoff: number, dryRun = false): ArchiveBatch[] {
-  const old = listArchive(paths).filter((batch) => batch.writtenAt < cutoff);
-  if (dryRun) return old;
-  for (const batch of old) {
-    rmSync(logsDirOf(paths, batch.name), { recursive: true, force: true });
-    rmSync(join(paths.archive, batch.name), { force: true });
-  }
-  return old;
+/** The batches written before `cutoff` (epoch ms), oldest first. */
+export function archiveBatchesBefore(paths: DataPaths, cutoff: number): ArchiveBatch[] {
+  return listArchive(paths).filter((batch) => batch.writtenAt < cutoff);
+}
+
+/** Deletes one batch with its logs. */
+export function deleteArchiveBatch(paths: DataPaths, name: string): void {
+  rmSync(logsDirOf(paths, name), { recursive: true, force: true });
+  rmSync(join(paths.archive, name), { force: true });
 }
 
 /** The batches past their `archive_days` go (0 keeps them for ever). */
 export function expireArchive(paths: DataPaths, archiveDays: number, now: Date): void {
-  if (archiveDays > 0) deleteArchiveBatches(paths, now.getTime() - archiveDays * DAY_MS);
+  if (archiveDays <= 0) return;
+  for (const batch of archiveBatchesBefore(paths, now.getTime() - archiveDays * DAY_MS)) deleteArchiveBatch(paths, batch.name);
 }
 
 /** The jobs of one batch (a foreign or broken file reads as none: it is not ours to judge here). */
@@ -143,4 +144,18 @@ export function findLogPath(paths: DataPaths, id: string, batch?: string): strin
   if (existsSync(live)) return live;
   const archived = findArchivedJobs(paths, new Set([id])).get(id);
   return archived ? archivedLogPath(paths, archived.batch, id) : live;
+}
+
+/**
+ * Appends a line of queuectl's own to the log of a job that ran, where the log may have left
+ * logs/ meanwhile (the job finished and retention moved it to the archive): to wherever it went,
+ * never to a new file in logs/.
+ */
+export function appendToRunLog(paths: DataPaths, id: string, line: string): void {
+  try {
+    appendOwnLine(jobLogPath(paths, id), line, false);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    appendOwnLine(findLogPath(paths, id), line, false);
+  }
 }

@@ -188,7 +188,7 @@ function createTempFile(path: string, mode = 0o666): { fd: number; temp: string 
  * `could not write /data/queue.json: ENOSPC (write): no space left on device`. Anything else,
  * a QueuectlError among it, is returned as it is.
  */
-function fileSystemError(error: unknown, action: 'read' | 'write', path: string): unknown {
+export function fileSystemError(error: unknown, action: 'read' | 'write', path: string): unknown {
   const { code, syscall } = error as NodeJS.ErrnoException;
   if (error instanceof QueuectlError || !(error instanceof Error) || typeof code !== 'string') return error;
   // Node's message without its own `CODE: ` prefix and `, syscall 'path'` suffix.

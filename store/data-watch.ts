@@ -4,7 +4,7 @@
  * queue.json or dlq.json means there is something new to read; `fs.watch` on the data dir
  * wakes the poller early (where it works; polling alone is enough where it does not).
  */
-import { statSync, watch } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import type { DataPaths } from './paths.js';
 
 function fileSignature(path: string): string {
@@ -23,11 +23,24 @@ export function dataSignature(paths: DataPaths): string {
 
 /** Calls `onChange` when an entry of the data dir changes. Returns the function that stops watching. */
 export function watchDataDir(paths: DataPaths, onChange: () => void): () => void {
+  return watchPath(paths.root, onChange);
+}
+
+/**
+ * Calls `onChange` when the file or directory at `path` changes, and once more if the watch
+ * breaks (the path went away). Returns the function that stops watching. Where no watch can be
+ * had (no inotify watches left, no such path yet) nothing is called: the caller's polling is the fallback.
+ */
+export function watchPath(path: string, onChange: () => void): () => void {
+  let watcher: FSWatcher;
   try {
-    const watcher = watch(paths.root, { persistent: false }, () => onChange());
-    watcher.on('error', () => watcher.close());
-    return () => watcher.close();
+    watcher = watch(path, { persistent: false }, () => onChange());
   } catch {
-    return () => undefined; // no inotify watches left, or no such dir yet: polling still works
+    return () => undefined;
   }
+  watcher.on('error', () => {
+    watcher.close();
+    onChange();
+  });
+  return () => watcher.close();
 }

@@ -4,7 +4,7 @@
  */
 import { closeSync, constants, existsSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { mkdirInExisting, readTextIfExists } from './atomic-json.js';
+import { fileSystemError, mkdirInExisting, readTextIfExists } from './atomic-json.js';
 import type { DataPaths } from './paths.js';
 
 export function jobLogPath(paths: DataPaths, id: string): string {
@@ -24,28 +24,12 @@ export function closeRunLog(fd: number): void {
 }
 
 /**
- * Appends a line of queuectl's own to the job's log, on a line of its own: a command whose output
- * ends without a newline (`printf abc`) does not get the line glued to it.
+ * Appends a line of queuectl's own to the log at `path`, on a line of its own: a command whose
+ * output ends without a newline (`printf abc`) does not get the line glued to it. With `create`
+ * false, a missing log is an ENOENT error rather than a new file.
  */
-export function appendLineToLog(paths: DataPaths, id: string, line: string): void {
-  appendLineTo(jobLogPath(paths, id), line, 'a+');
-}
-
-/**
- * Appends a line to a log that may have left logs/ meanwhile (its job finished and retention
- * moved it to the archive): to wherever `find` says it went, never to a new file in logs/.
- */
-export function appendLineToExistingLog(paths: DataPaths, id: string, line: string, find: () => string): void {
-  try {
-    appendLineTo(jobLogPath(paths, id), line, constants.O_RDWR | constants.O_APPEND);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    appendLineTo(find(), line, constants.O_RDWR | constants.O_APPEND);
-  }
-}
-
-function appendLineTo(path: string, line: string, flags: string | number): void {
-  const fd = openSync(path, flags);
+export function appendOwnLine(path: string, line: string, create: boolean): void {
+  const fd = openSync(path, create ? 'a+' : constants.O_RDWR | constants.O_APPEND);
   try {
     writeSync(fd, `${endsOpen(fd) ? '\n' : ''}${line}\n`);
   } finally {
@@ -65,12 +49,48 @@ function endsOpen(fd: number): boolean {
 /** Appends a line to the job's log, creating it (and logs/) if the job never ran. */
 export function noteInLog(paths: DataPaths, id: string, line: string): void {
   mkdirInExisting(paths.logs);
-  appendLineToLog(paths, id, line);
+  appendOwnLine(jobLogPath(paths, id), line, true);
 }
 
-/** The log's text, or `undefined` when the job has not run yet. */
-export function readJobLog(paths: DataPaths, id: string): string | undefined {
-  return readTextIfExists(jobLogPath(paths, id));
+/**
+ * The text of the log at `path` (a job's, in logs/ or the archive), or only its last `lines`
+ * lines; `undefined` when there is no log (the job has not run). Only what is returned is read.
+ */
+export function readLog(path: string, lines?: number): string | undefined {
+  if (lines === undefined) return readTextIfExists(path);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const start = tailStart(fd, lines);
+    const text = Buffer.alloc(fstatSync(fd).size - start);
+    return text.subarray(0, readSync(fd, text, 0, text.length, start)).toString('utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileSystemError(error, 'read', path);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+const TAIL_CHUNK = 64 * 1024;
+
+/** Where the last `lines` lines of the file start (a final newline ends the last line, not a new one). */
+export function tailStart(fd: number, lines: number): number {
+  const { size } = fstatSync(fd);
+  if (lines <= 0) return size;
+  const buffer = Buffer.alloc(TAIL_CHUNK);
+  let end = size;
+  let newlines = 0;
+  while (end > 0) {
+    const start = Math.max(0, end - TAIL_CHUNK);
+    readSync(fd, buffer, 0, end - start, start);
+    for (let i = end - start - 1; i >= 0; i--) {
+      if (buffer[i] !== 0x0a || start + i === size - 1) continue;
+      if (++newlines === lines) return start + i + 1;
+    }
+    end = start;
+  }
+  return 0;
 }
 
 /** New jobs must not inherit the logs of older jobs that had the same ids. */

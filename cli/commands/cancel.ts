@@ -1,11 +1,11 @@
 /** `queuectl cancel <id…> [--json]` */
 import { cancelJobs, type Canceled } from '../../core/cancel-ops.js';
 import { inputError } from '../../core/errors.js';
+import { CANCELABLE_STATES, type CancelableJob } from '../../core/job.js';
+import { parseStateList } from '../../core/parse.js';
 import { KILL_GRACE_MS } from '../../core/runner.js';
 import { optionText, type CommandContext } from '../context.js';
 import { printJson } from '../output.js';
-
-const CANCELABLE = ['pending', 'failed', 'processing'] as const;
 
 /** `queuectl cancel <id…> | --all | --state S[,S…] [--json]` */
 export async function cancelCommand(ctx: CommandContext, ids: readonly string[]): Promise<void> {
@@ -15,7 +15,7 @@ export async function cancelCommand(ctx: CommandContext, ids: readonly string[])
   const bulk = all || stateText !== undefined;
   if (bulk && ids.length > 0) throw inputError('give ids, or --all / --state, not both');
   if (!bulk && ids.length === 0) throw inputError('cancel needs the id of at least one job, or --all or --state: queuectl cancel <id…>');
-  const selection = all ? { states: CANCELABLE } : stateText !== undefined ? { states: cancelableStates(stateText) } : ids;
+  const selection = all ? { states: CANCELABLE_STATES } : stateText !== undefined ? { states: cancelableStates(stateText) } : ids;
   const results = await cancelJobs(ctx.store, selection);
   if (ctx.json) printJson(bulk ? results.map((result) => result.job.id) : results.map((result) => result.job));
   else if (results.length === 0) process.stdout.write(`nothing to cancel: no ${all ? 'pending, failed or processing' : stateText} jobs\n`);
@@ -30,14 +30,12 @@ export async function cancelCommand(ctx: CommandContext, ids: readonly string[])
 }
 
 /** `--state pending,failed`: only states a job can be canceled in. */
-function cancelableStates(text: string): (typeof CANCELABLE)[number][] {
-  const states = text.split(',').map((state) => state.trim());
-  for (const state of states) {
-    if (!(CANCELABLE as readonly string[]).includes(state)) {
-      throw inputError(`--state: "${state}" jobs cannot be canceled; cancel takes ${CANCELABLE.join(', ')} (comma-separated)`);
-    }
-  }
-  return [...new Set(states)] as (typeof CANCELABLE)[number][];
+function cancelableStates(text: string): CancelableJob['state'][] {
+  return parseStateList(
+    text,
+    CANCELABLE_STATES,
+    (state) => `--state: "${state}" jobs cannot be canceled; cancel takes ${CANCELABLE_STATES.join(', ')} (comma-separated)`,
+  );
 }
 
 function describe({ job, was, claimed, stopped }: Canceled): string {

@@ -33,8 +33,8 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
   let label: ((index: number) => string) | undefined;
   if (file !== undefined) {
     if (options.id !== undefined) throw inputError('--id names one job; in a batch, give each line its own "id" (JSON lines)');
-    const lines = readBatch(file, ctx.raw.flags.has('lines'));
     const commandsOnly = ctx.raw.flags.has('lines');
+    const lines = readBatch(file, commandsOnly);
     specs = lines.map(({ line, text }) => {
       const where = `line ${line}: `;
       const input = commandsOnly ? { command: text } : parseJobJson(text, where, true);
@@ -59,7 +59,7 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
   });
 
   // Times are taken under the lock, as the jobs enter the queue, not when this command started.
-  const jobs = await enqueueJobs(ctx.store, specs, process.cwd(), label, undefined, capturedEnv());
+  const jobs = await enqueueJobs(ctx.store, specs, process.cwd(), { label, env: capturedEnv() });
   if (ctx.raw.flags.has('wait')) return enqueueAndWait(ctx, jobs, file !== undefined);
   if (ctx.json) printJson(file !== undefined ? jobs : jobs[0]);
   else printEnqueued(jobs);

@@ -1,12 +1,15 @@
 /** `queuectl list [--state S] [--limit N] [--json]` and the job table `dlq list` shares. */
-import { inputError } from '../../core/errors.js';
-import { isClaimed, isJobState, JOB_STATES, type Job, type JobState } from '../../core/job.js';
+import { isClaimed, JOB_STATES, type Job } from '../../core/job.js';
+import { parseStateList } from '../../core/parse.js';
 import { optionCount, optionText, type CommandContext } from '../context.js';
 import { formatTable, paintState, printJson, shortTime, truncate } from '../output.js';
 
 export async function listCommand(ctx: CommandContext): Promise<void> {
   const stateText = optionText(ctx, 'state');
-  const states = stateText === undefined ? undefined : parseStates(stateText);
+  const states =
+    stateText === undefined
+      ? undefined
+      : parseStateList(stateText, JOB_STATES, (state) => `unknown state "${state}": expected one of ${JOB_STATES.join(', ')} (comma-separated)`);
   const limit = optionCount(ctx, 'limit', 1);
   const { queue, dlq } = ctx.store.snapshot();
   ctx.store.readConfig(); // every data file is checked, so a broken one is not found by the workers alone
@@ -15,15 +18,6 @@ export async function listCommand(ctx: CommandContext): Promise<void> {
   // The most recent N, still shown oldest first, as `tail` would.
   if (limit !== undefined && jobs.length > limit) jobs = jobs.slice(jobs.length - limit);
   printJobs(ctx, jobs, states === undefined ? 'no jobs' : `no ${states.join(' or ')} jobs`);
-}
-
-/** `--state pending,failed` → the states; an unknown one is bad input. */
-export function parseStates(text: string): JobState[] {
-  const states = text.split(',').map((state) => state.trim());
-  for (const state of states) {
-    if (!isJobState(state)) throw inputError(`unknown state "${state}": expected one of ${JOB_STATES.join(', ')} (comma-separated)`);
-  }
-  return [...new Set(states)] as JobState[];
 }
 
 /**

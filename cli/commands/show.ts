@@ -3,7 +3,7 @@ import { QueuectlError } from '../../core/errors.js';
 import { oneLine, type Job } from '../../core/job.js';
 import { locateJob, type Located } from '../../core/queue-ops.js';
 import { findLogPath } from '../../store/archive.js';
-import { readTextIfExists } from '../../store/atomic-json.js';
+import { readLog } from '../../store/job-logs.js';
 import { followLog } from '../../core/follow.js';
 import { optionCount, type CommandContext } from '../context.js';
 import { printJson, shellQuote } from '../output.js';
@@ -33,7 +33,6 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
   process.stdout.write(fields.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n') + '\n');
 }
 
-/** `queuectl logs <id> [--tail N] [-f]` */
 /**
  * One field as `show` prints it. Of the environment, only the variables the job sets itself are
  * shown: the captured one is the enqueuer's whole environment, tokens and all.
@@ -47,6 +46,7 @@ function showField(job: Job, key: string, value: unknown, archived: boolean): st
   return String(value);
 }
 
+/** `queuectl logs <id> [--tail N] [-f]` */
 export async function logsCommand(ctx: CommandContext, id: string): Promise<void> {
   const tailLines = optionCount(ctx, 'tail', 0);
   if (ctx.raw.flags.has('follow')) {
@@ -56,25 +56,17 @@ export async function logsCommand(ctx: CommandContext, id: string): Promise<void
     return;
   }
   const found = locateJob(ctx.store, id);
-  const log = found ? readTextIfExists(logPathOf(ctx, found)) : undefined;
+  const log = found ? readLog(logPathOf(ctx, found), tailLines) : undefined;
   if (log === undefined) {
     if (!found) throw notFound(id);
     process.stderr.write(`job ${id} has no output yet (${found.job.state})\n`);
     return;
   }
-  process.stdout.write(tailLines === undefined ? log : lastLines(log, tailLines));
+  process.stdout.write(log);
 }
 
 function logPathOf(ctx: CommandContext, found: Located): string {
   return findLogPath(ctx.store.paths, found.job.id, found.batch);
-}
-
-/** The last `count` lines of `text` (a final newline ends the last line). */
-export function lastLines(text: string, count: number): string {
-  if (count === 0) return '';
-  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
-  const lines = body.split('\n');
-  return lines.length <= count ? text : `${lines.slice(-count).join('\n')}${text.endsWith('\n') ? '\n' : ''}`;
 }
 
 /** Writes to stdout, resolving once it may take more: a long log is not buffered whole in memory. */
