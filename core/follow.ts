@@ -47,12 +47,13 @@ export async function followLog(store: QueueStore, id: string, options: FollowOp
       const finished = isFinished(job);
       if (fd === null) {
         fd = openLog(store, id);
-        if (fd !== null) stopWatchingLog = watchPath(findLogPath(store.paths, id), wakeAll);
+        if (fd !== null) {
+          stopWatchingLog = watchPath(findLogPath(store.paths, id), wakeAll);
+          // Once, as the log is first opened: what is written after that is all new.
+          if (options.tailLines !== undefined) offset = tailStart(fd, options.tailLines);
+        }
       }
-      if (fd !== null) {
-        if (offset === 0 && options.tailLines !== undefined) offset = tailStart(fd, options.tailLines);
-        offset = await copyFrom(fd, offset, options.write);
-      }
+      if (fd !== null) offset = await copyFrom(fd, offset, options.write);
       if (finished) return job;
       await new Promise<void>((resolve) => {
         const done = () => {
