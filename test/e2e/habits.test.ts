@@ -239,9 +239,14 @@ describe('bulk actions and restart', () => {
     await cliOk(data, ['enqueue', '--file', '-', '--lines'], { input: 'exit 1\nexit 2\nexit 3\n' });
     startManager(t, data, 1);
     await waitFor(() => readDlq(data).length === 3, { what: 'three dead jobs' });
+    // Paused, so that none of them runs and dies again before the files are read.
+    await cliOk(data, ['pause']);
+    const dead = readDlq(data).map((job) => job.id).sort();
     const retried = await cliJson<string[]>(data, ['dlq', 'retry', '--all']);
-    assert.deepEqual(retried.sort(), readQueue(data).filter((job) => job.command.startsWith('exit')).map((job) => job.id).sort());
+    assert.deepEqual(retried.sort(), dead);
+    assert.deepEqual(readQueue(data).filter((job) => dead.includes(job.id)).map((job) => job.state), ['pending', 'pending', 'pending']);
     assert.equal(readDlq(data).length, 0, 'all left the DLQ in one go');
+    await cliOk(data, ['resume']);
     await waitFor(() => readDlq(data).length === 3, { what: 'them to die again' });
     assert.ok(readDlq(data).every((job) => job.attempts === 1), 'attempts were reset');
     const [a, b] = readDlq(data).map((job) => job.id);
