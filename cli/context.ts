@@ -1,5 +1,6 @@
 /** What every command receives: the store of the chosen data dir and the raw arguments. */
 import { inputError } from '../core/errors.js';
+import { queueName } from '../core/job-spec.js';
 import { parseDurationMs } from '../core/parse.js';
 import type { QueueStore } from '../store/queue-store.js';
 import type { RawArgs } from './argv.js';
@@ -35,4 +36,17 @@ export function rejectOptions(ctx: CommandContext, names: readonly string[], why
   for (const name of names) {
     if (ctx.raw.values.has(name) || ctx.raw.flags.has(name)) throw inputError(`--${name} ${why}`);
   }
+}
+
+/** `--queue NAME[,NAME…]`: queue names, each once; undefined when not given. */
+export function optionQueues(ctx: CommandContext): string[] | undefined {
+  const text = optionText(ctx, 'queue');
+  if (text === undefined) return undefined;
+  return [...new Set(text.split(',').map((name) => queueName(name.trim(), '--queue')))];
+}
+
+/** `--queue NAME`, one queue; undefined when not given. */
+export function optionQueue(ctx: CommandContext): string | undefined {
+  const text = optionText(ctx, 'queue');
+  return text === undefined ? undefined : queueName(text, '--queue');
 }

@@ -36,6 +36,8 @@ const VALUE_OPTIONS = new Set([
   'interval',
   'tail',
   'env',
+  'after',
+  'queue',
 ]);
 
 /**
@@ -52,6 +54,8 @@ const SHORT_OPTIONS: Readonly<Record<string, string>> = {
   s: 'state',
   n: 'limit',
   f: 'follow',
+  a: 'after',
+  q: 'queue',
 };
 
 /** Commands with sub-actions, dispatched by their modules; `worker-start` / `worker:start` work too (hidden). */
@@ -142,6 +146,8 @@ function buildCli(raw: RawArgs): CAC {
     .option('-t, --timeout <duration>', 'Kill the run after this long: 90, 30s, 5m, 2h; 0 = none (default: config job_timeout)')
     .option('--cwd <dir>', 'Directory to run in (default: the current directory)')
     .option('--env <name=value>', 'Set a variable for the job, over the environment it runs in (repeat for more)')
+    .option('-a, --after <ids>', 'Run only after these jobs completed (comma-separated); canceled if one ends dead or canceled')
+    .option('-q, --queue <name>', 'Put the job in this named queue, with its own limit (queuectl parallel) (default: default)')
     .option('--file <path>', 'A batch: one JSON job per line (or one command per line with --lines); - reads stdin; all or nothing')
     .option('--lines', 'With --file: each non-blank line is a command, as GNU parallel reads them')
     .option('-w, --wait', "Wait until the job (every job of --file) finishes; exit 0 if it completed, else the job's exit code (see below)")
@@ -151,12 +157,15 @@ function buildCli(raw: RawArgs): CAC {
     .example(`queuectl enqueue '{"id":"job1","command":"echo hello"}' --delay 30s`)
     .example('queuectl enqueue --file cmds.txt --lines')
     .example('queuectl enqueue -w -- make test && echo passed')
+    .example('queuectl enqueue --id migrate -- ./migrate.sh && queuectl enqueue -a migrate -- ./deploy.sh')
+    .example('queuectl enqueue -q ffmpeg -- ffmpeg -i in.mov out.mp4')
     .action(async (json?: string) => (await import('./commands/enqueue.js')).enqueueCommand(ctx(), json));
 
   cli
-    .command('worker <action>', 'Run workers: worker start [-c N] [--detach] | worker stop [-t D]')
-    .usage('worker start [-c N] [--detach]   or   worker stop [-t D]')
+    .command('worker <action>', 'Run workers: worker start [-c N] [-q NAME,…] [--detach] | worker stop [-t D]')
+    .usage('worker start [-c N] [-q NAME,…] [--detach]   or   worker stop [-t D]')
     .option('-c, --count <n>', 'start: number of worker processes (default: 1)')
+    .option('-q, --queue <names>', 'start: take jobs only from these named queues, comma-separated (default: every queue)')
     .option('--detach', 'start: run the manager in the background and return')
     .option('-t, --timeout <duration>', 'stop: after this long (30s, 2m), kill running jobs instead of waiting (default: wait)')
     .option('--json', 'Print the result as JSON')
@@ -167,7 +176,7 @@ function buildCli(raw: RawArgs): CAC {
   cli
     .command('status', 'Counts per state, live workers and their jobs, the data dir')
     .usage('status [--json]   or   status --watch [--interval ms]')
-    .option('--json', 'Print {"data_dir", "counts", "workers"} as JSON')
+    .option('--json', 'Print {"data_dir", "paused", "counts", "held", "queues", "workers"} as JSON')
     .option('--watch', 'On a terminal: redraw every --interval until Ctrl-C (exit 2 when stdout is not a terminal)')
     .option('--interval <ms>', 'With --watch: milliseconds between redraws, from 100 up (default: 1000)')
     .example('queuectl status --watch --interval 500')
@@ -193,14 +202,27 @@ function buildCli(raw: RawArgs): CAC {
     .action(async (ids: unknown[]) => (await import('./commands/cancel.js')).cancelCommand(ctx(), ids.map(String)));
 
   cli
-    .command('pause', 'No worker manager of the data dir starts a new job until resume; running jobs go on (persisted)')
-    .option('--json', 'Print {"paused": true}')
+    .command('pause', 'No worker manager of the data dir starts a new job (of one queue) until resume; running jobs go on (persisted)')
+    .usage('pause [-q NAME] [--json]')
+    .option('-q, --queue <name>', 'Pause only this named queue')
+    .option('--json', 'Print {"paused": true} (with --queue: {"queue", "paused"})')
     .action(async () => (await import('./commands/pause.js')).pauseCommand(ctx(), true));
 
   cli
-    .command('resume', 'Undo pause: worker managers start jobs again')
-    .option('--json', 'Print {"paused": false}')
+    .command('resume', 'Undo pause: worker managers start jobs (of one queue) again')
+    .usage('resume [-q NAME] [--json]')
+    .option('-q, --queue <name>', 'Resume only this named queue')
+    .option('--json', 'Print {"paused": false} (with --queue: {"queue", "paused"})')
     .action(async () => (await import('./commands/pause.js')).pauseCommand(ctx(), false));
+
+  cli
+    .command('parallel [limit]', 'How many jobs of a named queue run at once, across every worker manager (persisted); without a limit, show the queues')
+    .usage('parallel N [-q NAME]   or   parallel unlimited [-q NAME]   or   parallel [-q NAME] [--json]')
+    .option('-q, --queue <name>', 'The queue (default: default)')
+    .option('--json', 'Print {"queue", "parallel"} (without a limit: {"NAME": n|null, …})')
+    .example('queuectl parallel 1 --queue ffmpeg')
+    .example('queuectl parallel unlimited --queue ffmpeg')
+    .action(async (limit?: string) => (await import('./commands/parallel.js')).parallelCommand(ctx(), limit === undefined ? undefined : String(limit)));
 
   cli
     .command('restart [...ids]', 'Run finished jobs again: completed, dead or canceled back to pending, attempts reset, id and log kept')
@@ -224,14 +246,16 @@ function buildCli(raw: RawArgs): CAC {
 
   cli
     .command('stats', 'Counts per state, throughput, failure rate, run time p50/p95, oldest waiting job')
-    .usage('stats [--json]')
+    .usage('stats [-q NAME] [--json]')
+    .option('-q, --queue <name>', 'Only the jobs of this named queue')
     .option('--json', 'Print the figures as one JSON object')
     .action(async () => (await import('./commands/stats.js')).statsCommand(ctx()));
 
   cli
     .command('list', 'List jobs (queue and DLQ), oldest first')
-    .usage('list [-s S[,S…]] [-n N] [--json]')
+    .usage('list [-s S[,S…]] [-q NAME] [-n N] [--json]')
     .option('-s, --state <states>', 'Only these states, comma-separated: pending, processing, failed, completed, dead, canceled')
+    .option('-q, --queue <name>', 'Only the jobs of this named queue')
     .option('-n, --limit <n>', 'Only the n most recent (queue and DLQ together)')
     .option('--json', 'Print an array of jobs')
     .action(async () => (await import('./commands/list.js')).listCommand(ctx()));

@@ -5,6 +5,7 @@
  * job stays canceled and is never retried.
  */
 import { planCancel } from './cancel.js';
+import { cancelDependents } from './dependencies.js';
 import { isClaimed, type CancelableJob, type CanceledJob, type ProcessingJob } from './job.js';
 import { evictFinished } from './retention-ops.js';
 import { findRunProcessesOfJobs, stopRunProcesses, type RunProcess, type StopResult } from './run-processes.js';
@@ -26,6 +27,8 @@ export interface Canceled {
   claimed: boolean;
   /** For a job that was running: the processes of its run that were stopped. */
   stopped: StopResult | null;
+  /** It was not named: it was waiting on a job canceled here (its `last_error` says which). */
+  dependent: boolean;
 }
 
 export interface CancelOptions {
@@ -41,7 +44,7 @@ export type CancelSelection = readonly string[] | { states: readonly CancelableJ
 export async function cancelJobs(store: QueueStore, selection: CancelSelection, options: CancelOptions = {}): Promise<Canceled[]> {
   const now = options.now ?? new Date();
   const graceMs = options.graceMs ?? KILL_GRACE_MS;
-  const { plan, found } = await store.transact((tx) => {
+  const { plan, found, dependents } = await store.transact((tx) => {
     const dlq = tx.dlq(); // first: loading it may repair the queue
     const ids = 'states' in selection ? tx.queue().filter((job) => selection.states.includes(job.state as CancelableJob['state'])).map((job) => job.id) : selection;
     const wanted = new Set(ids);
@@ -50,19 +53,21 @@ export async function cancelJobs(store: QueueStore, selection: CancelSelection, 
     // end its processes before this command looks, which would then find none.
     const found = findRunProcessesOfJobs(store.paths.root, processing.map((job) => job.id));
     const plan = planCancel(tx.queue(), dlq, ids, now, (id) => (found.get(id)?.length ?? 0) > 0);
+    const cascade = cancelDependents(plan.queue, new Map(plan.canceled.map(({ job }) => [job.id, 'was canceled'])), now);
     // Before retention may move the jobs, and their logs with them, to the archive.
-    for (const { job } of plan.canceled) note(store, job);
-    tx.setQueue(evictFinished(tx, plan.queue, now));
-    return { plan, found };
+    for (const job of [...plan.canceled.map(({ job }) => job), ...cascade.canceled]) note(store, job);
+    tx.setQueue(evictFinished(tx, cascade.queue, now));
+    return { plan, found, dependents: cascade.canceled };
   });
   const running = new Map(plan.running.map((job) => [job.id, job]));
-  return Promise.all(
+  const named = await Promise.all(
     plan.canceled.map(async ({ job, was }): Promise<Canceled> => {
       const run = running.get(job.id);
       const claimed = run !== undefined && isClaimed(run) && (found.get(job.id)?.length ?? 0) === 0;
-      return { job, was, claimed, stopped: run ? await stopRun(store, run, found.get(job.id) ?? [], graceMs) : null };
+      return { job, was, claimed, stopped: run ? await stopRun(store, run, found.get(job.id) ?? [], graceMs) : null, dependent: false };
     }),
   );
+  return [...named, ...dependents.map((job): Canceled => ({ job, was: 'pending', claimed: false, stopped: null, dependent: true }))];
 }
 
 function stopRun(store: QueueStore, job: ProcessingJob, found: readonly RunProcess[], graceMs: number): Promise<StopResult> {

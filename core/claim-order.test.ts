@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { expiredLeases, nextReadyAt, pickNext } from './claim-order.js';
+import { expiredLeases, nextReadyAt, pickJobs, pickNext } from './claim-order.js';
 import type { Job, ProcessingJob } from './job.js';
 import { pendingJob, processingJob } from '../test/sample-jobs.js';
 
@@ -72,4 +72,32 @@ test('the next ready time is the soonest run_at of a waiting job', () => {
   ];
   assert.equal(nextReadyAt(jobs), '2026-11-23T11:00:00.000Z');
   assert.equal(nextReadyAt([]), null);
+});
+
+test('pickJobs: several at once in claim order; a gate holds jobs back without changing the order of the rest', () => {
+  const jobs: Job[] = [
+    pending('held', { priority: 9 }),
+    pending('a1', { queue: 'a' }),
+    pending('a2', { queue: 'a' }),
+    pending('b1', { queue: 'b', priority: 1 }),
+    pending('later', { run_at: '2026-11-23T11:00:00.000Z' }),
+    pending('held-later', { run_at: '2026-11-23T10:30:00.000Z' }),
+  ];
+  assert.deepEqual(ids(jobs, pickJobs(jobs, NOW, 10).picked), ['held', 'b1', 'a1', 'a2']);
+  const taken: string[] = [];
+  const room = new Map([['a', 1]]);
+  const gate = {
+    eligible: (job: Job) => !job.id.startsWith('held'),
+    hasRoom: (job: Job) => (room.get(job.queue!) ?? 1) > 0,
+    take: (job: Job) => {
+      taken.push(job.id);
+      if (room.has(job.queue!)) room.set(job.queue!, room.get(job.queue!)! - 1);
+    },
+  };
+  const { picked, nextReadyAt } = pickJobs(jobs, NOW, 10, gate);
+  // a2 waits for a1's slot; the held jobs are not picked, and do not wake an idle worker.
+  assert.deepEqual(ids(jobs, picked), ['b1', 'a1']);
+  assert.deepEqual(taken, ['b1', 'a1']);
+  assert.equal(nextReadyAt, '2026-11-23T11:00:00.000Z');
+  assert.deepEqual(ids(jobs, pickJobs(jobs, NOW, 10, gate).picked), ['b1'], 'queue a has no room left');
 });

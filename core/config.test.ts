@@ -16,6 +16,7 @@ test('the defaults are the documented ones', () => {
     archive_days: 30,
     paused: false,
     capture_env: true,
+    queues: {},
   });
 });
 
@@ -73,7 +74,20 @@ test('settings that are spans of time take the one duration syntax, in their own
 
 test('every key has a rule that accepts its default', () => {
   for (const key of CONFIG_KEYS) {
-    assert.equal(parseConfigValue(key, String(DEFAULT_CONFIG[key])), DEFAULT_CONFIG[key]);
+    // Stored, every default is valid; typed, every key but queues (set by its own commands).
+    assert.deepEqual(resolveConfig({ [key]: DEFAULT_CONFIG[key] }, 'config.json')[key], DEFAULT_CONFIG[key]);
+    if (key !== 'queues') assert.equal(parseConfigValue(key, String(DEFAULT_CONFIG[key])), DEFAULT_CONFIG[key]);
+  }
+  assert.throws(() => parseConfigValue('queues', '{}'), /queues is set per queue: queuectl parallel N --queue NAME/);
+});
+
+test('queue settings: names by the id rules, a limit from 1 up, paused true or false, nothing else', () => {
+  assert.deepEqual(resolveConfig({ queues: { ffmpeg: { parallel: 1, paused: true }, x: {} } }, 'c.json').queues, {
+    ffmpeg: { parallel: 1, paused: true },
+    x: {},
+  });
+  for (const queues of [{ 'a b': {} }, { x: { parallel: 0 } }, { x: { parallel: 1.5 } }, { x: { paused: 'yes' } }, { x: { limit: 1 } }, [], { x: null }]) {
+    assert.throws(() => resolveConfig({ queues }, 'c.json'), /c\.json: "queues" must be an object of queue names/, JSON.stringify(queues));
   }
 });
 

@@ -3,7 +3,9 @@
  * set; everything else takes the default below, so a newer default reaches old data dirs.
  */
 import { inputError, QueuectlError, showValue } from './errors.js';
+import { isSafeId } from './job.js';
 import { parseDurationMs, parseNonNegativeInt, parseNonNegativeNumber, UNIT_MS } from './parse.js';
+import type { QueueTable } from './queues.js';
 
 export interface Config {
   /** Retries after the first run, captured into each job at enqueue. @default 3 */
@@ -34,6 +36,11 @@ export interface Config {
    * in the worker's (false); its own `--env` variables apply either way. @default true
    */
   capture_env: boolean;
+  /**
+   * Settings of named queues, by name: `{"ffmpeg": {"parallel": 1, "paused": true}}`. Set with
+   * `queuectl parallel N --queue NAME` and `queuectl pause --queue NAME`. @default {}
+   */
+  queues: QueueTable;
 }
 
 export type ConfigKey = keyof Config;
@@ -50,6 +57,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   archive_days: 30,
   paused: false,
   capture_env: true,
+  queues: Object.freeze({}),
 });
 
 export const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as ConfigKey[];
@@ -104,6 +112,27 @@ const BOOLEAN: KeyRule = {
   isValid: (value) => typeof value === 'boolean',
 };
 
+/** `queues`: an object of queue names to `{"parallel": n (1 up), "paused": bool}`, set by its own commands. */
+const QUEUES: KeyRule = {
+  expected: 'an object of queue names to {"parallel": n, "paused": true|false}',
+  fromText: (_text, what) => {
+    throw inputError(`${what} is set per queue: queuectl parallel N --queue NAME, queuectl pause --queue NAME`);
+  },
+  isValid: (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.entries(value).every(
+      ([name, queue]) =>
+        isSafeId(name) &&
+        typeof queue === 'object' &&
+        queue !== null &&
+        Object.keys(queue).every((key) => key === 'parallel' || key === 'paused') &&
+        (queue.parallel === undefined || (Number.isSafeInteger(queue.parallel) && queue.parallel >= 1)) &&
+        (queue.paused === undefined || typeof queue.paused === 'boolean'),
+    ),
+};
+
 const RULES: Record<ConfigKey, KeyRule> = {
   max_retries: wholeNumber(0),
   backoff_base: positiveNumber(1),
@@ -116,6 +145,7 @@ const RULES: Record<ConfigKey, KeyRule> = {
   archive_days: duration('d', 0),
   paused: BOOLEAN,
   capture_env: BOOLEAN,
+  queues: QUEUES,
 };
 
 /** `max-retries` and `max_retries` name the same key. */

@@ -317,3 +317,77 @@ test('runs to verify are checked, not renewed: the lost ones are reported, nothi
   assert.deepEqual(result.lost, [{ id: 'gone', token: 'b', because: 'canceled' }]);
   assert.deepEqual(writes, []);
 });
+
+test('a dependent is held while its dependency runs, and claimed in the cycle that records its completion', () => {
+  const { tx, state } = fakeTx([
+    processingJob('a', { lease: { worker_pid: 1, token: 'a', expires_at: EXPIRES } }),
+    pendingJob('b', { after: ['a'], priority: 5 }),
+    pendingJob('c'),
+  ]);
+  const first = cycle(tx, { claim: 2 });
+  assert.deepEqual(first.claimed.map((job) => job.id), ['c'], 'b, of higher priority, waits for a');
+  assert.equal(first.nextReadyAt, null, 'a held job does not wake an idle worker: the completion of a does');
+  const second = cycle(tx, { outcomes: [{ id: 'a', token: 'a', outcome: succeeded }], claim: 1 });
+  assert.deepEqual(second.claimed.map((job) => job.id), ['b']);
+  assert.equal(state.queue[1]!.state, 'processing');
+});
+
+test('the death of a dependency cancels its waiting dependents down the chain in the same write, and retention sees them', () => {
+  const { tx, state, writes } = fakeTx([
+    processingJob('a', { attempts: 4, lease: { worker_pid: 1, token: 'a', expires_at: EXPIRES } }),
+    pendingJob('b', { after: ['a'] }),
+    pendingJob('c', { after: ['b'] }),
+    pendingJob('d'),
+  ]);
+  const result = cycle(tx, { outcomes: [{ id: 'a', token: 'a', outcome: failed }], claim: 2 });
+  assert.equal(result.recorded[0]?.state, 'dead');
+  assert.deepEqual(result.canceled.map((job) => [job.id, job.last_error]), [
+    ['b', 'canceled: its dependency "a" is dead'],
+    ['c', 'canceled: its dependency "b" was canceled ("a" is dead)'],
+  ]);
+  assert.deepEqual(result.claimed.map((job) => job.id), ['d']);
+  assert.deepEqual(writes, ['dlq', 'queue'], 'the DLQ gains a, then one write of the queue without it and with its dependents canceled');
+  assert.deepEqual(state.queue.map((job) => [job.id, job.state]), [
+    ['b', 'canceled'],
+    ['c', 'canceled'],
+    ['d', 'processing'],
+  ]);
+});
+
+test('a job whose lease ran out and that dies of it cancels its dependents too', () => {
+  const { tx, state } = fakeTx([
+    processingJob('a', { attempts: 4, lease: { worker_pid: 9, token: 'a', expires_at: '2026-11-23T09:59:00.000Z' } }),
+    pendingJob('b', { after: ['a'] }),
+  ]);
+  const result = cycle(tx, { claim: 0 });
+  assert.equal(result.recovered[0]?.job.state, 'dead');
+  assert.equal(state.queue[0]!.state, 'canceled');
+});
+
+test('a queue limit counts what runs under every manager; free slots go to other queues meanwhile', () => {
+  const { tx } = fakeTx(
+    [
+      processingJob('running-elsewhere', { queue: 'ffmpeg', lease: { worker_pid: 7, token: 'x', expires_at: EXPIRES } }),
+      pendingJob('f1', { queue: 'ffmpeg', priority: 9 }),
+      pendingJob('s1'),
+      pendingJob('s2'),
+    ],
+    [],
+    { queues: { ffmpeg: { parallel: 1 } } },
+  );
+  assert.deepEqual(cycle(tx, { claim: 4 }).claimed.map((job) => job.id), ['s1', 's2']);
+});
+
+test('a limit of 2 lets 2 start in one cycle, not more', () => {
+  const { tx } = fakeTx([pendingJob('f1', { queue: 'q' }), pendingJob('f2', { queue: 'q' }), pendingJob('f3', { queue: 'q' })], [], {
+    queues: { q: { parallel: 2 } },
+  });
+  assert.deepEqual(cycle(tx, { claim: 3 }).claimed.map((job) => job.id), ['f1', 'f2']);
+});
+
+test('a manager started for some queues claims only their jobs; a paused queue gives none', () => {
+  const jobs = () => [pendingJob('d1'), pendingJob('x1', { queue: 'x' }), pendingJob('y1', { queue: 'y' })];
+  assert.deepEqual(cycle(fakeTx(jobs()).tx, { claim: 3, queues: ['x'] }).claimed.map((job) => job.id), ['x1']);
+  const paused = fakeTx(jobs(), [], { queues: { y: { paused: true } } });
+  assert.deepEqual(cycle(paused.tx, { claim: 3 }).claimed.map((job) => job.id), ['d1', 'x1']);
+});

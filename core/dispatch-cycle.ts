@@ -8,8 +8,21 @@
  * Every write of a run's result is checked against the job's current lease token, so a
  * manager that froze past the lease never overwrites what happened to the job since.
  */
-import { expiredLeases, nextReadyAt, pickNext } from './claim-order.js';
-import { isClaimed, type ClaimableJob, type ClaimedJob, type DeadJob, type Job, type ProcessingJob, type RunningJob } from './job.js';
+import { isExpired, pickJobs, type ClaimGate } from './claim-order.js';
+import type { Config } from './config.js';
+import { cancelDependents, endedHow, isHeld, unfinishedDependencies } from './dependencies.js';
+import {
+  isClaimed,
+  queueOf,
+  type CanceledJob,
+  type ClaimableJob,
+  type ClaimedJob,
+  type DeadJob,
+  type Job,
+  type ProcessingJob,
+  type RunningJob,
+} from './job.js';
+import { QueueSlots } from './queues.js';
 import { isSuccess, type RunOutcome } from './outcome.js';
 import { evictFinished } from './retention-ops.js';
 import { claim, finish, recover, release, renewLease, start } from './transitions.js';
@@ -51,6 +64,8 @@ export interface CycleRequest {
   verify?: readonly RunRef[];
   /** How many ready jobs to claim for the manager's workers. */
   claim: number;
+  /** The queues the manager takes jobs from (`worker start --queue`); every queue when absent or null. */
+  queues?: readonly string[] | null;
 }
 
 export interface CycleResult {
@@ -64,6 +79,8 @@ export interface CycleResult {
   claimed: ClaimedJob[];
   /** Jobs taken back because their lease ran out, as they are now. */
   recovered: { job: Job; token: string }[];
+  /** Jobs canceled because a job they run after ended dead (see dependencies.ts). */
+  canceled: CanceledJob[];
   /** When the soonest waiting job becomes ready, if fewer jobs than asked for were claimed. */
   nextReadyAt: string | null;
 }
@@ -82,33 +99,35 @@ export function dispatchCycle(
 ): CycleResult {
   const config = tx.config();
   const hasFailure = request.outcomes.some(({ outcome }) => !isSuccess(outcome));
-  const expired = expiredLeases(tx.queue(), now);
+  const nowIso = now.toISOString();
+  let loaded = tx.queue();
+  // Every run this cycle records, renews or takes back is a processing job: one pass finds them.
+  let processing = processingIndexes(loaded);
   // A job may move to the DLQ: load it (repairing a move a crash cut in half) before deciding.
-  if (hasFailure || expired.length > 0) tx.dlq();
-  const jobs = [...tx.queue()];
+  if (hasFailure || processing.some((index) => isExpired(loaded[index]!, nowIso))) {
+    tx.dlq();
+    if (tx.queue() !== loaded) {
+      loaded = tx.queue(); // repaired
+      processing = processingIndexes(loaded);
+    }
+  }
+  let jobs: Job[] = [...loaded];
   const dead: DeadJob[] = [];
   let changed = false;
 
   const starts = request.starts ?? [];
   const released = request.release ?? [];
   const verify = request.verify ?? [];
-  const wanted = new Set([...starts, ...request.outcomes, ...request.renew, ...verify, ...released].map((run) => run.id));
   const indexOf = new Map<string, number>();
-  if (wanted.size > 0) {
-    jobs.forEach((job, index) => {
-      if (wanted.has(job.id)) indexOf.set(job.id, index);
-    });
-  }
+  for (const index of processing) indexOf.set(jobs[index]!.id, index);
   const owned = (run: RunRef): number | null => {
     const index = indexOf.get(run.id);
     const job = index === undefined ? undefined : jobs[index];
     return job?.state === 'processing' && job.lease.token === run.token ? index! : null;
   };
 
-  const whyLost = (run: RunRef): LostBecause => {
-    const index = indexOf.get(run.id);
-    return index !== undefined && jobs[index]?.state === 'canceled' ? 'canceled' : 'taken back';
-  };
+  // Rare (a run lost to a cancel or a take-back): a search is fine.
+  const whyLost = (run: RunRef): LostBecause => (jobs.some((job) => job.id === run.id && job.state === 'canceled') ? 'canceled' : 'taken back');
 
   const started = (index: number, run: RunStart): RunningJob => {
     const job = jobs[index] as ProcessingJob;
@@ -163,8 +182,9 @@ export function dispatchCycle(
   // After outcomes and renewals: a run that ended or still runs under this manager is its
   // own, even past its lease, as long as no one took the job back.
   const recovered: CycleResult['recovered'] = [];
-  for (const index of expiredLeases(jobs, now)) {
-    const job = jobs[index] as ProcessingJob;
+  for (const index of processing) {
+    const job = jobs[index]!;
+    if (job.state !== 'processing' || !isExpired(job, nowIso)) continue;
     const next = recover(job, config, now, job.lease.worker_pid !== null || runStarted(job));
     jobs[index] = next;
     recovered.push({ job: next, token: job.lease.token });
@@ -172,15 +192,29 @@ export function dispatchCycle(
     changed = true;
   }
 
+  // In the same write as the deaths: no job ever waits on a dead job.
+  let canceled: CanceledJob[] = [];
+  if (dead.length > 0) {
+    const cascade = cancelDependents(jobs, new Map(dead.map((job) => [job.id, endedHow(job)])), now);
+    if (cascade.canceled.length > 0) {
+      jobs = cascade.queue;
+      canceled = cascade.canceled;
+      completed = true; // finished jobs were added: retention applies
+    }
+  }
+
   const claimed: ClaimedJob[] = [];
+  let nextReadyAt: string | null = null;
   // Paused (`queuectl pause`): what runs goes on, nothing new starts.
-  for (let n = 0; n < (config.paused ? 0 : request.claim); n++) {
-    const index = pickNext(jobs, now);
-    if (index === -1) break;
-    const job = claim(jobs[index] as ClaimableJob, { token: newToken(), expires_at: leaseEnd.toISOString() }, now);
-    jobs[index] = job;
-    claimed.push(job);
-    changed = true;
+  if (!config.paused && request.claim > 0) {
+    const pick = pickJobs(jobs, now, request.claim, claimGate(jobs, config, request.queues ?? null));
+    for (const index of pick.picked) {
+      const job = claim(jobs[index] as ClaimableJob, { token: newToken(), expires_at: leaseEnd.toISOString() }, now);
+      jobs[index] = job;
+      claimed.push(job);
+      changed = true;
+    }
+    if (claimed.length < request.claim) nextReadyAt = pick.nextReadyAt;
   }
 
   if (changed) {
@@ -198,6 +232,24 @@ export function dispatchCycle(
     lost,
     claimed,
     recovered,
-    nextReadyAt: claimed.length < request.claim && !config.paused ? nextReadyAt(jobs) : null,
+    canceled,
+    nextReadyAt,
+  };
+}
+
+function processingIndexes(jobs: readonly Job[]): number[] {
+  const found: number[] = [];
+  for (let index = 0; index < jobs.length; index++) if (jobs[index]!.state === 'processing') found.push(index);
+  return found;
+}
+
+/** What may be claimed besides by time: jobs whose dependencies completed, of queues taken here, not paused, with room. */
+function claimGate(jobs: readonly Job[], config: Config, only: readonly string[] | null): ClaimGate {
+  const unfinished = unfinishedDependencies(jobs);
+  const slots = new QueueSlots(jobs, config.queues, only);
+  return {
+    eligible: (job) => slots.accepts(queueOf(job)) && !isHeld(job, unfinished),
+    hasRoom: (job) => slots.hasRoom(queueOf(job)),
+    take: (job) => slots.take(queueOf(job)),
   };
 }

@@ -33,6 +33,8 @@ import type { QueueStore } from '../store/queue-store.js';
 
 /** How long a claimed job may wait in its manager for a free worker before it goes back. */
 export const HOLD_MS = 100;
+/** At most this many jobs are held for each young run (see claimWanted). */
+const MAX_AHEAD_PER_RUN = 8;
 /** A start is recorded with the next cycle, or after this long when no cycle comes sooner. */
 const START_RECORD_MS = 10;
 /** The longest delay setTimeout takes (about 24.8 days). */
@@ -55,6 +57,8 @@ export interface DispatcherOptions {
    * take a later (or lower-priority) job meanwhile. @default () => true
    */
   alone?: () => boolean;
+  /** The queues to take jobs from (`worker start --queue`); null for every queue. @default null */
+  queues?: readonly string[] | null;
 }
 
 /** A job handed to a worker. */
@@ -106,10 +110,15 @@ export class Dispatcher {
   private lastError = '';
   private idleWaiters: (() => void)[] = [];
   private readonly holdMs: number;
+  /** How long the last lock cycle took, in ms. */
+  private lastCycleMs = 0;
+  /** How long a short run takes here, hand-over to outcome, in ms: a moving average of the runs that ended young. */
+  private shortRunMs: number;
 
   constructor(private readonly options: DispatcherOptions) {
     this.config = options.store.readConfig();
     this.holdMs = options.holdMs ?? HOLD_MS;
+    this.shortRunMs = this.holdMs;
   }
 
   start(): void {
@@ -194,6 +203,8 @@ export class Dispatcher {
     const workerPid = run?.pid ?? 0;
     this.starts = this.starts.filter((start) => start.token !== ref.token); // recorded with the outcome
     const handedAt = new Date(run?.handedMs ?? Date.now()).toISOString();
+    const took = run === undefined ? null : Date.now() - run.handedMs;
+    if (took !== null && took < this.holdMs) this.shortRunMs = 0.8 * this.shortRunMs + 0.2 * took;
     this.outcomes.push({ ...ref, workerPid, startedAt: startedAt ?? run?.startedAt ?? handedAt, endedAt, outcome });
     this.request();
   }
@@ -279,7 +290,9 @@ export class Dispatcher {
 
   /**
    * How many jobs a cycle should claim now: one per idle worker, and, when no other manager
-   * shares the data dir, one per young run to hold for.
+   * shares the data dir, some per young run to hold for: one, or as many as such runs end while
+   * a lock cycle goes on, when cycles take longer than short runs (a large queue.json), so that
+   * a cycle carries more outcomes and claims and fewer cycles are needed.
    */
   private claimWanted(): number {
     if (!this.claiming) return 0;
@@ -289,7 +302,8 @@ export class Dispatcher {
       if (!this.retiring.has(run.pid) && now - run.handedMs < this.holdMs) young++;
     }
     if (young > 0 && !(this.options.alone?.() ?? true)) young = 0;
-    return this.idle.length + Math.max(0, young - this.held.size);
+    const perRun = Math.min(MAX_AHEAD_PER_RUN, Math.max(1, Math.ceil(this.lastCycleMs / Math.max(1, this.shortRunMs))));
+    return this.idle.length + Math.max(0, young * perRun - this.held.size);
   }
 
   private hasOutcome(token: string): boolean {
@@ -378,7 +392,7 @@ export class Dispatcher {
     this.recording = new Set(outcomes.map((outcome) => outcome.token));
     try {
       result = await this.options.store.transact((tx) => {
-        const cycle = dispatchCycle(tx, { starts, outcomes, release, renew, verify, claim }, new Date(), randomUUID, (job) => this.runStarted(job));
+        const cycle = dispatchCycle(tx, { starts, outcomes, release, renew, verify, claim, queues: this.options.queues ?? null }, new Date(), randomUUID, (job) => this.runStarted(job));
         this.config = tx.config();
         return cycle;
       });
@@ -393,6 +407,7 @@ export class Dispatcher {
       this.recording = new Set();
     }
     this.lastError = '';
+    this.lastCycleMs = Date.now() - started;
     if (renewDue) this.lastRenewal = started;
     this.nextReadyAt = result.nextReadyAt;
     this.apply(result, outcomes);
@@ -416,6 +431,7 @@ export class Dispatcher {
       // A run that ended with its worker has no line of its own saying how: say it here.
       if (job && run.outcome.kind === 'lost') this.noteLostRun(job);
     });
+    for (const job of result.canceled) log(`${job.id}: ${job.last_error}`);
     for (const run of result.lost) this.revoke(run, run.because === 'canceled' ? 'it was canceled' : 'the job was taken back');
     const now = Date.now();
     for (const job of result.claimed) this.hold(job, now);

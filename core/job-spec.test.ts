@@ -124,7 +124,7 @@ test('a relative cwd is taken from the directory the job was enqueued from', () 
 test('the new job has the fields of the file format in its order', () => {
   const job = newJob({ command: 'x' }, 'id1', { max_retries: 3, job_timeout: 0 }, '/', NOW);
   assert.deepEqual(Object.keys(job), [
-    'id', 'command', 'state', 'attempts', 'max_retries', 'priority', 'run_at', 'timeout', 'cwd', 'env', 'env_id',
+    'id', 'command', 'state', 'attempts', 'max_retries', 'priority', 'queue', 'after', 'run_at', 'timeout', 'cwd', 'env', 'env_id',
     'created_at', 'updated_at', 'started_at', 'finished_at', 'exit_code', 'last_error', 'lease',
   ]);
 });
@@ -144,4 +144,26 @@ test('env: variables a shell can export, string values; QUEUECTL_* are queuectl\
 test('a run_at in the past means now: the job does not go ahead of jobs that waited longer', () => {
   const job = newJob(validateJobSpec({ command: 'x', run_at: '2020-01-01T00:00:00Z' }), 'i', { max_retries: 1, job_timeout: 0 }, '/', NOW);
   assert.equal(job.run_at, NOW.toISOString());
+});
+
+test('"after" lists job ids, each once; a single id or a number is taken too; a job cannot run after itself', () => {
+  assert.deepEqual(validateJobSpec({ command: 'x', after: ['a', 'b', 'a'] }).after, ['a', 'b']);
+  assert.deepEqual(validateJobSpec({ command: 'x', after: 'a' }).after, ['a']);
+  assert.deepEqual(validateJobSpec({ command: 'x', after: [7] }).after, ['7']);
+  rejects({ command: 'x', after: ['../x'] }, /"after" must list job ids/);
+  rejects({ command: 'x', after: [''] }, /"after" must list job ids/);
+  rejects({ command: 'x', after: [{}] }, /"after" must list job ids/);
+  rejects({ command: 'x', id: 'me', after: ['a', 'me'] }, /job "me" cannot run after itself/);
+});
+
+test('"queue" names a queue by the id rules; left out, the job is in default', () => {
+  assert.equal(validateJobSpec({ command: 'x', queue: 'ffmpeg' }).queue, 'ffmpeg');
+  rejects({ command: 'x', queue: 'a b' }, /"queue" must be a queue name/);
+  rejects({ command: 'x', queue: 3 }, /"queue" must be a queue name/);
+  const job = newJob({ command: 'x' }, 'id1', { max_retries: 5, job_timeout: 30 }, '/', NOW);
+  assert.equal(job.queue, 'default');
+  assert.deepEqual(job.after, []);
+  const placed = newJob({ command: 'x', queue: 'q', after: ['a'] }, 'id2', { max_retries: 5, job_timeout: 30 }, '/', NOW);
+  assert.equal(placed.queue, 'q');
+  assert.deepEqual(placed.after, ['a']);
 });

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import type { Config } from './config.js';
 import { inputError, showValue } from './errors.js';
-import { isSafeId, type PendingJob } from './job.js';
+import { DEFAULT_QUEUE, isSafeId, type PendingJob } from './job.js';
 import { parseDurationMs, parseRunAt } from './parse.js';
 
 /** A new job as the caller describes it; what is left out takes the config default. */
@@ -23,9 +23,15 @@ export interface JobSpec {
   cwd?: string;
   /** Variables to set for the job's runs, over its environment. */
   env?: Record<string, string>;
+  /** Jobs that must complete first (each once, in the order given). */
+  after?: string[];
+  /** The named queue; `default` when left out. */
+  queue?: string;
 }
 
-const SPEC_KEYS = ['command', 'id', 'max_retries', 'priority', 'run_at', 'delay', 'timeout', 'cwd', 'env'];
+const SPEC_KEYS = ['command', 'id', 'max_retries', 'priority', 'run_at', 'delay', 'timeout', 'cwd', 'env', 'after', 'queue'];
+
+const ID_RULE = '1-128 characters of A-Z a-z 0-9 . _ - (not "." or "..")';
 
 /** A name a shell can export: what `--env NAME=VALUE` and `"env"` may set. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -64,6 +70,30 @@ function envVariables(value: unknown, where: string): Record<string, string> {
   return env;
 }
 
+/**
+ * `"after": ["a", "b"]` (a single id may be given as a string, a number as its digits, as for
+ * `"id"`): each a possible job id, once; a job cannot wait for itself.
+ */
+function dependencyIds(value: unknown, id: string | undefined, where: string): string[] {
+  const list = Array.isArray(value) ? value : [value];
+  const ids: string[] = [];
+  for (const item of list) {
+    const dependency = typeof item === 'number' && Number.isSafeInteger(item) && item >= 0 ? String(item) : item;
+    if (typeof dependency !== 'string' || !isSafeId(dependency)) {
+      throw inputError(`${where}"after" must list job ids (${ID_RULE}), got ${showValue(item)}`);
+    }
+    if (dependency === id) throw inputError(`${where}job "${id}" cannot run after itself`);
+    if (!ids.includes(dependency)) ids.push(dependency);
+  }
+  return ids;
+}
+
+/** A queue name: the same rules as a job id. `what` names where it was given, e.g. `--queue`. */
+export function queueName(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !isSafeId(value)) throw inputError(`${what} must be a queue name: ${ID_RULE}, got ${showValue(value)}`);
+  return value;
+}
+
 function text(value: unknown, key: string, where: string): string {
   if (typeof value !== 'string') {
     throw inputError(`${where}"${key}" must be a string, got ${showValue(value)}`);
@@ -93,13 +123,11 @@ export function validateJobSpec(input: unknown, where = '', now = new Date()): J
   if (input.id !== undefined) {
     // A whole number is taken as its digits, as a user of `"id": 7` means "7".
     const id = typeof input.id === 'number' && Number.isSafeInteger(input.id) && input.id >= 0 ? String(input.id) : text(input.id, 'id', where);
-    if (!isSafeId(id)) {
-      throw inputError(
-        `${where}"id" must be 1-128 characters of A-Z a-z 0-9 . _ - (not "." or ".."), got ${showValue(id)}`,
-      );
-    }
+    if (!isSafeId(id)) throw inputError(`${where}"id" must be ${ID_RULE}, got ${showValue(id)}`);
     spec.id = id;
   }
+  if (input.after !== undefined) spec.after = dependencyIds(input.after, spec.id, where);
+  if (input.queue !== undefined) spec.queue = queueName(input.queue, `${where}"queue"`);
   if (input.max_retries !== undefined) spec.max_retries = wholeNumber(input.max_retries, 'max_retries', where, 0);
   if (input.priority !== undefined) spec.priority = wholeNumber(input.priority, 'priority', where, null);
   if (input.timeout !== undefined && input.timeout !== null) {
@@ -146,6 +174,8 @@ export function newJob(
     attempts: 0,
     max_retries: spec.max_retries ?? defaults.max_retries,
     priority: spec.priority ?? 0,
+    queue: spec.queue ?? DEFAULT_QUEUE,
+    after: spec.after ?? [],
     // A time in the past means now: kept as given, it would go ahead of jobs that waited longer.
     run_at: spec.run_at !== undefined ? (spec.run_at > at ? spec.run_at : at) : spec.delay_ms === undefined ? at : new Date(now.getTime() + spec.delay_ms).toISOString(),
     timeout: timeout === null || timeout === 0 ? null : timeout,

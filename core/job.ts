@@ -43,6 +43,16 @@ interface JobFields {
   env_id?: string | null;
   /** Higher runs first among ready jobs. @default 0 */
   priority: number;
+  /**
+   * The named queue it belongs to, whose limit (`queuectl parallel`) and pause apply to it.
+   * Absent from files written before named queues: such a job is in `default`.
+   */
+  queue?: string;
+  /**
+   * Jobs that must complete before this one runs (`--after`); empty when none. Absent from files
+   * written before dependencies.
+   */
+  after?: string[];
   /** Retries after the first run: the job runs at most `1 + max_retries` times. */
   max_retries: number;
   /** Seconds a run may take before its process group is killed; `null` = no limit. */
@@ -128,7 +138,8 @@ export interface DeadJob extends JobFields {
 
 /**
  * Stopped by `queuectl cancel` while pending, failed (waiting for a retry) or processing (its
- * run was killed). Final: it stays in queue.json for inspection and is never claimed again.
+ * run was killed), or because a job it runs after ended dead or canceled while it waited. Final:
+ * it stays in queue.json for inspection and is never claimed again.
  */
 export interface CanceledJob extends JobFields {
   state: 'canceled';
@@ -138,7 +149,7 @@ export interface CanceledJob extends JobFields {
   finished_at: Timestamp;
   /** The exit code of its last run, when that run exited by itself (a killed run has none). */
   exit_code: number | null;
-  /** `canceled by user …`, with what it was doing then. */
+  /** `canceled by user …`, with what it was doing then, or `canceled: its dependency … is dead`. */
   last_error: string;
   lease: null;
 }
@@ -180,6 +191,19 @@ export function isClaimable(job: Job): job is ClaimableJob {
 export function isJobState(value: string): value is JobState {
   return (JOB_STATES as readonly string[]).includes(value);
 }
+
+/** The queue of jobs enqueued without `--queue`. */
+export const DEFAULT_QUEUE = 'default';
+
+export function queueOf(job: Job): string {
+  return job.queue ?? DEFAULT_QUEUE;
+}
+
+/** The jobs this one runs after (`--after`). */
+export function dependenciesOf(job: Job): readonly string[] {
+  return job.after ?? NO_DEPENDENCIES;
+}
+const NO_DEPENDENCIES: readonly string[] = Object.freeze([]);
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
 

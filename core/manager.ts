@@ -30,6 +30,8 @@ export interface ManagerOptions {
   store: QueueStore;
   count: number;
   log: (line: string) => void;
+  /** Take jobs only from these queues; null for every queue. @default null */
+  queues?: readonly string[] | null;
 }
 
 export interface RunningManager {
@@ -68,7 +70,7 @@ function aloneOnDataDir(store: QueueStore): () => boolean {
   };
 }
 
-export function startManager({ store, count, log }: ManagerOptions): RunningManager {
+export function startManager({ store, count, log, queues = null }: ManagerOptions): RunningManager {
   const self = identityOf(process.pid);
   const startedAt = new Date().toISOString();
   const children = new Map<number, Child>();
@@ -86,6 +88,7 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
     store,
     log,
     alone: aloneOnDataDir(store),
+    queues,
     assign: (pid, job) => send(pid, { type: 'run', job }),
     revoke: (pid, run, reason) => send(pid, { type: 'revoke', token: run.token, reason }),
   });
@@ -98,6 +101,7 @@ export function startManager({ store, count, log }: ManagerOptions): RunningMana
         ...self,
         started_at: startedAt,
         count,
+        queues: queues === null ? null : [...queues],
         workers: [...children.values()].map((child) => child.record),
       });
     } catch (error) {

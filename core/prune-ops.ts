@@ -5,6 +5,7 @@
 import type { FinishedJob } from './job.js';
 import { planPrune, type PruneRule } from './prune.js';
 import { archiveBatchesBefore, deleteArchiveBatch, readArchiveBatch } from '../store/archive.js';
+import { recordCompletedIds } from '../store/completed-ids.js';
 import { removeJobLogs } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
@@ -21,6 +22,8 @@ export async function pruneJobs(store: QueueStore, rule: PruneRule, options: Pru
     const dlq = tx.dlq(); // first: loading it may repair the queue
     const plan = planPrune(tx.queue(), dlq, rule, now);
     if (options.dryRun || plan.removed.length === 0) return plan.removed;
+    // Still known as completed, for `--after`, once gone.
+    recordCompletedIds(store.paths, plan.removed.filter((job) => job.state === 'completed').map((job) => job.id));
     if (plan.queue.length !== tx.queue().length) tx.setQueue(plan.queue);
     if (plan.dlq.length !== dlq.length) tx.setDlq(plan.dlq);
     // Under the lock, so that a new job cannot take a freed id and lose its log to this prune.

@@ -3,11 +3,13 @@
  * pure rules. What workers need (claims, outcomes, leases) is in dispatch-cycle.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { brokenDependencies, canceledDependents } from './dependencies.js';
 import { inputError } from './errors.js';
-import type { Job, PendingJob } from './job.js';
+import type { CanceledJob, Job, JobState, PendingJob } from './job.js';
 import { newJob, type JobSpec } from './job-spec.js';
 import { planRestart, planRetry } from './restart.js';
 import { findArchivedJobs } from '../store/archive.js';
+import { findCompletedIds } from '../store/completed-ids.js';
 import { noteInLog, removeJobLogs } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
 
@@ -28,7 +30,8 @@ export interface EnqueueOptions {
 
 /**
  * Adds the jobs as one all-or-nothing batch in one lock cycle. Ids must be new across the
- * queue and the DLQ and within the batch; the first clash rejects the whole batch.
+ * queue and the DLQ and within the batch; the first clash rejects the whole batch. So does a
+ * dependency (`after`) that is unknown, dead or canceled, or a job later in the batch.
  */
 export async function enqueueJobs(store: QueueStore, specs: readonly JobSpec[], cwd: string, options: EnqueueOptions = {}): Promise<PendingJob[]> {
   const { label = (index: number) => `job ${index + 1}`, now, env } = options;
@@ -51,6 +54,26 @@ export async function enqueueJobs(store: QueueStore, specs: readonly JobSpec[], 
       taken.add(id);
       return id;
     });
+    const named = new Set(specs.flatMap((spec) => spec.after ?? []).filter((id) => !given.has(id)));
+    const states = named.size === 0 ? new Map<string, JobState>() : dependencyStates(store, [...tx.queue(), ...tx.dlq()], named);
+    specs.forEach((spec, index) => {
+      for (const dependency of spec.after ?? []) {
+        const inBatch = given.get(dependency);
+        if (inBatch !== undefined) {
+          if (inBatch < index) continue;
+          throw inputError(`${where(index)}cannot run after "${dependency}": it is ${label(inBatch)}, later in the batch, and a job can run only after jobs before it; nothing was enqueued`);
+        }
+        const state = states.get(dependency);
+        if (state === undefined) {
+          throw inputError(`${where(index)}no job "${dependency}" to run after in the queue, the DLQ or the archive; nothing was enqueued`);
+        }
+        if (state === 'dead' || state === 'canceled') {
+          throw inputError(
+            `${where(index)}cannot run after "${dependency}": it is ${state} and will not complete (${state === 'dead' ? 'queuectl dlq retry' : 'queuectl restart'} ${dependency} first); nothing was enqueued`,
+          );
+        }
+      }
+    });
     // Only now, the batch accepted: bad input changes nothing on disk, not even envs/.
     const envId = env !== undefined && config.capture_env ? tx.saveEnv(env) : null;
     const added = specs.map((spec, index) => newJob(spec, ids[index]!, config, cwd, at, envId));
@@ -61,26 +84,66 @@ export async function enqueueJobs(store: QueueStore, specs: readonly JobSpec[], 
 }
 
 /**
+ * The state of each job in `ids`, wherever it is: in `listed` (the queue and the DLQ), the
+ * archive, or the record of completed jobs gone from both. Unknown ids are left out.
+ */
+function dependencyStates(store: QueueStore, listed: readonly Job[], ids: ReadonlySet<string>): Map<string, JobState> {
+  const states = new Map<string, JobState>();
+  for (const job of listed) if (ids.has(job.id)) states.set(job.id, job.state);
+  const missing = new Set([...ids].filter((id) => !states.has(id)));
+  for (const id of findCompletedIds(store.paths, missing)) states.set(id, 'completed');
+  const archived = findArchivedJobs(store.paths, new Set([...missing].filter((id) => !states.has(id))));
+  for (const [id, { job }] of archived) states.set(id, job.state);
+  return states;
+}
+
+export interface Restarted {
+  /** The jobs put back to pending, in the order their ids were given. */
+  restarted: PendingJob[];
+  /**
+   * Jobs canceled because one of the restarted jobs had ended dead or canceled while they waited
+   * on it, directly or down a chain: a restart does not bring them back.
+   */
+  stillCanceled: CanceledJob[];
+}
+
+/**
  * `restart <id…>` and `dlq retry <id> | --all`: finished jobs back to pending, attempts reset,
  * in one transaction; each one's log gets a line saying so. A dead job moves to the queue, which
- * gains it first: a crash between the writes leaves a duplicate, not a loss.
+ * gains it first: a crash between the writes leaves a duplicate, not a loss. A job that runs
+ * after a job still dead or canceled is refused (it would wait for ever): restart both together.
  */
 export async function restartJobs(
   store: QueueStore,
   request: { restart: readonly string[] } | { retry: readonly string[] | 'all' },
   now = new Date(),
-): Promise<PendingJob[]> {
+): Promise<Restarted> {
   return store.transact((tx) => {
     const dlq = tx.dlq(); // first: loading it may repair the queue
     if ('restart' in request) refuseArchived(store, [...tx.queue(), ...dlq], request.restart);
     const plan = 'restart' in request ? planRestart(tx.queue(), dlq, request.restart, now) : planRetry(tx.queue(), dlq, request.retry, now);
-    if (plan.restarted.length === 0) return [];
+    if (plan.restarted.length === 0) return { restarted: [], stillCanceled: [] };
+    refuseBrokenDependencies(store, [...plan.queue, ...plan.dlq], plan.restarted);
     const how = 'restart' in request ? 'restarted' : 'retried from the DLQ';
     for (const job of plan.restarted) noteInLog(store.paths, job.id, `--- queuectl: ${how} by user at ${job.updated_at}: attempts reset`);
     tx.setQueue(plan.queue);
     if (plan.dlq.length !== dlq.length) tx.setDlq(plan.dlq);
-    return plan.restarted;
+    return { restarted: plan.restarted, stillCanceled: canceledDependents(plan.queue, plan.restarted.map((job) => job.id)) };
   });
+}
+
+/** A restarted job whose dependency is dead or canceled (and not restarted with it) could never run. */
+function refuseBrokenDependencies(store: QueueStore, listed: readonly Job[], restarted: readonly PendingJob[]): void {
+  const named = new Set(restarted.flatMap((job) => job.after ?? []));
+  if (named.size === 0) return;
+  const states = dependencyStates(store, listed, named);
+  for (const job of restarted) {
+    const [broken] = brokenDependencies(job, (id) => states.get(id));
+    if (broken === undefined) continue;
+    throw inputError(
+      `job "${job.id}" runs after "${broken.id}", which is ${broken.state}: restart them together (queuectl restart ${broken.id} ${job.id}); nothing was restarted`,
+    );
+  }
 }
 
 /** A job that retention moved to the archive is not brought back by restart: say so, rather than "no job". */

@@ -10,8 +10,10 @@
  *   dlq.json until retried or pruned, so the figure over all can read high on an old data dir.
  * - run time: `finished_at - started_at` of completed and dead jobs: their last run.
  * - oldest pending: the pending job that has been ready (`run_at` passed) the longest, and how
- *   long it has waited since then. Jobs scheduled for later are not waiting yet.
+ *   long it has waited since then. Jobs scheduled for later are not waiting yet, nor are jobs
+ *   held by their dependencies (`--after`).
  */
+import { isHeld, unfinishedDependencies } from './dependencies.js';
 import { JOB_STATES, type Job, type JobState } from './job.js';
 
 const MINUTE_MS = 60_000;
@@ -42,7 +44,8 @@ function rate(dead: number, completed: number): number | null {
   return dead + completed === 0 ? null : dead / (dead + completed);
 }
 
-export function computeStats(jobs: readonly Job[], now: Date): Stats {
+/** `held` tells a job held by its dependencies; by default, as `jobs` tell (pass it when they are a part of the queue). */
+export function computeStats(jobs: readonly Job[], now: Date, held: (job: Job) => boolean = heldAmong(jobs)): Stats {
   const nowMs = now.getTime();
   const nowIso = now.toISOString();
   const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
@@ -66,7 +69,7 @@ export function computeStats(jobs: readonly Job[], now: Date): Stats {
       }
       const duration = finished - Date.parse(job.started_at);
       if (Number.isFinite(duration) && duration >= 0) durations.push(duration);
-    } else if (job.state === 'pending' && job.run_at <= nowIso) {
+    } else if (job.state === 'pending' && job.run_at <= nowIso && !held(job)) {
       const since = Date.parse(job.run_at);
       if (oldest === null || since < oldest.since) oldest = { id: job.id, since };
     }
@@ -80,4 +83,10 @@ export function computeStats(jobs: readonly Job[], now: Date): Stats {
     run_time_ms: { runs: durations.length, p50: percentile(durations, 50), p95: percentile(durations, 95) },
     oldest_pending: oldest === null ? null : { id: oldest.id, waiting_ms: nowMs - oldest.since },
   };
+}
+
+/** Whether a job of `jobs` is held by one of its dependencies among them. */
+export function heldAmong(jobs: readonly Job[]): (job: Job) => boolean {
+  const unfinished = unfinishedDependencies(jobs);
+  return (job) => isHeld(job, unfinished);
 }

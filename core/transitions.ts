@@ -8,6 +8,7 @@
  *                       └─release (never started)→ pending or failed, as before the claim
  *   dead ─revive (dlq retry)→ pending, attempts reset
  *   pending | failed | processing ─cancel→ canceled  (final; stays in queue.json)
+ *   pending, held by --after ─a dependency ends dead or canceled→ canceled
  *
  * A claim is not a run: `attempts` and `started_at` change when the worker starts the command.
  */
@@ -135,6 +136,15 @@ export function recover(
   const running = isClaimed(job) ? start(job, 0, job.updated_at, now) : job;
   const who = job.lease.worker_pid === null ? 'its manager' : `worker pid ${job.lease.worker_pid}`;
   return finish(running, { kind: 'lost', reason: `lease expired at ${job.lease.expires_at} (${who} died or froze)` }, policy, now);
+}
+
+/**
+ * A job held by `--after` whose dependency ended dead or canceled: it can never run as asked, so
+ * it is canceled, with `reason` naming the dependency (pueue does the same).
+ */
+export function cancelForDependency(job: PendingJob, reason: string, now: Date): CanceledJob {
+  const at = now.toISOString();
+  return { ...job, state: 'canceled', updated_at: at, finished_at: at, last_error: `canceled: ${reason}` };
 }
 
 /**

@@ -5,6 +5,8 @@
  *   baselines: spawning `sh -c true` from Node at concurrency 4; start-up of `node -e 0`
  *   drain:     N `true` jobs with 4 workers (jobs/s vs the spawn rate)
  *   backlog:   the same drain with 10,000 jobs delayed far ahead sitting in queue.json
+ *   held:      N `true` jobs while one long job runs, with and without 10,000 jobs held behind the
+ *              long one by --after (enqueued before the N, so ahead of them in claim order)
  *   pickup:    enqueue → start of the job on an idle worker
  *   handover:  a short job's end → the next one's start on that worker, while the other worker
  *              runs a long job (no job waits behind a busy worker)
@@ -131,6 +133,22 @@ async function drain(jobs: number, prefill: number, peak = { mb: 0 }): Promise<n
   return seconds;
 }
 
+/** Seconds to drain `jobs` true-jobs while a long job runs on one of the WORKERS workers, `held` jobs waiting for it. */
+async function drainBesideLong(jobs: number, held: number): Promise<number> {
+  const dir = dataDir();
+  cli(dir, ['enqueue', '--id', 'long', '--', 'sleep', '3600']);
+  if (held > 0) cli(dir, ['enqueue', '--file', '-'], `${JSON.stringify({ command: 'true', after: ['long'] })}\n`.repeat(held));
+  cli(dir, ['enqueue', '--file', '-'], `${JSON.stringify({ command: 'true' })}\n`.repeat(jobs));
+  const started = performance.now();
+  const manager = startWorkers(dir, WORKERS);
+  while (countCompleted(dir) < jobs) await sleep(20);
+  const seconds = (performance.now() - started) / 1000;
+  const exited = new Promise((resolve) => manager.once('exit', resolve));
+  cli(dir, ['worker', 'stop', '--timeout', '0']); // kills the long job too
+  await exited;
+  return seconds;
+}
+
 /**
  * Milliseconds from a job's entry into the queue (its created_at, taken under the enqueue's
  * lock) to the start of its command on an idle worker (started_at once the run is recorded:
@@ -207,6 +225,15 @@ async function main(): Promise<void> {
   for (let i = 0; i < RUNS; i++) backlogRates.push(JOBS / (await drain(JOBS, 10_000)));
   const backlogRate = median(backlogRates);
 
+  const besideLong: number[] = [];
+  const besideHeld: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    besideLong.push(JOBS / (await drainBesideLong(JOBS, 0)));
+    besideHeld.push(JOBS / (await drainBesideLong(JOBS, 10_000)));
+  }
+  const longRate = median(besideLong);
+  const heldRate = median(besideHeld);
+
   const pickups = await pickupMs(9);
   const handovers = await handoverMs(30);
 
@@ -219,13 +246,15 @@ async function main(): Promise<void> {
   console.log(row('figure', 'value', 'baseline', 'ratio', 'goal'));
   console.log(row('drain (true jobs)', `${drainRate.toFixed(0)}/s`, `${rawRate.toFixed(0)}/s spawn`, (drainRate / rawRate).toFixed(2), '≥ 0.5× spawn rate'));
   console.log(row('drain with 10,000 delayed in file', `${backlogRate.toFixed(0)}/s`, `${drainRate.toFixed(0)}/s drain`, (drainRate / backlogRate).toFixed(2), '≤ 3× slower'));
+  console.log(row('drain with 10,000 held (--after)', `${heldRate.toFixed(0)}/s`, `${longRate.toFixed(0)}/s none held`, (longRate / heldRate).toFixed(2), '≤ 1.5× slower'));
   console.log(row('pickup by an idle worker', `${median(pickups).toFixed(0)} ms`, '50 ms goal', (median(pickups) / 50).toFixed(2), '≤ 1 (median)'));
   console.log(row('next job on a freed worker', `${median(handovers).toFixed(0)} ms`, '100 ms goal', (median(handovers) / 100).toFixed(2), '≤ 1 (median)'));
   console.log(row('enqueue --file, 500 jobs', `${enqueueMs.toFixed(0)} ms`, `${nodeStart.toFixed(0)} ms node`, (enqueueMs / nodeStart).toFixed(2), '≤ 300 ms'));
   console.log(row('status', `${statusMs.toFixed(0)} ms`, `${nodeStart.toFixed(0)} ms node`, (statusMs / nodeStart).toFixed(2), '≤ 2× node -e 0'));
   console.log(row('worker child peak RSS', `${peak.mb.toFixed(0)} MB`, '80 MB goal', (peak.mb / 80).toFixed(2), '≤ 1'));
   console.log(`\nruns: spawn ${spawnRates.map((r) => r.toFixed(0)).join(', ')}/s; drain ${drainRates.map((r) => r.toFixed(0)).join(', ')}/s; ` +
-    `backlog ${backlogRates.map((r) => r.toFixed(0)).join(', ')}/s; pickup ${pickups.map((p) => p.toFixed(0)).join(', ')} ms; ` +
+    `backlog ${backlogRates.map((r) => r.toFixed(0)).join(', ')}/s; beside a long job ${besideLong.map((r) => r.toFixed(0)).join(', ')}/s, ` +
+    `with 10,000 held ${besideHeld.map((r) => r.toFixed(0)).join(', ')}/s; pickup ${pickups.map((p) => p.toFixed(0)).join(', ')} ms; ` +
     `handover max ${Math.max(...handovers).toFixed(0)} ms`);
 }
 

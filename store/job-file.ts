@@ -53,7 +53,12 @@ export class JobFileEncoder {
   private blocks: { jobs: readonly Job[]; bytes: Buffer }[] = [];
 
   encode(jobs: readonly Job[]): Buffer {
-    if (jobs.length === 0) return EMPTY;
+    return Buffer.concat(this.encodeParts(jobs));
+  }
+
+  /** The file's bytes in parts, to be written as they are (writev), without joining megabytes first. */
+  encodeParts(jobs: readonly Job[]): Buffer[] {
+    if (jobs.length === 0) return [EMPTY];
     const blocks: { jobs: readonly Job[]; bytes: Buffer }[] = [];
     const parts: Buffer[] = [HEAD];
     for (let start = 0, index = 0; start < jobs.length; start += BLOCK, index++) {
@@ -66,7 +71,7 @@ export class JobFileEncoder {
     }
     parts.push(TAIL);
     this.blocks = blocks;
-    return Buffer.concat(parts);
+    return parts;
   }
 }
 

@@ -89,13 +89,13 @@ let lockfile: typeof Lockfile | undefined;
 /** Serializes critical sections inside this process, so they never wait on each other's retries. */
 let inProcess: Promise<unknown> = Promise.resolve();
 
-export async function withLock<T>(root: string, lockPath: string, body: (lock: HeldLock) => T): Promise<T> {
+export async function withLock<T>(root: string, lockPath: string, body: (lock: HeldLock) => T | Promise<T>): Promise<T> {
   const run = inProcess.then(() => lockAndRun(root, lockPath, body));
   inProcess = run.catch(() => undefined);
   return run;
 }
 
-async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLock) => T): Promise<T> {
+async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLock) => T | Promise<T>): Promise<T> {
   let lostReason: string | null = null;
   let release: () => Promise<void>;
   lockfile ??= require('proper-lockfile') as typeof Lockfile;
@@ -143,7 +143,7 @@ async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLo
   };
   traceLock('acquired');
   try {
-    return body(held);
+    return await body(held);
   } finally {
     traceLock('released');
     if (lostReason === null && stillOurs()) {

@@ -24,6 +24,8 @@ export interface ManagerRecord extends ProcessIdentity {
   started_at: string;
   /** How many workers it keeps running. */
   count: number;
+  /** The queues it takes jobs from (`worker start --queue`); null or absent for every queue. */
+  queues?: string[] | null;
   workers: WorkerRecord[];
 }
 

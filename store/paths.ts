@@ -14,6 +14,8 @@ export interface DataPaths {
   managers: string;
   /** Captured environments of enqueues, one file each. */
   envs: string;
+  /** Ids of completed jobs that left queue.json, for `--after` (see completed-ids.ts). */
+  completedIds: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -27,5 +29,6 @@ export function dataPaths(root: string): DataPaths {
     archive: join(root, 'archive'),
     managers: join(root, 'managers'),
     envs: join(root, 'envs'),
+    completedIds: join(root, 'completed-ids'),
   };
 }

@@ -10,9 +10,10 @@ import { QueuectlError } from '../core/errors.js';
 import type { DeadJob, Job } from '../core/job.js';
 import { reconcile } from '../core/reconcile.js';
 import { expireArchive, writeArchiveBatch } from './archive.js';
+import { recordCompletedIds } from './completed-ids.js';
 import { dropUnusedEnvs, saveEnv } from './envs.js';
 import { removeJobLogs } from './job-logs.js';
-import { readJsonIfExists, removeStaleTempFiles, writeFileDurably } from './atomic-json.js';
+import { readJsonIfExists, removeStaleTempFiles, writeFileDurablyAsync } from './atomic-json.js';
 import { prepareDataDir } from './data-dir.js';
 import { JobFileEncoder, parseJobDocument } from './job-file.js';
 import { LockLostError, withLock, type HeldLock } from './lock.js';
@@ -36,7 +37,8 @@ export interface Transaction {
    * Jobs leaving queue.json by retention, with their logs: to a new archive batch when the
    * `archive` setting is on (written at once, before the queue.json that no longer holds them,
    * so a crash in between duplicates rather than loses), else deleted. Batches past
-   * `archive_days` go at the same time.
+   * `archive_days` go at the same time. The ids of completed ones are recorded in
+   * `completed-ids`, for `--after`.
    */
   evict(jobs: readonly Job[]): void;
   /**
@@ -80,6 +82,8 @@ export class QueueStore {
   private readonly encoders = { queue: new JobFileEncoder(), dlq: new JobFileEncoder() };
   private tidied = false;
   private prepared = false;
+  /** A transaction of this store is writing its files: a change of them now is its own. */
+  private writing = false;
 
   constructor(root: string) {
     this.paths = dataPaths(isAbsolute(root) ? root : resolve(root));
@@ -124,7 +128,7 @@ export class QueueStore {
     return config;
   }
 
-  private runTransaction<T>(lock: HeldLock, body: (tx: Transaction) => T): T {
+  private async runTransaction<T>(lock: HeldLock, body: (tx: Transaction) => T): Promise<T> {
     const { paths } = this;
     let queue: Job[] | undefined;
     let dlq: DeadJob[] | undefined;
@@ -163,6 +167,8 @@ export class QueueStore {
         lock.assertHeld();
         const config = tx.config();
         const now = new Date();
+        // Before the queue.json without them: a dependency that completed stays known as such.
+        recordCompletedIds(paths, jobs.filter((job) => job.state === 'completed').map((job) => job.id));
         if (config.archive) writeArchiveBatch(paths, jobs, now);
         else removeJobLogs(paths, jobs.map((job) => job.id));
         expireArchive(paths, config.archive_days, now);
@@ -177,20 +183,25 @@ export class QueueStore {
     };
     const result = body(tx);
     const written: string[] = [];
-    for (const { file, jobs } of staged) {
-      const path = paths[file];
-      // After a failed write the file may or may not have been replaced: parse it next time.
-      delete this.cache[file];
-      try {
-        // The identity of the file this write made, not of whatever is at the path by now.
-        const stat = writeFileDurably(path, this.encoders[file].encode(jobs), { beforeRename: () => lock.assertHeld() });
-        this.cache[file] = { identity: identityOf(stat), value: jobs };
-      } catch (error) {
-        if (!(error instanceof LockLostError) || written.length === 0) throw error;
-        const notWritten = staged.slice(written.length).map((entry) => basename(paths[entry.file]));
-        throw new LockLostError(error.lockPath, error.reason, written, notWritten);
+    this.writing = staged.length > 0;
+    try {
+      for (const { file, jobs } of staged) {
+        const path = paths[file];
+        // After a failed write the file may or may not have been replaced: parse it next time.
+        delete this.cache[file];
+        try {
+          // The identity of the file this write made, not of whatever is at the path by now.
+          const stat = await writeFileDurablyAsync(path, this.encoders[file].encodeParts(jobs), { beforeRename: () => lock.assertHeld() });
+          this.cache[file] = { identity: identityOf(stat), value: jobs };
+        } catch (error) {
+          if (!(error instanceof LockLostError) || written.length === 0) throw error;
+          const notWritten = staged.slice(written.length).map((entry) => basename(paths[entry.file]));
+          throw new LockLostError(error.lockPath, error.reason, written, notWritten);
+        }
+        written.push(basename(path));
       }
-      written.push(basename(path));
+    } finally {
+      this.writing = false;
     }
     if (dropEnvs) {
       // After the writes: a crash before them must not leave a job without its environment. And
@@ -208,6 +219,8 @@ export class QueueStore {
    * it. A cheap stat, for telling a change event of one's own write from another's.
    */
   queueChangedElsewhere(): boolean {
+    // Under the lock, no other process writes: a change seen while writing is this store's own.
+    if (this.writing) return false;
     return fileIdentity(this.paths.queue) !== this.cache.queue?.identity;
   }
 

@@ -38,7 +38,8 @@ function cancelableStates(text: string): CancelableJob['state'][] {
   );
 }
 
-function describe({ job, was, claimed, stopped }: Canceled): string {
+function describe({ job, was, claimed, stopped, dependent }: Canceled): string {
+  if (dependent) return `canceled ${job.id} (was waiting: ${job.last_error.replace(/^canceled: /, '')})`;
   if (was === 'pending') return `canceled ${job.id} (was pending)`;
   if (was === 'failed') return `canceled ${job.id} (was waiting to retry)`;
   const count = stopped?.pids.length ?? 0;

@@ -17,11 +17,11 @@ export async function configCommand(
     if (name !== undefined) {
       const key = parseConfigKey(name);
       if (ctx.json) printJson(config[key]);
-      else process.stdout.write(`${config[key]}\n`);
+      else process.stdout.write(`${shown(config[key])}\n`);
       return;
     }
     if (ctx.json) printJson(config);
-    else process.stdout.write(`${formatTable(['KEY', 'VALUE'], CONFIG_KEYS.map((key) => [key, String(config[key])]))}\n`);
+    else process.stdout.write(`${formatTable(['KEY', 'VALUE'], CONFIG_KEYS.map((key) => [key, shown(config[key])]))}\n`);
     return;
   }
   if (action === 'set') {
@@ -33,4 +33,9 @@ export async function configCommand(
     return;
   }
   throw inputError(`unknown config action "${action}": expected get, list or set`);
+}
+
+/** A value as `config get` prints it: an object (`queues`) as JSON. */
+function shown(value: unknown): string {
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }

@@ -4,6 +4,7 @@ import { restartJobs } from '../../core/queue-ops.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { printJobs } from './list.js';
+import { noteStillCanceled } from './restart.js';
 
 export async function dlqCommand(ctx: CommandContext, action: string, ids: readonly string[]): Promise<void> {
   const all = ctx.raw.flags.has('all');
@@ -16,14 +17,13 @@ export async function dlqCommand(ctx: CommandContext, action: string, ids: reado
   if (action === 'retry') {
     if (ids.length > 0 && all) throw inputError('dlq retry takes ids or --all, not both');
     if (ids.length === 0 && !all) throw inputError('dlq retry needs the id of a dead job, or --all: queuectl dlq retry <id…>');
-    const jobs = await restartJobs(ctx.store, { retry: all ? 'all' : ids });
+    const { restarted: jobs, stillCanceled } = await restartJobs(ctx.store, { retry: all ? 'all' : ids });
     if (all || ids.length > 1) {
       if (ctx.json) printJson(jobs.map((job) => job.id));
       else process.stdout.write(jobs.length === 0 ? 'nothing to retry: the DLQ is empty\n' : `${jobs.length} job(s) are pending again (attempts reset)\n`);
-      return;
-    }
-    if (ctx.json) printJson(jobs[0]);
+    } else if (ctx.json) printJson(jobs[0]);
     else process.stdout.write(`${jobs[0]!.id} is pending again (attempts reset)\n`);
+    noteStillCanceled(ctx, stillCanceled);
     return;
   }
   throw inputError(`unknown dlq action "${action}": expected list or retry`);

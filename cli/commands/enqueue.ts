@@ -98,6 +98,10 @@ function optionFields(ctx: CommandContext): Record<string, unknown> {
   if (delay !== undefined) fields.delay = parseDurationMs(delay, '--delay') / 1000;
   const cwd = optionText(ctx, 'cwd');
   if (cwd !== undefined) fields.cwd = existingDirectory(cwd);
+  const after = optionText(ctx, 'after');
+  if (after !== undefined) fields.after = after.split(',').map((id) => id.trim());
+  const queue = optionText(ctx, 'queue');
+  if (queue !== undefined) fields.queue = queue;
   const env = ctx.raw.lists.get('env');
   if (env !== undefined) {
     const assignments = env.map(envAssignment);
@@ -152,6 +156,8 @@ const OPTION_OF: Readonly<Record<string, string>> = {
   delay: '--delay',
   cwd: '--cwd',
   env: '--env',
+  after: '--after',
+  queue: '--queue',
 };
 
 /** A JSON job with the options added; a field in both is an error naming it. */

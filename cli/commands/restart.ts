@@ -1,12 +1,26 @@
 /** `queuectl restart <id…> [--json]` */
 import { inputError } from '../../core/errors.js';
+import type { CanceledJob } from '../../core/job.js';
 import { restartJobs } from '../../core/queue-ops.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 
 export async function restartCommand(ctx: CommandContext, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) throw inputError('restart needs the id of at least one finished job: queuectl restart <id…>');
-  const jobs = await restartJobs(ctx.store, { restart: ids });
-  if (ctx.json) printJson(jobs.map((job) => job.id));
-  else process.stdout.write(jobs.map((job) => `restarted ${job.id} (pending again, attempts reset)`).join('\n') + '\n');
+  const { restarted, stillCanceled } = await restartJobs(ctx.store, { restart: ids });
+  if (ctx.json) printJson(restarted.map((job) => job.id));
+  else process.stdout.write(restarted.map((job) => `restarted ${job.id} (pending again, attempts reset)`).join('\n') + '\n');
+  noteStillCanceled(ctx, stillCanceled);
+}
+
+/**
+ * A restarted job had dependents, canceled when it ended dead or canceled: they stay canceled.
+ * Say how many and how to run them again (on stderr with --json, which prints one document).
+ */
+export function noteStillCanceled(ctx: CommandContext, dependents: readonly CanceledJob[]): void {
+  if (dependents.length === 0) return;
+  const ids = dependents.map((job) => job.id);
+  const shown = ids.length <= 20 ? ids.join(' ') : `${ids.slice(0, 20).join(' ')} … (${ids.length - 20} more: queuectl list -s canceled)`;
+  const text = `${ids.length} job(s) waiting to run after it were canceled when it ended, and stay canceled; to run them too: queuectl restart ${shown}\n`;
+  (ctx.json ? process.stderr : process.stdout).write(text);
 }

@@ -1,5 +1,6 @@
 /** `queuectl show <id> [--json]` and `queuectl logs <id>` */
 import { QueuectlError } from '../../core/errors.js';
+import { unfinishedDependencies, waitingOn } from '../../core/dependencies.js';
 import { oneLine, type Job } from '../../core/job.js';
 import { locateJob, type Located } from '../../core/queue-ops.js';
 import { findLogPath } from '../../store/archive.js';
@@ -21,9 +22,14 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
     printJson(job);
     return;
   }
+  const unfinished = unfinishedDependencies(ctx.store.snapshot().queue);
+  const waiting = waitingOn(job, unfinished);
   const fields: [string, string][] = Object.entries(job)
     .filter(([key]) => key !== 'lease')
-    .map(([key, value]) => [key, showField(job, key, value, found.batch !== undefined)]);
+    .map(([key, value]) => [key, key === 'state' ? stateLabel(job, waiting) : showField(job, key, value, found.batch !== undefined)]);
+  if (waiting.length > 0 && (job.state === 'pending' || job.state === 'failed')) {
+    fields.push(['waiting_on', waiting.map((dependency) => `${dependency} (${unfinished.get(dependency)})`).join(', ')]);
+  }
   if (job.state === 'processing') {
     const worker = job.lease.worker_pid === null ? '- (claimed by a worker manager for its next free worker; not started yet)' : String(job.lease.worker_pid);
     fields.push(['worker', worker], ['lease_until', job.lease.expires_at]);
@@ -39,10 +45,11 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
  */
 function showField(job: Job, key: string, value: unknown, archived: boolean): string {
   if (key === 'state') return stateLabel(job);
-  if (value === null || value === undefined) return '-';
+  if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) return '-';
   if (key === 'env') return Object.entries(value as Record<string, string>).map(([name, text]) => `${name}=${shellQuote(text)}`).join(' ');
   if (key === 'env_id') return archived ? `${value} (deleted when the job left for the archive)` : `${value} (the environment of its enqueue, in envs/)`;
   if (key === 'command') return oneLine(String(value));
+  if (Array.isArray(value)) return value.join(', ');
   return String(value);
 }
 

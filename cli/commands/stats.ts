@@ -1,13 +1,15 @@
-/** `queuectl stats [--json]`: counts, throughput, failure rate, run times, the oldest waiting job. */
-import { JOB_STATES } from '../../core/job.js';
-import { computeStats, type Stats } from '../../core/stats.js';
-import type { CommandContext } from '../context.js';
+/** `queuectl stats [--queue NAME] [--json]`: counts, throughput, failure rate, run times, the oldest waiting job. */
+import { JOB_STATES, queueOf } from '../../core/job.js';
+import { computeStats, heldAmong, type Stats } from '../../core/stats.js';
+import { optionQueue, type CommandContext } from '../context.js';
 import { formatDuration, formatTable, paintState, printJson } from '../output.js';
 
 export async function statsCommand(ctx: CommandContext): Promise<void> {
+  const only = optionQueue(ctx);
   const { queue, dlq } = ctx.store.snapshot();
   ctx.store.readConfig(); // every data file is checked, as status does
-  const stats = computeStats([...queue, ...dlq], new Date());
+  const jobs = [...queue, ...dlq];
+  const stats = computeStats(only === undefined ? jobs : jobs.filter((job) => queueOf(job) === only), new Date(), heldAmong(jobs));
   if (ctx.json) printJson(stats);
   else process.stdout.write(`${statsText(stats)}\n`);
 }

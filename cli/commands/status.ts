@@ -1,9 +1,12 @@
 /** `queuectl status [--json] [--watch [--interval ms]]`: counts per state, live workers and their jobs, the data dir. */
+import { unfinishedDependencies, waitingOn } from '../../core/dependencies.js';
 import { inputError } from '../../core/errors.js';
-import { isRunning, JOB_STATES, type JobState } from '../../core/job.js';
+import { DEFAULT_QUEUE, isRunning, JOB_STATES, type JobState } from '../../core/job.js';
+import { summarizeQueues } from '../../core/queues.js';
 import { liveManagers } from '../../store/manager-registry.js';
 import { optionDurationMs, optionText, type CommandContext } from '../context.js';
 import { formatTable, paintState, printJson } from '../output.js';
+import { queueTable } from './queue-summary.js';
 
 export interface WorkerStatus {
   pid: number;
@@ -11,6 +14,15 @@ export interface WorkerStatus {
   /** Id of the job it runs now, or null when idle. */
   job: string | null;
   started_at: string;
+  /** The queues its manager takes jobs from (`worker start --queue`); null for every queue. */
+  queues: string[] | null;
+}
+
+export interface QueueStatus {
+  /** Its limit (`queuectl parallel`), or null for none. */
+  parallel: number | null;
+  paused: boolean;
+  counts: Record<JobState, number>;
 }
 
 export interface StatusDocument {
@@ -18,6 +30,10 @@ export interface StatusDocument {
   /** `queuectl pause`: no manager starts a new job. */
   paused: boolean;
   counts: Record<JobState, number>;
+  /** Jobs held by `--after` (pending, waiting for a dependency to complete), and the dependencies they wait for. */
+  held: { jobs: number; after: string[] };
+  /** Every named queue with jobs or settings (`default` at least). */
+  queues: Record<string, QueueStatus>;
   workers: WorkerStatus[];
 }
 
@@ -46,9 +62,21 @@ export interface Status {
 
 export function readStatus(ctx: CommandContext): Status {
   const { queue, dlq } = ctx.store.snapshot();
-  const { paused } = ctx.store.readConfig(); // and a broken config.json, which stops the workers, is reported here too
+  const config = ctx.store.readConfig(); // and a broken config.json, which stops the workers, is reported here too
   const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
   for (const job of [...queue, ...dlq]) counts[job.state]++;
+  const queues = Object.fromEntries(
+    summarizeQueues([...queue, ...dlq], config.queues).map(({ name, parallel, paused, counts }) => [name, { parallel, paused, counts }]),
+  );
+  const unfinished = unfinishedDependencies(queue);
+  const held = { jobs: 0, after: new Set<string>() };
+  for (const job of queue) {
+    if (job.state !== 'pending') continue;
+    const waiting = waitingOn(job, unfinished);
+    if (waiting.length === 0) continue;
+    held.jobs++;
+    for (const id of waiting) held.after.add(id);
+  }
 
   const runningBy = new Map<number, string>();
   // A claim not started yet has no worker: no worker is running it.
@@ -60,25 +88,42 @@ export function readStatus(ctx: CommandContext): Status {
       manager_pid: manager.pid,
       job: runningBy.get(worker.pid) ?? null,
       started_at: worker.started_at,
+      queues: manager.queues ?? null,
     })),
   );
-  return { document: { data_dir: ctx.store.paths.root, paused, counts, workers }, managers: managers.length };
+  return {
+    document: { data_dir: ctx.store.paths.root, paused: config.paused, counts, held: { jobs: held.jobs, after: [...held.after] }, queues, workers },
+    managers: managers.length,
+  };
 }
 
 export function statusText({ document, managers }: Status): string {
-  const { data_dir, counts, workers, paused } = document;
+  const { data_dir, counts, workers, paused, held, queues } = document;
+  const after = held.after.length <= 5 ? held.after.join(', ') : `${held.after.slice(0, 5).join(', ')} and ${held.after.length - 5} more`;
   const lines = [
     `data dir: ${data_dir}`,
     ...(paused ? ['paused:   no new job starts until queuectl resume (running jobs go on)'] : []),
     `jobs:     ${JOB_STATES.map((state) => `${paintState(state)} ${counts[state]}`).join('  ')}`,
+    ...(held.jobs > 0 ? [`held:     ${held.jobs} pending job(s) wait for ${after} to complete (--after)`] : []),
     `workers:  ${workers.length} running under ${managers} manager(s)`,
   ];
+  // The queues, once there is more than `default` with no settings.
+  const names = Object.keys(queues);
+  if (names.length > 1 || names.some((name) => name !== DEFAULT_QUEUE || queues[name]!.parallel !== null || queues[name]!.paused)) {
+    lines.push('', queueTable(names.map((name) => ({ name, ...queues[name]! }))));
+  }
   if (workers.length > 0) {
+    const byQueue = workers.some((worker) => worker.queues !== null);
     lines.push(
       '',
       formatTable(
-        ['PID', 'MANAGER', 'JOB'],
-        workers.map((worker) => [String(worker.pid), String(worker.manager_pid), worker.job ?? '(idle)']),
+        ['PID', 'MANAGER', ...(byQueue ? ['QUEUES'] : []), 'JOB'],
+        workers.map((worker) => [
+          String(worker.pid),
+          String(worker.manager_pid),
+          ...(byQueue ? [worker.queues?.join(',') ?? '(all)'] : []),
+          worker.job ?? '(idle)',
+        ]),
       ),
     );
   }

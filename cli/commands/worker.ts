@@ -6,7 +6,7 @@ import { inputError, QueuectlError } from '../../core/errors.js';
 import { startManager } from '../../core/manager.js';
 import { needsRotation, rotateManagerLog } from '../../store/manager-log.js';
 import { isAlive, liveManagers, type ManagerRecord } from '../../store/manager-registry.js';
-import { optionCount, optionDurationMs, optionText, rejectOptions, type CommandContext } from '../context.js';
+import { optionCount, optionDurationMs, optionQueues, optionText, rejectOptions, type CommandContext } from '../context.js';
 import { keepRunningWithoutOutput, printJson, shellQuote } from '../output.js';
 
 /** How long `--detach` waits for the background manager to report its workers. */
@@ -23,9 +23,10 @@ export async function workerCommand(ctx: CommandContext, action: string): Promis
 async function workerStart(ctx: CommandContext): Promise<void> {
   rejectOptions(ctx, ['timeout'], 'goes with worker stop');
   const count = optionCount(ctx, 'count', 1) ?? 1;
+  const queues = optionQueues(ctx) ?? null;
   ctx.store.ensureDir();
   ctx.store.readQueue(); // a corrupt queue.json is reported now, not by every worker later
-  if (ctx.raw.flags.has('detach')) return detach(ctx, count);
+  if (ctx.raw.flags.has('detach')) return detach(ctx, count, queues);
 
   keepRunningWithoutOutput();
   const stamp = () => new Date().toISOString();
@@ -34,9 +35,11 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   if (ctx.store.readConfig().paused) process.stdout.write(`${stamp()} ${PAUSED_NOTE}\n`);
   const rotation = keepLogBounded(ctx, process.env[MANAGER_LOG_VARIABLE]);
   delete process.env[MANAGER_LOG_VARIABLE]; // the manager's own: not for its workers and their jobs
+  if (queues !== null) process.stdout.write(`${stamp()} taking jobs of queue(s) ${queues.join(', ')} only\n`);
   const manager = startManager({
     store: ctx.store,
     count,
+    queues,
     log: (line) => process.stdout.write(`${stamp()} ${line}\n`),
   });
   const onSignal = () => manager.stop();
@@ -73,13 +76,13 @@ function keepLogBounded(ctx: CommandContext, path: string | undefined): NodeJS.T
 }
 
 /** Starts this same command without --detach as a background process, and waits until it runs. */
-async function detach(ctx: CommandContext, count: number): Promise<void> {
+async function detach(ctx: CommandContext, count: number, queues: readonly string[] | null): Promise<void> {
   const logPath = join(ctx.store.paths.root, 'manager.log');
   const logFd = openSync(logPath, 'a');
   const script = process.argv[1]!;
   const child = spawn(
     process.execPath,
-    [script, 'worker', 'start', '--count', String(count), '--data-dir', ctx.store.paths.root],
+    [script, 'worker', 'start', '--count', String(count), ...(queues === null ? [] : ['--queue', queues.join(',')]), '--data-dir', ctx.store.paths.root],
     { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, [MANAGER_LOG_VARIABLE]: logPath } },
   );
   closeSync(logFd);
@@ -97,7 +100,7 @@ async function detach(ctx: CommandContext, count: number): Promise<void> {
       else {
         const others = othersNote(ctx, count, pid);
         process.stdout.write(
-          `started worker manager ${pid} with ${count} worker(s) in the background\n` +
+          `started worker manager ${pid} with ${count} worker(s) in the background${queues === null ? '' : ` for queue(s) ${queues.join(', ')}`}\n` +
             (others ? `${others}\n` : '') +
             (ctx.store.readConfig().paused ? `${PAUSED_NOTE}\n` : '') +
             `log: ${logPath}\nstop with: queuectl worker stop${dataDirHint(ctx)}\n`,
@@ -128,7 +131,7 @@ function dataDirHint(ctx: CommandContext): string {
 }
 
 async function workerStop(ctx: CommandContext): Promise<void> {
-  rejectOptions(ctx, ['count', 'detach'], 'goes with worker start');
+  rejectOptions(ctx, ['count', 'detach', 'queue'], 'goes with worker start');
   const timeoutText = optionText(ctx, 'timeout');
   const timeoutMs = optionDurationMs(ctx, 'timeout');
   const managers = liveManagers(ctx.store.paths);

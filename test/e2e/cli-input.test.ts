@@ -532,7 +532,7 @@ describe('help and version', () => {
     }
   });
 
-  for (const command of ['enqueue', 'worker', 'status', 'list', 'show', 'logs', 'dlq', 'config', 'cancel', 'restart', 'pause', 'resume', 'wait', 'prune', 'stats']) {
+  for (const command of ['enqueue', 'worker', 'status', 'list', 'show', 'logs', 'dlq', 'config', 'cancel', 'restart', 'pause', 'resume', 'wait', 'prune', 'stats', 'parallel']) {
     test(`${command} --help prints the usage of ${command} and exits 0`, async (t) => {
       const dataDir = tempDataDir(t);
       const before = snapshotDir(dataDir);
@@ -560,8 +560,8 @@ describe('help and version', () => {
   });
 
   test('the usage lines of list and stats name their options', async () => {
-    assert.match((await runCli(null, ['list', '--help'])).stdout, /\$ queuectl list \[-s S\[,S…\]\] \[-n N\] \[--json\]/);
-    assert.match((await runCli(null, ['stats', '--help'])).stdout, /\$ queuectl stats \[--json\]/);
+    assert.match((await runCli(null, ['list', '--help'])).stdout, /\$ queuectl list \[-s S\[,S…\]\] \[-q NAME\] \[-n N\] \[--json\]/);
+    assert.match((await runCli(null, ['stats', '--help'])).stdout, /\$ queuectl stats \[-q NAME\] \[--json\]/);
   });
 
   test('--version prints the version of package.json', async () => {

@@ -331,6 +331,7 @@ const DEFAULTS = {
   archive_days: 30,
   paused: false,
   capture_env: true,
+  queues: {},
 };
 
 describe('config', () => {
@@ -380,8 +381,13 @@ describe('config', () => {
       await cliOk(dir, ['config', 'set', spelled, String(value)]);
       assert.deepEqual(JSON.parse((await cliOk(dir, ['config', 'get', key, '--json'])).stdout), value, key);
     }
-    assert.deepEqual(await cliJson(dir, ['config', 'get']), values);
+    // queues is set by its own commands: parallel, pause --queue.
+    assert.deepEqual(await cliJson(dir, ['config', 'get']), { ...values, queues: {} });
     assert.deepEqual(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), values);
+    await cliOk(dir, ['parallel', '2', '--queue', 'x']);
+    await cliOk(dir, ['pause', '--queue', 'y']);
+    assert.deepEqual(await cliJson(dir, ['config', 'get', 'queues']), { x: { parallel: 2 }, y: { paused: true } });
+    assert.equal((await cliOk(dir, ['config', 'get', 'queues'])).stdout, '{"x":{"parallel":2},"y":{"paused":true}}\n');
     await cliOk(dir, ['config', 'set', 'archive', 'true']);
     assert.equal(JSON.parse((await cliOk(dir, ['config', 'get', 'archive', '--json'])).stdout), true);
   });

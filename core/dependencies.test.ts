@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { brokenDependencies, canceledDependents, cancelDependents, isHeld, unfinishedDependencies, waitingOn } from './dependencies.js';
+import type { CanceledJob, Job } from './job.js';
+import { completedJob, deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
+
+const NOW = new Date('2026-11-23T10:00:00.000Z');
+
+const canceledJob = (id: string, after: string[]): CanceledJob => ({
+  ...pendingJob(id, { after }),
+  state: 'canceled',
+  finished_at: NOW.toISOString(),
+  last_error: 'canceled by user while pending',
+});
+
+test('a job waits for the dependencies in the queue that have not completed, in the order it names them', () => {
+  const jobs: Job[] = [
+    completedJob('done'),
+    processingJob('running'),
+    pendingJob('waiting', { after: ['later'] }),
+    pendingJob('later'),
+    pendingJob('fan-in', { after: ['running', 'done', 'later', 'gone'] }),
+  ];
+  const unfinished = unfinishedDependencies(jobs);
+  assert.deepEqual(waitingOn(jobs[4]!, unfinished), ['running', 'later']);
+  assert.equal(isHeld(jobs[4]!, unfinished), true);
+  // A dependency that left the queue completed (see the module's comment); none named: not held.
+  assert.deepEqual(waitingOn(pendingJob('x', { after: ['done', 'gone'] }), unfinished), []);
+  assert.equal(isHeld(pendingJob('x', { after: ['done', 'gone'] }), unfinished), false);
+  assert.equal(isHeld(pendingJob('plain'), unfinished), false);
+  // Old files have no "after" at all.
+  const old = pendingJob('old');
+  delete (old as { after?: string[] }).after;
+  assert.deepEqual(waitingOn(old, unfinished), []);
+});
+
+test('only the jobs some job names are indexed: a queue without dependencies costs one pass', () => {
+  assert.equal(unfinishedDependencies([pendingJob('a'), processingJob('b')]).size, 0);
+  assert.deepEqual([...unfinishedDependencies([pendingJob('a'), pendingJob('b', { after: ['a'] }), processingJob('c')])], [['a', 'pending']]);
+});
+
+test('a dead dependency cancels its pending dependents and the chain below them, naming the dependency and the cause', () => {
+  const jobs: Job[] = [
+    deadJob('a'),
+    pendingJob('b', { after: ['a'] }),
+    pendingJob('c', { after: ['b'] }),
+    pendingJob('d', { after: ['c', 'a'] }),
+    pendingJob('other', { after: ['z'] }),
+    processingJob('ran-already', { after: ['a'] }),
+  ];
+  const { queue, canceled } = cancelDependents(jobs, new Map([['a', 'is dead']]), NOW);
+  assert.deepEqual(canceled.map((job) => job.id), ['b', 'd', 'c']);
+  assert.equal(queue[1]!.state, 'canceled');
+  assert.equal(queue[1]!.last_error, 'canceled: its dependency "a" is dead');
+  assert.equal(queue[2]!.last_error, 'canceled: its dependency "b" was canceled ("a" is dead)');
+  assert.equal(queue[3]!.last_error, 'canceled: its dependency "a" is dead');
+  assert.equal(queue[3]!.finished_at, NOW.toISOString());
+  assert.equal(queue[4]!.state, 'pending');
+  // Its run started once its dependency had completed: a later failure of a rerun does not touch it.
+  assert.equal(queue[5]!.state, 'processing');
+  assert.equal(jobs[1]!.state, 'pending', 'the input is not changed');
+});
+
+test('nothing ended, nothing canceled', () => {
+  const jobs = [pendingJob('b', { after: ['a'] })];
+  assert.deepEqual(cancelDependents(jobs, new Map(), NOW), { queue: jobs, canceled: [] });
+});
+
+test('the canceled dependents of restarted jobs are found down the chain, but not jobs canceled for something else', () => {
+  const jobs: Job[] = [
+    pendingJob('a'),
+    canceledJob('b', ['a']),
+    canceledJob('c', ['b']),
+    canceledJob('unrelated', ['x']),
+    completedJob('ran', { after: ['a'] }),
+  ];
+  assert.deepEqual(canceledDependents(jobs, ['a']).map((job) => job.id), ['b', 'c']);
+  assert.deepEqual(canceledDependents(jobs, ['b']).map((job) => job.id), ['c']);
+  assert.deepEqual(canceledDependents(jobs, ['ran']), []);
+});
+
+test('broken dependencies are the dead and canceled ones', () => {
+  const states = new Map([['a', 'dead'], ['b', 'canceled'], ['c', 'pending'], ['d', 'completed']] as const);
+  const job = pendingJob('x', { after: ['a', 'b', 'c', 'd', 'gone'] });
+  assert.deepEqual(brokenDependencies(job, (id) => states.get(id as 'a')), [
+    { id: 'a', state: 'dead' },
+    { id: 'b', state: 'canceled' },
+  ]);
+});
