@@ -28,7 +28,7 @@ function runsBefore(a: Job, b: Job): boolean {
  * (`run_at <= now`) that the gate lets through, the highest `priority`, then the oldest `run_at`,
  * then the earliest enqueued. Also when the soonest of the others that the gate lets through
  * becomes ready, so an idle worker need not poll before then. One pass over the jobs; held jobs
- * cost a check each, once.
+ * (by their dependencies or their queue) cost a check each, once.
  */
 export function pickJobs(jobs: readonly Job[], now: Date, count: number, gate: ClaimGate = OPEN): { picked: number[]; nextReadyAt: string | null } {
   const nowIso = now.toISOString();
@@ -36,7 +36,8 @@ export function pickJobs(jobs: readonly Job[], now: Date, count: number, gate: C
   let soonest: string | null = null;
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
-    if (!isClaimable(job) || !gate.eligible(job)) continue;
+    // A queue without room now has none for the whole pick (room only goes down): its jobs are left out once.
+    if (!isClaimable(job) || !gate.eligible(job) || !gate.hasRoom(job)) continue;
     if (job.run_at <= nowIso) ready.push(i);
     else if (soonest === null || job.run_at < soonest) soonest = job.run_at;
   }

@@ -33,3 +33,16 @@ test('on equal times the queue copy wins, so the job stays runnable', () => {
   assert.deepEqual(result.queue.map((job) => job.id), ['j']);
   assert.deepEqual(result.dlq, []);
 });
+
+test('a death cut short by a crash before its queue.json write still cancels its held dependents', () => {
+  const died = '2026-11-23T10:00:05.000Z';
+  const { queue, repaired } = reconcile(
+    [processingJob('a', { updated_at: '2026-11-23T10:00:00.000Z' }), pendingJob('b', { after: ['a'] }), pendingJob('c', { after: ['b'] })],
+    [deadJob('a', { updated_at: died })],
+  );
+  assert.equal(repaired, true);
+  assert.deepEqual(queue.map((job) => [job.id, job.state, job.last_error, job.finished_at]), [
+    ['b', 'canceled', 'canceled: its dependency "a" is dead', died],
+    ['c', 'canceled', 'canceled: its dependency "b" was canceled ("a" is dead)', died],
+  ]);
+});

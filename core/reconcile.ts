@@ -2,7 +2,12 @@
  * A job moves between queue.json and dlq.json in two writes: the file that gains it is
  * written first, then the one that loses it. A crash between the two leaves the job in both
  * files, never in neither. This repairs that: the copy changed last is the truth.
+ *
+ * A job that died cancels its held dependents in its queue.json write (see dependencies.ts): a
+ * crash before that write leaves them pending. When the dead copy wins, they are canceled here,
+ * as of its death, so that no job runs after a dependency that died.
  */
+import { cancelDependents } from './dependencies.js';
 import type { DeadJob, Job } from './job.js';
 
 export interface Reconciled {
@@ -26,9 +31,12 @@ export function reconcile(queue: readonly Job[], dlq: readonly DeadJob[]): Recon
   if (dropFromQueue.size === 0 && dropFromDlq.size === 0) {
     return { queue: [...queue], dlq: [...dlq], repaired: false };
   }
-  return {
-    queue: queue.filter((job) => !dropFromQueue.has(job.id)),
-    dlq: dlq.filter((job) => !dropFromDlq.has(job.id)),
-    repaired: true,
-  };
+  const died = dlq.filter((job) => dropFromQueue.has(job.id));
+  const diedAt = died.reduce((latest, job) => (job.updated_at > latest ? job.updated_at : latest), '');
+  const { queue: next } = cancelDependents(
+    queue.filter((job) => !dropFromQueue.has(job.id)),
+    new Map(died.map((job) => [job.id, 'is dead'])),
+    new Date(diedAt || 0),
+  );
+  return { queue: next, dlq: dlq.filter((job) => !dropFromDlq.has(job.id)), repaired: true };
 }

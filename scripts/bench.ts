@@ -6,7 +6,8 @@
  *   drain:     N `true` jobs with 4 workers (jobs/s vs the spawn rate)
  *   backlog:   the same drain with 10,000 jobs delayed far ahead sitting in queue.json
  *   held:      N `true` jobs while one long job runs, with and without 10,000 jobs held behind the
- *              long one by --after (enqueued before the N, so ahead of them in claim order)
+ *              long one, by --after, or by the limit of its queue (parallel 1); enqueued before the
+ *              N, so ahead of them in claim order
  *   pickup:    enqueue → start of the job on an idle worker
  *   handover:  a short job's end → the next one's start on that worker, while the other worker
  *              runs a long job (no job waits behind a busy worker)
@@ -133,11 +134,15 @@ async function drain(jobs: number, prefill: number, peak = { mb: 0 }): Promise<n
   return seconds;
 }
 
-/** Seconds to drain `jobs` true-jobs while a long job runs on one of the WORKERS workers, `held` jobs waiting for it. */
-async function drainBesideLong(jobs: number, held: number): Promise<number> {
-  const dir = dataDir();
-  cli(dir, ['enqueue', '--id', 'long', '--', 'sleep', '3600']);
-  if (held > 0) cli(dir, ['enqueue', '--file', '-'], `${JSON.stringify({ command: 'true', after: ['long'] })}\n`.repeat(held));
+/**
+ * Seconds to drain `jobs` true-jobs while a long job runs on one of the WORKERS workers, `held`
+ * jobs waiting for it: by --after, or in its queue, limited to one job at a time.
+ */
+async function drainBesideLong(jobs: number, held: number, by: 'after' | 'limit' = 'after'): Promise<number> {
+  const dir = dataDir(by === 'limit' ? { queues: { one: { parallel: 1 } } } : {});
+  cli(dir, ['enqueue', '--id', 'long', '--queue', 'one', '--', 'sleep', '3600']);
+  const waiting = by === 'after' ? { after: ['long'] } : { queue: 'one' };
+  if (held > 0) cli(dir, ['enqueue', '--file', '-'], `${JSON.stringify({ command: 'true', ...waiting })}\n`.repeat(held));
   cli(dir, ['enqueue', '--file', '-'], `${JSON.stringify({ command: 'true' })}\n`.repeat(jobs));
   const started = performance.now();
   const manager = startWorkers(dir, WORKERS);
@@ -227,12 +232,15 @@ async function main(): Promise<void> {
 
   const besideLong: number[] = [];
   const besideHeld: number[] = [];
+  const besideLimited: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     besideLong.push(JOBS / (await drainBesideLong(JOBS, 0)));
-    besideHeld.push(JOBS / (await drainBesideLong(JOBS, 10_000)));
+    besideHeld.push(JOBS / (await drainBesideLong(JOBS, 10_000, 'after')));
+    besideLimited.push(JOBS / (await drainBesideLong(JOBS, 10_000, 'limit')));
   }
   const longRate = median(besideLong);
   const heldRate = median(besideHeld);
+  const limitedRate = median(besideLimited);
 
   const pickups = await pickupMs(9);
   const handovers = await handoverMs(30);
@@ -247,6 +255,7 @@ async function main(): Promise<void> {
   console.log(row('drain (true jobs)', `${drainRate.toFixed(0)}/s`, `${rawRate.toFixed(0)}/s spawn`, (drainRate / rawRate).toFixed(2), '≥ 0.5× spawn rate'));
   console.log(row('drain with 10,000 delayed in file', `${backlogRate.toFixed(0)}/s`, `${drainRate.toFixed(0)}/s drain`, (drainRate / backlogRate).toFixed(2), '≤ 3× slower'));
   console.log(row('drain with 10,000 held (--after)', `${heldRate.toFixed(0)}/s`, `${longRate.toFixed(0)}/s none held`, (longRate / heldRate).toFixed(2), '≤ 1.5× slower'));
+  console.log(row('drain with 10,000 held (parallel 1)', `${limitedRate.toFixed(0)}/s`, `${longRate.toFixed(0)}/s none held`, (longRate / limitedRate).toFixed(2), '≤ 1.5× slower'));
   console.log(row('pickup by an idle worker', `${median(pickups).toFixed(0)} ms`, '50 ms goal', (median(pickups) / 50).toFixed(2), '≤ 1 (median)'));
   console.log(row('next job on a freed worker', `${median(handovers).toFixed(0)} ms`, '100 ms goal', (median(handovers) / 100).toFixed(2), '≤ 1 (median)'));
   console.log(row('enqueue --file, 500 jobs', `${enqueueMs.toFixed(0)} ms`, `${nodeStart.toFixed(0)} ms node`, (enqueueMs / nodeStart).toFixed(2), '≤ 300 ms'));
@@ -254,7 +263,7 @@ async function main(): Promise<void> {
   console.log(row('worker child peak RSS', `${peak.mb.toFixed(0)} MB`, '80 MB goal', (peak.mb / 80).toFixed(2), '≤ 1'));
   console.log(`\nruns: spawn ${spawnRates.map((r) => r.toFixed(0)).join(', ')}/s; drain ${drainRates.map((r) => r.toFixed(0)).join(', ')}/s; ` +
     `backlog ${backlogRates.map((r) => r.toFixed(0)).join(', ')}/s; beside a long job ${besideLong.map((r) => r.toFixed(0)).join(', ')}/s, ` +
-    `with 10,000 held ${besideHeld.map((r) => r.toFixed(0)).join(', ')}/s; pickup ${pickups.map((p) => p.toFixed(0)).join(', ')} ms; ` +
+    `with 10,000 held ${besideHeld.map((r) => r.toFixed(0)).join(', ')}/s, by a limit ${besideLimited.map((r) => r.toFixed(0)).join(', ')}/s; pickup ${pickups.map((p) => p.toFixed(0)).join(', ')} ms; ` +
     `handover max ${Math.max(...handovers).toFixed(0)} ms`);
 }
 
