@@ -121,21 +121,31 @@ export function writeFileDurably(path: string, data: string | Buffer, options: D
   try {
     writeFileSync(fd, data);
     fsyncSync(fd);
-    options.beforeRename?.();
-    renameSync(temp, target);
-    const stat = fstatSync(fd, { bigint: true });
+    const stat = checkAndRename(fd, temp, target, options);
     fsyncDirectory(dirname(target));
     return stat;
   } catch (error) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // Renamed already, or never created: nothing to clean up.
-    }
-    throw fileSystemError(error, 'write', path);
+    throw writeFailed(error, temp, path);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The lock check (if any) and the rename, back to back; the stat of the file renamed. */
+function checkAndRename(fd: number, temp: string, target: string, options: DurableWriteOptions): BigIntStats {
+  options.beforeRename?.();
+  renameSync(temp, target);
+  return fstatSync(fd, { bigint: true });
+}
+
+/** A write that failed: its temp file goes, and the error becomes one line naming the file. */
+function writeFailed(error: unknown, temp: string, path: string): unknown {
+  try {
+    unlinkSync(temp);
+  } catch {
+    // Renamed already, or never created: nothing to clean up.
+  }
+  return fileSystemError(error, 'write', path);
 }
 
 const writevAsync = promisify(writev);
@@ -154,9 +164,7 @@ export async function writeFileDurablyAsync(path: string, parts: readonly Buffer
   try {
     await writeAllAsync(fd, parts);
     await fsyncAsync(fd);
-    options.beforeRename?.();
-    renameSync(temp, target);
-    const stat = fstatSync(fd, { bigint: true });
+    const stat = checkAndRename(fd, temp, target, options);
     const dir = await openAsync(dirname(target), 'r');
     try {
       await fsyncAsync(dir);
@@ -165,12 +173,7 @@ export async function writeFileDurablyAsync(path: string, parts: readonly Buffer
     }
     return stat;
   } catch (error) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // Renamed already, or never created: nothing to clean up.
-    }
-    throw fileSystemError(error, 'write', path);
+    throw writeFailed(error, temp, path);
   } finally {
     closeSync(fd);
   }
