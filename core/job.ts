@@ -188,6 +188,11 @@ export function isClaimable(job: Job): job is ClaimableJob {
   return job.state === 'pending' || job.state === 'failed';
 }
 
+/** A count of 0 for every state, to count jobs into. */
+export function zeroCounts(): Record<JobState, number> {
+  return Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+}
+
 export function isJobState(value: string): value is JobState {
   return (JOB_STATES as readonly string[]).includes(value);
 }

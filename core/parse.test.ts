@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDurationMs, parseInt, parseNonNegativeInt, parseNonNegativeNumber, parseRunAt } from './parse.js';
+import { parseDurationMs, parseInteger, parseNonNegativeInt, parseNonNegativeNumber, parseRunAt } from './parse.js';
 
 test('whole numbers accept only plain decimal digits', () => {
   assert.equal(parseNonNegativeInt('0', 'n'), 0);
@@ -11,9 +11,9 @@ test('whole numbers accept only plain decimal digits', () => {
 });
 
 test('signed whole numbers allow a minus sign', () => {
-  assert.equal(parseInt('-5', 'p'), -5);
-  assert.throws(() => parseInt('+5', 'p'), /p must be a whole number/);
-  assert.throws(() => parseInt('-', 'p'), /p must be a whole number/);
+  assert.equal(parseInteger('-5', 'p'), -5);
+  assert.throws(() => parseInteger('+5', 'p'), /p must be a whole number/);
+  assert.throws(() => parseInteger('-', 'p'), /p must be a whole number/);
 });
 
 test('non-negative numbers allow a fraction', () => {

@@ -17,7 +17,7 @@ export function parseNonNegativeInt(text: string, what: string): number {
   return value;
 }
 
-export function parseInt(text: string, what: string): number {
+export function parseInteger(text: string, what: string): number {
   const value = Number(text);
   if (!INT.test(text) || !Number.isSafeInteger(value)) {
     throw inputError(`${what} must be a whole number, got "${text}"`);

@@ -3,7 +3,7 @@
  * otherwise), and a queue may have a limit on how many of its jobs run at once across every
  * manager of the data dir (`queuectl parallel`), and may be paused on its own. Pure.
  */
-import { DEFAULT_QUEUE, JOB_STATES, queueOf, type Job, type JobState } from './job.js';
+import { DEFAULT_QUEUE, queueOf, zeroCounts, type Job, type JobState } from './job.js';
 
 /** What a person set for one queue; what is left out is the default (no limit, not paused). */
 export interface QueueSettings {
@@ -97,7 +97,7 @@ export function summarizeQueues(jobs: readonly Job[], settings: QueueTable): Que
   const summary = (name: string): QueueSummary => {
     let found = byName.get(name);
     if (found === undefined) {
-      const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+      const counts = zeroCounts();
       found = { name, parallel: parallelOf(settings, name), paused: settings[name]?.paused === true, counts };
       byName.set(name, found);
     }

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { findRunProcesses, findRunProcessesOfJobs, isRunEnvironment, stopRunProcesses } from './run-processes.js';
+import { findRunProcesses, findRunProcessesOfJobs, runJobId, stopRunProcesses } from './run-processes.js';
 
 test('a run is recognised by both its data dir and its job id in the environment', () => {
   const environ = ['PATH=/bin', 'QUEUECTL_DATA_DIR=/data', 'QUEUECTL_JOB_ID=job1', 'QUEUECTL_ATTEMPT=1', ''].join('\0');
-  assert.equal(isRunEnvironment(environ, '/data', 'job1'), true);
-  assert.equal(isRunEnvironment(environ, '/data', 'job'), false, 'a prefix of the id is another job');
-  assert.equal(isRunEnvironment(environ, '/other', 'job1'), false, 'the same id in another data dir is another job');
-  assert.equal(isRunEnvironment('QUEUECTL_JOB_ID=job1\0', '/data', 'job1'), false);
+  assert.equal(runJobId(environ, '/data') === 'job1', true);
+  assert.equal(runJobId(environ, '/data') === 'job', false, 'a prefix of the id is another job');
+  assert.equal(runJobId(environ, '/other') === 'job1', false, 'the same id in another data dir is another job');
+  assert.equal(runJobId('QUEUECTL_JOB_ID=job1\0', '/data') === 'job1', false);
 });
 
 function startRun(root: string, id: string, script: string): number {

@@ -7,8 +7,9 @@
  * that left its process group. Each one's process group gets SIGTERM, then SIGKILL after a
  * grace period, as the runner does on a timeout.
  *
- * Linux only: where there is no /proc nothing is found, and the worker stops the run itself
- * when it next fails to renew its claim (within a third of the lease).
+ * Linux only: where there is no /proc nothing is found; the manager of the run then has its
+ * worker stop it when its next lock cycle finds the lease gone (the manager renews leases, not
+ * the worker).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { readProcStat } from './proc-stat.js';
@@ -25,11 +26,6 @@ export function runJobId(environ: string, root: string): string | undefined {
   const vars = environ.split('\0');
   if (!vars.includes(`QUEUECTL_DATA_DIR=${root}`)) return undefined;
   return vars.find((variable) => variable.startsWith('QUEUECTL_JOB_ID='))?.slice('QUEUECTL_JOB_ID='.length);
-}
-
-/** Whether a process environment is that of job `id`'s run in data dir `root`. */
-export function isRunEnvironment(environ: string, root: string, id: string): boolean {
-  return runJobId(environ, root) === id;
 }
 
 /** The live processes of job `id`'s run in data dir `root` (never this process). */

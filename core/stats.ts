@@ -14,7 +14,7 @@
  *   held by their dependencies (`--after`).
  */
 import { isHeld, unfinishedDependencies } from './dependencies.js';
-import { JOB_STATES, type Job, type JobState } from './job.js';
+import { zeroCounts, type Job, type JobState } from './job.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -48,7 +48,7 @@ function rate(dead: number, completed: number): number | null {
 export function computeStats(jobs: readonly Job[], now: Date, held: (job: Job) => boolean = heldAmong(jobs)): Stats {
   const nowMs = now.getTime();
   const nowIso = now.toISOString();
-  const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+  const counts = zeroCounts();
   let lastMinute = 0;
   let lastHour = 0;
   const hour = { completed: 0, dead: 0 };

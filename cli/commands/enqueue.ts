@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { inputError, QueuectlError } from '../../core/errors.js';
 import type { PendingJob } from '../../core/job.js';
 import { validateJobSpec, type JobSpec } from '../../core/job-spec.js';
-import { parseDurationMs, parseInt, parseNonNegativeInt, parseRunAt } from '../../core/parse.js';
+import { parseDurationMs, parseInteger, parseNonNegativeInt, parseRunAt } from '../../core/parse.js';
 import { enqueueJobs } from '../../core/queue-ops.js';
 import { waitExitCode } from '../../core/wait.js';
 import { optionText, type CommandContext } from '../context.js';
@@ -88,7 +88,7 @@ function optionFields(ctx: CommandContext): Record<string, unknown> {
   const maxRetries = optionText(ctx, 'max-retries');
   if (maxRetries !== undefined) fields.max_retries = parseNonNegativeInt(maxRetries, '--max-retries');
   const priority = optionText(ctx, 'priority');
-  if (priority !== undefined) fields.priority = parseInt(priority, '--priority');
+  if (priority !== undefined) fields.priority = parseInteger(priority, '--priority');
   const timeout = optionText(ctx, 'timeout');
   if (timeout !== undefined) fields.timeout = parseDurationMs(timeout, '--timeout') / 1000;
   const runAt = optionText(ctx, 'run-at');

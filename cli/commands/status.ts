@@ -1,7 +1,7 @@
 /** `queuectl status [--json] [--watch [--interval ms]]`: counts per state, live workers and their jobs, the data dir. */
 import { unfinishedDependencies, waitingOn } from '../../core/dependencies.js';
 import { inputError } from '../../core/errors.js';
-import { DEFAULT_QUEUE, isRunning, JOB_STATES, type JobState } from '../../core/job.js';
+import { DEFAULT_QUEUE, isRunning, JOB_STATES, zeroCounts, type JobState } from '../../core/job.js';
 import { summarizeQueues } from '../../core/queues.js';
 import { liveManagers } from '../../store/manager-registry.js';
 import { optionDurationMs, optionText, type CommandContext } from '../context.js';
@@ -63,7 +63,7 @@ export interface Status {
 export function readStatus(ctx: CommandContext): Status {
   const { queue, dlq } = ctx.store.snapshot();
   const config = ctx.store.readConfig(); // and a broken config.json, which stops the workers, is reported here too
-  const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+  const counts = zeroCounts();
   for (const job of [...queue, ...dlq]) counts[job.state]++;
   const queues = Object.fromEntries(
     summarizeQueues([...queue, ...dlq], config.queues).map(({ name, parallel, paused, counts }) => [name, { parallel, paused, counts }]),

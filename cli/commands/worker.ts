@@ -4,6 +4,7 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputError, QueuectlError } from '../../core/errors.js';
 import { startManager } from '../../core/manager.js';
+import { sendSignal } from '../../core/runner.js';
 import { needsRotation, rotateManagerLog } from '../../store/manager-log.js';
 import { isAlive, liveManagers, type ManagerRecord } from '../../store/manager-registry.js';
 import { optionCount, optionDurationMs, optionQueues, optionText, rejectOptions, type CommandContext } from '../context.js';
@@ -141,7 +142,7 @@ async function workerStop(ctx: CommandContext): Promise<void> {
     return;
   }
   for (const manager of managers) {
-    signal(manager.pid, 'SIGTERM');
+    sendSignal(manager.pid, 'SIGTERM');
     if (!ctx.json) {
       process.stdout.write(
         `stopping manager ${manager.pid} (${manager.workers.length} worker(s)); running jobs finish first\n`,
@@ -156,7 +157,7 @@ async function workerStop(ctx: CommandContext): Promise<void> {
       aborted = true;
       killAt = Date.now() + ABORT_WAIT_MS;
       if (!ctx.json) process.stdout.write(`--timeout ${timeoutText} passed: killing running jobs\n`);
-      for (const manager of managers) signal(manager.pid, 'SIGTERM');
+      for (const manager of managers) sendSignal(manager.pid, 'SIGTERM');
     }
     if (Date.now() >= killAt) {
       for (const manager of managers) killOutright(manager);
@@ -170,16 +171,8 @@ async function workerStop(ctx: CommandContext): Promise<void> {
 
 /** Last resort: the manager did not react. Its jobs come back through their leases. */
 function killOutright(manager: ManagerRecord): void {
-  for (const worker of manager.workers) if (isAlive(worker)) signal(worker.pid, 'SIGKILL');
-  if (isAlive(manager)) signal(manager.pid, 'SIGKILL');
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // Gone already.
-  }
+  for (const worker of manager.workers) if (isAlive(worker)) sendSignal(worker.pid, 'SIGKILL');
+  if (isAlive(manager)) sendSignal(manager.pid, 'SIGKILL');
 }
 
 function sleep(ms: number): Promise<void> {
