@@ -176,7 +176,7 @@ function buildCli(raw: RawArgs): CAC {
   cli
     .command('status', 'Counts per state, live workers and their jobs, the data dir')
     .usage('status [--json]   or   status --watch [--interval ms]')
-    .option('--json', 'Print {"data_dir", "paused", "counts", "held", "queues", "workers"} as JSON')
+    .option('--json', 'Print {"data_dir", "paused", "counts", "waiting", "queues", "workers"} as JSON')
     .option('--watch', 'On a terminal: redraw every --interval until Ctrl-C (exit 2 when stdout is not a terminal)')
     .option('--interval <ms>', 'With --watch: milliseconds between redraws, from 100 up (default: 1000)')
     .example('queuectl status --watch --interval 500')

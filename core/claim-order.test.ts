@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { expiredLeases, nextReadyAt, pickJobs, pickNext } from './claim-order.js';
+import { isExpired, pickJobs } from './claim-order.js';
 import type { Job, ProcessingJob } from './job.js';
 import { pendingJob, processingJob } from '../test/sample-jobs.js';
 
@@ -11,6 +11,9 @@ const processing = (id: string, expiresAt: string): ProcessingJob =>
   processingJob(id, { lease: { worker_pid: 42, token: 't', expires_at: expiresAt } });
 
 const ids = (jobs: Job[], order: number[]) => order.map((i) => jobs[i]!.id);
+
+/** The one next job, or -1. */
+const pickNext = (jobs: readonly Job[], now: Date) => pickJobs(jobs, now, 1).picked[0] ?? -1;
 
 function drain(jobs: Job[]): string[] {
   const left = [...jobs];
@@ -61,7 +64,7 @@ test('only leases that have run out are expired', () => {
     processing('edge', NOW.toISOString()),
     pending('idle'),
   ];
-  assert.deepEqual(expiredLeases(jobs, NOW), [1, 2]);
+  assert.deepEqual(jobs.flatMap((job, i) => (isExpired(job, NOW.toISOString()) ? [i] : [])), [1, 2]);
 });
 
 test('the next ready time is the soonest run_at of a waiting job', () => {
@@ -70,8 +73,8 @@ test('the next ready time is the soonest run_at of a waiting job', () => {
     pending('b', { run_at: '2026-11-23T11:00:00.000Z' }),
     processing('p', '2026-11-23T10:30:00.000Z'),
   ];
-  assert.equal(nextReadyAt(jobs), '2026-11-23T11:00:00.000Z');
-  assert.equal(nextReadyAt([]), null);
+  assert.equal(pickJobs(jobs, NOW, 1).nextReadyAt, '2026-11-23T11:00:00.000Z');
+  assert.equal(pickJobs([], NOW, 1).nextReadyAt, null);
 });
 
 test('pickJobs: several at once in claim order; a gate holds jobs back without changing the order of the rest', () => {
@@ -100,4 +103,21 @@ test('pickJobs: several at once in claim order; a gate holds jobs back without c
   assert.deepEqual(taken, ['b1', 'a1']);
   assert.equal(nextReadyAt, '2026-11-23T11:00:00.000Z');
   assert.deepEqual(ids(jobs, pickJobs(jobs, NOW, 10, gate).picked), ['b1'], 'queue a has no room left');
+});
+
+test('pickJobs takes many at once in exactly the claim order of a full sort', () => {
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const minutes = (n: number) => new Date(NOW.getTime() + n * 60_000).toISOString();
+  const jobs: Job[] = Array.from({ length: 600 }, (_, i) =>
+    pending(`j${i}`, { priority: Math.floor(random() * 5) - 2, run_at: minutes(Math.floor(random() * 20) - 15) }),
+  );
+  const expected = jobs
+    .map((job, index) => ({ job, index }))
+    .filter(({ job }) => job.run_at <= NOW.toISOString())
+    .sort((a, b) => b.job.priority - a.job.priority || (a.job.run_at < b.job.run_at ? -1 : a.job.run_at > b.job.run_at ? 1 : a.index - b.index))
+    .map(({ index }) => index);
+  assert.ok(expected.length > 300 && expected.length < 600, 'some are not ready yet');
+  assert.deepEqual(pickJobs(jobs, NOW, 600).picked, expected);
+  assert.deepEqual(pickJobs(jobs, NOW, 7).picked, expected.slice(0, 7));
 });

@@ -6,11 +6,11 @@ import { completedJob, deadJob, pendingJob, processingJob } from '../test/sample
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 
-const canceledJob = (id: string, after: string[]): CanceledJob => ({
+const canceledJob = (id: string, after: string[], lastError = `canceled: its dependency "${after[0]}" was canceled`): CanceledJob => ({
   ...pendingJob(id, { after }),
   state: 'canceled',
   finished_at: NOW.toISOString(),
-  last_error: 'canceled by user while pending',
+  last_error: lastError,
 });
 
 test('a job waits for the dependencies in the queue that have not completed, in the order it names them', () => {
@@ -73,17 +73,37 @@ test('the canceled dependents of restarted jobs are found down the chain, but no
     canceledJob('c', ['b']),
     canceledJob('unrelated', ['x']),
     completedJob('ran', { after: ['a'] }),
+    canceledJob('by-hand', ['a'], 'canceled by user while pending'),
   ];
-  assert.deepEqual(canceledDependents(jobs, ['a']).map((job) => job.id), ['b', 'c']);
+  assert.deepEqual(canceledDependents(jobs, ['a']).map((job) => job.id), ['b', 'c'], 'not the one a person canceled');
   assert.deepEqual(canceledDependents(jobs, ['b']).map((job) => job.id), ['c']);
   assert.deepEqual(canceledDependents(jobs, ['ran']), []);
 });
 
-test('broken dependencies are the dead and canceled ones', () => {
+test('broken dependencies are the dead and canceled ones, and those found nowhere', () => {
   const states = new Map([['a', 'dead'], ['b', 'canceled'], ['c', 'pending'], ['d', 'completed']] as const);
   const job = pendingJob('x', { after: ['a', 'b', 'c', 'd', 'gone'] });
   assert.deepEqual(brokenDependencies(job, (id) => states.get(id as 'a')), [
     { id: 'a', state: 'dead' },
     { id: 'b', state: 'canceled' },
+    { id: 'gone', state: 'unknown' },
   ]);
+});
+
+test('a failed job due to run again after a restart of its completed dependency is canceled when that one dies', () => {
+  const failed = { ...pendingJob('b', { after: ['a'] }), state: 'failed', attempts: 1, started_at: NOW.toISOString(), finished_at: NOW.toISOString(), exit_code: 1, last_error: 'command failed with exit code 1' } as Job;
+  const { queue, canceled } = cancelDependents([deadJob('a'), failed], new Map([['a', 'is dead']]), NOW);
+  assert.deepEqual(canceled.map((job) => job.id), ['b']);
+  assert.equal(queue[1]!.state, 'canceled');
+  assert.equal(queue[1]!.exit_code, 1, 'what its last run left stays');
+  assert.equal(queue[1]!.attempts, 1);
+});
+
+test('a long chain is canceled in one pass, each job once', () => {
+  const chain: Job[] = [deadJob('j0'), ...Array.from({ length: 20_000 }, (_, i) => pendingJob(`j${i + 1}`, { after: [`j${i}`] }))];
+  const started = performance.now();
+  const { canceled } = cancelDependents(chain, new Map([['j0', 'is dead']]), NOW);
+  assert.equal(canceled.length, 20_000);
+  assert.equal(new Set(canceled.map((job) => job.id)).size, 20_000);
+  assert.ok(performance.now() - started < 2_000, `${performance.now() - started} ms`);
 });

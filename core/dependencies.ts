@@ -1,14 +1,15 @@
 /**
- * Dependencies between jobs (`--after`), as pueue and task-spooler have them: a job is held until
+ * Dependencies between jobs (`--after`), as pueue and task-spooler have them: a job waits until
  * every job it names has completed; when one of them ends dead or canceled instead, the job is
- * canceled at once, and so is every job held behind it, down the chain. Pure functions over the
- * jobs as stored.
+ * canceled at once, and so is every job waiting behind it, down the chain. Pure functions over
+ * the jobs as stored.
  *
  * A dependency that is no longer in the queue has completed. Only completed jobs leave it while
- * others wait on them: a job that ends dead or canceled cancels its waiting dependents in the same
- * write, and neither a new job nor a restarted one may name a dead or canceled job.
+ * others wait on them: a job that ends dead or canceled cancels its waiting dependents (pending,
+ * or failed and due to run again) in the same write; neither a new job nor a restarted one may
+ * name a dead or canceled job, or one that is nowhere to be found.
  */
-import { dependenciesOf, type CanceledJob, type Job, type JobState, type PendingJob } from './job.js';
+import { dependenciesOf, isClaimable, type CanceledJob, type ClaimableJob, type Job, type JobState } from './job.js';
 import { cancelForDependency } from './transitions.js';
 
 /** The unfinished jobs that some job names in `after`, with their states. */
@@ -55,14 +56,22 @@ export function waitingOn(job: Job, unfinished: Unfinished): string[] {
   return after.length === 0 || unfinished.size === 0 ? [] : after.filter((id) => unfinished.has(id));
 }
 
-/** Why a job ended without completing, as its dependents' `last_error` names it. */
+/** How a dependency ended without completing, as its dependents' `last_error` says it. */
+export const DIED = 'is dead';
+export const WAS_CANCELED = 'was canceled';
+
+/** The `last_error` of a job canceled because of a dependency starts so. */
+export const CANCELED_FOR_DEPENDENCY = 'canceled: its dependency';
+
 export function endedHow(job: Job): string {
-  return job.state === 'dead' ? 'is dead' : 'was canceled';
+  return job.state === 'dead' ? DIED : WAS_CANCELED;
 }
 
 /**
- * Cancels the pending jobs that wait on any of `ended` (jobs that just ended dead or canceled,
- * by id, with how: `is dead`), then those waiting on them, down the chain. Each one's
+ * Cancels the jobs that wait on any of `ended` (jobs that just ended dead or canceled, by id,
+ * with how: `is dead`), then those waiting on them, down the chain. A waiting job is a pending
+ * one, or a failed one due to run again (a restart of its completed dependency made it wait).
+ * A job that runs or has finished is left alone: its dependencies were met when it started. Each one's
  * `last_error` names its dependency and, down a chain, the job where the chain broke. Returns the
  * queue with those jobs canceled in place, and them in the order they were canceled.
  */
@@ -74,7 +83,7 @@ export function cancelDependents(
   if (ended.size === 0) return { queue: [...queue], canceled: [] };
   const waiters = new Map<string, number[]>();
   queue.forEach((job, index) => {
-    if (job.state !== 'pending') return;
+    if (!isClaimable(job)) return;
     for (const id of dependenciesOf(job)) {
       const list = waiters.get(id);
       if (list) list.push(index);
@@ -85,24 +94,26 @@ export function cancelDependents(
   const canceled: CanceledJob[] = [];
   /** Ids whose waiters are still to cancel, each with its root cause. */
   const frontier: { id: string; why: string; root: string | null }[] = [...ended].map(([id, how]) => ({ id, why: how, root: null }));
-  while (frontier.length > 0) {
-    const { id, why, root } = frontier.shift()!;
+  // A head index, not shift(): a chain of 100,000 jobs must not cost a copy of the rest per job.
+  for (let head = 0; head < frontier.length; head++) {
+    const { id, why, root } = frontier[head]!;
     for (const index of waiters.get(id) ?? []) {
       const job = next[index]!;
-      if (job.state !== 'pending') continue; // canceled already, through another of its dependencies
+      if (!isClaimable(job)) continue; // canceled already, through another of its dependencies
       const reason = `its dependency "${id}" ${why}${root === null ? '' : ` (${root})`}`;
-      const done = cancelForDependency(job as PendingJob, reason, now);
+      const done = cancelForDependency(job as ClaimableJob, reason, now);
       next[index] = done;
       canceled.push(done);
-      frontier.push({ id: job.id, why: 'was canceled', root: root ?? `"${id}" ${why}` });
+      frontier.push({ id: job.id, why: WAS_CANCELED, root: root ?? `"${id}" ${why}` });
     }
   }
   return { queue: next, canceled };
 }
 
 /**
- * Canceled jobs that waited on any of `ids`, directly or through canceled jobs between: what a
- * restart of `ids` leaves canceled. In queue order.
+ * Jobs canceled because they waited on any of `ids`, directly or through jobs canceled so
+ * between: what a restart of `ids` leaves canceled. Jobs a person canceled are not among them.
+ * In queue order.
  */
 export function canceledDependents(queue: readonly Job[], ids: readonly string[]): CanceledJob[] {
   const reached = new Set(ids);
@@ -112,7 +123,7 @@ export function canceledDependents(queue: readonly Job[], ids: readonly string[]
   for (let grew = true; grew; ) {
     grew = false;
     for (const job of queue) {
-      if (job.state !== 'canceled' || reached.has(job.id)) continue;
+      if (job.state !== 'canceled' || reached.has(job.id) || !job.last_error.startsWith(CANCELED_FOR_DEPENDENCY)) continue;
       if (dependenciesOf(job).some((id) => reached.has(id))) {
         reached.add(job.id);
         found.add(job);
@@ -124,12 +135,21 @@ export function canceledDependents(queue: readonly Job[], ids: readonly string[]
 }
 
 /**
- * The dependencies of `job` that can never complete as things stand (dead or canceled), looked
- * up with `stateOf`: a job naming one is not run again until they are.
+ * The dependencies of `job` that cannot complete as things stand, looked up with `stateOf`: dead
+ * or canceled ones, and ones found nowhere (`unknown`: pruned or deleted without having
+ * completed, since a completed one is remembered). A job naming one is not run again until they are.
  */
-export function brokenDependencies(job: Job, stateOf: (id: string) => JobState | undefined): { id: string; state: JobState }[] {
-  return dependenciesOf(job).flatMap((id) => {
+export function brokenDependencies(job: Job, stateOf: (id: string) => JobState | undefined): BrokenDependency[] {
+  const broken: BrokenDependency[] = [];
+  for (const id of dependenciesOf(job)) {
     const state = stateOf(id);
-    return state === 'dead' || state === 'canceled' ? [{ id, state }] : [];
-  });
+    if (state === undefined) broken.push({ id, state: 'unknown' });
+    else if (state === 'dead' || state === 'canceled') broken.push({ id, state });
+  }
+  return broken;
+}
+
+export interface BrokenDependency {
+  id: string;
+  state: 'dead' | 'canceled' | 'unknown';
 }

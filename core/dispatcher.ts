@@ -24,7 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import type { Config } from './config.js';
 import { dispatchCycle, type CycleResult, type RunEnd, type RunRef, type RunStart } from './dispatch-cycle.js';
-import type { ClaimedJob, Job, ProcessingJob } from './job.js';
+import { queueOf, type ClaimedJob, type Job, type ProcessingJob } from './job.js';
 import { describeOutcome, type RunOutcome } from './outcome.js';
 import { killRunsByToken, runAliveByToken } from './run-processes.js';
 import { appendToRunLog } from '../store/archive.js';
@@ -166,7 +166,7 @@ export class Dispatcher {
     const now = Date.now();
     // One held past its bound is the next cycle's to give back: after a freeze of this process,
     // its lease may have run out and another manager may run it already. Paused, none starts.
-    const fresh = this.config.paused ? undefined : [...this.held].find(([, held]) => now - held.since < this.holdMs);
+    const fresh = [...this.held].find(([, held]) => now - held.since < this.holdMs && this.mayStart(held.job));
     if (fresh) {
       const [token, { job }] = fresh;
       this.held.delete(token);
@@ -269,13 +269,18 @@ export class Dispatcher {
     this.watcher?.close();
   }
 
+  /** Whether a job claimed here may start now: neither everything nor its queue is paused. */
+  private mayStart(job: ClaimedJob): boolean {
+    return !this.config.paused && this.config.queues[queueOf(job)]?.paused !== true;
+  }
+
   private hand(pid: number, job: ClaimedJob): void {
     this.runs.set(job.lease.token, { job, pid, handedMs: Date.now(), startedAt: null });
     this.options.assign(pid, job);
   }
 
   private hold(job: ClaimedJob, since: number): void {
-    if (!this.claiming || this.config.paused) {
+    if (!this.claiming || !this.mayStart(job)) {
       this.releases.push({ id: job.id, token: job.lease.token });
       this.request();
       return;
@@ -411,9 +416,9 @@ export class Dispatcher {
     if (renewDue) this.lastRenewal = started;
     this.nextReadyAt = result.nextReadyAt;
     this.apply(result, outcomes);
-    if (this.config.paused && this.held.size > 0) {
-      // Paused meanwhile: what was held for the next free worker goes back.
-      this.releaseHeld();
+    if ([...this.held.values()].some(({ job }) => !this.mayStart(job))) {
+      // Paused meanwhile (all, or the job's queue): what was held for the next free worker goes back.
+      this.releaseHeld(({ job }) => !this.mayStart(job));
       this.again = true;
     }
     // Workers now busy want jobs held for them: claim those at once while there are ready jobs.

@@ -85,15 +85,15 @@ export async function enqueueJobs(store: QueueStore, specs: readonly JobSpec[], 
 
 /**
  * The state of each job in `ids`, wherever it is: in `listed` (the queue and the DLQ), the
- * archive, or the record of completed jobs gone from both. Unknown ids are left out.
+ * archive, or the record of completed jobs gone from both. Unknown ids are left out. The archive
+ * is asked before the record: an id used again, canceled the second time, is canceled.
  */
 function dependencyStates(store: QueueStore, listed: readonly Job[], ids: ReadonlySet<string>): Map<string, JobState> {
   const states = new Map<string, JobState>();
   for (const job of listed) if (ids.has(job.id)) states.set(job.id, job.state);
-  const missing = new Set([...ids].filter((id) => !states.has(id)));
-  for (const id of findCompletedIds(store.paths, missing)) states.set(id, 'completed');
-  const archived = findArchivedJobs(store.paths, new Set([...missing].filter((id) => !states.has(id))));
-  for (const [id, { job }] of archived) states.set(id, job.state);
+  const missing = () => new Set([...ids].filter((id) => !states.has(id)));
+  for (const [id, { job }] of findArchivedJobs(store.paths, missing())) states.set(id, job.state);
+  for (const id of findCompletedIds(store.paths, missing())) states.set(id, 'completed');
   return states;
 }
 
@@ -140,6 +140,11 @@ function refuseBrokenDependencies(store: QueueStore, listed: readonly Job[], res
   for (const job of restarted) {
     const [broken] = brokenDependencies(job, (id) => states.get(id));
     if (broken === undefined) continue;
+    if (broken.state === 'unknown') {
+      throw inputError(
+        `job "${job.id}" runs after "${broken.id}", which is gone without having completed (pruned or deleted): it could never run; enqueue its command again without --after; nothing was restarted`,
+      );
+    }
     throw inputError(
       `job "${job.id}" runs after "${broken.id}", which is ${broken.state}: restart them together (queuectl restart ${broken.id} ${job.id}); nothing was restarted`,
     );

@@ -8,7 +8,7 @@
  *                       └─release (never started)→ pending or failed, as before the claim
  *   dead ─revive (dlq retry)→ pending, attempts reset
  *   pending | failed | processing ─cancel→ canceled  (final; stays in queue.json)
- *   pending, held by --after ─a dependency ends dead or canceled→ canceled
+ *   pending | failed, waiting by --after ─a dependency ends dead or canceled→ canceled
  *
  * A claim is not a run: `attempts` and `started_at` change when the worker starts the command.
  */
@@ -139,10 +139,12 @@ export function recover(
 }
 
 /**
- * A job held by `--after` whose dependency ended dead or canceled: it can never run as asked, so
- * it is canceled, with `reason` naming the dependency (pueue does the same).
+ * A job waiting by `--after` (pending, or failed and waiting to retry after a restart of its
+ * dependency) whose dependency ended dead or canceled: it can never run as asked, so it is
+ * canceled, with `reason` naming the dependency (pueue does the same). A failed one keeps what
+ * its last run left.
  */
-export function cancelForDependency(job: PendingJob, reason: string, now: Date): CanceledJob {
+export function cancelForDependency(job: ClaimableJob, reason: string, now: Date): CanceledJob {
   const at = now.toISOString();
   return { ...job, state: 'canceled', updated_at: at, finished_at: at, last_error: `canceled: ${reason}` };
 }

@@ -26,18 +26,23 @@ export function recordCompletedIds(paths: DataPaths, ids: readonly string[], max
   }
 }
 
-/** Which of `ids` the record names. */
+/**
+ * Which of `ids` the record names. The files are searched as bytes for `\n<id>\n`, not split
+ * into lines: a full record is 32 MiB, looked in for every `--after` of a job gone from the queue.
+ */
 export function findCompletedIds(paths: DataPaths, ids: ReadonlySet<string>): Set<string> {
   const found = new Set<string>();
   if (ids.size === 0) return found;
   for (const path of [paths.completedIds, `${paths.completedIds}.1`]) {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readFileSync(path, 'utf8');
+      bytes = readFileSync(path);
     } catch {
       continue;
     }
-    for (const line of text.split('\n')) if (ids.has(line)) found.add(line);
+    for (const id of ids) {
+      if (bytes.subarray(0, id.length + 1).equals(Buffer.from(`${id}\n`)) || bytes.includes(`\n${id}\n`)) found.add(id);
+    }
   }
   return found;
 }

@@ -30,8 +30,8 @@ export interface StatusDocument {
   /** `queuectl pause`: no manager starts a new job. */
   paused: boolean;
   counts: Record<JobState, number>;
-  /** Jobs held by `--after` (pending, waiting for a dependency to complete), and the dependencies they wait for. */
-  held: { jobs: number; after: string[] };
+  /** Pending jobs waiting for a dependency to complete (`--after`), and the dependencies they wait for. */
+  waiting: { jobs: number; after: string[] };
   /** Every named queue with jobs or settings (`default` at least). */
   queues: Record<string, QueueStatus>;
   workers: WorkerStatus[];
@@ -69,13 +69,13 @@ export function readStatus(ctx: CommandContext): Status {
     summarizeQueues([...queue, ...dlq], config.queues).map(({ name, parallel, paused, counts }) => [name, { parallel, paused, counts }]),
   );
   const unfinished = unfinishedDependencies(queue);
-  const held = { jobs: 0, after: new Set<string>() };
+  const waiting = { jobs: 0, after: new Set<string>() };
   for (const job of queue) {
     if (job.state !== 'pending') continue;
-    const waiting = waitingOn(job, unfinished);
-    if (waiting.length === 0) continue;
-    held.jobs++;
-    for (const id of waiting) held.after.add(id);
+    const on = waitingOn(job, unfinished);
+    if (on.length === 0) continue;
+    waiting.jobs++;
+    for (const id of on) waiting.after.add(id);
   }
 
   const runningBy = new Map<number, string>();
@@ -92,19 +92,19 @@ export function readStatus(ctx: CommandContext): Status {
     })),
   );
   return {
-    document: { data_dir: ctx.store.paths.root, paused: config.paused, counts, held: { jobs: held.jobs, after: [...held.after] }, queues, workers },
+    document: { data_dir: ctx.store.paths.root, paused: config.paused, counts, waiting: { jobs: waiting.jobs, after: [...waiting.after] }, queues, workers },
     managers: managers.length,
   };
 }
 
 export function statusText({ document, managers }: Status): string {
-  const { data_dir, counts, workers, paused, held, queues } = document;
-  const after = held.after.length <= 5 ? held.after.join(', ') : `${held.after.slice(0, 5).join(', ')} and ${held.after.length - 5} more`;
+  const { data_dir, counts, workers, paused, waiting, queues } = document;
+  const after = waiting.after.length <= 5 ? waiting.after.join(', ') : `${waiting.after.slice(0, 5).join(', ')} and ${waiting.after.length - 5} more`;
   const lines = [
     `data dir: ${data_dir}`,
     ...(paused ? ['paused:   no new job starts until queuectl resume (running jobs go on)'] : []),
     `jobs:     ${JOB_STATES.map((state) => `${paintState(state)} ${counts[state]}`).join('  ')}`,
-    ...(held.jobs > 0 ? [`held:     ${held.jobs} pending job(s) wait for ${after} to complete (--after)`] : []),
+    ...(waiting.jobs > 0 ? [`waiting:  ${waiting.jobs} pending job(s) wait for ${after} to complete (--after)`] : []),
     `workers:  ${workers.length} running under ${managers} manager(s)`,
   ];
   // The queues, once there is more than `default` with no settings.

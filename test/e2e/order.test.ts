@@ -62,9 +62,9 @@ test('while held, a job shows what it waits for in list, show and status', async
   const show = (await cliOk(data, ['show', 'c'])).stdout;
   assert.match(show, /^after\s+a, b$/m);
   assert.match(show, /^waiting_on\s+a \(pending\), b \(pending\)$/m);
-  assert.match((await cliOk(data, ['status'])).stdout, /^held:\s+1 pending job\(s\) wait for a, b to complete/m);
-  const status = await cliJson<{ held: { jobs: number; after: string[] } }>(data, ['status']);
-  assert.deepEqual(status.held, { jobs: 1, after: ['a', 'b'] });
+  assert.match((await cliOk(data, ['status'])).stdout, /^waiting:\s+1 pending job\(s\) wait for a, b to complete/m);
+  const status = await cliJson<{ waiting: { jobs: number; after: string[] } }>(data, ['status']);
+  assert.deepEqual(status.waiting, { jobs: 1, after: ['a', 'b'] });
   const job = await cliJson<Job>(data, ['show', 'c']);
   assert.deepEqual(job.after, ['a', 'b']);
   assert.equal(job.queue, 'default');
@@ -107,6 +107,17 @@ test('a canceled dependency cancels its dependents; restart refuses a dependent 
   await rejected(data, ['restart', 'b'], /job "b" runs after "a", which is canceled: restart them together \(queuectl restart a b\); nothing was restarted/);
   await cliOk(data, ['restart', 'a', 'b']);
   assert.match((await cliOk(data, ['list', '-s', 'pending'])).stdout, /^b\s+pending \(after a\)/m);
+});
+
+test('a dependent whose dependency was pruned without completing cannot be restarted', { timeout: 60_000 }, async (t) => {
+  const { data } = workspace(t);
+  await cliOk(data, ['enqueue', '--id', 'a', '--max-retries', '0', '--', 'false']);
+  await cliOk(data, ['enqueue', '--id', 'b', '-a', 'a', '--', 'true']);
+  startManager(t, data, 1);
+  await waitFor(() => allJobs(data).get('b')?.state === 'canceled', { what: 'a to die and b to be canceled' });
+  await cliOk(data, ['prune', '--state', 'dead']);
+  await rejected(data, ['restart', 'b'], /job "b" runs after "a", which is gone without having completed \(pruned or deleted\)/);
+  await rejected(data, ['enqueue', '-a', 'a', '--', 'true'], /no job "a" to run after/);
 });
 
 test('--after across a --file batch names jobs earlier in it; a later one is refused, nothing written', { timeout: 60_000 }, async (t) => {
@@ -195,7 +206,7 @@ test('a limit changed while workers run takes effect; a paused queue starts noth
   const batch = join(work, 'jobs.ndjson');
   writeFileSync(batch, Array.from({ length: 6 }, (_, i) => JSON.stringify({ id: `q-${i}`, queue: 'q', command: recordingJob(runs, 30) })).join('\n'));
   await cliOk(data, ['enqueue', '--file', batch]);
-  startManager(t, data, 4);
+  const manager = startManager(t, data, 4);
   await waitFor(() => readRuns(runs).length === 1, { what: 'the first job to start' });
   const raised = await cliOk(data, ['parallel', '3', '--queue', 'q']);
   assert.match(raised.stdout, /^queue q: at most 3 job\(s\) at a time/);
@@ -204,8 +215,10 @@ test('a limit changed while workers run takes effect; a paused queue starts noth
   await cliOk(data, ['pause', '--queue', 'q']);
   await cliOk(data, ['parallel', 'unlimited', '--queue', 'q']);
   await cliOk(data, ['cancel', 'q-0']);
-  // The cancel wakes the manager, with a free worker and no limit: only the pause holds the rest back.
-  await waitFor(() => allJobs(data).get('q-0')?.state === 'canceled', { what: 'the cancel' });
+  // The cancel wakes the manager, with a free worker and no limit: only the pause holds the rest
+  // back. Its cycle that saw the cancel (and claimed nothing) has run once it stops the run.
+  await waitFor(() => /q-0: stopping its run on worker \d+: it was canceled/.test(manager.output()), { what: 'the manager to see the cancel' });
+  await waitFor(() => readRuns(runs).some((run) => run.id === 'q-0' && run.event === 'term'), { what: 'q-0 to stop' });
   const { stdout } = await cliOk(data, ['status']);
   assert.match(stdout, /^q\s+unlimited\s+yes\s+3\s+2\s/m);
   assert.equal(readRuns(runs).filter((run) => run.event === 'start').length, 3, 'nothing started while the queue is paused');
