@@ -401,7 +401,7 @@ function cacMessage(message: string, cli: CAC, raw: RawArgs): string {
   const help = command ? `queuectl ${command} --help` : 'queuectl --help';
   const negative = /^Unknown option `-(\d)/.exec(message);
   if (negative) {
-    const options = command === 'config' ? '' : ` (an option takes one as --option=-${negative[1]})`;
+    const options = command === 'config' || command === 'parallel' ? '' : ` (an option takes one as --option=-${negative[1]})`;
     return `unexpected "-${negative[1]}…": a negative number is not allowed here${options}; see ${help}`;
   }
   return `${message.replace(/\.$/, '')}; see ${help}`;

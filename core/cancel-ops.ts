@@ -54,8 +54,10 @@ export async function cancelJobs(store: QueueStore, selection: CancelSelection, 
     const found = findRunProcessesOfJobs(store.paths.root, processing.map((job) => job.id));
     const plan = planCancel(tx.queue(), dlq, ids, now, (id) => (found.get(id)?.length ?? 0) > 0);
     const cascade = cancelDependents(plan.queue, new Map(plan.canceled.map(({ job }) => [job.id, WAS_CANCELED])), now);
-    // Before retention may move the jobs, and their logs with them, to the archive.
-    for (const job of [...plan.canceled.map(({ job }) => job), ...cascade.canceled]) note(store, job);
+    // Before retention may move the jobs, and their logs with them, to the archive. The jobs
+    // canceled for a dependency get no line: most never ran, and their last_error says it (a
+    // line each, for 50,000 of them, held the lock past its stale limit).
+    for (const { job } of plan.canceled) note(store, job);
     tx.setQueue(evictFinished(tx, cascade.queue, now));
     return { plan, found, dependents: cascade.canceled };
   });

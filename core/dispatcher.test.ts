@@ -50,10 +50,9 @@ function setup(t: TestContext, holdMs = 60_000) {
     revoke: (pid, run) => revoked.push([pid, run.id]),
     holdMs,
   });
-  t.after(() => {
-    dispatcher.close();
-    // A cycle in flight may still write its file: try again until the dir is gone.
-    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 20 });
+  t.after(async () => {
+    await dispatcher.close(); // and the cycle in flight has written its files
+    rmSync(dir, { recursive: true, force: true });
   });
   const job = (id: string): Job | undefined => store.readQueue().find((entry) => entry.id === id);
   return { store, dispatcher, assigned, revoked, job };

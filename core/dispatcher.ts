@@ -109,6 +109,8 @@ export class Dispatcher {
   private watcher: FSWatcher | undefined;
   private lastError = '';
   private idleWaiters: (() => void)[] = [];
+  /** Settles when the cycles started by the last request have ended. */
+  private cycleDone: Promise<void> = Promise.resolve();
   private readonly holdMs: number;
   /** How long the last lock cycle took, in ms. */
   private lastCycleMs = 0;
@@ -262,11 +264,16 @@ export class Dispatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  close(): void {
+  /**
+   * No cycle starts from now on. Resolves once the cycle in flight, if any, has written its files
+   * and released the lock (its writes span several turns of the event loop).
+   */
+  close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.wakeTimer);
     clearTimeout(this.startTimer);
     this.watcher?.close();
+    return this.cycling ? this.cycleDone : Promise.resolve();
   }
 
   /** Whether a job claimed here may start now: neither everything nor its queue is paused. */
@@ -335,7 +342,7 @@ export class Dispatcher {
     this.cycling = true;
     clearTimeout(this.wakeTimer);
     // setImmediate, not now: events of the same turn (four workers reporting) share the cycle.
-    setImmediate(() => void this.cycle());
+    this.cycleDone = new Promise((resolve) => setImmediate(() => void this.cycle().then(resolve)));
   }
 
   private async cycle(): Promise<void> {

@@ -179,7 +179,8 @@ export function startManager({ store, count, log, queues = null }: ManagerOption
     const recorded = failure === null ? dispatcher.whenIdle() : Promise.resolve();
     if (stopRequests > 1) await Promise.race([recorded, new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
     else await recorded;
-    dispatcher.close();
+    // A cycle in flight finishes its write (bounded: one waiting for a lock may wait long).
+    await Promise.race([dispatcher.close(), new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
     dirWatch.stop();
     unregister();
     resolveFinished(failure);

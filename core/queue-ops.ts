@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { brokenDependencies, canceledDependents } from './dependencies.js';
 import { inputError } from './errors.js';
-import type { CanceledJob, Job, JobState, PendingJob } from './job.js';
+import { dependenciesOf, isClaimable, type CanceledJob, type Job, type JobState, type PendingJob } from './job.js';
 import { newJob, type JobSpec } from './job-spec.js';
 import { planRestart, planRetry } from './restart.js';
 import { findArchivedJobs } from '../store/archive.js';
@@ -54,6 +54,7 @@ export async function enqueueJobs(store: QueueStore, specs: readonly JobSpec[], 
       taken.add(id);
       return id;
     });
+    refuseIdsWaitedFor(tx.queue(), specs, where);
     const named = new Set(specs.flatMap((spec) => spec.after ?? []).filter((id) => !given.has(id)));
     const states = named.size === 0 ? new Map<string, JobState>() : dependencyStates(store, [...tx.queue(), ...tx.dlq()], named);
     specs.forEach((spec, index) => {
@@ -80,6 +81,24 @@ export async function enqueueJobs(store: QueueStore, specs: readonly JobSpec[], 
     removeJobLogs(store.paths, added.map((job) => job.id));
     tx.setQueue([...tx.queue(), ...added]);
     return added;
+  });
+}
+
+/**
+ * A new job may not take the id of a job gone from the queue (completed, then pruned or archived)
+ * while a waiting job names that id in `after`: the waiting job would wait for the newcomer
+ * instead, or, if the newcomer runs after it, for ever.
+ */
+function refuseIdsWaitedFor(queue: readonly Job[], specs: readonly JobSpec[], where: (index: number) => string): void {
+  if (!specs.some((spec) => spec.id !== undefined)) return;
+  const waiters = new Map<string, string>();
+  for (const job of queue) if (isClaimable(job)) for (const id of dependenciesOf(job)) if (!waiters.has(id)) waiters.set(id, job.id);
+  specs.forEach((spec, index) => {
+    const waiter = spec.id === undefined ? undefined : waiters.get(spec.id);
+    if (waiter === undefined) return;
+    throw inputError(
+      `${where(index)}id "${spec.id}" was the id of a job that job "${waiter}" runs after: a new job with it would take that one's place; choose another id; nothing was enqueued`,
+    );
   });
 }
 

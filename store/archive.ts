@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:
 import { join } from 'node:path';
 import type { Job } from '../core/job.js';
 import { mkdirDurably, mkdirInExisting, writeFileDurably } from './atomic-json.js';
-import { appendOwnLine, jobLogPath } from './job-logs.js';
+import { appendOwnLine, jobLogPath, logFiles } from './job-logs.js';
 import { parseJobDocument, serializeJobs } from './job-file.js';
 import type { DataPaths } from './paths.js';
 
@@ -61,9 +61,11 @@ export function writeArchiveBatch(paths: DataPaths, jobs: readonly Job[], now: D
   writeFileDurably(join(paths.archive, name), serializeJobs(jobs));
   const logs = logsDirOf(paths, name);
   let made = false;
+  // One listing rather than a look per job: a batch may hold 50,000 jobs that never ran.
+  const present = logFiles(paths);
   for (const job of jobs) {
+    if (!present.has(`${job.id}.log`)) continue;
     const from = jobLogPath(paths, job.id);
-    if (!existsSync(from)) continue;
     if (!made) mkdirInExisting(logs);
     made = true;
     renameSync(from, join(logs, `${job.id}.log`));

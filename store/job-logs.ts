@@ -2,7 +2,7 @@
  * Per-job logs: `logs/<id>.log` holds the stdout and stderr of every run of the job, each run
  * under a header line, so `queuectl logs <id>` shows the whole history of its attempts.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileSystemError, mkdirInExisting, readTextIfExists } from './atomic-json.js';
 import type { DataPaths } from './paths.js';
@@ -95,8 +95,18 @@ export function tailStart(fd: number, lines: number): number {
 
 /** New jobs must not inherit the logs of older jobs that had the same ids. */
 export function removeJobLogs(paths: DataPaths, ids: readonly string[]): void {
-  if (!existsSync(paths.logs)) return; // nothing has run yet: spare a batch of 500 the calls
-  for (const id of ids) rmSync(jobLogPath(paths, id), { force: true });
+  // One listing rather than a call per id: nothing has run yet, or a batch of 50,000 mostly never ran.
+  const present = logFiles(paths);
+  for (const id of ids) if (present.has(`${id}.log`)) rmSync(jobLogPath(paths, id), { force: true });
+}
+
+/** The file names in logs/ (none when it does not exist yet). */
+export function logFiles(paths: DataPaths): Set<string> {
+  try {
+    return new Set(readdirSync(paths.logs));
+  } catch {
+    return new Set();
+  }
 }
 
 /** How much of the end of a log is searched for a run's header. */

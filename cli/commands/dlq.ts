@@ -23,7 +23,7 @@ export async function dlqCommand(ctx: CommandContext, action: string, ids: reado
       else process.stdout.write(jobs.length === 0 ? 'nothing to retry: the DLQ is empty\n' : `${jobs.length} job(s) are pending again (attempts reset)\n`);
     } else if (ctx.json) printJson(jobs[0]);
     else process.stdout.write(`${jobs[0]!.id} is pending again (attempts reset)\n`);
-    noteStillCanceled(ctx, stillCanceled);
+    noteStillCanceled(ctx, stillCanceled, jobs.length);
     return;
   }
   throw inputError(`unknown dlq action "${action}": expected list or retry`);

@@ -10,17 +10,18 @@ export async function restartCommand(ctx: CommandContext, ids: readonly string[]
   const { restarted, stillCanceled } = await restartJobs(ctx.store, { restart: ids });
   if (ctx.json) printJson(restarted.map((job) => job.id));
   else process.stdout.write(restarted.map((job) => `restarted ${job.id} (pending again, attempts reset)`).join('\n') + '\n');
-  noteStillCanceled(ctx, stillCanceled);
+  noteStillCanceled(ctx, stillCanceled, restarted.length);
 }
 
 /**
  * A restarted job had dependents, canceled when it ended dead or canceled: they stay canceled.
  * Say how many and how to run them again (on stderr with --json, which prints one document).
  */
-export function noteStillCanceled(ctx: CommandContext, dependents: readonly CanceledJob[]): void {
+export function noteStillCanceled(ctx: CommandContext, dependents: readonly CanceledJob[], restarted: number): void {
   if (dependents.length === 0) return;
   const ids = dependents.map((job) => job.id);
   const shown = ids.length <= 20 ? ids.join(' ') : `${ids.slice(0, 20).join(' ')} … (${ids.length - 20} more: queuectl list -s canceled)`;
-  const text = `${ids.length} job(s) waiting to run after it were canceled when it ended, and stay canceled; to run them too: queuectl restart ${shown}\n`;
+  const what = restarted === 1 ? 'it' : 'them';
+  const text = `${ids.length} job(s) waiting to run after ${what} were canceled when ${restarted === 1 ? 'it' : 'they'} ended, and stay canceled; to run them too: queuectl restart ${shown}\n`;
   (ctx.json ? process.stderr : process.stdout).write(text);
 }

@@ -1,7 +1,7 @@
 /** `queuectl show <id> [--json]` and `queuectl logs <id>` */
 import { QueuectlError } from '../../core/errors.js';
 import { unfinishedDependencies, waitingOn } from '../../core/dependencies.js';
-import { oneLine, type Job } from '../../core/job.js';
+import { isFinished, oneLine, type Job } from '../../core/job.js';
 import { locateJob, type Located } from '../../core/queue-ops.js';
 import { findLogPath } from '../../store/archive.js';
 import { readLog } from '../../store/job-logs.js';
@@ -60,16 +60,25 @@ export async function logsCommand(ctx: CommandContext, id: string): Promise<void
     const job = await followLog(ctx.store, id, { ...(tailLines === undefined ? {} : { tailLines }), write: writeOut });
     // As `wait` exits: the job completed, or not.
     process.exitCode = job.state === 'completed' ? 0 : 1;
+    if (job.attempts === 0 && job.state !== 'completed') neverRan(job);
     return;
   }
   const found = locateJob(ctx.store, id);
   const log = found ? readLog(logPathOf(ctx, found), tailLines) : undefined;
   if (log === undefined) {
     if (!found) throw notFound(id);
-    process.stderr.write(`job ${id} has no output yet (${found.job.state})\n`);
+    const { job } = found;
+    // A finished job without output never ran (canceled before it started): "yet" would mislead.
+    if (job.attempts === 0 && isFinished(job)) neverRan(job);
+    else process.stderr.write(`job ${id} has no output yet (${job.state})\n`);
     return;
   }
   process.stdout.write(log);
+}
+
+function neverRan(job: Job): void {
+  const why = job.last_error === null ? '' : `: ${job.last_error.replace(/^canceled: /, '')}`;
+  process.stderr.write(`job ${job.id} never ran (${job.state}${why})\n`);
 }
 
 function logPathOf(ctx: CommandContext, found: Located): string {

@@ -99,13 +99,17 @@ export function readStatus(ctx: CommandContext): Status {
 
 export function statusText({ document, managers }: Status): string {
   const { data_dir, counts, workers, paused, waiting, queues } = document;
+  // The others are claimed by a manager for its next free worker, not started.
+  const running = workers.filter((worker) => worker.job !== null).length;
+  const unserved = workers.length === 0 || workers.some((worker) => worker.queues === null) ? [] : Object.keys(queues).filter((name) => queues[name]!.counts.pending + queues[name]!.counts.failed > 0 && !workers.some((worker) => worker.queues!.includes(name)));
   const after = waiting.after.length <= 5 ? waiting.after.join(', ') : `${waiting.after.slice(0, 5).join(', ')} and ${waiting.after.length - 5} more`;
   const lines = [
     `data dir: ${data_dir}`,
     ...(paused ? ['paused:   no new job starts until queuectl resume (running jobs go on)'] : []),
-    `jobs:     ${JOB_STATES.map((state) => `${paintState(state)} ${counts[state]}`).join('  ')}`,
+    `jobs:     ${JOB_STATES.map((state) => `${paintState(state)} ${counts[state]}${state === 'processing' && running < counts.processing ? ` (${running} running)` : ''}`).join('  ')}`,
     ...(waiting.jobs > 0 ? [`waiting:  ${waiting.jobs} pending job(s) wait for ${after} to complete (--after)`] : []),
     `workers:  ${workers.length} running under ${managers} manager(s)`,
+    ...(unserved.length > 0 ? [`note:     no running manager takes queue(s) ${unserved.join(', ')} (worker start --queue): their jobs wait`] : []),
   ];
   // The queues, once there is more than `default` with no settings.
   const names = Object.keys(queues);

@@ -154,7 +154,9 @@ function named(entries: readonly Watched[]): string[] {
   const width = Math.max(0, ...shown.map(({ id }) => id.length));
   const lines = shown.map(({ id, job, gone }) => {
     if (gone) return `  ${id.padEnd(width)}  pruned: outcome unknown`;
-    const why = job.last_error === null ? '' : `: ${job.last_error}`;
+    // `canceled: its dependency …` says its state itself: not `canceled: canceled: …`.
+    const error = job.last_error?.startsWith(`${job.state}`) ? job.last_error.slice(job.state.length).replace(/^:\s*/, ' ').trimStart() : job.last_error;
+    const why = error === null ? '' : `: ${error}`;
     return `  ${id.padEnd(width)}  ${paintState(job.state)}${why}`;
   });
   if (entries.length > SUMMARY_LINES) lines.push(`  … and ${entries.length - SUMMARY_LINES} more`);

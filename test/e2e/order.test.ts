@@ -89,7 +89,9 @@ test('a dependency that dies cancels its whole subtree at once; wait names it; i
     [],
     'no dependent ran',
   );
-  assert.match((await waiting).stdout, /d: canceled: its dependency "c" was canceled \("a" is dead\)/);
+  assert.match((await waiting).stdout, /^\s+d\s+canceled: its dependency "c" was canceled \("a" is dead\)$/m, 'the state said once');
+  const never = await cliCode(data, ['logs', 'd'], 0);
+  assert.equal(never.stderr, 'job d never ran (canceled: its dependency "c" was canceled ("a" is dead))\n');
 
   const retried = await cliOk(data, ['dlq', 'retry', 'a']);
   assert.match(retried.stdout, /^a is pending again/m);
@@ -167,6 +169,18 @@ test('bad input: unknown, self, dead or canceled dependencies, bad queue names, 
   await rejected(data, ['parallel', '2', '--queue', 'bad name'], /--queue must be a queue name/);
   await rejected(data, ['worker', 'start', '--queue', 'a,,b'], /--queue must be a queue name/);
   await rejected(data, ['config', 'set', 'queues', '{}'], /queues is set per queue: queuectl parallel N --queue NAME/);
+});
+
+test('a new job may not take the id of a job gone from the queue while a waiting job names it (it would take its place, or make a cycle)', async (t) => {
+  const { data } = workspace(t);
+  await cliOk(data, ['enqueue', '--id', 'A', '--', 'true']);
+  await cliOk(data, ['enqueue', '--id', 'C', '-a', 'A', '-r', '2099-01-01T00:00:00Z', '--', 'true']); // due much later
+  startManager(t, data, 1);
+  await waitFor(() => allJobs(data).get('A')?.state === 'completed', { what: 'A to complete' });
+  await cliOk(data, ['prune', '--state', 'completed']);
+  assert.equal(allJobs(data).has('A'), false, 'A left the queue, completed');
+  await rejected(data, ['enqueue', '--id', 'A', '-a', 'C', '--', 'true'], /id "A" was the id of a job that job "C" runs after: a new job with it would take that one's place; choose another id; nothing was enqueued/);
+  await cliOk(data, ['enqueue', '--id', 'A2', '-a', 'C', '--', 'true']);
 });
 
 test('a queue limited to 1 never runs two of its jobs at once under 2 managers of 2 workers; other queues use the free workers', { timeout: 90_000 }, async (t) => {
