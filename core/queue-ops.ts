@@ -8,7 +8,7 @@ import { inputError } from './errors.js';
 import { dependenciesOf, isClaimable, type CanceledJob, type Job, type JobState, type PendingJob } from './job.js';
 import { newJob, type JobSpec } from './job-spec.js';
 import { planRestart, planRetry } from './restart.js';
-import { findArchivedJobs } from '../store/archive.js';
+import { findArchivedDependents, findArchivedJobs, takeBackLog, type ArchivedJob } from '../store/archive.js';
 import { findCompletedIds } from '../store/completed-ids.js';
 import { noteInLog, removeJobLogs } from '../store/job-logs.js';
 import type { QueueStore } from '../store/queue-store.js';
@@ -139,16 +139,35 @@ export async function restartJobs(
 ): Promise<Restarted> {
   return store.transact((tx) => {
     const dlq = tx.dlq(); // first: loading it may repair the queue
-    if ('restart' in request) refuseArchived(store, [...tx.queue(), ...dlq], request.restart);
-    const plan = 'restart' in request ? planRestart(tx.queue(), dlq, request.restart, now) : planRetry(tx.queue(), dlq, request.retry, now);
+    const archived = 'restart' in request ? archivedCopies(store, [...tx.queue(), ...dlq], request.restart) : new Map<string, ArchivedJob>();
+    const plan =
+      'restart' in request
+        ? planRestart(tx.queue(), dlq, request.restart, now, new Map([...archived].map(([id, { job }]) => [id, job])))
+        : planRetry(tx.queue(), dlq, request.retry, now);
     if (plan.restarted.length === 0) return { restarted: [], stillCanceled: [] };
     refuseBrokenDependencies(store, [...plan.queue, ...plan.dlq], plan.restarted);
     const how = 'restart' in request ? 'restarted' : 'retried from the DLQ';
-    for (const job of plan.restarted) noteInLog(store.paths, job.id, `--- queuectl: ${how} by user at ${job.updated_at}: attempts reset`);
+    for (const job of plan.restarted) {
+      const from = archived.get(job.id);
+      // Back from the archive, with its log: a restart keeps the log of the runs before.
+      if (from) takeBackLog(store.paths, from.batch, job.id);
+      noteInLog(store.paths, job.id, `--- queuectl: ${how} by user at ${job.updated_at}${from ? ' (back from the archive)' : ''}: attempts reset`);
+    }
     tx.setQueue(plan.queue);
     if (plan.dlq.length !== dlq.length) tx.setDlq(plan.dlq);
-    return { restarted: plan.restarted, stillCanceled: canceledDependents(plan.queue, plan.restarted.map((job) => job.id)) };
+    const ids = plan.restarted.map((job) => job.id);
+    const inQueue = new Set(plan.queue.map((job) => job.id));
+    // Retention may have moved dependents canceled long ago to the archive: restart finds them there too.
+    const archivedDependents = findArchivedDependents(store.paths, ids).filter((job) => !inQueue.has(job.id));
+    return { restarted: plan.restarted, stillCanceled: [...canceledDependents(plan.queue, ids), ...archivedDependents] };
   });
+}
+
+/** The newest archived copy of each of `ids` that is in neither the queue nor the DLQ. */
+function archivedCopies(store: QueueStore, listed: readonly Job[], ids: readonly string[]): Map<string, ArchivedJob> {
+  const present = new Set(listed.map((job) => job.id));
+  const missing = ids.filter((id) => !present.has(id));
+  return missing.length === 0 ? new Map() : findArchivedJobs(store.paths, new Set(missing));
 }
 
 /** A restarted job whose dependency is dead or canceled (and not restarted with it) could never run. */
@@ -168,18 +187,6 @@ function refuseBrokenDependencies(store: QueueStore, listed: readonly Job[], res
       `job "${job.id}" runs after "${broken.id}", which is ${broken.state}: restart them together (queuectl restart ${broken.id} ${job.id}); nothing was restarted`,
     );
   }
-}
-
-/** A job that retention moved to the archive is not brought back by restart: say so, rather than "no job". */
-function refuseArchived(store: QueueStore, listed: readonly Job[], ids: readonly string[]): void {
-  const present = new Set(listed.map((job) => job.id));
-  const missing = ids.filter((id) => !present.has(id));
-  if (missing.length === 0) return;
-  const [archived] = findArchivedJobs(store.paths, new Set(missing)).keys();
-  if (archived === undefined) return; // planRestart says "no job"
-  throw inputError(
-    `job "${archived}" left the queue for the archive (retention); restart takes jobs in the queue or the DLQ: enqueue its command again; nothing was restarted`,
-  );
 }
 
 /** Where a job was found: the file that holds it (an archive batch for a job retention moved out). */

@@ -14,8 +14,17 @@ export interface RestartPlan {
   restarted: PendingJob[];
 }
 
-/** `restart <id…>`: completed, dead or canceled jobs, from the queue or the DLQ. */
-export function planRestart(queue: readonly Job[], dlq: readonly DeadJob[], ids: readonly string[], now: Date): RestartPlan {
+/**
+ * `restart <id…>`: completed, dead or canceled jobs, from the queue, the DLQ, or `archived` (the
+ * newest archived copy of ids in neither: jobs retention moved out, which come back to the queue).
+ */
+export function planRestart(
+  queue: readonly Job[],
+  dlq: readonly DeadJob[],
+  ids: readonly string[],
+  now: Date,
+  archived: ReadonlyMap<string, Job> = new Map(),
+): RestartPlan {
   const inQueue = new Map(queue.map((job, index) => [job.id, index]));
   const dead = new Map(dlq.map((job) => [job.id, job]));
   const next = [...queue];
@@ -24,16 +33,16 @@ export function planRestart(queue: readonly Job[], dlq: readonly DeadJob[], ids:
   const restarted: PendingJob[] = [];
   for (const id of new Set(ids)) {
     const index = inQueue.get(id);
-    const job = index === undefined ? dead.get(id) : queue[index];
+    const job = index === undefined ? (dead.get(id) ?? archived.get(id)) : queue[index];
     if (job === undefined) {
-      throw new QueuectlError(`no job "${id}" in the queue or the DLQ; nothing was restarted; see queuectl list`, 'ENOTFOUND');
+      throw new QueuectlError(`no job "${id}" in the queue, the DLQ or the archive; nothing was restarted; see queuectl list`, 'ENOTFOUND');
     }
     if (!isFinished(job)) {
       throw inputError(`job "${id}" is ${job.state}; only completed, dead or canceled jobs can be restarted; nothing was restarted`);
     }
     const pending = restart(job, now);
     if (index === undefined) {
-      leaving.add(id);
+      if (dead.has(id)) leaving.add(id);
       revived.push(pending);
     } else {
       next[index] = pending;

@@ -7,7 +7,8 @@
  */
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Job } from '../core/job.js';
+import { CANCELED_FOR_DEPENDENCY } from '../core/dependencies.js';
+import type { CanceledJob, Job } from '../core/job.js';
 import { mkdirDurably, mkdirInExisting, writeFileDurably } from './atomic-json.js';
 import { appendOwnLine, jobLogPath, logFiles } from './job-logs.js';
 import { parseJobDocument, serializeJobs } from './job-file.js';
@@ -128,6 +129,50 @@ export function findArchivedJobs(paths: DataPaths, ids: ReadonlySet<string>): Ma
     if (found.size === ids.size) break;
   }
   return found;
+}
+
+/**
+ * Canceled archived jobs that waited on any of `ids`, directly or through such jobs between
+ * (see canceledDependents): batches are parsed only if their text names one of the ids after
+ * `"after":`. Newest copy of each, in no particular order.
+ */
+export function findArchivedDependents(paths: DataPaths, ids: readonly string[]): CanceledJob[] {
+  const reached = new Set(ids);
+  const found = new Map<string, CanceledJob>();
+  const batches = listArchive(paths).reverse();
+  if (batches.length === 0 || ids.length === 0) return [];
+  const texts = new Map<string, string>();
+  for (const { name } of batches) {
+    try {
+      const text = readFileSync(join(paths.archive, name), 'utf8');
+      if (text.includes(`"last_error":"${CANCELED_FOR_DEPENDENCY}`)) texts.set(name, text);
+    } catch {
+      // Deleted meanwhile: nothing in it.
+    }
+  }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, text] of texts) {
+      if (![...reached].some((id) => text.includes(JSON.stringify(id)))) continue;
+      for (const job of readArchiveBatch(paths, name)) {
+        if (job.state !== 'canceled' || reached.has(job.id) || !job.last_error.startsWith(CANCELED_FOR_DEPENDENCY)) continue;
+        if ((job.after ?? []).some((id) => reached.has(id))) {
+          reached.add(job.id);
+          found.set(job.id, job);
+          grew = true;
+        }
+      }
+    }
+  }
+  return [...found.values()];
+}
+
+/** An archived job's log goes back to logs/, for the job to run again with it (restart). */
+export function takeBackLog(paths: DataPaths, batch: string, id: string): void {
+  const from = archivedLogPath(paths, batch, id);
+  if (!existsSync(from)) return;
+  mkdirInExisting(paths.logs);
+  renameSync(from, jobLogPath(paths, id));
 }
 
 /** Where the log of an archived job is, in its batch. */

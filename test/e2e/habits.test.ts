@@ -265,7 +265,7 @@ describe('bulk actions and restart', () => {
     await cli(data, ['enqueue', '--id', 'dead', '--max-retries', '0', '-w', '--command', recordingJob(runs, 0, 4)], 4);
     await cliOk(data, ['enqueue', '--id', 'waiting', '--delay', '1h', '--', 'true']);
     await rejected(data, ['restart', 'done', 'waiting'], /job "waiting" is pending; only completed, dead or canceled jobs can be restarted/);
-    await rejected(data, ['restart', 'done', 'ghost'], /no job "ghost" in the queue or the DLQ; nothing was restarted/);
+    await rejected(data, ['restart', 'done', 'ghost'], /no job "ghost" in the queue, the DLQ or the archive; nothing was restarted/);
 
     assert.deepEqual(await cliJson<string[]>(data, ['restart', 'done', 'dead']), ['done', 'dead']);
     await waitFor(() => starts(runs, 'done').length === 2 && starts(runs, 'dead').length === 2, { what: 'both to run again' });
@@ -280,17 +280,23 @@ describe('bulk actions and restart', () => {
     assert.match(log, /exited with code 0 after [^\n]*\n--- queuectl: restarted by user at \S+: attempts reset\n--- queuectl: run 1 of 4 started/);
   });
 
-  test('a job retention moved to the archive is not restarted, and the error says why', async (t) => {
+  test('a job retention moved to the archive is restarted from there: back in the queue, pending, with its log', async (t) => {
     const data = tempDataDir(t);
-    mkdirSync(join(data, 'archive'));
+    mkdirSync(join(data, 'archive', '2026-01-01T00-00-00-000Z-1.logs'), { recursive: true });
     const old = { ...(readQueue(data)[0] ?? {}), id: 'old', command: 'true', state: 'completed', attempts: 1, max_retries: 3, priority: 0 };
     const at = '2026-01-01T00:00:00.000Z';
     writeFileSync(
       join(data, 'archive', '2026-01-01T00-00-00-000Z-1.json'),
       `${JSON.stringify({ version: 1, jobs: [{ ...old, run_at: at, timeout: null, cwd: '/', created_at: at, updated_at: at, started_at: at, finished_at: at, exit_code: 0, last_error: null, lease: null }] })}\n`,
     );
+    writeFileSync(join(data, 'archive', '2026-01-01T00-00-00-000Z-1.logs', 'old.log'), 'the first run\n');
     assert.equal((await cliJson<Job>(data, ['show', 'old'])).state, 'completed');
-    await rejected(data, ['restart', 'old'], /job "old" left the queue for the archive \(retention\); restart takes jobs in the queue or the DLQ: enqueue its command again/);
+    assert.match((await cliOk(data, ['restart', 'old'])).stdout, /^restarted old \(pending again, attempts reset\)$/m);
+    const job = readQueue(data).find((entry) => entry.id === 'old');
+    assert.equal(job?.state, 'pending');
+    assert.equal(job?.attempts, 0);
+    assert.match((await cliOk(data, ['logs', 'old'])).stdout, /^the first run\n--- queuectl: restarted by user at \S+ \(back from the archive\): attempts reset\n$/);
+    await rejected(data, ['restart', 'nosuch'], /no job "nosuch" in the queue, the DLQ or the archive/);
   });
 });
 

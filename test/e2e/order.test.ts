@@ -99,6 +99,27 @@ test('a dependency that dies cancels its whole subtree at once; wait names it; i
   assert.equal(allJobs(data).get('b')!.state, 'canceled', 'not revived');
 });
 
+test('dependents canceled long ago and moved to the archive by retention are named by dlq retry, and restart brings them back', { timeout: 90_000 }, async (t) => {
+  const { data } = workspace(t, { retention: 0 });
+  await cliOk(data, ['enqueue', '--id', 'mig', '--max-retries', '0', '--', 'false']);
+  await cliOk(data, ['enqueue', '--id', 'dep', '-a', 'mig', '--', 'true']);
+  await cliOk(data, ['enqueue', '--id', 'smoke', '-a', 'dep', '--', 'true']);
+  startManager(t, data, 2);
+  await waitFor(() => allJobs(data).get('smoke')?.state === 'canceled', { what: 'the cascade' });
+  // Past retention + 100 finished jobs, the oldest leave for the archive: dep and smoke among them.
+  await cliOk(data, ['enqueue', '--file', '-', '--lines'], { input: 'true\n'.repeat(110) });
+  await waitFor(() => !allJobs(data).has('smoke'), { timeoutMs: 60_000, what: 'retention to archive the canceled ones' });
+  assert.equal((await cliJson<Job>(data, ['show', 'smoke'])).state, 'canceled');
+  await cliOk(data, ['pause']); // mig, retried, would die again at once
+  const retried = await cliOk(data, ['dlq', 'retry', 'mig']);
+  assert.match(retried.stdout, /2 job\(s\) waiting to run after it were canceled when it ended, and stay canceled; to run them too: queuectl restart (dep smoke|smoke dep)$/m);
+  await cliOk(data, ['restart', 'dep', 'smoke']);
+  assert.deepEqual(
+    ['dep', 'smoke'].map((id) => allJobs(data).get(id)?.state),
+    ['pending', 'pending'],
+  );
+});
+
 test('a canceled dependency cancels its dependents; restart refuses a dependent alone, and takes both together', { timeout: 60_000 }, async (t) => {
   const { data } = workspace(t);
   await cliOk(data, ['enqueue', '--id', 'a', '--', 'true']);
