@@ -155,7 +155,7 @@ function named(entries: readonly Watched[]): string[] {
   const lines = shown.map(({ id, job, gone }) => {
     if (gone) return `  ${id.padEnd(width)}  pruned: outcome unknown`;
     // `canceled: its dependency …` says its state itself: not `canceled: canceled: …`.
-    const error = job.last_error?.startsWith(`${job.state}`) ? job.last_error.slice(job.state.length).replace(/^:\s*/, ' ').trimStart() : job.last_error;
+    const error = job.last_error?.startsWith(`${job.state}: `) ? job.last_error.slice(job.state.length + 2) : job.last_error;
     const why = error === null ? '' : `: ${error}`;
     return `  ${id.padEnd(width)}  ${paintState(job.state)}${why}`;
   });
