@@ -33,8 +33,11 @@ function isRetained(job: Job): job is RetainedJob {
  * `graceMs` of `now`. Every other job is kept, in order.
  */
 export function applyRetention(jobs: readonly Job[], retention: number, now: Date, graceMs = 0): RetentionSplit {
+  // Counted before anything is copied: called for every completion, it must cost little below the bound.
+  let count = 0;
+  for (let i = 0; i < jobs.length; i++) if (isRetained(jobs[i]!)) count++;
+  if (count <= retention + RETENTION_SLACK) return { keep: [...jobs], evicted: [] };
   const finished = jobs.filter(isRetained);
-  if (finished.length <= retention + RETENTION_SLACK) return { keep: [...jobs], evicted: [] };
   const graceFrom = new Date(now.getTime() - graceMs).toISOString();
   const byAge = [...finished].sort((a, b) => (a.finished_at < b.finished_at ? -1 : a.finished_at > b.finished_at ? 1 : 0));
   const evicted = byAge.slice(0, finished.length - retention).filter((job) => graceMs === 0 || job.finished_at < graceFrom);

@@ -27,6 +27,7 @@ import {
   readFileSync,
   readlinkSync,
   realpathSync,
+  rename,
   renameSync,
   statSync,
   unlinkSync,
@@ -152,6 +153,7 @@ const writevAsync = promisify(writev);
 const fsyncAsync = promisify(fsync);
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
+const renameAsync = promisify(rename);
 
 /**
  * writeFileDurably without holding up the event loop through the write and the two fsyncs, the
@@ -164,7 +166,12 @@ export async function writeFileDurablyAsync(path: string, parts: readonly Buffer
   try {
     await writeAllAsync(fd, parts);
     await fsyncAsync(fd);
-    const stat = checkAndRename(fd, temp, target, options);
+    // The rename of a large file over another frees the old one's blocks, which takes a while:
+    // off the event loop too. Nothing in this process writes the file meanwhile (transactions
+    // take turns), and the lock check still comes right before it.
+    options.beforeRename?.();
+    await renameAsync(temp, target);
+    const stat = fstatSync(fd, { bigint: true });
     const dir = await openAsync(dirname(target), 'r');
     try {
       await fsyncAsync(dir);
