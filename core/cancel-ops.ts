@@ -5,7 +5,7 @@
  * job stays canceled and is never retried.
  */
 import { planCancel } from './cancel.js';
-import { cancelDependents, WAS_CANCELED } from './dependencies.js';
+import { cancelDependents, endings } from './dependencies.js';
 import { isClaimed, type CancelableJob, type CanceledJob, type ProcessingJob } from './job.js';
 import { evictFinished } from './retention-ops.js';
 import { findRunProcessesOfJobs, stopRunProcesses, type RunProcess, type StopResult } from './run-processes.js';
@@ -53,7 +53,7 @@ export async function cancelJobs(store: QueueStore, selection: CancelSelection, 
     // end its processes before this command looks, which would then find none.
     const found = findRunProcessesOfJobs(store.paths.root, processing.map((job) => job.id));
     const plan = planCancel(tx.queue(), dlq, ids, now, (id) => (found.get(id)?.length ?? 0) > 0);
-    const cascade = cancelDependents(plan.queue, new Map(plan.canceled.map(({ job }) => [job.id, WAS_CANCELED])), now);
+    const cascade = cancelDependents(plan.queue, endings(plan.canceled.map(({ job }) => job)), now);
     // Before retention may move the jobs, and their logs with them, to the archive. The jobs
     // canceled for a dependency get no line: most never ran, and their last_error says it (a
     // line each, for 50,000 of them, held the lock past its stale limit).

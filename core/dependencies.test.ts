@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { brokenDependencies, canceledDependents, cancelDependents, isHeld, unfinishedDependencies, waitingOn } from './dependencies.js';
+import { brokenDependencies, canceledDependents, cancelDependents, endings, isHeld, unfinishedDependencies, waitingOn } from './dependencies.js';
 import type { CanceledJob, Job } from './job.js';
-import { completedJob, deadJob, pendingJob, processingJob } from '../test/sample-jobs.js';
+import { completedJob, deadJob, pendingJob, processingJob, T0 } from '../test/sample-jobs.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 
@@ -36,7 +36,7 @@ test('a job waits for the dependencies in the queue that have not completed, in 
 
 test('only the jobs some job names are indexed: a queue without dependencies costs one pass', () => {
   assert.equal(unfinishedDependencies([pendingJob('a'), processingJob('b')]).size, 0);
-  assert.deepEqual([...unfinishedDependencies([pendingJob('a'), pendingJob('b', { after: ['a'] }), processingJob('c')])], [['a', 'pending']]);
+  assert.deepEqual([...unfinishedDependencies([pendingJob('a'), pendingJob('b', { after: ['a'] }), processingJob('c')])].map(([id, job]) => [id, job.state]), [['a', 'pending']]);
 });
 
 test('a dead dependency cancels its pending dependents and the chain below them, naming the dependency and the cause', () => {
@@ -48,7 +48,7 @@ test('a dead dependency cancels its pending dependents and the chain below them,
     pendingJob('other', { after: ['z'] }),
     processingJob('ran-already', { after: ['a'] }),
   ];
-  const { queue, canceled } = cancelDependents(jobs, new Map([['a', 'is dead']]), NOW);
+  const { queue, canceled } = cancelDependents(jobs, endings([deadJob('a')]), NOW);
   assert.deepEqual(canceled.map((job) => job.id), ['b', 'd', 'c']);
   assert.equal(queue[1]!.state, 'canceled');
   assert.equal(queue[1]!.last_error, 'canceled: its dependency "a" is dead');
@@ -80,19 +80,37 @@ test('the canceled dependents of restarted jobs are found down the chain, but no
   assert.deepEqual(canceledDependents(jobs, ['ran']), []);
 });
 
-test('broken dependencies are the dead and canceled ones, and those found nowhere', () => {
-  const states = new Map([['a', 'dead'], ['b', 'canceled'], ['c', 'pending'], ['d', 'completed']] as const);
-  const job = pendingJob('x', { after: ['a', 'b', 'c', 'd', 'gone'] });
-  assert.deepEqual(brokenDependencies(job, (id) => states.get(id as 'a')), [
+test('broken dependencies are the dead and canceled ones, those found nowhere, and ids that now name a later job', () => {
+  const found = new Map([
+    ['a', { state: 'dead', created_at: T0 }],
+    ['b', { state: 'canceled', created_at: T0 }],
+    ['c', { state: 'pending', created_at: T0 }],
+    ['d', { state: 'completed', created_at: null }],
+    ['e', { state: 'pending', created_at: '2026-11-23T09:00:00.001Z' }],
+  ] as const);
+  const job = pendingJob('x', { after: ['a', 'b', 'c', 'd', 'gone', 'e'] });
+  assert.deepEqual(brokenDependencies(job, (id) => found.get(id as 'a')), [
     { id: 'a', state: 'dead' },
     { id: 'b', state: 'canceled' },
     { id: 'gone', state: 'unknown' },
+    { id: 'e', state: 'replaced' },
   ]);
+});
+
+test('a job of the same id enqueued after the waiting job is a stranger: not waited for, not canceled with', () => {
+  const later = '2026-11-23T09:30:00.000Z';
+  const waiting = pendingJob('w', { after: ['a'] });
+  const stranger = pendingJob('a', { created_at: later });
+  const jobs: Job[] = [waiting, stranger];
+  assert.equal(isHeld(waiting, unfinishedDependencies(jobs)), false);
+  assert.deepEqual(waitingOn(waiting, unfinishedDependencies(jobs)), []);
+  const dead = deadJob('a', { created_at: later });
+  assert.deepEqual(cancelDependents(jobs, endings([dead]), NOW).canceled, []);
 });
 
 test('a failed job due to run again after a restart of its completed dependency is canceled when that one dies', () => {
   const failed = { ...pendingJob('b', { after: ['a'] }), state: 'failed', attempts: 1, started_at: NOW.toISOString(), finished_at: NOW.toISOString(), exit_code: 1, last_error: 'command failed with exit code 1' } as Job;
-  const { queue, canceled } = cancelDependents([deadJob('a'), failed], new Map([['a', 'is dead']]), NOW);
+  const { queue, canceled } = cancelDependents([deadJob('a'), failed], endings([deadJob('a')]), NOW);
   assert.deepEqual(canceled.map((job) => job.id), ['b']);
   assert.equal(queue[1]!.state, 'canceled');
   assert.equal(queue[1]!.exit_code, 1, 'what its last run left stays');
@@ -102,7 +120,7 @@ test('a failed job due to run again after a restart of its completed dependency 
 test('a long chain is canceled in one pass, each job once', () => {
   const chain: Job[] = [deadJob('j0'), ...Array.from({ length: 20_000 }, (_, i) => pendingJob(`j${i + 1}`, { after: [`j${i}`] }))];
   const started = performance.now();
-  const { canceled } = cancelDependents(chain, new Map([['j0', 'is dead']]), NOW);
+  const { canceled } = cancelDependents(chain, endings([deadJob('j0')]), NOW);
   assert.equal(canceled.length, 20_000);
   assert.equal(new Set(canceled.map((job) => job.id)).size, 20_000);
   assert.ok(performance.now() - started < 2_000, `${performance.now() - started} ms`);

@@ -4,6 +4,10 @@
  * canceled at once, and so is every job waiting behind it, down the chain. Pure functions over
  * the jobs as stored.
  *
+ * A job's dependency is the job of that id created before it (or with it, in one batch): a job
+ * enqueued later under the same id, once the first left the queue, is a stranger to it, which
+ * it neither waits for nor is canceled with.
+ *
  * A dependency that is no longer in the queue has completed. Only completed jobs leave it while
  * others wait on them: a job that ends dead or canceled cancels its waiting dependents (pending,
  * or failed and due to run again) in the same write; neither a new job nor a restarted one may
@@ -12,8 +16,8 @@
 import { dependenciesOf, isClaimable, type CanceledJob, type ClaimableJob, type Job, type JobState } from './job.js';
 import { cancelForDependency } from './transitions.js';
 
-/** The unfinished jobs that some job names in `after`, with their states. */
-export type Unfinished = ReadonlyMap<string, JobState>;
+/** The unfinished jobs that some job names in `after`, by id. */
+export type Unfinished = ReadonlyMap<string, Job>;
 
 const NONE: Unfinished = new Map();
 
@@ -34,10 +38,10 @@ export function unfinishedDependencies(jobs: readonly Job[]): Unfinished {
     }
   }
   if (named.size === 0) return NONE;
-  const unfinished = new Map<string, JobState>();
+  const unfinished = new Map<string, Job>();
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
-    if (job.state !== 'completed' && named.has(job.id)) unfinished.set(job.id, job.state);
+    if (job.state !== 'completed' && named.has(job.id)) unfinished.set(job.id, job);
   }
   return unfinished;
 }
@@ -46,14 +50,37 @@ export function unfinishedDependencies(jobs: readonly Job[]): Unfinished {
 export function isHeld(job: Job, unfinished: Unfinished): boolean {
   const after = job.after;
   if (after === undefined || unfinished.size === 0) return false;
-  for (let k = 0; k < after.length; k++) if (unfinished.has(after[k]!)) return true;
+  for (let k = 0; k < after.length; k++) {
+    const dependency = unfinished.get(after[k]!);
+    if (dependency !== undefined && isDependencyOf(dependency, job)) return true;
+  }
   return false;
 }
 
 /** The dependencies `job` still waits for, in the order it names them. */
 export function waitingOn(job: Job, unfinished: Unfinished): string[] {
   const after = dependenciesOf(job);
-  return after.length === 0 || unfinished.size === 0 ? [] : after.filter((id) => unfinished.has(id));
+  if (after.length === 0 || unfinished.size === 0) return [];
+  return after.filter((id) => {
+    const dependency = unfinished.get(id);
+    return dependency !== undefined && isDependencyOf(dependency, job);
+  });
+}
+
+/** Whether `dependency`, a job of an id `job` names, is the one it meant: not one enqueued after it. */
+export function isDependencyOf(dependency: { created_at: string }, job: { created_at: string }): boolean {
+  return dependency.created_at <= job.created_at;
+}
+
+/** How a job ended without completing, and when it was created, for its dependents. */
+export interface Ending {
+  how: string;
+  created_at: string;
+}
+
+/** The endings of jobs that ended dead or canceled, by id, for cancelDependents. */
+export function endings(jobs: readonly Job[]): Map<string, Ending> {
+  return new Map(jobs.map((job) => [job.id, { how: endedHow(job), created_at: job.created_at }]));
 }
 
 /** How a dependency ended without completing, as its dependents' `last_error` says it. */
@@ -77,7 +104,7 @@ export function endedHow(job: Job): string {
  */
 export function cancelDependents(
   queue: readonly Job[],
-  ended: ReadonlyMap<string, string>,
+  ended: ReadonlyMap<string, Ending>,
   now: Date,
 ): { queue: Job[]; canceled: CanceledJob[] } {
   if (ended.size === 0) return { queue: [...queue], canceled: [] };
@@ -93,18 +120,24 @@ export function cancelDependents(
   const next = [...queue];
   const canceled: CanceledJob[] = [];
   /** Ids whose waiters are still to cancel, each with its root cause. */
-  const frontier: { id: string; why: string; root: string | null }[] = [...ended].map(([id, how]) => ({ id, why: how, root: null }));
+  const frontier: { id: string; why: string; root: string | null; created_at: string }[] = [...ended].map(([id, { how, created_at }]) => ({
+    id,
+    why: how,
+    root: null,
+    created_at,
+  }));
   // A head index, not shift(): a chain of 100,000 jobs must not cost a copy of the rest per job.
   for (let head = 0; head < frontier.length; head++) {
-    const { id, why, root } = frontier[head]!;
+    const { id, why, root, created_at } = frontier[head]!;
     for (const index of waiters.get(id) ?? []) {
       const job = next[index]!;
       if (!isClaimable(job)) continue; // canceled already, through another of its dependencies
+      if (!isDependencyOf({ created_at }, job)) continue; // it waits for an older job of that id
       const reason = `its dependency "${id}" ${why}${root === null ? '' : ` (${root})`}`;
       const done = cancelForDependency(job as ClaimableJob, reason, now);
       next[index] = done;
       canceled.push(done);
-      frontier.push({ id: job.id, why: WAS_CANCELED, root: root ?? `"${id}" ${why}` });
+      frontier.push({ id: job.id, why: WAS_CANCELED, root: root ?? `"${id}" ${why}`, created_at: job.created_at });
     }
   }
   return { queue: next, canceled };
@@ -139,17 +172,25 @@ export function canceledDependents(queue: readonly Job[], ids: readonly string[]
  * or canceled ones, and ones found nowhere (`unknown`: pruned or deleted without having
  * completed, since a completed one is remembered). A job naming one is not run again until they are.
  */
-export function brokenDependencies(job: Job, stateOf: (id: string) => JobState | undefined): BrokenDependency[] {
+export function brokenDependencies(job: Job, found: (id: string) => FoundDependency | undefined): BrokenDependency[] {
   const broken: BrokenDependency[] = [];
   for (const id of dependenciesOf(job)) {
-    const state = stateOf(id);
-    if (state === undefined) broken.push({ id, state: 'unknown' });
-    else if (state === 'dead' || state === 'canceled') broken.push({ id, state });
+    const dependency = found(id);
+    if (dependency === undefined) broken.push({ id, state: 'unknown' });
+    else if (dependency.created_at !== null && !isDependencyOf({ created_at: dependency.created_at }, job)) broken.push({ id, state: 'replaced' });
+    else if (dependency.state === 'dead' || dependency.state === 'canceled') broken.push({ id, state: dependency.state });
   }
   return broken;
 }
 
+/** A job found under a dependency's id: its state, and when it was created (null: only its id is remembered, in completed-ids). */
+export interface FoundDependency {
+  state: JobState;
+  created_at: string | null;
+}
+
 export interface BrokenDependency {
   id: string;
-  state: 'dead' | 'canceled' | 'unknown';
+  /** `replaced`: the id now names a job enqueued after this one (the one it meant is gone). */
+  state: 'dead' | 'canceled' | 'unknown' | 'replaced';
 }

@@ -10,7 +10,7 @@
  */
 import { isExpired, pickJobs, type ClaimGate } from './claim-order.js';
 import type { Config } from './config.js';
-import { cancelDependents, endedHow, isHeld, unfinishedDependencies } from './dependencies.js';
+import { cancelDependents, endings, isHeld, unfinishedDependencies } from './dependencies.js';
 import {
   isClaimed,
   queueOf,
@@ -195,7 +195,7 @@ export function dispatchCycle(
   // In the same write as the deaths: no job ever waits on a dead job.
   let canceled: CanceledJob[] = [];
   if (dead.length > 0) {
-    const cascade = cancelDependents(jobs, new Map(dead.map((job) => [job.id, endedHow(job)])), now);
+    const cascade = cancelDependents(jobs, endings(dead), now);
     if (cascade.canceled.length > 0) {
       jobs = cascade.queue;
       canceled = cascade.canceled;

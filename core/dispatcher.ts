@@ -309,9 +309,11 @@ export class Dispatcher {
   private claimWanted(): number {
     if (!this.claiming) return 0;
     const now = Date.now();
+    // Runs going on now: one that ended waits in `runs` for its outcome to be recorded, and
+    // counting it (a slow cycle lets a worker end several) claimed dozens ahead for 4 workers.
     let young = 0;
-    for (const run of this.runs.values()) {
-      if (!this.retiring.has(run.pid) && now - run.handedMs < this.holdMs) young++;
+    for (const [token, run] of this.runs) {
+      if (!this.retiring.has(run.pid) && now - run.handedMs < this.holdMs && !this.hasOutcome(token)) young++;
     }
     if (young > 0 && !(this.options.alone?.() ?? true)) young = 0;
     const perRun = Math.min(MAX_AHEAD_PER_RUN, Math.max(1, Math.ceil(this.lastCycleMs / Math.max(1, this.shortRunMs))));

@@ -3,9 +3,9 @@
  * pure rules. What workers need (claims, outcomes, leases) is in dispatch-cycle.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { brokenDependencies, canceledDependents } from './dependencies.js';
+import { brokenDependencies, canceledDependents, type FoundDependency } from './dependencies.js';
 import { inputError } from './errors.js';
-import { dependenciesOf, isClaimable, type CanceledJob, type Job, type JobState, type PendingJob } from './job.js';
+import type { CanceledJob, Job, PendingJob } from './job.js';
 import { newJob, type JobSpec } from './job-spec.js';
 import { planRestart, planRetry } from './restart.js';
 import { findArchivedDependents, findArchivedJobs, takeBackLog, type ArchivedJob } from '../store/archive.js';
@@ -54,9 +54,8 @@ export async function enqueueJobs(store: QueueStore, specs: readonly JobSpec[], 
       taken.add(id);
       return id;
     });
-    refuseIdsWaitedFor(tx.queue(), specs, where);
     const named = new Set(specs.flatMap((spec) => spec.after ?? []).filter((id) => !given.has(id)));
-    const states = named.size === 0 ? new Map<string, JobState>() : dependencyStates(store, [...tx.queue(), ...tx.dlq()], named);
+    const states = named.size === 0 ? new Map<string, FoundDependency>() : dependencyStates(store, [...tx.queue(), ...tx.dlq()], named);
     specs.forEach((spec, index) => {
       for (const dependency of spec.after ?? []) {
         const inBatch = given.get(dependency);
@@ -64,7 +63,7 @@ export async function enqueueJobs(store: QueueStore, specs: readonly JobSpec[], 
           if (inBatch < index) continue;
           throw inputError(`${where(index)}cannot run after "${dependency}": it is ${label(inBatch)}, later in the batch, and a job can run only after jobs before it; nothing was enqueued`);
         }
-        const state = states.get(dependency);
+        const state = states.get(dependency)?.state;
         if (state === undefined) {
           throw inputError(`${where(index)}no job "${dependency}" to run after in the queue, the DLQ or the archive; nothing was enqueued`);
         }
@@ -85,34 +84,16 @@ export async function enqueueJobs(store: QueueStore, specs: readonly JobSpec[], 
 }
 
 /**
- * A new job may not take the id of a job gone from the queue (completed, then pruned or archived)
- * while a waiting job names that id in `after`: the waiting job would wait for the newcomer
- * instead, or, if the newcomer runs after it, for ever.
- */
-function refuseIdsWaitedFor(queue: readonly Job[], specs: readonly JobSpec[], where: (index: number) => string): void {
-  if (!specs.some((spec) => spec.id !== undefined)) return;
-  const waiters = new Map<string, string>();
-  for (const job of queue) if (isClaimable(job)) for (const id of dependenciesOf(job)) if (!waiters.has(id)) waiters.set(id, job.id);
-  specs.forEach((spec, index) => {
-    const waiter = spec.id === undefined ? undefined : waiters.get(spec.id);
-    if (waiter === undefined) return;
-    throw inputError(
-      `${where(index)}id "${spec.id}" was the id of a job that job "${waiter}" runs after: a new job with it would take that one's place; choose another id; nothing was enqueued`,
-    );
-  });
-}
-
-/**
  * The state of each job in `ids`, wherever it is: in `listed` (the queue and the DLQ), the
  * archive, or the record of completed jobs gone from both. Unknown ids are left out. The archive
  * is asked before the record: an id used again, canceled the second time, is canceled.
  */
-function dependencyStates(store: QueueStore, listed: readonly Job[], ids: ReadonlySet<string>): Map<string, JobState> {
-  const states = new Map<string, JobState>();
-  for (const job of listed) if (ids.has(job.id)) states.set(job.id, job.state);
+function dependencyStates(store: QueueStore, listed: readonly Job[], ids: ReadonlySet<string>): Map<string, FoundDependency> {
+  const states = new Map<string, FoundDependency>();
+  for (const job of listed) if (ids.has(job.id)) states.set(job.id, { state: job.state, created_at: job.created_at });
   const missing = () => new Set([...ids].filter((id) => !states.has(id)));
-  for (const [id, { job }] of findArchivedJobs(store.paths, missing())) states.set(id, job.state);
-  for (const id of findCompletedIds(store.paths, missing())) states.set(id, 'completed');
+  for (const [id, { job }] of findArchivedJobs(store.paths, missing())) states.set(id, { state: job.state, created_at: job.created_at });
+  for (const id of findCompletedIds(store.paths, missing())) states.set(id, { state: 'completed', created_at: null });
   return states;
 }
 
@@ -156,7 +137,7 @@ export async function restartJobs(
     tx.setQueue(plan.queue);
     if (plan.dlq.length !== dlq.length) tx.setDlq(plan.dlq);
     const ids = plan.restarted.map((job) => job.id);
-    const inQueue = new Set(plan.queue.map((job) => job.id));
+    const inQueue = new Set([...plan.queue, ...plan.dlq].map((job) => job.id));
     // Retention may have moved dependents canceled long ago to the archive: restart finds them there too.
     const archivedDependents = findArchivedDependents(store.paths, ids).filter((job) => !inQueue.has(job.id));
     return { restarted: plan.restarted, stillCanceled: [...canceledDependents(plan.queue, ids), ...archivedDependents] };
@@ -178,9 +159,10 @@ function refuseBrokenDependencies(store: QueueStore, listed: readonly Job[], res
   for (const job of restarted) {
     const [broken] = brokenDependencies(job, (id) => states.get(id));
     if (broken === undefined) continue;
-    if (broken.state === 'unknown') {
+    if (broken.state === 'unknown' || broken.state === 'replaced') {
+      const what = broken.state === 'unknown' ? 'is gone without having completed (pruned or deleted)' : 'is gone, and its id now names a job enqueued after it';
       throw inputError(
-        `job "${job.id}" runs after "${broken.id}", which is gone without having completed (pruned or deleted): it could never run; enqueue its command again without --after; nothing was restarted`,
+        `job "${job.id}" runs after "${broken.id}", which ${what}: it could never run as asked; enqueue its command again; nothing was restarted`,
       );
     }
     throw inputError(

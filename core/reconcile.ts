@@ -7,7 +7,7 @@
  * crash before that write leaves them pending. When the dead copy wins, they are canceled here,
  * as of its death, so that no job runs after a dependency that died.
  */
-import { cancelDependents, DIED } from './dependencies.js';
+import { cancelDependents, endings } from './dependencies.js';
 import type { DeadJob, Job } from './job.js';
 
 export interface Reconciled {
@@ -35,7 +35,7 @@ export function reconcile(queue: readonly Job[], dlq: readonly DeadJob[]): Recon
   const diedAt = died.reduce((latest, job) => (job.updated_at > latest ? job.updated_at : latest), '');
   const { queue: next } = cancelDependents(
     queue.filter((job) => !dropFromQueue.has(job.id)),
-    new Map(died.map((job) => [job.id, DIED])),
+    endings(died),
     new Date(diedAt || 0),
   );
   return { queue: next, dlq: dlq.filter((job) => !dropFromDlq.has(job.id)), repaired: true };

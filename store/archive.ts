@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:
 import { join } from 'node:path';
 import { CANCELED_FOR_DEPENDENCY } from '../core/dependencies.js';
 import type { CanceledJob, Job } from '../core/job.js';
-import { mkdirDurably, mkdirInExisting, writeFileDurably } from './atomic-json.js';
+import { mkdirDurably, mkdirInExisting, readTextIfExists, writeFileDurably } from './atomic-json.js';
 import { appendOwnLine, jobLogPath, logFiles } from './job-logs.js';
 import { parseJobDocument, serializeJobs } from './job-file.js';
 import type { DataPaths } from './paths.js';
@@ -150,6 +150,7 @@ export function findArchivedDependents(paths: DataPaths, ids: readonly string[])
       // Deleted meanwhile: nothing in it.
     }
   }
+  const foundIn = new Map<string, string>();
   for (let grew = true; grew; ) {
     grew = false;
     for (const [name, text] of texts) {
@@ -159,10 +160,19 @@ export function findArchivedDependents(paths: DataPaths, ids: readonly string[])
         if ((job.after ?? []).some((id) => reached.has(id))) {
           reached.add(job.id);
           found.set(job.id, job);
+          foundIn.set(job.id, name);
           grew = true;
         }
       }
     }
+  }
+  // Only a job's newest archived copy counts: one restarted since, and archived again completed,
+  // is not still canceled. A newer batch that names it holds a newer copy.
+  const order = batches.map(({ name }) => name); // newest first
+  const textOf = (name: string) => texts.get(name) ?? readTextIfExists(join(paths.archive, name)) ?? '';
+  for (const [id, name] of foundIn) {
+    const key = `{"id":${JSON.stringify(id)},`;
+    if (order.slice(0, order.indexOf(name)).some((newer) => textOf(newer).includes(key))) found.delete(id);
   }
   return [...found.values()];
 }

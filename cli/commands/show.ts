@@ -28,7 +28,7 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
     .filter(([key]) => key !== 'lease')
     .map(([key, value]) => [key, key === 'state' ? stateLabel(job, waiting) : showField(job, key, value, found.batch !== undefined)]);
   if (waiting.length > 0 && (job.state === 'pending' || job.state === 'failed')) {
-    fields.push(['waiting_on', waiting.map((dependency) => `${dependency} (${unfinished.get(dependency)})`).join(', ')]);
+    fields.push(['waiting_on', waiting.map((dependency) => `${dependency} (${unfinished.get(dependency)?.state})`).join(', ')]);
   }
   if (job.state === 'processing') {
     const worker = job.lease.worker_pid === null ? '- (claimed by a worker manager for its next free worker; not started yet)' : String(job.lease.worker_pid);
