@@ -41,3 +41,12 @@ test('a lost lock says what was written: nothing, or which files of a move made 
     'lost the lock /data/.lock (another process took it over); dlq.json was written, queue.json not: the next write repairs a job left in both files',
   );
 });
+
+test('a lost lock after retention wrote an archive batch says no job changed and the batch holds copies', () => {
+  const lost = new LockLostError('/data/.lock', 'another process took it over', [], [], '2026-12-02T03-00-00-000Z-1.json');
+  assert.equal(
+    lost.message,
+    'lost the lock /data/.lock (another process took it over); no job changed (the queue files were not written); ' +
+      'archive/2026-12-02T03-00-00-000Z-1.json, written just before, holds copies of jobs that stay in the queue',
+  );
+});

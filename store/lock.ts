@@ -65,11 +65,15 @@ export class LockLostError extends QueuectlError {
     /** Files already renamed into place in this lock cycle, before the loss was seen. */
     readonly written: readonly string[] = [],
     readonly notWritten: readonly string[] = [],
+    /** An archive batch written before the loss, while no job file was. */
+    readonly archived: string | null = null,
   ) {
     super(
       `lost the lock ${lockPath} (${reason}); ` +
         (written.length === 0
-          ? 'nothing was written'
+          ? archived === null
+            ? 'nothing was written'
+            : `no job changed (the queue files were not written); archive/${archived}, written just before, holds copies of jobs that stay in the queue`
           : `${written.join(' and ')} ${written.length === 1 ? 'was' : 'were'} written, ${notWritten.join(' and ')} not: ` +
             'the next write repairs a job left in both files'),
       'ELOCK',

@@ -135,6 +135,7 @@ export class QueueStore {
     let config: Config | undefined;
     const staged: { file: 'queue' | 'dlq'; jobs: Job[] }[] = [];
     let dropEnvs = false;
+    let archived: string | null = null;
     const stage = (file: 'queue' | 'dlq', jobs: readonly Job[]) => {
       const at = staged.findIndex((entry) => entry.file === file);
       if (at !== -1) staged.splice(at, 1);
@@ -169,7 +170,7 @@ export class QueueStore {
         const now = new Date();
         // Before the queue.json without them: a dependency that completed stays known as such.
         recordCompletedIds(paths, jobs.filter((job) => job.state === 'completed').map((job) => job.id));
-        if (config.archive) writeArchiveBatch(paths, jobs, now);
+        if (config.archive) archived = writeArchiveBatch(paths, jobs, now);
         else removeJobLogs(paths, jobs.map((job) => job.id));
         expireArchive(paths, config.archive_days, now);
       },
@@ -194,6 +195,9 @@ export class QueueStore {
           const stat = await writeFileDurablyAsync(path, this.encoders[file].encodeParts(jobs), { beforeRename: () => lock.assertHeld() });
           this.cache[file] = { identity: identityOf(stat), value: jobs };
         } catch (error) {
+          if (error instanceof LockLostError && written.length === 0 && archived !== null) {
+            throw new LockLostError(error.lockPath, error.reason, [], [], archived);
+          }
           if (!(error instanceof LockLostError) || written.length === 0) throw error;
           const notWritten = staged.slice(written.length).map((entry) => basename(paths[entry.file]));
           throw new LockLostError(error.lockPath, error.reason, written, notWritten);
