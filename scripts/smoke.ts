@@ -50,6 +50,7 @@ interface Job {
   attempts: number;
   run_at: string;
   started_at: string | null;
+  finished_at: string | null;
 }
 
 async function waitUntil(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
   queuectl('enqueue', '--command', 'sleep 1; echo slow done', '--id', 'slow');
   queuectl('enqueue', '--command', 'echo important', '--id', 'urgent', '--priority', '10');
   queuectl('enqueue', '--command', 'date -u +%FT%TZ', '--id', 'later', '--delay', '3s');
+  check(queuectl('enqueue', '--id', 'deploy', '--after', 'slow', '--', 'echo', 'deployed after slow').code === 0, 'a job that runs after another (--after)');
   queuectl('enqueue', '--command', `test -f ${fixed} && echo fixed || { echo "not fixed yet" >&2; exit 3; }`, '--id', 'flaky', '--max-retries', '2');
   check(queuectl('enqueue', '{"command":""}').code === 2, 'bad input is refused with exit code 2');
   queuectl('list');
@@ -100,6 +102,9 @@ async function main(): Promise<void> {
   check(flaky?.attempts === 3, 'flaky ran 1 + max_retries = 3 times');
   const later = jobs.find((job) => job.id === 'later');
   check(later !== undefined && later.started_at !== null && later.started_at >= later.run_at, 'the delayed job did not start before its run_at');
+  const slow = jobs.find((job) => job.id === 'slow');
+  const deploy = jobs.find((job) => job.id === 'deploy');
+  check(slow?.finished_at != null && deploy?.started_at != null && deploy.started_at >= slow.finished_at, 'deploy started only after slow had finished');
   queuectl('dlq', 'list');
   queuectl('logs', 'flaky');
 
