@@ -4,21 +4,29 @@
  * queue.json or dlq.json means there is something new to read; `fs.watch` on the data dir
  * wakes the poller early (where it works; polling alone is enough where it does not).
  */
-import { statSync, watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type BigIntStats, type FSWatcher } from 'node:fs';
 import type { DataPaths } from './paths.js';
 
-function fileSignature(path: string): string {
+/**
+ * What a data file is now: every write is a rename of a new file, so another writer's change
+ * shows as a new inode, size, mtime or ctime. `absent` when there is none.
+ */
+export function fileVersion(path: string): string {
   try {
-    const stat = statSync(path, { bigint: true });
-    return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+    return versionOf(statSync(path, { bigint: true, throwIfNoEntry: false }));
   } catch {
-    return '-';
+    return 'unreadable';
   }
+}
+
+/** The version of a file from its stat (see fileVersion). */
+export function versionOf(stat: BigIntStats | undefined): string {
+  return stat === undefined ? 'absent' : `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
 }
 
 /** Changes whenever queue.json or dlq.json is written. */
 export function dataSignature(paths: DataPaths): string {
-  return `${fileSignature(paths.queue)}|${fileSignature(paths.dlq)}`;
+  return `${fileVersion(paths.queue)}|${fileVersion(paths.dlq)}`;
 }
 
 /** Calls `onChange` when an entry of the data dir changes. Returns the function that stops watching. */

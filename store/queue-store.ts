@@ -3,7 +3,7 @@
  * directory lock, load what is needed, change it in memory with the pure rules of `core/`,
  * write back what changed. Reads for display need no lock (every write is an atomic rename).
  */
-import { existsSync, statSync, type BigIntStats } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config } from '../core/config.js';
 import { QueuectlError } from '../core/errors.js';
@@ -11,6 +11,7 @@ import type { DeadJob, Job } from '../core/job.js';
 import { reconcile } from '../core/reconcile.js';
 import { expireArchive, writeArchiveBatch } from './archive.js';
 import { recordCompletedIds } from './completed-ids.js';
+import { fileVersion, versionOf } from './data-watch.js';
 import { dropUnusedEnvs, saveEnv } from './envs.js';
 import { removeJobLogs } from './job-logs.js';
 import { readJsonIfExists, removeStaleTempFiles, writeFileDurablyAsync } from './atomic-json.js';
@@ -63,13 +64,6 @@ interface Cached<T> {
   value: T;
 }
 
-function fileIdentity(path: string): string {
-  return identityOf(statSync(path, { bigint: true, throwIfNoEntry: false }));
-}
-
-function identityOf(stat: BigIntStats | undefined): string {
-  return stat === undefined ? 'absent' : `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
-}
 
 export interface Snapshot {
   queue: Job[];
@@ -111,7 +105,7 @@ export class QueueStore {
   /** The jobs of a job file, parsed again only when another process changed it. */
   private loadJobs(file: 'queue' | 'dlq'): Job[] {
     const path = this.paths[file];
-    const identity = fileIdentity(path);
+    const identity = fileVersion(path);
     const cached = this.cache[file];
     if (cached?.identity === identity) return cached.value;
     const jobs = readJobFile(path);
@@ -120,7 +114,7 @@ export class QueueStore {
   }
 
   private loadConfig(): Config {
-    const identity = fileIdentity(this.paths.config);
+    const identity = fileVersion(this.paths.config);
     const cached = this.cache.config;
     if (cached?.identity === identity) return cached.value;
     const config = readConfig(this.paths.config);
@@ -193,7 +187,7 @@ export class QueueStore {
         try {
           // The identity of the file this write made, not of whatever is at the path by now.
           const stat = await writeFileDurablyAsync(path, this.encoders[file].encodeParts(jobs), { beforeRename: () => lock.assertHeld() });
-          this.cache[file] = { identity: identityOf(stat), value: jobs };
+          this.cache[file] = { identity: versionOf(stat), value: jobs };
         } catch (error) {
           if (error instanceof LockLostError && written.length === 0 && archived !== null) {
             throw new LockLostError(error.lockPath, error.reason, [], [], archived);
@@ -225,7 +219,7 @@ export class QueueStore {
   queueChangedElsewhere(): boolean {
     // Under the lock, no other process writes: a change seen while writing is this store's own.
     if (this.writing) return false;
-    return fileIdentity(this.paths.queue) !== this.cache.queue?.identity;
+    return fileVersion(this.paths.queue) !== this.cache.queue?.identity;
   }
 
   /** Whether queue.json exists (it does once anything was enqueued, unless the data dir was deleted). */
@@ -237,7 +231,7 @@ export class QueueStore {
   snapshot(): Snapshot {
     const { paths } = this;
     const read = readConsistently({
-      dlqIdentity: () => fileIdentity(paths.dlq),
+      dlqIdentity: () => fileVersion(paths.dlq),
       queue: () => readJobFile(paths.queue),
       dlq: () => readJobFile(paths.dlq) as DeadJob[],
     });

@@ -3,7 +3,7 @@
  * On a terminal, a progress line on stderr; nothing of that when stderr is not a terminal.
  */
 import { parseDurationMs } from '../../core/parse.js';
-import type { Job } from '../../core/job.js';
+import { isFinished, type Job } from '../../core/job.js';
 import { waitExitCode, type Watched } from '../../core/wait.js';
 import { waitForJobs, type WaitReport } from '../../core/waiter.js';
 import { liveManagers } from '../../store/manager-registry.js';
@@ -129,7 +129,7 @@ export function printSummary(report: WaitReport, timeoutMs: number | null = null
     lines.push('no unfinished jobs to wait for');
   } else if (report.timedOut) {
     lines.push(`timed out${timeoutMs === null ? '' : ` after ${formatDuration(timeoutMs)}`}: ${tally.unfinished} of ${plural(tally.total)} not finished`);
-    lines.push(...named(watched.filter((entry) => !entry.gone && isUnfinished(entry.job))));
+    lines.push(...named(watched.filter((entry) => !entry.gone && !isFinished(entry.job))));
   } else if (tally.completed === tally.total) {
     lines.push(tally.total === 1 ? `${watched[0]!.id} completed` : `all ${plural(tally.total)} completed`);
   } else {
@@ -143,10 +143,6 @@ export function printSummary(report: WaitReport, timeoutMs: number | null = null
     lines.push(...named(watched.filter((entry) => entry.gone || entry.job.state !== 'completed')));
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-function isUnfinished(job: Job): boolean {
-  return job.state === 'pending' || job.state === 'processing' || job.state === 'failed';
 }
 
 function named(entries: readonly Watched[]): string[] {
