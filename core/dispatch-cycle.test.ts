@@ -38,6 +38,7 @@ function fakeTx(queue: Job[], dlq: DeadJob[] = [], config: Partial<Config> = {})
       writes.push('dlq');
     },
     config: () => ({ ...DEFAULT_CONFIG, ...config }),
+    setConfigValue: () => undefined,
     evict: (jobs) => {
       archived.push([...jobs]);
       writes.push('archive');

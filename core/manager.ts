@@ -179,8 +179,10 @@ export function startManager({ store, count, log, queues = null }: ManagerOption
     const recorded = failure === null ? dispatcher.whenIdle() : Promise.resolve();
     if (stopRequests > 1) await Promise.race([recorded, new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
     else await recorded;
-    // A cycle in flight finishes its write (bounded: one waiting for a lock may wait long).
-    await Promise.race([dispatcher.close(), new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
+    // A cycle in flight finishes its write (bounded: one waiting for a lock may wait long); with
+    // the data dir gone there is nothing to finish, and a cycle may wait out the lock's retries.
+    const closed = dispatcher.close();
+    if (failure === null) await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
     dirWatch.stop();
     unregister();
     resolveFinished(failure);

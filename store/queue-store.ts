@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
-import { resolveConfig, type Config } from '../core/config.js';
+import { resolveConfig, type Config, type ConfigKey } from '../core/config.js';
 import { QueuectlError } from '../core/errors.js';
 import type { DeadJob, Job } from '../core/job.js';
 import { reconcile } from '../core/reconcile.js';
@@ -14,7 +14,7 @@ import { recordCompletedIds } from './completed-ids.js';
 import { fileVersion, versionOf } from './data-watch.js';
 import { dropUnusedEnvs, saveEnv } from './envs.js';
 import { removeJobLogs } from './job-logs.js';
-import { readJsonIfExists, removeStaleTempFiles, writeFileDurablyAsync } from './atomic-json.js';
+import { readJsonIfExists, removeStaleTempFiles, writeFileDurably, writeFileDurablyAsync } from './atomic-json.js';
 import { prepareDataDir } from './data-dir.js';
 import { JobFileEncoder, parseJobDocument } from './job-file.js';
 import { LockLostError, withLock, type HeldLock } from './lock.js';
@@ -34,6 +34,11 @@ export interface Transaction {
   setDlq(jobs: readonly DeadJob[]): void;
   /** The effective settings. */
   config(): Config;
+  /**
+   * Stages one setting of config.json (which holds only what a person set), the others kept as
+   * they are; `config()` gives the new effective settings at once. Written after the job files.
+   */
+  setConfigValue<K extends ConfigKey>(key: K, value: Config[K]): void;
   /**
    * Jobs leaving queue.json by retention, with their logs: to a new archive batch when the
    * `archive` setting is on (written at once, before the queue.json that no longer holds them,
@@ -129,6 +134,8 @@ export class QueueStore {
     let config: Config | undefined;
     const staged: { file: 'queue' | 'dlq'; jobs: Job[] }[] = [];
     let dropEnvs = false;
+    /** config.json as it is to be written, when a setting changed. */
+    let storedConfig: Record<string, unknown> | undefined;
     let archived: string | null = null;
     const stage = (file: 'queue' | 'dlq', jobs: readonly Job[]) => {
       const at = staged.findIndex((entry) => entry.file === file);
@@ -158,6 +165,17 @@ export class QueueStore {
         stage('dlq', jobs);
       },
       config: () => (config ??= this.loadConfig()),
+      setConfigValue: (key, value) => {
+        tx.config(); // refuses to touch a corrupt file
+        const stored = storedConfig ?? ((readJsonIfExists(paths.config) ?? {}) as Record<string, unknown>);
+        // Drop a differently spelled duplicate (max-retries vs max_retries) so one value remains.
+        for (const name of Object.keys(stored)) {
+          if (name !== key && name.replaceAll('-', '_') === key) delete stored[name];
+        }
+        stored[key] = value;
+        config = resolveConfig(stored, paths.config);
+        storedConfig = stored;
+      },
       evict: (jobs) => {
         lock.assertHeld();
         const config = tx.config();
@@ -200,6 +218,10 @@ export class QueueStore {
       }
     } finally {
       this.writing = false;
+    }
+    if (storedConfig !== undefined) {
+      delete this.cache.config;
+      writeFileDurably(paths.config, `${JSON.stringify(storedConfig, null, 2)}\n`, { beforeRename: () => lock.assertHeld() });
     }
     if (dropEnvs) {
       // After the writes: a crash before them must not leave a job without its environment. And
