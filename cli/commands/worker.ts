@@ -14,6 +14,8 @@ import { keepRunningWithoutOutput, printJson, shellQuote } from '../output.js';
 const DETACH_READY_MS = 15_000;
 /** After the stop timeout and a second signal, how long until the manager is killed outright. */
 const ABORT_WAIT_MS = 10_000;
+/** After the stop timeout, how often the second signal is sent again while a manager runs. */
+const RESEND_MS = 1_000;
 
 export async function workerCommand(ctx: CommandContext, action: string): Promise<void> {
   if (action === 'start') return workerStart(ctx);
@@ -152,12 +154,20 @@ async function workerStop(ctx: CommandContext): Promise<void> {
   const forceAt = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
   let aborted = false;
   let killAt = Infinity;
+  let resendAt = Infinity;
   while (managers.some((manager) => isAlive(manager))) {
     if (!aborted && Date.now() >= forceAt) {
       aborted = true;
       killAt = Date.now() + ABORT_WAIT_MS;
+      resendAt = Date.now() + RESEND_MS;
       if (!ctx.json) process.stdout.write(`--timeout ${timeoutText} passed: killing running jobs\n`);
       for (const manager of managers) sendSignal(manager.pid, 'SIGTERM');
+    }
+    // Two SIGTERMs close together may reach a process as one (seen: the manager then waited for
+    // its running job, was killed outright, and the job lived on). Any later one means "kill".
+    if (Date.now() >= resendAt) {
+      resendAt = Date.now() + RESEND_MS;
+      for (const manager of managers) if (isAlive(manager)) sendSignal(manager.pid, 'SIGTERM');
     }
     if (Date.now() >= killAt) {
       for (const manager of managers) killOutright(manager);
