@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { brokenDependencies, canceledDependents, cancelDependents, endings, isHeld, unfinishedDependencies, waitingOn } from './dependencies.js';
+import { brokenDependencies, canceledDependents, cancelDependents, endings, isWaiting, unfinishedDependencies, waitingOn } from './dependencies.js';
 import type { CanceledJob, Job } from './job.js';
 import { completedJob, deadJob, pendingJob, processingJob, T0 } from '../test/sample-jobs.js';
 
@@ -23,11 +23,11 @@ test('a job waits for the dependencies in the queue that have not completed, in 
   ];
   const unfinished = unfinishedDependencies(jobs);
   assert.deepEqual(waitingOn(jobs[4]!, unfinished), ['running', 'later']);
-  assert.equal(isHeld(jobs[4]!, unfinished), true);
+  assert.equal(isWaiting(jobs[4]!, unfinished), true);
   // A dependency that left the queue completed (see the module's comment); none named: not held.
   assert.deepEqual(waitingOn(pendingJob('x', { after: ['done', 'gone'] }), unfinished), []);
-  assert.equal(isHeld(pendingJob('x', { after: ['done', 'gone'] }), unfinished), false);
-  assert.equal(isHeld(pendingJob('plain'), unfinished), false);
+  assert.equal(isWaiting(pendingJob('x', { after: ['done', 'gone'] }), unfinished), false);
+  assert.equal(isWaiting(pendingJob('plain'), unfinished), false);
   // Old files have no "after" at all.
   const old = pendingJob('old');
   delete (old as { after?: string[] }).after;
@@ -102,7 +102,7 @@ test('a job of the same id enqueued after the waiting job is a stranger: not wai
   const waiting = pendingJob('w', { after: ['a'] });
   const stranger = pendingJob('a', { created_at: later });
   const jobs: Job[] = [waiting, stranger];
-  assert.equal(isHeld(waiting, unfinishedDependencies(jobs)), false);
+  assert.equal(isWaiting(waiting, unfinishedDependencies(jobs)), false);
   assert.deepEqual(waitingOn(waiting, unfinishedDependencies(jobs)), []);
   const dead = deadJob('a', { created_at: later });
   assert.deepEqual(cancelDependents(jobs, endings([dead]), NOW).canceled, []);

@@ -47,7 +47,7 @@ export function unfinishedDependencies(jobs: readonly Job[]): Unfinished {
 }
 
 /** Whether `job` waits for a dependency still (`waitingOn` without the list). */
-export function isHeld(job: Job, unfinished: Unfinished): boolean {
+export function isWaiting(job: Job, unfinished: Unfinished): boolean {
   const after = job.after;
   if (after === undefined || unfinished.size === 0) return false;
   for (let k = 0; k < after.length; k++) {

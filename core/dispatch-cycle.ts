@@ -10,7 +10,7 @@
  */
 import { isExpired, pickJobs, type ClaimGate } from './claim-order.js';
 import type { Config } from './config.js';
-import { cancelDependents, endings, isHeld, unfinishedDependencies } from './dependencies.js';
+import { cancelDependents, endings, isWaiting, unfinishedDependencies } from './dependencies.js';
 import {
   isClaimed,
   queueOf,
@@ -248,7 +248,7 @@ function claimGate(jobs: readonly Job[], config: Config, only: readonly string[]
   const unfinished = unfinishedDependencies(jobs);
   const slots = new QueueSlots(jobs, config.queues, only);
   return {
-    eligible: (job) => slots.accepts(queueOf(job)) && !isHeld(job, unfinished),
+    eligible: (job) => slots.accepts(queueOf(job)) && !isWaiting(job, unfinished),
     hasRoom: (job) => slots.hasRoom(queueOf(job)),
     take: (job) => slots.take(queueOf(job)),
   };

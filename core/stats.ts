@@ -13,7 +13,7 @@
  *   long it has waited since then. Jobs scheduled for later are not waiting yet, nor are jobs
  *   held by their dependencies (`--after`).
  */
-import { isHeld, unfinishedDependencies } from './dependencies.js';
+import { isWaiting, unfinishedDependencies } from './dependencies.js';
 import { zeroCounts, type Job, type JobState } from './job.js';
 
 const MINUTE_MS = 60_000;
@@ -45,7 +45,7 @@ function rate(dead: number, completed: number): number | null {
 }
 
 /** `held` tells a job held by its dependencies; by default, as `jobs` tell (pass it when they are a part of the queue). */
-export function computeStats(jobs: readonly Job[], now: Date, held: (job: Job) => boolean = heldAmong(jobs)): Stats {
+export function computeStats(jobs: readonly Job[], now: Date, held: (job: Job) => boolean = waitingAmong(jobs)): Stats {
   const nowMs = now.getTime();
   const nowIso = now.toISOString();
   const counts = zeroCounts();
@@ -86,7 +86,7 @@ export function computeStats(jobs: readonly Job[], now: Date, held: (job: Job) =
 }
 
 /** Whether a job of `jobs` is held by one of its dependencies among them. */
-export function heldAmong(jobs: readonly Job[]): (job: Job) => boolean {
+export function waitingAmong(jobs: readonly Job[]): (job: Job) => boolean {
   const unfinished = unfinishedDependencies(jobs);
-  return (job) => isHeld(job, unfinished);
+  return (job) => isWaiting(job, unfinished);
 }

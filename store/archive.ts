@@ -151,11 +151,14 @@ export function findArchivedDependents(paths: DataPaths, ids: readonly string[])
     }
   }
   const foundIn = new Map<string, string>();
+  // Parsed once each, however many rounds the chain takes.
+  const parsed = new Map<string, Job[]>();
+  const jobsOf = (name: string) => parsed.get(name) ?? parsed.set(name, readArchiveBatch(paths, name)).get(name)!;
   for (let grew = true; grew; ) {
     grew = false;
     for (const [name, text] of texts) {
       if (![...reached].some((id) => text.includes(JSON.stringify(id)))) continue;
-      for (const job of readArchiveBatch(paths, name)) {
+      for (const job of jobsOf(name)) {
         if (job.state !== 'canceled' || reached.has(job.id) || !job.last_error.startsWith(CANCELED_FOR_DEPENDENCY)) continue;
         if ((job.after ?? []).some((id) => reached.has(id))) {
           reached.add(job.id);

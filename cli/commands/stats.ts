@@ -1,6 +1,6 @@
 /** `queuectl stats [--queue NAME] [--json]`: counts, throughput, failure rate, run times, the oldest waiting job. */
 import { JOB_STATES, queueOf } from '../../core/job.js';
-import { computeStats, heldAmong, type Stats } from '../../core/stats.js';
+import { computeStats, waitingAmong, type Stats } from '../../core/stats.js';
 import { optionQueue, type CommandContext } from '../context.js';
 import { formatDuration, formatTable, paintState, printJson } from '../output.js';
 
@@ -9,7 +9,7 @@ export async function statsCommand(ctx: CommandContext): Promise<void> {
   const { queue, dlq } = ctx.store.snapshot();
   ctx.store.readConfig(); // every data file is checked, as status does
   const jobs = [...queue, ...dlq];
-  const stats = computeStats(only === undefined ? jobs : jobs.filter((job) => queueOf(job) === only), new Date(), heldAmong(jobs));
+  const stats = computeStats(only === undefined ? jobs : jobs.filter((job) => queueOf(job) === only), new Date(), waitingAmong(jobs));
   if (ctx.json) printJson(stats);
   else process.stdout.write(`${statsText(stats)}\n`);
 }

@@ -101,7 +101,7 @@ export function statusText({ document, managers }: Status): string {
   const { data_dir, counts, workers, paused, waiting, queues } = document;
   // The others are claimed by a manager for its next free worker, not started.
   const running = workers.filter((worker) => worker.job !== null).length;
-  const unserved = workers.length === 0 || workers.some((worker) => worker.queues === null) ? [] : Object.keys(queues).filter((name) => queues[name]!.counts.pending + queues[name]!.counts.failed > 0 && !workers.some((worker) => worker.queues!.includes(name)));
+  const unserved = unservedQueues(queues, workers);
   const after = waiting.after.length <= 5 ? waiting.after.join(', ') : `${waiting.after.slice(0, 5).join(', ')} and ${waiting.after.length - 5} more`;
   const lines = [
     `data dir: ${data_dir}`,
@@ -132,4 +132,11 @@ export function statusText({ document, managers }: Status): string {
     );
   }
   return lines.join('\n');
+}
+
+/** Queues with jobs to run that no running manager takes (all run with `--queue`, none with this one). */
+function unservedQueues(queues: Record<string, QueueStatus>, workers: readonly WorkerStatus[]): string[] {
+  if (workers.length === 0 || workers.some((worker) => worker.queues === null)) return [];
+  const taken = new Set(workers.flatMap((worker) => worker.queues ?? []));
+  return Object.keys(queues).filter((name) => queues[name]!.counts.pending + queues[name]!.counts.failed > 0 && !taken.has(name));
 }
