@@ -1,15 +1,28 @@
-/** What every command receives: the store of the chosen data dir and the raw arguments. */
-import { inputError } from '../core/errors.js';
-import { queueName } from '../core/job-spec.js';
-import { parseDurationMs } from '../core/parse.js';
-import type { QueueStore } from '../store/queue-store.js';
+/** What every command receives: the store and host of the chosen data dir, and the raw arguments. */
+import { resolve } from 'node:path';
+import type { Host } from '../core/ports/host.js';
+import type { Store } from '../core/ports/store.js';
+import { inputError } from '../core/rules/errors.js';
+import { queueName } from '../core/rules/job-spec.js';
+import { parseDurationMs } from '../core/rules/parse.js';
+import { FileHost } from '../store/file/host.js';
+import { FileStore } from '../store/file/file-store.js';
 import type { RawArgs } from './argv.js';
 
 export interface CommandContext {
-  store: QueueStore;
+  /** The data directory: its path, for messages and for the worker processes. */
+  dataDir: string;
+  store: Store;
+  host: Host;
   raw: RawArgs;
   /** `--json`: print exactly one JSON document on stdout. */
   json: boolean;
+}
+
+/** The one place that picks the store: the file store in the data directory. */
+export function openStore(dataDir: string): { dataDir: string; store: Store; host: Host } {
+  const root = resolve(dataDir);
+  return { dataDir: root, store: new FileStore(root), host: new FileHost(root) };
 }
 
 /** The raw text of a value option, if given. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chooseDataDir } from './data-dir.js';
-import { QueuectlError } from '../core/errors.js';
+import { QueuectlError } from '../core/rules/errors.js';
 
 const CHECKOUT = '/home/me/src/queuectl';
 const INSTALLED = '/usr/lib/node_modules/queuectl';

@@ -9,7 +9,7 @@ import { realpathSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inputError, QueuectlError } from '../core/errors.js';
+import { inputError, QueuectlError } from '../core/rules/errors.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

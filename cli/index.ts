@@ -10,12 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { cac, type CAC } from 'cac';
-import { isClosedPipe, QueuectlError } from '../core/errors.js';
-import { checkDataDir } from '../store/data-dir.js';
+import { isClosedPipe, QueuectlError } from '../core/rules/errors.js';
+import { checkDataDir } from '../store/local/data-dir.js';
 import { keepsRunningWithoutOutput, shellQuote } from './output.js';
-import { QueueStore } from '../store/queue-store.js';
 import { expandCommandAlias, expandHelp, readRawArgs, type RawArgs } from './argv.js';
-import type { CommandContext } from './context.js';
+import { openStore, type CommandContext } from './context.js';
 import { resolveDataDir } from './data-dir.js';
 
 const VALUE_OPTIONS = new Set([
@@ -123,7 +122,7 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
 function context(raw: RawArgs): CommandContext {
   const root = resolveDataDir(raw.values.get('data-dir'));
   checkDataDir(root);
-  return { store: new QueueStore(root), raw, json: raw.flags.has('json') };
+  return { ...openStore(root), raw, json: raw.flags.has('json') };
 }
 
 function buildCli(raw: RawArgs): CAC {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
-import type { DeadJob, Job } from '../core/job.js';
+import type { DeadJob, Job } from '../core/rules/job.js';
 
 export const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));

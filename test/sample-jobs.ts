@@ -1,5 +1,5 @@
 /** Jobs in each state, as plain data for unit tests of the pure rules. */
-import type { ClaimedJob, CompletedJob, DeadJob, PendingJob, RunningJob } from '../core/job.js';
+import type { ClaimedJob, CompletedJob, DeadJob, PendingJob, RunningJob } from '../core/rules/job.js';
 
 export const T0 = '2026-11-23T09:00:00.000Z';
 

@@ -1,9 +1,9 @@
 /** `queuectl cancel <id…> [--json]` */
-import { cancelJobs, type Canceled } from '../../core/cancel-ops.js';
-import { inputError } from '../../core/errors.js';
-import { CANCELABLE_STATES, type CancelableJob } from '../../core/job.js';
-import { parseStateList } from '../../core/parse.js';
-import { KILL_GRACE_MS } from '../../core/runner.js';
+import { cancelJobs, type Canceled } from '../../core/operations/cancel.js';
+import { inputError } from '../../core/rules/errors.js';
+import { CANCELABLE_STATES, type CancelableJob } from '../../core/rules/job.js';
+import { parseStateList } from '../../core/rules/parse.js';
+import { KILL_GRACE_MS } from '../../core/runtime/runner.js';
 import { optionText, type CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 
@@ -16,7 +16,7 @@ export async function cancelCommand(ctx: CommandContext, ids: readonly string[])
   if (bulk && ids.length > 0) throw inputError('give ids, or --all / --state, not both');
   if (!bulk && ids.length === 0) throw inputError('cancel needs the id of at least one job, or --all or --state: queuectl cancel <id…>');
   const selection = all ? { states: CANCELABLE_STATES } : stateText !== undefined ? { states: cancelableStates(stateText) } : ids;
-  const results = await cancelJobs(ctx.store, selection);
+  const results = await cancelJobs(ctx.store, ctx.host, selection);
   if (ctx.json) printJson(bulk ? results.map((result) => result.job.id) : results.map((result) => result.job));
   else if (results.length === 0) process.stdout.write(`nothing to cancel: no ${all ? 'pending, failed or processing' : stateText} jobs\n`);
   else process.stdout.write(results.map(describe).join('\n') + '\n');

@@ -1,7 +1,6 @@
 /** `queuectl config get [key] [--json]` (also `config list`) and `queuectl config set <key> <value>` */
-import { CONFIG_KEYS, parseConfigKey, parseConfigValue } from '../../core/config.js';
-import { inputError } from '../../core/errors.js';
-import { setConfigValue } from '../../store/config-store.js';
+import { CONFIG_KEYS, parseConfigKey, parseConfigValue } from '../../core/rules/config.js';
+import { inputError } from '../../core/rules/errors.js';
 import type { CommandContext } from '../context.js';
 import { formatTable, printJson } from '../output.js';
 
@@ -13,7 +12,7 @@ export async function configCommand(
 ): Promise<void> {
   if (action === 'get' || action === 'list') {
     if (value !== undefined) throw inputError(`config get takes at most one key, got "${name}" and "${value}"`);
-    const config = ctx.store.readConfig();
+    const config = await ctx.store.config();
     if (name !== undefined) {
       const key = parseConfigKey(name);
       if (ctx.json) printJson(config[key]);
@@ -27,7 +26,7 @@ export async function configCommand(
   if (action === 'set') {
     if (name === undefined || value === undefined) throw inputError('config set needs a key and a value: queuectl config set <key> <value>');
     const key = parseConfigKey(name);
-    const config = await setConfigValue(ctx.store, key, parseConfigValue(key, value));
+    const config = await ctx.store.setConfig(key, parseConfigValue(key, value));
     if (ctx.json) printJson(config);
     else process.stdout.write(`${key} = ${config[key]}\n`);
     return;

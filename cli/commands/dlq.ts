@@ -1,6 +1,6 @@
 /** `queuectl dlq list [--json]` and `queuectl dlq retry <id…> | --all` */
-import { inputError } from '../../core/errors.js';
-import { restartJobs } from '../../core/queue-ops.js';
+import { inputError } from '../../core/rules/errors.js';
+import { restartJobs } from '../../core/operations/restart.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { printJobs } from './list.js';
@@ -11,13 +11,13 @@ export async function dlqCommand(ctx: CommandContext, action: string, ids: reado
   if (action === 'list') {
     if (ids.length > 0) throw inputError(`dlq list takes no id, got "${ids[0]}"`);
     if (all) throw inputError('--all goes with dlq retry');
-    printJobs(ctx, ctx.store.snapshot().dlq, 'the DLQ is empty');
+    printJobs(ctx, await ctx.store.list({ states: ['dead'] }), 'the DLQ is empty');
     return;
   }
   if (action === 'retry') {
     if (ids.length > 0 && all) throw inputError('dlq retry takes ids or --all, not both');
     if (ids.length === 0 && !all) throw inputError('dlq retry needs the id of a dead job, or --all: queuectl dlq retry <id…>');
-    const { restarted: jobs, stillCanceled } = await restartJobs(ctx.store, { retry: all ? 'all' : ids });
+    const { restarted: jobs, stillCanceled } = await restartJobs(ctx.store, ctx.host, { retry: all ? 'all' : ids });
     if (all || ids.length > 1) {
       if (ctx.json) printJson(jobs.map((job) => job.id));
       else process.stdout.write(jobs.length === 0 ? 'nothing to retry: the DLQ is empty\n' : `${jobs.length} job(s) are pending again (attempts reset)\n`);

@@ -7,12 +7,11 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { inputError, QueuectlError } from '../../core/errors.js';
-import type { PendingJob } from '../../core/job.js';
-import { validateJobSpec, type JobSpec } from '../../core/job-spec.js';
-import { parseDurationMs, parseInteger, parseNonNegativeInt, parseRunAt } from '../../core/parse.js';
-import { enqueueJobs } from '../../core/queue-ops.js';
-import { waitExitCode } from '../../core/wait.js';
+import { inputError, QueuectlError } from '../../core/rules/errors.js';
+import type { PendingJob } from '../../core/rules/job.js';
+import { validateJobSpec, type JobSpec } from '../../core/rules/job-spec.js';
+import { parseDurationMs, parseInteger, parseNonNegativeInt, parseRunAt } from '../../core/rules/parse.js';
+import { waitExitCode } from '../../core/rules/wait.js';
 import { optionText, type CommandContext } from '../context.js';
 import { printJson, shellQuote } from '../output.js';
 import { finalJobs, printSummary, waitWithProgress } from './wait.js';
@@ -59,7 +58,7 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
   });
 
   // Times are taken under the lock, as the jobs enter the queue, not when this command started.
-  const jobs = await enqueueJobs(ctx.store, specs, process.cwd(), { label, env: capturedEnv() });
+  const jobs = await ctx.store.enqueue(specs, { cwd: process.cwd(), label, env: capturedEnv() });
   if (ctx.raw.flags.has('wait')) return enqueueAndWait(ctx, jobs, file !== undefined);
   if (ctx.json) printJson(file !== undefined ? jobs : jobs[0]);
   else printEnqueued(jobs);

@@ -1,7 +1,7 @@
 /** `queuectl list [--state S] [--queue NAME] [--limit N] [--json]` and the job table `dlq list` shares. */
-import { unfinishedDependencies, waitingOn, type Unfinished } from '../../core/dependencies.js';
-import { DEFAULT_QUEUE, isClaimed, JOB_STATES, queueOf, type Job } from '../../core/job.js';
-import { parseStateList } from '../../core/parse.js';
+import { unfinishedDependencies, waitingOn, type Unfinished } from '../../core/rules/dependencies.js';
+import { DEFAULT_QUEUE, isClaimed, JOB_STATES, queueOf, type Job } from '../../core/rules/job.js';
+import { parseStateList } from '../../core/rules/parse.js';
 import { optionCount, optionQueue, optionText, type CommandContext } from '../context.js';
 import { formatTable, paintState, printJson, shortTime, truncate } from '../output.js';
 
@@ -13,26 +13,20 @@ export async function listCommand(ctx: CommandContext): Promise<void> {
       : parseStateList(stateText, JOB_STATES, (state) => `unknown state "${state}": expected one of ${JOB_STATES.join(', ')} (comma-separated)`);
   const only = optionQueue(ctx);
   const limit = optionCount(ctx, 'limit', 1);
-  const { queue, dlq } = ctx.store.snapshot();
-  ctx.store.readConfig(); // every data file is checked, so a broken one is not found by the workers alone
-  let jobs = oldestFirst([...queue, ...dlq]);
-  if (states !== undefined) jobs = jobs.filter((job) => states.includes(job.state));
-  if (only !== undefined) jobs = jobs.filter((job) => queueOf(job) === only);
-  // The most recent N, still shown oldest first, as `tail` would.
-  if (limit !== undefined && jobs.length > limit) jobs = jobs.slice(jobs.length - limit);
+  const jobs = await ctx.store.list({ states, queue: only, limit });
   const empty = `no ${states === undefined ? '' : `${states.join(' or ')} `}jobs${only === undefined ? '' : ` in queue ${only}`}`;
-  printJobs(ctx, jobs, empty, unfinishedDependencies(queue));
+  printJobs(ctx, jobs, empty, await dependenciesOfListed(ctx, jobs));
 }
 
-/**
- * Queue and DLQ together, in the order the jobs were enqueued (`created_at`; a tie keeps file
- * order, which is enqueue order), so a job that died is listed where it belongs, not last.
- */
-export function oldestFirst(jobs: readonly Job[]): Job[] {
-  return jobs
-    .map((job, index) => ({ job, index }))
-    .sort((a, b) => (a.job.created_at < b.job.created_at ? -1 : a.job.created_at > b.job.created_at ? 1 : a.index - b.index))
-    .map(({ job }) => job);
+/** The unfinished dependencies of the jobs listed, to show which ones each waits for. */
+async function dependenciesOfListed(ctx: CommandContext, listed: readonly Job[]): Promise<Unfinished> {
+  const named = new Set(listed.flatMap((job) => job.after ?? []));
+  if (named.size === 0) return new Map();
+  const found = await ctx.store.find([...named], { archive: false });
+  const jobs = new Map<string, Job>(listed.map((job) => [job.id, job]));
+  for (const [id, { job }] of found) jobs.set(id, job);
+  // A dead dependency will not complete: it is not waited for (its dependents were canceled).
+  return unfinishedDependencies([...jobs.values()].filter((job) => job.state !== 'dead'));
 }
 
 /** `unfinished`: the dependencies not completed yet, to show which ones a job waits for. */

@@ -1,9 +1,8 @@
 /** `queuectl parallel [N|unlimited] [--queue NAME]`: how many jobs of a queue run at once, as `pueue parallel N --group NAME`. */
-import { inputError } from '../../core/errors.js';
-import { DEFAULT_QUEUE } from '../../core/job.js';
-import { parseNonNegativeInt } from '../../core/parse.js';
-import { parallelOf, withQueueSettings } from '../../core/queues.js';
-import { updateConfigValue } from '../../store/config-store.js';
+import { inputError } from '../../core/rules/errors.js';
+import { DEFAULT_QUEUE } from '../../core/rules/job.js';
+import { parseNonNegativeInt } from '../../core/rules/parse.js';
+import { parallelOf, withQueueSettings } from '../../core/rules/queues.js';
 import { optionQueue, type CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { queueSummaries, queueTable } from './queue-summary.js';
@@ -11,7 +10,7 @@ import { queueSummaries, queueTable } from './queue-summary.js';
 export async function parallelCommand(ctx: CommandContext, limitText: string | undefined): Promise<void> {
   const queue = optionQueue(ctx);
   if (limitText === undefined) {
-    const summaries = queueSummaries(ctx).filter((summary) => queue === undefined || summary.name === queue);
+    const summaries = (await queueSummaries(ctx)).filter((summary) => queue === undefined || summary.name === queue);
     if (ctx.json) printJson(Object.fromEntries(summaries.map((summary) => [summary.name, summary.parallel])));
     else process.stdout.write(`${queueTable(summaries)}\n`);
     return;
@@ -22,9 +21,9 @@ export async function parallelCommand(ctx: CommandContext, limitText: string | u
   const limit = limitText === 'unlimited' ? 0 : parseNonNegativeInt(limitText, 'the limit');
   const name = queue ?? DEFAULT_QUEUE;
   // 0 and `unlimited` remove the limit, as in pueue.
-  const config = await updateConfigValue(ctx.store, 'queues', (queues) => withQueueSettings(queues, name, { parallel: limit === 0 ? undefined : limit }));
+  const config = await ctx.store.updateConfig('queues', (queues) => withQueueSettings(queues, name, { parallel: limit === 0 ? undefined : limit }));
   const set = parallelOf(config.queues, name);
   if (ctx.json) printJson({ queue: name, parallel: set });
   else if (set === null) process.stdout.write(`queue ${name}: no limit; its jobs run on any free worker\n`);
-  else process.stdout.write(`queue ${name}: at most ${set} job(s) at a time, across every worker manager of ${ctx.store.paths.root}\n`);
+  else process.stdout.write(`queue ${name}: at most ${set} job(s) at a time, across every worker manager of ${ctx.store.location}\n`);
 }

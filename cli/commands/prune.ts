@@ -2,10 +2,9 @@
  * `queuectl prune [--state S[,S…]] [--older-than D] [--dry-run] [--json]`, and
  * `queuectl prune --archive [--older-than D] [--dry-run] [--json]`
  */
-import { parseDurationMs } from '../../core/parse.js';
-import { pruneArchive, pruneJobs } from '../../core/prune-ops.js';
-import { DEFAULT_PRUNE_STATES, parsePruneStates } from '../../core/prune.js';
-import { FINISHED_STATES } from '../../core/job.js';
+import { parseDurationMs } from '../../core/rules/parse.js';
+import { DEFAULT_PRUNE_STATES, parsePruneStates } from '../../core/rules/prune.js';
+import { FINISHED_STATES } from '../../core/rules/job.js';
 import { optionText, rejectOptions, type CommandContext } from '../context.js';
 import { formatDuration, printJson } from '../output.js';
 
@@ -16,8 +15,7 @@ export async function pruneCommand(ctx: CommandContext): Promise<void> {
   const olderText = optionText(ctx, 'older-than');
   const olderThanMs = olderText === undefined ? null : parseDurationMs(olderText, '--older-than');
   const dryRun = ctx.raw.flags.has('dry-run');
-  ctx.store.readConfig(); // a broken config.json is reported here too, as by every command
-  const removed = await pruneJobs(ctx.store, { states, olderThanMs }, { dryRun });
+  const removed = await ctx.store.prune({ states, olderThanMs }, { dryRun });
   if (ctx.json) {
     printJson(removed.map((job) => job.id));
     return;
@@ -47,7 +45,7 @@ async function pruneArchiveCommand(ctx: CommandContext): Promise<void> {
   const olderText = optionText(ctx, 'older-than');
   const olderThanMs = olderText === undefined ? 0 : parseDurationMs(olderText, '--older-than');
   const dryRun = ctx.raw.flags.has('dry-run');
-  const batches = await pruneArchive(ctx.store, olderThanMs, dryRun);
+  const batches = await ctx.store.pruneArchive(olderThanMs, dryRun);
   if (ctx.json) {
     printJson(batches.map((batch) => `archive/${batch.name}`));
     return;

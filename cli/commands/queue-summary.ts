@@ -1,11 +1,11 @@
 /** The named queues as `status` and `parallel` print them. */
-import { summarizeQueues, type QueueSummary } from '../../core/queues.js';
+import { summarizeQueues, type QueueSummary } from '../../core/rules/queues.js';
 import type { CommandContext } from '../context.js';
 import { formatTable } from '../output.js';
 
-export function queueSummaries(ctx: CommandContext): QueueSummary[] {
-  const { queue, dlq } = ctx.store.snapshot();
-  return summarizeQueues([...queue, ...dlq], ctx.store.readConfig().queues);
+export async function queueSummaries(ctx: CommandContext): Promise<QueueSummary[]> {
+  const jobs = await ctx.store.list();
+  return summarizeQueues(jobs, (await ctx.store.config()).queues);
 }
 
 /** One row per queue: its limit, whether it is paused, and its jobs per state. */

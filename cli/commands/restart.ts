@@ -1,13 +1,13 @@
 /** `queuectl restart <id…> [--json]` */
-import { inputError } from '../../core/errors.js';
-import type { CanceledJob } from '../../core/job.js';
-import { restartJobs } from '../../core/queue-ops.js';
+import { inputError } from '../../core/rules/errors.js';
+import type { CanceledJob } from '../../core/rules/job.js';
+import { restartJobs } from '../../core/operations/restart.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 
 export async function restartCommand(ctx: CommandContext, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) throw inputError('restart needs the id of at least one finished job: queuectl restart <id…>');
-  const { restarted, stillCanceled } = await restartJobs(ctx.store, { restart: ids });
+  const { restarted, stillCanceled } = await restartJobs(ctx.store, ctx.host, { restart: ids });
   if (ctx.json) printJson(restarted.map((job) => job.id));
   else process.stdout.write(restarted.map((job) => `restarted ${job.id} (pending again, attempts reset)`).join('\n') + '\n');
   noteStillCanceled(ctx, stillCanceled, restarted.length);

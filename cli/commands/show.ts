@@ -1,11 +1,9 @@
 /** `queuectl show <id> [--json]` and `queuectl logs <id>` */
-import { QueuectlError } from '../../core/errors.js';
-import { unfinishedDependencies, waitingOn } from '../../core/dependencies.js';
-import { isFinished, oneLine, type Job } from '../../core/job.js';
-import { locateJob, type Located } from '../../core/queue-ops.js';
-import { findLogPath } from '../../store/archive.js';
-import { readLog } from '../../store/job-logs.js';
-import { followLog } from '../../core/follow.js';
+import { QueuectlError } from '../../core/rules/errors.js';
+import { unfinishedDependencies, waitingOn } from '../../core/rules/dependencies.js';
+import { isFinished, oneLine, type Job } from '../../core/rules/job.js';
+import { followLog } from '../../core/operations/follow.js';
+import type { Found } from '../../core/ports/store.js';
 import { optionCount, type CommandContext } from '../context.js';
 import { printJson, shellQuote } from '../output.js';
 import { stateLabel } from './list.js';
@@ -15,18 +13,20 @@ function notFound(id: string): QueuectlError {
 }
 
 export async function showCommand(ctx: CommandContext, id: string): Promise<void> {
-  const found = locateJob(ctx.store, id);
+  const found = await find(ctx, id);
   if (!found) throw notFound(id);
   const { job } = found;
   if (ctx.json) {
     printJson(job);
     return;
   }
-  const unfinished = unfinishedDependencies(ctx.store.snapshot().queue);
+  // Its dependencies as they are now (a dead one is in the DLQ: not unfinished, it will not complete).
+  const dependencies = await ctx.store.find(job.after ?? [], { archive: false });
+  const unfinished = unfinishedDependencies([job, ...[...dependencies.values()].map((entry) => entry.job).filter((dependency) => dependency.state !== 'dead')]);
   const waiting = waitingOn(job, unfinished);
   const fields: [string, string][] = Object.entries(job)
     .filter(([key]) => key !== 'lease')
-    .map(([key, value]) => [key, key === 'state' ? stateLabel(job, waiting) : showField(job, key, value, found.batch !== undefined)]);
+    .map(([key, value]) => [key, key === 'state' ? stateLabel(job, waiting) : showField(job, key, value, found.archive !== undefined)]);
   if (waiting.length > 0 && (job.state === 'pending' || job.state === 'failed')) {
     fields.push(['waiting_on', waiting.map((dependency) => `${dependency} (${unfinished.get(dependency)?.state})`).join(', ')]);
   }
@@ -34,7 +34,7 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
     const worker = job.lease.worker_pid === null ? '- (claimed by a worker manager for its next free worker; not started yet)' : String(job.lease.worker_pid);
     fields.push(['worker', worker], ['lease_until', job.lease.expires_at]);
   }
-  fields.push(['in', found.file], ['log', logPathOf(ctx, found)]);
+  fields.push(['in', found.where], ['log', ctx.host.logs.pathOf(found.job.id, found.archive)]);
   const width = Math.max(...fields.map(([key]) => key.length));
   process.stdout.write(fields.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n') + '\n');
 }
@@ -57,14 +57,14 @@ function showField(job: Job, key: string, value: unknown, archived: boolean): st
 export async function logsCommand(ctx: CommandContext, id: string): Promise<void> {
   const tailLines = optionCount(ctx, 'tail', 0);
   if (ctx.raw.flags.has('follow')) {
-    const job = await followLog(ctx.store, id, { ...(tailLines === undefined ? {} : { tailLines }), write: writeOut });
+    const job = await followLog(ctx.store, ctx.host.logs, id, { ...(tailLines === undefined ? {} : { tailLines }), write: writeOut });
     // As `wait` exits: the job completed, or not.
     process.exitCode = job.state === 'completed' ? 0 : 1;
     if (job.attempts === 0 && job.state !== 'completed') neverRan(job);
     return;
   }
-  const found = locateJob(ctx.store, id);
-  const log = found ? readLog(logPathOf(ctx, found), tailLines) : undefined;
+  const found = await find(ctx, id);
+  const log = found ? ctx.host.logs.read(found.job.id, { archive: found.archive, lines: tailLines }) : undefined;
   if (log === undefined) {
     if (!found) throw notFound(id);
     const { job } = found;
@@ -81,8 +81,8 @@ function neverRan(job: Job): void {
   process.stderr.write(`job ${job.id} never ran (${job.state}${why})\n`);
 }
 
-function logPathOf(ctx: CommandContext, found: Located): string {
-  return findLogPath(ctx.store.paths, found.job.id, found.batch);
+async function find(ctx: CommandContext, id: string): Promise<Found | undefined> {
+  return (await ctx.store.find([id])).get(id);
 }
 
 /** Writes to stdout, resolving once it may take more: a long log is not buffered whole in memory. */

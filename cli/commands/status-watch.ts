@@ -3,24 +3,19 @@
  * status every interval until Ctrl-C, as watch(1) does. A data file that turns bad meanwhile is
  * shown in the view, and the view goes on.
  */
-import type { CommandContext } from '../context.js';
 import { formatDuration, shortTime } from '../output.js';
-import { readStatus, statusText } from './status.js';
 
 const CLEAR = '\u001b[H\u001b[2J';
 
-export async function watchStatus(ctx: CommandContext, intervalMs: number): Promise<void> {
+/** `render`: the status as text; a failure is shown in its place (but fails the first frame). */
+export async function watchStatus(intervalMs: number, render: () => Promise<string>): Promise<void> {
   const frame = (body: string) =>
     `${CLEAR}every ${formatDuration(intervalMs)}: queuectl status   ${shortTime(new Date().toISOString())}   (Ctrl-C to quit)\n\n${body}\n`;
-  process.stdout.write(frame(statusText(readStatus(ctx)))); // a broken file at the start fails as status does
+  process.stdout.write(frame(await render())); // a broken file at the start fails as status does
   const timer = setInterval(() => {
-    let body: string;
-    try {
-      body = statusText(readStatus(ctx));
-    } catch (error) {
-      body = `queuectl: ${error instanceof Error ? error.message : String(error)}`;
-    }
-    process.stdout.write(frame(body));
+    void render()
+      .catch((error: unknown) => `queuectl: ${error instanceof Error ? error.message : String(error)}`)
+      .then((body) => process.stdout.write(frame(body)));
   }, intervalMs);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

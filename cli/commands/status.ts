@@ -1,9 +1,8 @@
 /** `queuectl status [--json] [--watch [--interval ms]]`: counts per state, live workers and their jobs, the data dir. */
-import { unfinishedDependencies, waitingOn } from '../../core/dependencies.js';
-import { inputError } from '../../core/errors.js';
-import { DEFAULT_QUEUE, isRunning, JOB_STATES, zeroCounts, type JobState } from '../../core/job.js';
-import { summarizeQueues } from '../../core/queues.js';
-import { liveManagers } from '../../store/manager-registry.js';
+import { unfinishedDependencies, waitingOn } from '../../core/rules/dependencies.js';
+import { inputError } from '../../core/rules/errors.js';
+import { countStates, DEFAULT_QUEUE, isRunning, JOB_STATES, type JobState } from '../../core/rules/job.js';
+import { summarizeQueues } from '../../core/rules/queues.js';
 import { optionDurationMs, optionText, type CommandContext } from '../context.js';
 import { formatTable, paintState, printJson } from '../output.js';
 import { queueTable } from './queue-summary.js';
@@ -45,10 +44,10 @@ export async function statusCommand(ctx: CommandContext): Promise<void> {
     if (!process.stdout.isTTY) {
       throw inputError('status --watch needs a terminal on stdout; for a script, run status --json (in a loop if need be)');
     }
-    return (await import('./status-watch.js')).watchStatus(ctx, interval);
+    return (await import('./status-watch.js')).watchStatus(interval, async () => statusText(await readStatus(ctx)));
   }
   if (optionText(ctx, 'interval') !== undefined) throw inputError('--interval goes with --watch');
-  const status = readStatus(ctx);
+  const status = await readStatus(ctx);
   if (ctx.json) printJson(status.document);
   else process.stdout.write(`${statusText(status)}\n`);
 }
@@ -60,13 +59,13 @@ export interface Status {
   managers: number;
 }
 
-export function readStatus(ctx: CommandContext): Status {
-  const { queue, dlq } = ctx.store.snapshot();
-  const config = ctx.store.readConfig(); // and a broken config.json, which stops the workers, is reported here too
-  const counts = zeroCounts();
-  for (const job of [...queue, ...dlq]) counts[job.state]++;
+export async function readStatus(ctx: CommandContext): Promise<Status> {
+  const jobs = await ctx.store.list();
+  const config = await ctx.store.config(); // a broken config.json, which stops the workers, is reported here too
+  const queue = jobs.filter((job) => job.state !== 'dead');
+  const counts = countStates(jobs);
   const queues = Object.fromEntries(
-    summarizeQueues([...queue, ...dlq], config.queues).map(({ name, parallel, paused, counts }) => [name, { parallel, paused, counts }]),
+    summarizeQueues(jobs, config.queues).map(({ name, parallel, paused, counts }) => [name, { parallel, paused, counts }]),
   );
   const unfinished = unfinishedDependencies(queue);
   const waiting = { jobs: 0, after: new Set<string>() };
@@ -81,7 +80,7 @@ export function readStatus(ctx: CommandContext): Status {
   const runningBy = new Map<number, string>();
   // A claim not started yet has no worker: no worker is running it.
   for (const job of queue) if (isRunning(job)) runningBy.set(job.lease.worker_pid, job.id);
-  const managers = liveManagers(ctx.store.paths);
+  const managers = ctx.host.managers.live();
   const workers: WorkerStatus[] = managers.flatMap((manager) =>
     manager.workers.map((worker) => ({
       pid: worker.pid,
@@ -92,7 +91,7 @@ export function readStatus(ctx: CommandContext): Status {
     })),
   );
   return {
-    document: { data_dir: ctx.store.paths.root, paused: config.paused, counts, waiting: { jobs: waiting.jobs, after: [...waiting.after] }, queues, workers },
+    document: { data_dir: ctx.dataDir, paused: config.paused, counts, waiting: { jobs: waiting.jobs, after: [...waiting.after] }, queues, workers },
     managers: managers.length,
   };
 }

@@ -2,11 +2,10 @@
  * `queuectl wait [ids…] [--timeout S] [--json]`, and the waiting half of `enqueue --wait`.
  * On a terminal, a progress line on stderr; nothing of that when stderr is not a terminal.
  */
-import { parseDurationMs } from '../../core/parse.js';
-import { isFinished, type Job } from '../../core/job.js';
-import { waitExitCode, type Watched } from '../../core/wait.js';
-import { waitForJobs, type WaitReport } from '../../core/waiter.js';
-import { liveManagers } from '../../store/manager-registry.js';
+import { parseDurationMs } from '../../core/rules/parse.js';
+import { isFinished, type Job } from '../../core/rules/job.js';
+import { waitExitCode, type Watched } from '../../core/rules/wait.js';
+import { waitForJobs, type WaitReport } from '../../core/operations/wait.js';
 import { optionText, type CommandContext } from '../context.js';
 import { formatDuration, paintState, printJson } from '../output.js';
 
@@ -29,6 +28,7 @@ export function finalJobs(report: WaitReport): Job[] {
 
 export async function waitWithProgress(ctx: CommandContext, ids: readonly string[], timeoutMs: number | null): Promise<WaitReport> {
   const workers = new WorkerCheck(ctx);
+  await workers.look();
   const progress = process.stderr.isTTY ? new ProgressLine(workers) : undefined;
   let told = false;
   let toldPaused = false;
@@ -43,7 +43,7 @@ export async function waitWithProgress(ctx: CommandContext, ids: readonly string
     // for a manager still starting up: only when none has been seen for a while).
     if (!told && workers.noneForMs() >= NO_WORKER_NOTICE_MS) {
       told = true;
-      process.stderr.write(`queuectl: no worker manager is running on ${ctx.store.paths.root}; the jobs wait until one starts (queuectl worker start)\n`);
+      process.stderr.write(`queuectl: no worker manager is running on ${ctx.dataDir}; the jobs wait until one starts (queuectl worker start)\n`);
     }
   };
   try {
@@ -66,18 +66,21 @@ class WorkerCheck {
   constructor(private readonly ctx: CommandContext) {}
 
   none(): boolean {
-    const now = Date.now();
-    if (now - this.checkedAt >= 1_000) {
-      this.checkedAt = now;
-      const none = liveManagers(this.ctx.store.paths).length === 0;
-      this.noneSince = none ? (this.noneSince ?? now) : null;
-      try {
-        this.isPaused = this.ctx.store.readConfig().paused;
-      } catch {
-        // A broken config.json: the workers report it.
-      }
-    }
+    if (Date.now() - this.checkedAt >= 1_000) void this.look();
     return this.noneSince !== null;
+  }
+
+  /** Looks up the managers and whether the queue is paused; `none` looks again once a second. */
+  async look(): Promise<void> {
+    const now = Date.now();
+    this.checkedAt = now;
+    const none = this.ctx.host.managers.live().length === 0;
+    this.noneSince = none ? (this.noneSince ?? now) : null;
+    try {
+      this.isPaused = (await this.ctx.store.config()).paused;
+    } catch {
+      // A broken config.json: the workers report it.
+    }
   }
 
   /** Whether the queue is paused (`queuectl pause`), looked up with the managers. */

@@ -1,15 +1,17 @@
 /** `queuectl worker start [--count N] [--detach]` and `queuectl worker stop [--timeout S]` */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { join } from 'node:path';
-import { inputError, QueuectlError } from '../../core/errors.js';
-import { startManager } from '../../core/manager.js';
-import { sendSignal } from '../../core/runner.js';
-import { needsRotation, rotateManagerLog } from '../../store/manager-log.js';
-import { isAlive, liveManagers, type ManagerRecord } from '../../store/manager-registry.js';
+import { inputError, QueuectlError } from '../../core/rules/errors.js';
+import { startManager } from '../../core/runtime/manager.js';
+import { sendSignal } from '../../core/os/signals.js';
+import { fileURLToPath } from 'node:url';
+import type { ManagerRecord } from '../../core/ports/host.js';
+import { isAlive } from '../../core/os/process-identity.js';
 import { optionCount, optionDurationMs, optionQueues, optionText, rejectOptions, type CommandContext } from '../context.js';
 import { keepRunningWithoutOutput, printJson, shellQuote } from '../output.js';
 
+/** The entry point of a worker child. */
+const WORKER_SCRIPT = fileURLToPath(new URL('../worker-process.js', import.meta.url));
 /** How long `--detach` waits for the background manager to report its workers. */
 const DETACH_READY_MS = 15_000;
 /** After the stop timeout and a second signal, how long until the manager is killed outright. */
@@ -27,20 +29,23 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   rejectOptions(ctx, ['timeout'], 'goes with worker stop');
   const count = optionCount(ctx, 'count', 1) ?? 1;
   const queues = optionQueues(ctx) ?? null;
-  ctx.store.ensureDir();
-  ctx.store.readQueue(); // a corrupt queue.json is reported now, not by every worker later
+  await ctx.store.prepare(); // a broken store is reported now, not by every worker later
   if (ctx.raw.flags.has('detach')) return detach(ctx, count, queues);
 
   keepRunningWithoutOutput();
   const stamp = () => new Date().toISOString();
   const others = othersNote(ctx, count);
   if (others) process.stdout.write(`${stamp()} ${others}\n`);
-  if (ctx.store.readConfig().paused) process.stdout.write(`${stamp()} ${PAUSED_NOTE}\n`);
+  const config = await ctx.store.config();
+  if (config.paused) process.stdout.write(`${stamp()} ${PAUSED_NOTE}\n`);
   const rotation = keepLogBounded(ctx, process.env[MANAGER_LOG_VARIABLE]);
   delete process.env[MANAGER_LOG_VARIABLE]; // the manager's own: not for its workers and their jobs
   if (queues !== null) process.stdout.write(`${stamp()} taking jobs of queue(s) ${queues.join(', ')} only\n`);
-  const manager = startManager({
+  const manager = await startManager({
     store: ctx.store,
+    host: ctx.host,
+    config,
+    workerScript: WORKER_SCRIPT,
     count,
     queues,
     log: (line) => process.stdout.write(`${stamp()} ${line}\n`),
@@ -65,10 +70,8 @@ const ROTATE_CHECK_MS = 10_000;
 function keepLogBounded(ctx: CommandContext, path: string | undefined): NodeJS.Timeout | undefined {
   if (!path) return undefined;
   const timer = setInterval(() => {
-    if (!needsRotation(path)) return;
-    // Under the lock: every detached manager of the data dir shares the one log.
-    ctx.store
-      .transact(() => rotateManagerLog(path))
+    ctx.host
+      .rotateManagerLog(path)
       .then((rotated) => {
         if (rotated) process.stdout.write(`${new Date().toISOString()} manager.log grew past its limit; the older lines are in manager.log.1\n`);
       })
@@ -80,12 +83,12 @@ function keepLogBounded(ctx: CommandContext, path: string | undefined): NodeJS.T
 
 /** Starts this same command without --detach as a background process, and waits until it runs. */
 async function detach(ctx: CommandContext, count: number, queues: readonly string[] | null): Promise<void> {
-  const logPath = join(ctx.store.paths.root, 'manager.log');
+  const logPath = ctx.host.managerLog;
   const logFd = openSync(logPath, 'a');
   const script = process.argv[1]!;
   const child = spawn(
     process.execPath,
-    [script, 'worker', 'start', '--count', String(count), ...(queues === null ? [] : ['--queue', queues.join(',')]), '--data-dir', ctx.store.paths.root],
+    [script, 'worker', 'start', '--count', String(count), ...(queues === null ? [] : ['--queue', queues.join(',')]), '--data-dir', ctx.dataDir],
     { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, [MANAGER_LOG_VARIABLE]: logPath } },
   );
   closeSync(logFd);
@@ -97,7 +100,7 @@ async function detach(ctx: CommandContext, count: number, queues: readonly strin
 
   const deadline = Date.now() + DETACH_READY_MS;
   for (;;) {
-    const record = liveManagers(ctx.store.paths).find((manager) => manager.pid === pid);
+    const record = ctx.host.managers.live().find((manager) => manager.pid === pid);
     if (record && record.workers.length === count) {
       if (ctx.json) printJson(record);
       else {
@@ -105,7 +108,7 @@ async function detach(ctx: CommandContext, count: number, queues: readonly strin
         process.stdout.write(
           `started worker manager ${pid} with ${count} worker(s) in the background${queues === null ? '' : ` for queue(s) ${queues.join(', ')}`}\n` +
             (others ? `${others}\n` : '') +
-            (ctx.store.readConfig().paused ? `${PAUSED_NOTE}\n` : '') +
+            ((await ctx.store.config()).paused ? `${PAUSED_NOTE}\n` : '') +
             `log: ${logPath}\nstop with: queuectl worker stop${dataDirHint(ctx)}\n`,
         );
       }
@@ -122,25 +125,25 @@ async function detach(ctx: CommandContext, count: number, queues: readonly strin
  * second `worker start` is often a mistake, and when it is not, the total is what matters.
  */
 function othersNote(ctx: CommandContext, count: number, self = process.pid): string | null {
-  const others = liveManagers(ctx.store.paths).filter((manager) => manager.pid !== self);
+  const others = ctx.host.managers.live().filter((manager) => manager.pid !== self);
   if (others.length === 0) return null;
   const theirs = others.reduce((sum, manager) => sum + manager.workers.length, 0);
   const pids = others.map((manager) => manager.pid).join(', ');
-  return `note: ${others.length} other manager(s) already run on ${ctx.store.paths.root} (pid ${pids}) with ${theirs} worker(s): ${theirs + count} worker(s) in all`;
+  return `note: ${others.length} other manager(s) already run on ${ctx.dataDir} (pid ${pids}) with ${theirs} worker(s): ${theirs + count} worker(s) in all`;
 }
 
 function dataDirHint(ctx: CommandContext): string {
-  return ctx.raw.values.has('data-dir') ? ` --data-dir ${shellQuote(ctx.store.paths.root)}` : '';
+  return ctx.raw.values.has('data-dir') ? ` --data-dir ${shellQuote(ctx.dataDir)}` : '';
 }
 
 async function workerStop(ctx: CommandContext): Promise<void> {
   rejectOptions(ctx, ['count', 'detach', 'queue'], 'goes with worker start');
   const timeoutText = optionText(ctx, 'timeout');
   const timeoutMs = optionDurationMs(ctx, 'timeout');
-  const managers = liveManagers(ctx.store.paths);
+  const managers = ctx.host.managers.live();
   if (managers.length === 0) {
     if (ctx.json) printJson({ stopped: [] });
-    else process.stdout.write(`no worker manager is running on ${ctx.store.paths.root}\n`);
+    else process.stdout.write(`no worker manager is running on ${ctx.dataDir}\n`);
     return;
   }
   for (const manager of managers) {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import type { DeadJob, Job, PendingJob } from '../../core/job.js';
+import type { DeadJob, Job, PendingJob } from '../../core/rules/job.js';
 import { CLI, cliOk, readDlq, readQueue, runCli, snapshotDir, tempDataDir, tempDir, type CliResult } from '../helpers.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { basename, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import type { Job, ProcessingJob } from '../../core/job.js';
+import type { Job, ProcessingJob } from '../../core/rules/job.js';
 import { checkLockLog } from '../../scripts/lock-log.js';
 import {
   allJobs,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Job } from '../../core/job.js';
+import type { Job } from '../../core/rules/job.js';
 import {
   allJobs,
   cliJson,

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { Job } from '../../core/job.js';
+import type { Job } from '../../core/rules/job.js';
 import {
   cliCode as cli,
   rejected,

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { Job, PendingJob } from '../../core/job.js';
+import type { Job, PendingJob } from '../../core/rules/job.js';
 import {
   CLI,
   cliCode as cli,

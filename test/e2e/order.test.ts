@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Job } from '../../core/job.js';
+import type { Job } from '../../core/rules/job.js';
 import { allJobs, cliCode, cliJson, cliOk, rejected, startManager, waitFor, workspace } from '../helpers.js';
 import { readRuns, recordingJob, type Run } from '../runs-log.js';
 

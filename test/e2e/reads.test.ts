@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { Job, PendingJob } from '../../core/job.js';
+import type { Job, PendingJob } from '../../core/rules/job.js';
 import {
   CLI,
   cliJson,

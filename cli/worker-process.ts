@@ -1,0 +1,51 @@
+/**
+ * Entry point of a worker child, forked by the manager with the data directory as argument.
+ * It does what the manager says (see worker-protocol.ts). Ctrl-C reaches the whole foreground
+ * group, children included: it is ignored here, because stopping is the manager's decision (it
+ * lets running jobs finish first). SIGTERM sent to this worker alone ends it after its current
+ * job, and the manager starts a replacement. If the manager dies, the IPC channel
+ * closes: no one could record the run any more, so it is killed and the worker exits; the
+ * job's lease brings it back.
+ */
+import { isClosedPipe } from '../core/rules/errors.js';
+import { Worker } from '../core/runtime/worker.js';
+import { loadEnv } from '../store/file/envs.js';
+import { FileHost } from '../store/file/host.js';
+import { dataPaths } from '../store/file/paths.js';
+import type { ManagerMessage, WorkerMessage } from '../core/runtime/worker-protocol.js';
+
+const root = process.argv[2];
+if (!root || !process.send) {
+  process.stderr.write('queuectl worker: to be started by a worker manager, with the data directory as argument\n');
+  process.exit(2);
+}
+
+const send = (message: WorkerMessage, then?: () => void) => {
+  if (process.connected) process.send!(message, () => then?.());
+  else then?.();
+};
+const worker = new Worker(
+  {
+    dataDir: root,
+    logs: new FileHost(root).logs,
+    loadEnv: (id) => loadEnv(dataPaths(root), id),
+    send,
+    log: (line) => process.stdout.write(`[worker ${process.pid}] ${line}\n`),
+  },
+  () => process.exit(0),
+);
+
+// Its output is the manager's log; a reader of that which went away (`worker start | head`)
+// must not end the runs.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (!isClosedPipe(error)) throw error;
+  });
+}
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => worker.handle({ type: 'exit' }));
+process.on('message', (message: ManagerMessage) => worker.handle(message));
+process.on('disconnect', () => {
+  void worker.orphaned().then(() => process.exit(0));
+});
+send({ type: 'ready' });

@@ -1,0 +1,78 @@
+/**
+ * `queuectl cancel <id…>`: one transaction marks the jobs canceled (a processing job loses its
+ * lease with it), then the processes of the runs that were going on are stopped. The worker of
+ * such a run sees its command die, finds its token no longer current and records nothing, so the
+ * job stays canceled and is never retried.
+ */
+import { isClaimed, type CancelableJob, type CanceledJob, type ProcessingJob } from '../rules/job.js';
+import type { Host, RunLogs } from '../ports/host.js';
+import type { CancelSelection, Store } from '../ports/store.js';
+import { findRunProcessesOfJobs, stopRunProcesses, type RunProcess, type StopResult } from '../os/run-processes.js';
+import { KILL_GRACE_MS } from '../runtime/runner.js';
+
+/**
+ * How long after its claim a run may still be about to start its command: the worker spawns
+ * right after the claim, so cancel keeps looking for its processes that long.
+ */
+const SPAWN_WINDOW_MS = 2_000;
+
+export interface Canceled {
+  job: CanceledJob;
+  /** The state it was canceled in. */
+  was: CancelableJob['state'];
+  /** It was processing but had not started: claimed by a manager for its next free worker. */
+  claimed: boolean;
+  /** For a job that was running: the processes of its run that were stopped. */
+  stopped: StopResult | null;
+  /** It was not named: it was waiting on a job canceled here (its `last_error` says which). */
+  dependent: boolean;
+}
+
+export interface CancelOptions {
+  now?: Date;
+  /** Milliseconds between SIGTERM and SIGKILL. @default KILL_GRACE_MS */
+  graceMs?: number;
+}
+
+/** Cancels the jobs (all or none) and resolves once the processes of their runs are gone. */
+export async function cancelJobs(store: Store, host: Host, selection: CancelSelection, options: CancelOptions = {}): Promise<Canceled[]> {
+  const now = options.now ?? new Date();
+  const graceMs = options.graceMs ?? KILL_GRACE_MS;
+  let found = new Map<string, RunProcess[]>();
+  const result = await store.cancel(selection, {
+    now,
+    hasRun: (processing) => {
+      found = findRunProcessesOfJobs(host.root, processing.map((job) => job.id));
+      return (id) => (found.get(id)?.length ?? 0) > 0;
+    },
+    // The jobs canceled for a dependency get no line: most never ran, and their last_error says
+    // it (a line each, for 50,000 of them, held the lock past its stale limit).
+    noteCanceled: (job) => note(host.logs, job),
+  });
+  const running = new Map(result.running.map((job) => [job.id, job]));
+  const named = await Promise.all(
+    result.canceled.map(async ({ job, was }): Promise<Canceled> => {
+      const run = running.get(job.id);
+      const claimed = run !== undefined && isClaimed(run) && (found.get(job.id)?.length ?? 0) === 0;
+      return { job, was, claimed, stopped: run ? await stopRun(host.root, run, found.get(job.id) ?? [], graceMs) : null, dependent: false };
+    }),
+  );
+  return [...named, ...result.dependents.map((job): Canceled => ({ job, was: 'pending', claimed: false, stopped: null, dependent: true }))];
+}
+
+function stopRun(dataDir: string, job: ProcessingJob, found: readonly RunProcess[], graceMs: number): Promise<StopResult> {
+  return stopRunProcesses(dataDir, job.id, {
+    graceMs,
+    found,
+    watchUntil: Date.parse(isClaimed(job) ? job.updated_at : job.started_at) + SPAWN_WINDOW_MS,
+  });
+}
+
+/** `queuectl logs <id>` shows when and how the job was canceled. */
+function note(logs: RunLogs, job: CanceledJob): void {
+  try {
+    logs.note(job.id, `--- queuectl: ${job.last_error} at ${job.finished_at}`);
+  } catch {
+    // The cancel is written; a log that cannot be appended to does not undo it.
+  }
+}

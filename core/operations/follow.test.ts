@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { cancelJobs as cancel } from './cancel.js';
+import { followLog } from './follow.js';
+import { FileHost } from '../../store/file/host.js';
+import { FileStore } from '../../store/file/file-store.js';
+import { serializeJobs } from '../../store/file/job-file.js';
+import { completedJob, pendingJob } from '../../test/sample-jobs.js';
+
+function storeWith(t: TestContext, jobs: Parameters<typeof serializeJobs>[0]): FileStore {
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-follow-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'queue.json'), serializeJobs(jobs));
+  return new FileStore(dir);
+}
+
+function cancelJobs(store: FileStore, ids: readonly string[]) {
+  return cancel(store, new FileHost(store.location), ids);
+}
+
+/** Follows job `id`, collecting what it writes. */
+function follow(store: FileStore, id: string, tailLines?: number): { output: () => string; done: Promise<unknown> } {
+  const chunks: Buffer[] = [];
+  const done = followLog(store, new FileHost(store.location).logs, id, {
+    ...(tailLines === undefined ? {} : { tailLines }),
+    write: async (chunk) => void chunks.push(chunk),
+  });
+  return { output: () => Buffer.concat(chunks).toString('utf8'), done };
+}
+
+test('--tail picks the last lines of the log as it is first read, then everything that follows', async (t) => {
+  const store = storeWith(t, [pendingJob('j')]);
+  mkdirSync(store.files.paths.logs, { recursive: true });
+  writeFileSync(join(store.files.paths.logs, 'j.log'), 'old 1\nold 2\nold 3\n');
+  const following = follow(store, 'j', 1);
+  appendFileSync(join(store.files.paths.logs, 'j.log'), 'new 1\nnew 2\n');
+  await cancelJobs(store, ['j']);
+  await following.done;
+  assert.match(following.output(), /^old 3\nnew 1\nnew 2\n--- queuectl: canceled/);
+});
+
+test('--tail on a log still empty when first read (its run just starting) loses none of what is written next', async (t) => {
+  const store = storeWith(t, [pendingJob('j')]);
+  mkdirSync(store.files.paths.logs, { recursive: true });
+  writeFileSync(join(store.files.paths.logs, 'j.log'), ''); // opened by its worker, header not written yet
+  const following = follow(store, 'j', 1);
+  appendFileSync(join(store.files.paths.logs, 'j.log'), '=== run 1 ===\nline 1\nline 2\n');
+  await cancelJobs(store, ['j']);
+  await following.done;
+  assert.match(following.output(), /^=== run 1 ===\nline 1\nline 2\n--- queuectl: canceled/);
+});
+
+test('a job that finished without a log ends the follow at once, with nothing written', async (t) => {
+  const store = storeWith(t, [completedJob('j')]);
+  const following = follow(store, 'j', 1);
+  const job = (await following.done) as { state: string };
+  assert.equal(job.state, 'completed');
+  assert.equal(following.output(), '');
+});

@@ -1,0 +1,100 @@
+/**
+ * `queuectl logs -f <id>`: the job's output as it is written, from its start (or its last lines
+ * with `--tail`), until the job finishes; a retry's output follows in the same stream, since
+ * every run appends to the one log. On a job that has not started yet, it waits for the start.
+ * The log is read through a descriptor held open, so it is followed to its end even when
+ * retention moves it to the archive the moment the job finishes.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { QueuectlError } from '../rules/errors.js';
+import { isFinished, type Job } from '../rules/job.js';
+import type { RunLogs } from '../ports/host.js';
+import type { Store } from '../ports/store.js';
+import { tailStart } from '../os/tail.js';
+import { watchPath } from '../os/watch-path.js';
+
+/** Longest time between two looks at the log and the job. */
+const FOLLOW_POLL_MS = 200;
+const CHUNK = 64 * 1024;
+
+export interface FollowOptions {
+  /** Start with the last N lines of the log rather than its beginning. */
+  tailLines?: number;
+  /** Writes output; resolves when it may write more (backpressure). */
+  write: (chunk: Buffer) => Promise<void>;
+}
+
+/** Follows the job's log until the job has finished; returns the job as it ended. */
+export async function followLog(store: Store, logs: RunLogs, id: string, options: FollowOptions): Promise<Job> {
+  const log: { fd: number | null; offset: number } = { fd: null, offset: 0 };
+  const wakers = new Set<() => void>();
+  // Woken by a change of the jobs (the job's state) or of the log; polling is the fallback.
+  const wakeAll = () => wakers.forEach((wake) => wake());
+  let stopWatchingLog = () => undefined as void;
+  let stopWatchingStore = () => undefined as void;
+  const openIfThere = () => {
+    if (log.fd !== null) return;
+    log.fd = openLog(logs, id);
+    if (log.fd === null) return;
+    stopWatchingLog = watchPath(logs.pathOf(id), wakeAll);
+    // Once, as the log is first opened: what is written after that is all new.
+    if (options.tailLines !== undefined) log.offset = tailStart(log.fd, options.tailLines);
+  };
+  // Before anything is awaited: what the log holds when `logs -f` starts is where --tail counts from.
+  openIfThere();
+  try {
+    let job = await locate(store, id);
+    stopWatchingStore = store.watch(wakeAll);
+    let signature = '';
+    for (;;) {
+      // Whether it finished is read before the log: output written before the finish is then in the log.
+      const next = await store.version();
+      if (next !== signature) {
+        signature = next;
+        job = await locate(store, id);
+      }
+      const finished = isFinished(job);
+      openIfThere();
+      if (log.fd !== null) log.offset = await copyFrom(log.fd, log.offset, options.write);
+      if (finished) return job;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          wakers.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, FOLLOW_POLL_MS);
+        wakers.add(done);
+      });
+    }
+  } finally {
+    stopWatchingStore();
+    stopWatchingLog();
+    if (log.fd !== null) closeSync(log.fd);
+  }
+}
+
+async function locate(store: Store, id: string): Promise<Job> {
+  const found = (await store.find([id])).get(id);
+  if (!found) throw new QueuectlError(`no job "${id}" in the queue, the DLQ or the archive; see queuectl list`, 'ENOTFOUND');
+  return found.job;
+}
+
+function openLog(logs: RunLogs, id: string): number | null {
+  try {
+    return openSync(logs.pathOf(id), 'r');
+  } catch {
+    return null; // not started yet
+  }
+}
+
+/** Copies what the log holds past `offset`; returns the new offset. */
+async function copyFrom(fd: number, offset: number, write: (chunk: Buffer) => Promise<void>): Promise<number> {
+  const buffer = Buffer.alloc(CHUNK);
+  for (;;) {
+    const read = readSync(fd, buffer, 0, CHUNK, offset);
+    if (read === 0) return offset;
+    await write(Buffer.from(buffer.subarray(0, read)));
+    offset += read;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * What `core/` needs of the machine it runs on, apart from the store: the logs of the runs it
+ * starts, and the registry of the worker managers running here. On a database store, jobs are
+ * shared by many hosts while these stay with the host that ran them.
+ */
+import type { ProcessIdentity } from '../os/process-identity.js';
+
+/** The log of each job: the output of every run, under a header line per run, and queuectl's own lines. */
+export interface RunLogs {
+  /** Opens the job's log for a run's output, after writing its `header` line; returns the descriptor. */
+  open(id: string, header: string): number;
+  close(fd: number): void;
+  /** The mark in a run's header that `showsRun` looks for: the run claimed with `token`. */
+  claimMark(token: string): string;
+  /** Whether the job's log has the header of the run claimed with `token`: that run started. */
+  showsRun(id: string, token: string): boolean;
+  /** Appends a line of queuectl's own to the log of a job that ran, wherever its log went; nothing when it has none. */
+  appendToRun(id: string, line: string): void;
+  /** Appends a line of queuectl's own to the job's log, making one for a job that never ran. */
+  note(id: string, line: string): void;
+  /** Where the job's log is (or would be): in the part of the archive named, else wherever it is now. */
+  pathOf(id: string, archive?: string): string;
+  /** The job's log, or its last `lines` lines; undefined when it has none (it never ran). */
+  read(id: string, options?: { archive?: string; lines?: number }): string | undefined;
+}
+
+export interface WorkerRecord extends ProcessIdentity {
+  started_at: string;
+}
+
+export interface ManagerRecord extends ProcessIdentity {
+  started_at: string;
+  /** How many workers it keeps running. */
+  count: number;
+  /** The queues it takes jobs from (`worker start --queue`); null or absent for every queue. */
+  queues?: string[] | null;
+  workers: WorkerRecord[];
+}
+
+/** The worker managers running on this data directory, for `worker stop`, `status` and each other. */
+export interface ManagerRegistry {
+  /** Records (or updates) a running manager. */
+  write(record: ManagerRecord): void;
+  remove(pid: number): void;
+  /** The managers whose process is alive, by pid; records of dead ones are dropped on the way. */
+  live(): ManagerRecord[];
+}
+
+/** What became of the data directory under a running manager. */
+export type DataDirLoss = 'deleted or moved away' | 'replaced' | 'emptied';
+
+export interface Host {
+  /** The data directory: logs, the manager registry, and the mark on each run's processes. */
+  readonly root: string;
+  readonly logs: RunLogs;
+  readonly managers: ManagerRegistry;
+  /** Where the output of a manager started with `worker start --detach` goes. */
+  readonly managerLog: string;
+  /**
+   * Moves the older lines of the manager log at `path` aside once it grew past its limit; every
+   * detached manager of the data directory appends to it, so they take turns. Whether it did.
+   */
+  rotateManagerLog(path: string): Promise<boolean>;
+  /**
+   * Calls `onLost` once, when the data directory is no longer the one manager `pid` registered
+   * in (deleted, replaced, or emptied under it). Returns the function that stops watching.
+   */
+  watchLoss(pid: number, onLost: (what: DataDirLoss) => void): () => void;
+}

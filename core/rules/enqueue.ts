@@ -1,0 +1,84 @@
+/**
+ * Which ids a batch of new jobs gets, and whether its dependencies can be waited for, decided on
+ * plain data: a store says which ids are taken and what became of the jobs named in `after`. All
+ * or nothing: the first clash or impossible dependency rejects the whole batch.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FoundDependency } from './dependencies.js';
+import { inputError } from './errors.js';
+import type { JobSpec } from './job-spec.js';
+
+/** How a batch names its jobs in errors: `job 3`, `line 3`; nothing for a batch of one. */
+export interface BatchLabels {
+  label: (index: number) => string;
+  where: (index: number) => string;
+}
+
+export function batchLabels(count: number, label: (index: number) => string = (index) => `job ${index + 1}`): BatchLabels {
+  return { label, where: (index) => (count > 1 ? `${label(index)}: ` : '') };
+}
+
+/** A new random id: 8 hex digits, unlike every taken one. */
+export function generateId(taken: (id: string) => boolean): string {
+  for (;;) {
+    const id = randomBytes(4).toString('hex');
+    if (!taken(id)) return id;
+  }
+}
+
+/**
+ * The id of each spec, in order: its own, which must be new across the store and the batch, or
+ * a new random one. `taken` says whether the store has a job of that id.
+ */
+export function assignIds(specs: readonly JobSpec[], taken: (id: string) => boolean, { label, where }: BatchLabels): string[] {
+  /** Ids given in this batch, and where. */
+  const given = new Map<string, number>();
+  const chosen = new Set<string>();
+  return specs.map((spec, index) => {
+    if (spec.id !== undefined && given.has(spec.id)) {
+      throw inputError(`${where(index)}id "${spec.id}" is also the id of ${label(given.get(spec.id)!)}; ids must be unique`);
+    }
+    if (spec.id !== undefined && (taken(spec.id) || chosen.has(spec.id))) {
+      throw inputError(`${where(index)}a job with id "${spec.id}" already exists; ids must be unique across queue and DLQ`);
+    }
+    if (spec.id !== undefined) given.set(spec.id, index);
+    const id = spec.id ?? generateId((candidate) => taken(candidate) || chosen.has(candidate) || given.has(candidate));
+    chosen.add(id);
+    return id;
+  });
+}
+
+/** The dependencies the batch names outside itself, whose states the store must find. */
+export function outsideDependencies(specs: readonly JobSpec[]): Set<string> {
+  const inBatch = new Set(specs.flatMap((spec) => (spec.id === undefined ? [] : [spec.id])));
+  return new Set(specs.flatMap((spec) => spec.after ?? []).filter((id) => !inBatch.has(id)));
+}
+
+/**
+ * Every dependency must be able to complete: a job earlier in the batch, or a job found that is
+ * not dead or canceled (`found` says what became of those outside the batch).
+ */
+export function checkDependencies(specs: readonly JobSpec[], found: (id: string) => FoundDependency | undefined, { label, where }: BatchLabels): void {
+  const given = new Map<string, number>();
+  specs.forEach((spec, index) => {
+    if (spec.id !== undefined && !given.has(spec.id)) given.set(spec.id, index);
+  });
+  specs.forEach((spec, index) => {
+    for (const dependency of spec.after ?? []) {
+      const inBatch = given.get(dependency);
+      if (inBatch !== undefined) {
+        if (inBatch < index) continue;
+        throw inputError(`${where(index)}cannot run after "${dependency}": it is ${label(inBatch)}, later in the batch, and a job can run only after jobs before it; nothing was enqueued`);
+      }
+      const state = found(dependency)?.state;
+      if (state === undefined) {
+        throw inputError(`${where(index)}no job "${dependency}" to run after in the queue, the DLQ or the archive; nothing was enqueued`);
+      }
+      if (state === 'dead' || state === 'canceled') {
+        throw inputError(
+          `${where(index)}cannot run after "${dependency}": it is ${state} and will not complete (${state === 'dead' ? 'queuectl dlq retry' : 'queuectl restart'} ${dependency} first); nothing was enqueued`,
+        );
+      }
+    }
+  });
+}

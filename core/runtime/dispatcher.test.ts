@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { Dispatcher } from './dispatcher.js';
+import type { ClaimedJob, Job } from '../rules/job.js';
+import type { JobSpec } from '../rules/job-spec.js';
+import type { CycleHooks, CycleRequest, CycleResult, Store } from '../ports/store.js';
+import { cancelJobs as cancel, type CancelOptions } from '../operations/cancel.js';
+import { FileHost } from '../../store/file/host.js';
+import { FileStore } from '../../store/file/file-store.js';
+
+/** A store whose next dispatch cycle waits until `open()` is called, and that counts its cycles. */
+class GatedStore extends FileStore {
+  private gate: Promise<void> | undefined;
+  private opener: (() => void) | undefined;
+  entered = false;
+  transactions = 0;
+
+  /** From now on, cycles wait for `open()`; `entered` tells when the next one began. */
+  close(): void {
+    this.entered = false;
+    this.gate = new Promise((resolve) => (this.opener = resolve));
+  }
+
+  open(): void {
+    this.opener?.();
+    this.gate = undefined;
+  }
+
+  override async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
+    this.entered = true;
+    this.transactions++;
+    await this.gate;
+    return super.cycle(request, hooks);
+  }
+
+  /** queue.json as it is now. */
+  readQueue(): readonly Job[] {
+    return this.files.readQueue();
+  }
+}
+
+function enqueueJobs(store: Store, specs: readonly JobSpec[], cwd: string) {
+  return store.enqueue(specs, { cwd });
+}
+
+function cancelJobs(store: GatedStore, ids: readonly string[], options: CancelOptions) {
+  return cancel(store, new FileHost(store.location), ids, options);
+}
+
+/** A dispatcher on a temp data dir; `holdMs` long by default, so held jobs stay held unless a test says otherwise. */
+function setup(t: TestContext, holdMs = 60_000) {
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-dispatcher-'));
+  // No timed polls to race with the test's steps (and start() is not called: no fs.watch).
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ poll_interval: 60_000 }));
+  const store = new GatedStore(dir);
+  const assigned: [number, ClaimedJob][] = [];
+  const revoked: [number, string][] = [];
+  const dispatcher = new Dispatcher({
+    store,
+    logs: new FileHost(dir).logs,
+    config: store.files.readConfig(),
+    log: () => undefined,
+    assign: (pid, job) => assigned.push([pid, job]),
+    revoke: (pid, run) => revoked.push([pid, run.id]),
+    holdMs,
+  });
+  t.after(async () => {
+    await dispatcher.close(); // and the cycle in flight has written its files
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const job = (id: string): Job | undefined => store.readQueue().find((entry) => entry.id === id);
+  return { store, dispatcher, assigned, revoked, job };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const jobs = (...ids: string[]) => ids.map((id) => ({ command: 'true', id }));
+const ok = { kind: 'exited', code: 0 } as const;
+
+test('a job claimed for a worker that died while the cycle ran is not handed to it: the next free worker takes it', async (t) => {
+  const { store, dispatcher, assigned, job } = setup(t);
+  await enqueueJobs(store, jobs('a'), '/');
+  store.close();
+  dispatcher.ready(7);
+  await until(() => store.entered);
+  dispatcher.gone(7, 'worker 7 was killed by SIGKILL');
+  store.open();
+  await until(() => job('a')?.state === 'processing');
+  assert.equal(assigned.length, 0, 'nothing was handed to the dead worker');
+  assert.equal(job('a')?.attempts, 0, 'a claim is not a run');
+
+  dispatcher.ready(8);
+  await until(() => assigned.length === 1);
+  assert.deepEqual(
+    assigned.map(([pid, claimed]) => [pid, claimed.id]),
+    [[8, 'a']],
+    'a live worker gets it',
+  );
+});
+
+test('a worker that dies with a run it never said it started: the run is lost, an attempt counted', async (t) => {
+  const { store, dispatcher, assigned, job } = setup(t);
+  await enqueueJobs(store, jobs('first'), '/');
+  dispatcher.ready(7);
+  await until(() => assigned.length === 1);
+  // No "started" message came: the worker may have died right after spawning the run.
+  dispatcher.gone(7, 'worker 7 was killed by SIGKILL');
+  await until(() => job('first')?.state === 'failed');
+  await dispatcher.whenIdle();
+  assert.equal(job('first')?.attempts, 1);
+  assert.match(job('first')?.last_error ?? '', /worker 7 was killed by SIGKILL/);
+});
+
+test('held jobs go to whichever worker frees first, oldest first, without waiting for a lock cycle', async (t) => {
+  const { store, dispatcher, assigned } = setup(t);
+  await enqueueJobs(store, jobs('a', 'b', 'c', 'd'), '/');
+  dispatcher.ready(1);
+  dispatcher.ready(2);
+  // Two idle workers get a job each, and up to one more per busy worker is claimed and held.
+  await until(() => assigned.length === 2 && dispatcher.holding === 2);
+  assert.deepEqual(assigned.map(([pid, claimed]) => [pid, claimed.id]), [
+    [1, 'a'],
+    [2, 'b'],
+  ]);
+
+  store.close(); // no lock cycle can complete from here on
+  dispatcher.finished({ id: 'b', token: assigned[1]![1].lease.token }, ok, new Date().toISOString(), new Date().toISOString());
+  dispatcher.ready(2); // worker 2 frees first, while worker 1 still runs "a"
+  assert.deepEqual(assigned[2]?.[0], 2);
+  assert.equal(assigned[2]?.[1].id, 'c', 'the oldest held job, handed over at once');
+  store.open();
+});
+
+test('a held job that no worker took within the bound goes back to the queue, nothing counted, and is not held again meanwhile', async (t) => {
+  const { store, dispatcher, assigned, job } = setup(t, 50);
+  await enqueueJobs(store, jobs('long', 'next'), '/');
+  dispatcher.ready(1);
+  await until(() => assigned.length === 1 && job('next')?.state === 'processing');
+  await until(() => job('next')?.state === 'pending');
+  assert.equal(job('next')?.attempts, 0);
+  assert.equal(job('next')?.lease, null);
+  const cycles = store.transactions;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(job('next')?.state, 'pending', 'left for any free worker');
+  assert.ok(store.transactions - cycles <= 1, `${store.transactions - cycles} lock cycles while nothing changed`);
+
+  dispatcher.ready(2);
+  await until(() => assigned.length === 2);
+  assert.equal(assigned[1]?.[1].id, 'next', 'a worker that frees claims it again');
+});
+
+test('a job claimed by a cycle in flight when claiming stopped goes back unassigned', async (t) => {
+  const { store, dispatcher, assigned, job } = setup(t);
+  await enqueueJobs(store, jobs('a'), '/');
+  store.close();
+  dispatcher.ready(7);
+  await until(() => store.entered);
+  dispatcher.stopClaiming();
+  store.open();
+  await until(() => job('a')?.state === 'pending');
+  await dispatcher.whenIdle();
+  assert.equal(assigned.length, 0, 'nothing was handed over');
+  assert.equal(job('a')?.attempts, 0, 'no attempt counted');
+});
+
+test('a stopping worker gets no more jobs, and its death counts only a run it said it started', async (t) => {
+  const { store, dispatcher, assigned, job } = setup(t, 50);
+  await enqueueJobs(store, jobs('a', 'b'), '/');
+  dispatcher.ready(7);
+  await until(() => assigned.length === 1);
+  dispatcher.retire(7);
+  dispatcher.ready(7); // a stopping worker that finished a run
+  dispatcher.gone(7, 'worker 7 exited with code 0'); // it never said it started "a"
+  await until(() => store.readQueue().every((entry) => entry.state === 'pending'));
+  await dispatcher.whenIdle();
+  assert.equal(assigned.length, 1, 'nothing more was handed to the stopping worker');
+  assert.equal(job('a')?.attempts, 0, 'a stopping worker gives back what it did not start');
+});
+
+test('a start is recorded with the worker and its time; the outcome with the times its worker saw', async (t) => {
+  const { store, dispatcher, assigned, job } = setup(t);
+  await enqueueJobs(store, jobs('a'), '/');
+  dispatcher.ready(3);
+  await until(() => assigned.length === 1);
+  const { token } = assigned[0]![1].lease;
+  dispatcher.started(token, '2026-11-23T10:00:00.100Z');
+  await until(() => job('a')?.started_at === '2026-11-23T10:00:00.100Z');
+  const running = job('a');
+  assert.equal(running?.attempts, 1);
+  assert.equal(running?.state === 'processing' && running.lease.worker_pid, 3);
+
+  dispatcher.finished({ id: 'a', token }, ok, '2026-11-23T10:00:00.100Z', '2026-11-23T10:00:00.400Z');
+  await until(() => job('a')?.state === 'completed');
+  assert.equal(job('a')?.started_at, '2026-11-23T10:00:00.100Z');
+  assert.equal(job('a')?.finished_at, '2026-11-23T10:00:00.400Z');
+});
+
+test('a held job that is canceled is dropped: no worker is ever handed it', async (t) => {
+  const { store, dispatcher, assigned, job } = setup(t);
+  await enqueueJobs(store, jobs('run', 'held'), '/');
+  dispatcher.ready(1);
+  await until(() => assigned.length === 1 && dispatcher.holding === 1);
+  await cancelJobs(store, ['held'], { graceMs: 0 });
+  // The next cycle (here, the one recording a start) checks what it holds.
+  dispatcher.started(assigned[0]![1].lease.token, new Date().toISOString());
+  await until(() => dispatcher.holding === 0);
+  dispatcher.finished({ id: 'run', token: assigned[0]![1].lease.token }, ok, new Date().toISOString(), new Date().toISOString());
+  dispatcher.ready(1);
+  await until(() => job('run')?.state === 'completed');
+  assert.deepEqual(assigned.map(([, claimed]) => claimed.id), ['run']);
+  assert.equal(job('held')?.state, 'canceled');
+});

@@ -1,0 +1,34 @@
+/**
+ * The messages between a worker manager and its worker children (over the fork IPC channel).
+ * The manager alone talks to the store: it claims jobs for its workers and records their starts
+ * and outcomes in batched lock cycles. A worker runs what it is given and says how it went.
+ */
+import type { ClaimedJob } from '../rules/job.js';
+import type { RunOutcome } from '../rules/outcome.js';
+
+/** Manager → worker. */
+export type ManagerMessage =
+  /** Run this job, claimed for you under its lease, now (you are idle). */
+  | { type: 'run'; job: ClaimedJob }
+  /** The job is no longer yours (taken back after its lease, or canceled): kill the run. */
+  | { type: 'revoke'; token: string; reason: string }
+  /** Stop now: kill the current run; its outcome is recorded as a kill. */
+  | { type: 'abort' }
+  /** Nothing more to do: finish the running job, then exit. */
+  | { type: 'exit' };
+
+/** Worker → manager. */
+export type WorkerMessage =
+  /** Started and idle: give me a job. */
+  | { type: 'ready' }
+  /** Told to stop (by the manager or by a SIGTERM of its own): hand me nothing more. */
+  | { type: 'exiting' }
+  /**
+   * The command started at `startedAt`; `pgid` is its process group, for the manager to kill if
+   * this worker dies.
+   */
+  | { type: 'started'; token: string; pgid: number | null; startedAt: string }
+  /** The run ended, as this worker saw it: started at `startedAt`, ended at `endedAt`. */
+  | { type: 'finished'; id: string; token: string; outcome: RunOutcome; startedAt: string; endedAt: string }
+  /** A job handed over that this worker will not start (it is stopping, or busy). */
+  | { type: 'released'; id: string; token: string };

@@ -1,0 +1,206 @@
+/**
+ * A worker child's side of the work: run the job the manager hands over, one at a time, with
+ * `sh -c` in a process group of its own; capture its output to the job's log; report when it
+ * started and how it ended. A worker is handed a job only when it is idle: the manager keeps the
+ * next jobs itself and gives each to whichever worker frees first, so a short job never waits
+ * behind a long one. The manager claims and records under the lock; a worker never touches the
+ * queue files, so a job that kills its worker (`kill -9 $PPID`) cannot leave a file half-written.
+ */
+import { oneLine, type ClaimedJob } from '../rules/job.js';
+import { describeOutcome, type RunOutcome } from '../rules/outcome.js';
+import { TOKEN_VARIABLE } from '../os/run-processes.js';
+import { sendSignal } from '../os/signals.js';
+import { failedCommand, runCommand, type RunningCommand } from './runner.js';
+import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
+import type { RunLogs } from '../ports/host.js';
+
+export interface WorkerOptions {
+  /** The data directory, which the processes of each run carry (QUEUECTL_DATA_DIR) to be found by. */
+  dataDir: string;
+  logs: RunLogs;
+  /** A stored environment of an enqueue (`capture_env`), by the id its jobs carry; throws when it cannot be had. */
+  loadEnv: (id: string) => Record<string, string>;
+  /** Sends a message to the manager; `then` runs once it is handed to the channel. */
+  send: (message: WorkerMessage, then?: () => void) => void;
+  /** One line per event, for the manager's output. */
+  log: (line: string) => void;
+  /** Milliseconds between SIGTERM and SIGKILL when a run is stopped. */
+  graceMs?: number;
+}
+
+interface CurrentRun {
+  job: ClaimedJob;
+  command: RunningCommand;
+  /** Why the run was stopped from outside, for its log. */
+  stoppedBecause?: string;
+  ended: Promise<void>;
+}
+
+export class Worker {
+  private current: CurrentRun | undefined;
+  private exitWhenIdle = false;
+  private lastEnv: { id: string; env: Record<string, string> } | undefined;
+  /**
+   * Process groups of runs stopped from outside (a timeout, a revoke, an abort): SIGTERM went
+   * to the group and SIGKILL follows after a grace period, on a timer that dies with this
+   * process. Anything left of them is killed before the worker exits.
+   */
+  private readonly stoppedGroups: number[] = [];
+
+  constructor(
+    private readonly options: WorkerOptions,
+    /** Called once the worker has nothing running and was told to exit. */
+    private readonly onExit: () => void,
+  ) {}
+
+  handle(message: ManagerMessage): void {
+    switch (message.type) {
+      case 'run':
+        if (this.exitWhenIdle || this.current) this.giveBack(message.job);
+        else this.start(message.job);
+        break;
+      case 'revoke':
+        if (this.current?.job.lease.token === message.token) this.stopRun(message.reason);
+        break;
+      case 'abort':
+        this.leave();
+        if (this.current) this.stopRun('the worker was told to stop now');
+        else this.exit();
+        break;
+      case 'exit':
+        this.leave();
+        if (!this.current) this.exit();
+        break;
+    }
+  }
+
+  /** The manager is gone, so no one can record this run: kill it at once, group and all. */
+  async orphaned(): Promise<void> {
+    const run = this.current;
+    if (run) {
+      run.command.kill();
+      await run.ended;
+    }
+  }
+
+  /** From now on: no new job. */
+  private leave(): void {
+    if (!this.exitWhenIdle) this.options.send({ type: 'exiting' });
+    this.exitWhenIdle = true;
+  }
+
+  private exit(): void {
+    for (const pgid of this.stoppedGroups) sendSignal(-pgid, 'SIGKILL');
+    this.onExit();
+  }
+
+  /**
+   * A stored environment. Its name is its content's hash, so it never changes: the last one read
+   * is kept, and a stream of jobs enqueued from one shell does not read and parse it every run.
+   */
+  private storedEnv(id: string): Record<string, string> {
+    if (this.lastEnv?.id !== id) this.lastEnv = { id, env: this.options.loadEnv(id) };
+    return this.lastEnv.env;
+  }
+
+  private giveBack(job: ClaimedJob): void {
+    this.options.send({ type: 'released', id: job.id, token: job.lease.token });
+  }
+
+  private start(job: ClaimedJob): void {
+    const { dataDir, logs, log } = this.options;
+    const token = job.lease.token;
+    const attempt = job.attempts + 1; // the claim did not count this run; its start does
+    const runs = `${attempt} of ${job.max_retries + 1}`;
+    const startedMs = Date.now();
+    const startedAt = new Date(startedMs).toISOString();
+    const shown = oneLine(job.command);
+    log(`${job.id}: run ${runs} started: ${shown}`);
+    let logFd: number;
+    try {
+      // The header names the claim: it is what shows the run started if the manager dies first.
+      logFd = logs.open(job.id, `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid} ${logs.claimMark(token)} in ${job.cwd}: ${shown}`);
+    } catch (error) {
+      // No log, no run: output with nowhere to go would be lost (the data dir may be gone).
+      this.track(job, failedCommand(`its log could not be opened: ${(error as Error).message}`), runs, startedMs);
+      return;
+    }
+    let environment: NodeJS.ProcessEnv;
+    try {
+      // The environment of the enqueue that made the job, if it was captured; else this worker's.
+      environment = job.env_id ? this.storedEnv(job.env_id) : process.env;
+    } catch (error) {
+      logs.close(logFd);
+      this.track(job, failedCommand((error as Error).message), runs, startedMs);
+      return;
+    }
+    let command: RunningCommand;
+    try {
+      command = runCommand({
+        command: job.command,
+        cwd: job.cwd,
+        env: {
+          ...environment,
+          ...job.env,
+          QUEUECTL_JOB_ID: job.id,
+          QUEUECTL_ATTEMPT: String(attempt),
+          QUEUECTL_DATA_DIR: dataDir,
+          [TOKEN_VARIABLE]: token,
+        },
+        timeout: job.timeout,
+        logFd,
+        ...(this.options.graceMs === undefined ? {} : { graceMs: this.options.graceMs }),
+      });
+    } finally {
+      logs.close(logFd);
+    }
+    this.track(job, command, runs, startedMs);
+  }
+
+  /** Reports the run's start, then its end: to the job's log and to the manager. */
+  private track(job: ClaimedJob, command: RunningCommand, runs: string, startedMs: number): void {
+    const { logs, send } = this.options;
+    const token = job.lease.token;
+    const startedAt = new Date(startedMs).toISOString();
+    send({ type: 'started', token, pgid: command.pid, startedAt });
+    const run: CurrentRun = {
+      job,
+      command,
+      ended: command.done.then((outcome) => {
+        const ended = Date.now();
+        const seconds = (ended - startedMs) / 1000;
+        if ((run.stoppedBecause || outcome.kind === 'timed_out') && command.pid !== null) this.stoppedGroups.push(command.pid);
+        try {
+          // A canceled job may have left for the archive with its log by now.
+          const line = `--- queuectl: run ${runs} ${runEnding(outcome, run.stoppedBecause, seconds)}`;
+          logs.appendToRun(job.id, line);
+        } catch {
+          // The outcome matters more than its line in the log.
+        }
+        this.current = undefined;
+        const endedAt = new Date(ended).toISOString();
+        // Exit only once the outcome is on its way: a message sent right before exit is lost.
+        send({ type: 'finished', id: job.id, token, outcome, startedAt, endedAt }, () => {
+          if (this.exitWhenIdle && !this.current) this.exit();
+        });
+      }),
+    };
+    this.current = run;
+  }
+
+  private stopRun(reason: string): void {
+    const run = this.current;
+    if (!run || run.stoppedBecause) return;
+    run.stoppedBecause = reason;
+    run.command.stop();
+  }
+}
+
+/** How a run ended, for the line after its output in the job's log. */
+function runEnding(outcome: RunOutcome, stoppedBecause: string | undefined, seconds: number): string {
+  if (outcome.kind === 'spawn_failed') return describeOutcome(outcome); // it never ran: no duration
+  // Stopped from outside, only its `sh` is this worker's to see: the rest of its process group
+  // may have outlived SIGTERM (`cancel` says what stopped them), so no signal is named here.
+  const how = stoppedBecause ? `stopped (${stoppedBecause})` : describeOutcome(outcome);
+  return `${how} after ${seconds.toFixed(2)} s`;
+}

@@ -1,0 +1,280 @@
+/**
+ * What every store must do, as tests against the Store port alone: run by each store's own
+ * `contract.test.ts` (the file store's in file/). A store passes when a worker manager, the CLI
+ * and the operations of core/ get from it what they get from any other. Times are passed in
+ * (`now`), so nothing here waits for a clock, and each test starts from an empty store.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import type { CycleRequest, CycleResult, RunRef, Store, StoreChange } from '../core/ports/store.js';
+import type { ClaimedJob, Job } from '../core/rules/job.js';
+import type { JobSpec } from '../core/rules/job-spec.js';
+import type { RunOutcome } from '../core/rules/outcome.js';
+
+export interface ContractSubject {
+  store: Store;
+  /** Another view of the same jobs, as another process opens them (for `watch` and `current`). */
+  reopen(): Store;
+}
+
+/** `open`: a store with no jobs and no settings, removed once the test `t` is done. */
+export function storeContract(name: string, open: (t: TestContext) => Promise<ContractSubject>): void {
+  const T0 = new Date('2026-11-23T10:00:00.000Z');
+  const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+  const ok: RunOutcome = { kind: 'exited', code: 0 };
+  const failed: RunOutcome = { kind: 'exited', code: 3 };
+
+  let tokens = 0;
+  const cycle = (store: Store, request: Partial<CycleRequest>, now = T0, runStarted = false): Promise<CycleResult> =>
+    store.cycle(
+      { outcomes: [], renew: [], claim: 0, ...request },
+      { now, newToken: () => `token-${++tokens}`, runStarted: () => runStarted },
+    );
+  const enqueue = (store: Store, specs: JobSpec[], now = T0) => store.enqueue(specs, { cwd: '/', now });
+  const ended = (job: ClaimedJob, outcome: RunOutcome, seconds = 1) => ({
+    id: job.id,
+    token: job.lease.token,
+    workerPid: 7,
+    startedAt: T0.toISOString(),
+    endedAt: at(seconds).toISOString(),
+    outcome,
+  });
+  const ref = (job: ClaimedJob): RunRef => ({ id: job.id, token: job.lease.token });
+  const stateOf = async (store: Store, id: string) => (await store.find([id])).get(id)?.job.state;
+  const ids = (jobs: readonly { id: string }[]) => jobs.map((job) => job.id);
+
+  const it = (title: string, body: (subject: ContractSubject, t: TestContext) => Promise<void>) =>
+    test(`${name} store: ${title}`, async (t) => body(await open(t), t));
+
+  it('enqueued jobs are pending, listed oldest first, found by id', async ({ store }) => {
+    const added = await enqueue(store, [{ command: 'echo a', id: 'a' }, { command: 'echo b' }]);
+    assert.deepEqual(added.map((job) => job.state), ['pending', 'pending']);
+    assert.match(added[1]!.id, /^[0-9a-f]{8}$/, 'an id of its own when none is given');
+    assert.deepEqual(ids(await store.list()), ['a', added[1]!.id]);
+    const found = (await store.find(['a', 'nope'])).get('a');
+    assert.equal(found?.job.command, 'echo a');
+    assert.equal((await store.find(['nope'])).size, 0, 'an unknown id is left out');
+  });
+
+  it('a batch is all or nothing: a taken id rejects it whole', async ({ store }) => {
+    await enqueue(store, [{ command: 'true', id: 'a' }]);
+    await assert.rejects(enqueue(store, [{ command: 'true', id: 'b' }, { command: 'true', id: 'a' }]), /already exists/);
+    assert.deepEqual(ids(await store.list()), ['a']);
+  });
+
+  it('a dependency must exist, come earlier in the batch, and be able to complete', async ({ store }) => {
+    await assert.rejects(enqueue(store, [{ command: 'true', id: 'x', after: ['ghost'] }]), /no job "ghost"/);
+    await assert.rejects(enqueue(store, [{ command: 'true', id: 'x', after: ['y'] }, { command: 'true', id: 'y' }]), /later in the batch/);
+    await enqueue(store, [{ command: 'true', id: 'y' }, { command: 'true', id: 'x', after: ['y'] }]);
+    assert.deepEqual(ids(await store.list()), ['y', 'x']);
+  });
+
+  it('a cycle claims ready jobs by priority, then in enqueue order, as many as asked', async ({ store }) => {
+    await store.setConfig('lease', 3600); // the claims below last past the 61 s this test looks ahead
+    await enqueue(store, [
+      { command: 'true', id: 'low' },
+      { command: 'true', id: 'high', priority: 5 },
+      { command: 'true', id: 'later', run_at: at(60).toISOString() },
+      { command: 'true', id: 'next' },
+    ]);
+    const result = await cycle(store, { claim: 2 });
+    assert.deepEqual(ids(result.claimed), ['high', 'low']);
+    for (const job of result.claimed) {
+      assert.equal(job.state, 'processing');
+      assert.equal(job.lease.worker_pid, null, 'claimed for the next free worker, not started');
+    }
+    const rest = await cycle(store, { claim: 5 });
+    assert.deepEqual(ids(rest.claimed), ['next'], 'a job due later is not claimed');
+    assert.equal(rest.nextReadyAt, at(60).toISOString(), 'when the next one is due');
+    assert.deepEqual(ids((await cycle(store, { claim: 1 }, at(61))).claimed), ['later']);
+  });
+
+  it('starts and outcomes are recorded against the lease: completed, failed with a backoff, then dead', async ({ store }) => {
+    await enqueue(store, [{ command: 'true', id: 'good' }, { command: 'false', id: 'bad', max_retries: 1 }]);
+    const [good, bad] = (await cycle(store, { claim: 2 })).claimed;
+    const started = await cycle(store, { starts: [{ ...ref(good!), workerPid: 7, startedAt: T0.toISOString() }] });
+    assert.deepEqual(started.lost, []);
+    const running = (await store.current(['good']))?.get('good');
+    assert.equal(running?.state === 'processing' && running.lease.worker_pid, 7);
+
+    const result = await cycle(store, { outcomes: [ended(good!, ok), ended(bad!, failed)] });
+    assert.deepEqual(result.recorded.map((job) => job?.state), ['completed', 'failed']);
+    assert.deepEqual(result.lostClaims, [null, null]);
+    const retry = result.recorded[1]!;
+    assert.equal(retry.state === 'failed' && retry.run_at, at(1 + 2).toISOString(), 'backoff_base ^ 1 seconds after the run ended');
+
+    const again = (await cycle(store, { claim: 1 }, at(3))).claimed[0]!;
+    const last = await cycle(store, { outcomes: [ended(again, failed, 4)] }, at(4));
+    assert.equal(last.recorded[0]?.state, 'dead');
+    assert.equal(await stateOf(store, 'bad'), 'dead');
+    assert.deepEqual(ids(await store.list({ states: ['dead'] })), ['bad']);
+    assert.equal((await store.find(['bad'])).get('bad')?.job.attempts, 2);
+  });
+
+  it('an outcome or renewal under a lease no longer current changes nothing and says why', async ({ store }) => {
+    await enqueue(store, [{ command: 'true', id: 'a' }]);
+    const [job] = (await cycle(store, { claim: 1 })).claimed;
+    const stale = { ...job!, lease: { ...job!.lease, token: 'someone-else' } };
+    const result = await cycle(store, { outcomes: [ended(stale, ok)], renew: [ref(stale)] });
+    assert.deepEqual(result.recorded, [null]);
+    assert.deepEqual(result.lostClaims, ['taken back']);
+    assert.deepEqual(result.lost.map((run) => run.because), ['taken back']);
+    assert.equal(await stateOf(store, 'a'), 'processing');
+  });
+
+  it('a lease renewed lasts; one run out is taken back: a run that started counts, a claim that did not is given back', async ({ store }) => {
+    await store.setConfig('lease', 30);
+    await enqueue(store, [{ command: 'true', id: 'started' }, { command: 'true', id: 'idle' }, { command: 'true', id: 'kept' }]);
+    const claimed = (await cycle(store, { claim: 3 })).claimed;
+    const [started, idle, kept] = claimed;
+    await cycle(store, { starts: [{ ...ref(started!), workerPid: 9, startedAt: T0.toISOString() }] });
+    const renewed = await cycle(store, { renew: [ref(kept!)] }, at(20));
+    assert.deepEqual(renewed.lost, []);
+    const expired = await cycle(store, {}, at(31));
+    const back = new Map(expired.recovered.map(({ job }) => [job.id, job]));
+    assert.deepEqual([...back.keys()].sort(), ['idle', 'started']);
+    assert.equal(back.get('started')?.state, 'failed', 'the run that started is an attempt');
+    assert.equal(back.get('started')?.attempts, 1);
+    assert.equal(back.get('idle')?.state, 'pending', 'a claim that never started costs nothing');
+    assert.equal(back.get('idle')?.attempts, 0);
+    assert.equal(await stateOf(store, 'kept'), 'processing', 'renewed at 20 s: good until 50 s');
+    assert.equal(idle?.id, 'idle');
+  });
+
+  it('a claim released goes back to pending without an attempt', async ({ store }) => {
+    await enqueue(store, [{ command: 'true', id: 'a' }]);
+    const [job] = (await cycle(store, { claim: 1 })).claimed;
+    await cycle(store, { release: [ref(job!)] });
+    const found = (await store.find(['a'])).get('a')?.job;
+    assert.equal(found?.state, 'pending');
+    assert.equal(found?.attempts, 0);
+  });
+
+  it('claims keep to the queues asked for, their parallel limits, and a pause', async ({ store }) => {
+    await enqueue(store, [
+      { command: 'true', id: 'd1' },
+      { command: 'true', id: 'g1', queue: 'gpu' },
+      { command: 'true', id: 'g2', queue: 'gpu' },
+    ]);
+    await store.updateConfig('queues', (queues) => ({ ...queues, gpu: { parallel: 1 } }));
+    assert.deepEqual(ids((await cycle(store, { claim: 5, queues: ['gpu'] })).claimed), ['g1'], 'one gpu job at a time');
+    await store.setConfig('paused', true);
+    assert.deepEqual(ids((await cycle(store, { claim: 5 })).claimed), [], 'paused: nothing starts');
+    const config = await store.setConfig('paused', false);
+    assert.equal(config.paused, false);
+    assert.deepEqual(ids((await cycle(store, { claim: 5 })).claimed), ['d1']);
+  });
+
+  it('a job waits for its dependency, runs once it completed, and is canceled when it dies', async ({ store }) => {
+    await enqueue(store, [
+      { command: 'true', id: 'a' },
+      { command: 'true', id: 'b', after: ['a'] },
+      { command: 'false', id: 'c', max_retries: 0 },
+      { command: 'true', id: 'd', after: ['c'] },
+    ]);
+    const first = await cycle(store, { claim: 4 });
+    assert.deepEqual(ids(first.claimed), ['a', 'c'], 'b and d wait');
+    const [a, c] = first.claimed;
+    const result = await cycle(store, { outcomes: [ended(a!, ok), ended(c!, failed)], claim: 4 });
+    assert.deepEqual(ids(result.claimed), ['b']);
+    assert.deepEqual(ids(result.canceled), ['d']);
+    assert.match(result.canceled[0]!.last_error, /"c" is dead/);
+  });
+
+  it('cancel: all or nothing, asks which runs go on, notes each job, and takes the dependents along', async ({ store }) => {
+    await enqueue(store, [{ command: 'true', id: 'p' }, { command: 'true', id: 'r' }, { command: 'true', id: 'w', after: ['p'] }]);
+    await cycle(store, { claim: 1 }); // p
+    const noted: string[] = [];
+    const asked: string[][] = [];
+    const request = {
+      now: at(1),
+      hasRun: (processing: readonly Job[]) => {
+        asked.push(ids(processing));
+        return () => false;
+      },
+      noteCanceled: (job: Job) => noted.push(job.id),
+    };
+    await assert.rejects(store.cancel(['p', 'ghost'], request), /no job "ghost"/);
+    assert.equal(await stateOf(store, 'p'), 'processing', 'nothing was canceled');
+    const result = await store.cancel(['p', 'r'], request);
+    assert.deepEqual(result.canceled.map(({ job, was }) => [job.id, was, job.state]), [['p', 'processing', 'canceled'], ['r', 'pending', 'canceled']]);
+    assert.deepEqual(ids(result.running), ['p']);
+    assert.deepEqual(ids(result.dependents), ['w']);
+    assert.deepEqual(noted, ['p', 'r']);
+    assert.deepEqual(asked.at(-1), ['p'], 'asked about the processing job only');
+    assert.deepEqual((await store.cancel({ states: ['pending'] }, request)).canceled, [], 'nothing pending is left');
+  });
+
+  it('restart and dlq retry put finished jobs back to pending, attempts reset', async ({ store }) => {
+    await enqueue(store, [{ command: 'true', id: 'done' }, { command: 'false', id: 'dead', max_retries: 0 }]);
+    const [done, dead] = (await cycle(store, { claim: 2 })).claimed;
+    await cycle(store, { outcomes: [ended(done!, ok), ended(dead!, failed)] });
+    const noted: [string, boolean][] = [];
+    const noteRestarted = (job: Job, fromArchive: boolean) => void noted.push([job.id, fromArchive]);
+    await assert.rejects(store.restart({ retry: ['done'] }, { now: at(5), noteRestarted }), /is not in the DLQ \(it is completed\)/);
+    const retried = await store.restart({ retry: 'all' }, { now: at(5), noteRestarted });
+    assert.deepEqual(ids(retried.restarted), ['dead']);
+    const restarted = await store.restart({ restart: ['done'] }, { now: at(6), noteRestarted });
+    assert.deepEqual(restarted.restarted.map((job) => [job.id, job.state, job.attempts]), [['done', 'pending', 0]]);
+    assert.deepEqual(noted, [['dead', false], ['done', false]]);
+    assert.deepEqual(ids(await store.list({ states: ['pending'] })), ['done', 'dead']);
+    await assert.rejects(store.restart({ restart: ['done'] }, { now: at(7), noteRestarted }), /only completed, dead or canceled/);
+  });
+
+  it('prune deletes the finished jobs its rule picks; a dry run only says which', async ({ store }) => {
+    await enqueue(store, [{ command: 'true', id: 'old' }, { command: 'true', id: 'waiting' }]);
+    const [old] = (await cycle(store, { claim: 1 })).claimed;
+    await cycle(store, { outcomes: [ended(old!, ok)] });
+    const rule = { states: ['completed', 'canceled'] as const, olderThanMs: null };
+    assert.deepEqual(ids(await store.prune(rule, { dryRun: true })), ['old']);
+    assert.equal(await stateOf(store, 'old'), 'completed', 'a dry run deletes nothing');
+    assert.deepEqual(ids(await store.prune(rule)), ['old']);
+    assert.deepEqual(ids(await store.list()), ['waiting']);
+  });
+
+  it('settings: defaults, one set at a time, one changed from its current value', async ({ store }) => {
+    const defaults = await store.config();
+    assert.equal(defaults.max_retries, 3);
+    assert.equal((await store.setConfig('max_retries', 5)).max_retries, 5);
+    await store.updateConfig('queues', (queues) => ({ ...queues, a: { parallel: 2 } }));
+    await store.updateConfig('queues', (queues) => ({ ...queues, b: { paused: true } }));
+    const config = await store.config();
+    assert.deepEqual(config.queues, { a: { parallel: 2 }, b: { paused: true } });
+    assert.equal(config.max_retries, 5);
+    const [job] = await enqueue(store, [{ command: 'true' }]);
+    assert.equal(job?.max_retries, 5, 'a new job takes the setting');
+  });
+
+  it('filters: by state, by queue, the most recent N', async ({ store }) => {
+    await enqueue(store, [
+      { command: 'true', id: 'a' },
+      { command: 'true', id: 'b', queue: 'q' },
+      { command: 'true', id: 'c', queue: 'q' },
+    ]);
+    await cycle(store, { claim: 1 });
+    assert.deepEqual(ids(await store.list({ states: ['processing'] })), ['a']);
+    assert.deepEqual(ids(await store.list({ queue: 'q' })), ['b', 'c']);
+    assert.deepEqual(ids(await store.list({ limit: 2 })), ['b', 'c'], 'the most recent, oldest first');
+  });
+
+  it('another view sees every change: current jobs, a new version, and a change event', async ({ store, reopen }) => {
+    const other = reopen();
+    await enqueue(store, [{ command: 'true', id: 'a' }]);
+    const [claimed] = (await cycle(store, { claim: 1 })).claimed;
+    assert.equal((await other.current(['a']))?.get('a')?.state, 'processing');
+    const before = await other.version();
+    const changes: StoreChange[] = [];
+    const changed = new Promise<void>((resolve) => {
+      const stop = other.watch((change) => {
+        changes.push(change);
+        stop();
+        resolve();
+      });
+    });
+    await cycle(store, { outcomes: [ended(claimed!, ok)] });
+    assert.notEqual(await other.version(), before);
+    // Change events may be late (or never come where the system has none): bounded, not timed.
+    await Promise.race([changed, new Promise((_, reject) => setTimeout(() => reject(new Error('no change event within 5 s')), 5_000).unref())]);
+    assert.deepEqual(changes, ['jobs']);
+  });
+}

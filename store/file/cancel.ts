@@ -1,0 +1,27 @@
+/**
+ * `cancel` in the file store: one transaction marks the jobs canceled (a processing job loses
+ * its lease with it), and the jobs waiting on them down the chain; retention may then move them
+ * out. Stopping the processes of the runs is the caller's (core/operations/cancel.ts).
+ */
+import { planCancel } from '../../core/rules/cancel.js';
+import { cancelDependents, endings } from '../../core/rules/dependencies.js';
+import type { CancelableJob, ProcessingJob } from '../../core/rules/job.js';
+import type { CancelRequest, CancelResult, CancelSelection } from '../../core/ports/store.js';
+import { evictFinished } from './evict.js';
+import type { JobFiles } from './job-files.js';
+
+export function cancelJobs(files: JobFiles, selection: CancelSelection, request: CancelRequest): Promise<CancelResult> {
+  const { now } = request;
+  return files.transact((tx) => {
+    const dlq = tx.dlq(); // first: loading it may repair the queue
+    const ids = 'states' in selection ? tx.queue().filter((job) => selection.states.includes(job.state as CancelableJob['state'])).map((job) => job.id) : selection;
+    const wanted = new Set(ids);
+    const processing = tx.queue().filter((job): job is ProcessingJob => job.state === 'processing' && wanted.has(job.id));
+    const plan = planCancel(tx.queue(), dlq, ids, now, request.hasRun(processing));
+    const cascade = cancelDependents(plan.queue, endings(plan.canceled.map(({ job }) => job)), now);
+    // Before retention may move the jobs, and their logs with them, to the archive.
+    for (const { job } of plan.canceled) request.noteCanceled(job);
+    tx.setQueue(evictFinished(tx, cascade.queue, now));
+    return { canceled: plan.canceled, running: plan.running, dependents: cascade.canceled };
+  });
+}

@@ -1,0 +1,12 @@
+/** The store contract (../contract.ts), against the file store in a temporary data directory. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storeContract } from '../contract.js';
+import { FileStore } from './file-store.js';
+
+storeContract('file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-contract-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return { store: new FileStore(dir), reopen: () => new FileStore(dir) };
+});

@@ -1,0 +1,26 @@
+/** `enqueue` in the file store: one transaction appends the batch to queue.json. */
+import { assignIds, batchLabels, checkDependencies, outsideDependencies } from '../../core/rules/enqueue.js';
+import type { PendingJob } from '../../core/rules/job.js';
+import { newJob, type JobSpec } from '../../core/rules/job-spec.js';
+import type { EnqueueRequest } from '../../core/ports/store.js';
+import { removeJobLogs } from '../local/job-logs.js';
+import { dependencyStates } from './dependency-states.js';
+import type { JobFiles } from './job-files.js';
+
+export function enqueueJobs(files: JobFiles, specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
+  const labels = batchLabels(specs.length, request.label);
+  return files.transact((tx) => {
+    const at = request.now ?? new Date();
+    const config = tx.config();
+    const taken = new Set<string>([...tx.queue().map((job) => job.id), ...tx.dlq().map((job) => job.id)]);
+    const ids = assignIds(specs, (id) => taken.has(id), labels);
+    const states = dependencyStates(files.paths, [...tx.queue(), ...tx.dlq()], outsideDependencies(specs));
+    checkDependencies(specs, (id) => states.get(id), labels);
+    // Only now, the batch accepted: bad input changes nothing on disk, not even envs/.
+    const envId = request.env !== undefined && config.capture_env ? tx.saveEnv(request.env) : null;
+    const added = specs.map((spec, index) => newJob(spec, ids[index]!, config, request.cwd, at, envId));
+    removeJobLogs(files.paths, added.map((job) => job.id));
+    tx.setQueue([...tx.queue(), ...added]);
+    return added;
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * The file store: the jobs in `queue.json` and `dlq.json` of a data directory, every change one
+ * transaction under its lock (see job-files.ts), finished jobs moved out to `archive/` by
+ * retention. Each operation of the Store port is one function of this folder, deciding with the
+ * rules of `core/rules/`.
+ */
+import { existsSync, watch } from 'node:fs';
+import type { Config, ConfigKey } from '../../core/rules/config.js';
+import type { FinishedJob, Job, PendingJob } from '../../core/rules/job.js';
+import type { JobSpec } from '../../core/rules/job-spec.js';
+import { listJobs } from '../../core/rules/list.js';
+import type { PruneRule } from '../../core/rules/prune.js';
+import type {
+  ArchivePart,
+  CancelRequest,
+  CancelResult,
+  CancelSelection,
+  CycleHooks,
+  CycleRequest,
+  CycleResult,
+  EnqueueRequest,
+  Found,
+  JobFilter,
+  PruneRequest,
+  Restarted,
+  RestartRequest,
+  RestartSelection,
+  Store,
+  StoreChange,
+} from '../../core/ports/store.js';
+import { findArchivedJobs } from './archive.js';
+import { cancelJobs } from './cancel.js';
+import { setConfigValue, updateConfigValue } from './config-file.js';
+import { dataSignature } from './data-watch.js';
+import { dispatchCycle } from './dispatch-cycle.js';
+import { enqueueJobs } from './enqueue.js';
+import { JobFiles } from './job-files.js';
+import { pruneArchive, pruneJobs } from './prune.js';
+import { restartJobs } from './restart.js';
+
+export class FileStore implements Store {
+  readonly files: JobFiles;
+
+  constructor(root: string) {
+    this.files = new JobFiles(root);
+  }
+
+  get location(): string {
+    return this.files.paths.root;
+  }
+
+  async prepare(): Promise<void> {
+    this.files.ensureDir();
+    this.files.readQueue(); // a corrupt queue.json is reported now, not by every worker later
+  }
+
+  async clearLeftovers(): Promise<number> {
+    return this.files.removeStaleTempFiles();
+  }
+
+  async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
+    return this.files.transact((tx) => ({
+      ...dispatchCycle(tx, request, hooks.now ?? new Date(), hooks.newToken, hooks.runStarted),
+      config: tx.config(),
+    }));
+  }
+
+  enqueue(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
+    return enqueueJobs(this.files, specs, request);
+  }
+
+  cancel(selection: CancelSelection, request: CancelRequest): Promise<CancelResult> {
+    return cancelJobs(this.files, selection, request);
+  }
+
+  restart(selection: RestartSelection, request: RestartRequest): Promise<Restarted> {
+    return restartJobs(this.files, selection, request);
+  }
+
+  prune(rule: PruneRule, request: PruneRequest = {}): Promise<FinishedJob[]> {
+    return pruneJobs(this.files, rule, request);
+  }
+
+  pruneArchive(olderThanMs: number, dryRun: boolean, now?: Date): Promise<ArchivePart[]> {
+    return pruneArchive(this.files, olderThanMs, dryRun, now);
+  }
+
+  async config(): Promise<Config> {
+    return this.files.readConfig();
+  }
+
+  setConfig<K extends ConfigKey>(key: K, value: Config[K]): Promise<Config> {
+    return setConfigValue(this.files, key, value);
+  }
+
+  updateConfig<K extends ConfigKey>(key: K, change: (current: Config[K]) => Config[K]): Promise<Config> {
+    return updateConfigValue(this.files, key, change);
+  }
+
+  async list(filter: JobFilter = {}): Promise<Job[]> {
+    const { queue, dlq } = this.files.snapshot();
+    this.files.readConfig(); // every data file is checked, so a broken one is not found by the workers alone
+    return listJobs([...queue, ...dlq], filter);
+  }
+
+  async find(ids: readonly string[], options: { archive?: boolean } = {}): Promise<Map<string, Found>> {
+    const wanted = new Set(ids);
+    const found = new Map<string, Found>();
+    const { queue, dlq } = this.files.snapshot();
+    for (const job of queue) if (wanted.has(job.id)) found.set(job.id, { job, where: 'queue.json' });
+    for (const job of dlq) if (wanted.has(job.id)) found.set(job.id, { job, where: 'dlq.json' });
+    if (options.archive === false) return found;
+    const missing = new Set([...wanted].filter((id) => !found.has(id)));
+    for (const [id, { job, batch }] of findArchivedJobs(this.files.paths, missing)) found.set(id, { job, where: `archive/${batch}`, archive: batch });
+    return found;
+  }
+
+  async current(ids: readonly string[]): Promise<ReadonlyMap<string, Job> | null> {
+    // Read without the lock (every write is an atomic rename); a claim only ever goes away, so a
+    // file that no longer holds it is proof enough. Processing jobs are in queue.json.
+    const jobs = this.files.readQueue();
+    // No queue.json at all: the data dir was deleted, which is its manager's to handle.
+    if (jobs.length === 0 && !this.files.queueFileExists()) return null;
+    const wanted = new Set(ids);
+    const current = new Map<string, Job>();
+    for (const job of jobs) if (wanted.has(job.id)) current.set(job.id, job);
+    return current;
+  }
+
+  async version(): Promise<string> {
+    return dataSignature(this.files.paths);
+  }
+
+  /**
+   * A change of queue.json by another process, once its writer released the lock (a reader now
+   * would only wait out the lock's retries): the rename of queue.json and the release of .lock
+   * are two events. Every write is a rename of a new file, so a stat tells another's write from
+   * this store's own.
+   */
+  watch(onChange: (change: StoreChange) => void): () => void {
+    const { paths } = this.files;
+    let changeSeen = false;
+    try {
+      const watcher = watch(paths.root, { persistent: false }, (_event, filename) => {
+        if (filename === 'config.json') {
+          onChange('config');
+          return;
+        }
+        if (filename === 'queue.json') {
+          if (!this.files.queueChangedElsewhere()) return;
+          changeSeen = true;
+        } else if (filename !== '.lock' || !changeSeen) {
+          return;
+        }
+        if (existsSync(paths.lock)) return;
+        changeSeen = false;
+        onChange('jobs');
+      });
+      watcher.on('error', () => watcher.close());
+      return () => watcher.close();
+    } catch {
+      return () => undefined; // no change events here: polling alone finds changes
+    }
+  }
+}

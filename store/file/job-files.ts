@@ -1,0 +1,330 @@
+/**
+ * The file store's repository of queue.json and dlq.json. Changes happen in transactions: under the data
+ * directory lock, load what is needed, change it in memory with the pure rules of `core/`,
+ * write back what changed. Reads for display need no lock (every write is an atomic rename).
+ */
+import { existsSync } from 'node:fs';
+import { basename, isAbsolute, resolve } from 'node:path';
+import { resolveConfig, type Config, type ConfigKey } from '../../core/rules/config.js';
+import { QueuectlError } from '../../core/rules/errors.js';
+import type { DeadJob, Job } from '../../core/rules/job.js';
+import { reconcile } from './reconcile.js';
+import { expireArchive, writeArchiveBatch } from './archive.js';
+import { recordCompletedIds } from './completed-ids.js';
+import { fileVersion, versionOf } from './data-watch.js';
+import { dropUnusedEnvs, saveEnv } from './envs.js';
+import { removeJobLogs } from '../local/job-logs.js';
+import { readJsonIfExists, removeStaleTempFiles, writeFileDurably, writeFileDurablyAsync } from '../local/durable-file.js';
+import { prepareDataDir } from '../local/data-dir.js';
+import { JobFileEncoder, parseJobDocument } from './job-file.js';
+import { LockLostError, withLock, type HeldLock } from './lock.js';
+import { dataPaths, type DataPaths } from './paths.js';
+
+export interface Transaction {
+  /** The jobs of queue.json, loaded on first use. Change them through `setQueue`. */
+  queue(): readonly Job[];
+  /** The jobs of dlq.json, loaded on first use (duplicates left by a crashed move are repaired then). */
+  dlq(): readonly DeadJob[];
+  /**
+   * Stages a new queue.json. Files are written in the order they were staged: when a job moves
+   * between the files, stage the one that gains it first, so a crash between the two writes
+   * leaves a duplicate that the next load repairs, never a loss.
+   */
+  setQueue(jobs: readonly Job[]): void;
+  setDlq(jobs: readonly DeadJob[]): void;
+  /** The effective settings. */
+  config(): Config;
+  /**
+   * Stages one setting of config.json (which holds only what a person set), the others kept as
+   * they are; `config()` gives the new effective settings at once. Written after the job files.
+   */
+  setConfigValue<K extends ConfigKey>(key: K, value: Config[K]): void;
+  /**
+   * Jobs leaving queue.json by retention, with their logs: to a new archive batch when the
+   * `archive` setting is on (written at once, before the queue.json that no longer holds them,
+   * so a crash in between duplicates rather than loses), else deleted. Batches past
+   * `archive_days` go at the same time. The ids of completed ones are recorded in
+   * `completed-ids`, for `--after`.
+   */
+  evict(jobs: readonly Job[]): void;
+  /**
+   * Stores the environment of an enqueue (once, however many jobs share it) and returns its id,
+   * for the jobs to refer to.
+   */
+  saveEnv(env: Readonly<Record<string, string>>): string;
+  /**
+   * Jobs left the queue and the DLQ: once this transaction's files are written, the stored
+   * environments that no job refers to any more are deleted.
+   */
+  dropUnusedEnvs(): void;
+}
+
+/**
+ * What a file was when this process last read or wrote it. Every write is a rename of a new
+ * file, so another writer's change shows as a new inode, size or mtime; when none changed,
+ * the jobs parsed (or written) last time are the file's content and need no new parse.
+ */
+interface Cached<T> {
+  identity: string;
+  value: T;
+}
+
+
+export interface Snapshot {
+  queue: Job[];
+  dlq: DeadJob[];
+}
+
+export class JobFiles {
+  readonly paths: DataPaths;
+  private readonly cache: { queue?: Cached<Job[]>; dlq?: Cached<Job[]>; config?: Cached<Config> } = {};
+  private readonly encoders = { queue: new JobFileEncoder(), dlq: new JobFileEncoder() };
+  private tidied = false;
+  private prepared = false;
+  /** A transaction of this store is writing its files: a change of them now is its own. */
+  private writing = false;
+
+  constructor(root: string) {
+    this.paths = dataPaths(isAbsolute(root) ? root : resolve(root));
+  }
+
+  /**
+   * Creates the data directory on first use (mode 0700, durably), or checks that it can be
+   * written; once per store, so that a long-running manager never makes it again after someone
+   * deleted it (see manager.ts).
+   */
+  ensureDir(): void {
+    if (this.prepared) return;
+    prepareDataDir(this.paths.root);
+    this.prepared = true;
+  }
+
+  /** Runs `body` under the lock and writes what it staged. `body` must be synchronous. */
+  async transact<T>(body: (tx: Transaction) => T): Promise<T> {
+    this.ensureDir();
+    const result = await withLock(this.paths.root, this.paths.lock, (lock) => this.runTransaction(lock, body));
+    this.tidyOnce();
+    return result;
+  }
+
+  /** The jobs of a job file, parsed again only when another process changed it. */
+  private loadJobs(file: 'queue' | 'dlq'): Job[] {
+    const path = this.paths[file];
+    const identity = fileVersion(path);
+    const cached = this.cache[file];
+    if (cached?.identity === identity) return cached.value;
+    const jobs = readJobFile(path);
+    this.cache[file] = { identity, value: jobs };
+    return jobs;
+  }
+
+  private loadConfig(): Config {
+    const identity = fileVersion(this.paths.config);
+    const cached = this.cache.config;
+    if (cached?.identity === identity) return cached.value;
+    const config = readConfig(this.paths.config);
+    this.cache.config = { identity, value: config };
+    return config;
+  }
+
+  private async runTransaction<T>(lock: HeldLock, body: (tx: Transaction) => T): Promise<T> {
+    const { paths } = this;
+    let queue: Job[] | undefined;
+    let dlq: DeadJob[] | undefined;
+    let config: Config | undefined;
+    const staged: { file: 'queue' | 'dlq'; jobs: Job[] }[] = [];
+    let dropEnvs = false;
+    /** config.json as it is to be written, when a setting changed. */
+    let storedConfig: Record<string, unknown> | undefined;
+    let archived: string | null = null;
+    const stage = (file: 'queue' | 'dlq', jobs: readonly Job[]) => {
+      const at = staged.findIndex((entry) => entry.file === file);
+      if (at !== -1) staged.splice(at, 1);
+      staged.push({ file, jobs: [...jobs] });
+    };
+    const loadQueue = () => (queue ??= this.loadJobs('queue'));
+    const tx: Transaction = {
+      queue: loadQueue,
+      dlq: () => {
+        if (dlq) return dlq;
+        const repaired = reconcile(loadQueue(), this.loadJobs('dlq') as DeadJob[]);
+        queue = repaired.queue;
+        dlq = repaired.dlq;
+        if (repaired.repaired) {
+          stage('queue', queue);
+          stage('dlq', dlq);
+        }
+        return dlq;
+      },
+      setQueue: (jobs) => {
+        queue = [...jobs];
+        stage('queue', jobs);
+      },
+      setDlq: (jobs) => {
+        dlq = [...jobs];
+        stage('dlq', jobs);
+      },
+      config: () => (config ??= this.loadConfig()),
+      setConfigValue: (key, value) => {
+        tx.config(); // refuses to touch a corrupt file
+        const stored = storedConfig ?? ((readJsonIfExists(paths.config) ?? {}) as Record<string, unknown>);
+        // Drop a differently spelled duplicate (max-retries vs max_retries) so one value remains.
+        for (const name of Object.keys(stored)) {
+          if (name !== key && name.replaceAll('-', '_') === key) delete stored[name];
+        }
+        stored[key] = value;
+        config = resolveConfig(stored, paths.config);
+        storedConfig = stored;
+      },
+      evict: (jobs) => {
+        lock.assertHeld();
+        const config = tx.config();
+        const now = new Date();
+        // Before the queue.json without them: a dependency that completed stays known as such.
+        recordCompletedIds(paths, jobs.filter((job) => job.state === 'completed').map((job) => job.id));
+        if (config.archive) archived = writeArchiveBatch(paths, jobs, now);
+        else removeJobLogs(paths, jobs.map((job) => job.id));
+        expireArchive(paths, config.archive_days, now);
+      },
+      saveEnv: (env) => {
+        lock.assertHeld();
+        return saveEnv(paths, env);
+      },
+      dropUnusedEnvs: () => {
+        dropEnvs = true;
+      },
+    };
+    const result = body(tx);
+    const written: string[] = [];
+    this.writing = staged.length > 0;
+    try {
+      for (const { file, jobs } of staged) {
+        const path = paths[file];
+        // After a failed write the file may or may not have been replaced: parse it next time.
+        delete this.cache[file];
+        try {
+          // The identity of the file this write made, not of whatever is at the path by now.
+          const stat = await writeFileDurablyAsync(path, this.encoders[file].encodeParts(jobs), { beforeRename: () => lock.assertHeld() });
+          this.cache[file] = { identity: versionOf(stat), value: jobs };
+        } catch (error) {
+          if (error instanceof LockLostError && written.length === 0 && archived !== null) {
+            throw new LockLostError(error.lockPath, error.reason, [], [], archived);
+          }
+          if (!(error instanceof LockLostError) || written.length === 0) throw error;
+          const notWritten = staged.slice(written.length).map((entry) => basename(paths[entry.file]));
+          throw new LockLostError(error.lockPath, error.reason, written, notWritten);
+        }
+        written.push(basename(path));
+      }
+    } finally {
+      this.writing = false;
+    }
+    if (storedConfig !== undefined) {
+      delete this.cache.config;
+      writeFileDurably(paths.config, `${JSON.stringify(storedConfig, null, 2)}\n`, { beforeRename: () => lock.assertHeld() });
+    }
+    if (dropEnvs) {
+      // After the writes: a crash before them must not leave a job without its environment. And
+      // only while the lock is ours: another enqueue may have just come to use one of them.
+      lock.assertHeld();
+      const used = new Set<string>();
+      for (const job of [...loadQueue(), ...(dlq ?? this.loadJobs('dlq'))]) if (job.env_id) used.add(job.env_id);
+      dropUnusedEnvs(paths, used);
+    }
+    return result;
+  }
+
+  /**
+   * Whether queue.json changed since this store last read or wrote it: another process wrote
+   * it. A cheap stat, for telling a change event of one's own write from another's.
+   */
+  queueChangedElsewhere(): boolean {
+    // Under the lock, no other process writes: a change seen while writing is this store's own.
+    if (this.writing) return false;
+    return fileVersion(this.paths.queue) !== this.cache.queue?.identity;
+  }
+
+  /** Whether queue.json exists (it does once anything was enqueued, unless the data dir was deleted). */
+  queueFileExists(): boolean {
+    return existsSync(this.paths.queue);
+  }
+
+  /** Both files as they are now, without the lock, with a crashed move's duplicate hidden. */
+  snapshot(): Snapshot {
+    const { paths } = this;
+    const read = readConsistently({
+      dlqIdentity: () => fileVersion(paths.dlq),
+      queue: () => readJobFile(paths.queue),
+      dlq: () => readJobFile(paths.dlq) as DeadJob[],
+    });
+    return reconcile(read.queue, read.dlq);
+  }
+
+  /**
+   * queue.json as it is now, without the lock (every write is an atomic rename, so it is whole),
+   * parsed only if it changed since this store last saw it. Shared with the cache: do not change it.
+   */
+  readQueue(): readonly Job[] {
+    return this.loadJobs('queue');
+  }
+
+  readConfig(): Config {
+    return readConfig(this.paths.config);
+  }
+
+  /** Clears the temp files, a minute old or older, that writers killed mid-write left behind. */
+  removeStaleTempFiles(): number {
+    this.tidied = true;
+    const { paths } = this;
+    // envs/ too: a killed enqueue's temp file there holds a whole environment, tokens and all.
+    return [paths.root, paths.archive, paths.managers, paths.envs].reduce((sum, dir) => sum + removeStaleTempFiles(dir, 60_000), 0);
+  }
+
+  /**
+   * Once per process, after its first successful change (so that a command refused for bad
+   * input changes nothing on disk): a killed writer's temp file goes with the next command.
+   */
+  tidyOnce(): void {
+    if (this.tidied) return;
+    try {
+      this.removeStaleTempFiles();
+    } catch {
+      // Leftovers are harmless; the next writer tries again.
+    }
+  }
+}
+
+/** How often a lock-free read of both files starts again because dlq.json changed under it. */
+const CONSISTENT_READ_TRIES = 10;
+
+/**
+ * Reads queue.json, then dlq.json, and checks that dlq.json is the same file before and after;
+ * if not, reads both again (up to CONSISTENT_READ_TRIES times, then keeps the last pair). A move
+ * between the files is two renames in one lock cycle, the file that gains the job first. Read
+ * between the two writes of a `dlq retry` (queue.json, then dlq.json), the old queue.json and the
+ * new dlq.json would both lack the job; but then dlq.json was replaced after the read began, and
+ * the pair is read again. Every other interleaving shows the job once, or in both files, which
+ * `reconcile` resolves. dlq.json is the file watched because it changes only when a job moves,
+ * while queue.json changes with every claim and outcome.
+ */
+export function readConsistently<Q, D>(read: { dlqIdentity(): string; queue(): Q; dlq(): D }): { queue: Q; dlq: D } {
+  for (let tries = 1; ; tries++) {
+    const identity = read.dlqIdentity();
+    const queue = read.queue();
+    const dlq = read.dlq();
+    if (read.dlqIdentity() === identity || tries === CONSISTENT_READ_TRIES) return { queue, dlq };
+  }
+}
+
+export function readJobFile(path: string): Job[] {
+  return parseJobDocument(readJsonIfExists(path), path);
+}
+
+export function readConfig(path: string): Config {
+  const stored = readJsonIfExists(path);
+  if (stored === undefined) return resolveConfig({}, path);
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) {
+    throw new QueuectlError(`${path} must hold a JSON object of settings; fix it or move it away`, 'ECORRUPT');
+  }
+  return resolveConfig(stored as Record<string, unknown>, path);
+}

@@ -1,0 +1,53 @@
+/**
+ * The worker registry: one file per running manager, `managers/<pid>.json`, listing its
+ * worker children. `worker stop` and `status` find managers here. A file whose process is gone
+ * (killed with -9) is recognised as stale: the pid is checked, and on Linux so is the process
+ * start time, so a reused pid is not mistaken for a manager.
+ */
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ManagerRecord, ManagerRegistry } from '../../core/ports/host.js';
+import { isAlive } from '../../core/os/process-identity.js';
+import { mkdirInExisting, readJsonIfExists, writeFileDurably } from './durable-file.js';
+
+export class ManagerFiles implements ManagerRegistry {
+  /** `dir`: the data directory's `managers/`. */
+  constructor(private readonly dir: string) {}
+
+  /** Where the record of manager `pid` is. */
+  recordPath(pid: number): string {
+    return join(this.dir, `${pid}.json`);
+  }
+
+  write(record: ManagerRecord): void {
+    mkdirInExisting(this.dir);
+    writeFileDurably(this.recordPath(record.pid), `${JSON.stringify(record, null, 2)}\n`);
+  }
+
+  remove(pid: number): void {
+    rmSync(this.recordPath(pid), { force: true });
+  }
+
+  live(): ManagerRecord[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir).filter((name) => /^\d+\.json$/.test(name));
+    } catch {
+      return [];
+    }
+    const live: ManagerRecord[] = [];
+    for (const name of names) {
+      const path = join(this.dir, name);
+      let record: ManagerRecord | undefined;
+      try {
+        record = readJsonIfExists(path) as ManagerRecord | undefined;
+      } catch {
+        continue; // not ours to judge: leave a foreign file alone
+      }
+      if (!record) continue;
+      if (isAlive(record)) live.push(record);
+      else rmSync(path, { force: true });
+    }
+    return live.sort((a, b) => a.pid - b.pid);
+  }
+}
