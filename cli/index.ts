@@ -102,7 +102,7 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
       body: [
         '  A pending or failed job is never claimed again. A running job\'s processes (its process group and',
         '  any process with its QUEUECTL_JOB_ID) get SIGTERM, then SIGKILL after 5 s; cancel returns when they',
-        '  are gone. A canceled job is final: it stays in queue.json and is not retried (queuectl restart <id>',
+        '  are gone. A canceled job is final: it stays in the queue and is not retried (queuectl restart <id>',
         '  runs it again). prune removes canceled jobs. --all and --state cancel every job they name, in one go.',
         '  All or nothing: an unknown id, or a job already completed, dead or canceled, exits 2 and cancels none.',
       ].join('\n'),
@@ -235,7 +235,7 @@ function buildCli(raw: RawArgs): CAC {
     .usage('prune [--state completed,dead,canceled] [--older-than 7d] [--dry-run] [--json]   or   prune --archive [--older-than 30d]')
     .option('-s, --state <states>', 'Only these finished states, comma-separated: completed, dead, canceled (default: completed,canceled)')
     .option('--older-than <duration>', 'Only jobs that finished (with --archive: batches written) longer ago than this: 90s, 5m, 2h, 7d')
-    .option('--archive', 'Delete archive batches (jobs retention moved out of queue.json, with their logs) instead of jobs')
+    .option('--archive', 'Delete archive batches (jobs retention moved out of the queue, with their logs) instead of jobs')
     .option('--dry-run', 'Say what would be deleted, delete nothing')
     .option('--json', 'Print the ids deleted (with --archive: the batch files) as a JSON array')
     .example('queuectl prune --older-than 7d')

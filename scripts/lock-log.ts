@@ -1,6 +1,6 @@
 /**
  * Checks a lock log (written by every queuectl process when `QUEUECTL_LOCK_LOG` is set, see
- * store/lock.ts): one line per event, `<pid> acquired <ns>` or `<pid> released <ns>`, where `<ns>`
+ * store/file/lock.ts): one line per event, `<pid> acquired <ns>` or `<pid> released <ns>`, where `<ns>`
  * is the system-wide monotonic clock. The lock works when no two holders' intervals overlap.
  *
  * A holder that acquired and never released was killed while it held the lock; its interval

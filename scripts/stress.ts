@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkLockLog } from './lock-log.js';
+import { dataPaths } from '../store/file/paths.js';
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 
@@ -253,9 +254,10 @@ interface StoredJob {
 }
 const readJobs = (path: string): StoredJob[] =>
   existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { jobs: StoredJob[] }).jobs : [];
-const archive = join(dataDir, 'archive');
-const archived = existsSync(archive) ? readdirSync(archive).flatMap((name) => readJobs(join(archive, name))) : [];
-const stored = [...readJobs(join(dataDir, 'queue.json')), ...readJobs(join(dataDir, 'dlq.json')), ...archived];
+// Every copy of every job in the file store's files, to find one lost or stored twice by a crash.
+const files = dataPaths(dataDir);
+const archived = existsSync(files.archive) ? readdirSync(files.archive).filter((name) => name.endsWith('.json')).flatMap((name) => readJobs(join(files.archive, name))) : [];
+const stored = [...readJobs(files.queue), ...readJobs(files.dlq), ...archived];
 
 interface RunEvent {
   id: string;

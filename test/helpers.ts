@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import type { DeadJob, Job } from '../core/rules/job.js';
+import { openStore } from '../cli/context.js';
 
 export const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
@@ -254,6 +255,30 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * The jobs of a data dir as the CLI reads them: through the store its wiring picks (the same
+ * call `list --json` makes, without a process per look), so a suite that reads state this way
+ * runs on any store. Queued and dead jobs, oldest first.
+ */
+export async function jobsOf(dataDir: string): Promise<Job[]> {
+  return openStore(dataDir).store.list();
+}
+
+/** The jobs not dead (what the queue holds), oldest first. */
+export async function queued(dataDir: string): Promise<Job[]> {
+  return (await jobsOf(dataDir)).filter((job) => job.state !== 'dead');
+}
+
+/** The dead jobs (what the DLQ holds), oldest first. */
+export async function deadJobs(dataDir: string): Promise<DeadJob[]> {
+  return (await jobsOf(dataDir)).filter((job): job is DeadJob => job.state === 'dead');
+}
+
+/** Every job, queued or dead, by id. */
+export async function allJobs(dataDir: string): Promise<Map<string, Job>> {
+  return new Map((await jobsOf(dataDir)).map((job) => [job.id, job]));
+}
+
 function readJobs(path: string): Job[] {
   try {
     return (JSON.parse(readFileSync(path, 'utf8')) as { jobs: Job[] }).jobs;
@@ -263,17 +288,14 @@ function readJobs(path: string): Job[] {
   }
 }
 
-export function readQueue(dataDir: string): Job[] {
+/** For the suites about the file store's files (a crash between two writes, retention): queue.json as it is. */
+export function readQueueFile(dataDir: string): Job[] {
   return readJobs(join(dataDir, 'queue.json'));
 }
 
-export function readDlq(dataDir: string): DeadJob[] {
+/** dlq.json as it is (see readQueueFile). */
+export function readDlqFile(dataDir: string): DeadJob[] {
   return readJobs(join(dataDir, 'dlq.json')) as DeadJob[];
-}
-
-/** Every job in queue and DLQ, by id. */
-export function allJobs(dataDir: string): Map<string, Job> {
-  return new Map([...readQueue(dataDir), ...readDlq(dataDir)].map((job) => [job.id, job]));
 }
 
 /** Processing with its start recorded: its command runs (a claim not started yet names no worker). */
@@ -284,8 +306,8 @@ export function hasStarted(job: Job | undefined): boolean {
 /** Waits until every job in the data dir is completed or dead. */
 export function waitForAllFinished(dataDir: string, timeoutMs = 30_000): Promise<boolean> {
   return waitFor(
-    () => {
-      const jobs = [...allJobs(dataDir).values()];
+    async () => {
+      const jobs = await jobsOf(dataDir);
       return jobs.length > 0 && jobs.every((job) => job.state === 'completed' || job.state === 'dead');
     },
     { timeoutMs, what: 'every job to finish' },

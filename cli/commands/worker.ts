@@ -53,7 +53,7 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   const onSignal = () => manager.stop();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const failure = await manager.finished;
+  const failure = await manager.done;
   clearInterval(rotation);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

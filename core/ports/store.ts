@@ -6,7 +6,7 @@
  * (the queue and the dead letter queue) shows once.
  *
  * Rules that every store must keep are `core/rules/`, which stores call; what a store must do is
- * pinned by the contract suite (store/contract.test.ts), run against every store.
+ * pinned by the contract suite (store/contract.ts), run against every store.
  */
 import type { Config, ConfigKey } from '../rules/config.js';
 import type {
@@ -15,11 +15,11 @@ import type {
   ClaimedJob,
   FinishedJob,
   Job,
-  JobState,
   PendingJob,
   ProcessingJob,
 } from '../rules/job.js';
 import type { JobSpec } from '../rules/job-spec.js';
+import type { JobFilter } from '../rules/list.js';
 import type { RunOutcome } from '../rules/outcome.js';
 import type { PruneRule } from '../rules/prune.js';
 
@@ -162,20 +162,12 @@ export interface ArchivePart {
   jobs: number;
 }
 
-/** A job found, and where: `where` is for people (`queue.json`, `archive/<batch>`, a table). */
+/** A job found, and where: `where` is for people (a file of the data directory, a part of the archive, a table). */
 export interface Found {
   job: Job;
   where: string;
   /** The part of the archive that holds it, for a job retention moved out. */
   archive?: string;
-}
-
-export interface JobFilter {
-  states?: readonly JobState[];
-  /** One queue's jobs. */
-  queue?: string;
-  /** The most recent N (by enqueue), still listed oldest first. */
-  limit?: number;
 }
 
 /** What changed in a store, as `watch` reports it. */

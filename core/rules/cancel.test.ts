@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { planCancel } from './cancel.js';
 import { QueuectlError } from './errors.js';
 import type { Job } from './job.js';
-import { finish } from './transitions.js';
+import { recordOutcome } from './transitions.js';
 import { deadJob, pendingJob, processingJob } from '../../test/sample-jobs.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
@@ -13,8 +13,8 @@ function queue(): Job[] {
   return [
     pendingJob('p'),
     processingJob('r'),
-    finish(processingJob('f'), { kind: 'exited', code: 1 }, POLICY, NOW),
-    finish(processingJob('c'), { kind: 'exited', code: 0 }, POLICY, NOW),
+    recordOutcome(processingJob('f'), { kind: 'exited', code: 1 }, POLICY, NOW),
+    recordOutcome(processingJob('c'), { kind: 'exited', code: 0 }, POLICY, NOW),
   ];
 }
 

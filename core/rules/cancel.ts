@@ -7,7 +7,7 @@ import { isCancelable, type CancelableJob, type CanceledJob, type DeadJob, type 
 import { cancel } from './transitions.js';
 
 export interface CancelPlan {
-  /** queue.json with the jobs canceled, in the same order. */
+  /** The queue with the jobs canceled, in the same order. */
   queue: Job[];
   /** The canceled jobs and the state each was in, in the order their ids were given (each once). */
   canceled: { job: CanceledJob; was: CancelableJob['state'] }[];

@@ -23,9 +23,9 @@ export interface Config {
    * dead or frozen worker's job is taken back, this long after it stopped renewing. @default 30
    */
   lease: number;
-  /** Finished jobs (completed and canceled) kept in queue.json; older ones leave it. @default 1000 */
+  /** Finished jobs (completed and canceled) kept in the queue; older ones leave it. @default 1000 */
   retention: number;
-  /** Whether jobs leaving queue.json by retention go to `archive/` (true) or are deleted, logs and all. @default true */
+  /** Whether jobs leaving the queue by retention go to `archive/` (true) or are deleted, logs and all. @default true */
   archive: boolean;
   /** Days an archive batch is kept, with the logs of its jobs; 0 = for ever. @default 30 */
   archive_days: number;

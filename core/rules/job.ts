@@ -139,7 +139,7 @@ export interface DeadJob extends JobFields {
 /**
  * Stopped by `queuectl cancel` while pending, failed (waiting for a retry) or processing (its
  * run was killed), or because a job it runs after ended dead or canceled while it waited. Final:
- * it stays in queue.json for inspection and is never claimed again.
+ * it stays in the queue for inspection and is never claimed again.
  */
 export interface CanceledJob extends JobFields {
   state: 'canceled';

@@ -1,6 +1,13 @@
 /** Which jobs `list` shows, and in what order, on plain data. */
-import { queueOf, type Job } from './job.js';
-import type { JobFilter } from '../ports/store.js';
+import { queueOf, type Job, type JobState } from './job.js';
+
+export interface JobFilter {
+  states?: readonly JobState[];
+  /** One queue's jobs. */
+  queue?: string;
+  /** The most recent N (by enqueue), still listed oldest first. */
+  limit?: number;
+}
 
 /**
  * In the order the jobs were enqueued (`created_at`; a tie keeps the given order, which is

@@ -19,7 +19,7 @@ export interface PruneRule {
 export interface PrunePlan {
   queue: Job[];
   dlq: DeadJob[];
-  /** The jobs deleted, queue.json's first, each in file order. */
+  /** The jobs deleted, the queue's first, each in the order given. */
   removed: FinishedJob[];
 }
 

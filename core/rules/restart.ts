@@ -8,7 +8,7 @@ import { isFinished, type DeadJob, type Job, type PendingJob } from './job.js';
 import { restart } from './transitions.js';
 
 export interface RestartPlan {
-  /** queue.json as it becomes: jobs restarted in place, and those from the DLQ appended. */
+  /** The queue as it becomes: jobs restarted in place, and those from the DLQ appended. */
   queue: Job[];
   dlq: DeadJob[];
   /** The jobs restarted, in the order their ids were given (each once). */

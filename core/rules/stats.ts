@@ -1,13 +1,13 @@
 /**
- * `queuectl stats`: figures about the queue, computed from the jobs in queue.json and
- * dlq.json and the time now. Pure; the caller passes both.
+ * `queuectl stats`: figures about the queue, computed from the jobs of the queue and the DLQ
+ * and the time now. Pure; the caller passes them.
  *
  * What each figure is made of:
  * - throughput: jobs that completed or died in the last minute / hour (by `finished_at`).
  *   Canceled jobs are not work done, so they are not counted.
  * - failure rate: dead / (completed + dead), over the last hour and over every finished job
- *   still on file. Retention moves old completed jobs out of queue.json while dead jobs stay in
- *   dlq.json until retried or pruned, so the figure over all can read high on an old data dir.
+ *   still on file. Retention moves old completed jobs out of the queue while dead jobs stay in
+ *   the DLQ until retried or pruned, so the figure over all can read high on an old data dir.
  * - run time: `finished_at - started_at` of completed and dead jobs: their last run.
  * - oldest pending: the pending job that has been ready (`run_at` passed) the longest, and how
  *   long it has waited since then. Jobs scheduled for later are not waiting yet, nor are jobs

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cancel, claim, finish, recover, release, renewLease, restart, start } from './transitions.js';
+import { cancel, claim, recordOutcome, recover, release, renewLease, restart, start } from './transitions.js';
 import { claimedJob, deadJob, pendingJob, processingJob } from '../../test/sample-jobs.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
@@ -26,7 +26,7 @@ test('the start counts the run, with the start time its worker saw and the worke
 });
 
 test('a claim of a failed job keeps the record of its last run until the retry starts', () => {
-  const failed = finish(processingJob('j'), { kind: 'exited', code: 2 }, POLICY, NOW);
+  const failed = recordOutcome(processingJob('j'), { kind: 'exited', code: 2 }, POLICY, NOW);
   assert.equal(failed.state, 'failed');
   const again = claim(failed as never, LEASE, new Date('2026-11-23T10:00:05.000Z'));
   assert.equal(again.attempts, 1, 'the failed run; the retry counts when it starts');
@@ -42,7 +42,7 @@ test('a claim of a failed job keeps the record of its last run until the retry s
 });
 
 test('a run ends when its worker saw it end, not when the outcome is written', () => {
-  const job = finish(processingJob('j'), { kind: 'exited', code: 0 }, POLICY, NOW, '2026-11-23T09:59:59.900Z');
+  const job = recordOutcome(processingJob('j'), { kind: 'exited', code: 0 }, POLICY, NOW, '2026-11-23T09:59:59.900Z');
   assert.equal(job.finished_at, '2026-11-23T09:59:59.900Z');
   assert.equal(job.updated_at, NOW.toISOString());
 });
@@ -59,7 +59,7 @@ test('an expired lease: a claim that never started goes back with nothing counte
 });
 
 test('exit code 0 completes the job and drops its lease', () => {
-  const job = finish(processingJob('j'), { kind: 'exited', code: 0 }, POLICY, NOW);
+  const job = recordOutcome(processingJob('j'), { kind: 'exited', code: 0 }, POLICY, NOW);
   assert.equal(job.state, 'completed');
   assert.equal(job.exit_code, 0);
   assert.equal(job.finished_at, NOW.toISOString());
@@ -68,23 +68,23 @@ test('exit code 0 completes the job and drops its lease', () => {
 });
 
 test('a failure with retries left schedules the retry after base ^ attempts seconds', () => {
-  const first = finish(processingJob('j', { attempts: 1 }), { kind: 'exited', code: 3 }, POLICY, NOW);
+  const first = recordOutcome(processingJob('j', { attempts: 1 }), { kind: 'exited', code: 3 }, POLICY, NOW);
   assert.equal(first.state, 'failed');
   assert.equal(first.run_at, '2026-11-23T10:00:02.000Z');
   assert.equal(first.exit_code, 3);
   assert.equal(first.last_error, 'command failed with exit code 3');
-  const third = finish(processingJob('j', { attempts: 3 }), { kind: 'exited', code: 3 }, POLICY, NOW);
+  const third = recordOutcome(processingJob('j', { attempts: 3 }), { kind: 'exited', code: 3 }, POLICY, NOW);
   assert.equal(third.run_at, '2026-11-23T10:00:08.000Z');
 });
 
 test('the job dies after 1 + max_retries failed runs, not before', () => {
   const policy = { backoff_base: 2, max_backoff: 3600 };
-  const lastRetry = finish(processingJob('j', { attempts: 3, max_retries: 3 }), { kind: 'exited', code: 1 }, policy, NOW);
+  const lastRetry = recordOutcome(processingJob('j', { attempts: 3, max_retries: 3 }), { kind: 'exited', code: 1 }, policy, NOW);
   assert.equal(lastRetry.state, 'failed');
-  const final = finish(processingJob('j', { attempts: 4, max_retries: 3 }), { kind: 'exited', code: 1 }, policy, NOW);
+  const final = recordOutcome(processingJob('j', { attempts: 4, max_retries: 3 }), { kind: 'exited', code: 1 }, policy, NOW);
   assert.equal(final.state, 'dead');
   assert.equal(final.lease, null);
-  const noRetries = finish(processingJob('j', { attempts: 1, max_retries: 0 }), { kind: 'exited', code: 1 }, policy, NOW);
+  const noRetries = recordOutcome(processingJob('j', { attempts: 1, max_retries: 0 }), { kind: 'exited', code: 1 }, policy, NOW);
   assert.equal(noRetries.state, 'dead');
 });
 
@@ -96,7 +96,7 @@ test('kills, timeouts, start failures and lost workers are failures without an e
     [{ kind: 'lost', reason: 'lease expired' }, 'worker lost: lease expired'],
   ] as const;
   for (const [outcome, message] of outcomes) {
-    const job = finish(processingJob('j'), outcome, POLICY, NOW);
+    const job = recordOutcome(processingJob('j'), outcome, POLICY, NOW);
     assert.equal(job.state, 'failed');
     assert.equal(job.exit_code, null);
     assert.equal(job.last_error, message);
@@ -104,7 +104,7 @@ test('kills, timeouts, start failures and lost workers are failures without an e
 });
 
 test('the backoff of a retry is capped by max_backoff', () => {
-  const job = finish(processingJob('j', { attempts: 20, max_retries: 50 }), { kind: 'exited', code: 1 }, { backoff_base: 2, max_backoff: 60 }, NOW);
+  const job = recordOutcome(processingJob('j', { attempts: 20, max_retries: 50 }), { kind: 'exited', code: 1 }, { backoff_base: 2, max_backoff: 60 }, NOW);
   assert.equal(job.run_at, '2026-11-23T10:01:00.000Z');
 });
 
@@ -129,7 +129,7 @@ test('reviving a dead job makes it pending now with attempts reset and no trace 
 });
 
 test('transitions keep the field order of the file format', () => {
-  const keys = Object.keys(finish(processingJob('j'), { kind: 'exited', code: 0 }, POLICY, NOW));
+  const keys = Object.keys(recordOutcome(processingJob('j'), { kind: 'exited', code: 0 }, POLICY, NOW));
   assert.deepEqual(keys, Object.keys(pendingJob('j')));
 });
 
@@ -145,7 +145,7 @@ test('releasing a first claim that never started gives back a pending job with n
 });
 
 test('releasing a retry gives back the failed job as it was: its last run\'s times, exit code and error', () => {
-  const failed = finish(processingJob('j', { attempts: 1 }), { kind: 'exited', code: 2 }, POLICY, NOW);
+  const failed = recordOutcome(processingJob('j', { attempts: 1 }), { kind: 'exited', code: 2 }, POLICY, NOW);
   const claimed = claim(failed as never, LEASE, new Date('2026-11-23T10:00:05.000Z'));
   const released = release(claimed, new Date('2026-11-23T10:00:06.000Z'));
   assert.equal(released.state, 'failed');
@@ -172,7 +172,7 @@ test('canceling a pending job makes it canceled now, never ran, with a last_erro
 });
 
 test('canceling a failed job keeps its last run and says why that run failed', () => {
-  const failed = finish(processingJob('f', { attempts: 1 }), { kind: 'exited', code: 3 }, POLICY, NOW);
+  const failed = recordOutcome(processingJob('f', { attempts: 1 }), { kind: 'exited', code: 3 }, POLICY, NOW);
   assert.equal(failed.state, 'failed');
   const later = new Date('2026-11-23T10:00:01.000Z');
   const job = cancel(failed as never, later);

@@ -4,10 +4,10 @@
  *
  *   pending ─claim→ processing (claimed) ─start→ processing (running) ─finish→ completed
  *                       │                            │ failure, retries left → failed ─claim→ …
- *                       │                            │ failure, none left    → dead  (moved to dlq.json)
+ *                       │                            │ failure, none left    → dead  (moved to the DLQ)
  *                       └─release (never started)→ pending or failed, as before the claim
  *   dead ─revive (dlq retry)→ pending, attempts reset
- *   pending | failed | processing ─cancel→ canceled  (final; stays in queue.json)
+ *   pending | failed | processing ─cancel→ canceled  (final; stays in the queue)
  *   pending | failed, waiting by --after ─a dependency ends dead or canceled→ canceled
  *
  * A claim is not a run: `attempts` and `started_at` change when the worker starts the command.
@@ -64,7 +64,7 @@ export function renewLease<J extends ProcessingJob>(job: J, expiresAt: Date): J 
  * schedules a retry the backoff after that end while retries are left
  * (`attempts <= max_retries`); otherwise the job is dead.
  */
-export function finish(
+export function recordOutcome(
   job: RunningJob,
   outcome: RunOutcome,
   policy: RetryPolicy,
@@ -135,7 +135,7 @@ export function recover(
   if (isClaimed(job) && !ran) return release(job, now);
   const running = isClaimed(job) ? start(job, 0, job.updated_at, now) : job;
   const who = job.lease.worker_pid === null ? 'its manager' : `worker pid ${job.lease.worker_pid}`;
-  return finish(running, { kind: 'lost', reason: `lease expired at ${job.lease.expires_at} (${who} died or froze)` }, policy, now);
+  return recordOutcome(running, { kind: 'lost', reason: `lease expired at ${job.lease.expires_at} (${who} died or froze)` }, policy, now);
 }
 
 /**

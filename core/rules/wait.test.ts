@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { QueuectlError } from './errors.js';
 import type { Job } from './job.js';
-import { finish } from './transitions.js';
+import { recordOutcome } from './transitions.js';
 import { observe, pace, tally, vanished, WAIT_EXIT, waitExitCode, waitTargets, type Watched } from './wait.js';
 import { deadJob, pendingJob, processingJob } from '../../test/sample-jobs.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 const POLICY = { backoff_base: 2, max_backoff: 3600 };
-const completed = (id: string) => finish(processingJob(id), { kind: 'exited', code: 0 }, POLICY, NOW);
-const failed = (id: string) => finish(processingJob(id), { kind: 'exited', code: 1 }, POLICY, NOW);
+const completed = (id: string) => recordOutcome(processingJob(id), { kind: 'exited', code: 0 }, POLICY, NOW);
+const failed = (id: string) => recordOutcome(processingJob(id), { kind: 'exited', code: 1 }, POLICY, NOW);
 const canceled = (id: string): Job => ({ ...completed(id), state: 'canceled', exit_code: null, last_error: 'canceled by user while pending' });
 
 const ids = (watched: readonly Watched[]) => watched.map((entry) => entry.id);
@@ -46,7 +46,7 @@ test('each look follows the jobs; a finished job that left the queue keeps its l
   let watched = waitTargets([pendingJob('a'), pendingJob('b')], [], []);
   watched = observe(watched, new Map<string, Job>([['a', completed('a')], ['b', processingJob('b')]]));
   assert.deepEqual(tally(watched), { total: 2, finished: 1, completed: 1, dead: 0, canceled: 0, gone: 0, unfinished: 1 });
-  // a leaves queue.json by retention; b dies.
+  // a leaves the queue by retention; b dies.
   const present = new Map<string, Job>([['b', deadJob('b')]]);
   assert.deepEqual(vanished(watched, present), [], 'a was seen completed: nothing to look up');
   watched = observe(watched, present);

@@ -1,6 +1,6 @@
 /**
  * What `queuectl wait` decides, on plain data: which jobs it waits for, how they stand, the
- * exit code, and how fast they go. The polling itself is in waiter.ts.
+ * exit code, and how fast they go. The polling itself is in operations/wait.ts.
  */
 import { QueuectlError } from './errors.js';
 import { isFinished, type DeadJob, type Job } from './job.js';
@@ -20,7 +20,7 @@ export type WaitExitCode = (typeof WAIT_EXIT)[keyof typeof WAIT_EXIT];
 export interface Watched {
   id: string;
   job: Job;
-  /** It left queue.json and dlq.json unfinished as far as we saw, and archive/ has no copy (pruned). */
+  /** It left the queue and the DLQ unfinished as far as we saw, and the archive has no copy (pruned). */
   gone: boolean;
 }
 

@@ -183,7 +183,7 @@ export class Dispatcher {
   }
 
   /** A run ended: started at `startedAt` and ended at `endedAt` as its worker saw it (null: unseen, the worker was lost). */
-  finished(ref: RunRef, outcome: RunOutcome, startedAt: string | null, endedAt: string | null): void {
+  runEnded(ref: RunRef, outcome: RunOutcome, startedAt: string | null, endedAt: string | null): void {
     const run = this.runs.get(ref.token);
     const workerPid = run?.pid ?? 0;
     this.starts = this.starts.filter((start) => start.token !== ref.token); // recorded with the outcome
@@ -226,7 +226,7 @@ export class Dispatcher {
         continue;
       }
       lost.push(token);
-      this.finished({ id: run.job.id, token }, { kind: 'lost', reason }, null, null);
+      this.runEnded({ id: run.job.id, token }, { kind: 'lost', reason }, null, null);
     }
     // Its command runs in a group of its own, which the manager kills when it knows the group;
     // this finds it when the worker died before it could say.
@@ -286,7 +286,7 @@ export class Dispatcher {
   /**
    * How many jobs a cycle should claim now: one per idle worker, and, when no other manager
    * shares the data dir, some per young run to hold for: one, or as many as such runs end while
-   * a lock cycle goes on, when cycles take longer than short runs (a large queue.json), so that
+   * a lock cycle goes on, when cycles take longer than short runs (a large queue), so that
    * a cycle carries more outcomes and claims and fewer cycles are needed.
    */
   private claimWanted(): number {

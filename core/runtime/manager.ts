@@ -36,7 +36,7 @@ export interface RunningManager {
    * Resolves when every child has exited after a stop: with null, or with why the manager had to
    * stop on its own (its data directory was deleted or replaced).
    */
-  finished: Promise<string | null>;
+  done: Promise<string | null>;
   /** First call: let running jobs finish. Later calls: kill them. */
   stop(): void;
 }
@@ -74,8 +74,8 @@ export async function startManager({ store, host, config, workerScript, count, l
   let stopRequests = 0;
   /** Why the manager stopped on its own, if it did. */
   let failure: string | null = null;
-  let resolveFinished: (failure: string | null) => void;
-  const finished = new Promise<string | null>((resolve) => (resolveFinished = resolve));
+  let resolveDone: (failure: string | null) => void;
+  const done = new Promise<string | null>((resolve) => (resolveDone = resolve));
 
   const send = (pid: number, message: ManagerMessage) => {
     const child = children.get(pid)?.process;
@@ -139,7 +139,7 @@ export async function startManager({ store, host, config, workerScript, count, l
           break;
         case 'finished':
           if (entry.runGroup?.token === message.token) entry.runGroup = null;
-          dispatcher.finished({ id: message.id, token: message.token }, message.outcome, message.startedAt, message.endedAt);
+          dispatcher.runEnded({ id: message.id, token: message.token }, message.outcome, message.startedAt, message.endedAt);
           if (stopRequests === 0 && !entry.leaving) dispatcher.ready(pid);
           break;
         case 'released':
@@ -157,7 +157,7 @@ export async function startManager({ store, host, config, workerScript, count, l
       if (entry.runGroup !== null) sendSignal(-entry.runGroup.pgid, 'SIGKILL');
       dispatcher.gone(pid, `worker ${pid} ${how}`);
       if (stopRequests > 0) {
-        if (children.size === 0) void finish();
+        if (children.size === 0) void shutDown();
         else register();
         return;
       }
@@ -170,10 +170,10 @@ export async function startManager({ store, host, config, workerScript, count, l
     });
   };
 
-  let finishing = false;
-  const finish = async () => {
-    if (finishing) return;
-    finishing = true;
+  let shuttingDown = false;
+  const shutDown = async () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
     // With its data dir gone there is nowhere to record anything.
     const recorded = failure === null ? dispatcher.whenIdle() : Promise.resolve();
     if (stopRequests > 1) await Promise.race([recorded, new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
@@ -184,7 +184,7 @@ export async function startManager({ store, host, config, workerScript, count, l
     if (failure === null) await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
     stopWatchingDir();
     unregister();
-    resolveFinished(failure);
+    resolveDone(failure);
   };
 
   await store.prepare();
@@ -203,20 +203,20 @@ export async function startManager({ store, host, config, workerScript, count, l
     dispatcher.close();
     stopRequests = 2;
     for (const pid of children.keys()) send(pid, { type: 'abort' });
-    if (children.size === 0) void finish();
+    if (children.size === 0) void shutDown();
   });
   dispatcher.start();
   for (let i = 0; i < count; i++) spawnWorker();
   log(`manager ${process.pid} started ${count} worker(s) on ${host.root}`);
 
   return {
-    finished,
+    done,
     stop() {
       stopRequests++;
       if (stopRequests === 1) {
         dispatcher.stopClaiming();
         if (children.size === 0) {
-          void finish();
+          void shutDown();
           return;
         }
         log(`stopping: ${children.size} worker(s) finish their current job first (signal again to kill running jobs)`);
@@ -224,7 +224,7 @@ export async function startManager({ store, host, config, workerScript, count, l
       } else {
         log('stopping now: killing running jobs');
         for (const pid of children.keys()) send(pid, { type: 'abort' });
-        if (children.size === 0) void finish();
+        if (children.size === 0) void shutDown();
       }
     },
   };

@@ -25,7 +25,7 @@ import {
 import { QueueSlots } from '../../core/rules/queues.js';
 import { isSuccess } from '../../core/rules/outcome.js';
 import { evictFinished } from './evict.js';
-import { claim, finish, recover, release, renewLease, start } from '../../core/rules/transitions.js';
+import { claim, recordOutcome, recover, release, renewLease, start } from '../../core/rules/transitions.js';
 import type { CycleRequest, CycleResult, LostBecause, RunRef, RunStart } from '../../core/ports/store.js';
 import type { Transaction } from './job-files.js';
 
@@ -91,7 +91,7 @@ export function dispatchCycle(
     const index = owned(run);
     lostClaims.push(index === null ? whyLost(run) : null);
     if (index === null) return null;
-    const next = finish(started(index, run), run.outcome, config, now, run.endedAt ?? undefined);
+    const next = recordOutcome(started(index, run), run.outcome, config, now, run.endedAt ?? undefined);
     jobs[index] = next;
     if (next.state === 'dead') dead.push(next);
     if (next.state === 'completed') completed = true;

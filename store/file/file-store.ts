@@ -8,7 +8,7 @@ import { existsSync, watch } from 'node:fs';
 import type { Config, ConfigKey } from '../../core/rules/config.js';
 import type { FinishedJob, Job, PendingJob } from '../../core/rules/job.js';
 import type { JobSpec } from '../../core/rules/job-spec.js';
-import { listJobs } from '../../core/rules/list.js';
+import { listJobs, type JobFilter } from '../../core/rules/list.js';
 import type { PruneRule } from '../../core/rules/prune.js';
 import type {
   ArchivePart,
@@ -20,7 +20,6 @@ import type {
   CycleResult,
   EnqueueRequest,
   Found,
-  JobFilter,
   PruneRequest,
   Restarted,
   RestartRequest,

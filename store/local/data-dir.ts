@@ -2,7 +2,7 @@
  * The data directory itself: created private to its user on first use, and refused with one
  * line that names it when it cannot serve (a file, a directory this user cannot write, a
  * read-only file system), so that the user learns where queuectl looked and how to choose
- * another place, instead of a system error about `.lock`.
+ * another place, instead of a system error about a file in it.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { statIdentity } from './stat-identity.js';

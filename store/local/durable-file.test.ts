@@ -14,15 +14,15 @@ function directory(t: TestContext): string {
 
 test('a write creates or replaces the file and leaves no temp file behind', (t) => {
   const dir = directory(t);
-  const path = join(dir, 'queue.json');
+  const path = join(dir, 'jobs.json');
   writeFileDurably(path, 'first\n');
   writeFileDurably(path, Buffer.from('second\n'));
   assert.equal(readFileSync(path, 'utf8'), 'second\n');
-  assert.deepEqual(readdirSync(dir), ['queue.json']);
+  assert.deepEqual(readdirSync(dir), ['jobs.json']);
 });
 
 test('the replaced file keeps its permission bits, but never setuid or setgid', (t) => {
-  const path = join(directory(t), 'queue.json');
+  const path = join(directory(t), 'jobs.json');
   writeFileSync(path, 'old\n');
   chmodSync(path, 0o600);
   writeFileDurably(path, 'new\n');
@@ -42,16 +42,16 @@ test('a symlinked data file is written through: the file it points to changes, t
   assert.ok(lstatSync(link).isSymbolicLink());
   assert.equal(readFileSync(real, 'utf8'), '{"max_retries":5}\n');
   // A link to a file that does not exist yet creates that file.
-  const dangling = join(dir, 'dlq.json');
-  symlinkSync('elsewhere-dlq.json', dangling);
+  const dangling = join(dir, 'dead.json');
+  symlinkSync('elsewhere-dead.json', dangling);
   writeFileDurably(dangling, '[]\n');
   assert.ok(lstatSync(dangling).isSymbolicLink());
-  assert.equal(readFileSync(join(dir, 'elsewhere-dlq.json'), 'utf8'), '[]\n');
-  assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'dlq.json', 'dotfiles-config.json', 'elsewhere-dlq.json']);
+  assert.equal(readFileSync(join(dir, 'elsewhere-dead.json'), 'utf8'), '[]\n');
+  assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'dead.json', 'dotfiles-config.json', 'elsewhere-dead.json']);
 });
 
 test('it returns the stat of the file it wrote', (t) => {
-  const path = join(directory(t), 'queue.json');
+  const path = join(directory(t), 'jobs.json');
   const written = writeFileDurably(path, 'twelve bytes');
   const now = statSync(path, { bigint: true });
   assert.equal(written.ino, now.ino);
@@ -62,7 +62,7 @@ test('it returns the stat of the file it wrote', (t) => {
 
 test('a failure of the file system is one line naming the file, and leaves nothing behind', (t) => {
   const dir = directory(t);
-  const path = join(dir, 'missing', 'queue.json');
+  const path = join(dir, 'missing', 'jobs.json');
   assert.throws(
     () => writeFileDurably(path, 'x'),
     (error: unknown) =>
@@ -73,12 +73,12 @@ test('a failure of the file system is one line naming the file, and leaves nothi
 
 test('beforeRename runs once the temp file holds the whole new text, before the target changes', (t) => {
   const dir = directory(t);
-  const path = join(dir, 'queue.json');
+  const path = join(dir, 'jobs.json');
   writeFileSync(path, 'old\n');
   let seen: { temp: string; target: string } | undefined;
   writeFileDurably(path, 'new\n', {
     beforeRename: () => {
-      const temps = readdirSync(dir).filter((name) => /^queue\.json\.\d+$/.test(name));
+      const temps = readdirSync(dir).filter((name) => /^jobs\.json\.\d+$/.test(name));
       assert.equal(temps.length, 1);
       seen = { temp: readFileSync(join(dir, temps[0]!), 'utf8'), target: readFileSync(path, 'utf8') };
     },
@@ -89,7 +89,7 @@ test('beforeRename runs once the temp file holds the whole new text, before the 
 
 test('when beforeRename throws (the lock was lost), the target is untouched and the temp file is gone', (t) => {
   const dir = directory(t);
-  const path = join(dir, 'queue.json');
+  const path = join(dir, 'jobs.json');
   writeFileSync(path, 'newer, written by the process that took the lock over\n');
   const lost = new Error('lost the lock');
   assert.throws(
@@ -102,5 +102,5 @@ test('when beforeRename throws (the lock was lost), the target is untouched and 
     (error) => error === lost,
   );
   assert.equal(readFileSync(path, 'utf8'), 'newer, written by the process that took the lock over\n');
-  assert.deepEqual(readdirSync(dir), ['queue.json']);
+  assert.deepEqual(readdirSync(dir), ['jobs.json']);
 });

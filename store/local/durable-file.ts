@@ -256,7 +256,7 @@ function createTempFile(path: string, mode = 0o666): { fd: number; temp: string 
 
 /**
  * One line for the user: the file, and what the system said (ENOSPC, EACCES, EISDIR…), e.g.
- * `could not write /data/queue.json: ENOSPC (write): no space left on device`. Anything else,
+ * `could not write /data/config.json: ENOSPC (write): no space left on device`. Anything else,
  * a QueuectlError among it, is returned as it is.
  */
 export function fileSystemError(error: unknown, action: 'read' | 'write', path: string): unknown {
@@ -270,7 +270,7 @@ export function fileSystemError(error: unknown, action: 'read' | 'write', path: 
 }
 
 /**
- * Removes the temp files (`queue.json.123456789`, `archive/….json.123…`) that writers killed
+ * Removes the temp files (`<file>.123456789`, `archive/….json.123…`) that writers killed
  * mid-write left in `dir`. Only old ones: a young one may belong to a write in progress in
  * another process.
  */

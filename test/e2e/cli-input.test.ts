@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { DeadJob, Job, PendingJob } from '../../core/rules/job.js';
-import { CLI, cliOk, readDlq, readQueue, runCli, snapshotDir, tempDataDir, tempDir, type CliResult } from '../helpers.js';
+import { CLI, cliOk, deadJobs, queued, runCli, snapshotDir, tempDataDir, tempDir, type CliResult } from '../helpers.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const PACKAGE_VERSION = (
@@ -111,7 +111,7 @@ describe('enqueue, JSON form', () => {
     assert.equal(result.code, 0, describeRun(['enqueue'], result));
     assert.match(result.stdout, /job1/);
 
-    const jobs = readQueue(dataDir);
+    const jobs = (await queued(dataDir));
     assert.equal(jobs.length, 1);
     const job = jobs[0]!;
     for (const field of DESIGN_FIELDS) assert.ok(field in job, `job has "${field}"`);
@@ -146,7 +146,7 @@ describe('enqueue, JSON form', () => {
       timeout: 10,
     });
     await cliOk(dataDir, ['enqueue', json]);
-    const job = readQueue(dataDir).find((j) => j.id === 'full');
+    const job = (await queued(dataDir)).find((j) => j.id === 'full');
     assert.ok(job);
     assert.equal(job.max_retries, 0);
     assert.equal(job.priority, -3);
@@ -158,7 +158,7 @@ describe('enqueue, JSON form', () => {
     const dataDir = tempDataDir(t);
     await cliOk(dataDir, ['enqueue', '{"command":"true"}']);
     await cliOk(dataDir, ['enqueue', '{"command":"true"}']);
-    const ids = readQueue(dataDir).map((job) => job.id);
+    const ids = (await queued(dataDir)).map((job) => job.id);
     assert.equal(ids.length, 2);
     assert.notEqual(ids[0], ids[1]);
     for (const id of ids) assert.match(id, /^[A-Za-z0-9._-]{1,128}$/);
@@ -189,7 +189,7 @@ describe('enqueue, flag form', () => {
     ];
     const result = await runCli(dataDir, args, { cwd });
     assert.equal(result.code, 0, describeRun(args, result));
-    const job = readQueue(dataDir)[0]!;
+    const job = (await queued(dataDir))[0]!;
     assert.equal(job.id, '007', 'an id that looks like a number stays the string typed');
     assert.equal(typeof job.id, 'string');
     assert.equal(job.command, 'echo hi');
@@ -205,14 +205,14 @@ describe('enqueue, flag form', () => {
   test('--priority=-5 gives a negative priority', async (t) => {
     const dataDir = tempDataDir(t);
     await cliOk(dataDir, ['enqueue', '--command', 'true', '--id', 'neg', '--priority=-5']);
-    assert.equal(readQueue(dataDir)[0]!.priority, -5);
+    assert.equal((await queued(dataDir))[0]!.priority, -5);
   });
 
   test('--delay schedules the job that long after the enqueue time', async (t) => {
     const dataDir = tempDataDir(t);
     await cliOk(dataDir, ['enqueue', '--command', 'true', '--id', 'd30', '--delay', '30s']);
     await cliOk(dataDir, ['enqueue', '--command', 'true', '--id', 'd5m', '--delay', '5m']);
-    const jobs = new Map(readQueue(dataDir).map((job) => [job.id, job]));
+    const jobs = new Map((await queued(dataDir)).map((job) => [job.id, job]));
     const d30 = jobs.get('d30')!;
     const d5m = jobs.get('d5m')!;
     assert.equal(Date.parse(d30.run_at) - Date.parse(d30.created_at), 30_000);
@@ -224,7 +224,7 @@ describe('enqueue, flag form', () => {
     const dataDir = tempDataDir(t);
     const elsewhere = tempDir(t, 'queuectl-cwd-');
     await cliOk(dataDir, ['enqueue', '--command', 'true', '--id', 'abs', '--cwd', elsewhere, '--timeout', '0']);
-    const job = readQueue(dataDir)[0]!;
+    const job = (await queued(dataDir))[0]!;
     assert.equal(job.cwd, elsewhere);
     assert.equal(job.timeout, null);
   });
@@ -234,7 +234,7 @@ describe('enqueue, flag form', () => {
     const id = 'A-z_0.9'.repeat(19).slice(0, 128);
     assert.equal(id.length, 128);
     await cliOk(dataDir, ['enqueue', '--command', 'true', '--id', id]);
-    assert.equal(readQueue(dataDir)[0]!.id, id);
+    assert.equal((await queued(dataDir))[0]!.id, id);
   });
 });
 
@@ -246,7 +246,7 @@ describe('durations', () => {
     await cliOk(dataDir, ['config', 'set', 'job_timeout', '1h']);
     await cliOk(dataDir, ['config', 'set', 'lease', '1.5']);
     await cliOk(dataDir, ['config', 'set', 'archive_days', '7d']);
-    const [m, j] = readQueue(dataDir);
+    const [m, j] = (await queued(dataDir));
     assert.equal(m?.timeout, 300);
     assert.equal(Date.parse(m!.run_at) - Date.parse(m!.created_at), 1_500);
     assert.equal(j?.timeout, 90);
@@ -270,7 +270,7 @@ describe('enqueue --file', () => {
     );
     const result = await runCli(dataDir, ['enqueue', '--file', path]);
     assert.equal(result.code, 0, describeRun(['enqueue', '--file', path], result));
-    const jobs = readQueue(dataDir);
+    const jobs = (await queued(dataDir));
     assert.deepEqual(
       jobs.map((job) => job.command),
       ['echo 1', 'echo 2', 'echo 3'],
@@ -288,7 +288,7 @@ describe('enqueue --file', () => {
     const result = await runCli(dataDir, ['enqueue', '--file', '-'], { input });
     assert.equal(result.code, 0, describeRun(['enqueue', '--file', '-'], result));
     assert.deepEqual(
-      readQueue(dataDir).map((job) => job.id),
+      (await queued(dataDir)).map((job) => job.id),
       ['s1', 's2'],
     );
   });
@@ -512,11 +512,11 @@ describe('bad input exits 2 with one stderr line and changes nothing on disk', {
   test('the seeded jobs are what the cases rely on', async (t) => {
     const dataDir = await seededDir(t);
     assert.deepEqual(
-      readQueue(dataDir).map((job) => [job.id, job.state]),
+      (await queued(dataDir)).map((job) => [job.id, job.state]),
       [['seed', 'pending']],
     );
     assert.deepEqual(
-      readDlq(dataDir).map((job) => [job.id, job.state]),
+      (await deadJobs(dataDir)).map((job) => [job.id, job.state]),
       [['gone', 'dead']],
     );
   });

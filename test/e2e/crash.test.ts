@@ -18,15 +18,15 @@ import { Worker } from 'node:worker_threads';
 import type { Job, ProcessingJob } from '../../core/rules/job.js';
 import { checkLockLog } from '../../scripts/lock-log.js';
 import {
-  allJobs,
+  
   CLI,
   cliJson,
   cliOk,
   hasStarted,
   killGroup,
   processAlive,
-  readDlq,
-  readQueue,
+  readDlqFile,
+  readQueueFile,
   runCli,
   snapshotDir,
   startManager,
@@ -38,7 +38,10 @@ import {
 import { readRuns, RECORD, recordingJob, starts, type Run } from '../runs-log.js';
 import { completedJob, deadJob, pendingJob, processingJob } from '../sample-jobs.js';
 
-/** The lock's stale period (store/lock.ts): a lock left by a killed process blocks this long. */
+/** The lock's stale period (store/file/lock.ts): a lock left by a killed process blocks this long. */
+/** Every job in queue.json and dlq.json, by id (dlq.json's copy of a job in both). */
+const allJobs = (dataDir: string): Map<string, Job> => new Map([...readQueueFile(dataDir), ...readDlqFile(dataDir)].map((job) => [job.id, job]));
+
 const LOCK_STALE_MS = 5_000;
 /** Far enough ahead that no worker runs the job during a test. */
 const FAR = '2099-01-01T00:00:00.000Z';
@@ -152,7 +155,7 @@ test('after kill -9 of the manager with all its children, the next manager takes
   const first = startManager(t, data, 2, env);
   const firstRuns = await waitFor(
     () => {
-      const jobs = readQueue(data);
+      const jobs = readQueueFile(data);
       const started = ids.map((id) => starts(runs, id)[0]);
       // Running, and recorded as such: a start is written by the cycle after the worker reports it.
       return jobs.every(hasStarted) && started.every(Boolean) ? (started as Run[]) : null;
@@ -169,7 +172,7 @@ test('after kill -9 of the manager with all its children, the next manager takes
   // The manager was the only process to take the lock; its trace has gaps on either side of
   // the mkdir and rmdir of .lock, so the directory itself says whether it died holding it.
   const killedHoldingLock = existsSync(join(data, '.lock'));
-  const leases = new Map(readQueue(data).map((job) => [job.id, (job as ProcessingJob).lease]));
+  const leases = new Map(readQueueFile(data).map((job) => [job.id, (job as ProcessingJob).lease]));
   for (const id of ids) assert.ok(leases.get(id), `${id} is processing with a lease after the kill`);
   const orphansAfterKill = firstRuns.filter((run) => processAlive(run.shell)).length;
 
@@ -178,7 +181,7 @@ test('after kill -9 of the manager with all its children, the next manager takes
   const takenBack = new Map<string, Job>();
   await waitFor(
     () => {
-      for (const job of readQueue(data)) {
+      for (const job of readQueueFile(data)) {
         if (ids.includes(job.id) && job.state !== 'processing' && !takenBack.has(job.id)) takenBack.set(job.id, job);
       }
       return takenBack.size === ids.length;
@@ -255,7 +258,7 @@ test('a manager frozen (SIGSTOP) past its lease and then resumed never overwrite
   const other = startManager(t, data, 1, { QUEUECTL_LOCK_LOG: lockLog });
 
   const secondRun = await waitFor(() => starts(runs, 'thawed')[1], { timeoutMs: 15_000, what: 'the job to be taken back and run again' });
-  const during = await waitFor(() => readQueue(data).find((job) => job.id === 'thawed' && hasStarted(job)) as ProcessingJob | undefined, {
+  const during = await waitFor(() => readQueueFile(data).find((job) => job.id === 'thawed' && hasStarted(job)) as ProcessingJob | undefined, {
     what: 'the start of run 2 to be recorded',
   });
   assert.equal(during.state, 'processing');
@@ -269,7 +272,7 @@ test('a manager frozen (SIGSTOP) past its lease and then resumed never overwrite
     timeoutMs: 10_000,
     what: 'the resumed manager to drop the outcome of run 1',
   });
-  const whileRun2 = readQueue(data).find((job) => job.id === 'thawed') as ProcessingJob;
+  const whileRun2 = readQueueFile(data).find((job) => job.id === 'thawed') as ProcessingJob;
   assert.ok(!readRuns(runs).some((run) => run.id === 'thawed' && run.attempt === 2 && run.event === 'end'), 'run 2 ended too soon for this test');
   assert.equal(whileRun2.state, 'processing', 'the resumed manager changed the job that another manager runs');
   assert.equal(whileRun2.lease.token, during.lease.token, 'the resumed manager renewed or took over the new claim');
@@ -280,7 +283,7 @@ test('a manager frozen (SIGSTOP) past its lease and then resumed never overwrite
   assert.equal(job.attempts, 2);
   assert.equal(job.exit_code, 0, 'the exit code of run 1 overwrote that of run 2');
   assert.equal(job.last_error, null);
-  assert.deepEqual(readDlq(data), []);
+  assert.deepEqual(readDlqFile(data), []);
   assert.deepEqual(
     readRuns(runs)
       .filter((run) => run.id === 'thawed' && run.event === 'end')
@@ -358,7 +361,7 @@ test('a process killed while it holds the lock: the next command takes the lock 
   assert.ok(done >= lockTime + LOCK_STALE_MS - 100, `the lock was taken over ${done - lockTime} ms after its last update`);
   assert.ok(done - started < LOCK_STALE_MS + 5_000, `the next command waited ${done - started} ms`);
   assert.ok(!existsSync(lock), 'the lock was not released');
-  const ids = readQueue(data).map((job) => job.id);
+  const ids = readQueueFile(data).map((job) => job.id);
   assert.ok(ids.includes('after'));
   const killed = ids.filter((id) => id.startsWith('killed-')).length;
   assert.ok(killed === 0 || killed === 20, `the killed batch is partly there: ${killed} of 20`);
@@ -387,7 +390,7 @@ test('a writer frozen (SIGSTOP) as it takes the lock, past the stale period, eit
       processState(candidate.pid!) === 'T' &&
       existsSync(join(data, '.lock')) &&
       !readdirSync(data).some((name) => /^queue\.json\.\d+$/.test(name)) &&
-      !readQueue(data).some((job) => job.id === id);
+      !readQueueFile(data).some((job) => job.id === id);
     if (frozenBeforeWrite) break;
     writer = undefined;
     candidate.kill('SIGKILL');
@@ -408,7 +411,7 @@ test('a writer frozen (SIGSTOP) as it takes the lock, past the stale period, eit
   await cliOk(data, ['enqueue', '--id', 'meanwhile', '--command', 'true']); // takes the stale lock over
   frozen.kill('SIGCONT');
   const code = await withDeadline(exited, 10_000, 'the resumed writer to end');
-  const ids = readQueue(data).map((job) => job.id);
+  const ids = readQueueFile(data).map((job) => job.id);
   assert.ok(ids.includes('meanwhile'), 'the job enqueued meanwhile was lost');
   // Frozen while proper-lockfile was still taking the lock, the writer takes it again on resuming
   // and writes after `meanwhile`, correctly; frozen once it had it, it must write nothing.
@@ -463,7 +466,7 @@ test('a writer frozen (SIGSTOP) in the middle of writing its temp file, past the
   await cliOk(data, ['enqueue', '--id', 'meanwhile', '--command', 'true']);
   frozen.kill('SIGCONT');
   const code = await withDeadline(exited, 10_000, 'the resumed writer to end');
-  const ids = readQueue(data).map((job) => job.id);
+  const ids = readQueueFile(data).map((job) => job.id);
   t.diagnostic(`${id} was frozen; the resumed writer exited ${code}; queue.json has it: ${ids.includes(id)}, meanwhile: ${ids.includes('meanwhile')}`);
   assert.ok(ids.includes('meanwhile'), 'a job enqueued with success was lost: the resumed writer renamed its stale queue.json over it');
   assert.equal(code, 1, stderr);
@@ -552,15 +555,15 @@ test('writers killed in the middle of their writes never leave a torn file, a pa
   const setValues = rounds.filter((round) => round.kind === 'config').map((round) => 100 + round.r);
   assert.ok([3600, ...setValues].includes(config.max_backoff), `max_backoff is ${config.max_backoff}`);
 
-  const dlqBefore = new Set(readDlq(data).map((job) => job.id));
-  const halfMoves = readQueue(data).filter((job) => dlqBefore.has(job.id)).map((job) => job.id);
+  const dlqBefore = new Set(readDlqFile(data).map((job) => job.id));
+  const halfMoves = readQueueFile(data).filter((job) => dlqBefore.has(job.id)).map((job) => job.id);
   // The next write repairs any move cut in half: no job is left in both files. And once the
   // temp files left by the kills are a minute old, it removes them.
   const old = new Date(Date.now() - 5 * 60_000);
   for (const name of temps) if (existsSync(join(data, name))) utimesSync(join(data, name), old, old);
   await cliOk(data, ['enqueue', '--id', 'next', '--command', 'true', '--run-at', FAR]);
-  const inDlq = new Set(readDlq(data).map((job) => job.id));
-  assert.deepEqual(readQueue(data).filter((job) => inDlq.has(job.id)).map((job) => job.id), [], 'jobs in both files');
+  const inDlq = new Set(readDlqFile(data).map((job) => job.id));
+  assert.deepEqual(readQueueFile(data).filter((job) => inDlq.has(job.id)).map((job) => job.id), [], 'jobs in both files');
   assert.deepEqual(temps.filter((name) => existsSync(join(data, name))), [], 'temp files left by the kills');
   t.diagnostic(`${halfMoves.length} dlq retries cut between their two writes (${halfMoves.join(', ')}), repaired by the next write`);
 });
@@ -640,11 +643,11 @@ test('a move between queue.json and dlq.json cut in half, either way: every comm
 
   await cliOk(data, ['enqueue', '--id', 'next', '--command', 'true', '--run-at', FAR]);
   assert.deepEqual(
-    readQueue(data).map((job) => job.id),
+    readQueueFile(data).map((job) => job.id),
     ['bystander', 'from-dlq', 'next'],
   );
   assert.deepEqual(
-    readDlq(data).map((job) => job.id),
+    readDlqFile(data).map((job) => job.id),
     ['to-dlq'],
   );
 });
@@ -660,11 +663,11 @@ test('a worker that finds a half-done move to the DLQ with an expired lease repa
   await cliOk(data, ['enqueue', '--id', 'marker', '--command', recordingJob(runs)]);
   await waitFor(() => allJobs(data).get('marker')?.state === 'completed', { what: 'the marker job to run' });
   assert.deepEqual(
-    readQueue(data).map((job) => job.id),
+    readQueueFile(data).map((job) => job.id),
     ['marker'],
   );
   assert.deepEqual(
-    readDlq(data).map((job) => [job.id, job.state]),
+    readDlqFile(data).map((job) => [job.id, job.state]),
     [['to-dlq', 'dead']],
   );
   assert.deepEqual(starts(runs, 'to-dlq'), [], 'the dead job ran again');
@@ -680,7 +683,7 @@ test('a job revived by a dlq retry cut in half, run and then archived by retenti
   ]);
   writeJobFile(join(data, 'dlq.json'), [deadJob('revived', { command: recordingJob(runs), updated_at: '2026-11-23T09:00:03.000Z' })]);
   startManager(t, data, 1);
-  await waitFor(() => starts(runs, 'revived').length === 1 && readQueue(data).length === 0, { what: 'the job to run and be archived' });
+  await waitFor(() => starts(runs, 'revived').length === 1 && readQueueFile(data).length === 0, { what: 'the job to run and be archived' });
   // One batch (beside it, the folder of its jobs' logs).
   assert.equal(readdirSync(join(data, 'archive')).filter((name) => name.endsWith('.json')).length, 1);
   assert.deepEqual(await cliJson<Job[]>(data, ['dlq', 'list']), [], 'the completed job is back in the DLQ');
@@ -743,7 +746,7 @@ test('40 enqueue processes, two managers, dlq retry and config set at once: noth
     await cliOk(data, ['enqueue', '--id', id, '--max-retries', '0', '--command', `${recordingJob(runs)} && test -e '${fixed}'`]);
   }
   const managers = [startManager(t, data, 2, env), startManager(t, data, 2, env)];
-  await waitFor(() => readDlq(data).length === revivable.length, { timeoutMs: 30_000, what: 'the revivable jobs to die' });
+  await waitFor(() => readDlqFile(data).length === revivable.length, { timeoutMs: 30_000, what: 'the revivable jobs to die' });
   writeFileSync(fixed, '');
 
   const settings: [string, string][] = [
@@ -763,7 +766,7 @@ test('40 enqueue processes, two managers, dlq retry and config set at once: noth
   assert.equal(new Set(enqueued).size, 40, 'two enqueues got the same id');
 
   await waitForAllFinished(data, 60_000);
-  const jobs = [...readQueue(data), ...readDlq(data)];
+  const jobs = [...readQueueFile(data), ...readDlqFile(data)];
   assert.equal(new Set(jobs.map((job) => job.id)).size, jobs.length, 'a job is stored twice');
   assert.deepEqual(jobs.map((job) => job.id).sort(), [...revivable, ...enqueued].sort(), 'jobs lost or added');
   for (const job of jobs) assert.equal(job.state, 'completed', `${job.id} is ${job.state}`);

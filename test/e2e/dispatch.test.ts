@@ -24,8 +24,8 @@ import {
 } from '../helpers.js';
 import { readRuns, recordingJob, starts } from '../runs-log.js';
 
-function stateOf(dataDir: string, id: string): string | undefined {
-  return allJobs(dataDir).get(id)?.state;
+async function stateOf(dataDir: string, id: string): Promise<string | undefined> {
+  return (await allJobs(dataDir)).get(id)?.state;
 }
 
 test('an idle manager starts a new job on the change of queue.json, not on its next poll', { timeout: 30_000 }, async (t) => {
@@ -33,11 +33,11 @@ test('an idle manager starts a new job on the change of queue.json, not on its n
   const { data, runs } = workspace(t, { poll_interval: 60_000 });
   startManager(t, data, 1);
   await cliOk(data, ['enqueue', '--id', 'warmup', '--command', recordingJob(runs)]);
-  await waitFor(() => stateOf(data, 'warmup') === 'completed', { timeoutMs: 10_000, what: 'the first job (claimed at start-up)' });
+  await waitFor(async () => (await stateOf(data, 'warmup')) === 'completed', { timeoutMs: 10_000, what: 'the first job (claimed at start-up)' });
 
   const enqueued = Date.now();
   await cliOk(data, ['enqueue', '--id', 'woken', '--command', recordingJob(runs)]);
-  const run = await waitFor(() => starts(runs, 'woken')[0], { timeoutMs: 10_000, what: 'the job to start without a poll' });
+  const run = await waitFor(async () => starts(runs, 'woken')[0], { timeoutMs: 10_000, what: 'the job to start without a poll' });
   assert.ok(run.at - enqueued < 10_000);
 });
 
@@ -57,7 +57,7 @@ test('a short job never waits behind a long one while a worker is free; equal-pr
   );
   await cliOk(data, ['enqueue', '--file', batch]);
   startManager(t, data, 2);
-  const d = await waitFor(() => starts(runs, 'D')[0], { timeoutMs: 20_000, what: 'D to start' });
+  const d = await waitFor(async () => starts(runs, 'D')[0], { timeoutMs: 20_000, what: 'D to start' });
   const [a, b, c] = ['A', 'B', 'C'].map((id) => starts(runs, id)[0]);
   const bEnd = readRuns(runs).find((run) => run.id === 'B' && run.event === 'end');
   assert.ok(a && b && c && bEnd, JSON.stringify(readRuns(runs)));
@@ -71,7 +71,7 @@ test('a job held by a manager whose workers are all busy goes to another manager
   const { data, runs } = workspace(t);
   await cliOk(data, ['enqueue', '--id', 'long', '--command', recordingJob(runs, 60)]);
   const busy = startManager(t, data, 1);
-  await waitFor(() => hasStarted(allJobs(data).get('long')), { what: 'the long job to run' });
+  await waitFor(async () => hasStarted((await allJobs(data)).get('long')), { what: 'the long job to run' });
   const free = startManager(t, data, 1);
   await waitFor(async () => (await cliJson<{ workers: unknown[] }>(data, ['status'])).workers.length === 2, { what: 'both managers to run a worker' });
 
@@ -79,7 +79,7 @@ test('a job held by a manager whose workers are all busy goes to another manager
   // it goes back within a fraction of a second, and the free worker takes it.
   const enqueued = Date.now();
   await cliOk(data, ['enqueue', '--id', 'short', '--command', recordingJob(runs, 0)]);
-  const short = await waitFor(() => starts(runs, 'short')[0], { timeoutMs: 20_000, what: 'the short job to start' });
+  const short = await waitFor(async () => starts(runs, 'short')[0], { timeoutMs: 20_000, what: 'the short job to start' });
   assert.ok(short.at - enqueued < 3_000, `it started ${Math.round(short.at - enqueued)} ms after it was enqueued`);
   const longWorker = starts(runs, 'long')[0]!.worker;
   assert.notEqual(short.worker, longWorker);
@@ -90,16 +90,16 @@ test('with two managers, one of them busy with a long job, jobs enqueued togethe
   const { data, work, runs } = workspace(t);
   await cliOk(data, ['enqueue', '--id', 'long', '--command', recordingJob(runs, 60)]);
   startManager(t, data, 1);
-  const long = await waitFor(() => starts(runs, 'long')[0], { what: 'the long job to run' });
+  const long = await waitFor(async () => starts(runs, 'long')[0], { what: 'the long job to run' });
   startManager(t, data, 1);
   await waitFor(async () => (await cliJson<{ workers: unknown[] }>(data, ['status'])).workers.length === 2, { what: 'both managers to run a worker' });
   // A run that has gone on this long is not one to claim ahead for.
-  await waitFor(() => Date.now() - long.at > 500, { what: 'the long run to be under way' });
+  await waitFor(async () => Date.now() - long.at > 500, { what: 'the long run to be under way' });
 
   const batch = join(work, 'batch.ndjson');
   writeFileSync(batch, ['C', 'D'].map((id) => JSON.stringify({ id, command: recordingJob(runs, 0.5) })).join('\n'));
   await cliOk(data, ['enqueue', '--file', batch]);
-  const d = await waitFor(() => starts(runs, 'D')[0], { timeoutMs: 20_000, what: 'D to start' });
+  const d = await waitFor(async () => starts(runs, 'D')[0], { timeoutMs: 20_000, what: 'D to start' });
   const c = starts(runs, 'C')[0];
   assert.ok(c && c.at <= d.at, `C, enqueued first, started after D: ${JSON.stringify(readRuns(runs))}`);
   assert.notEqual(c.worker, long.worker, 'C did not wait for the busy worker');
@@ -110,7 +110,7 @@ test('status names the job each worker runs, and a job claimed ahead shows no ru
   await cliOk(data, ['enqueue', '--id', 'running', '--command', recordingJob(runs, 60)]);
   await cliOk(data, ['enqueue', '--id', 'next', '--command', recordingJob(runs, 0)]);
   startManager(t, data, 1);
-  await waitFor(() => hasStarted(allJobs(data).get('running')), { what: 'the first job to run' });
+  await waitFor(async () => hasStarted((await allJobs(data)).get('running')), { what: 'the first job to run' });
 
   // The manager claims "next" for its busy worker, holds it briefly, then lets it go: whatever
   // the moment, "next" shows no run and the worker is shown running the job it runs.
@@ -130,11 +130,11 @@ test('a graceful stop leaves the jobs that had not started pending, no attempt c
   await cliOk(data, ['enqueue', '--id', 'running', '--command', recordingJob(runs, 1)]);
   await cliOk(data, ['enqueue', '--id', 'waiting', '--command', recordingJob(runs)]);
   const manager = startManager(t, data, 1);
-  await waitFor(() => starts(runs, 'running')[0], { what: 'the first job to run' });
+  await waitFor(async () => starts(runs, 'running')[0], { what: 'the first job to run' });
 
   process.kill(manager.pid, 'SIGTERM');
   assert.equal(await withDeadline(manager.exited, 15_000, 'the manager to exit'), 0, manager.output());
-  const jobs = allJobs(data);
+  const jobs = (await allJobs(data));
   assert.equal(jobs.get('running')?.state, 'completed', 'the running job finished');
   assert.equal(jobs.get('waiting')?.state, 'pending');
   assert.equal(jobs.get('waiting')?.attempts, 0);
@@ -150,7 +150,8 @@ test('the times on record are the run\'s own: runs of one worker never overlap, 
   await cliOk(data, ['enqueue', '--file', batch]);
   startManager(t, data, 1);
   await waitForAllFinished(data);
-  const jobs = ids.map((id) => allJobs(data).get(id)!).sort((x, y) => (x.started_at! < y.started_at! ? -1 : 1));
+  const all = await allJobs(data);
+  const jobs = ids.map((id) => all.get(id)!).sort((x, y) => (x.started_at! < y.started_at! ? -1 : 1));
   const ends = new Map(readRuns(runs).filter((run) => run.event === 'end').map((run) => [run.id, run.at]));
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
@@ -171,14 +172,14 @@ test('a run whose manager dies right after its start is counted, though no cycle
   const { data, runs } = workspace(t, { lease: 1, backoff_base: 1 });
   const command = `${recordingJob(runs)}; kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); sleep 30`;
   await cliOk(data, ['enqueue', '--id', 'deadly', '--max-retries', '1', '--command', command]);
-  for (let manager = 1; manager <= 4 && allJobs(data).get('deadly')?.state !== 'dead'; manager++) {
+  for (let manager = 1; manager <= 4 && (await allJobs(data)).get('deadly')?.state !== 'dead'; manager++) {
     const handle = startManager(t, data, 1);
     await Promise.race([
       handle.exited,
-      waitFor(() => allJobs(data).get('deadly')?.state === 'dead', { timeoutMs: 30_000, what: 'the job to be dead' }),
+      waitFor(async () => (await allJobs(data)).get('deadly')?.state === 'dead', { timeoutMs: 30_000, what: 'the job to be dead' }),
     ]);
   }
-  const job = allJobs(data).get('deadly');
+  const job = (await allJobs(data)).get('deadly');
   assert.equal(job?.state, 'dead', JSON.stringify(job));
   assert.equal(job?.attempts, 2);
   assert.deepEqual(starts(runs, 'deadly').map((run) => run.attempt), [1, 2], 'QUEUECTL_ATTEMPT went up with each run');
@@ -189,22 +190,22 @@ test('when a manager dies with all its workers, the next one kills the orphaned 
   const seconds = '$([ "$QUEUECTL_ATTEMPT" = 1 ] && echo 60 || echo 0)';
   await cliOk(data, ['enqueue', '--id', 'orphan', '--command', recordingJob(runs, seconds)]);
   const first = startManager(t, data, 1);
-  const orphanRun = await waitFor(() => starts(runs, 'orphan')[0], { what: 'the first run to start' });
+  const orphanRun = await waitFor(async () => starts(runs, 'orphan')[0], { what: 'the first run to start' });
 
   killGroup(first.pid); // the manager and its worker, not the job: it runs in a group of its own
   await withDeadline(first.exited, 5_000, 'the manager to die');
   assert.ok(processAlive(orphanRun.shell), 'the run outlived its manager and worker');
 
   const second = startManager(t, data, 1);
-  const rerun = await waitFor(() => starts(runs, 'orphan')[1], { timeoutMs: 20_000, what: 'the job to run again' });
+  const rerun = await waitFor(async () => starts(runs, 'orphan')[1], { timeoutMs: 20_000, what: 'the job to run again' });
   assert.equal(processAlive(orphanRun.shell), false, 'the orphaned run was killed');
   const firstEvents = readRuns(runs).filter((run) => run.attempt === 1);
   assert.ok(
     firstEvents.every((event) => event.at <= rerun.at),
     `run 1 went on after run 2 started:\n${JSON.stringify(readRuns(runs), null, 1)}`,
   );
-  await waitFor(() => stateOf(data, 'orphan') === 'completed', { what: 'the job to complete' });
-  assert.equal(allJobs(data).get('orphan')?.attempts, 2);
+  await waitFor(async () => (await stateOf(data, 'orphan')) === 'completed', { what: 'the job to complete' });
+  assert.equal((await allJobs(data)).get('orphan')?.attempts, 2);
   assert.match(second.output(), /took back orphan: worker lost: lease expired/);
   assert.match(second.output(), /killed \d+ process\(es\) still running lost runs/);
 });
@@ -217,12 +218,12 @@ test('SIGTERM to one busy worker: it finishes its job and exits, and the next jo
   await cliOk(data, ['enqueue', '--id', 'running', '--command', recordingJob(runs, 1.5)]);
   await cliOk(data, ['enqueue', '--id', 'waiting', '--command', recordingJob(runs)]);
   const manager = startManager(t, data, 1, { QUEUECTL_LOCK_LOG: lockLog });
-  const first = await waitFor(() => starts(runs, 'running')[0], { what: 'the first job to run' });
+  const first = await waitFor(async () => starts(runs, 'running')[0], { what: 'the first job to run' });
 
   const cyclesBefore = lockCycles(lockLog);
   process.kill(first.worker, 'SIGTERM');
-  await waitFor(() => stateOf(data, 'waiting') === 'completed', { timeoutMs: 15_000, what: 'the second job to complete' });
-  const jobs = allJobs(data);
+  await waitFor(async () => (await stateOf(data, 'waiting')) === 'completed', { timeoutMs: 15_000, what: 'the second job to complete' });
+  const jobs = (await allJobs(data));
   assert.equal(jobs.get('running')?.state, 'completed', 'the running job finished');
   assert.equal(jobs.get('running')?.attempts, 1);
   assert.equal(jobs.get('waiting')?.attempts, 1, 'no attempt was charged for waiting');

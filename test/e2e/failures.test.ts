@@ -14,8 +14,8 @@ import {
   cliJson,
   cliOk,
   processAlive,
-  readDlq,
-  readQueue,
+  deadJobs,
+  queued,
   runCli,
   startManager,
   waitFor,
@@ -28,9 +28,9 @@ import { readRuns, RECORD, recordingJob, starts } from '../runs-log.js';
  * The job in dlq.json once its move there is complete. A move writes dlq.json first and
  * queue.json second, so for a moment the job is in both files.
  */
-function deadJob(dataDir: string, id: string): Job | undefined {
-  const dead = readDlq(dataDir).find((job) => job.id === id);
-  return dead && !readQueue(dataDir).some((job) => job.id === id) ? dead : undefined;
+async function deadJob(dataDir: string, id: string): Promise<Job | undefined> {
+  const dead = (await deadJobs(dataDir)).find((job) => job.id === id);
+  return dead && !(await queued(dataDir)).some((job) => job.id === id) ? dead : undefined;
 }
 
 test('a failing job is retried with exponential backoff, lands in the DLQ, and dlq retry runs it again', { timeout: 60_000 }, async (t) => {
@@ -40,7 +40,7 @@ test('a failing job is retried with exponential backoff, lands in the DLQ, and d
 
   // The DLQ gains the job before the queue loses it (a crash in between must not lose it), so
   // wait for both writes of the move.
-  const dead = await waitFor(() => deadJob(data, 'flaky'), {
+  const dead = await waitFor(async () => deadJob(data, 'flaky'), {
     timeoutMs: 20_000,
     what: 'flaky to move to the DLQ',
   });
@@ -69,15 +69,15 @@ test('a failing job is retried with exponential backoff, lands in the DLQ, and d
   process.kill(first.pid, 'SIGTERM');
   assert.equal(await withDeadline(first.exited, 10_000, 'the manager to exit'), 0, first.output());
   await cliOk(data, ['dlq', 'retry', 'flaky']);
-  const revived = readQueue(data).find((job) => job.id === 'flaky');
+  const revived = (await queued(data)).find((job) => job.id === 'flaky');
   assert.equal(revived?.state, 'pending');
   assert.equal(revived?.attempts, 0);
   assert.equal(revived?.last_error, null);
-  assert.ok(!readDlq(data).some((job) => job.id === 'flaky'), 'dlq retry takes the job out of dlq.json');
+  assert.ok(!(await deadJobs(data)).some((job) => job.id === 'flaky'), 'dlq retry takes the job out of dlq.json');
   assert.deepEqual(await cliJson<Job[]>(data, ['dlq', 'list']), []);
 
   startManager(t, data, 1);
-  const again = await waitFor(() => starts(runs, 'flaky')[3], { what: 'the revived job to run' });
+  const again = await waitFor(async () => starts(runs, 'flaky')[3], { what: 'the revived job to run' });
   assert.equal(again.attempt, 1, 'the revived job starts again from its first attempt');
 });
 
@@ -88,7 +88,7 @@ test('a delayed job does not run before its run_at, and runs after it', { timeou
   const runAt = Date.parse(job.run_at);
   assert.ok(runAt >= Date.parse(job.created_at) + 2_000, `run_at ${job.run_at} is not 2 s after ${job.created_at}`);
 
-  await waitFor(() => allJobs(data).get('later')?.state === 'completed', { timeoutMs: 15_000, what: 'the delayed job to complete' });
+  await waitFor(async () => (await allJobs(data)).get('later')?.state === 'completed', { timeoutMs: 15_000, what: 'the delayed job to complete' });
   const [run] = starts(runs, 'later');
   assert.ok(run, 'the delayed job ran');
   assert.ok(run.at >= runAt, `started at ${new Date(run.at).toISOString()}, before its run_at ${job.run_at}`);
@@ -104,7 +104,7 @@ test('a job whose working directory does not exist fails with a clear last_error
   rmdirSync(missing);
   startManager(t, data, 1);
 
-  const dead = await waitFor(() => deadJob(data, 'nowhere'), { what: 'the job to reach the DLQ' });
+  const dead = await waitFor(async () => deadJob(data, 'nowhere'), { what: 'the job to reach the DLQ' });
   assert.equal(dead.attempts, 1);
   assert.equal(dead.exit_code, null);
   assert.match(dead.last_error ?? '', /could not start/);
@@ -119,7 +119,7 @@ test("queuectl's line after a run's output starts on a line of its own, even whe
   const { data } = workspace(t);
   await cliOk(data, ['enqueue', '--id', 'bare', '--command', 'printf abc']);
   startManager(t, data, 1);
-  await waitFor(() => allJobs(data).get('bare')?.state === 'completed', { what: 'the job to complete' });
+  await waitFor(async () => (await allJobs(data)).get('bare')?.state === 'completed', { what: 'the job to complete' });
   const log = (await cliOk(data, ['logs', 'bare'])).stdout;
   assert.match(log, /\nabc\n--- queuectl: run 1 of 4 exited with code 0 after \d+\.\d\d s\n$/);
 });
@@ -139,7 +139,7 @@ test('a job over its timeout is killed with everything it started, and the failu
   ]);
   startManager(t, data, 1);
 
-  const dead = await waitFor(() => deadJob(data, 'slowpoke'), { timeoutMs: 15_000, what: 'the job to time out' });
+  const dead = await waitFor(async () => deadJob(data, 'slowpoke'), { timeoutMs: 15_000, what: 'the job to time out' });
   assert.equal(dead.exit_code, null);
   assert.match(dead.last_error ?? '', /timed out after 1 s/);
   const started = Date.parse(dead.started_at!);
@@ -148,7 +148,7 @@ test('a job over its timeout is killed with everything it started, and the failu
 
   const background = Number(readFileSync(pidFile, 'utf8').trim());
   assert.ok(background > 0, 'the job wrote its background pid');
-  await waitFor(() => !processAlive(background), { timeoutMs: 8_000, what: `background child ${background} to be killed` });
+  await waitFor(async () => !processAlive(background), { timeoutMs: 8_000, what: `background child ${background} to be killed` });
 });
 
 test('when a worker is killed with -9 mid-job, the job is taken back after its lease and run again to completion', { timeout: 60_000 }, async (t) => {
@@ -159,9 +159,8 @@ test('when a worker is killed with -9 mid-job, the job is taken back after its l
   const seconds = '$([ "$QUEUECTL_ATTEMPT" = 1 ] && echo 8 || echo 0.5)';
   await cliOk(data, ['enqueue', '--id', 'survivor', '--command', `sh '${RECORD}' '${runs}' $PPID ${seconds}`]);
 
-  const firstRun = await waitFor(
-    () => {
-      const job = allJobs(data).get('survivor');
+  const firstRun = await waitFor(async () => {
+      const job = (await allJobs(data)).get('survivor');
       const run = starts(runs, 'survivor')[0];
       return job?.state === 'processing' && job.lease.worker_pid !== null && run ? { job, run } : null;
     },
@@ -172,11 +171,11 @@ test('when a worker is killed with -9 mid-job, the job is taken back after its l
   process.kill(victim, 'SIGKILL');
 
   // The moment the second run starts, the first run must be over.
-  const secondRun = await waitFor(() => starts(runs, 'survivor')[1], { timeoutMs: 20_000, what: 'the job to run again' });
+  const secondRun = await waitFor(async () => starts(runs, 'survivor')[1], { timeoutMs: 20_000, what: 'the job to run again' });
   const firstStillRunning = processAlive(firstRun.run.shell);
 
-  await waitFor(() => allJobs(data).get('survivor')?.state === 'completed', { timeoutMs: 20_000, what: 'the job to complete' });
-  const job = allJobs(data).get('survivor')!;
+  await waitFor(async () => (await allJobs(data)).get('survivor')?.state === 'completed', { timeoutMs: 20_000, what: 'the job to complete' });
+  const job = (await allJobs(data)).get('survivor')!;
   assert.equal(job.attempts, 2);
   assert.equal(secondRun.attempt, 2);
   assert.notEqual(secondRun.worker, victim, 'the second run is on another worker');
@@ -204,7 +203,7 @@ test('a job that kills its own worker goes to the DLQ after 1 + max_retries clai
   await cliOk(data, ['enqueue', JSON.stringify({ id: 'killer', command: `${recordingJob(runs)} && kill -9 $PPID`, max_retries: 1 })]);
   startManager(t, data, 1);
 
-  const dead = await waitFor(() => deadJob(data, 'killer'), { timeoutMs: 20_000, what: 'the job to reach the DLQ' });
+  const dead = await waitFor(async () => deadJob(data, 'killer'), { timeoutMs: 20_000, what: 'the job to reach the DLQ' });
   assert.deepEqual(
     starts(runs, 'killer').map((run) => run.attempt),
     [1, 2],
@@ -227,7 +226,7 @@ test('enqueue takes over a stale lock left by a killed process', { timeout: 30_0
   await cliOk(data, ['enqueue', '--id', 'after-crash', '--command', 'true']);
   assert.ok(Date.now() - started < 10_000);
   assert.deepEqual(
-    readQueue(data).map((job) => [job.id, job.state]),
+    (await queued(data)).map((job) => [job.id, job.state]),
     [['after-crash', 'pending']],
   );
   assert.ok(!existsSync(lock), 'the lock was released after the enqueue');
@@ -248,14 +247,14 @@ test('enqueue waits while another process holds a fresh lock, then succeeds once
   // The holder keeps its lock for 3 s (this wait is the scenario, not a guess at a condition).
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   assert.equal(settled, false, 'enqueue did not wait for the lock');
-  assert.deepEqual(readQueue(data), []);
+  assert.deepEqual((await queued(data)), []);
 
   clearInterval(keepFresh);
   rmdirSync(lock);
   const result = await enqueue;
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(
-    readQueue(data).map((job) => job.id),
+    (await queued(data)).map((job) => job.id),
     ['patient'],
   );
 });
@@ -269,7 +268,7 @@ test('20 concurrent enqueue processes all succeed and every job is stored exactl
   const ids = results.map((result) => (JSON.parse(result.stdout) as Job).id);
   assert.equal(new Set(ids).size, 20, 'every enqueue got its own id');
 
-  const queue = readQueue(data);
+  const queue = (await queued(data));
   assert.equal(queue.length, 20);
   assert.deepEqual(queue.map((job) => job.id).sort(), [...ids].sort());
   assert.deepEqual(queue.map((job) => job.command).sort(), Array.from({ length: 20 }, (_, i) => `echo ${i}`).sort());

@@ -16,8 +16,8 @@ import {
   CLI,
   cliJson,
   cliOk,
-  readDlq,
-  readQueue,
+  deadJobs,
+  queued,
   runCli,
   startManager,
   tempDataDir,
@@ -72,7 +72,7 @@ describe("the enqueuer's environment", () => {
     assert.equal(statSync(join(data, 'envs', files[0]!)).mode & 0o777, 0o600);
     const queueText = readFileSync(join(data, 'queue.json'), 'utf8');
     assert.equal(queueText.split('SECRET_TOKEN').length - 1, 0, 'queue.json holds a reference, not the environment');
-    assert.equal(new Set(readQueue(data).map((job) => job.env_id)).size, 1);
+    assert.equal(new Set((await queued(data)).map((job) => job.env_id)).size, 1);
 
     await cliOk(data, ['cancel', '--all']);
     await cliOk(data, ['prune']);
@@ -84,11 +84,12 @@ describe("the enqueuer's environment", () => {
     await cli(data, ['enqueue', '--id', 'done', '--', 'true'], 0, { WHICH: 'one' });
     await cli(data, ['enqueue', '--id', 'waits', '--delay', '1h', '--', 'true'], 0, { WHICH: 'two' });
     await cli(data, ['enqueue', '--id', 'dies', '--', 'false'], 0, { WHICH: 'three' });
-    const envOf = (id: string) => allJobs(data).get(id)!.env_id!;
+    const all = await allJobs(data);
+    const envOf = (id: string) => all.get(id)!.env_id!;
     const [done, waits, dies] = [envOf('done'), envOf('waits'), envOf('dies')];
     assert.equal(new Set([done, waits, dies]).size, 3, 'three environments, one file each');
     startManager(t, data, 1);
-    await waitFor(() => allJobs(data).get('done')?.state === 'completed' && readDlq(data).length === 1, { what: 'one done, one dead' });
+    await waitFor(async () => (await allJobs(data)).get('done')?.state === 'completed' && (await deadJobs(data)).length === 1, { what: 'one done, one dead' });
     await cliOk(data, ['prune']);
     const left = readdirSync(join(data, 'envs')).sort();
     assert.deepEqual(left, [`${dies}.json`, `${waits}.json`].sort(), 'only the environment no job refers to is gone');
@@ -109,7 +110,7 @@ describe('commands without JSON', () => {
     const { data } = workspace(t);
     await cliOk(data, ['enqueue', '--id', 'words', '-p', '3', '--', 'printf', '%s|', 'a b', "it's", '$HOME', '-j4']);
     await cliOk(data, ['enqueue', '{"id":7,"command":"echo seven"}', '--priority', '2', '--delay', '0']);
-    const [words, seven] = readQueue(data);
+    const [words, seven] = (await queued(data));
     assert.equal(words?.command, "printf '%s|' 'a b' 'it'\\''s' '$HOME' -j4");
     assert.equal(words?.priority, 3);
     assert.equal(seven?.id, '7');
@@ -148,7 +149,7 @@ describe('commands without JSON', () => {
     assert.ok(jobs.every((job) => job.priority === 5 && job.max_retries === 0));
     const stdin = await runCli(data, ['enqueue', '--file', '-', '--lines'], { input: 'echo a\necho b\n' });
     assert.equal(stdin.code, 0, stdin.stderr);
-    assert.equal(readQueue(data).length, 5);
+    assert.equal((await queued(data)).length, 5);
     await rejected(data, ['enqueue', '--file', '-', '--lines', '--timeout', 'soon'], /--timeout must be a duration/, 'echo a\n');
     await rejected(data, ['enqueue', '--file', '-', '--lines', '--id', 'x'], /--id names one job/, 'echo a\n');
     await rejected(data, ['enqueue', '--file', '-', '--lines'], /no jobs in standard input: expected one command per line/, '\n\n');
@@ -186,7 +187,7 @@ describe('times people type', () => {
     const data = tempDataDir(t);
     await cliOk(data, ['enqueue', '--id', 'local', '--run-at', '2031-04-02 14:00', '--', 'true']);
     await cliOk(data, ['enqueue', '--id', 'clock', '-r', '11:30pm', '--', 'true']);
-    const [local, clock] = readQueue(data);
+    const [local, clock] = (await queued(data));
     assert.equal(local?.run_at, new Date(2031, 3, 2, 14, 0).toISOString());
     const at = new Date(clock!.run_at);
     assert.deepEqual([at.getHours(), at.getMinutes()], [23, 30]);
@@ -208,8 +209,8 @@ describe('logs -f and --tail', () => {
     await new Promise((resolve) => setTimeout(resolve, 300)); // it waits for the start: nothing has run yet
     assert.equal(out, '');
     startManager(t, data, 1);
-    await waitFor(() => out.includes('attempt 1 line 1'), { what: 'output as it is written' });
-    assert.equal(allJobs(data).get('twice')?.state, 'processing', 'printed while the job runs');
+    await waitFor(async () => out.includes('attempt 1 line 1'), { what: 'output as it is written' });
+    assert.equal((await allJobs(data)).get('twice')?.state, 'processing', 'printed while the job runs');
     assert.equal(await exited, 0, out);
     assert.match(out, /attempt 1 line 3\n--- queuectl: run 1 of 2 command failed with exit code 1[^\n]*\n--- queuectl: run 2 of 2 started[^\n]*\nattempt 2 line 1\n/);
     assert.match(out, /--- queuectl: run 2 of 2 exited with code 0 after [\d.]+ s\n$/);
@@ -229,7 +230,7 @@ describe('bulk actions and restart', () => {
     await cliOk(data, ['enqueue', '--file', '-', '--lines', '--delay', '1h'], { input: 'true\ntrue\ntrue\n' });
     const canceled = await cliJson<string[]>(data, ['cancel', '--state', 'pending']);
     assert.equal(canceled.length, 3);
-    assert.deepEqual(readQueue(data).map((job) => job.state), ['canceled', 'canceled', 'canceled']);
+    assert.deepEqual((await queued(data)).map((job) => job.state), ['canceled', 'canceled', 'canceled']);
     assert.match((await cliOk(data, ['cancel', '--all'])).stdout, /^nothing to cancel: no pending, failed or processing jobs$/m);
     await rejected(data, ['cancel', '--state', 'completed'], /--state: "completed" jobs cannot be canceled/);
     await rejected(data, ['cancel', 'x', '--all'], /give ids, or --all \/ --state, not both/);
@@ -238,24 +239,24 @@ describe('bulk actions and restart', () => {
     await cliOk(data, ['config', 'set', 'max_retries', '0']);
     await cliOk(data, ['enqueue', '--file', '-', '--lines'], { input: 'exit 1\nexit 2\nexit 3\n' });
     startManager(t, data, 1);
-    await waitFor(() => readDlq(data).length === 3, { what: 'three dead jobs' });
+    await waitFor(async () => (await deadJobs(data)).length === 3, { what: 'three dead jobs' });
     // Paused, so that none of them runs and dies again before the files are read.
     await cliOk(data, ['pause']);
-    const dead = readDlq(data).map((job) => job.id).sort();
+    const dead = (await deadJobs(data)).map((job) => job.id).sort();
     const retried = await cliJson<string[]>(data, ['dlq', 'retry', '--all']);
     assert.deepEqual(retried.sort(), dead);
-    assert.deepEqual(readQueue(data).filter((job) => dead.includes(job.id)).map((job) => job.state), ['pending', 'pending', 'pending']);
-    assert.equal(readDlq(data).length, 0, 'all left the DLQ in one go');
+    assert.deepEqual((await queued(data)).filter((job) => dead.includes(job.id)).map((job) => job.state), ['pending', 'pending', 'pending']);
+    assert.equal((await deadJobs(data)).length, 0, 'all left the DLQ in one go');
     await cliOk(data, ['resume']);
-    await waitFor(() => readDlq(data).length === 3, { what: 'them to die again' });
-    assert.ok(readDlq(data).every((job) => job.attempts === 1), 'attempts were reset');
-    const [a, b] = readDlq(data).map((job) => job.id);
+    await waitFor(async () => (await deadJobs(data)).length === 3, { what: 'them to die again' });
+    assert.ok((await deadJobs(data)).every((job) => job.attempts === 1), 'attempts were reset');
+    const [a, b] = (await deadJobs(data)).map((job) => job.id);
     assert.deepEqual(await cliJson<string[]>(data, ['dlq', 'retry', a!, b!]), [a, b]);
-    await waitFor(() => readDlq(data).length === 3, { what: 'them to die once more' });
-    const partly = await runCli(data, ['dlq', 'retry', readDlq(data)[0]!.id, 'ghost']);
+    await waitFor(async () => (await deadJobs(data)).length === 3, { what: 'them to die once more' });
+    const partly = await runCli(data, ['dlq', 'retry', (await deadJobs(data))[0]!.id, 'ghost']);
     assert.equal(partly.code, 2);
     assert.match(partly.stderr, /no job "ghost" in the DLQ/);
-    assert.equal(readDlq(data).length, 3, 'all or nothing');
+    assert.equal((await deadJobs(data)).length, 3, 'all or nothing');
   });
 
   test('restart puts finished jobs back, attempts reset, id and log kept with a line marking it; all or nothing', { timeout: 30_000 }, async (t) => {
@@ -268,8 +269,8 @@ describe('bulk actions and restart', () => {
     await rejected(data, ['restart', 'done', 'ghost'], /no job "ghost" in the queue, the DLQ or the archive; nothing was restarted/);
 
     assert.deepEqual(await cliJson<string[]>(data, ['restart', 'done', 'dead']), ['done', 'dead']);
-    await waitFor(() => starts(runs, 'done').length === 2 && starts(runs, 'dead').length === 2, { what: 'both to run again' });
-    await waitFor(() => allJobs(data).get('dead')?.state === 'dead' && allJobs(data).get('done')?.state === 'completed', { what: 'both to end' });
+    await waitFor(async () => starts(runs, 'done').length === 2 && starts(runs, 'dead').length === 2, { what: 'both to run again' });
+    await waitFor(async () => (await allJobs(data)).get('dead')?.state === 'dead' && (await allJobs(data)).get('done')?.state === 'completed', { what: 'both to end' });
     assert.deepEqual(readRuns(runs).filter((run) => run.event === 'start').map((run) => [run.id, run.attempt]), [
       ['done', 1],
       ['dead', 1],
@@ -283,7 +284,7 @@ describe('bulk actions and restart', () => {
   test('a job retention moved to the archive is restarted from there: back in the queue, pending, with its log', async (t) => {
     const data = tempDataDir(t);
     mkdirSync(join(data, 'archive', '2026-01-01T00-00-00-000Z-1.logs'), { recursive: true });
-    const old = { ...(readQueue(data)[0] ?? {}), id: 'old', command: 'true', state: 'completed', attempts: 1, max_retries: 3, priority: 0 };
+    const old = { ...((await queued(data))[0] ?? {}), id: 'old', command: 'true', state: 'completed', attempts: 1, max_retries: 3, priority: 0 };
     const at = '2026-01-01T00:00:00.000Z';
     writeFileSync(
       join(data, 'archive', '2026-01-01T00-00-00-000Z-1.json'),
@@ -292,7 +293,7 @@ describe('bulk actions and restart', () => {
     writeFileSync(join(data, 'archive', '2026-01-01T00-00-00-000Z-1.logs', 'old.log'), 'the first run\n');
     assert.equal((await cliJson<Job>(data, ['show', 'old'])).state, 'completed');
     assert.match((await cliOk(data, ['restart', 'old'])).stdout, /^restarted old \(pending again, attempts reset\)$/m);
-    const job = readQueue(data).find((entry) => entry.id === 'old');
+    const job = (await queued(data)).find((entry) => entry.id === 'old');
     assert.equal(job?.state, 'pending');
     assert.equal(job?.attempts, 0);
     assert.match((await cliOk(data, ['logs', 'old'])).stdout, /^the first run\n--- queuectl: restarted by user at \S+ \(back from the archive\): attempts reset\n$/);
@@ -312,7 +313,7 @@ describe('order across managers', () => {
     writeFileSync(batch, priorities.map((priority, i) => JSON.stringify({ id: `j${i}-p${priority}`, priority, command: recordingJob(runs, 1) })).join('\n'));
     await cliOk(data, ['enqueue', '--file', batch]);
     await cliOk(data, ['resume']);
-    await waitFor(() => readRuns(runs).filter((run) => run.event === 'start').length === 6, { timeoutMs: 30_000, what: 'every job to start' });
+    await waitFor(async () => readRuns(runs).filter((run) => run.event === 'start').length === 6, { timeoutMs: 30_000, what: 'every job to start' });
     const order = readRuns(runs)
       .filter((run) => run.event === 'start')
       .sort((a, b) => a.at - b.at)
@@ -327,12 +328,12 @@ describe('pause and resume', () => {
     const { data, runs } = workspace(t);
     await cliOk(data, ['enqueue', '--id', 'running', '--command', recordingJob(runs, 1)]);
     startManager(t, data, 1);
-    await waitFor(() => starts(runs, 'running')[0], { what: 'the first job to start' });
+    await waitFor(async () => starts(runs, 'running')[0], { what: 'the first job to start' });
     assert.match((await cliOk(data, ['pause'])).stdout, /^paused: no worker manager on .* starts a new job until queuectl resume; running jobs go on$/m);
     assert.equal((await cliOk(data, ['pause'])).stdout, 'the queue was paused already\n');
     await cliOk(data, ['enqueue', '--id', 'held-back', '--command', recordingJob(runs)]);
     startManager(t, data, 1); // started while paused
-    await waitFor(() => allJobs(data).get('running')?.state === 'completed', { what: 'the running job to finish' });
+    await waitFor(async () => (await allJobs(data)).get('running')?.state === 'completed', { what: 'the running job to finish' });
 
     const status = await cliJson<{ paused: boolean }>(data, ['status']);
     assert.equal(status.paused, true);
@@ -346,8 +347,8 @@ describe('pause and resume', () => {
     assert.match(start.stdout, /^note: the queue is paused: no job starts until queuectl resume$/m);
 
     await cliOk(data, ['resume']);
-    await waitFor(() => allJobs(data).get('held-back')?.state === 'completed', { what: 'the held-back job to run once resumed' });
+    await waitFor(async () => (await allJobs(data)).get('held-back')?.state === 'completed', { what: 'the held-back job to run once resumed' });
     assert.equal((await cliJson<{ paused: boolean }>(data, ['status'])).paused, false);
-    assert.deepEqual(ids(readQueue(data).filter((job) => job.state !== 'completed')), []);
+    assert.deepEqual(ids((await queued(data)).filter((job) => job.state !== 'completed')), []);
   });
 });

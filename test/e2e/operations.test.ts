@@ -18,8 +18,9 @@ import {
   describeRun,
   rejected,
   processAlive,
-  readDlq,
-  readQueue,
+  allJobs,
+  deadJobs,
+  queued,
   runCli,
   snapshotDir,
   startManager,
@@ -88,7 +89,7 @@ function writeLog(dataDir: string, id: string): string {
 }
 
 const ids = (jobs: readonly Job[]) => jobs.map((job) => job.id);
-const stateOf = (dataDir: string, id: string) => [...readQueue(dataDir), ...readDlq(dataDir)].find((job) => job.id === id)?.state;
+const stateOf = async (dataDir: string, id: string) => (await allJobs(dataDir)).get(id)?.state;
 
 // ---- a real terminal --------------------------------------------------------------------------
 
@@ -180,7 +181,7 @@ describe('wait', () => {
     // On a terminal the progress line shows when the wait has read the queue: only then may the
     // jobs run, or they could finish before it looks and leave it nothing to wait for.
     const terminal = inTerminal(t, data, ['wait', '--json']);
-    await waitFor(() => terminal.output().includes('waiting: 0/2 done'), { what: 'the wait to start' });
+    await waitFor(async () => terminal.output().includes('waiting: 0/2 done'), { what: 'the wait to start' });
     startManager(t, data, 1);
     assert.equal(await terminal.exited, 0, terminal.output());
     const output = terminal.output().replaceAll('\r\n', '\n');
@@ -210,7 +211,7 @@ describe('wait', () => {
   test('on a terminal, a progress line with done/total and ETA is drawn on stderr', { timeout: 30_000 }, async (t) => {
     const data = tempDataDir(t);
     await cliOk(data, ['enqueue', '--id', 'p', '--command', 'true']);
-    writeJobs(data, [...readQueue(data), finished('done', 'completed', MINUTE)]);
+    writeJobs(data, [...(await queued(data)), finished('done', 'completed', MINUTE)]);
     const terminal = inTerminal(t, data, ['wait', 'p', 'done', '--timeout', '1']);
     assert.equal(await terminal.exited, 124, terminal.output());
     assert.match(terminal.output(), /waiting: 1\/2 done · ETA - · no worker is running \(queuectl worker start\)/);
@@ -225,7 +226,7 @@ describe('enqueue --wait', () => {
     startManager(t, data, 1);
     const result = await cli(data, ['enqueue', '--id', 'ok', '--wait', '--command', recordingJob(runs, 0.2)], 0);
     assert.equal(result.stdout, 'enqueued ok\nok completed\n');
-    assert.equal(stateOf(data, 'ok'), 'completed');
+    assert.equal(await stateOf(data, 'ok'), 'completed');
     const json = await cli(data, ['enqueue', '{"id":"ok2","command":"true"}', '--wait', '--json'], 0);
     const job = JSON.parse(json.stdout) as Job;
     assert.equal(job.id, 'ok2');
@@ -268,7 +269,7 @@ describe('waiting with no worker running', () => {
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const started = Date.now();
-    await waitFor(() => stderr.includes('no worker manager is running'), { timeoutMs: 5_000, what: 'the notice' });
+    await waitFor(async () => stderr.includes('no worker manager is running'), { timeoutMs: 5_000, what: 'the notice' });
     assert.ok(Date.now() - started < 5_000);
     startManager(t, data, 1);
     const code = await new Promise((resolve) => child.once('exit', resolve));
@@ -297,7 +298,7 @@ describe('cancel', () => {
     assert.equal(job.lease, null);
     assert.equal(job.last_error, 'canceled by user while pending');
     assert.ok(Date.parse(job.finished_at!) > 0);
-    assert.ok(readQueue(data).some((entry) => entry.id === 'stop-me'), 'kept in queue.json for inspection');
+    assert.ok((await queued(data)).some((entry) => entry.id === 'stop-me'), 'kept in queue.json for inspection');
 
     assert.deepEqual(ids(await cliJson<Job[]>(data, ['list', '--state', 'canceled'])), ['stop-me']);
     const status = await cliJson<{ counts: Record<string, number> }>(data, ['status']);
@@ -315,8 +316,8 @@ describe('cancel', () => {
     assert.equal(job?.state, 'canceled');
     assert.equal(job?.exit_code, 3);
     assert.equal(job?.last_error, 'canceled by user while waiting to retry (last run: command failed with exit code 3)');
-    assert.equal(stateOf(data, 'retrying'), 'canceled');
-    assert.equal(stateOf(data, 'other'), 'pending');
+    assert.equal(await stateOf(data, 'retrying'), 'canceled');
+    assert.equal(await stateOf(data, 'other'), 'pending');
   });
 
   test('canceling a running job kills its process group, background child included, and it is not retried', { timeout: 60_000 }, async (t) => {
@@ -325,8 +326,8 @@ describe('cancel', () => {
     const command = `sleep 60 & echo $! > '${pidFile}'; ${recordingJob(runs, 60)}`;
     await cliOk(data, ['enqueue', JSON.stringify({ id: 'victim', command, max_retries: 3 })]);
     const manager = startManager(t, data, 1);
-    const run = await waitFor(() => starts(runs, 'victim')[0], { what: 'the job to start' });
-    const background = await waitFor(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0), { what: 'the background pid' });
+    const run = await waitFor(async () => starts(runs, 'victim')[0], { what: 'the job to start' });
+    const background = await waitFor(async () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0), { what: 'the background pid' });
     assert.ok(processAlive(background) && processAlive(run.shell));
 
     const started = Date.now();
@@ -343,13 +344,13 @@ describe('cancel', () => {
     assert.equal(job.last_error, 'canceled by user while running; run 1 was killed');
 
     // The worker sees its command die, finds its token gone and records nothing over canceled.
-    await waitFor(() => manager.output().includes("victim: canceled; this run's outcome is dropped"), {
+    await waitFor(async () => manager.output().includes("victim: canceled; this run's outcome is dropped"), {
       what: 'the worker to drop the outcome',
     });
-    assert.equal(stateOf(data, 'victim'), 'canceled');
+    assert.equal(await stateOf(data, 'victim'), 'canceled');
     await cliOk(data, ['enqueue', '--id', 'next', '--command', recordingJob(runs)]);
     await cliOk(data, ['wait', 'next', '--timeout', '20']);
-    assert.equal(stateOf(data, 'victim'), 'canceled');
+    assert.equal(await stateOf(data, 'victim'), 'canceled');
     assert.equal(starts(runs, 'victim').length, 1, 'a canceled job is not retried');
     assert.ok(readRuns(runs).some((entry) => entry.id === 'victim' && entry.event === 'term'), 'the job got SIGTERM');
   });
@@ -358,7 +359,7 @@ describe('cancel', () => {
     const { data, runs } = workspace(t);
     await cliOk(data, ['enqueue', '--id', 'stubborn', '--command', `trap '' TERM; ${recordingJob(runs, 60)}`]);
     startManager(t, data, 1);
-    const run = await waitFor(() => starts(runs, 'stubborn')[0], { what: 'the job to start' });
+    const run = await waitFor(async () => starts(runs, 'stubborn')[0], { what: 'the job to start' });
     const started = Date.now();
     const result = await cli(data, ['cancel', 'stubborn'], 0);
     const took = Date.now() - started;
@@ -379,7 +380,7 @@ describe('cancel', () => {
     await rejected(data, ['cancel', 'k'], /job "k" is already canceled/);
     await rejected(data, ['cancel', 'p', 'ghost'], /^queuectl: no job "ghost" in the queue or the DLQ; nothing was canceled/);
     await rejected(data, ['cancel'], /^queuectl: cancel needs the id of at least one job, or --all or --state/);
-    assert.equal(stateOf(data, 'p'), 'pending');
+    assert.equal(await stateOf(data, 'p'), 'pending');
   });
 
   test('dlq retry does not revive a canceled job', { timeout: 30_000 }, async (t) => {
@@ -414,15 +415,15 @@ describe('prune', () => {
     const data = pruneDir(t);
     const result = await cli(data, ['prune', '--older-than', '7d'], 0);
     assert.equal(result.stdout, 'pruned 2 jobs (1 completed, 1 canceled) and their logs\n');
-    assert.deepEqual(ids(readQueue(data)), ['p', 'r', 'f', 'c-new', 'k-new']);
-    assert.deepEqual(ids(readDlq(data)), ['d-old', 'd-new'], 'dead jobs stay unless --state names them');
+    assert.deepEqual(ids((await queued(data))), ['p', 'r', 'f', 'c-new', 'k-new']);
+    assert.deepEqual(ids((await deadJobs(data))), ['d-old', 'd-new'], 'dead jobs stay unless --state names them');
     assert.deepEqual(logs(data), ['c-new.log', 'd-new.log', 'd-old.log', 'f.log', 'k-new.log', 'p.log', 'r.log']);
   });
 
   test('the default is every completed and canceled job; --json prints the removed ids', { timeout: 30_000 }, async (t) => {
     const data = pruneDir(t);
     assert.deepEqual(await cliJson(data, ['prune']), ['c-old', 'c-new', 'k-old', 'k-new']);
-    assert.deepEqual(ids(readQueue(data)), ['p', 'r', 'f'], 'pending, processing and failed jobs are never pruned');
+    assert.deepEqual(ids((await queued(data))), ['p', 'r', 'f'], 'pending, processing and failed jobs are never pruned');
     assert.deepEqual(await cliJson(data, ['prune']), [], 'nothing left to prune');
     assert.equal((await cli(data, ['prune'], 0)).stdout, 'nothing to prune: no completed or canceled jobs\n');
   });
@@ -430,10 +431,10 @@ describe('prune', () => {
   test('--state dead prunes the DLQ; states combine with commas and with --older-than', { timeout: 30_000 }, async (t) => {
     const data = pruneDir(t);
     assert.deepEqual(await cliJson(data, ['prune', '--state', 'dead,completed', '--older-than', '9d']), ['c-old', 'd-old']);
-    assert.deepEqual(ids(readDlq(data)), ['d-new']);
+    assert.deepEqual(ids((await deadJobs(data))), ['d-new']);
     assert.deepEqual(await cliJson(data, ['prune', '--state', 'dead']), ['d-new']);
-    assert.deepEqual(readDlq(data), []);
-    assert.ok(readQueue(data).some((job) => job.id === 'k-old'), 'canceled jobs were not named');
+    assert.deepEqual((await deadJobs(data)), []);
+    assert.ok((await queued(data)).some((job) => job.id === 'k-old'), 'canceled jobs were not named');
   });
 
   test('--dry-run says what would go and deletes nothing', { timeout: 30_000 }, async (t) => {
@@ -458,7 +459,7 @@ describe('prune', () => {
     const old = Array.from({ length: 100 }, (_, i) => finished(`k${i}`, 'canceled', DAY - i * SECOND));
     writeJobs(data, [...old, pending('last')]);
     await cliOk(data, ['cancel', 'last']); // the 101st finished job: past retention + 100
-    assert.deepEqual(readQueue(data), []);
+    assert.deepEqual((await queued(data)), []);
     const batches = readdirSync(join(data, 'archive')).filter((name) => name.endsWith('.json')); // beside them, their logs
     const archived = batches.flatMap((name) => (JSON.parse(readFileSync(join(data, 'archive', name), 'utf8')) as { jobs: Job[] }).jobs);
     assert.equal(archived.length, 101);
@@ -529,7 +530,7 @@ describe('status --watch', () => {
     const data = tempDataDir(t);
     await cliOk(data, ['enqueue', '--id', 'seen', '--command', 'true']);
     const terminal = inTerminal(t, data, ['status', '--watch', '--interval', '100']);
-    await waitFor(() => terminal.output().split('\u001b[H\u001b[2J').length > 3, { what: 'three frames' });
+    await waitFor(async () => terminal.output().split('\u001b[H\u001b[2J').length > 3, { what: 'three frames' });
     terminal.type('\u0003'); // Ctrl-C
     assert.equal(await terminal.exited, 0, terminal.output());
     const frames = terminal.output().split('\u001b[H\u001b[2J').slice(1);
@@ -558,7 +559,7 @@ describe('aliases and help', () => {
     assert.equal((await cliOk(data, ['config-get', 'max_retries'])).stdout, '5\n');
     assert.equal((await cliOk(data, ['config:get', 'backoff-base'])).stdout, '3\n');
     await cliOk(data, ['dlq:retry', 'd']);
-    assert.equal(stateOf(data, 'd'), 'pending');
+    assert.equal(await stateOf(data, 'd'), 'pending');
     await cliOk(data, ['dlq-list']);
 
     const started = await cliOk(data, ['worker:start', '--count', '1', '--detach']);
@@ -628,7 +629,7 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
     writeJobs(data, oldHistory(data));
     await cliOk(data, ['enqueue', '--id', 'trigger', '--command', recordingJob(runs)]);
     startManager(t, data, 1);
-    await waitFor(() => existsSync(join(data, 'archive')) && readQueue(data).every((job) => !job.id.startsWith('old')), { what: 'the archive batch' });
+    await waitFor(async () => existsSync(join(data, 'archive')) && (await queued(data)).every((job) => !job.id.startsWith('old')), { what: 'the archive batch' });
 
     const shown = await cliJson<Job>(data, ['show', 'old007']);
     assert.equal(shown.state, 'completed');
@@ -648,7 +649,7 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
     const result = await runCli(data, ['enqueue', '--id', 'mine', '--command', recordingJob(runs, 0.5), '--wait']);
     assert.equal(result.code, 0, describeRun(['enqueue', '--wait'], result));
     assert.match(result.stdout, /^mine completed$/m);
-    await waitFor(() => readQueue(data).length <= 2, { what: 'the old jobs to be deleted' });
+    await waitFor(async () => (await queued(data)).length <= 2, { what: 'the old jobs to be deleted' });
     assert.deepEqual(readdirSync(join(data, 'logs')).sort(), ['mine.log'], 'their logs were deleted with them');
   });
 
@@ -658,7 +659,7 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
     writeLog(data, 'recent');
     await cliOk(data, ['enqueue', '--id', 'trigger', '--command', recordingJob(runs)]);
     const manager = startManager(t, data, 1);
-    await waitFor(() => existsSync(join(data, 'archive')), { what: 'the archive batch' });
+    await waitFor(async () => existsSync(join(data, 'archive')), { what: 'the archive batch' });
     process.kill(manager.pid, 'SIGTERM');
     await manager.exited;
     const batches = () => readdirSync(join(data, 'archive')).sort();
@@ -681,11 +682,11 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
     writeJobs(data, Array.from({ length: 150 }, (_, i) => pending(`j${i}`)));
     const result = await cli(data, ['cancel', ...Array.from({ length: 150 }, (_, i) => `j${i}`)], 0);
     assert.match(result.stdout, /^canceled j0 \(was pending\)$/m);
-    assert.ok(readQueue(data).length <= 100, `${readQueue(data).length} jobs still in queue.json`);
-    const live = new Set(readQueue(data).map((job) => job.id));
+    assert.ok((await queued(data)).length <= 100, `${(await queued(data)).length} jobs still in queue.json`);
+    const live = new Set((await queued(data)).map((job) => job.id));
     const orphans = readdirSync(join(data, 'logs')).filter((name) => !live.has(name.replace(/\.log$/, '')));
     assert.deepEqual(orphans, [], 'logs of jobs no longer in queue.json');
-    const archived = readQueue(data).length === 0 ? 'j0' : [...Array(150).keys()].map((i) => `j${i}`).find((id) => !live.has(id))!;
+    const archived = (await queued(data)).length === 0 ? 'j0' : [...Array(150).keys()].map((i) => `j${i}`).find((id) => !live.has(id))!;
     assert.match((await cliOk(data, ['logs', archived])).stdout, /^--- queuectl: canceled by user while pending at /);
   });
 
@@ -698,7 +699,7 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
     writeJobs(data, oldHistory(data));
     await cliOk(data, ['enqueue', '--id', 'trigger', '--command', recordingJob(runs)]);
     startManager(t, data, 1);
-    await waitFor(() => readQueue(data).every((job) => !job.id.startsWith('old')), { what: 'a new batch' });
+    await waitFor(async () => (await queued(data)).every((job) => !job.id.startsWith('old')), { what: 'a new batch' });
     const left = readdirSync(join(data, 'archive'));
     assert.ok(!left.some((name) => name.startsWith('2020-')), `the old batch is gone: ${left.join(' ')}`);
     assert.ok(left.includes('notes.txt'), 'a file that is not a batch is left alone');
@@ -715,12 +716,12 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
       await cliOk(data, ['enqueue', '--file', batch, '--wait']);
       // Cancel some too: a canceled job's log (a line saying so) must leave with it as well.
       await cliOk(data, ['enqueue', '--file', batch]);
-      const waiting = readQueue(data).filter((job) => job.state === 'pending').map((job) => job.id);
+      const waiting = (await queued(data)).filter((job) => job.state === 'pending').map((job) => job.id);
       if (waiting.length > 0) await runCli(data, ['cancel', ...waiting]);
-      const queued = readQueue(data);
+      const inQueue = await queued(data);
       const logs = readdirSync(join(data, 'logs'));
-      assert.ok(queued.length <= 50 + 100 + 100, `round ${round}: ${queued.length} jobs in queue.json`);
-      const live = new Set(queued.map((job) => job.id));
+      assert.ok(inQueue.length <= 50 + 100 + 100, `round ${round}: ${inQueue.length} jobs in queue.json`);
+      const live = new Set(inQueue.map((job) => job.id));
       assert.deepEqual(logs.filter((name) => !live.has(name.replace(/\.log$/, ''))), [], `round ${round}: logs of jobs no longer in queue.json`);
     }
     const archived = readdirSync(join(data, 'archive'));

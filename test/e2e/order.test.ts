@@ -26,12 +26,12 @@ function intervals(runs: string): Map<string, { start: number; end: number }> {
 
 const overlap = (a: { start: number; end: number }, b: { start: number; end: number }) => a.start < b.end && b.start < a.end;
 
-function states(data: string): Record<string, string> {
-  return Object.fromEntries([...allJobs(data)].map(([id, job]) => [id, job.state]));
+async function states(data: string): Promise<Record<string, string>> {
+  return Object.fromEntries([...(await allJobs(data))].map(([id, job]) => [id, job.state]));
 }
 
-function finished(data: string, ids: readonly string[]): boolean {
-  const jobs = allJobs(data);
+async function finished(data: string, ids: readonly string[]): Promise<boolean> {
+  const jobs = (await allJobs(data));
   return ids.every((id) => ['completed', 'dead', 'canceled'].includes(jobs.get(id)?.state ?? ''));
 }
 
@@ -44,8 +44,8 @@ test('a chain a → b → c runs in order on 4 free workers; a fan-in job waits 
   await cliOk(data, ['enqueue', '--id', 'y', '--command', recordingJob(runs, 0.8)]);
   await cliOk(data, ['enqueue', '--id', 'fan-in', '--after', 'x,y,c', '--command', recordingJob(runs)]);
   startManager(t, data, 4);
-  await waitFor(() => finished(data, ['a', 'b', 'c', 'x', 'y', 'fan-in']), { timeoutMs: 30_000, what: 'every job to finish' });
-  assert.deepEqual(Object.values(states(data)), Array(6).fill('completed'));
+  await waitFor(async () => finished(data, ['a', 'b', 'c', 'x', 'y', 'fan-in']), { timeoutMs: 30_000, what: 'every job to finish' });
+  assert.deepEqual(Object.values(await states(data)), Array(6).fill('completed'));
   const run = intervals(runs);
   assert.ok(run.get('b')!.start >= run.get('a')!.end, 'b after a');
   assert.ok(run.get('c')!.start >= run.get('b')!.end, 'c after b');
@@ -79,9 +79,9 @@ test('a dependency that dies cancels its whole subtree at once; wait names it; i
   await cliOk(data, ['enqueue', '--id', 'free', '--command', recordingJob(runs, 0.5)]);
   const waiting = cliCode(data, ['wait', 'd'], 1);
   startManager(t, data, 2);
-  await waitFor(() => finished(data, ['a', 'b', 'c', 'd', 'free']), { timeoutMs: 30_000, what: 'every job to end' });
-  assert.deepEqual(states(data), { a: 'dead', b: 'canceled', c: 'canceled', d: 'canceled', free: 'completed' });
-  const jobs = allJobs(data);
+  await waitFor(async () => finished(data, ['a', 'b', 'c', 'd', 'free']), { timeoutMs: 30_000, what: 'every job to end' });
+  assert.deepEqual(await states(data), { a: 'dead', b: 'canceled', c: 'canceled', d: 'canceled', free: 'completed' });
+  const jobs = (await allJobs(data));
   assert.equal(jobs.get('b')!.last_error, 'canceled: its dependency "a" is dead');
   assert.equal(jobs.get('d')!.last_error, 'canceled: its dependency "c" was canceled ("a" is dead)');
   assert.deepEqual(
@@ -96,7 +96,7 @@ test('a dependency that dies cancels its whole subtree at once; wait names it; i
   const retried = await cliOk(data, ['dlq', 'retry', 'a']);
   assert.match(retried.stdout, /^a is pending again/m);
   assert.match(retried.stdout, /3 job\(s\) waiting to run after it were canceled when it ended, and stay canceled; to run them too: queuectl restart b c d$/m);
-  assert.equal(allJobs(data).get('b')!.state, 'canceled', 'not revived');
+  assert.equal((await allJobs(data)).get('b')!.state, 'canceled', 'not revived');
 });
 
 test('dependents canceled long ago and moved to the archive by retention are named by dlq retry, and restart brings them back', { timeout: 90_000 }, async (t) => {
@@ -105,17 +105,18 @@ test('dependents canceled long ago and moved to the archive by retention are nam
   await cliOk(data, ['enqueue', '--id', 'dep', '-a', 'mig', '--', 'true']);
   await cliOk(data, ['enqueue', '--id', 'smoke', '-a', 'dep', '--', 'true']);
   startManager(t, data, 2);
-  await waitFor(() => allJobs(data).get('smoke')?.state === 'canceled', { what: 'the cascade' });
+  await waitFor(async () => (await allJobs(data)).get('smoke')?.state === 'canceled', { what: 'the cascade' });
   // Past retention + 100 finished jobs, the oldest leave for the archive: dep and smoke among them.
   await cliOk(data, ['enqueue', '--file', '-', '--lines'], { input: 'true\n'.repeat(110) });
-  await waitFor(() => !allJobs(data).has('smoke'), { timeoutMs: 60_000, what: 'retention to archive the canceled ones' });
+  await waitFor(async () => !(await allJobs(data)).has('smoke'), { timeoutMs: 60_000, what: 'retention to archive the canceled ones' });
   assert.equal((await cliJson<Job>(data, ['show', 'smoke'])).state, 'canceled');
   await cliOk(data, ['pause']); // mig, retried, would die again at once
   const retried = await cliOk(data, ['dlq', 'retry', 'mig']);
   assert.match(retried.stdout, /2 job\(s\) waiting to run after it were canceled when it ended, and stay canceled; to run them too: queuectl restart (dep smoke|smoke dep)$/m);
   await cliOk(data, ['restart', 'dep', 'smoke']);
+  const all = await allJobs(data);
   assert.deepEqual(
-    ['dep', 'smoke'].map((id) => allJobs(data).get(id)?.state),
+    ['dep', 'smoke'].map((id) => all.get(id)?.state),
     ['pending', 'pending'],
   );
 });
@@ -137,7 +138,7 @@ test('a dependent whose dependency was pruned without completing cannot be resta
   await cliOk(data, ['enqueue', '--id', 'a', '--max-retries', '0', '--', 'false']);
   await cliOk(data, ['enqueue', '--id', 'b', '-a', 'a', '--', 'true']);
   startManager(t, data, 1);
-  await waitFor(() => allJobs(data).get('b')?.state === 'canceled', { what: 'a to die and b to be canceled' });
+  await waitFor(async () => (await allJobs(data)).get('b')?.state === 'canceled', { what: 'a to die and b to be canceled' });
   await cliOk(data, ['prune', '--state', 'dead']);
   await rejected(data, ['restart', 'b'], /job "b" runs after "a", which is gone without having completed \(pruned or deleted\)/);
   await rejected(data, ['enqueue', '-a', 'a', '--', 'true'], /no job "a" to run after/);
@@ -157,7 +158,7 @@ test('--after across a --file batch names jobs earlier in it; a later one is ref
   await rejected(data, ['enqueue', '--file', backwards], /^queuectl: line 1: cannot run after "fetch": it is line 2, later in the batch/);
   await cliOk(data, ['enqueue', '--file', batch]);
   startManager(t, data, 3);
-  await waitFor(() => finished(data, ['fetch', 'build', 'test']), { timeoutMs: 30_000, what: 'the batch to finish' });
+  await waitFor(async () => finished(data, ['fetch', 'build', 'test']), { timeoutMs: 30_000, what: 'the batch to finish' });
   const run = intervals(runs);
   assert.ok(run.get('build')!.start >= run.get('fetch')!.end);
   assert.ok(run.get('test')!.start >= run.get('build')!.end);
@@ -167,11 +168,11 @@ test('a dependency that completed and was pruned still counts as completed', asy
   const { data } = workspace(t);
   await cliOk(data, ['enqueue', '--id', 'old', '--', 'true']);
   startManager(t, data, 1);
-  await waitFor(() => finished(data, ['old']), { what: 'old to complete' });
+  await waitFor(async () => finished(data, ['old']), { what: 'old to complete' });
   await cliOk(data, ['prune']);
-  assert.equal(allJobs(data).has('old'), false);
+  assert.equal((await allJobs(data)).has('old'), false);
   await cliOk(data, ['enqueue', '--id', 'new', '-a', 'old', '--', 'true']);
-  await waitFor(() => allJobs(data).get('new')?.state === 'completed', { what: 'new to run' });
+  await waitFor(async () => (await allJobs(data)).get('new')?.state === 'completed', { what: 'new to run' });
 });
 
 test('bad input: unknown, self, dead or canceled dependencies, bad queue names, bad limits; nothing on disk changes', async (t) => {
@@ -197,9 +198,9 @@ test('a job enqueued later under the id of a dependency gone from the queue is a
   await cliOk(data, ['enqueue', '--id', 'A', '--', 'true']);
   await cliOk(data, ['enqueue', '--id', 'C', '-a', 'A', '-r', '2099-01-01T00:00:00Z', '--', 'true']); // due much later
   startManager(t, data, 1);
-  await waitFor(() => allJobs(data).get('A')?.state === 'completed', { what: 'A to complete' });
+  await waitFor(async () => (await allJobs(data)).get('A')?.state === 'completed', { what: 'A to complete' });
   await cliOk(data, ['prune', '--state', 'completed']);
-  assert.equal(allJobs(data).has('A'), false, 'A left the queue, completed');
+  assert.equal((await allJobs(data)).has('A'), false, 'A left the queue, completed');
   // Nightly scripts use fixed ids: taking A again is fine, and C does not wait for the new A.
   await cliOk(data, ['enqueue', '--id', 'A', '-a', 'C', '--', 'true']);
   const { stdout } = await cliOk(data, ['list']);
@@ -222,8 +223,8 @@ test('a queue limited to 1 never runs two of its jobs at once under 2 managers o
   await cliOk(data, ['enqueue', '--file', batch]);
   startManager(t, data, 2);
   startManager(t, data, 2);
-  await waitFor(() => finished(data, jobs.map((job) => job.id)), { timeoutMs: 60_000, what: 'every job to finish' });
-  assert.ok(Object.values(states(data)).every((state) => state === 'completed'));
+  await waitFor(async () => finished(data, jobs.map((job) => job.id)), { timeoutMs: 60_000, what: 'every job to finish' });
+  assert.ok(Object.values(await states(data)).every((state) => state === 'completed'));
   const run = intervals(runs);
   const ffmpeg = jobs.filter((job) => job.queue === 'ffmpeg').map((job) => run.get(job.id)!);
   for (let i = 0; i < ffmpeg.length; i++) {
@@ -248,23 +249,23 @@ test('a limit changed while workers run takes effect; a paused queue starts noth
   writeFileSync(batch, Array.from({ length: 6 }, (_, i) => JSON.stringify({ id: `q-${i}`, queue: 'q', command: recordingJob(runs, 30) })).join('\n'));
   await cliOk(data, ['enqueue', '--file', batch]);
   const manager = startManager(t, data, 4);
-  await waitFor(() => readRuns(runs).length === 1, { what: 'the first job to start' });
+  await waitFor(async () => readRuns(runs).length === 1, { what: 'the first job to start' });
   const raised = await cliOk(data, ['parallel', '3', '--queue', 'q']);
   assert.match(raised.stdout, /^queue q: at most 3 job\(s\) at a time/);
-  await waitFor(() => readRuns(runs).length === 3, { what: 'two more to start under the raised limit' });
-  assert.equal([...allJobs(data).values()].filter((job) => job.state === 'processing').length, 3, 'no more than the limit');
+  await waitFor(async () => readRuns(runs).length === 3, { what: 'two more to start under the raised limit' });
+  assert.equal([...(await allJobs(data)).values()].filter((job) => job.state === 'processing').length, 3, 'no more than the limit');
   await cliOk(data, ['pause', '--queue', 'q']);
   await cliOk(data, ['parallel', 'unlimited', '--queue', 'q']);
   await cliOk(data, ['cancel', 'q-0']);
   // The cancel wakes the manager, with a free worker and no limit: only the pause holds the rest
   // back. Its cycle that saw the cancel (and claimed nothing) has run once it stops the run.
-  await waitFor(() => /q-0: stopping its run on worker \d+: it was canceled/.test(manager.output()), { what: 'the manager to see the cancel' });
-  await waitFor(() => readRuns(runs).some((run) => run.id === 'q-0' && run.event === 'term'), { what: 'q-0 to stop' });
+  await waitFor(async () => /q-0: stopping its run on worker \d+: it was canceled/.test(manager.output()), { what: 'the manager to see the cancel' });
+  await waitFor(async () => readRuns(runs).some((run) => run.id === 'q-0' && run.event === 'term'), { what: 'q-0 to stop' });
   const { stdout } = await cliOk(data, ['status']);
   assert.match(stdout, /^q\s+unlimited\s+yes\s+3\s+2\s/m);
   assert.equal(readRuns(runs).filter((run) => run.event === 'start').length, 3, 'nothing started while the queue is paused');
   await cliOk(data, ['resume', '-q', 'q']);
-  await waitFor(() => readRuns(runs).filter((run) => run.event === 'start').length === 5, { what: 'the rest to start once resumed' });
+  await waitFor(async () => readRuns(runs).filter((run) => run.event === 'start').length === 5, { what: 'the rest to start once resumed' });
 });
 
 test('worker start --queue keeps a manager to its queues', { timeout: 60_000 }, async (t) => {
@@ -273,13 +274,13 @@ test('worker start --queue keeps a manager to its queues', { timeout: 60_000 }, 
   await cliOk(data, ['enqueue', '--id', 'also-mine', '-q', 'y', '--command', recordingJob(runs)]);
   await cliOk(data, ['enqueue', '--id', 'not-mine', '--command', recordingJob(runs)]);
   const manager = startManager(t, data, 2, {}, ['--queue', 'x,y']);
-  await waitFor(() => finished(data, ['mine', 'also-mine']), { what: 'the jobs of x and y' });
+  await waitFor(async () => finished(data, ['mine', 'also-mine']), { what: 'the jobs of x and y' });
   assert.match(manager.output(), /taking jobs of queue\(s\) x, y only/);
   const { stdout } = await cliOk(data, ['status']);
   assert.match(stdout, /^PID\s+MANAGER\s+QUEUES\s+JOB$/m);
   assert.match(stdout, /\sx,y\s+\(idle\)$/m);
   await cliOk(data, ['list', '--queue', 'default']);
-  assert.equal(allJobs(data).get('not-mine')?.state, 'pending');
+  assert.equal((await allJobs(data)).get('not-mine')?.state, 'pending');
   assert.match((await cliOk(data, ['list', '-q', 'default'])).stdout, /^not-mine\s/m);
   assert.doesNotMatch((await cliOk(data, ['list', '-q', 'default'])).stdout, /^mine\s/m);
   const stats = await cliJson<{ counts: Record<string, number> }>(data, ['stats', '--queue', 'x']);

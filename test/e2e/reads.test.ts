@@ -13,7 +13,7 @@ import {
   CLI,
   cliJson,
   cliOk,
-  readQueue,
+  queued,
   runCli,
   snapshotDir,
   startManager,
@@ -141,7 +141,7 @@ describe('status', () => {
     const enqueued = await runCli(null, args, { cwd: base });
     assert.equal(enqueued.code, 0, describeRun(args, enqueued));
     assert.deepEqual(
-      readQueue(join(base, 'rel')).map((job) => job.id),
+      (await queued(join(base, 'rel'))).map((job) => job.id),
       ['r'],
     );
     const statusArgs = ['--data-dir', 'rel', 'status', '--json'];
@@ -171,7 +171,7 @@ describe('list and show', () => {
     assert.ok(Array.isArray(jobs));
     assert.deepEqual(jobs.map((job) => job.id).sort(), ['c1', 'f1', 'p1', 'p2', 'r1', 'x1', 'x2']);
     const p1 = jobs.find((job) => job.id === 'p1')!;
-    assert.deepEqual(p1, readQueue(dir).find((job) => job.id === 'p1'));
+    assert.deepEqual(p1, (await queued(dir)).find((job) => job.id === 'p1'));
   });
 
   test('list --state keeps only jobs in that state', async (t) => {
@@ -288,7 +288,7 @@ describe('logs', () => {
     const dir = tempDataDir(t);
     const manager = startManager(t, dir, 1);
     await cliOk(dir, ['enqueue', '--command', 'echo out-marker-1; echo err-marker-2 >&2', '--id', 'logged']);
-    const job = await waitFor(() => readQueue(dir).find((j) => j.id === 'logged' && j.state === 'completed'), {
+    const job = await waitFor(async () => (await queued(dir)).find((j) => j.id === 'logged' && j.state === 'completed'), {
       what: 'job "logged" to complete',
     }).catch((error: Error) => {
       throw new Error(`${error.message}; manager output:\n${manager.output()}`);
@@ -399,7 +399,7 @@ describe('config', () => {
     await cliOk(dir, ['config', 'set', 'job_timeout', '45']);
     await cliOk(dir, ['enqueue', '--command', 'true', '--id', 'after']);
     await cliOk(dir, ['enqueue', '--command', 'true', '--id', 'own', '--max-retries', '1', '--timeout', '5']);
-    const jobs = new Map(readQueue(dir).map((job) => [job.id, job]));
+    const jobs = new Map((await queued(dir)).map((job) => [job.id, job]));
     assert.equal(jobs.get('before')!.max_retries, 3, 'a job keeps the default captured at its enqueue');
     assert.equal(jobs.get('before')!.timeout, null);
     assert.equal(jobs.get('after')!.max_retries, 6);

@@ -16,7 +16,7 @@ import {
   hasStarted,
   killGroup,
   processAlive,
-  readQueue,
+  queued,
   runCli,
   startManager,
   waitFor,
@@ -32,13 +32,13 @@ interface StatusJson {
   workers: { pid: number; manager_pid: number; job: string | null }[];
 }
 
-function jobState(dataDir: string, id: string): string | undefined {
-  return allJobs(dataDir).get(id)?.state;
+async function jobState(dataDir: string, id: string): Promise<string | undefined> {
+  return (await allJobs(dataDir)).get(id)?.state;
 }
 
 /** Waits until job `id` is running: its command recorded its start, and so did the queue. */
 async function waitUntilRunning(dataDir: string, runs: string, id: string): Promise<void> {
-  await waitFor(() => hasStarted(allJobs(dataDir).get(id)) && readRuns(runs).some((run) => run.id === id && run.event === 'start'), {
+  await waitFor(async () => hasStarted((await allJobs(dataDir)).get(id)) && readRuns(runs).some((run) => run.id === id && run.event === 'start'), {
     what: `job ${id} to be running`,
   });
 }
@@ -53,7 +53,7 @@ test('three workers share 60 jobs: each runs exactly once, and the workers run i
   startManager(t, data, 3);
   await waitForAllFinished(data, 45_000);
 
-  const jobs = allJobs(data);
+  const jobs = (await allJobs(data));
   assert.equal(jobs.size, 60);
   for (const id of ids) {
     const job = jobs.get(id);
@@ -89,7 +89,7 @@ test('SIGTERM to the manager lets the running job finish, then the manager exits
   const code = await withDeadline(manager.exited, 15_000, 'the manager to exit');
   assert.equal(code, 0, manager.output());
 
-  const job = allJobs(data).get('slow');
+  const job = (await allJobs(data)).get('slow');
   assert.equal(job?.state, 'completed');
   assert.equal(job?.attempts, 1);
   assert.deepEqual(
@@ -98,7 +98,7 @@ test('SIGTERM to the manager lets the running job finish, then the manager exits
     'the job ran once, to its end',
   );
   assert.deepEqual(
-    [...allJobs(data).values()].filter((other) => other.state === 'processing').map((other) => other.id),
+    [...(await allJobs(data)).values()].filter((other) => other.state === 'processing').map((other) => other.id),
     [],
   );
 });
@@ -113,14 +113,14 @@ test('worker stop lets the running job finish, waits for the manager and says wh
   assert.equal(stop.code, 0, stop.stderr);
   assert.match(stop.stdout, new RegExp(`stopped 1 manager\\(s\\): ${manager.pid}\\b`));
   // worker stop returned, so the manager is done and its job with it.
-  assert.equal(jobState(data, 'slow'), 'completed');
+  assert.equal(await jobState(data, 'slow'), 'completed');
   assert.deepEqual(
     readRuns(runs).map((run) => run.event),
     ['start', 'end'],
   );
   assert.equal(await withDeadline(manager.exited, 5_000, 'the manager to exit'), 0, manager.output());
   assert.deepEqual(
-    [...allJobs(data).values()].filter((job) => job.state === 'processing').map((job) => job.id),
+    [...(await allJobs(data)).values()].filter((job) => job.state === 'processing').map((job) => job.id),
     [],
   );
 });
@@ -155,16 +155,16 @@ test('worker start --detach returns at once; its workers do the jobs and worker 
   for (const id of ['a', 'b', 'c', 'd']) await cliOk(data, ['enqueue', '--id', id, '--command', recordingJob(runs)]);
   await waitForAllFinished(data);
   assert.deepEqual(
-    [...allJobs(data).values()].map((job) => job.state),
+    [...(await allJobs(data)).values()].map((job) => job.state),
     ['completed', 'completed', 'completed', 'completed'],
   );
 
   const stop = await runCli(data, ['worker', 'stop'], { timeoutMs: 20_000 });
   assert.equal(stop.code, 0, stop.stderr);
   assert.match(stop.stdout, new RegExp(`stopped 1 manager\\(s\\): ${managerPid}\\b`));
-  await waitFor(() => !processAlive(managerPid), { timeoutMs: 5_000, what: 'the manager to be gone' });
+  await waitFor(async () => !processAlive(managerPid), { timeoutMs: 5_000, what: 'the manager to be gone' });
   for (const pid of workerPids) {
-    await waitFor(() => !processAlive(pid), { timeoutMs: 5_000, what: `worker ${pid} to be gone` });
+    await waitFor(async () => !processAlive(pid), { timeoutMs: 5_000, what: `worker ${pid} to be gone` });
   }
   const after = await cliJson<StatusJson>(data, ['status']);
   assert.deepEqual(after.workers, []);
@@ -235,7 +235,7 @@ test('one worker takes jobs by highest priority, then oldest run_at, then enqueu
   // Ready since different times, as retries whose time came, or jobs scheduled for a time now
   // passed: an enqueue takes a time in the past as now, so the file is written as they would stand.
   const readySince = new Map(jobs.map((job) => [job.id, job.run_at]));
-  const queue = readQueue(data).map((job) => ({ ...job, run_at: readySince.get(job.id)! }));
+  const queue = (await queued(data)).map((job) => ({ ...job, run_at: readySince.get(job.id)! }));
   writeFileSync(join(data, 'queue.json'), `${JSON.stringify({ version: 1, jobs: queue })}\n`);
   assert.deepEqual(readRuns(runs), [], 'nothing runs without a worker');
 
@@ -263,16 +263,16 @@ test('worker stop --timeout 1 kills a long job, records the failed attempt and r
   assert.ok(elapsed < 10_000, `worker stop --timeout 1 took ${elapsed} ms, as if it waited for the 60 s job`);
   assert.match(stop.stdout, new RegExp(`stopped 1 manager\\(s\\): ${manager.pid}\\b`));
 
-  const job = allJobs(data).get('long');
+  const job = (await allJobs(data)).get('long');
   assert.ok(job?.state === 'failed' || job?.state === 'dead', `job is ${job?.state}`);
   assert.equal(job.attempts, 1);
   assert.match(job.last_error ?? '', /killed/);
   assert.ok(!readRuns(runs).some((run) => run.event === 'end'), 'the 60 s job did not run to its end');
   const shell = readRuns(runs)[0]!.shell;
-  await waitFor(() => !processAlive(shell), { timeoutMs: 5_000, what: 'the job process to be gone' });
+  await waitFor(async () => !processAlive(shell), { timeoutMs: 5_000, what: 'the job process to be gone' });
   assert.equal(await withDeadline(manager.exited, 5_000, 'the manager to exit'), 0, manager.output());
   assert.deepEqual(
-    readQueue(data)
+    (await queued(data))
       .filter((other) => other.state === 'processing')
       .map((other) => other.id),
     [],
@@ -305,7 +305,7 @@ for (const how of ['deleted', 'replaced'] as const) {
     assert.match(manager.output(), new RegExp(`error: its data directory ${data} was ${was}; stopping, and killing [01] running job`));
     assert.match(manager.output(), new RegExp(`queuectl: manager ${manager.pid} stopped: its data directory ${data} was ${was}\\n`));
     assert.doesNotMatch(manager.output(), /\n\s+at /, 'no stack trace');
-    await waitFor(() => !processAlive(shell), { timeoutMs: 10_000, what: 'the run to be killed' });
+    await waitFor(async () => !processAlive(shell), { timeoutMs: 10_000, what: 'the run to be killed' });
     if (how === 'replaced') assert.deepEqual(readdirSync(data), [], 'nothing was written into the new directory');
     else assert.equal(existsSync(data), false, 'the deleted directory was not made again');
   });

@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { cancelJobs as cancel } from './cancel.js';
-import type { CycleRequest } from '../ports/store.js';
-import { FileHost } from '../../store/file/host.js';
-import { FileStore } from '../../store/file/file-store.js';
-import { serializeJobs } from '../../store/file/job-file.js';
+import { cancelJobs as cancel } from '../../core/operations/cancel.js';
+import type { CycleRequest } from '../../core/ports/store.js';
+import { FileHost } from './host.js';
+import { FileStore } from './file-store.js';
+import { serializeJobs } from './job-file.js';
 import { claimedJob, pendingJob, processingJob, T0 } from '../../test/sample-jobs.js';
 
 function storeWith(t: TestContext, jobs: Parameters<typeof serializeJobs>[0]): FileStore {

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { Dispatcher } from './dispatcher.js';
-import type { ClaimedJob, Job } from '../rules/job.js';
-import type { JobSpec } from '../rules/job-spec.js';
-import type { CycleHooks, CycleRequest, CycleResult, Store } from '../ports/store.js';
-import { cancelJobs as cancel, type CancelOptions } from '../operations/cancel.js';
-import { FileHost } from '../../store/file/host.js';
-import { FileStore } from '../../store/file/file-store.js';
+import { Dispatcher } from '../../core/runtime/dispatcher.js';
+import type { ClaimedJob, Job } from '../../core/rules/job.js';
+import type { JobSpec } from '../../core/rules/job-spec.js';
+import type { CycleHooks, CycleRequest, CycleResult, Store } from '../../core/ports/store.js';
+import { cancelJobs as cancel, type CancelOptions } from '../../core/operations/cancel.js';
+import { FileHost } from './host.js';
+import { FileStore } from './file-store.js';
 
 /** A store whose next dispatch cycle waits until `open()` is called, and that counts its cycles. */
 class GatedStore extends FileStore {
@@ -133,7 +133,7 @@ test('held jobs go to whichever worker frees first, oldest first, without waitin
   ]);
 
   store.close(); // no lock cycle can complete from here on
-  dispatcher.finished({ id: 'b', token: assigned[1]![1].lease.token }, ok, new Date().toISOString(), new Date().toISOString());
+  dispatcher.runEnded({ id: 'b', token: assigned[1]![1].lease.token }, ok, new Date().toISOString(), new Date().toISOString());
   dispatcher.ready(2); // worker 2 frees first, while worker 1 still runs "a"
   assert.deepEqual(assigned[2]?.[0], 2);
   assert.equal(assigned[2]?.[1].id, 'c', 'the oldest held job, handed over at once');
@@ -198,7 +198,7 @@ test('a start is recorded with the worker and its time; the outcome with the tim
   assert.equal(running?.attempts, 1);
   assert.equal(running?.state === 'processing' && running.lease.worker_pid, 3);
 
-  dispatcher.finished({ id: 'a', token }, ok, '2026-11-23T10:00:00.100Z', '2026-11-23T10:00:00.400Z');
+  dispatcher.runEnded({ id: 'a', token }, ok, '2026-11-23T10:00:00.100Z', '2026-11-23T10:00:00.400Z');
   await until(() => job('a')?.state === 'completed');
   assert.equal(job('a')?.started_at, '2026-11-23T10:00:00.100Z');
   assert.equal(job('a')?.finished_at, '2026-11-23T10:00:00.400Z');
@@ -213,7 +213,7 @@ test('a held job that is canceled is dropped: no worker is ever handed it', asyn
   // The next cycle (here, the one recording a start) checks what it holds.
   dispatcher.started(assigned[0]![1].lease.token, new Date().toISOString());
   await until(() => dispatcher.holding === 0);
-  dispatcher.finished({ id: 'run', token: assigned[0]![1].lease.token }, ok, new Date().toISOString(), new Date().toISOString());
+  dispatcher.runEnded({ id: 'run', token: assigned[0]![1].lease.token }, ok, new Date().toISOString(), new Date().toISOString());
   dispatcher.ready(1);
   await until(() => job('run')?.state === 'completed');
   assert.deepEqual(assigned.map(([, claimed]) => claimed.id), ['run']);

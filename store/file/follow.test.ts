@@ -3,11 +3,11 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { cancelJobs as cancel } from './cancel.js';
-import { followLog } from './follow.js';
-import { FileHost } from '../../store/file/host.js';
-import { FileStore } from '../../store/file/file-store.js';
-import { serializeJobs } from '../../store/file/job-file.js';
+import { cancelJobs as cancel } from '../../core/operations/cancel.js';
+import { followLog } from '../../core/operations/follow.js';
+import { FileHost } from './host.js';
+import { FileStore } from './file-store.js';
+import { serializeJobs } from './job-file.js';
 import { completedJob, pendingJob } from '../../test/sample-jobs.js';
 
 function storeWith(t: TestContext, jobs: Parameters<typeof serializeJobs>[0]): FileStore {
