@@ -1,11 +1,16 @@
 /** What every command receives: the store and host of the chosen data dir, and the raw arguments. */
 import { resolve } from 'node:path';
-import type { Host } from '../core/ports/host.js';
+import type { Host, RunLogs } from '../core/ports/host.js';
 import type { Store } from '../core/ports/store.js';
 import { inputError } from '../core/rules/errors.js';
+import type { Job } from '../core/rules/job.js';
+import type { JobFilter } from '../core/rules/list.js';
 import { queueName } from '../core/rules/job-spec.js';
 import { parseDurationMs } from '../core/rules/parse.js';
+import { loadEnv } from '../store/file/envs.js';
 import { FileHost } from '../store/file/host.js';
+import { dataPaths } from '../store/file/paths.js';
+import { checkDataDir } from '../store/local/data-dir.js';
 import { FileStore } from '../store/file/file-store.js';
 import type { RawArgs } from './argv.js';
 
@@ -19,10 +24,30 @@ export interface CommandContext {
   json: boolean;
 }
 
-/** The one place that picks the store: the file store in the data directory. */
+/**
+ * The one place that picks the store: the file store in the data directory. A data dir that
+ * cannot serve (a file, one this user cannot use) is refused here, naming it.
+ */
 export function openStore(dataDir: string): { dataDir: string; store: Store; host: Host } {
   const root = resolve(dataDir);
+  checkDataDir(root);
   return { dataDir: root, store: new FileStore(root), host: new FileHost(root) };
+}
+
+/** What a worker child needs, on the data directory its manager gave it: where runs log, and the stored environments of enqueues. */
+export function openWorkerSide(dataDir: string): { logs: RunLogs; loadEnv: (id: string) => Record<string, string> } {
+  const paths = dataPaths(dataDir);
+  return { logs: new FileHost(dataDir).logs, loadEnv: (id) => loadEnv(paths, id) };
+}
+
+/**
+ * The jobs as a read command (`list`, `stats`) shows them. The settings are read too: a broken
+ * one stops every worker, and a person looking at the queue learns of it here, not from a log.
+ */
+export async function readJobs(ctx: CommandContext, filter?: JobFilter): Promise<Job[]> {
+  const jobs = await ctx.store.list(filter);
+  await ctx.store.config();
+  return jobs;
 }
 
 /** The raw text of a value option, if given. */

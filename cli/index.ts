@@ -11,7 +11,6 @@
 import { readFileSync } from 'node:fs';
 import { cac, type CAC } from 'cac';
 import { isClosedPipe, QueuectlError } from '../core/rules/errors.js';
-import { checkDataDir } from '../store/local/data-dir.js';
 import { keepsRunningWithoutOutput, shellQuote } from './output.js';
 import { expandCommandAlias, expandHelp, readRawArgs, type RawArgs } from './argv.js';
 import { openStore, type CommandContext } from './context.js';
@@ -120,9 +119,7 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
 };
 
 function context(raw: RawArgs): CommandContext {
-  const root = resolveDataDir(raw.values.get('data-dir'));
-  checkDataDir(root);
-  return { ...openStore(root), raw, json: raw.flags.has('json') };
+  return { ...openStore(resolveDataDir(raw.values.get('data-dir'))), raw, json: raw.flags.has('json') };
 }
 
 function buildCli(raw: RawArgs): CAC {

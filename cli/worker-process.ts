@@ -9,9 +9,7 @@
  */
 import { isClosedPipe } from '../core/rules/errors.js';
 import { Worker } from '../core/runtime/worker.js';
-import { loadEnv } from '../store/file/envs.js';
-import { FileHost } from '../store/file/host.js';
-import { dataPaths } from '../store/file/paths.js';
+import { openWorkerSide } from './context.js';
 import type { ManagerMessage, WorkerMessage } from '../core/runtime/worker-protocol.js';
 
 const root = process.argv[2];
@@ -27,8 +25,7 @@ const send = (message: WorkerMessage, then?: () => void) => {
 const worker = new Worker(
   {
     dataDir: root,
-    logs: new FileHost(root).logs,
-    loadEnv: (id) => loadEnv(dataPaths(root), id),
+    ...openWorkerSide(root),
     send,
     log: (line) => process.stdout.write(`[worker ${process.pid}] ${line}\n`),
   },

@@ -2,7 +2,7 @@
 import { unfinishedDependencies, waitingOn, type Unfinished } from '../../core/rules/dependencies.js';
 import { DEFAULT_QUEUE, isClaimed, JOB_STATES, queueOf, type Job } from '../../core/rules/job.js';
 import { parseStateList } from '../../core/rules/parse.js';
-import { optionCount, optionQueue, optionText, type CommandContext } from '../context.js';
+import { optionCount, optionQueue, optionText, readJobs, type CommandContext } from '../context.js';
 import { formatTable, paintState, printJson, shortTime, truncate } from '../output.js';
 
 export async function listCommand(ctx: CommandContext): Promise<void> {
@@ -13,7 +13,7 @@ export async function listCommand(ctx: CommandContext): Promise<void> {
       : parseStateList(stateText, JOB_STATES, (state) => `unknown state "${state}": expected one of ${JOB_STATES.join(', ')} (comma-separated)`);
   const only = optionQueue(ctx);
   const limit = optionCount(ctx, 'limit', 1);
-  const jobs = await ctx.store.list({ states, queue: only, limit });
+  const jobs = await readJobs(ctx, { states, queue: only, limit });
   const empty = `no ${states === undefined ? '' : `${states.join(' or ')} `}jobs${only === undefined ? '' : ` in queue ${only}`}`;
   printJobs(ctx, jobs, empty, await dependenciesOfListed(ctx, jobs));
 }

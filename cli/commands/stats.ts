@@ -1,12 +1,12 @@
 /** `queuectl stats [--queue NAME] [--json]`: counts, throughput, failure rate, run times, the oldest waiting job. */
 import { JOB_STATES, queueOf } from '../../core/rules/job.js';
 import { computeStats, waitingAmong, type Stats } from '../../core/rules/stats.js';
-import { optionQueue, type CommandContext } from '../context.js';
+import { optionQueue, readJobs, type CommandContext } from '../context.js';
 import { formatDuration, formatTable, paintState, printJson } from '../output.js';
 
 export async function statsCommand(ctx: CommandContext): Promise<void> {
   const only = optionQueue(ctx);
-  const jobs = await ctx.store.list();
+  const jobs = await readJobs(ctx);
   const stats = computeStats(only === undefined ? jobs : jobs.filter((job) => queueOf(job) === only), new Date(), waitingAmong(jobs));
   if (ctx.json) printJson(stats);
   else process.stdout.write(`${statsText(stats)}\n`);

@@ -74,12 +74,12 @@ class WorkerCheck {
   async look(): Promise<void> {
     const now = Date.now();
     this.checkedAt = now;
-    const none = this.ctx.host.managers.live().length === 0;
-    this.noneSince = none ? (this.noneSince ?? now) : null;
     try {
+      const none = this.ctx.host.managers.live().length === 0;
+      this.noneSince = none ? (this.noneSince ?? now) : null;
       this.isPaused = (await this.ctx.store.config()).paused;
     } catch {
-      // A broken config.json: the workers report it.
+      // A broken setting or an unreadable registry: the workers and `status` report it.
     }
   }
 

@@ -89,7 +89,11 @@ async function look(store: Store, watched: readonly Watched[]): Promise<Watched[
   const current = new Map(present(found).map((job) => [job.id, job]));
   // The archive is searched only for jobs last seen unfinished that are no longer current.
   const missing = vanished(watched, current);
-  return observe(watched, current, missing.length === 0 ? new Map() : archived(await store.find(missing)));
+  if (missing.length === 0) return observe(watched, current);
+  const again = await store.find(missing);
+  // A job restarted from the archive between the two looks is current again.
+  for (const job of present(again)) current.set(job.id, job);
+  return observe(watched, current, archived(again));
 }
 
 /** The jobs found that are current (queued or dead). */

@@ -184,6 +184,8 @@ export interface Store {
   prepare(): Promise<void>;
   /** Clears what writers killed mid-write left behind; returns how many leftovers it removed. */
   clearLeftovers(): Promise<number>;
+  /** Lets go of what the store holds open (connections); it is not used after. */
+  close(): Promise<void>;
 
   /**
    * One dispatch cycle of a worker manager, in one step: record starts and outcomes (checked

@@ -187,7 +187,7 @@ export async function startManager({ store, host, config, workerScript, count, l
     resolveDone(failure);
   };
 
-  await store.prepare();
+  // The store was prepared by the caller, which reported a broken one before forking anything.
   const removed = await store.clearLeftovers();
   if (removed > 0) log(`removed ${removed} temp file(s) left by an interrupted write`);
   register();

@@ -11,22 +11,13 @@
 import { isExpired, pickJobs, type ClaimGate } from '../../core/rules/claim-order.js';
 import type { Config } from '../../core/rules/config.js';
 import { cancelDependents, endings, isWaiting, unfinishedDependencies } from '../../core/rules/dependencies.js';
-import {
-  isClaimed,
-  queueOf,
-  type CanceledJob,
-  type ClaimableJob,
-  type ClaimedJob,
-  type DeadJob,
-  type Job,
-  type ProcessingJob,
-  type RunningJob,
-} from '../../core/rules/job.js';
+import { queueOf, type CanceledJob, type ClaimableJob, type ClaimedJob, type Job, type ProcessingJob } from '../../core/rules/job.js';
 import { QueueSlots } from '../../core/rules/queues.js';
 import { isSuccess } from '../../core/rules/outcome.js';
 import { evictFinished } from './evict.js';
-import { claim, recordOutcome, recover, release, renewLease, start } from '../../core/rules/transitions.js';
-import type { CycleRequest, CycleResult, LostBecause, RunRef, RunStart } from '../../core/ports/store.js';
+import { claim } from '../../core/rules/transitions.js';
+import { processingIndexes, settleRuns } from '../../core/rules/cycle.js';
+import type { CycleRequest, CycleResult } from '../../core/ports/store.js';
 import type { Transaction } from './job-files.js';
 
 /**
@@ -55,86 +46,10 @@ export function dispatchCycle(
       processing = processingIndexes(loaded);
     }
   }
-  let jobs: Job[] = [...loaded];
-  const dead: DeadJob[] = [];
-  let changed = false;
-
-  const starts = request.starts ?? [];
-  const released = request.release ?? [];
-  const verify = request.verify ?? [];
-  const indexOf = new Map<string, number>();
-  for (const index of processing) indexOf.set(jobs[index]!.id, index);
-  const owned = (run: RunRef): number | null => {
-    const index = indexOf.get(run.id);
-    const job = index === undefined ? undefined : jobs[index];
-    return job?.state === 'processing' && job.lease.token === run.token ? index! : null;
-  };
-
-  // Rare (a run lost to a cancel or a take-back): a search is fine.
-  const whyLost = (run: RunRef): LostBecause => (jobs.some((job) => job.id === run.id && job.state === 'canceled') ? 'canceled' : 'taken back');
-
-  const started = (index: number, run: RunStart): RunningJob => {
-    const job = jobs[index] as ProcessingJob;
-    return isClaimed(job) ? start(job, run.workerPid, run.startedAt, now) : job;
-  };
-  for (const run of starts) {
-    // A run lost meanwhile is reported by renew or verify.
-    const index = owned(run);
-    if (index === null || !isClaimed(jobs[index]!)) continue;
-    jobs[index] = started(index, run);
-    changed = true;
-  }
-
-  let completed = false;
-  const lostClaims: (LostBecause | null)[] = [];
-  const recorded = request.outcomes.map((run) => {
-    const index = owned(run);
-    lostClaims.push(index === null ? whyLost(run) : null);
-    if (index === null) return null;
-    const next = recordOutcome(started(index, run), run.outcome, config, now, run.endedAt ?? undefined);
-    jobs[index] = next;
-    if (next.state === 'dead') dead.push(next);
-    if (next.state === 'completed') completed = true;
-    changed = true;
-    return next;
-  });
-
-  for (const run of released) {
-    const index = owned(run);
-    if (index === null) continue;
-    const job = jobs[index]!;
-    if (!isClaimed(job)) continue; // it started after all: its outcome will come
-    jobs[index] = release(job, now);
-    changed = true;
-  }
-
-  const lost: CycleResult['lost'] = [];
-  const leaseEnd = new Date(now.getTime() + config.lease * 1000);
-  for (const run of request.renew) {
-    const index = owned(run);
-    if (index === null) {
-      lost.push({ ...run, because: whyLost(run) });
-      continue;
-    }
-    jobs[index] = renewLease(jobs[index] as ProcessingJob, leaseEnd);
-    changed = true;
-  }
-  for (const run of verify) {
-    if (owned(run) === null) lost.push({ ...run, because: whyLost(run) });
-  }
-
-  // After outcomes and renewals: a run that ended or still runs under this manager is its
-  // own, even past its lease, as long as no one took the job back.
-  const recovered: CycleResult['recovered'] = [];
-  for (const index of processing) {
-    const job = jobs[index]!;
-    if (job.state !== 'processing' || !isExpired(job, nowIso)) continue;
-    const next = recover(job, config, now, job.lease.worker_pid !== null || runStarted(job));
-    jobs[index] = next;
-    recovered.push({ job: next, token: job.lease.token });
-    if (next.state === 'dead') dead.push(next);
-    changed = true;
-  }
+  const settled = settleRuns(loaded, request, config, now, runStarted, processing);
+  let jobs = settled.jobs;
+  const { dead, recorded, lostClaims, lost, recovered } = settled;
+  let { changed, completed } = settled;
 
   // In the same write as the deaths: no job ever waits on a dead job.
   let canceled: CanceledJob[] = [];
@@ -148,6 +63,7 @@ export function dispatchCycle(
   }
 
   const claimed: ClaimedJob[] = [];
+  const leaseEnd = new Date(now.getTime() + config.lease * 1000);
   let nextReadyAt: string | null = null;
   // Paused (`queuectl pause`): what runs goes on, nothing new starts.
   if (!config.paused && request.claim > 0) {
@@ -179,12 +95,6 @@ export function dispatchCycle(
     canceled,
     nextReadyAt,
   };
-}
-
-function processingIndexes(jobs: readonly Job[]): number[] {
-  const found: number[] = [];
-  for (let index = 0; index < jobs.length; index++) if (jobs[index]!.state === 'processing') found.push(index);
-  return found;
 }
 
 /** What may be claimed besides by time: jobs whose dependencies completed, of queues taken here, not paused, with room. */

@@ -16,10 +16,10 @@ class GatedStore extends FileStore {
   private gate: Promise<void> | undefined;
   private opener: (() => void) | undefined;
   entered = false;
-  transactions = 0;
+  cycles = 0;
 
   /** From now on, cycles wait for `open()`; `entered` tells when the next one began. */
-  close(): void {
+  block(): void {
     this.entered = false;
     this.gate = new Promise((resolve) => (this.opener = resolve));
   }
@@ -31,7 +31,7 @@ class GatedStore extends FileStore {
 
   override async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
     this.entered = true;
-    this.transactions++;
+    this.cycles++;
     await this.gate;
     return super.cycle(request, hooks);
   }
@@ -89,7 +89,7 @@ const ok = { kind: 'exited', code: 0 } as const;
 test('a job claimed for a worker that died while the cycle ran is not handed to it: the next free worker takes it', async (t) => {
   const { store, dispatcher, assigned, job } = setup(t);
   await enqueueJobs(store, jobs('a'), '/');
-  store.close();
+  store.block();
   dispatcher.ready(7);
   await until(() => store.entered);
   dispatcher.gone(7, 'worker 7 was killed by SIGKILL');
@@ -132,7 +132,7 @@ test('held jobs go to whichever worker frees first, oldest first, without waitin
     [2, 'b'],
   ]);
 
-  store.close(); // no lock cycle can complete from here on
+  store.block(); // no lock cycle can complete from here on
   dispatcher.runEnded({ id: 'b', token: assigned[1]![1].lease.token }, ok, new Date().toISOString(), new Date().toISOString());
   dispatcher.ready(2); // worker 2 frees first, while worker 1 still runs "a"
   assert.deepEqual(assigned[2]?.[0], 2);
@@ -148,10 +148,10 @@ test('a held job that no worker took within the bound goes back to the queue, no
   await until(() => job('next')?.state === 'pending');
   assert.equal(job('next')?.attempts, 0);
   assert.equal(job('next')?.lease, null);
-  const cycles = store.transactions;
+  const cycles = store.cycles;
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(job('next')?.state, 'pending', 'left for any free worker');
-  assert.ok(store.transactions - cycles <= 1, `${store.transactions - cycles} lock cycles while nothing changed`);
+  assert.ok(store.cycles - cycles <= 1, `${store.cycles - cycles} lock cycles while nothing changed`);
 
   dispatcher.ready(2);
   await until(() => assigned.length === 2);
@@ -161,7 +161,7 @@ test('a held job that no worker took within the bound goes back to the queue, no
 test('a job claimed by a cycle in flight when claiming stopped goes back unassigned', async (t) => {
   const { store, dispatcher, assigned, job } = setup(t);
   await enqueueJobs(store, jobs('a'), '/');
-  store.close();
+  store.block();
   dispatcher.ready(7);
   await until(() => store.entered);
   dispatcher.stopClaiming();

@@ -30,7 +30,7 @@ import type {
 import { findArchivedJobs } from './archive.js';
 import { cancelJobs } from './cancel.js';
 import { setConfigValue, updateConfigValue } from './config-file.js';
-import { dataSignature } from './data-watch.js';
+import { dataSignature } from './file-version.js';
 import { dispatchCycle } from './dispatch-cycle.js';
 import { enqueueJobs } from './enqueue.js';
 import { JobFiles } from './job-files.js';
@@ -55,6 +55,10 @@ export class FileStore implements Store {
 
   async clearLeftovers(): Promise<number> {
     return this.files.removeStaleTempFiles();
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between operations.
   }
 
   async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
@@ -98,7 +102,6 @@ export class FileStore implements Store {
 
   async list(filter: JobFilter = {}): Promise<Job[]> {
     const { queue, dlq } = this.files.snapshot();
-    this.files.readConfig(); // every data file is checked, so a broken one is not found by the workers alone
     return listJobs([...queue, ...dlq], filter);
   }
 

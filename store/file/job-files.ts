@@ -11,7 +11,7 @@ import type { DeadJob, Job } from '../../core/rules/job.js';
 import { reconcile } from './reconcile.js';
 import { expireArchive, writeArchiveBatch } from './archive.js';
 import { recordCompletedIds } from './completed-ids.js';
-import { fileVersion, versionOf } from './data-watch.js';
+import { fileVersion, versionOf } from './file-version.js';
 import { dropUnusedEnvs, saveEnv } from './envs.js';
 import { removeJobLogs } from '../local/job-logs.js';
 import { readJsonIfExists, removeStaleTempFiles, writeFileDurably, writeFileDurablyAsync } from '../local/durable-file.js';

@@ -16,7 +16,6 @@ export interface DataDirWatch {
   stop(): void;
 }
 
-
 /** Calls `onLost` once, when `root` is no longer the directory it is now. */
 export function watchDataDir(root: string, marker: string, onLost: (what: DataDirLoss) => void): DataDirWatch {
   const identity = dataDirIdentity(root);

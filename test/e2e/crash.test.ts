@@ -18,7 +18,6 @@ import { Worker } from 'node:worker_threads';
 import type { Job, ProcessingJob } from '../../core/rules/job.js';
 import { checkLockLog } from '../../scripts/lock-log.js';
 import {
-  
   CLI,
   cliJson,
   cliOk,
@@ -38,10 +37,10 @@ import {
 import { readRuns, RECORD, recordingJob, starts, type Run } from '../runs-log.js';
 import { completedJob, deadJob, pendingJob, processingJob } from '../sample-jobs.js';
 
-/** The lock's stale period (store/file/lock.ts): a lock left by a killed process blocks this long. */
 /** Every job in queue.json and dlq.json, by id (dlq.json's copy of a job in both). */
 const allJobs = (dataDir: string): Map<string, Job> => new Map([...readQueueFile(dataDir), ...readDlqFile(dataDir)].map((job) => [job.id, job]));
 
+/** The lock's stale period (store/file/lock.ts): a lock left by a killed process blocks this long. */
 const LOCK_STALE_MS = 5_000;
 /** Far enough ahead that no worker runs the job during a test. */
 const FAR = '2099-01-01T00:00:00.000Z';

@@ -14,8 +14,9 @@ import {
   cliJson,
   cliOk,
   processAlive,
-  deadJobs,
   queued,
+  readDlqFile,
+  readQueueFile,
   runCli,
   startManager,
   waitFor,
@@ -29,8 +30,8 @@ import { readRuns, RECORD, recordingJob, starts } from '../runs-log.js';
  * queue.json second, so for a moment the job is in both files.
  */
 async function deadJob(dataDir: string, id: string): Promise<Job | undefined> {
-  const dead = (await deadJobs(dataDir)).find((job) => job.id === id);
-  return dead && !(await queued(dataDir)).some((job) => job.id === id) ? dead : undefined;
+  const dead = readDlqFile(dataDir).find((job) => job.id === id);
+  return dead && !readQueueFile(dataDir).some((job) => job.id === id) ? dead : undefined;
 }
 
 test('a failing job is retried with exponential backoff, lands in the DLQ, and dlq retry runs it again', { timeout: 60_000 }, async (t) => {
@@ -73,7 +74,7 @@ test('a failing job is retried with exponential backoff, lands in the DLQ, and d
   assert.equal(revived?.state, 'pending');
   assert.equal(revived?.attempts, 0);
   assert.equal(revived?.last_error, null);
-  assert.ok(!(await deadJobs(data)).some((job) => job.id === 'flaky'), 'dlq retry takes the job out of dlq.json');
+  assert.ok(!readDlqFile(data).some((job) => job.id === 'flaky'), 'dlq retry takes the job out of dlq.json');
   assert.deepEqual(await cliJson<Job[]>(data, ['dlq', 'list']), []);
 
   startManager(t, data, 1);

@@ -19,8 +19,8 @@ import {
   rejected,
   processAlive,
   allJobs,
-  deadJobs,
-  queued,
+  readDlqFile,
+  readQueueFile,
   runCli,
   snapshotDir,
   startManager,
@@ -211,7 +211,7 @@ describe('wait', () => {
   test('on a terminal, a progress line with done/total and ETA is drawn on stderr', { timeout: 30_000 }, async (t) => {
     const data = tempDataDir(t);
     await cliOk(data, ['enqueue', '--id', 'p', '--command', 'true']);
-    writeJobs(data, [...(await queued(data)), finished('done', 'completed', MINUTE)]);
+    writeJobs(data, [...readQueueFile(data), finished('done', 'completed', MINUTE)]);
     const terminal = inTerminal(t, data, ['wait', 'p', 'done', '--timeout', '1']);
     assert.equal(await terminal.exited, 124, terminal.output());
     assert.match(terminal.output(), /waiting: 1\/2 done · ETA - · no worker is running \(queuectl worker start\)/);
@@ -298,7 +298,7 @@ describe('cancel', () => {
     assert.equal(job.lease, null);
     assert.equal(job.last_error, 'canceled by user while pending');
     assert.ok(Date.parse(job.finished_at!) > 0);
-    assert.ok((await queued(data)).some((entry) => entry.id === 'stop-me'), 'kept in queue.json for inspection');
+    assert.ok(readQueueFile(data).some((entry) => entry.id === 'stop-me'), 'kept in queue.json for inspection');
 
     assert.deepEqual(ids(await cliJson<Job[]>(data, ['list', '--state', 'canceled'])), ['stop-me']);
     const status = await cliJson<{ counts: Record<string, number> }>(data, ['status']);
@@ -415,15 +415,15 @@ describe('prune', () => {
     const data = pruneDir(t);
     const result = await cli(data, ['prune', '--older-than', '7d'], 0);
     assert.equal(result.stdout, 'pruned 2 jobs (1 completed, 1 canceled) and their logs\n');
-    assert.deepEqual(ids((await queued(data))), ['p', 'r', 'f', 'c-new', 'k-new']);
-    assert.deepEqual(ids((await deadJobs(data))), ['d-old', 'd-new'], 'dead jobs stay unless --state names them');
+    assert.deepEqual(ids(readQueueFile(data)), ['p', 'r', 'f', 'c-new', 'k-new']);
+    assert.deepEqual(ids(readDlqFile(data)), ['d-old', 'd-new'], 'dead jobs stay unless --state names them');
     assert.deepEqual(logs(data), ['c-new.log', 'd-new.log', 'd-old.log', 'f.log', 'k-new.log', 'p.log', 'r.log']);
   });
 
   test('the default is every completed and canceled job; --json prints the removed ids', { timeout: 30_000 }, async (t) => {
     const data = pruneDir(t);
     assert.deepEqual(await cliJson(data, ['prune']), ['c-old', 'c-new', 'k-old', 'k-new']);
-    assert.deepEqual(ids((await queued(data))), ['p', 'r', 'f'], 'pending, processing and failed jobs are never pruned');
+    assert.deepEqual(ids(readQueueFile(data)), ['p', 'r', 'f'], 'pending, processing and failed jobs are never pruned');
     assert.deepEqual(await cliJson(data, ['prune']), [], 'nothing left to prune');
     assert.equal((await cli(data, ['prune'], 0)).stdout, 'nothing to prune: no completed or canceled jobs\n');
   });
@@ -431,10 +431,10 @@ describe('prune', () => {
   test('--state dead prunes the DLQ; states combine with commas and with --older-than', { timeout: 30_000 }, async (t) => {
     const data = pruneDir(t);
     assert.deepEqual(await cliJson(data, ['prune', '--state', 'dead,completed', '--older-than', '9d']), ['c-old', 'd-old']);
-    assert.deepEqual(ids((await deadJobs(data))), ['d-new']);
+    assert.deepEqual(ids(readDlqFile(data)), ['d-new']);
     assert.deepEqual(await cliJson(data, ['prune', '--state', 'dead']), ['d-new']);
-    assert.deepEqual((await deadJobs(data)), []);
-    assert.ok((await queued(data)).some((job) => job.id === 'k-old'), 'canceled jobs were not named');
+    assert.deepEqual(readDlqFile(data), []);
+    assert.ok(readQueueFile(data).some((job) => job.id === 'k-old'), 'canceled jobs were not named');
   });
 
   test('--dry-run says what would go and deletes nothing', { timeout: 30_000 }, async (t) => {
@@ -459,7 +459,7 @@ describe('prune', () => {
     const old = Array.from({ length: 100 }, (_, i) => finished(`k${i}`, 'canceled', DAY - i * SECOND));
     writeJobs(data, [...old, pending('last')]);
     await cliOk(data, ['cancel', 'last']); // the 101st finished job: past retention + 100
-    assert.deepEqual((await queued(data)), []);
+    assert.deepEqual(readQueueFile(data), []);
     const batches = readdirSync(join(data, 'archive')).filter((name) => name.endsWith('.json')); // beside them, their logs
     const archived = batches.flatMap((name) => (JSON.parse(readFileSync(join(data, 'archive', name), 'utf8')) as { jobs: Job[] }).jobs);
     assert.equal(archived.length, 101);
@@ -629,7 +629,7 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
     writeJobs(data, oldHistory(data));
     await cliOk(data, ['enqueue', '--id', 'trigger', '--command', recordingJob(runs)]);
     startManager(t, data, 1);
-    await waitFor(async () => existsSync(join(data, 'archive')) && (await queued(data)).every((job) => !job.id.startsWith('old')), { what: 'the archive batch' });
+    await waitFor(async () => existsSync(join(data, 'archive')) && readQueueFile(data).every((job) => !job.id.startsWith('old')), { what: 'the archive batch' });
 
     const shown = await cliJson<Job>(data, ['show', 'old007']);
     assert.equal(shown.state, 'completed');
@@ -649,7 +649,7 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
     const result = await runCli(data, ['enqueue', '--id', 'mine', '--command', recordingJob(runs, 0.5), '--wait']);
     assert.equal(result.code, 0, describeRun(['enqueue', '--wait'], result));
     assert.match(result.stdout, /^mine completed$/m);
-    await waitFor(async () => (await queued(data)).length <= 2, { what: 'the old jobs to be deleted' });
+    await waitFor(async () => readQueueFile(data).length <= 2, { what: 'the old jobs to be deleted' });
     assert.deepEqual(readdirSync(join(data, 'logs')).sort(), ['mine.log'], 'their logs were deleted with them');
   });
 
@@ -682,11 +682,11 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
     writeJobs(data, Array.from({ length: 150 }, (_, i) => pending(`j${i}`)));
     const result = await cli(data, ['cancel', ...Array.from({ length: 150 }, (_, i) => `j${i}`)], 0);
     assert.match(result.stdout, /^canceled j0 \(was pending\)$/m);
-    assert.ok((await queued(data)).length <= 100, `${(await queued(data)).length} jobs still in queue.json`);
-    const live = new Set((await queued(data)).map((job) => job.id));
+    assert.ok(readQueueFile(data).length <= 100, `${readQueueFile(data).length} jobs still in queue.json`);
+    const live = new Set(readQueueFile(data).map((job) => job.id));
     const orphans = readdirSync(join(data, 'logs')).filter((name) => !live.has(name.replace(/\.log$/, '')));
     assert.deepEqual(orphans, [], 'logs of jobs no longer in queue.json');
-    const archived = (await queued(data)).length === 0 ? 'j0' : [...Array(150).keys()].map((i) => `j${i}`).find((id) => !live.has(id))!;
+    const archived = readQueueFile(data).length === 0 ? 'j0' : [...Array(150).keys()].map((i) => `j${i}`).find((id) => !live.has(id))!;
     assert.match((await cliOk(data, ['logs', archived])).stdout, /^--- queuectl: canceled by user while pending at /);
   });
 
@@ -699,7 +699,7 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
     writeJobs(data, oldHistory(data));
     await cliOk(data, ['enqueue', '--id', 'trigger', '--command', recordingJob(runs)]);
     startManager(t, data, 1);
-    await waitFor(async () => (await queued(data)).every((job) => !job.id.startsWith('old')), { what: 'a new batch' });
+    await waitFor(async () => readQueueFile(data).every((job) => !job.id.startsWith('old')), { what: 'a new batch' });
     const left = readdirSync(join(data, 'archive'));
     assert.ok(!left.some((name) => name.startsWith('2020-')), `the old batch is gone: ${left.join(' ')}`);
     assert.ok(left.includes('notes.txt'), 'a file that is not a batch is left alone');
@@ -716,9 +716,9 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
       await cliOk(data, ['enqueue', '--file', batch, '--wait']);
       // Cancel some too: a canceled job's log (a line saying so) must leave with it as well.
       await cliOk(data, ['enqueue', '--file', batch]);
-      const waiting = (await queued(data)).filter((job) => job.state === 'pending').map((job) => job.id);
+      const waiting = readQueueFile(data).filter((job) => job.state === 'pending').map((job) => job.id);
       if (waiting.length > 0) await runCli(data, ['cancel', ...waiting]);
-      const inQueue = await queued(data);
+      const inQueue = readQueueFile(data);
       const logs = readdirSync(join(data, 'logs'));
       assert.ok(inQueue.length <= 50 + 100 + 100, `round ${round}: ${inQueue.length} jobs in queue.json`);
       const live = new Set(inQueue.map((job) => job.id));

@@ -1,11 +1,9 @@
 /**
- * Noticing that the queue changed without reading it: for `wait`, which polls the files
- * without the lock. Every write replaces a file by rename, so a new inode, size or mtime of
- * queue.json or dlq.json means there is something new to read; `fs.watch` on the data dir
- * wakes the poller early (where it works; polling alone is enough where it does not).
+ * Telling that the jobs changed without reading them (`Store.version`, and the parse cache of
+ * job-files.ts): every write replaces a file by rename, so a new inode, size, mtime or ctime of
+ * queue.json or dlq.json means there is something new to read.
  */
 import { statSync, type BigIntStats } from 'node:fs';
-import { watchPath } from '../../core/os/watch-path.js';
 import { identityOfStat } from '../local/stat-identity.js';
 import type { DataPaths } from './paths.js';
 
@@ -31,9 +29,4 @@ const VERSION_PARTS = ['ino', 'size', 'mtime', 'ctime'] as const;
 /** Changes whenever queue.json or dlq.json is written. */
 export function dataSignature(paths: DataPaths): string {
   return `${fileVersion(paths.queue)}|${fileVersion(paths.dlq)}`;
-}
-
-/** Calls `onChange` when an entry of the data dir changes. Returns the function that stops watching. */
-export function watchDataDir(paths: DataPaths, onChange: () => void): () => void {
-  return watchPath(paths.root, onChange);
 }

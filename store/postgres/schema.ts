@@ -1,0 +1,76 @@
+/**
+ * The PostgreSQL store's tables, created and migrated by queuectl itself. Each job is one row:
+ * its document as the file store keeps it (`doc`), and beside it the fields the store selects
+ * and orders by. Times are the documents' ISO-8601 UTC strings, which sort as the times they
+ * name, so the database orders jobs exactly as the rules of core/ do.
+ */
+import type { PoolClient } from 'pg';
+
+/** The schema version this code writes; a database at a newer one is refused. */
+export const SCHEMA_VERSION = 1;
+
+/** A schema name as SQL: queuectl makes its own names, but a quoted one cannot inject anything. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+const MIGRATIONS: readonly ((schema: string) => string)[] = [
+  (s) => `
+    CREATE TABLE ${s}.jobs (
+      seq bigint GENERATED ALWAYS AS IDENTITY,
+      id text PRIMARY KEY,
+      state text NOT NULL,
+      queue text NOT NULL,
+      priority integer NOT NULL,
+      run_at text NOT NULL,
+      created_at text NOT NULL,
+      finished_at text,
+      lease_expires_at text,
+      after text[],
+      doc jsonb NOT NULL
+    );
+    -- The claim: ready jobs in claim order.
+    CREATE INDEX jobs_claim ON ${s}.jobs (priority DESC, run_at, seq) WHERE state IN ('pending', 'failed');
+    -- Leases to take back.
+    CREATE INDEX jobs_leases ON ${s}.jobs (lease_expires_at) WHERE state = 'processing';
+    -- The dependents of a job.
+    CREATE INDEX jobs_after ON ${s}.jobs USING gin (after) WHERE after IS NOT NULL;
+    -- list: oldest first.
+    CREATE INDEX jobs_created ON ${s}.jobs (created_at, seq);
+    CREATE TABLE ${s}.settings (key text PRIMARY KEY, value jsonb NOT NULL);
+    CREATE TABLE ${s}.envs (id text PRIMARY KEY, env jsonb NOT NULL);
+    -- Completed jobs that were pruned, for --after.
+    CREATE TABLE ${s}.completed_ids (id text PRIMARY KEY);
+    -- Moves on with every change of a job: what \`version()\` reads.
+    CREATE SEQUENCE ${s}.changes;
+  `,
+];
+
+/**
+ * Creates the schema or brings it to SCHEMA_VERSION, one migration at a time, under an advisory
+ * lock so that two processes starting together do not both migrate.
+ */
+export async function migrate(client: PoolClient, schema: string): Promise<number> {
+  const s = quoteIdent(schema);
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`queuectl:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.meta (key text PRIMARY KEY, value jsonb NOT NULL)`);
+    const found = await client.query<{ value: number }>(`SELECT value FROM ${s}.meta WHERE key = 'schema_version'`);
+    const current = found.rows[0]?.value ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`the database schema "${schema}" is at version ${current}, newer than this queuectl knows (${SCHEMA_VERSION}); upgrade queuectl`);
+    }
+    for (let version = current; version < SCHEMA_VERSION; version++) await client.query(MIGRATIONS[version]!(s));
+    await client.query(
+      `INSERT INTO ${s}.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+      [JSON.stringify(SCHEMA_VERSION)],
+    );
+    await client.query('COMMIT');
+    return SCHEMA_VERSION;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  }
+}
