@@ -11,33 +11,48 @@ import { loadEnv } from '../store/file/envs.js';
 import { FileHost } from '../store/file/host.js';
 import { dataPaths } from '../store/file/paths.js';
 import { checkDataDir } from '../store/local/data-dir.js';
+import { LocalHost } from '../store/local/host.js';
+import type { StoreChoice } from './store-choice.js';
 import { FileStore } from '../store/file/file-store.js';
 import type { RawArgs } from './argv.js';
 
-export interface CommandContext {
-  /** The data directory: its path, for messages and for the worker processes. */
-  dataDir: string;
-  store: Store;
-  host: Host;
+export interface CommandContext extends Opened {
   raw: RawArgs;
   /** `--json`: print exactly one JSON document on stdout. */
   json: boolean;
 }
 
+export interface Opened {
+  /** The data directory: its path, for messages and for the worker processes. */
+  dataDir: string;
+  store: Store;
+  host: Host;
+  /** The store as chosen, for the worker children of a manager. */
+  choice: StoreChoice;
+}
+
 /**
- * The one place that picks the store: the file store in the data directory. A data dir that
- * cannot serve (a file, one this user cannot use) is refused here, naming it.
+ * The one place that picks the store: the files of the data directory, or a PostgreSQL database
+ * (its module, and `pg`, loaded only then). A data dir that cannot serve (a file, one this user
+ * cannot use) is refused here, naming it: the host's logs and managers are kept there either way.
  */
-export function openStore(dataDir: string): { dataDir: string; store: Store; host: Host } {
+export async function openStore(dataDir: string, choice: StoreChoice = { kind: 'file' }): Promise<Opened> {
   const root = resolve(dataDir);
   checkDataDir(root);
-  return { dataDir: root, store: new FileStore(root), host: new FileHost(root) };
+  if (choice.kind === 'file') return { dataDir: root, store: new FileStore(root), host: new FileHost(root), choice };
+  const { PgStore } = await import('../store/postgres/pg-store.js');
+  return { dataDir: root, store: new PgStore({ url: choice.url, schema: choice.schema }), host: new LocalHost(root), choice };
 }
 
 /** What a worker child needs, on the data directory its manager gave it: where runs log, and the stored environments of enqueues. */
-export function openWorkerSide(dataDir: string): { logs: RunLogs; loadEnv: (id: string) => Record<string, string> } {
-  const paths = dataPaths(dataDir);
-  return { logs: new FileHost(dataDir).logs, loadEnv: (id) => loadEnv(paths, id) };
+export async function openWorkerSide(dataDir: string, choice: StoreChoice): Promise<{ logs: RunLogs; loadEnv: (id: string) => Promise<Record<string, string>> }> {
+  if (choice.kind === 'file') {
+    const paths = dataPaths(dataDir);
+    return { logs: new FileHost(dataDir).logs, loadEnv: async (id) => loadEnv(paths, id) };
+  }
+  const { PgStore } = await import('../store/postgres/pg-store.js');
+  const store = new PgStore({ url: choice.url, schema: choice.schema, connections: 1 });
+  return { logs: new LocalHost(dataDir).logs, loadEnv: (id) => store.env(id) };
 }
 
 /**

@@ -14,10 +14,12 @@ import { isClosedPipe, QueuectlError } from '../core/rules/errors.js';
 import { keepsRunningWithoutOutput, shellQuote } from './output.js';
 import { expandCommandAlias, expandHelp, readRawArgs, type RawArgs } from './argv.js';
 import { openStore, type CommandContext } from './context.js';
+import { chooseStore } from './store-choice.js';
 import { resolveDataDir } from './data-dir.js';
 
 const VALUE_OPTIONS = new Set([
   'data-dir',
+  'store',
   'command',
   'id',
   'max-retries',
@@ -118,14 +120,16 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
   ],
 };
 
-function context(raw: RawArgs): CommandContext {
-  return { ...openStore(resolveDataDir(raw.values.get('data-dir'))), raw, json: raw.flags.has('json') };
+async function context(raw: RawArgs): Promise<CommandContext> {
+  const opened = await openStore(resolveDataDir(raw.values.get('data-dir')), chooseStore(raw.values.get('store')));
+  return { ...opened, raw, json: raw.flags.has('json') };
 }
 
 function buildCli(raw: RawArgs): CAC {
   const cli = cac('queuectl');
   const ctx = () => context(raw);
   cli.option('--data-dir <dir>', 'Data directory (default: $QUEUECTL_DATA_DIR, else ~/.local/state/queuectl; in a source checkout, its data/)');
+  cli.option('--store <url>', 'Where the jobs are: file (the data directory, the default) or postgres://… (default: $QUEUECTL_STORE)');
 
   cli
     .command('enqueue [json]', `Add a job: -- CMD ARGS…, --command "CMD", '{"command":"CMD"}', or a batch with --file F [--lines]`)
@@ -155,7 +159,7 @@ function buildCli(raw: RawArgs): CAC {
     .example('queuectl enqueue -w -- make test && echo passed')
     .example('queuectl enqueue --id migrate -- ./migrate.sh && queuectl enqueue -a migrate -- ./deploy.sh')
     .example('queuectl enqueue -q ffmpeg -- ffmpeg -i in.mov out.mp4')
-    .action(async (json?: string) => (await import('./commands/enqueue.js')).enqueueCommand(ctx(), json));
+    .action(async (json?: string) => (await import('./commands/enqueue.js')).enqueueCommand(await ctx(), json));
 
   cli
     .command('worker <action>', 'Run workers: worker start [-c N] [-q NAME,…] [--detach] | worker stop [-t D]')
@@ -167,7 +171,7 @@ function buildCli(raw: RawArgs): CAC {
     .option('--json', 'Print the result as JSON')
     .example('queuectl worker start --count 3')
     .example('queuectl worker start --count 2 --detach && queuectl worker stop')
-    .action(async (action: string) => (await import('./commands/worker.js')).workerCommand(ctx(), action));
+    .action(async (action: string) => (await import('./commands/worker.js')).workerCommand(await ctx(), action));
 
   cli
     .command('status', 'Counts per state, live workers and their jobs, the data dir')
@@ -176,7 +180,7 @@ function buildCli(raw: RawArgs): CAC {
     .option('--watch', 'On a terminal: redraw every --interval until Ctrl-C (exit 2 when stdout is not a terminal)')
     .option('--interval <ms>', 'With --watch: milliseconds between redraws, from 100 up (default: 1000)')
     .example('queuectl status --watch --interval 500')
-    .action(async () => (await import('./commands/status.js')).statusCommand(ctx()));
+    .action(async () => (await import('./commands/status.js')).statusCommand(await ctx()));
 
   cli
     .command('wait [...ids]', 'Block until jobs finish (default: every unfinished job); exit 0 all completed, 1 not, 124 timeout')
@@ -185,7 +189,7 @@ function buildCli(raw: RawArgs): CAC {
     .option('--json', 'Print the jobs waited for, as they ended (or stand, after a timeout), as a JSON array')
     .example('queuectl wait && echo "all jobs completed"')
     .example('queuectl wait job1 job2 --timeout 10m')
-    .action(async (ids: unknown[]) => (await import('./commands/wait.js')).waitCommand(ctx(), ids));
+    .action(async (ids: unknown[]) => (await import('./commands/wait.js')).waitCommand(await ctx(), ids));
 
   cli
     .command('cancel [...ids]', 'Cancel pending, failed or running jobs; a running job is killed with its process group')
@@ -195,21 +199,21 @@ function buildCli(raw: RawArgs): CAC {
     .option('--json', 'Print the canceled jobs as a JSON array (with --all or --state, their ids)')
     .example('queuectl cancel job1 job2')
     .example('queuectl cancel --state pending')
-    .action(async (ids: unknown[]) => (await import('./commands/cancel.js')).cancelCommand(ctx(), ids.map(String)));
+    .action(async (ids: unknown[]) => (await import('./commands/cancel.js')).cancelCommand(await ctx(), ids.map(String)));
 
   cli
     .command('pause', 'No worker manager of the data dir starts a new job (of one queue) until resume; running jobs go on (persisted)')
     .usage('pause [-q NAME] [--json]')
     .option('-q, --queue <name>', 'Pause only this named queue')
     .option('--json', 'Print {"paused": true} (with --queue: {"queue", "paused"})')
-    .action(async () => (await import('./commands/pause.js')).pauseCommand(ctx(), true));
+    .action(async () => (await import('./commands/pause.js')).pauseCommand(await ctx(), true));
 
   cli
     .command('resume', 'Undo pause: worker managers start jobs (of one queue) again')
     .usage('resume [-q NAME] [--json]')
     .option('-q, --queue <name>', 'Resume only this named queue')
     .option('--json', 'Print {"paused": false} (with --queue: {"queue", "paused"})')
-    .action(async () => (await import('./commands/pause.js')).pauseCommand(ctx(), false));
+    .action(async () => (await import('./commands/pause.js')).pauseCommand(await ctx(), false));
 
   cli
     .command('parallel [limit]', 'How many jobs of a named queue run at once, across every worker manager (persisted); without a limit, show the queues')
@@ -218,14 +222,14 @@ function buildCli(raw: RawArgs): CAC {
     .option('--json', 'Print {"queue", "parallel"} (without a limit: {"NAME": n|null, …})')
     .example('queuectl parallel 1 --queue ffmpeg')
     .example('queuectl parallel unlimited --queue ffmpeg')
-    .action(async (limit?: string) => (await import('./commands/parallel.js')).parallelCommand(ctx(), limit === undefined ? undefined : String(limit)));
+    .action(async (limit?: string) => (await import('./commands/parallel.js')).parallelCommand(await ctx(), limit === undefined ? undefined : String(limit)));
 
   cli
     .command('restart [...ids]', 'Run finished jobs again: completed, dead or canceled back to pending, attempts reset, id and log kept')
     .usage('restart <id…> [--json]')
     .option('--json', 'Print the ids restarted as a JSON array')
     .example('queuectl restart job1')
-    .action(async (ids: unknown[]) => (await import('./commands/restart.js')).restartCommand(ctx(), ids.map(String)));
+    .action(async (ids: unknown[]) => (await import('./commands/restart.js')).restartCommand(await ctx(), ids.map(String)));
 
   cli
     .command('prune', 'Delete finished jobs and their logs (default: completed and canceled, any age), or old archive batches')
@@ -238,14 +242,14 @@ function buildCli(raw: RawArgs): CAC {
     .example('queuectl prune --older-than 7d')
     .example('queuectl prune --state dead --older-than 30d')
     .example('queuectl prune --archive --older-than 7d')
-    .action(async () => (await import('./commands/prune.js')).pruneCommand(ctx()));
+    .action(async () => (await import('./commands/prune.js')).pruneCommand(await ctx()));
 
   cli
     .command('stats', 'Counts per state, throughput, failure rate, run time p50/p95, oldest waiting job')
     .usage('stats [-q NAME] [--json]')
     .option('-q, --queue <name>', 'Only the jobs of this named queue')
     .option('--json', 'Print the figures as one JSON object')
-    .action(async () => (await import('./commands/stats.js')).statsCommand(ctx()));
+    .action(async () => (await import('./commands/stats.js')).statsCommand(await ctx()));
 
   cli
     .command('list', 'List jobs (queue and DLQ), oldest first')
@@ -254,12 +258,12 @@ function buildCli(raw: RawArgs): CAC {
     .option('-q, --queue <name>', 'Only the jobs of this named queue')
     .option('-n, --limit <n>', 'Only the n most recent (queue and DLQ together)')
     .option('--json', 'Print an array of jobs')
-    .action(async () => (await import('./commands/list.js')).listCommand(ctx()));
+    .action(async () => (await import('./commands/list.js')).listCommand(await ctx()));
 
   cli
     .command('show <id>', 'Show one job, wherever it is')
     .option('--json', 'Print the job as JSON')
-    .action(async (id: string) => (await import('./commands/show.js')).showCommand(ctx(), id));
+    .action(async (id: string) => (await import('./commands/show.js')).showCommand(await ctx(), id));
 
   cli
     .command('logs <id>', "Print a job's captured stdout and stderr, every run; -f follows it as it is written")
@@ -268,14 +272,14 @@ function buildCli(raw: RawArgs): CAC {
     .option('--tail <n>', 'Only the last n lines')
     .example('queuectl logs -f job1')
     .example('queuectl logs --tail 20 job1')
-    .action(async (id: string) => (await import('./commands/show.js')).logsCommand(ctx(), id));
+    .action(async (id: string) => (await import('./commands/show.js')).logsCommand(await ctx(), id));
 
   cli
     .command('dlq <action> [...ids]', 'Dead letter queue: dlq list | dlq retry <id…> | dlq retry --all')
     .usage('dlq list [--json]   or   dlq retry <id…>   or   dlq retry --all [--json]')
     .option('--all', 'retry: every dead job')
     .option('--json', 'Print as JSON (dlq retry of one id: the job; of several or --all: the ids)')
-    .action(async (action: string, ids: unknown[]) => (await import('./commands/dlq.js')).dlqCommand(ctx(), action, ids.map(String)));
+    .action(async (action: string, ids: unknown[]) => (await import('./commands/dlq.js')).dlqCommand(await ctx(), action, ids.map(String)));
 
   cli
     .command('config <action> [key] [value]', 'Settings: config get [key] (or config list) | config set <key> <value>')
@@ -283,7 +287,7 @@ function buildCli(raw: RawArgs): CAC {
     .option('--json', 'Print as JSON')
     .example('queuectl config set max-retries 5')
     .action(async (action: string, key?: string, value?: string) =>
-      (await import('./commands/config.js')).configCommand(ctx(), action, key, value),
+      (await import('./commands/config.js')).configCommand(await ctx(), action, key, value),
     );
 
   // Listed for --help; `help <command>` itself is read as `<command> --help` (see expandHelp).

@@ -10,6 +10,7 @@
 import { isClosedPipe } from '../core/rules/errors.js';
 import { Worker } from '../core/runtime/worker.js';
 import { openWorkerSide } from './context.js';
+import type { StoreChoice } from './store-choice.js';
 import type { ManagerMessage, WorkerMessage } from '../core/runtime/worker-protocol.js';
 
 const root = process.argv[2];
@@ -22,10 +23,12 @@ const send = (message: WorkerMessage, then?: () => void) => {
   if (process.connected) process.send!(message, () => then?.());
   else then?.();
 };
+/** The store its manager works for (absent: the data directory's files). */
+const choice = JSON.parse(process.argv[3] ?? '{"kind":"file"}') as StoreChoice;
 const worker = new Worker(
   {
     dataDir: root,
-    ...openWorkerSide(root),
+    ...(await openWorkerSide(root, choice)),
     send,
     log: (line) => process.stdout.write(`[worker ${process.pid}] ${line}\n`),
   },

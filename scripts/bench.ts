@@ -167,7 +167,7 @@ async function drainBesideLong(jobs: number, held: number, by: 'after' | 'limit'
  */
 async function pickupMs(samples: number): Promise<number[]> {
   const dir = dataDir({ poll_interval: 500 });
-  const { store } = openStore(dir);
+  const { store } = await openStore(dir);
   const manager = startWorkers(dir, 1);
   await sleep(1500); // let the worker start and go idle
   const latencies: number[] = [];
@@ -198,7 +198,7 @@ async function handoverMs(count: number): Promise<number[]> {
   const manager = startWorkers(dir, 2);
   type Times = { id: string; state: string; started_at: string; finished_at: string };
   let shorts: Times[] = [];
-  const { store } = openStore(dir);
+  const { store } = await openStore(dir);
   for (;;) {
     const jobs = (await store.list()) as Times[];
     shorts = jobs.filter((job) => job.id.startsWith('short-'));

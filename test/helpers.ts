@@ -261,7 +261,7 @@ export async function waitFor<T>(
  * runs on any store. Queued and dead jobs, oldest first.
  */
 export async function jobsOf(dataDir: string): Promise<Job[]> {
-  return openStore(dataDir).store.list();
+  return (await openStore(dataDir)).store.list();
 }
 
 /** The jobs not dead (what the queue holds), oldest first. */

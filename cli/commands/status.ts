@@ -26,6 +26,8 @@ export interface QueueStatus {
 
 export interface StatusDocument {
   data_dir: string;
+  /** Where the jobs are: the data dir (its files) or a database. */
+  store: string;
   /** `queuectl pause`: no manager starts a new job. */
   paused: boolean;
   counts: Record<JobState, number>;
@@ -91,19 +93,20 @@ export async function readStatus(ctx: CommandContext): Promise<Status> {
     })),
   );
   return {
-    document: { data_dir: ctx.dataDir, paused: config.paused, counts, waiting: { jobs: waiting.jobs, after: [...waiting.after] }, queues, workers },
+    document: { data_dir: ctx.dataDir, store: ctx.store.location, paused: config.paused, counts, waiting: { jobs: waiting.jobs, after: [...waiting.after] }, queues, workers },
     managers: managers.length,
   };
 }
 
 export function statusText({ document, managers }: Status): string {
-  const { data_dir, counts, workers, paused, waiting, queues } = document;
+  const { data_dir, store, counts, workers, paused, waiting, queues } = document;
   // The others are claimed by a manager for its next free worker, not started.
   const running = workers.filter((worker) => worker.job !== null).length;
   const unserved = unservedQueues(queues, workers);
   const after = waiting.after.length <= 5 ? waiting.after.join(', ') : `${waiting.after.slice(0, 5).join(', ')} and ${waiting.after.length - 5} more`;
   const lines = [
     `data dir: ${data_dir}`,
+    ...(store !== data_dir ? [`store:    ${store}`] : []),
     ...(paused ? ['paused:   no new job starts until queuectl resume (running jobs go on)'] : []),
     `jobs:     ${JOB_STATES.map((state) => `${paintState(state)} ${counts[state]}${state === 'processing' && running < counts.processing ? ` (${running} running)` : ''}`).join('  ')}`,
     ...(waiting.jobs > 0 ? [`waiting:  ${waiting.jobs} pending job(s) wait for ${after} to complete (--after)`] : []),

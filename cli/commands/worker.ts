@@ -29,6 +29,7 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   rejectOptions(ctx, ['timeout'], 'goes with worker stop');
   const count = optionCount(ctx, 'count', 1) ?? 1;
   const queues = optionQueues(ctx) ?? null;
+  ctx.host.prepare();
   await ctx.store.prepare(); // a broken store is reported now, not by every worker later
   if (ctx.raw.flags.has('detach')) return detach(ctx, count, queues);
 
@@ -46,6 +47,7 @@ async function workerStart(ctx: CommandContext): Promise<void> {
     host: ctx.host,
     config,
     workerScript: WORKER_SCRIPT,
+    workerArgs: [JSON.stringify(ctx.choice)],
     count,
     queues,
     log: (line) => process.stdout.write(`${stamp()} ${line}\n`),

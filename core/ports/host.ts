@@ -54,6 +54,8 @@ export interface Host {
   readonly root: string;
   readonly logs: RunLogs;
   readonly managers: ManagerRegistry;
+  /** Creates the data directory on first use (private to this user), or checks that it can be written. */
+  prepare(): void;
   /** Where the output of a manager started with `worker start --detach` goes. */
   readonly managerLog: string;
   /**

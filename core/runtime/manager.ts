@@ -23,8 +23,10 @@ export interface ManagerOptions {
   host: Host;
   /** The settings as read when the manager starts. */
   config: Config;
-  /** The script of a worker child, forked with the data directory as its argument. */
+  /** The script of a worker child, forked with the data directory as its first argument. */
   workerScript: string;
+  /** More arguments for each worker child (which store it works for). */
+  workerArgs?: readonly string[];
   count: number;
   log: (line: string) => void;
   /** Take jobs only from these queues; null for every queue. @default null */
@@ -67,7 +69,7 @@ function aloneOnDataDir(managers: ManagerRegistry): () => boolean {
   };
 }
 
-export async function startManager({ store, host, config, workerScript, count, log, queues = null }: ManagerOptions): Promise<RunningManager> {
+export async function startManager({ store, host, config, workerScript, workerArgs = [], count, log, queues = null }: ManagerOptions): Promise<RunningManager> {
   const self = processIdentity(process.pid);
   const startedAt = new Date().toISOString();
   const children = new Map<number, Child>();
@@ -112,7 +114,7 @@ export async function startManager({ store, host, config, workerScript, count, l
   process.on('exit', unregister);
 
   const spawnWorker = () => {
-    const child = fork(workerScript, [host.root], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(workerScript, [host.root, ...workerArgs], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const pid = child.pid;
     if (pid === undefined) {
       log('could not start a worker process');

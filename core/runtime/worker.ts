@@ -18,8 +18,11 @@ export interface WorkerOptions {
   /** The data directory, which the processes of each run carry (QUEUECTL_DATA_DIR) to be found by. */
   dataDir: string;
   logs: RunLogs;
-  /** A stored environment of an enqueue (`capture_env`), by the id its jobs carry; throws when it cannot be had. */
-  loadEnv: (id: string) => Record<string, string>;
+  /**
+   * A stored environment of an enqueue (`capture_env`), by the id its jobs carry; throws (or
+   * rejects) when it cannot be had. A store that must be asked over the network answers later.
+   */
+  loadEnv: (id: string) => Record<string, string> | Promise<Record<string, string>>;
   /** Sends a message to the manager; `then` runs once it is handed to the channel. */
   send: (message: WorkerMessage, then?: () => void) => void;
   /** One line per event, for the manager's output. */
@@ -41,6 +44,11 @@ export class Worker {
   private exitWhenIdle = false;
   private lastEnv: { id: string; env: Record<string, string> } | undefined;
   /**
+   * A job handed over whose environment is being fetched: the worker is busy with it. `revoked`:
+   * the manager took it back meanwhile; `abort`: the worker was told to stop now.
+   */
+  private fetching: { job: ClaimedJob; revoked: boolean; abort: boolean } | undefined;
+  /**
    * Process groups of runs stopped from outside (a timeout, a revoke, an abort): SIGTERM went
    * to the group and SIGKILL follows after a grace period, on a timer that dies with this
    * process. Anything left of them is killed before the worker exits.
@@ -56,20 +64,22 @@ export class Worker {
   handle(message: ManagerMessage): void {
     switch (message.type) {
       case 'run':
-        if (this.exitWhenIdle || this.current) this.giveBack(message.job);
-        else this.start(message.job);
+        if (this.exitWhenIdle || this.current || this.fetching) this.giveBack(message.job);
+        else this.begin(message.job);
         break;
       case 'revoke':
         if (this.current?.job.lease.token === message.token) this.stopRun(message.reason);
+        if (this.fetching?.job.lease.token === message.token) this.fetching.revoked = true;
         break;
       case 'abort':
         this.leave();
         if (this.current) this.stopRun('the worker was told to stop now');
+        else if (this.fetching) this.fetching.abort = true;
         else this.exit();
         break;
       case 'exit':
         this.leave();
-        if (!this.current) this.exit();
+        if (!this.current && !this.fetching) this.exit();
         break;
     }
   }
@@ -95,19 +105,51 @@ export class Worker {
   }
 
   /**
-   * A stored environment. Its name is its content's hash, so it never changes: the last one read
-   * is kept, and a stream of jobs enqueued from one shell does not read and parse it every run.
+   * Starts the job, once its stored environment is at hand. That environment's name is its
+   * content's hash, so it never changes: the last one read is kept, and a stream of jobs
+   * enqueued from one shell does not fetch it every run.
    */
-  private storedEnv(id: string): Record<string, string> {
-    if (this.lastEnv?.id !== id) this.lastEnv = { id, env: this.options.loadEnv(id) };
-    return this.lastEnv.env;
+  private begin(job: ClaimedJob): void {
+    const id = job.env_id;
+    if (!id || this.lastEnv?.id === id) return this.start(job, id ? this.lastEnv!.env : process.env);
+    let loaded: Record<string, string> | Promise<Record<string, string>>;
+    try {
+      loaded = this.options.loadEnv(id);
+    } catch (error) {
+      return this.start(job, error as Error);
+    }
+    if (!(loaded instanceof Promise)) {
+      this.lastEnv = { id, env: loaded };
+      return this.start(job, loaded);
+    }
+    const fetching = { job, revoked: false, abort: false };
+    this.fetching = fetching;
+    loaded.then(
+      (env) => {
+        this.lastEnv = { id, env };
+        this.fetched(fetching, env);
+      },
+      (error: unknown) => this.fetched(fetching, error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  private fetched(fetching: { job: ClaimedJob; revoked: boolean; abort: boolean }, env: Record<string, string> | Error): void {
+    this.fetching = undefined;
+    if (fetching.revoked || fetching.abort) {
+      // Never started: a job taken back is the manager's already; one of a worker told to stop now goes back.
+      if (!fetching.revoked) this.giveBack(fetching.job);
+      if (this.exitWhenIdle) this.exit();
+      return;
+    }
+    this.start(fetching.job, env);
   }
 
   private giveBack(job: ClaimedJob): void {
     this.options.send({ type: 'released', id: job.id, token: job.lease.token });
   }
 
-  private start(job: ClaimedJob): void {
+  /** `environment`: the environment to run in (captured, or this worker's), or why it could not be had. */
+  private start(job: ClaimedJob, environment: NodeJS.ProcessEnv | Error): void {
     const { dataDir, logs, log } = this.options;
     const token = job.lease.token;
     const attempt = job.attempts + 1; // the claim did not count this run; its start does
@@ -125,13 +167,9 @@ export class Worker {
       this.track(job, failedCommand(`its log could not be opened: ${(error as Error).message}`), runs, startedMs);
       return;
     }
-    let environment: NodeJS.ProcessEnv;
-    try {
-      // The environment of the enqueue that made the job, if it was captured; else this worker's.
-      environment = job.env_id ? this.storedEnv(job.env_id) : process.env;
-    } catch (error) {
+    if (environment instanceof Error) {
       logs.close(logFd);
-      this.track(job, failedCommand((error as Error).message), runs, startedMs);
+      this.track(job, failedCommand(environment.message), runs, startedMs);
       return;
     }
     let command: RunningCommand;

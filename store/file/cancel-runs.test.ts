@@ -1,25 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { cancelJobs as cancel } from '../../core/operations/cancel.js';
 import type { CycleRequest } from '../../core/ports/store.js';
-import { FileHost } from './host.js';
-import { FileStore } from './file-store.js';
-import { serializeJobs } from './job-file.js';
+import type { FileStore } from './file-store.js';
+import { cancelOn, fileStoreWith } from '../../test/file-store.js';
 import { claimedJob, pendingJob, processingJob, T0 } from '../../test/sample-jobs.js';
 
-function storeWith(t: TestContext, jobs: Parameters<typeof serializeJobs>[0]): FileStore {
-  const dir = mkdtempSync(join(tmpdir(), 'queuectl-cancel-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'queue.json'), serializeJobs(jobs));
-  return new FileStore(dir);
+function storeWith(t: TestContext, jobs: Parameters<typeof fileStoreWith>[1]): FileStore {
+  return fileStoreWith(t, jobs, 'queuectl-cancel-');
 }
 
-function cancelJobs(store: FileStore, ids: readonly string[]) {
-  return cancel(store, new FileHost(store.location), ids);
-}
+const cancelJobs = cancelOn;
 
 /** One dispatch cycle, as a manager asks it. */
 function cycle(store: FileStore, request: CycleRequest) {

@@ -2,7 +2,8 @@
  * The file store: the jobs in `queue.json` and `dlq.json` of a data directory, every change one
  * transaction under its lock (see job-files.ts), finished jobs moved out to `archive/` by
  * retention. Each operation of the Store port is one function of this folder, deciding with the
- * rules of `core/rules/`.
+ * rules of `core/rules/`, loaded when first used: a command loads only what it does (`status`
+ * starts as fast as a read can).
  */
 import { existsSync, watch } from 'node:fs';
 import type { Config, ConfigKey } from '../../core/rules/config.js';
@@ -28,14 +29,8 @@ import type {
   StoreChange,
 } from '../../core/ports/store.js';
 import { findArchivedJobs } from './archive.js';
-import { cancelJobs } from './cancel.js';
-import { setConfigValue, updateConfigValue } from './config-file.js';
 import { dataSignature } from './file-version.js';
-import { dispatchCycle } from './dispatch-cycle.js';
-import { enqueueJobs } from './enqueue.js';
 import { JobFiles } from './job-files.js';
-import { pruneArchive, pruneJobs } from './prune.js';
-import { restartJobs } from './restart.js';
 
 export class FileStore implements Store {
   readonly files: JobFiles;
@@ -62,42 +57,43 @@ export class FileStore implements Store {
   }
 
   async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
+    const { dispatchCycle } = await import('./dispatch-cycle.js');
     return this.files.transact((tx) => ({
       ...dispatchCycle(tx, request, hooks.now ?? new Date(), hooks.newToken, hooks.runStarted),
       config: tx.config(),
     }));
   }
 
-  enqueue(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
-    return enqueueJobs(this.files, specs, request);
+  async enqueue(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
+    return (await import('./enqueue.js')).enqueueJobs(this.files, specs, request);
   }
 
-  cancel(selection: CancelSelection, request: CancelRequest): Promise<CancelResult> {
-    return cancelJobs(this.files, selection, request);
+  async cancel(selection: CancelSelection, request: CancelRequest): Promise<CancelResult> {
+    return (await import('./cancel.js')).cancelJobs(this.files, selection, request);
   }
 
-  restart(selection: RestartSelection, request: RestartRequest): Promise<Restarted> {
-    return restartJobs(this.files, selection, request);
+  async restart(selection: RestartSelection, request: RestartRequest): Promise<Restarted> {
+    return (await import('./restart.js')).restartJobs(this.files, selection, request);
   }
 
-  prune(rule: PruneRule, request: PruneRequest = {}): Promise<FinishedJob[]> {
-    return pruneJobs(this.files, rule, request);
+  async prune(rule: PruneRule, request: PruneRequest = {}): Promise<FinishedJob[]> {
+    return (await import('./prune.js')).pruneJobs(this.files, rule, request);
   }
 
-  pruneArchive(olderThanMs: number, dryRun: boolean, now?: Date): Promise<ArchivePart[]> {
-    return pruneArchive(this.files, olderThanMs, dryRun, now);
+  async pruneArchive(olderThanMs: number, dryRun: boolean, now?: Date): Promise<ArchivePart[]> {
+    return (await import('./prune.js')).pruneArchive(this.files, olderThanMs, dryRun, now);
   }
 
   async config(): Promise<Config> {
     return this.files.readConfig();
   }
 
-  setConfig<K extends ConfigKey>(key: K, value: Config[K]): Promise<Config> {
-    return setConfigValue(this.files, key, value);
+  async setConfig<K extends ConfigKey>(key: K, value: Config[K]): Promise<Config> {
+    return (await import('./config-file.js')).setConfigValue(this.files, key, value);
   }
 
-  updateConfig<K extends ConfigKey>(key: K, change: (current: Config[K]) => Config[K]): Promise<Config> {
-    return updateConfigValue(this.files, key, change);
+  async updateConfig<K extends ConfigKey>(key: K, change: (current: Config[K]) => Config[K]): Promise<Config> {
+    return (await import('./config-file.js')).updateConfigValue(this.files, key, change);
   }
 
   async list(filter: JobFilter = {}): Promise<Job[]> {

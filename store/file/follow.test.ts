@@ -1,25 +1,18 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { cancelJobs as cancel } from '../../core/operations/cancel.js';
 import { followLog } from '../../core/operations/follow.js';
 import { FileHost } from './host.js';
-import { FileStore } from './file-store.js';
-import { serializeJobs } from './job-file.js';
+import type { FileStore } from './file-store.js';
+import { cancelOn, fileStoreWith } from '../../test/file-store.js';
 import { completedJob, pendingJob } from '../../test/sample-jobs.js';
 
-function storeWith(t: TestContext, jobs: Parameters<typeof serializeJobs>[0]): FileStore {
-  const dir = mkdtempSync(join(tmpdir(), 'queuectl-follow-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'queue.json'), serializeJobs(jobs));
-  return new FileStore(dir);
+function storeWith(t: TestContext, jobs: Parameters<typeof fileStoreWith>[1]): FileStore {
+  return fileStoreWith(t, jobs, 'queuectl-follow-');
 }
 
-function cancelJobs(store: FileStore, ids: readonly string[]) {
-  return cancel(store, new FileHost(store.location), ids);
-}
+const cancelJobs = cancelOn;
 
 /** Follows job `id`, collecting what it writes. */
 function follow(store: FileStore, id: string, tailLines?: number): { output: () => string; done: Promise<unknown> } {

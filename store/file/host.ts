@@ -1,36 +1,21 @@
-/** What the file store's data directory holds besides jobs: the run logs (which follow jobs to the archive) and the manager registry. */
-import type { DataDirLoss, Host } from '../../core/ports/host.js';
-import { watchDataDir } from '../local/data-dir-watch.js';
-import { needsRotation, rotateManagerLog } from '../local/manager-log.js';
-import { ManagerFiles } from '../local/manager-registry.js';
-import { withLock } from './lock.js';
+/**
+ * The host of the file store's data directory: its run logs follow their jobs to the archive, and
+ * the managers rotate their log under the data dir's lock, as every writer of it does.
+ */
+import { LocalHost } from '../local/host.js';
 import { dataPaths, type DataPaths } from './paths.js';
 import { FileRunLogs } from './run-logs.js';
 
-export class FileHost implements Host {
-  readonly root: string;
-  readonly logs: FileRunLogs;
-  readonly managers: ManagerFiles;
-  readonly managerLog: string;
+export class FileHost extends LocalHost {
   private readonly paths: DataPaths;
 
   constructor(root: string) {
     const paths = dataPaths(root);
+    super(root, new FileRunLogs(paths));
     this.paths = paths;
-    this.root = root;
-    this.managerLog = paths.managerLog;
-    this.logs = new FileRunLogs(paths);
-    this.managers = new ManagerFiles(paths.managers);
   }
 
-  async rotateManagerLog(path: string): Promise<boolean> {
-    if (!needsRotation(path)) return false;
-    // Under the data dir's lock: every detached manager of it shares the one log.
-    return withLock(this.root, this.paths.lock, () => rotateManagerLog(path));
-  }
-
-  watchLoss(pid: number, onLost: (what: DataDirLoss) => void): () => void {
-    const watch = watchDataDir(this.root, this.managers.recordPath(pid), onLost);
-    return () => watch.stop();
+  protected override rotationLock(): string {
+    return this.paths.lock;
   }
 }

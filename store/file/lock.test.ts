@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LOCK_STALE_MS, LOCK_WAIT_MS, LockLostError, lockRetryOptions, lockWaitMs } from './lock.js';
+import { LOCK_STALE_MS, LOCK_WAIT_MS, LockLostError, lockRetryOptions, lockWaitMs } from '../local/lock.js';
 
 test('a command waits 30 s for the lock by default, longer than a stale lock lasts', () => {
   assert.equal(lockWaitMs({}), LOCK_WAIT_MS);

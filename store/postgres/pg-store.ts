@@ -56,6 +56,8 @@ export interface PgStoreOptions {
   url: string;
   /** The database schema that holds this queue's tables. @default "queuectl" */
   schema?: string;
+  /** Connections at most. @default 4 */
+  connections?: number;
 }
 
 export class PgStore implements Store {
@@ -76,7 +78,7 @@ export class PgStore implements Store {
     this.location = describeUrl(options.url, this.schema);
     // An idle client that loses its connection (the server restarted) emits 'error' on the pool;
     // unhandled, it would end the process. The next query connects again.
-    this.pool = new pg.Pool({ connectionString: options.url, max: 4, allowExitOnIdle: true, connectionTimeoutMillis: 10_000 });
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.connections ?? 4, allowExitOnIdle: true, connectionTimeoutMillis: 10_000 });
     this.pool.on('error', () => undefined);
   }
 

@@ -8,7 +8,7 @@
  * and the pending write is refused instead of overwriting the other process's work.
  */
 import { appendFileSync, existsSync } from 'node:fs';
-import { statIdentity } from '../local/stat-identity.js';
+import { statIdentity } from './stat-identity.js';
 import { createRequire } from 'node:module';
 import type Lockfile from 'proper-lockfile';
 import { QueuectlError } from '../../core/rules/errors.js';

@@ -1,0 +1,50 @@
+/**
+ * What a data directory holds for this machine whatever the store: the logs of the runs it
+ * started, the registry of its worker managers, and their log. A store that many hosts share
+ * (PostgreSQL) has its jobs elsewhere, and these here.
+ */
+import { join } from 'node:path';
+import type { DataDirLoss, Host } from '../../core/ports/host.js';
+import { prepareDataDir } from './data-dir.js';
+import { watchDataDir } from './data-dir-watch.js';
+import { ManagerFiles } from './manager-registry.js';
+import { hostPaths, type HostPaths } from './paths.js';
+import { LocalRunLogs } from './run-logs.js';
+
+export class LocalHost implements Host {
+  readonly root: string;
+  readonly logs: LocalRunLogs;
+  readonly managers: ManagerFiles;
+  readonly managerLog: string;
+
+  constructor(root: string, logs?: LocalRunLogs) {
+    const paths: HostPaths = hostPaths(root);
+    this.root = root;
+    this.logs = logs ?? new LocalRunLogs(paths);
+    this.managers = new ManagerFiles(paths.managers);
+    this.managerLog = paths.managerLog;
+  }
+
+  prepare(): void {
+    prepareDataDir(this.root);
+  }
+
+  async rotateManagerLog(path: string): Promise<boolean> {
+    // Loaded here: only a detached manager rotates, and every command makes a host.
+    const { needsRotation, rotateManagerLog } = await import('./manager-log.js');
+    if (!needsRotation(path)) return false;
+    const { withLock } = await import('./lock.js');
+    // Every detached manager of the data dir appends to the one log: they rotate it in turn.
+    return withLock(this.root, this.rotationLock(), () => rotateManagerLog(path));
+  }
+
+  watchLoss(pid: number, onLost: (what: DataDirLoss) => void): () => void {
+    const watch = watchDataDir(this.root, this.managers.recordPath(pid), onLost);
+    return () => watch.stop();
+  }
+
+  /** The lock the managers take turns under to rotate their log. */
+  protected rotationLock(): string {
+    return join(this.root, 'manager.log.lock');
+  }
+}
