@@ -15,7 +15,8 @@
  *   status:    `queuectl status` vs `node -e 0`
  *   memory:    peak RSS of a worker child while draining
  *
- * Environment: BENCH_JOBS (default 1000), BENCH_RUNS (default 3).
+ * Environment: BENCH_JOBS (default 1000), BENCH_RUNS (default 3); BENCH_STORE=postgres://… measures
+ * the PostgreSQL store instead (bench-postgres.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../cli/context.js';
 import { dataPaths } from '../store/file/paths.js';
+import { median, nodeStartMs, row, spawnRate } from './bench-lib.js';
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
@@ -32,11 +34,6 @@ const WORKERS = 4;
 const dirs: string[] = [];
 const managers: ChildProcess[] = [];
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function dataDir(config: Record<string, unknown> = {}): string {
@@ -53,29 +50,6 @@ function cli(dir: string, args: string[], input?: string): number {
   return performance.now() - started;
 }
 
-/** Jobs per second of spawning `sh -c true` at the given concurrency. */
-async function spawnRate(count: number, concurrency: number): Promise<number> {
-  const started = performance.now();
-  let next = 0;
-  const lane = async () => {
-    while (next < count) {
-      next++;
-      await new Promise<void>((resolve, reject) => {
-        const child = spawn('/bin/sh', ['-c', 'true'], { stdio: 'ignore' });
-        child.once('error', reject);
-        child.once('exit', () => resolve());
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  return count / ((performance.now() - started) / 1000);
-}
-
-function nodeStartMs(): number {
-  const started = performance.now();
-  spawnSync(process.execPath, ['-e', '0']);
-  return performance.now() - started;
-}
 
 /**
  * How many jobs completed, by a text search of the file store's queue file: polled every 20 ms
@@ -212,9 +186,6 @@ async function handoverMs(count: number): Promise<number[]> {
   return shorts.slice(1).map((job, i) => Date.parse(job.started_at) - Date.parse(shorts[i]!.finished_at));
 }
 
-function row(name: string, value: string, baseline: string, ratio: string, goal: string): string {
-  return `${name.padEnd(34)} ${value.padStart(14)} ${baseline.padStart(16)} ${ratio.padStart(8)}   ${goal}`;
-}
 
 async function main(): Promise<void> {
   console.log(`queuectl bench: ${JOBS} jobs, ${WORKERS} workers, median of ${RUNS} runs, node ${process.version}\n`);
@@ -270,7 +241,9 @@ async function main(): Promise<void> {
 }
 
 try {
-  await main();
+  const store = process.env.BENCH_STORE ?? '';
+  if (store.startsWith('postgres')) await (await import('./bench-postgres.js')).benchPostgres(store);
+  else await main();
 } finally {
   for (const manager of managers) {
     try {

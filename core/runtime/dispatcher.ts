@@ -36,8 +36,12 @@ const MAX_AHEAD_PER_RUN = 8;
 const START_RECORD_MS = 10;
 /** The longest delay setTimeout takes (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Wait before a cycle that failed (a corrupt file, a lock held too long) is tried again. */
+/**
+ * Wait before a cycle that failed (a corrupt file, a lock held too long, a database that went
+ * away) is tried again: doubled with each failure in a row, up to the longest.
+ */
 const RETRY_AFTER_ERROR_MS = 1_000;
+const LONGEST_RETRY_MS = 30_000;
 
 export interface DispatcherOptions {
   store: Store;
@@ -107,6 +111,8 @@ export class Dispatcher {
   private startTimer: NodeJS.Timeout | undefined;
   private stopWatching: () => void = () => undefined;
   private lastError = '';
+  /** Cycles that failed in a row. */
+  private failures = 0;
   private idleWaiters: (() => void)[] = [];
   /** Settles when the cycles started by the last request have ended. */
   private cycleDone: Promise<void> = Promise.resolve();
@@ -399,11 +405,12 @@ export class Dispatcher {
       this.outcomes.unshift(...outcomes);
       this.releases.unshift(...release);
       this.reportError(error);
-      return RETRY_AFTER_ERROR_MS;
+      return Math.min(LONGEST_RETRY_MS, RETRY_AFTER_ERROR_MS * 2 ** this.failures++);
     } finally {
       this.recording = new Set();
     }
     this.lastError = '';
+    this.failures = 0;
     this.lastCycleMs = Date.now() - started;
     if (renewDue) this.lastRenewal = started;
     this.nextReadyAt = result.nextReadyAt;

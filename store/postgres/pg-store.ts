@@ -78,7 +78,7 @@ export class PgStore implements Store {
     this.location = describeUrl(options.url, this.schema);
     // An idle client that loses its connection (the server restarted) emits 'error' on the pool;
     // unhandled, it would end the process. The next query connects again.
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.connections ?? 4, allowExitOnIdle: true, connectionTimeoutMillis: 10_000 });
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.connections ?? 4, allowExitOnIdle: true, connectionTimeoutMillis: 8_000 });
     this.pool.on('error', () => undefined);
   }
 

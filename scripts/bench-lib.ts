@@ -1,0 +1,37 @@
+/** What both benches (`bench.ts`, `bench-postgres.ts`) measure their figures against, and how they print them. */
+import { spawn, spawnSync } from 'node:child_process';
+
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** Jobs per second of spawning `sh -c true` at the given concurrency. */
+export async function spawnRate(count: number, concurrency: number): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      next++;
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn('/bin/sh', ['-c', 'true'], { stdio: 'ignore' });
+        child.once('error', reject);
+        child.once('exit', () => resolve());
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return count / ((performance.now() - started) / 1000);
+}
+
+export function nodeStartMs(): number {
+  const started = performance.now();
+  spawnSync(process.execPath, ['-e', '0']);
+  return performance.now() - started;
+}
+
+/** One line of the table: a figure, its baseline, their ratio, the goal. */
+export function row(name: string, value: string, baseline: string, ratio: string, goal: string): string {
+  return `${name.padEnd(34)} ${value.padStart(14)} ${baseline.padStart(16)} ${ratio.padStart(8)}   ${goal}`;
+}

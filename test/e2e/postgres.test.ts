@@ -1,0 +1,189 @@
+/**
+ * The flows that matter, on the PostgreSQL store, through the real CLI and real processes.
+ * "Hosts" are managers with data directories of their own (their logs and registries) that share
+ * only the database. Each test has a schema of its own in the database QUEUECTL_TEST_POSTGRES
+ * names (.ci/run starts one); without it, the suite is skipped with the reason.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import pg from 'pg';
+import type { Job } from '../../core/rules/job.js';
+import { describeRun, killGroup, processAlive, runCli, startManager, tempDataDir, waitFor, withDeadline, type CliResult } from '../helpers.js';
+
+const url = process.env.QUEUECTL_TEST_POSTGRES ?? '';
+
+describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL: set QUEUECTL_TEST_POSTGRES=postgres://… (.ci/run starts one)' : false }, () => {
+  /** A queue of its own in the test database: the environment that picks it, and hosts on it. */
+  function queue(t: TestContext) {
+    const schema = `queuectl_e2e_${randomBytes(6).toString('hex')}`;
+    t.after(async () => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    });
+    const env = { QUEUECTL_STORE: `${url}${url.includes('?') ? '&' : '?'}schema=${schema}` };
+    /** A host: a data directory of its own on the shared queue. */
+    const host = () => {
+      const data = tempDataDir(t);
+      const run = (args: readonly string[], input?: string) => runCli(data, args, { env, ...(input === undefined ? {} : { input }) });
+      const ok = async (args: readonly string[], input?: string) => {
+        const result = await run(args, input);
+        assert.equal(result.code, 0, describeRun(args, result));
+        return result;
+      };
+      const json = async <T>(args: readonly string[]) => JSON.parse((await ok([...args, '--json'])).stdout) as T;
+      const job = async (id: string) => {
+        const result = await run(['show', id, '--json']);
+        return result.code === 0 ? (JSON.parse(result.stdout) as Job) : undefined;
+      };
+      return { data, run, ok, json, job, manager: (count: number) => startManager(t, data, count, env) };
+    };
+    return { env, host };
+  }
+
+  test('lifecycle: enqueue, a manager runs the jobs, list, show, status and logs', { timeout: 60_000 }, async (t) => {
+    const here = queue(t).host();
+    await here.ok(['enqueue', '--id', 'hello', '--', 'echo', 'hello from postgres']);
+    await here.ok(['enqueue', '--id', 'second', '--after', 'hello', '--', 'sh', '-c', 'echo "$GREETING"']);
+    here.manager(2);
+    await waitFor(async () => (await here.job('second'))?.state === 'completed', { timeoutMs: 20_000, what: 'both jobs to complete' });
+    const listed = await here.json<Job[]>(['list']);
+    assert.deepEqual(
+      listed.map((job) => [job.id, job.state, job.attempts]),
+      [
+        ['hello', 'completed', 1],
+        ['second', 'completed', 1],
+      ],
+    );
+    assert.match((await here.ok(['logs', 'hello'])).stdout, /^hello from postgres$/m);
+    const status = await here.json<{ store: string; counts: Record<string, number>; workers: unknown[] }>(['status']);
+    assert.match(status.store, /^postgres:\/\/127\.0\.0\.1:\d+\/\w+ \(schema queuectl_e2e_/);
+    assert.equal(status.counts.completed, 2);
+    assert.equal(status.workers.length, 2);
+  });
+
+  test('a job that keeps failing is retried with backoff, reaches the DLQ, and dlq retry brings it back', { timeout: 60_000 }, async (t) => {
+    const here = queue(t).host();
+    await here.ok(['config', 'set', 'backoff_base', '1']);
+    await here.ok(['enqueue', '--id', 'flaky', '--max-retries', '1', '--', 'sh', '-c', 'exit 3']);
+    here.manager(1);
+    await waitFor(async () => (await here.job('flaky'))?.state === 'dead', { timeoutMs: 20_000, what: 'the job to die' });
+    const dead = await here.json<Job[]>(['dlq', 'list']);
+    assert.deepEqual(dead.map((job) => [job.id, job.attempts, job.exit_code]), [['flaky', 2, 3]]);
+    const wait = await here.run(['wait', 'flaky']);
+    assert.equal(wait.code, 1, 'wait on a dead job exits 1');
+    await here.ok(['dlq', 'retry', 'flaky']);
+    await waitFor(async () => (await here.job('flaky'))?.state === 'dead' && (await here.job('flaky'))?.attempts === 2, {
+      timeoutMs: 20_000,
+      what: 'the retried job to die again, attempts reset',
+    });
+  });
+
+  test('a manager killed with -9 on one host: a manager on another host takes its job back after the lease', { timeout: 90_000 }, async (t) => {
+    const shared = queue(t);
+    const first = shared.host();
+    const second = shared.host();
+    await first.ok(['config', 'set', 'lease', '2']);
+    // Hangs on its first run; completes on the next.
+    await first.ok(['enqueue', '--id', 'survivor', '--', 'sh', '-c', 'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep 600; fi']);
+    const doomed = first.manager(1);
+    await waitFor(async () => (await first.job('survivor'))?.started_at != null, { timeoutMs: 20_000, what: 'the first run to start' });
+    process.kill(doomed.pid, 'SIGKILL'); // the manager alone: its worker sees it go and kills the run
+    await withDeadline(doomed.exited, 10_000, 'the killed manager to exit');
+    second.manager(1);
+    const job = await waitFor(
+      async () => {
+        const found = await second.job('survivor');
+        return found?.state === 'completed' ? found : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the job to complete on the other host' },
+    );
+    assert.equal(job.attempts, 2, 'the lost run counts');
+    assert.match((await second.ok(['logs', 'survivor'])).stdout, /run 2 of 4 started/);
+    killGroup(doomed.pid);
+  });
+
+  test('cancel from another host stops the run where it runs', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const runner = shared.host();
+    const elsewhere = shared.host();
+    await elsewhere.ok(['enqueue', '--id', 'long', '--', 'sh', '-c', 'echo $$ > "$QUEUECTL_DATA_DIR/long.pid"; exec sleep 600']);
+    const manager = runner.manager(1);
+    await waitFor(async () => (await runner.job('long'))?.started_at != null, { timeoutMs: 20_000, what: 'the run to start' });
+    const pid = await waitFor(() => readPid(runner.data), { what: 'the run to write its pid' });
+    await elsewhere.ok(['cancel', 'long']);
+    await waitFor(() => !processAlive(pid), { timeoutMs: 10_000, what: `the run (pid ${pid}) to be stopped by its manager` });
+    assert.equal((await elsewhere.job('long'))?.state, 'canceled');
+    assert.match(manager.output(), /long: stopping its run on worker \d+: it was canceled/);
+  });
+
+  test('40 enqueues at once from two hosts: every job stored once, ids unique', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const hosts = [shared.host(), shared.host()];
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => hosts[i % 2]!.run(['enqueue', '--id', `j${i}`, '--', 'true'])));
+    assert.deepEqual(
+      results.map((result: CliResult) => result.code),
+      Array(40).fill(0),
+    );
+    const again = await hosts[0]!.run(['enqueue', '--id', 'j7', '--', 'true']);
+    assert.equal(again.code, 2, 'an id taken on another host is taken');
+    const listed = await hosts[1]!.json<Job[]>(['list']);
+    assert.equal(listed.length, 40);
+    assert.equal(new Set(listed.map((job) => job.id)).size, 40);
+  });
+
+  test('wait follows jobs run on another host, with its exit codes', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const runner = shared.host();
+    const waiter = shared.host();
+    await waiter.ok(['enqueue', '--id', 'ok', '--', 'sleep', '0.5']);
+    await waiter.ok(['enqueue', '--id', 'bad', '--max-retries', '0', '--', 'false']);
+    runner.manager(2);
+    assert.equal((await waiter.run(['wait', 'ok'])).code, 0);
+    assert.equal((await waiter.run(['wait', 'ok', 'bad'])).code, 1);
+    const timeout = await waiter.run(['wait', '--timeout', '0.2', 'nope']);
+    assert.equal(timeout.code, 2, 'an unknown id is bad input');
+  });
+
+  test('bad input: one line, exit 2, nothing stored', { timeout: 60_000 }, async (t) => {
+    const here = queue(t).host();
+    for (const args of [['enqueue', '{"command":'], ['enqueue', '--id', 'a b', '--', 'true'], ['cancel', 'ghost'], ['show', 'ghost'], ['enqueue', '--after', 'ghost', '--', 'true']]) {
+      const result = await here.run(args);
+      assert.equal(result.code, 2, describeRun(args, result));
+      assert.match(result.stderr, /^queuectl: [^\n]+\n$/, describeRun(args, result));
+    }
+    assert.deepEqual(await here.json<Job[]>(['list']), []);
+  });
+
+  test('a database that cannot be reached, or refuses the login, is one line naming it: exit 1, no stack, within 10 s', { timeout: 60_000 }, async (t) => {
+    const data = tempDataDir(t);
+    const refused = new URL(url);
+    refused.port = '1';
+    const stranger = new URL(url);
+    stranger.username = 'no_such_role';
+    for (const [store, reason] of [
+      [refused.toString(), /ECONNREFUSED/],
+      [stranger.toString(), /role "no_such_role" does not exist/],
+    ] as const) {
+      const started = Date.now();
+      const result = await runCli(data, ['status'], { env: { QUEUECTL_STORE: store } });
+      assert.equal(result.code, 1, describeRun(['status'], result));
+      assert.match(result.stderr, /^queuectl: could not connect to postgres:\/\/127\.0\.0\.1:\d+\/\w+: [^\n]+\n$/);
+      assert.match(result.stderr, reason);
+      assert.ok(Date.now() - started < 10_000, 'within 10 s');
+    }
+  });
+});
+
+function readPid(data: string): number | undefined {
+  try {
+    const text = readFileSync(join(data, 'long.pid'), 'utf8').trim();
+    return text === '' ? undefined : Number(text);
+  } catch {
+    return undefined;
+  }
+}
