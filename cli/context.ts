@@ -41,7 +41,10 @@ export async function openStore(dataDir: string, choice: StoreChoice = { kind: '
   checkDataDir(root);
   if (choice.kind === 'file') return { dataDir: root, store: new FileStore(root), host: new FileHost(root), choice };
   const { PgStore } = await import('../store/postgres/pg-store.js');
-  return { dataDir: root, store: new PgStore({ url: choice.url, schema: choice.schema }), host: new LocalHost(root), choice };
+  const store = new PgStore({ url: choice.url, schema: choice.schema });
+  // Logs stay with the host; the managers of every host are listed in the database.
+  const host = new LocalHost(root, { managers: (files, name) => store.managerRegistry(name, files) });
+  return { dataDir: root, store, host, choice };
 }
 
 /** What a worker child needs, on the data directory its manager gave it: where runs log, and the stored environments of enqueues. */

@@ -63,6 +63,7 @@ const GROUPED_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   worker: ['start', 'stop'],
   dlq: ['list', 'retry'],
   config: ['get', 'list', 'set'],
+  store: ['migrate'],
 };
 
 /** Help sections after a command's own, for what cac's options list cannot say. */
@@ -168,6 +169,7 @@ function buildCli(raw: RawArgs): CAC {
     .option('-q, --queue <names>', 'start: take jobs only from these named queues, comma-separated (default: every queue)')
     .option('--detach', 'start: run the manager in the background and return')
     .option('-t, --timeout <duration>', 'stop: after this long (30s, 2m), kill running jobs instead of waiting (default: wait)')
+    .option('--all', 'stop: on a store many hosts share, ask the managers of every host to stop (default: this host\'s)')
     .option('--json', 'Print the result as JSON')
     .example('queuectl worker start --count 3')
     .example('queuectl worker start --count 2 --detach && queuectl worker stop')
@@ -289,6 +291,13 @@ function buildCli(raw: RawArgs): CAC {
     .action(async (action: string, key?: string, value?: string) =>
       (await import('./commands/config.js')).configCommand(await ctx(), action, key, value),
     );
+
+  cli
+    .command('store <action>', 'The store itself: store migrate (create or bring its schema up to date now)')
+    .usage('store migrate [--store postgres://…]')
+    .option('--json', 'Print as JSON')
+    .example('queuectl store migrate --store postgres://queue@db/jobs')
+    .action(async (action: string) => (await import('./commands/store.js')).storeCommand(await ctx(), action));
 
   // Listed for --help; `help <command>` itself is read as `<command> --help` (see expandHelp).
   cli.command('help [command]', 'The help of a command: queuectl help enqueue');

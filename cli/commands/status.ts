@@ -8,6 +8,8 @@ import { formatTable, paintState, printJson } from '../output.js';
 import { queueTable } from './queue-summary.js';
 
 export interface WorkerStatus {
+  /** The host it runs on. */
+  host: string;
   pid: number;
   manager_pid: number;
   /** Id of the job it runs now, or null when idle. */
@@ -79,15 +81,18 @@ export async function readStatus(ctx: CommandContext): Promise<Status> {
     for (const id of on) waiting.after.add(id);
   }
 
-  const runningBy = new Map<number, string>();
-  // A claim not started yet has no worker: no worker is running it.
-  for (const job of queue) if (isRunning(job)) runningBy.set(job.lease.worker_pid, job.id);
-  const managers = ctx.host.managers.live();
+  // By host and pid: on a store that many hosts share, pids repeat across hosts. A claim not
+  // started yet has no worker: no worker is running it.
+  const here = ctx.host.name;
+  const runningBy = new Map<string, string>();
+  for (const job of queue) if (isRunning(job)) runningBy.set(`${job.lease.host ?? here}:${job.lease.worker_pid}`, job.id);
+  const managers = await ctx.host.managers.live();
   const workers: WorkerStatus[] = managers.flatMap((manager) =>
     manager.workers.map((worker) => ({
+      host: manager.host ?? here,
       pid: worker.pid,
       manager_pid: manager.pid,
-      job: runningBy.get(worker.pid) ?? null,
+      job: runningBy.get(`${manager.host ?? here}:${worker.pid}`) ?? null,
       started_at: worker.started_at,
       queues: manager.queues ?? null,
     })),
@@ -120,11 +125,14 @@ export function statusText({ document, managers }: Status): string {
   }
   if (workers.length > 0) {
     const byQueue = workers.some((worker) => worker.queues !== null);
+    // The host column only where managers of several hosts share the store.
+    const byHost = new Set(workers.map((worker) => worker.host)).size > 1;
     lines.push(
       '',
       formatTable(
-        ['PID', 'MANAGER', ...(byQueue ? ['QUEUES'] : []), 'JOB'],
+        [...(byHost ? ['HOST'] : []), 'PID', 'MANAGER', ...(byQueue ? ['QUEUES'] : []), 'JOB'],
         workers.map((worker) => [
+          ...(byHost ? [worker.host] : []),
           String(worker.pid),
           String(worker.manager_pid),
           ...(byQueue ? [worker.queues?.join(',') ?? '(all)'] : []),

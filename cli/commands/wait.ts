@@ -75,7 +75,7 @@ class WorkerCheck {
     const now = Date.now();
     this.checkedAt = now;
     try {
-      const none = this.ctx.host.managers.live().length === 0;
+      const none = (await this.ctx.host.managers.live()).length === 0;
       this.noneSince = none ? (this.noneSince ?? now) : null;
       this.isPaused = (await this.ctx.store.config()).paused;
     } catch {

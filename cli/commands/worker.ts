@@ -35,7 +35,7 @@ async function workerStart(ctx: CommandContext): Promise<void> {
 
   keepRunningWithoutOutput();
   const stamp = () => new Date().toISOString();
-  const others = othersNote(ctx, count);
+  const others = await othersNote(ctx, count);
   if (others) process.stdout.write(`${stamp()} ${others}\n`);
   const config = await ctx.store.config();
   if (config.paused) process.stdout.write(`${stamp()} ${PAUSED_NOTE}\n`);
@@ -102,11 +102,11 @@ async function detach(ctx: CommandContext, count: number, queues: readonly strin
 
   const deadline = Date.now() + DETACH_READY_MS;
   for (;;) {
-    const record = ctx.host.managers.live().find((manager) => manager.pid === pid);
+    const record = (await ctx.host.managers.live()).find((manager) => manager.pid === pid && isHere(ctx, manager));
     if (record && record.workers.length === count) {
       if (ctx.json) printJson(record);
       else {
-        const others = othersNote(ctx, count, pid);
+        const others = await othersNote(ctx, count, pid);
         process.stdout.write(
           `started worker manager ${pid} with ${count} worker(s) in the background${queues === null ? '' : ` for queue(s) ${queues.join(', ')}`}\n` +
             (others ? `${others}\n` : '') +
@@ -126,12 +126,18 @@ async function detach(ctx: CommandContext, count: number, queues: readonly strin
  * When other managers already run on the data dir, says so, and how many workers run in all: a
  * second `worker start` is often a mistake, and when it is not, the total is what matters.
  */
-function othersNote(ctx: CommandContext, count: number, self = process.pid): string | null {
-  const others = ctx.host.managers.live().filter((manager) => manager.pid !== self);
+async function othersNote(ctx: CommandContext, count: number, self = process.pid): Promise<string | null> {
+  const others = (await ctx.host.managers.live()).filter((manager) => !(manager.pid === self && isHere(ctx, manager)));
   if (others.length === 0) return null;
   const theirs = others.reduce((sum, manager) => sum + manager.workers.length, 0);
-  const pids = others.map((manager) => manager.pid).join(', ');
-  return `note: ${others.length} other manager(s) already run on ${ctx.dataDir} (pid ${pids}) with ${theirs} worker(s): ${theirs + count} worker(s) in all`;
+  const pids = others.map((manager) => (isHere(ctx, manager) ? String(manager.pid) : `${manager.host}:${manager.pid}`)).join(', ');
+  const where = others.some((manager) => !isHere(ctx, manager)) ? ctx.store.location : ctx.dataDir;
+  return `note: ${others.length} other manager(s) already run on ${where} (pid ${pids}) with ${theirs} worker(s): ${theirs + count} worker(s) in all`;
+}
+
+/** Whether the manager runs on this host (a record from before hosts were noted is this host's). */
+function isHere(ctx: CommandContext, manager: ManagerRecord): boolean {
+  return (manager.host ?? ctx.host.name) === ctx.host.name;
 }
 
 function dataDirHint(ctx: CommandContext): string {
@@ -142,11 +148,20 @@ async function workerStop(ctx: CommandContext): Promise<void> {
   rejectOptions(ctx, ['count', 'detach', 'queue'], 'goes with worker start');
   const timeoutText = optionText(ctx, 'timeout');
   const timeoutMs = optionDurationMs(ctx, 'timeout');
-  const managers = ctx.host.managers.live();
-  if (managers.length === 0) {
+  const live = await ctx.host.managers.live();
+  // This host's managers get a signal; with --all, those of other hosts are asked through the store.
+  const managers = live.filter((manager) => isHere(ctx, manager));
+  const elsewhere = live.filter((manager) => !isHere(ctx, manager));
+  const remote = ctx.raw.flags.has('all') ? elsewhere : [];
+  if (managers.length === 0 && remote.length === 0) {
+    const hint = elsewhere.length > 0 ? ` (${elsewhere.length} run on other hosts: queuectl worker stop --all)` : '';
     if (ctx.json) printJson({ stopped: [] });
-    else process.stdout.write(`no worker manager is running on ${ctx.dataDir}\n`);
+    else process.stdout.write(`no worker manager is running on ${ctx.dataDir}${hint}\n`);
     return;
+  }
+  if (remote.length > 0) {
+    await ctx.host.managers.requestStop(remote);
+    if (!ctx.json) for (const manager of remote) process.stdout.write(`asked manager ${manager.host}:${manager.pid} (${manager.workers.length} worker(s)) to stop; its running jobs finish first\n`);
   }
   for (const manager of managers) {
     sendSignal(manager.pid, 'SIGTERM');
@@ -160,7 +175,8 @@ async function workerStop(ctx: CommandContext): Promise<void> {
   let aborted = false;
   let killAt = Infinity;
   let resendAt = Infinity;
-  while (managers.some((manager) => isAlive(manager))) {
+  let remoteLeft = remote.length;
+  while (managers.some((manager) => isAlive(manager)) || remoteLeft > 0) {
     if (!aborted && Date.now() >= forceAt) {
       aborted = true;
       killAt = Date.now() + ABORT_WAIT_MS;
@@ -179,9 +195,15 @@ async function workerStop(ctx: CommandContext): Promise<void> {
       break;
     }
     await sleep(50);
+    if (remote.length > 0) {
+      const still = new Set((await ctx.host.managers.live()).map((manager) => `${manager.host}:${manager.pid}`));
+      remoteLeft = remote.filter((manager) => still.has(`${manager.host}:${manager.pid}`)).length;
+    }
   }
-  if (ctx.json) printJson({ stopped: managers.map((manager) => manager.pid), aborted });
-  else process.stdout.write(`stopped ${managers.length} manager(s): ${managers.map((m) => m.pid).join(', ')}\n`);
+  const stopped = [...managers, ...remote];
+  const named = (manager: ManagerRecord) => (isHere(ctx, manager) ? String(manager.pid) : `${manager.host}:${manager.pid}`);
+  if (ctx.json) printJson({ stopped: stopped.map((manager) => manager.pid), aborted });
+  else process.stdout.write(`stopped ${stopped.length} manager(s): ${stopped.map(named).join(', ')}\n`);
 }
 
 /** Last resort: the manager did not react. Its jobs come back through their leases. */

@@ -26,6 +26,8 @@ export interface Canceled {
   stopped: StopResult | null;
   /** It was not named: it was waiting on a job canceled here (its `last_error` says which). */
   dependent: boolean;
+  /** It ran on another host (a store many hosts share): its manager there stops the run. */
+  elsewhere: string | null;
 }
 
 export interface CancelOptions {
@@ -54,10 +56,12 @@ export async function cancelJobs(store: Store, host: Host, selection: CancelSele
     result.canceled.map(async ({ job, was }): Promise<Canceled> => {
       const run = running.get(job.id);
       const claimed = run !== undefined && isClaimed(run) && (found.get(job.id)?.length ?? 0) === 0;
-      return { job, was, claimed, stopped: run ? await stopRun(host.root, run, found.get(job.id) ?? [], graceMs) : null, dependent: false };
+      const elsewhere = run?.lease.host !== undefined && run.lease.host !== host.name ? run.lease.host : null;
+      if (elsewhere !== null) return { job, was, claimed, stopped: null, dependent: false, elsewhere };
+      return { job, was, claimed, stopped: run ? await stopRun(host.root, run, found.get(job.id) ?? [], graceMs) : null, dependent: false, elsewhere };
     }),
   );
-  return [...named, ...result.dependents.map((job): Canceled => ({ job, was: 'pending', claimed: false, stopped: null, dependent: true }))];
+  return [...named, ...result.dependents.map((job): Canceled => ({ job, was: 'pending', claimed: false, stopped: null, dependent: true, elsewhere: null }))];
 }
 
 function stopRun(dataDir: string, job: ProcessingJob, found: readonly RunProcess[], graceMs: number): Promise<StopResult> {

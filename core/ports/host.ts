@@ -29,6 +29,8 @@ export interface WorkerRecord extends ProcessIdentity {
 }
 
 export interface ManagerRecord extends ProcessIdentity {
+  /** The host it runs on (absent from records written before queuectl noted it: this host). */
+  host?: string;
   started_at: string;
   /** How many workers it keeps running. */
   count: number;
@@ -37,13 +39,25 @@ export interface ManagerRecord extends ProcessIdentity {
   workers: WorkerRecord[];
 }
 
-/** The worker managers running on this data directory, for `worker stop`, `status` and each other. */
+/**
+ * The worker managers running on this data directory (or, on a store many hosts share, on the
+ * store), for `worker stop`, `status` and each other.
+ */
 export interface ManagerRegistry {
-  /** Records (or updates) a running manager. */
-  write(record: ManagerRecord): void;
-  remove(pid: number): void;
-  /** The managers whose process is alive, by pid; records of dead ones are dropped on the way. */
-  live(): ManagerRecord[];
+  /** Records (or updates) a running manager of this host. */
+  write(record: ManagerRecord): Promise<void>;
+  remove(pid: number): Promise<void>;
+  /** The managers running, by host and pid; records of dead ones are dropped on the way. */
+  live(): Promise<ManagerRecord[]>;
+  /**
+   * How often a manager must write its record again to be taken for alive: where the registry
+   * cannot check a pid (another host's), a record not renewed lapses. Null where it checks pids.
+   */
+  readonly renewEveryMs: number | null;
+  /** Asks the managers of other hosts to stop as `worker stop` does (those of this host get a signal). */
+  requestStop(records: readonly ManagerRecord[]): Promise<void>;
+  /** Whether `worker stop --all` asked manager `pid` of this host to stop. */
+  stopRequested(pid: number): Promise<boolean>;
 }
 
 /** What became of the data directory under a running manager. */
@@ -52,6 +66,8 @@ export type DataDirLoss = 'deleted or moved away' | 'replaced' | 'emptied';
 export interface Host {
   /** The data directory: logs, the manager registry, and the mark on each run's processes. */
   readonly root: string;
+  /** This machine's name, as managers and runs are told apart across hosts. */
+  readonly name: string;
   readonly logs: RunLogs;
   readonly managers: ManagerRegistry;
   /** Creates the data directory on first use (private to this user), or checks that it can be written. */

@@ -35,6 +35,8 @@ export type LostBecause = 'canceled' | 'taken back';
 /** A run that a worker started: when, and on which worker. */
 export interface RunStart extends RunRef {
   workerPid: number;
+  /** The host of that worker. */
+  host?: string;
   /** When the worker started the command (for a run lost before it said so: when it was handed over). */
   startedAt: string;
 }

@@ -60,7 +60,7 @@ export function settleRuns(
 
   const started = (index: number, run: RunStart): RunningJob => {
     const job = jobs[index] as ProcessingJob;
-    return isClaimed(job) ? start(job, run.workerPid, run.startedAt, now) : job;
+    return isClaimed(job) ? start(job, run.workerPid, run.startedAt, now, run.host) : job;
   };
   for (const run of starts) {
     // A run lost meanwhile is reported by renew or verify.

@@ -21,6 +21,11 @@ export interface Lease {
   token: string;
   /** After this instant another worker may take the job back (the run then counts as failed). */
   expires_at: Timestamp;
+  /**
+   * The host whose worker runs it, once started (a pid alone is not enough on a store that many
+   * hosts share). Absent from runs started before queuectl recorded it.
+   */
+  host?: string;
 }
 
 interface JobFields {

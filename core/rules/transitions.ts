@@ -42,7 +42,7 @@ export function claim(job: ClaimableJob, lease: Omit<Lease, 'worker_pid'>, now: 
 }
 
 /** Worker `workerPid` started the command at `startedAt`: this is run number `attempts + 1`. */
-export function start(job: ClaimedJob, workerPid: number, startedAt: string, now: Date): RunningJob {
+export function start(job: ClaimedJob, workerPid: number, startedAt: string, now: Date, host?: string): RunningJob {
   return {
     ...job,
     attempts: job.attempts + 1,
@@ -50,7 +50,7 @@ export function start(job: ClaimedJob, workerPid: number, startedAt: string, now
     started_at: startedAt,
     finished_at: null,
     exit_code: null,
-    lease: { ...job.lease, worker_pid: workerPid },
+    lease: { ...job.lease, worker_pid: workerPid, ...(host === undefined ? {} : { host }) },
   };
 }
 

@@ -64,6 +64,8 @@ export interface DispatcherOptions {
   alone?: () => boolean;
   /** The queues to take jobs from (`worker start --queue`); null for every queue. @default null */
   queues?: readonly string[] | null;
+  /** This host's name, recorded in the lease of each run started here. */
+  host?: string;
 }
 
 /** A job handed to a worker. */
@@ -179,7 +181,7 @@ export class Dispatcher {
     const run = this.runs.get(token);
     if (!run || run.startedAt !== null) return;
     run.startedAt = startedAt;
-    this.starts.push({ id: run.job.id, token, workerPid: run.pid, startedAt });
+    this.starts.push({ id: run.job.id, token, workerPid: run.pid, startedAt, host: this.options.host });
     if (!this.cycling) this.armStartTimer();
   }
 
@@ -196,7 +198,7 @@ export class Dispatcher {
     const handedAt = new Date(run?.handedMs ?? Date.now()).toISOString();
     const took = run === undefined ? null : Date.now() - run.handedMs;
     if (took !== null && took < this.holdMs) this.shortRunMs = 0.8 * this.shortRunMs + 0.2 * took;
-    this.outcomes.push({ ...ref, workerPid, startedAt: startedAt ?? run?.startedAt ?? handedAt, endedAt, outcome });
+    this.outcomes.push({ ...ref, workerPid, host: this.options.host, startedAt: startedAt ?? run?.startedAt ?? handedAt, endedAt, outcome });
     this.request();
   }
 

@@ -55,19 +55,28 @@ interface Child {
 /** How long what `alone` found holds before the registry is read again. */
 const ALONE_CHECK_MS = 1_000;
 
-/** Whether no other live manager is registered on the data dir, read at most every second. */
-function aloneOnDataDir(managers: ManagerRegistry): () => boolean {
+/**
+ * Whether no other live manager is registered on the store, looked up at most every second (the
+ * answer of the last look holds meanwhile).
+ */
+function aloneOnStore(managers: ManagerRegistry, hostName: string): () => boolean {
   let checkedAt = 0;
   let alone = true;
   return () => {
     const now = Date.now();
     if (now - checkedAt >= ALONE_CHECK_MS) {
       checkedAt = now;
-      alone = managers.live().every((manager) => manager.pid === process.pid);
+      managers.live().then(
+        (live) => (alone = live.every((manager) => manager.pid === process.pid && (manager.host ?? hostName) === hostName)),
+        () => undefined, // keep the last answer
+      );
     }
     return alone;
   };
 }
+
+/** How often a manager looks whether `worker stop --all` asked it to stop, where its registry renews records. */
+const STOP_CHECK_MS = 2_000;
 
 export async function startManager({ store, host, config, workerScript, workerArgs = [], count, log, queues = null }: ManagerOptions): Promise<RunningManager> {
   const self = processIdentity(process.pid);
@@ -88,30 +97,50 @@ export async function startManager({ store, host, config, workerScript, workerAr
     logs: host.logs,
     config,
     log,
-    alone: aloneOnDataDir(host.managers),
+    host: host.name,
+    alone: aloneOnStore(host.managers, host.name),
     queues,
     assign: (pid, job) => send(pid, { type: 'run', job }),
     revoke: (pid, run, reason) => send(pid, { type: 'revoke', token: run.token, reason }),
   });
 
+  /** Writes of the registry record, one after the other: a later one is never overtaken. */
+  let registering: Promise<void> = Promise.resolve();
   /** Writes the registry record; not once the data dir is lost (it would write into a stranger's). */
   const register = () => {
     if (failure !== null) return;
-    try {
-      host.managers.write({
-        ...self,
-        started_at: startedAt,
-        count,
-        queues: queues === null ? null : [...queues],
-        workers: [...children.values()].map((child) => child.record),
-      });
-    } catch (error) {
+    const record = {
+      ...self,
+      host: host.name,
+      started_at: startedAt,
+      count,
+      queues: queues === null ? null : [...queues],
+      workers: [...children.values()].map((child) => child.record),
+    };
+    registering = registering
+      .then(() => host.managers.write(record))
       // The data dir going away shows here first at times: the watch below says what happened.
-      log(`error: ${(error as Error).message}`);
-    }
+      .catch((error: unknown) => log(`error: ${(error as Error).message}`));
   };
-  const unregister = () => host.managers.remove(process.pid);
+  // On exit, a registry of files is cleaned at once (a database's record lapses without renewal).
+  const unregister = () => void host.managers.remove(process.pid).catch(() => undefined);
   process.on('exit', unregister);
+  // Where records lapse unless renewed, renew them; and look whether another host asked this one to stop.
+  const renewTimer =
+    host.managers.renewEveryMs === null
+      ? undefined
+      : setInterval(() => {
+          register();
+          void host.managers.stopRequested(process.pid).then(
+            (asked) => {
+              if (asked && stopRequests === 0) {
+                log('asked to stop (worker stop --all)');
+                stop();
+              }
+            },
+            () => undefined,
+          );
+        }, Math.min(host.managers.renewEveryMs, STOP_CHECK_MS));
 
   const spawnWorker = () => {
     const child = fork(workerScript, [host.root, ...workerArgs], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -185,7 +214,9 @@ export async function startManager({ store, host, config, workerScript, workerAr
     const closed = dispatcher.close();
     if (failure === null) await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
     stopWatchingDir();
-    unregister();
+    clearInterval(renewTimer);
+    await registering;
+    await host.managers.remove(process.pid).catch(() => undefined);
     resolveDone(failure);
   };
 
@@ -211,23 +242,22 @@ export async function startManager({ store, host, config, workerScript, workerAr
   for (let i = 0; i < count; i++) spawnWorker();
   log(`manager ${process.pid} started ${count} worker(s) on ${host.root}`);
 
-  return {
-    done,
-    stop() {
-      stopRequests++;
-      if (stopRequests === 1) {
-        dispatcher.stopClaiming();
-        if (children.size === 0) {
-          void shutDown();
-          return;
-        }
-        log(`stopping: ${children.size} worker(s) finish their current job first (signal again to kill running jobs)`);
-        for (const pid of children.keys()) send(pid, { type: 'exit' });
-      } else {
-        log('stopping now: killing running jobs');
-        for (const pid of children.keys()) send(pid, { type: 'abort' });
-        if (children.size === 0) void shutDown();
+  return { done, stop };
+
+  function stop(): void {
+    stopRequests++;
+    if (stopRequests === 1) {
+      dispatcher.stopClaiming();
+      if (children.size === 0) {
+        void shutDown();
+        return;
       }
-    },
-  };
+      log(`stopping: ${children.size} worker(s) finish their current job first (signal again to kill running jobs)`);
+      for (const pid of children.keys()) send(pid, { type: 'exit' });
+    } else {
+      log('stopping now: killing running jobs');
+      for (const pid of children.keys()) send(pid, { type: 'abort' });
+      if (children.size === 0) void shutDown();
+    }
+  }
 }

@@ -3,8 +3,9 @@
  * started, the registry of its worker managers, and their log. A store that many hosts share
  * (PostgreSQL) has its jobs elsewhere, and these here.
  */
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DataDirLoss, Host } from '../../core/ports/host.js';
+import type { DataDirLoss, Host, ManagerRegistry } from '../../core/ports/host.js';
 import { prepareDataDir } from './data-dir.js';
 import { watchDataDir } from './data-dir-watch.js';
 import { ManagerFiles } from './manager-registry.js';
@@ -13,15 +14,21 @@ import { LocalRunLogs } from './run-logs.js';
 
 export class LocalHost implements Host {
   readonly root: string;
+  /** The machine's name, or QUEUECTL_HOST where machines share one (containers, tests). */
+  readonly name = process.env.QUEUECTL_HOST || hostname();
   readonly logs: LocalRunLogs;
-  readonly managers: ManagerFiles;
+  readonly managers: ManagerRegistry;
   readonly managerLog: string;
+  /** The manager records of this data directory (what `watchLoss` checks for). */
+  private readonly files: ManagerFiles;
 
-  constructor(root: string, logs?: LocalRunLogs) {
+  /** `managers`: a registry the store keeps for every host, where it does; else this data dir's files. */
+  constructor(root: string, options: { logs?: LocalRunLogs; managers?: (files: ManagerFiles, host: string) => ManagerRegistry } = {}) {
     const paths: HostPaths = hostPaths(root);
     this.root = root;
-    this.logs = logs ?? new LocalRunLogs(paths);
-    this.managers = new ManagerFiles(paths.managers);
+    this.logs = options.logs ?? new LocalRunLogs(paths);
+    this.files = new ManagerFiles(paths.managers);
+    this.managers = options.managers?.(this.files, this.name) ?? this.files;
     this.managerLog = paths.managerLog;
   }
 
@@ -39,7 +46,7 @@ export class LocalHost implements Host {
   }
 
   watchLoss(pid: number, onLost: (what: DataDirLoss) => void): () => void {
-    const watch = watchDataDir(this.root, this.managers.recordPath(pid), onLost);
+    const watch = watchDataDir(this.root, this.files.recordPath(pid), onLost);
     return () => watch.stop();
   }
 

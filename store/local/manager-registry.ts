@@ -11,6 +11,9 @@ import { isAlive } from '../../core/os/process-identity.js';
 import { mkdirInExisting, readJsonIfExists, writeFileDurably } from './durable-file.js';
 
 export class ManagerFiles implements ManagerRegistry {
+  /** Pids are checked: a record needs no renewal. */
+  readonly renewEveryMs = null;
+
   /** `dir`: the data directory's `managers/`. */
   constructor(private readonly dir: string) {}
 
@@ -19,16 +22,21 @@ export class ManagerFiles implements ManagerRegistry {
     return join(this.dir, `${pid}.json`);
   }
 
-  write(record: ManagerRecord): void {
+  async write(record: ManagerRecord): Promise<void> {
     mkdirInExisting(this.dir);
     writeFileDurably(this.recordPath(record.pid), `${JSON.stringify(record, null, 2)}\n`);
   }
 
-  remove(pid: number): void {
+  async remove(pid: number): Promise<void> {
     rmSync(this.recordPath(pid), { force: true });
   }
 
-  live(): ManagerRecord[] {
+  async live(): Promise<ManagerRecord[]> {
+    return this.liveHere();
+  }
+
+  /** The managers of this data directory whose process is alive. */
+  liveHere(): ManagerRecord[] {
     let names: string[];
     try {
       names = readdirSync(this.dir).filter((name) => /^\d+\.json$/.test(name));
@@ -49,5 +57,13 @@ export class ManagerFiles implements ManagerRegistry {
       else rmSync(path, { force: true });
     }
     return live.sort((a, b) => a.pid - b.pid);
+  }
+
+  async requestStop(): Promise<void> {
+    // Every manager of a data directory is on this host: `worker stop` signals them.
+  }
+
+  async stopRequested(): Promise<boolean> {
+    return false;
   }
 }

@@ -40,6 +40,9 @@ import type {
   Store,
   StoreChange,
 } from '../../core/ports/store.js';
+import type { ManagerRegistry } from '../../core/ports/host.js';
+import type { ManagerFiles } from '../local/manager-registry.js';
+import { PgManagers } from './pg-managers.js';
 import { migrate, quoteIdent } from './schema.js';
 
 type Client = pg.PoolClient;
@@ -70,6 +73,8 @@ export class PgStore implements Store {
   private readonly instance = randomUUID();
   private readonly url: string;
   private ready: Promise<void> | undefined;
+  /** The connections whose transaction changed something: the version moves on once it commits. */
+  private readonly changedIn = new Set<Client>();
 
   constructor(options: PgStoreOptions) {
     this.url = options.url;
@@ -271,8 +276,8 @@ export class PgStore implements Store {
   }
 
   async version(): Promise<string> {
-    const rows = await this.query<{ value: unknown }>(`SELECT value FROM ${this.s}.meta WHERE key = 'changes'`, []);
-    return JSON.stringify(rows[0]?.value ?? 0);
+    const rows = await this.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${this.s}.changes`, []);
+    return rows[0]?.is_called ? rows[0].last_value : '0';
   }
 
   watch(onChange: (change: StoreChange) => void): () => void {
@@ -283,13 +288,14 @@ export class PgStore implements Store {
       const [schema, instance, change] = (message.payload ?? '').split('|');
       if (schema === this.schema && instance !== this.instance && (change === 'jobs' || change === 'config')) onChange(change);
     });
-    void client
+    const listening = client
       .connect()
       .then(() => (stopped ? undefined : client.query(`LISTEN ${CHANNEL}`)))
       .catch(() => undefined);
     return () => {
       stopped = true;
-      void client.end().catch(() => undefined);
+      // Once connecting has settled: ending a client mid-connect may leave its socket open.
+      void listening.then(() => client.end()).catch(() => undefined);
     };
   }
 
@@ -314,6 +320,7 @@ export class PgStore implements Store {
     }
   }
 
+  /** One statement, on a connection of the pool. */
   private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
     await this.open();
     const client = await this.connect();
@@ -329,10 +336,14 @@ export class PgStore implements Store {
     const client = await this.connect();
     try {
       await client.query('BEGIN');
+      this.changedIn.delete(client);
       const result = await body(client);
       await client.query('COMMIT');
+      // After the commit: a reader that sees the new version finds the change.
+      if (this.changedIn.delete(client)) await client.query(`SELECT nextval('${this.s}.changes')`);
       return result;
     } catch (error) {
+      this.changedIn.delete(client);
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
@@ -364,11 +375,9 @@ export class PgStore implements Store {
     );
   }
 
-  /** Marks a change: the version moves on (with the transaction), and the other views are told once it commits. */
+  /** Marks a change: the other views are told once it commits, and then the version moves on. */
   private async changed(client: Client, change: StoreChange): Promise<void> {
-    await client.query(
-      `INSERT INTO ${this.s}.meta (key, value) VALUES ('changes', '1') ON CONFLICT (key) DO UPDATE SET value = to_jsonb((${this.s}.meta.value)::text::bigint + 1)`,
-    );
+    this.changedIn.add(client);
     await client.query('SELECT pg_notify($1, $2)', [CHANNEL, `${this.schema}|${this.instance}|${change}`]);
   }
 
@@ -475,6 +484,11 @@ export class PgStore implements Store {
     const id = createHash('sha256').update(text).digest('hex').slice(0, 32);
     await client.query(`INSERT INTO ${this.s}.envs (id, env) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [id, text]);
     return id;
+  }
+
+  /** The registry of the managers of every host, kept in this database (see pg-managers.ts). */
+  managerRegistry(host: string, files: ManagerFiles): ManagerRegistry {
+    return new PgManagers(this.query.bind(this), this.s, host, files);
   }
 
   /** A stored environment of an enqueue, for a worker to run its jobs in. */

@@ -7,7 +7,7 @@
 import type { PoolClient } from 'pg';
 
 /** The schema version this code writes; a database at a newer one is refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** A schema name as SQL: queuectl makes its own names, but a quoted one cannot inject anything. */
 export function quoteIdent(name: string): string {
@@ -41,8 +41,22 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
     CREATE TABLE ${s}.envs (id text PRIMARY KEY, env jsonb NOT NULL);
     -- Completed jobs that were pruned, for --after.
     CREATE TABLE ${s}.completed_ids (id text PRIMARY KEY);
-    -- Moves on with every change of a job: what \`version()\` reads.
+  `,
+  // The worker managers of every host, each renewing its row while it runs; when the next delayed
+  // job is due, found without a walk through every job of every priority; the change counter.
+  (s) => `
+    CREATE INDEX jobs_due ON ${s}.jobs (run_at) WHERE state IN ('pending', 'failed');
+    -- Moves on after every committed change of the jobs: what \`version()\` reads. A sequence
+    -- takes no row lock, so writers do not queue behind one another's counter.
     CREATE SEQUENCE ${s}.changes;
+    CREATE TABLE ${s}.managers (
+      host text NOT NULL,
+      pid integer NOT NULL,
+      record jsonb NOT NULL,
+      seen_at timestamptz NOT NULL DEFAULT now(),
+      stop_requested boolean NOT NULL DEFAULT false,
+      PRIMARY KEY (host, pid)
+    );
   `,
 ];
 
@@ -52,6 +66,13 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
  */
 export async function migrate(client: PoolClient, schema: string): Promise<number> {
   const s = quoteIdent(schema);
+  // Most commands find the schema as it should be: one look, no lock, no transaction.
+  try {
+    const found = await client.query<{ value: number }>(`SELECT value FROM ${s}.meta WHERE key = 'schema_version'`);
+    if (found.rows[0]?.value === SCHEMA_VERSION) return SCHEMA_VERSION;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42P01' && (error as { code?: string }).code !== '3F000') throw error; // no such table, no such schema
+  }
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`queuectl:${schema}`]);

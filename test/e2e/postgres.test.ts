@@ -26,10 +26,11 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
       await client.end();
     });
     const env = { QUEUECTL_STORE: `${url}${url.includes('?') ? '&' : '?'}schema=${schema}` };
-    /** A host: a data directory of its own on the shared queue. */
-    const host = () => {
+    /** A host: a data directory of its own on the shared queue, and a name of its own (QUEUECTL_HOST). */
+    const host = (name = `host-${randomBytes(3).toString('hex')}`) => {
       const data = tempDataDir(t);
-      const run = (args: readonly string[], input?: string) => runCli(data, args, { env, ...(input === undefined ? {} : { input }) });
+      const hostEnv = { ...env, QUEUECTL_HOST: name };
+      const run = (args: readonly string[], input?: string) => runCli(data, args, { env: hostEnv, ...(input === undefined ? {} : { input }) });
       const ok = async (args: readonly string[], input?: string) => {
         const result = await run(args, input);
         assert.equal(result.code, 0, describeRun(args, result));
@@ -40,13 +41,14 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
         const result = await run(['show', id, '--json']);
         return result.code === 0 ? (JSON.parse(result.stdout) as Job) : undefined;
       };
-      return { data, run, ok, json, job, manager: (count: number) => startManager(t, data, count, env) };
+      return { name, data, run, ok, json, job, manager: (count: number) => startManager(t, data, count, hostEnv) };
     };
     return { env, host };
   }
 
   test('lifecycle: enqueue, a manager runs the jobs, list, show, status and logs', { timeout: 60_000 }, async (t) => {
     const here = queue(t).host();
+    assert.match((await here.ok(['store', 'migrate'])).stdout, /^postgres:\/\/127\.0\.0\.1:\d+\/\w+ \(schema queuectl_e2e_\w+\): ready\n$/);
     await here.ok(['enqueue', '--id', 'hello', '--', 'echo', 'hello from postgres']);
     await here.ok(['enqueue', '--id', 'second', '--after', 'hello', '--', 'sh', '-c', 'echo "$GREETING"']);
     here.manager(2);
@@ -115,10 +117,42 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     const manager = runner.manager(1);
     await waitFor(async () => (await runner.job('long'))?.started_at != null, { timeoutMs: 20_000, what: 'the run to start' });
     const pid = await waitFor(() => readPid(runner.data), { what: 'the run to write its pid' });
-    await elsewhere.ok(['cancel', 'long']);
+    const canceled = await elsewhere.ok(['cancel', 'long']);
+    assert.equal(canceled.stdout, `canceled long (was running on ${runner.name}; its manager there stops the run)\n`);
     await waitFor(() => !processAlive(pid), { timeoutMs: 10_000, what: `the run (pid ${pid}) to be stopped by its manager` });
     assert.equal((await elsewhere.job('long'))?.state, 'canceled');
     assert.match(manager.output(), /long: stopping its run on worker \d+: it was canceled/);
+  });
+
+  test('status lists the workers of every host, by host; worker stop stops this host\'s managers, --all every host\'s', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const alpha = shared.host('alpha');
+    const beta = shared.host('beta');
+    await alpha.ok(['enqueue', '--id', 'long', '--', 'sleep', '2']);
+    const first = alpha.manager(1);
+    await waitFor(async () => (await alpha.job('long'))?.started_at != null, { timeoutMs: 20_000, what: 'the job to start on alpha' });
+    const second = beta.manager(2);
+    type Workers = { workers: { host: string; job: string | null }[] };
+    const status = await waitFor(
+      async () => {
+        const found = await beta.json<Workers>(['status']);
+        return found.workers.length === 3 ? found : undefined;
+      },
+      { what: 'three workers on two hosts' },
+    );
+    assert.deepEqual(status.workers.map((worker) => [worker.host, worker.job]), [
+      ['alpha', 'long'],
+      ['beta', null],
+      ['beta', null],
+    ]);
+    assert.match((await beta.ok(['status'])).stdout, /^HOST +PID +MANAGER +JOB$/m);
+    await alpha.ok(['worker', 'stop']);
+    assert.equal(await withDeadline(first.exited, 15_000, "alpha's manager to stop"), 0);
+    assert.equal((await alpha.job('long'))?.state, 'completed', 'its running job finished first');
+    assert.equal(processAlive(second.pid), true, "beta's manager runs on");
+    const all = await alpha.ok(['worker', 'stop', '--all']);
+    assert.match(all.stdout, /asked manager beta:\d+ \(2 worker\(s\)\) to stop/);
+    assert.equal(await withDeadline(second.exited, 15_000, "beta's manager to stop"), 0);
   });
 
   test('40 enqueues at once from two hosts: every job stored once, ids unique', { timeout: 60_000 }, async (t) => {

@@ -1,0 +1,12 @@
+/** `queuectl store migrate`: the store made ready now (a database's schema created or brought up to date), as any command would on first use. */
+import { inputError } from '../../core/rules/errors.js';
+import type { CommandContext } from '../context.js';
+import { printJson } from '../output.js';
+
+export async function storeCommand(ctx: CommandContext, action: string): Promise<void> {
+  if (action !== 'migrate') throw inputError(`unknown store action "${action}": expected migrate`);
+  ctx.host.prepare();
+  await ctx.store.prepare();
+  if (ctx.json) printJson({ store: ctx.store.location, ready: true });
+  else process.stdout.write(`${ctx.store.location}: ready\n`);
+}

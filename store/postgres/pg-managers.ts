@@ -1,0 +1,69 @@
+/**
+ * The worker managers of every host that shares a PostgreSQL store, so that `status` shows them
+ * all and `worker stop --all` reaches them. A manager renews its row every few seconds; a row not
+ * renewed for three times that is a manager gone (its host died, or it was killed with -9) and is
+ * not listed. The local record (managers/<pid>.json) stays as well: `worker stop` signals this
+ * host's managers by pid, and a manager watches its own record to notice its data dir went.
+ */
+import type { ManagerRecord, ManagerRegistry } from '../../core/ports/host.js';
+import { isAlive } from '../../core/os/process-identity.js';
+import type { ManagerFiles } from '../local/manager-registry.js';
+
+const RENEW_EVERY_MS = 5_000;
+const LAPSES_AFTER_MS = 3 * RENEW_EVERY_MS;
+
+type Query = <R extends Record<string, unknown>>(text: string, values: unknown[]) => Promise<R[]>;
+
+export class PgManagers implements ManagerRegistry {
+  readonly renewEveryMs = RENEW_EVERY_MS;
+
+  constructor(
+    private readonly query: Query,
+    /** The schema, quoted for SQL. */
+    private readonly s: string,
+    private readonly host: string,
+    private readonly files: ManagerFiles,
+  ) {}
+
+  async write(record: ManagerRecord): Promise<void> {
+    await this.files.write(record);
+    await this.query(
+      `INSERT INTO ${this.s}.managers (host, pid, record, seen_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (host, pid) DO UPDATE SET record = EXCLUDED.record, seen_at = now()`,
+      [this.host, record.pid, JSON.stringify({ ...record, host: this.host })],
+    );
+  }
+
+  async remove(pid: number): Promise<void> {
+    await this.files.remove(pid);
+    await this.query(`DELETE FROM ${this.s}.managers WHERE host = $1 AND pid = $2`, [this.host, pid]);
+  }
+
+  async live(): Promise<ManagerRecord[]> {
+    const rows = await this.query<{ record: ManagerRecord }>(
+      `SELECT record FROM ${this.s}.managers WHERE seen_at > now() - make_interval(secs => $1) ORDER BY host, pid`,
+      [LAPSES_AFTER_MS / 1000],
+    );
+    const live: ManagerRecord[] = [];
+    for (const { record } of rows) {
+      // This host's pids can be checked: one that died does not wait out its lapse.
+      if (record.host === this.host && !isAlive(record)) {
+        await this.remove(record.pid);
+        continue;
+      }
+      live.push(record);
+    }
+    return live;
+  }
+
+  async requestStop(records: readonly ManagerRecord[]): Promise<void> {
+    for (const record of records) {
+      await this.query(`UPDATE ${this.s}.managers SET stop_requested = true WHERE host = $1 AND pid = $2`, [record.host, record.pid]);
+    }
+  }
+
+  async stopRequested(pid: number): Promise<boolean> {
+    const rows = await this.query<{ stop_requested: boolean }>(`SELECT stop_requested FROM ${this.s}.managers WHERE host = $1 AND pid = $2`, [this.host, pid]);
+    return rows[0]?.stop_requested === true;
+  }
+}
