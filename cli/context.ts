@@ -41,21 +41,31 @@ export async function openStore(dataDir: string, choice: StoreChoice = { kind: '
   checkDataDir(root);
   if (choice.kind === 'file') return { dataDir: root, store: new FileStore(root), host: new FileHost(root), choice };
   const { PgStore } = await import('../store/postgres/pg-store.js');
+  const { PgRunLogs } = await import('../store/postgres/pg-run-logs.js');
   const store = new PgStore({ url: choice.url, schema: choice.schema });
   // Logs stay with the host; the managers of every host are listed in the database.
-  const host = new LocalHost(root, { managers: (files, name) => store.managerRegistry(name, files) });
+  const host = new LocalHost(root, {
+    logs: (paths, name) => new PgRunLogs(paths, store, name),
+    managers: (files, name) => store.managerRegistry(name, files),
+  });
   return { dataDir: root, store, host, choice };
 }
 
 /** What a worker child needs, on the data directory its manager gave it: where runs log, and the stored environments of enqueues. */
-export async function openWorkerSide(dataDir: string, choice: StoreChoice): Promise<{ logs: RunLogs; loadEnv: (id: string) => Promise<Record<string, string>> }> {
+export async function openWorkerSide(
+  dataDir: string,
+  choice: StoreChoice,
+): Promise<{ logs: RunLogs; loadEnv: (id: string) => Promise<Record<string, string>>; flush: () => Promise<void> }> {
   if (choice.kind === 'file') {
     const paths = dataPaths(dataDir);
-    return { logs: new FileHost(dataDir).logs, loadEnv: async (id) => loadEnv(paths, id) };
+    return { logs: new FileHost(dataDir).logs, loadEnv: async (id) => loadEnv(paths, id), flush: async () => undefined };
   }
   const { PgStore } = await import('../store/postgres/pg-store.js');
+  const { PgRunLogs } = await import('../store/postgres/pg-run-logs.js');
   const store = new PgStore({ url: choice.url, schema: choice.schema, connections: 1 });
-  return { logs: new LocalHost(dataDir).logs, loadEnv: (id) => store.env(id) };
+  let logs: InstanceType<typeof PgRunLogs> | undefined;
+  new LocalHost(dataDir, { logs: (paths, name) => (logs = new PgRunLogs(paths, store, name)) });
+  return { logs: logs!, loadEnv: (id) => store.env(id), flush: () => logs!.flushed() };
 }
 
 /**

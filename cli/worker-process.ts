@@ -25,14 +25,18 @@ const send = (message: WorkerMessage, then?: () => void) => {
 };
 /** The store its manager works for (absent: the data directory's files). */
 const choice = JSON.parse(process.argv[3] ?? '{"kind":"file"}') as StoreChoice;
+const side = await openWorkerSide(root, choice);
+/** Before it exits, a worker lets the last run's log reach the store (bounded: the file keeps it anyway). */
+const exit = () => void Promise.race([side.flush(), new Promise((resolve) => setTimeout(resolve, 2_000))]).then(() => process.exit(0));
 const worker = new Worker(
   {
     dataDir: root,
-    ...(await openWorkerSide(root, choice)),
+    logs: side.logs,
+    loadEnv: side.loadEnv,
     send,
     log: (line) => process.stdout.write(`[worker ${process.pid}] ${line}\n`),
   },
-  () => process.exit(0),
+  exit,
 );
 
 // Its output is the manager's log; a reader of that which went away (`worker start | head`)

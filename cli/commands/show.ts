@@ -64,7 +64,7 @@ export async function logsCommand(ctx: CommandContext, id: string): Promise<void
     return;
   }
   const found = await find(ctx, id);
-  const log = found ? ctx.host.logs.read(found.job.id, { archive: found.archive, lines: tailLines }) : undefined;
+  const log = found ? await ctx.host.logs.read(found.job.id, { archive: found.archive, lines: tailLines }) : undefined;
   if (log === undefined) {
     if (!found) throw notFound(id);
     const { job } = found;

@@ -21,7 +21,7 @@ export interface RunLogs {
   /** Where the job's log is (or would be): in the part of the archive named, else wherever it is now. */
   pathOf(id: string, archive?: string): string;
   /** The job's log, or its last `lines` lines; undefined when it has none (it never ran). */
-  read(id: string, options?: { archive?: string; lines?: number }): string | undefined;
+  read(id: string, options?: { archive?: string; lines?: number }): Promise<string | undefined>;
 }
 
 export interface WorkerRecord extends ProcessIdentity {

@@ -11,7 +11,7 @@ export class FileHost extends LocalHost {
 
   constructor(root: string) {
     const paths = dataPaths(root);
-    super(root, { logs: new FileRunLogs(paths) });
+    super(root, { logs: () => new FileRunLogs(paths) });
     this.paths = paths;
   }
 

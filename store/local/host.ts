@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DataDirLoss, Host, ManagerRegistry } from '../../core/ports/host.js';
+import type { DataDirLoss, Host, ManagerRegistry, RunLogs } from '../../core/ports/host.js';
 import { prepareDataDir } from './data-dir.js';
 import { watchDataDir } from './data-dir-watch.js';
 import { ManagerFiles } from './manager-registry.js';
@@ -16,17 +16,20 @@ export class LocalHost implements Host {
   readonly root: string;
   /** The machine's name, or QUEUECTL_HOST where machines share one (containers, tests). */
   readonly name = process.env.QUEUECTL_HOST || hostname();
-  readonly logs: LocalRunLogs;
+  readonly logs: RunLogs;
   readonly managers: ManagerRegistry;
   readonly managerLog: string;
   /** The manager records of this data directory (what `watchLoss` checks for). */
   private readonly files: ManagerFiles;
 
-  /** `managers`: a registry the store keeps for every host, where it does; else this data dir's files. */
-  constructor(root: string, options: { logs?: LocalRunLogs; managers?: (files: ManagerFiles, host: string) => ManagerRegistry } = {}) {
+  /** `logs`, `managers`: where a store keeps these for every host (a database), else this data dir's files. */
+  constructor(
+    root: string,
+    options: { logs?: (paths: HostPaths, host: string) => RunLogs; managers?: (files: ManagerFiles, host: string) => ManagerRegistry } = {},
+  ) {
     const paths: HostPaths = hostPaths(root);
     this.root = root;
-    this.logs = options.logs ?? new LocalRunLogs(paths);
+    this.logs = options.logs?.(paths, this.name) ?? new LocalRunLogs(paths);
     this.files = new ManagerFiles(paths.managers);
     this.managers = options.managers?.(this.files, this.name) ?? this.files;
     this.managerLog = paths.managerLog;

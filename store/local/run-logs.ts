@@ -38,7 +38,7 @@ export class LocalRunLogs implements RunLogs {
     return jobLogPath(this.paths, id);
   }
 
-  read(id: string, options: { archive?: string; lines?: number } = {}): string | undefined {
+  async read(id: string, options: { archive?: string; lines?: number } = {}): Promise<string | undefined> {
     return readLog(this.pathOf(id, options.archive), options.lines);
   }
 }

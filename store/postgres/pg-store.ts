@@ -153,6 +153,8 @@ export class PgStore implements Store {
          SELECT ${COLUMNS_FROM_DOC} FROM jsonb_array_elements($1::jsonb) AS d`,
         [JSON.stringify(added)],
       );
+      // A new job does not inherit the log of an older one of the same id (pruned since).
+      await client.query(`DELETE FROM ${this.s}.logs WHERE job_id = ANY($1)`, [given]);
       await this.changed(client, 'jobs');
       return added;
     });
@@ -215,6 +217,7 @@ export class PgStore implements Store {
       if (request.dryRun || plan.removed.length === 0) return plan.removed;
       const ids = plan.removed.map((job) => job.id);
       await client.query(`DELETE FROM ${this.s}.jobs WHERE id = ANY($1)`, [ids]);
+      await client.query(`DELETE FROM ${this.s}.logs WHERE job_id = ANY($1)`, [ids]);
       // Still known as completed, for `--after`, once gone.
       const completed = plan.removed.filter((job) => job.state === 'completed').map((job) => job.id);
       await client.query(`INSERT INTO ${this.s}.completed_ids (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [completed]);
@@ -489,6 +492,21 @@ export class PgStore implements Store {
   /** The registry of the managers of every host, kept in this database (see pg-managers.ts). */
   managerRegistry(host: string, files: ManagerFiles): ManagerRegistry {
     return new PgManagers(this.query.bind(this), this.s, host, files);
+  }
+
+  /** Appends to what the database holds of a job's log from `host`. */
+  async appendLog(jobId: string, host: string, text: string): Promise<void> {
+    await this.query(
+      `INSERT INTO ${this.s}.logs (job_id, host, text) VALUES ($1, $2, $3)
+       ON CONFLICT (job_id, host) DO UPDATE SET text = ${this.s}.logs.text || EXCLUDED.text`,
+      [jobId, host, text],
+    );
+  }
+
+  /** A job's log as the database holds it: the part of each host, in the order they began; undefined when there is none. */
+  async readLog(jobId: string): Promise<string | undefined> {
+    const rows = await this.query<{ text: string }>(`SELECT text FROM ${this.s}.logs WHERE job_id = $1 ORDER BY first_at, host`, [jobId]);
+    return rows.length === 0 ? undefined : rows.map((row) => row.text).join('');
   }
 
   /** A stored environment of an enqueue, for a worker to run its jobs in. */

@@ -7,7 +7,7 @@
 import type { PoolClient } from 'pg';
 
 /** The schema version this code writes; a database at a newer one is refused. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** A schema name as SQL: queuectl makes its own names, but a quoted one cannot inject anything. */
 export function quoteIdent(name: string): string {
@@ -56,6 +56,16 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
       seen_at timestamptz NOT NULL DEFAULT now(),
       stop_requested boolean NOT NULL DEFAULT false,
       PRIMARY KEY (host, pid)
+    );
+  `,
+  // The output of each job's runs, per host that ran them, so that \`logs\` works from any host.
+  (s) => `
+    CREATE TABLE ${s}.logs (
+      job_id text NOT NULL,
+      host text NOT NULL,
+      text text NOT NULL,
+      first_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (job_id, host)
     );
   `,
 ];

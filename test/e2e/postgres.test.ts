@@ -46,8 +46,10 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     return { env, host };
   }
 
-  test('lifecycle: enqueue, a manager runs the jobs, list, show, status and logs', { timeout: 60_000 }, async (t) => {
-    const here = queue(t).host();
+  test('lifecycle: enqueue, a manager runs the jobs, list, show, status, and logs from any host', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host();
+    const there = shared.host();
     assert.match((await here.ok(['store', 'migrate'])).stdout, /^postgres:\/\/127\.0\.0\.1:\d+\/\w+ \(schema queuectl_e2e_\w+\): ready\n$/);
     await here.ok(['enqueue', '--id', 'hello', '--', 'echo', 'hello from postgres']);
     await here.ok(['enqueue', '--id', 'second', '--after', 'hello', '--', 'sh', '-c', 'echo "$GREETING"']);
@@ -62,6 +64,12 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
       ],
     );
     assert.match((await here.ok(['logs', 'hello'])).stdout, /^hello from postgres$/m);
+    // Another host, which ran nothing: the log is in the database, header, output and end.
+    const elsewhere = (await there.ok(['logs', 'hello'])).stdout;
+    assert.match(elsewhere, /^--- queuectl: run 1 of 4 started .* by worker \d+ under lease [\w-]+ in /m);
+    assert.match(elsewhere, /^hello from postgres$/m);
+    assert.match(elsewhere, /^--- queuectl: run 1 of 4 exited with code 0 after /m);
+    assert.equal((await there.ok(['logs', 'hello', '--tail', '1'])).stdout.split('\n').length, 2, 'one line');
     const status = await here.json<{ store: string; counts: Record<string, number>; workers: unknown[] }>(['status']);
     assert.match(status.store, /^postgres:\/\/127\.0\.0\.1:\d+\/\w+ \(schema queuectl_e2e_/);
     assert.equal(status.counts.completed, 2);
