@@ -36,6 +36,9 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
     const lines = readBatch(file, commandsOnly);
     specs = lines.map(({ line, text }) => {
       const where = `line ${line}: `;
+      if (commandsOnly && looksLikeJsonJob(text)) {
+        throw inputError(`${where}is a JSON job, and --lines reads each line as a shell command; leave out --lines to enqueue JSON jobs`);
+      }
       const input = commandsOnly ? { command: text } : parseJobJson(text, where, true);
       return validateJobSpec(withOptions(input, options, where), where);
     });
@@ -183,6 +186,17 @@ function parseJobJson(text: string, where: string, inBatch = false): unknown {
       throw inputError(`${where}${shown} is not a JSON job; to enqueue a command, write queuectl enqueue --command ${shellQuote(text)}${asWords}`);
     }
     throw inputError(`${where}invalid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** A line that is a JSON object with a "command": meant as a job, not as a shell command. */
+function looksLikeJsonJob(text: string): boolean {
+  if (!text.startsWith('{')) return false;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && 'command' in value;
+  } catch {
+    return false;
   }
 }
 

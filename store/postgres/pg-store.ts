@@ -47,6 +47,9 @@ import { migrate, quoteIdent } from './schema.js';
 
 type Client = pg.PoolClient;
 
+/** How often a store looks for leases that ran out, at most. */
+const EXPIRED_CHECK_MS = 1_000;
+
 /** The channel every queuectl store of a database notifies on; the payload names the schema. */
 const CHANNEL = 'queuectl_changes';
 
@@ -73,8 +76,10 @@ export class PgStore implements Store {
   private readonly instance = randomUUID();
   private readonly url: string;
   private ready: Promise<void> | undefined;
-  /** The connections whose transaction changed something: the version moves on once it commits. */
-  private readonly changedIn = new Set<Client>();
+  /** What the transaction of each connection changed: the others are told, and the version moves on, once it commits. */
+  private readonly changedIn = new Map<Client, Set<StoreChange>>();
+  /** When this store last looked for leases that ran out (epoch ms of the cycle's `now`). */
+  private expiredCheckedAt = -Infinity;
 
   constructor(options: PgStoreOptions) {
     this.url = options.url;
@@ -108,10 +113,15 @@ export class PgStore implements Store {
       for (const list of [request.starts ?? [], request.outcomes, request.release ?? [], request.renew, request.verify ?? []]) {
         for (const run of list) named.add(run.id);
       }
-      // The jobs the runs name, and the leases run out that no other manager is taking back now.
+      // The jobs the runs name, and the leases run out that no other manager is taking back now
+      // (looked for once a second at most: leases last seconds, and each look is a round trip).
+      const lookForExpired = now.getTime() - this.expiredCheckedAt >= EXPIRED_CHECK_MS || now.getTime() < this.expiredCheckedAt;
+      if (lookForExpired) this.expiredCheckedAt = now.getTime();
       const jobs = [
-        ...(await this.lockJobs(client, `id = ANY($1)`, [[...named]])),
-        ...(await this.lockJobs(client, `state = 'processing' AND lease_expires_at <= $1 AND NOT (id = ANY($2))`, [nowIso, [...named]], 'SKIP LOCKED')),
+        ...(named.size === 0 ? [] : await this.lockJobs(client, `id = ANY($1)`, [[...named]])),
+        ...(lookForExpired
+          ? await this.lockJobs(client, `state = 'processing' AND lease_expires_at <= $1 AND NOT (id = ANY($2))`, [nowIso, [...named]], 'SKIP LOCKED')
+          : []),
       ];
       const settled = settleRuns(jobs, request, config, now, hooks.runStarted);
       // Written before the claim, which reads the table: a job whose dependency completed in this
@@ -342,8 +352,15 @@ export class PgStore implements Store {
       this.changedIn.delete(client);
       const result = await body(client);
       await client.query('COMMIT');
-      // After the commit: a reader that sees the new version finds the change.
-      if (this.changedIn.delete(client)) await client.query(`SELECT nextval('${this.s}.changes')`);
+      // After the commit, in one statement: whoever is told, or sees the new version, finds the change.
+      const changes = this.changedIn.get(client);
+      this.changedIn.delete(client);
+      if (changes !== undefined) {
+        const payloads = [...changes].map((change) => `${this.schema}|${this.instance}|${change}`);
+        await client
+          .query(`SELECT pg_notify($1, payload), nextval('${this.s}.changes') FROM unnest($2::text[]) AS payload`, [CHANNEL, payloads])
+          .catch(() => undefined); // committed: the others find it when they poll
+      }
       return result;
     } catch (error) {
       this.changedIn.delete(client);
@@ -378,10 +395,11 @@ export class PgStore implements Store {
     );
   }
 
-  /** Marks a change: the other views are told once it commits, and then the version moves on. */
+  /** Marks a change: once the transaction commits, the other views are told and the version moves on. */
   private async changed(client: Client, change: StoreChange): Promise<void> {
-    this.changedIn.add(client);
-    await client.query('SELECT pg_notify($1, $2)', [CHANNEL, `${this.schema}|${this.instance}|${change}`]);
+    const changes = this.changedIn.get(client) ?? new Set<StoreChange>();
+    changes.add(change);
+    this.changedIn.set(client, changes);
   }
 
   /**

@@ -48,7 +48,7 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
     CREATE INDEX jobs_due ON ${s}.jobs (run_at) WHERE state IN ('pending', 'failed');
     -- Moves on after every committed change of the jobs: what \`version()\` reads. A sequence
     -- takes no row lock, so writers do not queue behind one another's counter.
-    CREATE SEQUENCE ${s}.changes;
+    CREATE SEQUENCE IF NOT EXISTS ${s}.changes;
     CREATE TABLE ${s}.managers (
       host text NOT NULL,
       pid integer NOT NULL,

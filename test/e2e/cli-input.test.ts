@@ -165,6 +165,18 @@ describe('enqueue, JSON form', () => {
   });
 });
 
+test('--lines refuses a line that is a JSON job (it would run as a shell command), and adds nothing', async (t) => {
+  const dataDir = tempDataDir(t);
+  await cliOk(dataDir, ['enqueue', '--', 'true']);
+  const before = snapshotDir(dataDir);
+  const result = await runCli(dataDir, ['enqueue', '--file', '-', '--lines'], { input: 'echo one\n{"command":"true","delay":"1h"}\n' });
+  assert.equal(result.code, 2);
+  assert.equal(result.stderr, 'queuectl: line 2: is a JSON job, and --lines reads each line as a shell command; leave out --lines to enqueue JSON jobs\n');
+  assert.deepEqual(snapshotDir(dataDir), before, 'nothing changed on disk');
+  // A line that only starts with a brace is a command like any other.
+  await cliOk(dataDir, ['enqueue', '--file', '-', '--lines'], { input: '{ echo a; echo b; }\n' });
+});
+
 describe('enqueue, flag form', () => {
   test('--command with --id, --max-retries, --priority, --run-at, --timeout and --cwd sets each field', async (t) => {
     const dataDir = tempDataDir(t);
