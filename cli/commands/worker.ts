@@ -135,9 +135,13 @@ async function othersNote(ctx: CommandContext, count: number, self = process.pid
   return `note: ${others.length} other manager(s) already run on ${where} (pid ${pids}) with ${theirs} worker(s): ${theirs + count} worker(s) in all`;
 }
 
-/** Whether the manager runs on this host (a record from before hosts were noted is this host's). */
+/**
+ * Whether the manager runs on this host: every manager of a data dir's own registry does (whatever
+ * name it gave itself); in a registry many hosts share, one of this host's name (a record from
+ * before hosts were noted is this host's).
+ */
 function isHere(ctx: CommandContext, manager: ManagerRecord): boolean {
-  return (manager.host ?? ctx.host.name) === ctx.host.name;
+  return ctx.host.managers.renewEveryMs === null || (manager.host ?? ctx.host.name) === ctx.host.name;
 }
 
 function dataDirHint(ctx: CommandContext): string {
