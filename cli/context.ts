@@ -11,7 +11,8 @@ import { loadEnv } from '../store/file/envs.js';
 import { FileHost } from '../store/file/host.js';
 import { dataPaths } from '../store/file/paths.js';
 import { checkDataDir } from '../store/local/data-dir.js';
-import { LocalHost } from '../store/local/host.js';
+import { hostName, LocalHost } from '../store/local/host.js';
+import { hostPaths } from '../store/local/paths.js';
 import type { StoreChoice } from './store-choice.js';
 import { FileStore } from '../store/file/file-store.js';
 import type { RawArgs } from './argv.js';
@@ -63,9 +64,8 @@ export async function openWorkerSide(
   const { PgStore } = await import('../store/postgres/pg-store.js');
   const { PgRunLogs } = await import('../store/postgres/pg-run-logs.js');
   const store = new PgStore({ url: choice.url, schema: choice.schema, connections: 1 });
-  let logs: InstanceType<typeof PgRunLogs> | undefined;
-  new LocalHost(dataDir, { logs: (paths, name) => (logs = new PgRunLogs(paths, store, name)) });
-  return { logs: logs!, loadEnv: (id) => store.env(id), flush: () => logs!.flushed() };
+  const logs = new PgRunLogs(hostPaths(dataDir), store, hostName());
+  return { logs, loadEnv: (id) => store.env(id), flush: () => logs.flushed() };
 }
 
 /**

@@ -1,6 +1,7 @@
 /** `queuectl dlq list [--json]` and `queuectl dlq retry <id…> | --all` */
 import { inputError } from '../../core/rules/errors.js';
 import type { DeadJob } from '../../core/rules/job.js';
+import { byTime } from '../../core/rules/list.js';
 import { restartJobs } from '../../core/operations/restart.js';
 import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
@@ -12,7 +13,9 @@ export async function dlqCommand(ctx: CommandContext, action: string, ids: reado
   if (action === 'list') {
     if (ids.length > 0) throw inputError(`dlq list takes no id, got "${ids[0]}"`);
     if (all) throw inputError('--all goes with dlq retry');
-    printJobs(ctx, inOrderOfDeath((await ctx.store.list({ states: ['dead'] })).filter((job): job is DeadJob => job.state === 'dead')), 'the DLQ is empty');
+    const dead = (await ctx.store.list({ states: ['dead'] })).filter((job): job is DeadJob => job.state === 'dead');
+    // In the order its jobs died, as the DLQ fills (a tie keeps enqueue order).
+    printJobs(ctx, byTime(dead, (job) => job.finished_at), 'the DLQ is empty');
     return;
   }
   if (action === 'retry') {
@@ -28,12 +31,4 @@ export async function dlqCommand(ctx: CommandContext, action: string, ids: reado
     return;
   }
   throw inputError(`unknown dlq action "${action}": expected list or retry`);
-}
-
-/** The DLQ in the order its jobs died, as it fills (a tie keeps enqueue order). */
-function inOrderOfDeath(jobs: readonly DeadJob[]): DeadJob[] {
-  return jobs
-    .map((job, index) => ({ job, index }))
-    .sort((a, b) => (a.job.finished_at < b.job.finished_at ? -1 : a.job.finished_at > b.job.finished_at ? 1 : a.index - b.index))
-    .map(({ job }) => job);
 }

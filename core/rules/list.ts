@@ -9,15 +9,20 @@ export interface JobFilter {
   limit?: number;
 }
 
+/** The jobs ordered by one of their times, earliest first; a tie keeps the given order. */
+export function byTime<J extends Job>(jobs: readonly J[], time: (job: J) => string): J[] {
+  return jobs
+    .map((job, index) => ({ job, index, at: time(job) }))
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.index - b.index))
+    .map(({ job }) => job);
+}
+
 /**
  * In the order the jobs were enqueued (`created_at`; a tie keeps the given order, which is
  * enqueue order), so a job that died is listed where it belongs, not last.
  */
 export function oldestFirst(jobs: readonly Job[]): Job[] {
-  return jobs
-    .map((job, index) => ({ job, index }))
-    .sort((a, b) => (a.job.created_at < b.job.created_at ? -1 : a.job.created_at > b.job.created_at ? 1 : a.index - b.index))
-    .map(({ job }) => job);
+  return byTime(jobs, (job) => job.created_at);
 }
 
 /** The jobs the filter picks, oldest first; with a limit, the most recent N, still oldest first, as `tail` would. */

@@ -1,7 +1,7 @@
 /**
  * The manager's link to the store: it gathers what its workers need (jobs for idle workers,
- * starts and outcomes to record, leases to renew) and settles all of it in one lock cycle (see
- * dispatch-cycle.ts). Requests that arrive while a cycle runs wait for the next one, so under
+ * starts and outcomes to record, leases to renew) and settles all of it in one dispatch cycle of
+ * the store (Store.cycle: in the file store, one lock cycle). Requests that arrive while a cycle runs wait for the next one, so under
  * load each cycle carries more and the number of cycles per job falls.
  *
  * Jobs are claimed a little ahead: besides one for each idle worker, a cycle claims one more for
@@ -11,7 +11,7 @@
  * within `holdMs` goes back to the queue, where any manager's free worker can claim it: a job
  * never waits behind a busy worker for longer than that. Only young runs are held for: a worker
  * whose run has gone on longer than that is not likely to free soon. And only a manager alone on
- * its data dir holds jobs at all: with others, a held job would be out of reach of their free
+ * its store holds jobs at all: with others, a held job would be out of reach of their free
  * workers, which would take later or lower-priority jobs meanwhile. Held jobs are
  * `processing` with no worker (see ClaimedJob); a job's start is recorded by the next cycle
  * after its worker says it started.

@@ -34,6 +34,8 @@ import { JobFiles } from './job-files.js';
 
 export class FileStore implements Store {
   readonly files: JobFiles;
+  /** The dispatch cycle, loaded by a manager's first cycle (a command that runs none never loads it). */
+  private cycleModule: Promise<typeof import('./dispatch-cycle.js')> | undefined;
 
   constructor(root: string) {
     this.files = new JobFiles(root);
@@ -57,7 +59,7 @@ export class FileStore implements Store {
   }
 
   async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
-    const { dispatchCycle } = await import('./dispatch-cycle.js');
+    const { dispatchCycle } = await (this.cycleModule ??= import('./dispatch-cycle.js'));
     return this.files.transact((tx) => ({
       ...dispatchCycle(tx, request, hooks.now ?? new Date(), hooks.newToken, hooks.runStarted),
       config: tx.config(),

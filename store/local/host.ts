@@ -12,10 +12,14 @@ import { ManagerFiles } from './manager-registry.js';
 import { hostPaths, type HostPaths } from './paths.js';
 import { LocalRunLogs } from './run-logs.js';
 
+/** This machine's name, or QUEUECTL_HOST where machines share one (containers, tests). */
+export function hostName(): string {
+  return process.env.QUEUECTL_HOST || hostname();
+}
+
 export class LocalHost implements Host {
   readonly root: string;
-  /** The machine's name, or QUEUECTL_HOST where machines share one (containers, tests). */
-  readonly name = process.env.QUEUECTL_HOST || hostname();
+  readonly name = hostName();
   readonly logs: RunLogs;
   readonly managers: ManagerRegistry;
   readonly managerLog: string;

@@ -180,7 +180,8 @@ export class PgStore implements Store {
       const ids = 'states' in selection ? found.map((job) => job.id) : selection;
       const queue = found.filter((job) => job.state !== 'dead');
       const dlq = found.filter((job): job is DeadJob => job.state === 'dead');
-      const processing = queue.filter((job): job is ProcessingJob => job.state === 'processing' && ids.includes(job.id));
+      const wanted = new Set(ids);
+      const processing = queue.filter((job): job is ProcessingJob => job.state === 'processing' && wanted.has(job.id));
       const plan = planCancel(queue, dlq, ids, now, request.hasRun(processing));
       const named = plan.canceled.map(({ job }) => job);
       const dependents = await this.cancelDependentsOf(client, named, now);
