@@ -150,6 +150,25 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.equal(found?.attempts, 0);
   });
 
+  it('a job given back in a cycle is claimed in that same cycle when it comes first', async ({ store }) => {
+    await enqueue(store, [{ command: 'true', id: 'urgent', priority: 5 }, { command: 'true', id: 'later' }]);
+    const [job] = (await cycle(store, { claim: 1 })).claimed;
+    assert.equal(job?.id, 'urgent');
+    const again = await cycle(store, { release: [ref(job!)], claim: 1 });
+    assert.deepEqual(ids(again.claimed), ['urgent'], 'claimed after the release is written, by priority');
+  });
+
+  it('a cycle claims by the settings as they are now, though another view changed them since its last cycle', async ({ store, reopen }) => {
+    await enqueue(store, [{ command: 'true', id: 'a' }, { command: 'true', id: 'g1', queue: 'gpu' }, { command: 'true', id: 'g2', queue: 'gpu' }]);
+    await cycle(store, { claim: 0 });
+    const other = reopen();
+    await other.setConfig('paused', true);
+    assert.deepEqual(ids((await cycle(store, { claim: 3 })).claimed), [], 'paused by the other view');
+    await other.setConfig('paused', false);
+    await other.updateConfig('queues', (queues) => ({ ...queues, gpu: { parallel: 1 } }));
+    assert.deepEqual(ids((await cycle(store, { claim: 3 })).claimed), ['a', 'g1'], 'one gpu job at a time, as the other view set');
+  });
+
   it('claims keep to the queues asked for, their parallel limits, and a pause', async ({ store }) => {
     await enqueue(store, [
       { command: 'true', id: 'd1' },
