@@ -76,6 +76,32 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     assert.equal(status.workers.length, 2);
   });
 
+  test('log_limit: the database keeps the tail of each run, saying how much was cut; the host that ran it keeps all', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host();
+    const there = shared.host();
+    await here.ok(['config', 'set', 'log_limit', '1k']);
+    assert.equal((await there.json<{ log_limit: number }>(['config', 'get'])).log_limit, 1024, 'a setting of the database, seen from every host');
+    await here.ok(['enqueue', '--id', 'big', '--', 'sh', '-c', 'seq 1 2000; echo the-end']);
+    here.manager(1);
+    await waitFor(async () => (await here.job('big'))?.state === 'completed', { timeoutMs: 20_000, what: 'the job to complete' });
+    const shown = (await there.ok(['logs', 'big'])).stdout;
+    const lines = shown.split('\n');
+    assert.match(lines[0]!, /^--- queuectl: run 1 of 4 started /, 'the header of the run is kept');
+    const cut = /^--- queuectl: (\d+) bytes of this run's output cut \(log_limit/.exec(lines[1]!);
+    assert.ok(cut, shown.slice(0, 300));
+    assert.match(shown, /^the-end$/m, 'the tail is kept');
+    assert.doesNotMatch(shown, /^1$/m, 'the head is not');
+    assert.ok(shown.length < 1024 + 600, `at most the limit, with queuectl's lines: ${shown.length} bytes`);
+    const whole = readFileSync(join(here.data, 'logs', 'big.log'), 'utf8');
+    assert.match(whole, /^1\n2\n3$/m, "this host's file has every line");
+    const header = whole.indexOf('\n') + 1;
+    const kept = whole.slice(header + Number(cut[1]));
+    assert.ok(kept.length <= 1024 && kept.length > 900, `at most log_limit bytes kept: ${kept.length}`);
+    assert.ok(shown.endsWith(kept) && /^\d+$/.test(kept.split('\n')[0]!), 'the last bytes as the file has them, from the start of a line');
+    assert.equal(lines.slice(2).join('\n'), kept, 'nothing else');
+  });
+
   test('a job that keeps failing is retried with backoff, reaches the DLQ, and dlq retry brings it back', { timeout: 60_000 }, async (t) => {
     const here = queue(t).host();
     await here.ok(['config', 'set', 'backoff_base', '1']);
