@@ -4,9 +4,9 @@
  * cycle claims with `FOR UPDATE SKIP LOCKED`, the pattern of graphile-worker and pg-boss: managers
  * on different hosts never wait for each other's claims, and never claim the same job.
  *
- * What the file store keeps in files the database keeps in tables (see schema.ts): there is no
- * archive (finished jobs stay until `prune`), and the queue and the DLQ are one table, a dead
- * job being a row in state `dead`.
+ * What the file store keeps in files the database keeps in tables (see schema.ts): the queue and
+ * the DLQ are one table, a dead job being a row in state `dead`; jobs that retention moves out
+ * go to the archive table (see retention.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -45,9 +45,13 @@ import type { ManagerFiles } from '../local/manager-registry.js';
 import { PgManagers } from './pg-managers.js';
 import { migrate, quoteIdent } from './schema.js';
 import { insertJobs, updateJobs } from './job-rows.js';
+import { archiveExpiry, expireArchiveStatement, retentionStatement } from './retention.js';
 import { integer, text, textArray, textArrayOrNull } from './sql.js';
 import { Transaction } from './transaction.js';
 
+
+/** How often a store applies retention, at most. */
+const RETENTION_CHECK_MS = 1_000;
 
 /** How often a store looks for leases that ran out, at most. */
 const EXPIRED_CHECK_MS = 1_000;
@@ -89,6 +93,8 @@ export class PgStore implements Store {
   private ready: Promise<void> | undefined;
   /** The settings of claims as the last cycle read them: the next one claims early with them. */
   private lastClaimRules: { rules: string; config: Config } | undefined;
+  /** When this store last applied retention (epoch ms of the cycle's `now`). */
+  private retainedAt = -Infinity;
   /** When this store last looked for leases that ran out (epoch ms of the cycle's `now`). */
   private expiredCheckedAt = -Infinity;
 
@@ -154,6 +160,7 @@ export class PgStore implements Store {
       this.writeJobs(tx, changed);
       const canceled = settled.dead.length > 0 ? await this.cancelDependentsOf(tx, settled.dead, now) : [];
       this.writeJobs(tx, canceled);
+      if (canceled.length > 0 || changed.some((job) => job.state === 'completed' || job.state === 'canceled')) this.retain(tx, config, now);
       const waited = new Set((waitedOn ?? []).map((row) => row.id as string));
       const nowIso = now.toISOString();
       const frees = changed.some(
@@ -236,7 +243,10 @@ export class PgStore implements Store {
       const found = ids === null ? await this.lockJobs(tx, `state = 'dead'`, [], '', 'ORDER BY seq') : await this.lockJobs(tx, `id = ANY($1)`, [ids], '', 'ORDER BY seq');
       const queue = found.filter((job) => job.state !== 'dead');
       const dlq = found.filter((job): job is DeadJob => job.state === 'dead');
-      const plan = 'restart' in selection ? planRestart(queue, dlq, selection.restart, now) : planRetry(queue, dlq, selection.retry, now);
+      // Jobs retention moved out come back from the archive: the newest copy of each.
+      const missing = 'restart' in selection ? selection.restart.filter((id) => !found.some((job) => job.id === id)) : [];
+      const archived = new Map((missing.length === 0 ? [] : await this.archivedCopies(tx, missing)).map(({ job }) => [job.id, job]));
+      const plan = 'restart' in selection ? planRestart(queue, dlq, selection.restart, now, archived) : planRetry(queue, dlq, selection.retry, now);
       if (plan.restarted.length === 0) return { restarted: [], stillCanceled: [] };
       const restartedIds = plan.restarted.map((job) => job.id);
       const dependencies = this.dependencyStates(new Set(plan.restarted.flatMap((job) => job.after ?? [])));
@@ -245,8 +255,13 @@ export class PgStore implements Store {
       // As they are once this restart is written: a job restarted with its dependency may wait for it.
       for (const job of plan.restarted) states.set(job.id, { state: job.state, created_at: job.created_at });
       refuseBrokenDependencies(plan.restarted, (id) => states.get(id));
-      for (const job of plan.restarted) request.noteRestarted(job, false);
-      this.writeJobs(tx, plan.restarted);
+      for (const job of plan.restarted) request.noteRestarted(job, archived.has(job.id));
+      this.writeJobs(tx, plan.restarted.filter((job) => !archived.has(job.id)));
+      const back = plan.restarted.filter((job) => archived.has(job.id));
+      if (back.length > 0) {
+        for (const statement of insertJobs(this.s, back)) tx.defer(statement);
+        tx.defer(`DELETE FROM ${this.s}.archive WHERE id = ANY(${textArray(back.map((job) => job.id))})`);
+      }
       this.changed(tx, 'jobs');
       const dependents = await this.chainOf(tx, restartedIds, `state = 'canceled'`, false);
       return { restarted: plan.restarted, stillCanceled: canceledDependents(dependents, restartedIds) };
@@ -276,8 +291,16 @@ export class PgStore implements Store {
     });
   }
 
-  async pruneArchive(): Promise<ArchivePart[]> {
-    return []; // no archive: finished jobs stay in the table until `prune`
+  async pruneArchive(olderThanMs: number, dryRun: boolean, now = new Date()): Promise<ArchivePart[]> {
+    return this.transaction(async (tx) => {
+      const cutoff = new Date(now.getTime() - olderThanMs).toISOString();
+      const [rows] = await tx.batch([
+        `SELECT batch, min(archived_at) AS at, count(*) AS jobs FROM ${this.s}.archive GROUP BY batch HAVING min(archived_at) < ${text(cutoff)}::timestamptz ORDER BY at, batch`,
+      ]);
+      const parts = rows!.map((row) => ({ name: row.batch as string, writtenAt: (row.at as Date).getTime(), jobs: Number(row.jobs) }));
+      if (!dryRun && parts.length > 0) tx.defer(expireArchiveStatement(this.s, olderThanMs, now));
+      return parts;
+    });
   }
 
   async config(): Promise<Config> {
@@ -312,9 +335,23 @@ export class PgStore implements Store {
   }
 
   /** Every job is current here (there is no archive). */
-  async find(ids: readonly string[]): Promise<Map<string, Found>> {
+  async find(ids: readonly string[], options: { archive?: boolean } = {}): Promise<Map<string, Found>> {
     const rows = await this.query<{ doc: Job }>(`SELECT doc FROM ${this.s}.jobs WHERE id = ANY($1)`, [ids]);
-    return new Map(rows.map(({ doc }) => [doc.id, { job: doc, where: `${this.location} (${doc.state === 'dead' ? 'DLQ' : 'queue'})` }]));
+    const found = new Map<string, Found>(rows.map(({ doc }) => [doc.id, { job: doc, where: `${this.location} (${doc.state === 'dead' ? 'DLQ' : 'queue'})` }]));
+    const missing = ids.filter((id) => !found.has(id));
+    if (options.archive === false || missing.length === 0) return found;
+    const archived = await this.query<{ doc: Job; batch: string }>(
+      `SELECT DISTINCT ON (id) doc, batch FROM ${this.s}.archive WHERE id = ANY($1) ORDER BY id, archived_at DESC`,
+      [missing],
+    );
+    for (const { doc, batch } of archived) found.set(doc.id, { job: doc, where: `${this.location} (archive ${batch})`, archive: batch });
+    return found;
+  }
+
+  /** The newest archived copy of each of `ids` that has one. */
+  private async archivedCopies(tx: Transaction, ids: readonly string[]): Promise<{ job: Job; batch: string }[]> {
+    const [rows] = await tx.batch([`SELECT DISTINCT ON (id) doc, batch FROM ${this.s}.archive WHERE id = ANY(${textArray(ids)}) ORDER BY id, archived_at DESC`]);
+    return rows!.map((row) => ({ job: row.doc as Job, batch: row.batch as string }));
   }
 
   async current(ids: readonly string[]): Promise<ReadonlyMap<string, Job> | null> {
@@ -450,6 +487,18 @@ export class PgStore implements Store {
   private claimRows(rows: readonly pg.QueryResultRow[], config: Config, now: Date, newToken: () => string): ClaimedJob[] {
     const expires_at = new Date(now.getTime() + config.lease * 1000).toISOString();
     return rows.map((row) => claim(row.doc as ClaimableJob, { token: newToken(), expires_at }, now));
+  }
+
+  /**
+   * Retention, once a second at most (the slack above `retention` leaves room between looks):
+   * finished jobs past it leave the jobs table, and archive batches past `archive_days` go.
+   */
+  private retain(tx: Transaction, config: Config, now: Date): void {
+    if (Math.abs(now.getTime() - this.retainedAt) < RETENTION_CHECK_MS) return;
+    this.retainedAt = now.getTime();
+    tx.defer(retentionStatement(this.s, config, now, `${now.toISOString()}-${this.instance.slice(0, 8)}`));
+    const expiry = archiveExpiry(config);
+    if (expiry !== null) tx.defer(expireArchiveStatement(this.s, expiry, now));
   }
 
   /** The jobs a claim without queue limits found, claimed, and when the next is due if they are fewer than asked for. */

@@ -7,7 +7,7 @@
 import type { PoolClient } from 'pg';
 
 /** The schema version this code writes; a database at a newer one is refused. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** A schema name as SQL: queuectl makes its own names, but a quoted one cannot inject anything. */
 export function quoteIdent(name: string): string {
@@ -67,6 +67,20 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
       first_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (job_id, host)
     );
+  `,
+  // Retention: finished jobs past the \`retention\` setting leave the jobs table, to the archive
+  // (kept \`archive_days\`) or deleted. Their logs stay in \`logs\` while a copy of the job does.
+  (s) => `
+    CREATE INDEX jobs_finished ON ${s}.jobs (finished_at, seq) WHERE state IN ('completed', 'canceled');
+    CREATE TABLE ${s}.archive (
+      batch text NOT NULL,
+      archived_at timestamptz NOT NULL,
+      id text NOT NULL,
+      doc jsonb NOT NULL,
+      PRIMARY KEY (batch, id)
+    );
+    CREATE INDEX archive_id ON ${s}.archive (id, archived_at DESC);
+    CREATE INDEX archive_at ON ${s}.archive (archived_at);
   `,
 ];
 
