@@ -45,6 +45,7 @@ import type { ManagerFiles } from '../local/manager-registry.js';
 import { PgManagers } from './pg-managers.js';
 import { migrate, quoteIdent } from './schema.js';
 import { insertJobs, updateJobs } from './job-rows.js';
+import type { LogRow } from './log-follower.js';
 import { archiveExpiry, expireArchiveStatement, retentionStatement } from './retention.js';
 import { integer, text, textArray, textArrayOrNull } from './sql.js';
 import { Transaction } from './transaction.js';
@@ -603,19 +604,34 @@ export class PgStore implements Store {
     return new PgManagers(this.query.bind(this), this.s, host, files);
   }
 
-  /** Appends to what the database holds of a job's log from `host`. */
-  async appendLog(jobId: string, host: string, text: string): Promise<void> {
+  /** Appends to the row of a job's log that holds run `run` of `host` (made by the first append). */
+  async appendLog(jobId: string, host: string, run: string, text: string): Promise<void> {
     await this.query(
-      `INSERT INTO ${this.s}.logs (job_id, host, text) VALUES ($1, $2, $3)
-       ON CONFLICT (job_id, host) DO UPDATE SET text = ${this.s}.logs.text || EXCLUDED.text`,
-      [jobId, host, text],
+      `INSERT INTO ${this.s}.logs (job_id, host, run, text) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (job_id, host, run) DO UPDATE SET text = ${this.s}.logs.text || EXCLUDED.text`,
+      [jobId, host, run, text],
     );
   }
 
-  /** A job's log as the database holds it: the part of each host, in the order they began; undefined when there is none. */
+  /** Writes the row of run `run` anew: `text`, which keeps the run's output from byte `cut` on. */
+  async replaceLog(jobId: string, host: string, run: string, text: string, cut: number): Promise<void> {
+    await this.query(
+      `INSERT INTO ${this.s}.logs (job_id, host, run, text, cut) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (job_id, host, run) DO UPDATE SET text = EXCLUDED.text, cut = EXCLUDED.cut`,
+      [jobId, host, run, text, cut],
+    );
+  }
+
+  /** A job's log as the database holds it: every host's runs, in the order they began; undefined when there is none. */
   async readLog(jobId: string): Promise<string | undefined> {
-    const rows = await this.query<{ text: string }>(`SELECT text FROM ${this.s}.logs WHERE job_id = $1 ORDER BY first_at, host`, [jobId]);
+    const rows = await this.logRows(jobId);
     return rows.length === 0 ? undefined : rows.map((row) => row.text).join('');
+  }
+
+  /** The rows of a job's log, in the order they began (see log-follower.ts). */
+  async logRows(jobId: string): Promise<LogRow[]> {
+    const rows = await this.query<{ seq: string; run: string; cut: string; text: string }>(`SELECT seq, run, cut, text FROM ${this.s}.logs WHERE job_id = $1 ORDER BY seq`, [jobId]);
+    return rows.map((row) => ({ seq: Number(row.seq), run: row.run, cut: Number(row.cut), text: row.text }));
   }
 
   /** A stored environment of an enqueue, for a worker to run its jobs in. */
