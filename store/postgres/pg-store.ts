@@ -51,6 +51,9 @@ import { integer, text, textArray, textArrayOrNull } from './sql.js';
 import { Transaction } from './transaction.js';
 
 
+/** Stored environments a store keeps once read (see `env`). */
+const ENVS_KEPT = 32;
+
 /** How often a store applies retention, at most. */
 const RETENTION_CHECK_MS = 1_000;
 
@@ -94,6 +97,7 @@ export class PgStore implements Store {
   private ready: Promise<void> | undefined;
   /** The settings of claims as the last cycle read them: the next one claims early with them. */
   private lastClaimRules: { rules: string; config: Config } | undefined;
+  private readonly envs = new Map<string, Record<string, string>>();
   /** When this store last applied retention (epoch ms of the cycle's `now`). */
   private retainedAt = -Infinity;
   /** When this store last looked for leases that ran out (epoch ms of the cycle's `now`). */
@@ -634,12 +638,21 @@ export class PgStore implements Store {
     return rows.map((row) => ({ seq: Number(row.seq), run: row.run, cut: Number(row.cut), text: row.text }));
   }
 
-  /** A stored environment of an enqueue, for a worker to run its jobs in. */
+  /**
+   * A stored environment of an enqueue, for a worker to run its jobs in. Kept once read: an
+   * environment's id is a hash of its content, so it never changes, and the jobs of one enqueue
+   * share it (a worker running them one after another asks the database once).
+   */
   async env(id: string): Promise<Record<string, string>> {
+    const known = this.envs.get(id);
+    if (known !== undefined) return known;
     const rows = await this.query<{ env: Record<string, string> }>(`SELECT env FROM ${this.s}.envs WHERE id = $1`, [id]);
     if (rows[0] === undefined) throw new QueuectlError(`its environment ${id} is missing from ${this.location}`, 'EFAIL');
+    if (this.envs.size >= ENVS_KEPT) this.envs.delete(this.envs.keys().next().value!);
+    this.envs.set(id, rows[0].env);
     return rows[0].env;
   }
+
 }
 
 /** The database as people see it in messages: host, port and name, never the password. */
