@@ -193,6 +193,19 @@ export class PgStore implements Store {
   }
 
   async enqueue(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
+    try {
+      return await this.enqueueOnce(specs, request);
+    } catch (error) {
+      // Another enqueue of the same id committed between this one's look and its insert: once
+      // more, the look finds it and says so as any taken id is said.
+      if ((error as { code?: string; constraint?: string }).code === '23505' && (error as { constraint?: string }).constraint === 'jobs_pkey') {
+        return this.enqueueOnce(specs, request);
+      }
+      throw error;
+    }
+  }
+
+  private async enqueueOnce(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
     const labels = batchLabels(specs.length, request.label);
     return this.transaction(async (tx) => {
       const at = request.now ?? new Date();
