@@ -56,7 +56,7 @@ export async function openStore(dataDir: string, choice: StoreChoice = { kind: '
 export async function openWorkerSide(
   dataDir: string,
   choice: StoreChoice,
-): Promise<{ logs: RunLogs; loadEnv: (id: string) => Promise<Record<string, string>>; flush: () => Promise<void> }> {
+): Promise<{ logs: RunLogs; loadEnv: (id: string) => Promise<Record<string, string>>; flush: () => Promise<void>; flushLogs?: () => Promise<void> }> {
   if (choice.kind === 'file') {
     const [{ FileHost }, { loadEnv }, { dataPaths }] = await Promise.all([import('../store/file/host.js'), import('../store/file/envs.js'), import('../store/file/paths.js')]);
     const paths = dataPaths(dataDir);
@@ -70,7 +70,7 @@ export async function openWorkerSide(
   ]);
   const store = new PgStore({ url: choice.url, schema: choice.schema, connections: 1 });
   const logs = new PgRunLogs(hostPaths(dataDir), store, hostName());
-  return { logs, loadEnv: (id) => store.env(id), flush: () => logs.flushed() };
+  return { logs, loadEnv: (id) => store.env(id), flush: () => logs.flushed(), flushLogs: () => logs.uploaded() };
 }
 
 /**

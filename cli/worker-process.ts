@@ -33,6 +33,7 @@ const worker = new Worker(
     dataDir: root,
     logs: side.logs,
     loadEnv: side.loadEnv,
+    ...(side.flushLogs === undefined ? {} : { flushLogs: side.flushLogs }),
     send,
     log: (line) => process.stdout.write(`[worker ${process.pid}] ${line}\n`),
   },

@@ -29,7 +29,16 @@ export interface WorkerOptions {
   log: (line: string) => void;
   /** Milliseconds between SIGTERM and SIGKILL when a run is stopped. */
   graceMs?: number;
+  /**
+   * Resolves once what the logs of runs went to is in the store (a store many hosts share keeps
+   * them; absent where the log file is all): a run's outcome is sent after it, so that whoever
+   * sees the job finished finds its whole log, from any host.
+   */
+  flushLogs?: () => Promise<void>;
 }
+
+/** The longest a run's outcome waits for its log to reach the store (a database that hangs): the host's file has it anyway. */
+const FLUSH_WAIT_MS = 2_000;
 
 interface CurrentRun {
   job: ClaimedJob;
@@ -204,7 +213,7 @@ export class Worker {
     const run: CurrentRun = {
       job,
       command,
-      ended: command.done.then((outcome) => {
+      ended: command.done.then(async (outcome) => {
         const ended = Date.now();
         const seconds = (ended - startedMs) / 1000;
         if ((run.stoppedBecause || outcome.kind === 'timed_out') && command.pid !== null) this.stoppedGroups.push(command.pid);
@@ -217,6 +226,12 @@ export class Worker {
         }
         this.current = undefined;
         const endedAt = new Date(ended).toISOString();
+        const { flushLogs } = this.options;
+        if (flushLogs !== undefined) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([flushLogs(), new Promise((resolve) => (timer = setTimeout(resolve, FLUSH_WAIT_MS)))]);
+          clearTimeout(timer);
+        }
         // Exit only once the outcome is on its way: a message sent right before exit is lost.
         send({ type: 'finished', id: job.id, token, outcome, startedAt, endedAt }, () => {
           if (this.exitWhenIdle && !this.current) this.exit();

@@ -89,7 +89,12 @@ export class PgRunLogs extends LocalRunLogs {
     return new LogFollower((jobId) => this.store.logRows(jobId), id, tailLines);
   }
 
-  /** Resolves once every upload begun so far has ended (for a worker about to exit). */
+  /** Resolves once every upload begun so far has ended. */
+  uploaded(): Promise<void> {
+    return this.uploading;
+  }
+
+  /** Resolves once every upload begun so far has ended, and sends no more on its own (for a worker about to exit). */
   flushed(): Promise<void> {
     this.stopTicker();
     return this.uploading;

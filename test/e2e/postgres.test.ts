@@ -98,6 +98,19 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     assert.match(out, /^--- queuectl: run 1 of 2 started [^\n]*\nattempt 1 begins\nattempt 1 ends\n--- queuectl: run 1 of 2 command failed with exit code 1[^\n]*\n--- queuectl: run 2 of 2 started [^\n]*\nattempt 2 begins\nattempt 2 ends\n--- queuectl: run 2 of 2 exited with code 0 after [\d.]+ s\n$/);
   });
 
+  test('log_limit 0 keeps all of a run\'s output; once wait says the job finished, logs on another host ends with the run\'s end', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host();
+    const there = shared.host();
+    await here.ok(['config', 'set', 'log_limit', '0']); // all of it: a few megabytes to send when the run ends
+    await here.ok(['enqueue', '--id', 'loud', '--', 'sh', '-c', 'head -c 4000000 /dev/zero | tr "\\0" x | fold -w 100']);
+    here.manager(1);
+    await there.ok(['wait', 'loud', '--timeout', '30s']);
+    const last = (await there.ok(['logs', 'loud', '--tail', '1'])).stdout;
+    assert.match(last, /^--- queuectl: run 1 of 4 exited with code 0 after [\d.]+ s\n$/);
+    assert.equal(Buffer.byteLength((await there.ok(['logs', 'loud'])).stdout) > 4_000_000, true, 'all of it');
+  });
+
   test('log_limit: the database keeps the tail of each run, saying how much was cut; the host that ran it keeps all', { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const here = shared.host();
