@@ -43,6 +43,7 @@ import type {
 import type { ManagerRegistry } from '../../core/ports/host.js';
 import type { ManagerFiles } from '../local/manager-registry.js';
 import { PgManagers } from './pg-managers.js';
+import { PgQueueCopy } from './pg-copy.js';
 import { migrate, quoteIdent } from './schema.js';
 
 type Client = pg.PoolClient;
@@ -54,7 +55,7 @@ const EXPIRED_CHECK_MS = 1_000;
 const CHANNEL = 'queuectl_changes';
 
 /** The columns of a job row, from its document `d` (a jsonb value). */
-const COLUMNS_FROM_DOC = `d->>'id', d->>'state', coalesce(d->>'queue', 'default'), (d->>'priority')::int, d->>'run_at', d->>'created_at',
+export const COLUMNS_FROM_DOC = `d->>'id', d->>'state', coalesce(d->>'queue', 'default'), (d->>'priority')::int, d->>'run_at', d->>'created_at',
   d->>'finished_at', d->'lease'->>'expires_at', NULLIF(ARRAY(SELECT jsonb_array_elements_text(coalesce(d->'after', '[]'::jsonb))), '{}'), d`;
 
 export interface PgStoreOptions {
@@ -526,6 +527,27 @@ export class PgStore implements Store {
   async readLog(jobId: string): Promise<string | undefined> {
     const rows = await this.query<{ text: string }>(`SELECT text FROM ${this.s}.logs WHERE job_id = $1 ORDER BY first_at, host`, [jobId]);
     return rows.length === 0 ? undefined : rows.map((row) => row.text).join('');
+  }
+
+  /** `store copy` of this queue (see pg-copy.ts), over this store's connections and transactions. */
+  queueCopy(): PgQueueCopy {
+    return new PgQueueCopy({
+      location: this.location,
+      schema: this.schema,
+      s: this.s,
+      columnsFromDoc: COLUMNS_FROM_DOC,
+      probe: async (text, values) => {
+        const client = await this.connect();
+        try {
+          return (await client.query(text, values)).rows;
+        } finally {
+          client.release();
+        }
+      },
+      transaction: (body) => this.transaction(body),
+      changed: (client, change) => this.changed(client, change),
+      close: () => this.close(),
+    });
   }
 
   /** A stored environment of an enqueue, for a worker to run its jobs in. */
