@@ -4,7 +4,7 @@
  * implements it over what it holds (files of a data directory, tables of a schema), so a copy
  * goes between any two stores without either knowing the other.
  */
-import type { DeadJob, Job } from '../rules/job.js';
+import type { Job } from '../rules/job.js';
 
 /** One job's log, or one host's part of it (a store that many hosts share keeps one per host). */
 export interface LogPart {
@@ -16,10 +16,12 @@ export interface LogPart {
 
 /** A whole queue, as `store copy` carries it from one store to another. */
 export interface QueueDump {
-  /** Every job of the queue but the dead ones, in enqueue order. */
-  queue: Job[];
-  /** The dead jobs. */
-  dlq: DeadJob[];
+  /**
+   * Every job, of the queue and of the DLQ (the dead ones), in the store's enqueue order: jobs
+   * enqueued together have one `created_at`, and the order among them (the claim order of equal
+   * priorities) is kept.
+   */
+  jobs: Job[];
   /**
    * The settings a person set (`config set`, `pause`, `parallel`), keys spelled as in
    * core/rules/config.ts; the defaults are not here, so the target's own defaults apply to the rest.

@@ -31,26 +31,26 @@ const processing = (id: string): Job => ({
 });
 const dead = (id: string): DeadJob => ({ ...base, id, state: 'dead', attempts: 4, started_at: T, finished_at: T, exit_code: 1, last_error: 'exit 1' }) as DeadJob;
 
-const dump = (over: Partial<QueueDump> = {}): QueueDump => ({ queue: [], dlq: [], settings: {}, logs: [], envs: [], completedIds: [], archived: 0, ...over });
+const dump = (over: Partial<QueueDump> = {}): QueueDump => ({ jobs: [], settings: {}, logs: [], envs: [], completedIds: [], archived: 0, ...over });
 
 const failsWith = (exitCode: number, pattern: RegExp) => (error: unknown) =>
   error instanceof QueuectlError && error.exitCode === exitCode && pattern.test(error.message) && !error.message.includes('\n');
 
-test('the ids of a dump are those of its queue, then its DLQ', () => {
-  assert.deepEqual(dumpIds(dump({ queue: [pending('a'), pending('b')], dlq: [dead('c')] })), ['a', 'b', 'c']);
+test('the ids of a dump are those of its jobs, queue and DLQ, in enqueue order', () => {
+  assert.deepEqual(dumpIds(dump({ jobs: [pending('a'), pending('b'), dead('c')] })), ['a', 'b', 'c']);
 });
 
 test('a source with processing jobs is refused, naming how many and saying to stop the workers first (exit 1)', () => {
-  const source = dump({ queue: [pending('a'), processing('p1'), processing('p2')] });
+  const source = dump({ jobs: [pending('a'), processing('p1'), processing('p2')] });
   assert.throws(() => refuseRunning(source, 0, '/data'), failsWith(1, /^2 job\(s\) of \/data are processing \("p1", "p2"\).*would run them again.*queuectl worker stop/));
 });
 
 test('a source with a worker manager running is refused too: the copied jobs would run in both stores', () => {
-  assert.throws(() => refuseRunning(dump({ queue: [pending('a')] }), 1, '/data'), failsWith(1, /^1 worker manager\(s\) run on \/data.*queuectl worker stop/));
+  assert.throws(() => refuseRunning(dump({ jobs: [pending('a')] }), 1, '/data'), failsWith(1, /^1 worker manager\(s\) run on \/data.*queuectl worker stop/));
 });
 
 test('a source with no run and no manager passes, whatever its jobs', () => {
-  assert.doesNotThrow(() => refuseRunning(dump({ queue: [pending('a')], dlq: [dead('d')] }), 0, '/data'));
+  assert.doesNotThrow(() => refuseRunning(dump({ jobs: [pending('a'), dead('d')] }), 0, '/data'));
 });
 
 test('ids taken in the target are bad input (exit 2) that names them; many are cut short', () => {
@@ -70,8 +70,7 @@ test('the settings of a queue: keys spelled as in config, the choice of store le
 test('the summary counts jobs, DLQ jobs, settings, and jobs with a log (a job with parts from two hosts once)', () => {
   const summary = summarize(
     dump({
-      queue: [pending('a'), pending('b')],
-      dlq: [dead('c')],
+      jobs: [pending('a'), dead('c'), pending('b')],
       settings: { max_retries: 5, lease: 10 },
       logs: [
         { id: 'a', host: 'h1', text: 'x' },

@@ -24,8 +24,8 @@ function named(ids: readonly string[]): string {
 }
 
 /** Every job id of the dump, queue and DLQ. */
-export function dumpIds(dump: Pick<QueueDump, 'queue' | 'dlq'>): string[] {
-  return [...dump.queue.map((job) => job.id), ...dump.dlq.map((job) => job.id)];
+export function dumpIds(dump: Pick<QueueDump, 'jobs'>): string[] {
+  return dump.jobs.map((job) => job.id);
 }
 
 /**
@@ -33,8 +33,8 @@ export function dumpIds(dump: Pick<QueueDump, 'queue' | 'dlq'>): string[] {
  * of the source), or managers of the source still running (`managers`: how many are alive).
  * A runtime state, not bad input: exit 1.
  */
-export function refuseRunning(dump: Pick<QueueDump, 'queue'>, managers: number, source: string): void {
-  const processing = dump.queue.filter((job) => job.state === 'processing').map((job) => job.id);
+export function refuseRunning(dump: Pick<QueueDump, 'jobs'>, managers: number, source: string): void {
+  const processing = dump.jobs.filter((job) => job.state === 'processing').map((job) => job.id);
   if (processing.length > 0) {
     throw new QueuectlError(
       `${processing.length} job(s) of ${source} are processing (${named(processing)}): their runs belong to a manager of the source, ` +
@@ -97,8 +97,8 @@ export function summarize(dump: QueueDump, from: string, to: string): CopySummar
   return {
     from,
     to,
-    jobs: dump.queue.length,
-    dlq: dump.dlq.length,
+    jobs: dump.jobs.filter((job) => job.state !== 'dead').length,
+    dlq: dump.jobs.filter((job) => job.state === 'dead').length,
     settings: Object.keys(dump.settings).length,
     logs: new Set(dump.logs.map((part) => part.id)).size,
     envs: dump.envs.length,

@@ -16,6 +16,8 @@ import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import type { Config, ConfigKey } from '../../core/rules/config.js';
 import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
 import { QueuectlError } from '../../core/rules/errors.js';
+import type { DeadJob } from '../../core/rules/job.js';
+import { oldestFirst } from '../../core/rules/list.js';
 import type { LogPart, QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
 import { mkdirInExisting, readJsonIfExists, readTextIfExists, writeFileDurably } from '../local/durable-file.js';
 import { jobLogPath, logFiles, removeJobLogs } from '../local/job-logs.js';
@@ -47,7 +49,7 @@ export class FileQueueCopy implements QueueCopy {
     if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) {
       throw new QueuectlError(`${paths.config} must hold a JSON object of settings; fix it or move it away`, 'ECORRUPT');
     }
-    const jobs = [...queue, ...dlq];
+    const jobs = oldestFirst([...queue, ...dlq]);
     const present = logFiles(paths);
     const logs: LogPart[] = [];
     for (const job of jobs) {
@@ -62,8 +64,7 @@ export class FileQueueCopy implements QueueCopy {
       if (typeof env === 'object' && env !== null && !Array.isArray(env)) envs.push({ id, env: env as Record<string, string> });
     }
     return {
-      queue,
-      dlq,
+      jobs,
       settings: queueSettings(stored as Record<string, unknown>, paths.config),
       logs,
       envs,
@@ -101,8 +102,10 @@ export class FileQueueCopy implements QueueCopy {
       const known = findCompletedIds(paths, new Set(dump.completedIds));
       recordCompletedIds(paths, dump.completedIds.filter((id) => !known.has(id)));
       // The file that gains dead jobs first: jobs that cannot run before jobs that can.
-      if (dump.dlq.length > 0) tx.setDlq([...dlq, ...dump.dlq]);
-      if (dump.queue.length > 0) tx.setQueue([...tx.queue(), ...dump.queue]);
+      const dead = dump.jobs.filter((job): job is DeadJob => job.state === 'dead');
+      const queued = dump.jobs.filter((job) => job.state !== 'dead');
+      if (dead.length > 0) tx.setDlq([...dlq, ...dead]);
+      if (queued.length > 0) tx.setQueue([...tx.queue(), ...queued]);
     });
   }
 

@@ -12,7 +12,7 @@ import type pg from 'pg';
 import type { QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
 import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
 import { resolveConfig } from '../../core/rules/config.js';
-import type { DeadJob, Job } from '../../core/rules/job.js';
+import type { Job } from '../../core/rules/job.js';
 import type { StoreChange } from '../../core/ports/store.js';
 import { hostName } from '../local/host.js';
 
@@ -64,8 +64,7 @@ export class PgQueueCopy implements QueueCopy {
       const envs = await client.query<{ id: string; env: Record<string, string> }>(`SELECT id, env FROM ${s}.envs WHERE id = ANY($1) ORDER BY id`, [envIds]);
       const completed = await client.query<{ id: string }>(`SELECT id FROM ${s}.completed_ids ORDER BY id`);
       return {
-        queue: jobs.filter((job) => job.state !== 'dead'),
-        dlq: jobs.filter((job): job is DeadJob => job.state === 'dead'),
+        jobs,
         settings: queueSettings(Object.fromEntries(settings.map((row) => [row.key, row.value])), `the settings of ${this.location}`),
         logs: logs.rows.map((row) => ({ id: row.job_id, host: row.host, text: row.text })),
         envs: envs.rows,
@@ -94,7 +93,7 @@ export class PgQueueCopy implements QueueCopy {
         await client.query(
           `INSERT INTO ${s}.jobs (id, state, queue, priority, run_at, created_at, finished_at, lease_expires_at, after, doc)
            SELECT ${this.db.columnsFromDoc} FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (d, n) ORDER BY n`,
-          [JSON.stringify([...dump.queue, ...dump.dlq])],
+          [JSON.stringify(dump.jobs)],
         );
         if (Object.keys(dump.settings).length > 0) {
           // One change of the settings at a time, as updateConfig takes them.
