@@ -144,7 +144,7 @@ function buildCli(raw: RawArgs): CAC {
   const cli = cac('queuectl');
   const ctx = () => context(raw);
   cli.option('--data-dir <dir>', 'Data directory (default: $QUEUECTL_DATA_DIR, else ~/.local/state/queuectl; in a source checkout, its data/)');
-  cli.option('--store <url>', 'Where the jobs are: file (the data directory, the default) or postgres://… (default: $QUEUECTL_STORE)');
+  cli.option('--store <url>', 'Where the jobs are: file (the data directory) or postgres://… (default: $QUEUECTL_STORE, else config set store, else file)');
 
   cli
     .command('enqueue [json]', `Add a job: -- CMD ARGS…, --command "CMD", '{"command":"CMD"}', or a batch with --file F [--lines]`)
