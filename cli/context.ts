@@ -61,7 +61,11 @@ export async function openStore(dataDir: string, choice: StoreChoice = { kind: '
  * the data dir's own choice (`config set store`, in its config.json), else its files.
  */
 export function chosenStore(root: string, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): ChosenStore {
-  return whichStore(flag, env, () => readStoreSetting(resolve(root)));
+  return whichStore(flag, env, () => {
+    // A data dir that cannot serve is named as such, not through its config.json.
+    checkDataDir(resolve(root));
+    return readStoreSetting(resolve(root));
+  });
 }
 
 /**

@@ -44,9 +44,10 @@ export async function configCommand(
       else process.stdout.write(`${shown(config[key])}\n`);
       return;
     }
-    const store = storeSetting(raw);
-    if (json) printJson({ ...config, store });
+    // The settings of the queue; the data dir's choice of store is `config get store` (and a row of the table).
+    if (json) printJson(config);
     else {
+      const store = storeSetting(raw);
       const rows = CONFIG_KEYS.map((key) => [key, shown(config[key])]);
       process.stdout.write(`${formatTable(['KEY', 'VALUE'], [...rows, ['store', `${store.value} (${describeSource(store)})`]])}\n`);
     }

@@ -82,6 +82,7 @@ export class FileQueueCopy implements QueueCopy {
   async load(dump: QueueDump): Promise<void> {
     const { paths } = this.files;
     await this.files.transact((tx) => {
+      tx.config(); // a broken config.json is reported before anything is written, as by every command
       const dlq = tx.dlq(); // first: loading it may repair the queue
       const here = new Set([...tx.queue(), ...dlq].map((job) => job.id));
       const ids = dumpIds(dump);

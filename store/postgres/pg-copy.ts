@@ -25,8 +25,8 @@ export interface PgCopyAccess {
   schema: string;
   /** The schema, quoted for SQL. */
   s: string;
-  /** The columns of a job row from its document `d`, as the store inserts them. */
-  columnsFromDoc: string;
+  /** Inserts the jobs as new rows, in the order given, in the transaction of `client`. */
+  insertJobs(client: Client, jobs: readonly Job[]): Promise<void>;
   /** One statement on a connection, the schema neither created nor migrated. */
   probe<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]>;
   /** One transaction of the store (the schema created or migrated first). */
@@ -88,13 +88,10 @@ export class PgQueueCopy implements QueueCopy {
     const host = hostName();
     try {
       await this.db.transaction(async (client) => {
+        await this.checkSettings(client); // broken settings here are reported before anything is written, as by every command
         const taken = await client.query<{ id: string }>(`SELECT id FROM ${s}.jobs WHERE id = ANY($1) FOR UPDATE`, [ids]);
         refuseTaken(taken.rows.map((row) => row.id), this.location);
-        await client.query(
-          `INSERT INTO ${s}.jobs (id, state, queue, priority, run_at, created_at, finished_at, lease_expires_at, after, doc)
-           SELECT ${this.db.columnsFromDoc} FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (d, n) ORDER BY n`,
-          [JSON.stringify(dump.jobs)],
-        );
+        await this.db.insertJobs(client, dump.jobs);
         if (Object.keys(dump.settings).length > 0) {
           // One change of the settings at a time, as updateConfig takes them.
           await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`queuectl:${schema}:settings`]);
@@ -104,8 +101,7 @@ export class PgQueueCopy implements QueueCopy {
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
             [entries.map(([key]) => key), entries.map(([, value]) => JSON.stringify(value))],
           );
-          const rows = (await client.query<{ key: string; value: unknown }>(`SELECT key, value FROM ${s}.settings`)).rows;
-          resolveConfig(Object.fromEntries(rows.map((row) => [row.key, row.value])), `the settings of ${this.location}`);
+          await this.checkSettings(client);
           await this.db.changed(client, 'config');
         }
         await client.query(`INSERT INTO ${s}.envs (id, env) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (id) DO NOTHING`, [
@@ -140,6 +136,12 @@ export class PgQueueCopy implements QueueCopy {
       }
       throw error;
     }
+  }
+
+  /** The settings of the target as they stand in this transaction, checked as the store reads them. */
+  private async checkSettings(client: Client): Promise<void> {
+    const rows = (await client.query<{ key: string; value: unknown }>(`SELECT key, value FROM ${this.db.s}.settings`)).rows;
+    resolveConfig(Object.fromEntries(rows.map((row) => [row.key, row.value])), `the settings of ${this.location}`);
   }
 
   async close(): Promise<void> {

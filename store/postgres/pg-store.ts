@@ -55,7 +55,7 @@ const EXPIRED_CHECK_MS = 1_000;
 const CHANNEL = 'queuectl_changes';
 
 /** The columns of a job row, from its document `d` (a jsonb value). */
-export const COLUMNS_FROM_DOC = `d->>'id', d->>'state', coalesce(d->>'queue', 'default'), (d->>'priority')::int, d->>'run_at', d->>'created_at',
+const COLUMNS_FROM_DOC = `d->>'id', d->>'state', coalesce(d->>'queue', 'default'), (d->>'priority')::int, d->>'run_at', d->>'created_at',
   d->>'finished_at', d->'lease'->>'expires_at', NULLIF(ARRAY(SELECT jsonb_array_elements_text(coalesce(d->'after', '[]'::jsonb))), '{}'), d`;
 
 export interface PgStoreOptions {
@@ -535,7 +535,14 @@ export class PgStore implements Store {
       location: this.location,
       schema: this.schema,
       s: this.s,
-      columnsFromDoc: COLUMNS_FROM_DOC,
+      // As enqueue inserts them, in the order given (which `seq` keeps).
+      insertJobs: async (client, jobs) => {
+        await client.query(
+          `INSERT INTO ${this.s}.jobs (id, state, queue, priority, run_at, created_at, finished_at, lease_expires_at, after, doc)
+           SELECT ${COLUMNS_FROM_DOC} FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (d, n) ORDER BY n`,
+          [JSON.stringify(jobs)],
+        );
+      },
       probe: async (text, values) => {
         const client = await this.connect();
         try {
