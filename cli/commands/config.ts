@@ -67,7 +67,9 @@ export async function configCommand(
 
 /** `config set store X`: always the data dir's config.json, whatever store is in use now. */
 async function setStore(raw: RawArgs, value: string, json: boolean): Promise<void> {
-  parseStoreChoice(value, 'store'); // bad input is refused before anything is written
+  // Bad input is refused before anything is written; an empty value would read as file, but say so.
+  if (value === '') throw inputError('store must be file or a postgres:// URL, got ""');
+  parseStoreChoice(value, 'store');
   const dataDir = resolveDataDir(raw.values.get('data-dir'));
   const file = await writeStoreSetting(dataDir, value);
   const store = storeSetting(raw);

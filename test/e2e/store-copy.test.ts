@@ -225,6 +225,7 @@ test('config set store: the data dir\'s own choice, shown with where it came fro
   assert.equal((await here.ok(['config', 'get', 'store'])).stdout, 'file (the default)\n');
   await rejected(here.data, ['config', 'set', 'store', 'mysql://db/jobs'], /store must be file or a postgres:\/\/ URL, got "mysql:\/\/db\/jobs"/);
   await rejected(here.data, ['config', 'set', 'store', 'postgres://db/jobs?schema=Bad'], /schema must be lower-case/);
+  await rejected(here.data, ['config', 'set', 'store', ''], /store must be file or a postgres:\/\/ URL, got ""/);
   assert.equal((await here.ok(['config', 'set', 'store', 'file'])).stdout, `store = file (in ${here.data}/config.json)\n`);
   assert.deepEqual(await here.json(['config', 'get', 'store']), { value: 'file', from: 'config.json', saved: 'file' });
   const env = await runCli(here.data, ['config', 'get', 'store'], { env: { QUEUECTL_STORE: 'postgres://u:secret@db/jobs' } });
