@@ -7,14 +7,8 @@ import type { Job } from '../core/rules/job.js';
 import type { JobFilter } from '../core/rules/list.js';
 import { queueName } from '../core/rules/job-spec.js';
 import { parseDurationMs } from '../core/rules/parse.js';
-import { loadEnv } from '../store/file/envs.js';
-import { FileHost } from '../store/file/host.js';
-import { dataPaths } from '../store/file/paths.js';
 import { checkDataDir } from '../store/local/data-dir.js';
-import { hostName, LocalHost } from '../store/local/host.js';
-import { hostPaths } from '../store/local/paths.js';
 import { whichStore, type ChosenStore, type CopyEndChoice, type StoreChoice } from './store-choice.js';
-import { FileStore } from '../store/file/file-store.js';
 import { readStoreSetting } from '../store/file/store-setting.js';
 import type { RawArgs } from './argv.js';
 import type { CopyEnd } from '../core/operations/copy.js';
@@ -38,15 +32,21 @@ export interface Opened {
 
 /**
  * The one place that picks the store: the files of the data directory, or a PostgreSQL database
- * (its module, and `pg`, loaded only then). A data dir that cannot serve (a file, one this user
+ * (each store's modules, and `pg`, loaded only when it is the one picked). A data dir that cannot serve (a file, one this user
  * cannot use) is refused here, naming it: the host's logs and managers are kept there either way.
  */
 export async function openStore(dataDir: string, choice: StoreChoice = { kind: 'file' }): Promise<Opened> {
   const root = resolve(dataDir);
   checkDataDir(root);
-  if (choice.kind === 'file') return { dataDir: root, store: new FileStore(root), host: new FileHost(root), choice };
-  const { PgStore } = await import('../store/postgres/pg-store.js');
-  const { PgRunLogs } = await import('../store/postgres/pg-run-logs.js');
+  if (choice.kind === 'file') {
+    const [{ FileStore }, { FileHost }] = await Promise.all([import('../store/file/file-store.js'), import('../store/file/host.js')]);
+    return { dataDir: root, store: new FileStore(root), host: new FileHost(root), choice };
+  }
+  const [{ PgStore }, { PgRunLogs }, { LocalHost }] = await Promise.all([
+    import('../store/postgres/pg-store.js'),
+    import('../store/postgres/pg-run-logs.js'),
+    import('../store/local/host.js'),
+  ]);
   const store = new PgStore({ url: choice.url, schema: choice.schema });
   // Logs stay with the host; the managers of every host are listed in the database.
   const host = new LocalHost(root, {
@@ -71,15 +71,19 @@ export function chosenStore(root: string, flag: string | undefined, env: NodeJS.
 /**
  * One end of `store copy`, and the worker managers running on it (a copy is refused while they
  * run). `dataDir` is this host's data directory, where a PostgreSQL end keeps this host's own
- * records of managers. A PostgreSQL end loads its module (and pg) only here, as openStore does.
+ * records of managers. Each store's modules (and pg) are loaded only for an end of its kind.
  */
 export async function openCopyEnd(end: CopyEndChoice, dataDir: string): Promise<CopyEnd> {
   if (end.kind === 'file') {
-    const { FileQueueCopy } = await import('../store/file/copy.js');
+    const [{ FileQueueCopy }, { FileHost }] = await Promise.all([import('../store/file/copy.js'), import('../store/file/host.js')]);
     return { copy: new FileQueueCopy(end.dir), managers: new FileHost(end.dir).managers };
   }
-  const { PgStore } = await import('../store/postgres/pg-store.js');
-  const { ManagerFiles } = await import('../store/local/manager-registry.js');
+  const [{ PgStore }, { ManagerFiles }, { hostName }, { hostPaths }] = await Promise.all([
+    import('../store/postgres/pg-store.js'),
+    import('../store/local/manager-registry.js'),
+    import('../store/local/host.js'),
+    import('../store/local/paths.js'),
+  ]);
   const store = new PgStore({ url: end.url, schema: end.schema, connections: 2 });
   return { copy: store.queueCopy(), managers: store.managerRegistry(hostName(), new ManagerFiles(hostPaths(resolve(dataDir)).managers)) };
 }
@@ -90,11 +94,16 @@ export async function openWorkerSide(
   choice: StoreChoice,
 ): Promise<{ logs: RunLogs; loadEnv: (id: string) => Promise<Record<string, string>>; flush: () => Promise<void> }> {
   if (choice.kind === 'file') {
+    const [{ FileHost }, { loadEnv }, { dataPaths }] = await Promise.all([import('../store/file/host.js'), import('../store/file/envs.js'), import('../store/file/paths.js')]);
     const paths = dataPaths(dataDir);
     return { logs: new FileHost(dataDir).logs, loadEnv: async (id) => loadEnv(paths, id), flush: async () => undefined };
   }
-  const { PgStore } = await import('../store/postgres/pg-store.js');
-  const { PgRunLogs } = await import('../store/postgres/pg-run-logs.js');
+  const [{ PgStore }, { PgRunLogs }, { hostName }, { hostPaths }] = await Promise.all([
+    import('../store/postgres/pg-store.js'),
+    import('../store/postgres/pg-run-logs.js'),
+    import('../store/local/host.js'),
+    import('../store/local/paths.js'),
+  ]);
   const store = new PgStore({ url: choice.url, schema: choice.schema, connections: 1 });
   const logs = new PgRunLogs(hostPaths(dataDir), store, hostName());
   return { logs, loadEnv: (id) => store.env(id), flush: () => logs.flushed() };

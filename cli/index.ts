@@ -117,7 +117,7 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
       body: [
         '  Copies the queue: every job (queue and DLQ), the settings set with config set, pause or parallel (over the',
         "  target's; its other settings stay), each job's log, the environments jobs run in, and the ids of completed",
-        "  jobs pruned or archived (for --after). The file store's archive stays in the source. All or nothing; the",
+        "  jobs pruned or archived (for --after). The archive stays in the source. All or nothing; the",
         '  source is left as it is. Exit 2 (nothing written) when an id is already in the target or on bad input;',
         '  exit 1 while the source has processing jobs or running worker managers: queuectl worker stop first.',
       ].join('\n'),

@@ -153,6 +153,25 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.equal(found?.attempts, 0);
   });
 
+  it('a job given back in a cycle is claimed in that same cycle when it comes first', async ({ store }) => {
+    await enqueue(store, [{ command: 'true', id: 'urgent', priority: 5 }, { command: 'true', id: 'later' }]);
+    const [job] = (await cycle(store, { claim: 1 })).claimed;
+    assert.equal(job?.id, 'urgent');
+    const again = await cycle(store, { release: [ref(job!)], claim: 1 });
+    assert.deepEqual(ids(again.claimed), ['urgent'], 'claimed after the release is written, by priority');
+  });
+
+  it('a cycle claims by the settings as they are now, though another view changed them since its last cycle', async ({ store, reopen }) => {
+    await enqueue(store, [{ command: 'true', id: 'a' }, { command: 'true', id: 'g1', queue: 'gpu' }, { command: 'true', id: 'g2', queue: 'gpu' }]);
+    await cycle(store, { claim: 0 });
+    const other = reopen();
+    await other.setConfig('paused', true);
+    assert.deepEqual(ids((await cycle(store, { claim: 3 })).claimed), [], 'paused by the other view');
+    await other.setConfig('paused', false);
+    await other.updateConfig('queues', (queues) => ({ ...queues, gpu: { parallel: 1 } }));
+    assert.deepEqual(ids((await cycle(store, { claim: 3 })).claimed), ['a', 'g1'], 'one gpu job at a time, as the other view set');
+  });
+
   it('claims keep to the queues asked for, their parallel limits, and a pause', async ({ store }) => {
     await enqueue(store, [
       { command: 'true', id: 'd1' },
@@ -233,6 +252,36 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.equal(await stateOf(store, 'old'), 'completed', 'a dry run deletes nothing');
     assert.deepEqual(ids(await store.prune(rule)), ['old']);
     assert.deepEqual(ids(await store.list()), ['waiting']);
+  });
+
+  it('retention: past the limit the oldest finished jobs leave the list for the archive, where find, restart and --after still reach them', async ({ store }) => {
+    await store.setConfig('retention', 2);
+    const specs = Array.from({ length: 110 }, (_, i) => ({ command: 'true', id: `j${String(i).padStart(3, '0')}` }));
+    await enqueue(store, specs);
+    const claimed = (await cycle(store, { claim: 110 })).claimed;
+    await cycle(store, { outcomes: claimed.map((job, i) => ended(job, ok, 1 + i / 1000)) }, at(5));
+    assert.deepEqual(ids(await store.list()), ['j108', 'j109'], 'the newest `retention` stay');
+    const found = (await store.find(['j000'])).get('j000');
+    assert.equal(found?.job.state, 'completed');
+    assert.ok(found?.archive, `found in the archive: ${found?.where}`);
+    assert.equal((await store.find(['j000'], { archive: false })).size, 0, 'not searched for with archive: false');
+
+    const noted: [string, boolean][] = [];
+    const back = await store.restart({ restart: ['j000'] }, { now: at(6), noteRestarted: (job, fromArchive) => noted.push([job.id, fromArchive]) });
+    assert.deepEqual(ids(back.restarted), ['j000']);
+    assert.deepEqual(noted, [['j000', true]]);
+    assert.equal(await stateOf(store, 'j000'), 'pending');
+    assert.deepEqual(ids(await store.list()), ['j108', 'j109', 'j000'], 'back in the queue, after the jobs that stayed');
+
+    await enqueue(store, [{ command: 'true', id: 'next', after: ['j001'] }]);
+    const tomorrow = new Date(Date.now() + 86_400_000); // a store may date its archive by the clock
+    const parts = await store.pruneArchive(0, true, tomorrow);
+    assert.ok(parts.reduce((sum, part) => sum + part.jobs, 0) >= 107, JSON.stringify(parts));
+    assert.equal((await store.find(['j001'])).get('j001')?.job.state, 'completed', 'a dry run deletes nothing');
+    await store.pruneArchive(0, false, tomorrow);
+    assert.equal((await store.find(['j001'])).size, 0, 'the archive is gone');
+    await enqueue(store, [{ command: 'true', id: 'after-pruned', after: ['j001'] }]);
+    assert.equal(await stateOf(store, 'after-pruned'), 'pending', 'a completed job stays known as completed, for --after');
   });
 
   it('settings: defaults, one set at a time, one changed from its current value', async ({ store }) => {

@@ -8,7 +8,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { QueuectlError } from '../rules/errors.js';
 import { isFinished, type Job } from '../rules/job.js';
-import type { RunLogs } from '../ports/host.js';
+import type { LogStream, RunLogs } from '../ports/host.js';
 import type { Store } from '../ports/store.js';
 import { tailStart } from '../os/tail.js';
 import { watchPath } from '../os/watch-path.js';
@@ -26,6 +26,8 @@ export interface FollowOptions {
 
 /** Follows the job's log until the job has finished; returns the job as it ended. */
 export async function followLog(store: Store, logs: RunLogs, id: string, options: FollowOptions): Promise<Job> {
+  const stream = logs.stream?.(id, options.tailLines);
+  if (stream !== undefined) return followStream(store, stream, id, options);
   const log: { fd: number | null; offset: number } = { fd: null, offset: 0 };
   const wakers = new Set<() => void>();
   // Woken by a change of the jobs (the job's state) or of the log; polling is the fallback.
@@ -71,6 +73,43 @@ export async function followLog(store: Store, logs: RunLogs, id: string, options
     stopWatchingStore();
     stopWatchingLog();
     if (log.fd !== null) closeSync(log.fd);
+  }
+}
+
+/** How long after its job finished a log followed from the store may still lack the end of a run (a worker that died mid-run never writes it). */
+const STREAM_SETTLE_MS = 3_000;
+
+/** As followLog, with the log read from the store (every host's runs), which gets a run's output about once a second. */
+async function followStream(store: Store, stream: LogStream, id: string, options: FollowOptions): Promise<Job> {
+  let wake: (() => void) | undefined;
+  const stopWatching = store.watch(() => wake?.());
+  try {
+    let job = await locate(store, id);
+    let signature = '';
+    let finishedAt: number | null = null;
+    for (;;) {
+      const next = await store.version();
+      if (next !== signature) {
+        signature = next;
+        job = await locate(store, id);
+      }
+      if (isFinished(job)) finishedAt ??= Date.now();
+      await stream.copy(options.write);
+      if (finishedAt !== null && (stream.complete() || Date.now() - finishedAt >= STREAM_SETTLE_MS)) return job;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          wake = undefined;
+          resolve();
+        }, FOLLOW_POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        };
+      });
+    }
+  } finally {
+    stopWatching();
   }
 }
 

@@ -22,6 +22,19 @@ export interface RunLogs {
   pathOf(id: string, archive?: string): string;
   /** The job's log, or its last `lines` lines; undefined when it has none (it never ran). */
   read(id: string, options?: { archive?: string; lines?: number }): Promise<string | undefined>;
+  /**
+   * For `logs -f` where the log is followed from the store rather than from this host's file
+   * (a store many hosts share): the job's log, starting with its last `tailLines` lines if given.
+   */
+  stream?(id: string, tailLines?: number): LogStream;
+}
+
+/** A job's log as `logs -f` follows it from a store. */
+export interface LogStream {
+  /** Writes out what the log gained since the last call (all of it, the first time). */
+  copy(write: (chunk: Buffer) => Promise<void>): Promise<void>;
+  /** Whether each run in what was last copied has its end line: a finished job's last output may reach the store just after its end. */
+  complete(): boolean;
 }
 
 export interface WorkerRecord extends ProcessIdentity {

@@ -11,6 +11,8 @@ export interface LogPart {
   id: string;
   /** The host that wrote this part; null where the store does not tell (the file store: its one host). */
   host: string | null;
+  /** The run it is the output of, where a store keeps logs by run (PostgreSQL); absent where it does not. */
+  run?: string;
   text: string;
 }
 
@@ -33,7 +35,7 @@ export interface QueueDump {
   envs: { id: string; env: Record<string, string> }[];
   /** Ids of completed jobs no longer in the queue (pruned, archived), for `--after`. */
   completedIds: string[];
-  /** Finished jobs that retention moved to an archive, which a copy leaves in the source. */
+  /** Finished jobs that retention moved to the archive, which a copy leaves in the source. */
   archived: number;
 }
 

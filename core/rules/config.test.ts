@@ -16,6 +16,7 @@ test('the defaults are the documented ones', () => {
     archive_days: 30,
     paused: false,
     capture_env: true,
+    log_limit: 1048576,
     queues: {},
   });
 });
@@ -38,6 +39,9 @@ test('values typed on the command line are checked per key', () => {
   assert.equal(parseConfigValue('max_retries', '0'), 0);
   assert.equal(parseConfigValue('backoff_base', '1.5'), 1.5);
   assert.equal(parseConfigValue('archive', 'false'), false);
+  assert.equal(parseConfigValue('log_limit', '64k'), 65536);
+  assert.equal(parseConfigValue('log_limit', '0'), 0);
+  assert.throws(() => parseConfigValue('log_limit', '-1'), /log_limit must be a size/);
   const bad: [string, string][] = [
     ['max_retries', '-1'],
     ['max_retries', '2.5'],

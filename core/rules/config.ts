@@ -4,7 +4,7 @@
  */
 import { inputError, QueuectlError, showValue } from './errors.js';
 import { isSafeId } from './job.js';
-import { parseDurationMs, parseNonNegativeInt, parseNonNegativeNumber, UNIT_MS } from './parse.js';
+import { parseDurationMs, parseNonNegativeInt, parseNonNegativeNumber, parseSizeBytes, UNIT_MS } from './parse.js';
 import type { QueueTable } from './queues.js';
 
 export interface Config {
@@ -37,6 +37,12 @@ export interface Config {
    */
   capture_env: boolean;
   /**
+   * Bytes of each run's output that a store shared by hosts (PostgreSQL) keeps, for `logs` on
+   * any host: the last ones, after a line saying how much was cut; 0 = all of it. The log file
+   * of the host that ran the job keeps everything. @default 1048576 (1 MiB)
+   */
+  log_limit: number;
+  /**
    * Settings of named queues, by name: `{"ffmpeg": {"parallel": 1, "paused": true}}`. Set with
    * `queuectl parallel N --queue NAME` and `queuectl pause --queue NAME`. @default {}
    */
@@ -57,6 +63,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   archive_days: 30,
   paused: false,
   capture_env: true,
+  log_limit: 1024 * 1024,
   queues: Object.freeze({}),
 });
 
@@ -115,6 +122,13 @@ const duration = (unit: 'ms' | 's' | 'd', min: number): KeyRule => ({
   isValid: (value) => typeof value === 'number' && Number.isFinite(value) && value >= min,
 });
 
+/** An amount of data in bytes, typed as `65536`, `64k`, `1M`…; 0 for no limit. */
+const SIZE: KeyRule = {
+  expected: 'a size in bytes from 0 up (65536, 64k, 1M)',
+  fromText: (text, what) => parseSizeBytes(text, what),
+  isValid: (value) => Number.isSafeInteger(value) && (value as number) >= 0,
+};
+
 const BOOLEAN: KeyRule = {
   expected: 'true or false',
   fromText: (text, what) => {
@@ -158,6 +172,7 @@ const RULES: Record<ConfigKey, KeyRule> = {
   archive_days: duration('d', 0),
   paused: BOOLEAN,
   capture_env: BOOLEAN,
+  log_limit: SIZE,
   queues: QUEUES,
 };
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDurationMs, parseInteger, parseNonNegativeInt, parseNonNegativeNumber, parseRunAt } from './parse.js';
+import { parseDurationMs, parseInteger, parseNonNegativeInt, parseNonNegativeNumber, parseRunAt, parseSizeBytes } from './parse.js';
 
 test('whole numbers accept only plain decimal digits', () => {
   assert.equal(parseNonNegativeInt('0', 'n'), 0);
@@ -76,5 +76,18 @@ test('a time of day alone is the next such time, today or tomorrow, in 24 h or w
   assert.equal(parseRunAt('12pm', 'r', now), at(2, 12));
   for (const text of ['14', '25:00', '13pm', '0am', '9:60', 'noon']) {
     assert.throws(() => parseRunAt(text, '--run-at', now), /--run-at must be a time such as/, text);
+  }
+});
+
+test('sizes: bytes, or k, M, G in powers of 1024 however spelled; nothing else', () => {
+  assert.equal(parseSizeBytes('65536', 'x'), 65536);
+  assert.equal(parseSizeBytes('0', 'x'), 0);
+  assert.equal(parseSizeBytes('64k', 'x'), 65536);
+  assert.equal(parseSizeBytes('64KiB', 'x'), 65536);
+  assert.equal(parseSizeBytes('1.5M', 'x'), 1.5 * 1024 * 1024);
+  assert.equal(parseSizeBytes('1 MB', 'x'), 1024 * 1024);
+  assert.equal(parseSizeBytes('2g', 'x'), 2 * 1024 ** 3);
+  for (const bad of ['', '-1', '1e3', 'k', '1x', '1TB', '0x10']) {
+    assert.throws(() => parseSizeBytes(bad, 'log_limit'), /log_limit must be a size such as/, bad);
   }
 });

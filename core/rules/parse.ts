@@ -54,6 +54,21 @@ export function parseDurationMs(text: string, what: string, bareUnit: 'ms' | 's'
   return ms;
 }
 
+const SIZE = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i;
+const SIZE_BYTES: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * An amount of data → whole bytes: `65536`, `64k`, `1.5M`, `1G`; the units are powers of 1024,
+ * however spelled (`k`, `kb`, `KiB`), as `ls -h` and `du -h` show them.
+ */
+export function parseSizeBytes(text: string, what: string): number {
+  const match = SIZE.exec(text);
+  const unit = (match?.[2] ?? 'b').toLowerCase()[0]!;
+  const bytes = match ? Math.round(Number(match[1]) * SIZE_BYTES[unit]!) : NaN;
+  if (!match || !Number.isSafeInteger(bytes)) throw inputError(`${what} must be a size such as 65536, 64k, 1M or 1G, got "${text}"`);
+  return bytes;
+}
+
 /** A date, a date and time (`T` or a space between), seconds and a zone optional. */
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 /** A time of day: `14:00`, `14:00:30`, `11:30pm`, `9pm`, `9 am`. */

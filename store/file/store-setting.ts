@@ -8,7 +8,6 @@
 import { QueuectlError } from '../../core/rules/errors.js';
 import { readJsonIfExists, writeFileDurably } from '../local/durable-file.js';
 import { prepareDataDir } from '../local/data-dir.js';
-import { withLock } from '../local/lock.js';
 import { dataPaths } from './paths.js';
 
 /** The stored object of config.json; a file that is not one is reported, never written over. */
@@ -35,6 +34,7 @@ export function readStoreSetting(root: string): { text: string; file: string } |
 export async function writeStoreSetting(root: string, text: string): Promise<string> {
   const paths = dataPaths(root);
   prepareDataDir(root);
+  const { withLock } = await import('../local/lock.js'); // only here: every command reads the setting, few write it
   await withLock(root, paths.lock, (lock) => {
     const stored = storedConfig(paths.config);
     stored.store = text;

@@ -13,10 +13,9 @@ import type { QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
 import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
 import { resolveConfig } from '../../core/rules/config.js';
 import type { Job } from '../../core/rules/job.js';
-import type { StoreChange } from '../../core/ports/store.js';
 import { hostName } from '../local/host.js';
-
-type Client = pg.PoolClient;
+import { insertJobs } from './job-rows.js';
+import type { Transaction } from './transaction.js';
 
 /** What the copy needs of its PgStore: given by PgStore.queueCopy(). */
 export interface PgCopyAccess {
@@ -25,14 +24,10 @@ export interface PgCopyAccess {
   schema: string;
   /** The schema, quoted for SQL. */
   s: string;
-  /** Inserts the jobs as new rows, in the order given, in the transaction of `client`. */
-  insertJobs(client: Client, jobs: readonly Job[]): Promise<void>;
   /** One statement on a connection, the schema neither created nor migrated. */
   probe<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]>;
-  /** One transaction of the store (the schema created or migrated first). */
-  transaction<T>(body: (client: Client) => Promise<T>): Promise<T>;
-  /** Tells the others of a change once the transaction commits. */
-  changed(client: Client, change: StoreChange): Promise<void>;
+  /** One transaction of the store (the schema created or migrated first); what it adds to `tx.changes` the others are told once it commits. */
+  transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -54,22 +49,24 @@ export class PgQueueCopy implements QueueCopy {
   async dump(): Promise<QueueDump> {
     const { s } = this.db;
     return this.db.transaction(async (client) => {
-      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY'); // the first statement after BEGIN
       const jobs = (await client.query<{ doc: Job }>(`SELECT doc FROM ${s}.jobs ORDER BY created_at, seq`)).rows.map((row) => row.doc);
       const settings = (await client.query<{ key: string; value: unknown }>(`SELECT key, value FROM ${s}.settings ORDER BY key`)).rows;
-      const logs = await client.query<{ job_id: string; host: string; text: string }>(
-        `SELECT job_id, host, text FROM ${s}.logs WHERE job_id IN (SELECT id FROM ${s}.jobs) ORDER BY job_id, first_at, host`,
+      // The logs of the jobs copied; those of archived jobs stay with the archive.
+      const logs = await client.query<{ job_id: string; host: string; run: string; text: string }>(
+        `SELECT job_id, host, run, text FROM ${s}.logs WHERE job_id IN (SELECT id FROM ${s}.jobs) ORDER BY job_id, seq`,
       );
       const envIds = [...new Set(jobs.flatMap((job) => (job.env_id ? [job.env_id] : [])))];
       const envs = await client.query<{ id: string; env: Record<string, string> }>(`SELECT id, env FROM ${s}.envs WHERE id = ANY($1) ORDER BY id`, [envIds]);
       const completed = await client.query<{ id: string }>(`SELECT id FROM ${s}.completed_ids ORDER BY id`);
+      const archived = await client.query<{ count: string }>(`SELECT count(*) FROM ${s}.archive`);
       return {
         jobs,
         settings: queueSettings(Object.fromEntries(settings.map((row) => [row.key, row.value])), `the settings of ${this.location}`),
-        logs: logs.rows.map((row) => ({ id: row.job_id, host: row.host, text: row.text })),
+        logs: logs.rows.map((row) => ({ id: row.job_id, host: row.host, run: row.run, text: row.text })),
         envs: envs.rows,
         completedIds: completed.rows.map((row) => row.id),
-        archived: 0, // no archive here: finished jobs stay in the table until prune
+        archived: Number(archived.rows[0]?.count ?? 0),
       };
     });
   }
@@ -91,7 +88,8 @@ export class PgQueueCopy implements QueueCopy {
         await this.checkSettings(client); // broken settings here are reported before anything is written, as by every command
         const taken = await client.query<{ id: string }>(`SELECT id FROM ${s}.jobs WHERE id = ANY($1) FOR UPDATE`, [ids]);
         refuseTaken(taken.rows.map((row) => row.id), this.location);
-        await this.db.insertJobs(client, dump.jobs);
+        // In the order given, which `seq` keeps (list, and the claim order of equal priorities).
+        for (const statement of insertJobs(s, dump.jobs)) await client.query(statement);
         if (Object.keys(dump.settings).length > 0) {
           // One change of the settings at a time, as updateConfig takes them.
           await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`queuectl:${schema}:settings`]);
@@ -102,7 +100,7 @@ export class PgQueueCopy implements QueueCopy {
             [entries.map(([key]) => key), entries.map(([, value]) => JSON.stringify(value))],
           );
           await this.checkSettings(client);
-          await this.db.changed(client, 'config');
+          client.changes.add('config');
         }
         await client.query(`INSERT INTO ${s}.envs (id, env) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (id) DO NOTHING`, [
           dump.envs.map((env) => env.id),
@@ -110,23 +108,23 @@ export class PgQueueCopy implements QueueCopy {
         ]);
         // The log of an earlier job of a copied id is not the copied job's (as enqueue does).
         await client.query(`DELETE FROM ${s}.logs WHERE job_id = ANY($1)`, [ids]);
-        // One row per job and host, the parts in the order given (read back by first_at).
-        const parts = new Map<string, { id: string; host: string; text: string }>();
+        // One row per job, host and run, in the order given (read back in the order of `seq`).
+        const parts = new Map<string, { id: string; host: string; run: string; text: string }>();
         for (const part of dump.logs) {
-          const key = JSON.stringify([part.id, part.host ?? host]);
-          const row = parts.get(key) ?? { id: part.id, host: part.host ?? host, text: '' };
-          row.text += part.text;
-          parts.set(key, row);
+          const row = { id: part.id, host: part.host ?? host, run: part.run ?? '', text: '' };
+          const key = JSON.stringify([row.id, row.host, row.run]);
+          const kept = parts.get(key) ?? row;
+          kept.text += part.text;
+          parts.set(key, kept);
         }
         const rows = [...parts.values()];
         await client.query(
-          `INSERT INTO ${s}.logs (job_id, host, text, first_at)
-           SELECT job_id, host, text, now() + n * interval '1 microsecond'
-           FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS p (job_id, host, text, n)`,
-          [rows.map((row) => row.id), rows.map((row) => row.host), rows.map((row) => row.text)],
+          `INSERT INTO ${s}.logs (job_id, host, run, text)
+           SELECT job_id, host, run, text FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS p (job_id, host, run, text, n) ORDER BY n`,
+          [rows.map((row) => row.id), rows.map((row) => row.host), rows.map((row) => row.run), rows.map((row) => row.text)],
         );
         await client.query(`INSERT INTO ${s}.completed_ids (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [dump.completedIds]);
-        if (ids.length > 0) await this.db.changed(client, 'jobs');
+        if (ids.length > 0) client.changes.add('jobs');
       });
     } catch (error) {
       // An enqueue of one of the ids committed after the look above: the same refusal.
@@ -139,7 +137,7 @@ export class PgQueueCopy implements QueueCopy {
   }
 
   /** The settings of the target as they stand in this transaction, checked as the store reads them. */
-  private async checkSettings(client: Client): Promise<void> {
+  private async checkSettings(client: Transaction): Promise<void> {
     const rows = (await client.query<{ key: string; value: unknown }>(`SELECT key, value FROM ${this.db.s}.settings`)).rows;
     resolveConfig(Object.fromEntries(rows.map((row) => [row.key, row.value])), `the settings of ${this.location}`);
   }

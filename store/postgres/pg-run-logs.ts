@@ -1,22 +1,43 @@
 /**
- * Job logs on a store that many hosts share: a run's output goes to this host's log file as it
- * comes (so `logs -f` here follows it), and when the run ends, its part of the file (at most
- * RUN_LOG_LIMIT bytes: the tail) goes to the database, with queuectl's own lines, so that `logs`
- * shows every run of the job from any host.
+ * Job logs on a store that many hosts share. A run's output goes to this host's log file as it
+ * comes, and from there to the database: whole lines about once a second while the run goes
+ * on, the rest when it ends, so that `logs` and `logs -f` show every run of the job from any
+ * host. Each run is a row of its own. The database keeps each run's header line and at most
+ * `log_limit` bytes of its output: past that, the row is rewritten as the header, a line saying
+ * how many bytes were cut, and the last bytes from a line's start (this host's file keeps all).
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { DEFAULT_CONFIG } from '../../core/rules/config.js';
+import type { LogStream } from '../../core/ports/host.js';
 import { LocalRunLogs } from '../local/run-logs.js';
 import type { HostPaths } from '../local/paths.js';
+import { cutLine, LogFollower } from './log-follower.js';
 import type { PgStore } from './pg-store.js';
 
-/** How much of one run's output the database keeps: its last bytes. */
-export const RUN_LOG_LIMIT = 1024 * 1024;
+/** How long the `log_limit` read last holds before it is read again (a change applies within this). */
+const LIMIT_FRESH_MS = 10_000;
+/** How often the output of running jobs goes to the database. */
+const UPLOAD_EVERY_MS = 1_000;
+/** Output without a line end is sent as it is once this much of it waits (a progress bar, a binary). */
+const PARTIAL_LINE_MAX = 64 * 1024;
+
+/** A run going on here: where its part of the log file began, its row, and how far the database has it. */
+interface OpenRun {
+  start: number;
+  key: string;
+  /** The offset in the file up to which the database has the run. */
+  sent: number;
+  /** An upload of it is on its way. */
+  busy: boolean;
+}
 
 export class PgRunLogs extends LocalRunLogs {
-  /** Where in this host's log file each job's current run began. */
-  private readonly runStarts = new Map<string, number>();
+  private readonly runs = new Map<string, OpenRun>();
   /** Uploads in order, one after the other. */
   private uploading: Promise<void> = Promise.resolve();
+  private limit: { bytes: number; readAt: number } | undefined;
+  private ticker: NodeJS.Timeout | undefined;
 
   constructor(
     paths: HostPaths,
@@ -27,28 +48,31 @@ export class PgRunLogs extends LocalRunLogs {
   }
 
   override open(id: string, header: string): number {
-    let start = 0;
-    try {
-      start = statSync(this.pathOf(id)).size;
-    } catch {
-      // a first run: the file begins with it
-    }
+    const start = this.sizeOf(id);
     const fd = super.open(id, header);
-    this.runStarts.set(id, start);
+    this.runs.set(id, { start, key: randomUUID(), sent: start, busy: false });
+    this.ticker ??= setInterval(() => this.tick(), UPLOAD_EVERY_MS).unref();
     return fd;
   }
 
   override appendToRun(id: string, line: string): void {
     super.appendToRun(id, line);
-    const start = this.runStarts.get(id);
-    this.runStarts.delete(id);
-    // The end of a run started here: its whole part of the file. Else (a lost run noted by the manager): the line.
-    this.upload(id, start === undefined ? `${line}\n` : this.runText(id, start));
+    const run = this.runs.get(id);
+    this.runs.delete(id);
+    if (this.runs.size === 0) this.stopTicker();
+    if (run === undefined) {
+      // A run that did not start here (a lost one, noted by its manager): the line alone.
+      this.upload(() => this.store.appendLog(id, this.host, `note-${randomUUID()}`, `${line}\n`));
+      return;
+    }
+    // Where the run's part ends is taken now: by the time its upload's turn comes, a next run of the job may have begun after it.
+    const end = this.sizeOf(id);
+    this.upload(() => this.sync(id, run, end, true));
   }
 
   override note(id: string, line: string): void {
     super.note(id, line);
-    this.upload(id, `${line}\n`);
+    this.upload(() => this.store.appendLog(id, this.host, `note-${randomUUID()}`, `${line}\n`));
   }
 
   /** The log as the database holds it, every host's runs; this host's file where the database has none. */
@@ -60,33 +84,119 @@ export class PgRunLogs extends LocalRunLogs {
     return lines <= 0 ? '' : `${all.slice(-lines).join('\n')}\n`;
   }
 
+  /** `logs -f`: the job's log as the database gets it, from any host's runs. */
+  stream(id: string, tailLines?: number): LogStream {
+    return new LogFollower((jobId) => this.store.logRows(jobId), id, tailLines);
+  }
+
   /** Resolves once every upload begun so far has ended (for a worker about to exit). */
   flushed(): Promise<void> {
+    this.stopTicker();
     return this.uploading;
   }
 
-  private upload(id: string, text: string): void {
-    if (text === '') return;
-    this.uploading = this.uploading.then(() => this.store.appendLog(id, this.host, text)).catch(() => undefined); // this host's file keeps it
+  private stopTicker(): void {
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.ticker = undefined;
   }
 
-  /** This host's log of the job from `start` on, at most RUN_LOG_LIMIT bytes: the last ones, after a line saying what was cut. */
-  private runText(id: string, start: number): string {
-    let fd: number;
-    try {
-      fd = openSync(this.pathOf(id), 'r');
-    } catch {
-      return '';
-    }
-    try {
-      const size = fstatSync(fd).size;
-      const from = Math.max(start, size - RUN_LOG_LIMIT);
-      const buffer = Buffer.alloc(size - from);
-      readSync(fd, buffer, 0, buffer.length, from);
-      const cut = from - start;
-      return `${cut > 0 ? `--- queuectl: ${cut} bytes of this run's output cut (the database keeps the last ${RUN_LOG_LIMIT})\n` : ''}${buffer.toString('utf8')}`;
-    } finally {
-      closeSync(fd);
+  /** Sends what the runs going on here wrote since their last upload. */
+  private tick(): void {
+    for (const [id, run] of this.runs) {
+      if (run.busy || this.sizeOf(id) <= run.sent) continue;
+      run.busy = true;
+      this.upload(async () => {
+        try {
+          await this.sync(id, run, this.sizeOf(id), false);
+        } finally {
+          run.busy = false;
+        }
+      });
     }
   }
+
+  /** Runs `send` after the uploads begun before it; a failed one is left to this host's file. */
+  private upload(send: () => Promise<void>): void {
+    this.uploading = this.uploading.then(send).catch(() => undefined);
+  }
+
+  /**
+   * Brings the run's row up to `end` of the file: what is new, appended, while the run's output
+   * is within `log_limit`; past it, the row rewritten. Before the run's end, only whole lines.
+   */
+  private async sync(id: string, run: OpenRun, end: number, final: boolean): Promise<void> {
+    const limit = await this.limitBytes();
+    const file = this.openFile(id);
+    if (file === null) return;
+    try {
+      let to = end;
+      if (!final) {
+        const fresh = readAt(file, run.sent, end);
+        const lineEnd = fresh.lastIndexOf(10);
+        if (lineEnd === -1 && fresh.length < PARTIAL_LINE_MAX) return;
+        if (lineEnd !== -1) to = run.sent + lineEnd + 1;
+      }
+      const header = headerOf(file, run.start, to);
+      const output = to - (run.start + header.length);
+      if (limit === 0 || output <= limit) {
+        if (to > run.sent) await this.store.appendLog(id, this.host, run.key, readAt(file, run.sent, to).toString('utf8'));
+      } else {
+        let from = to - limit;
+        // From the first whole line of the tail, when it has one.
+        const tail = readAt(file, from, to);
+        const newline = tail.indexOf(10);
+        if (newline !== -1 && newline < tail.length - 1) from += newline + 1;
+        const cut = from - (run.start + header.length);
+        const text = `${header.toString('utf8')}${cutLine(cut, `log_limit: the database keeps the last ${limit} bytes of each run; the log file on ${this.host} has all of it`)}${readAt(file, from, to).toString('utf8')}`;
+        await this.store.replaceLog(id, this.host, run.key, text, cut);
+      }
+      run.sent = to;
+    } finally {
+      closeSync(file);
+    }
+  }
+
+  /** The `log_limit` setting, read again when the last read is LIMIT_FRESH_MS old; the default when the database cannot say. */
+  private async limitBytes(): Promise<number> {
+    const now = Date.now();
+    if (this.limit === undefined || now - this.limit.readAt >= LIMIT_FRESH_MS) {
+      const bytes = await this.store.config().then(
+        (config) => config.log_limit,
+        () => this.limit?.bytes ?? DEFAULT_CONFIG.log_limit,
+      );
+      this.limit = { bytes, readAt: now };
+    }
+    return this.limit.bytes;
+  }
+
+  /** The size of this host's log of the job; 0 when there is none yet. */
+  private sizeOf(id: string): number {
+    try {
+      return statSync(this.pathOf(id)).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  private openFile(id: string): number | null {
+    try {
+      return openSync(this.pathOf(id), 'r');
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** The bytes of the file from `from` to `to`. */
+function readAt(fd: number, from: number, to: number): Buffer {
+  const buffer = Buffer.alloc(Math.max(0, to - from));
+  const read = readSync(fd, buffer, 0, buffer.length, from);
+  return buffer.subarray(0, read);
+}
+
+/** A run's header line (which run, when, where), from `start`, with its line end; empty if it has none before `to`. */
+function headerOf(fd: number, start: number, to: number): Buffer {
+  const head = readAt(fd, start, Math.min(to, start + 8192));
+  const newline = head.indexOf(10);
+  return newline === -1 ? Buffer.alloc(0) : head.subarray(0, newline + 1);
 }

@@ -4,9 +4,9 @@
  * cycle claims with `FOR UPDATE SKIP LOCKED`, the pattern of graphile-worker and pg-boss: managers
  * on different hosts never wait for each other's claims, and never claim the same job.
  *
- * What the file store keeps in files the database keeps in tables (see schema.ts): there is no
- * archive (finished jobs stay until `prune`), and the queue and the DLQ are one table, a dead
- * job being a row in state `dead`.
+ * What the file store keeps in files the database keeps in tables (see schema.ts): the queue and
+ * the DLQ are one table, a dead job being a row in state `dead`; jobs that retention moves out
+ * go to the archive table (see retention.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -45,8 +45,18 @@ import type { ManagerFiles } from '../local/manager-registry.js';
 import { PgManagers } from './pg-managers.js';
 import { PgQueueCopy } from './pg-copy.js';
 import { migrate, quoteIdent } from './schema.js';
+import { insertJobs, updateJobs } from './job-rows.js';
+import type { LogRow } from './log-follower.js';
+import { archiveExpiry, expireArchiveStatement, retentionStatement } from './retention.js';
+import { integer, text, textArray, textArrayOrNull } from './sql.js';
+import { Transaction } from './transaction.js';
 
-type Client = pg.PoolClient;
+
+/** Stored environments a store keeps once read (see `env`). */
+const ENVS_KEPT = 32;
+
+/** How often a store applies retention, at most. */
+const RETENTION_CHECK_MS = 1_000;
 
 /** How often a store looks for leases that ran out, at most. */
 const EXPIRED_CHECK_MS = 1_000;
@@ -54,9 +64,18 @@ const EXPIRED_CHECK_MS = 1_000;
 /** The channel every queuectl store of a database notifies on; the payload names the schema. */
 const CHANNEL = 'queuectl_changes';
 
-/** The columns of a job row, from its document `d` (a jsonb value). */
-const COLUMNS_FROM_DOC = `d->>'id', d->>'state', coalesce(d->>'queue', 'default'), (d->>'priority')::int, d->>'run_at', d->>'created_at',
-  d->>'finished_at', d->'lease'->>'expires_at', NULLIF(ARRAY(SELECT jsonb_array_elements_text(coalesce(d->'after', '[]'::jsonb))), '{}'), d`;
+/** The queues a pause of their own stops. */
+function pausedQueues(config: Config): string[] {
+  return Object.entries(config.queues).filter(([, settings]) => settings.paused === true).map(([name]) => name);
+}
+
+/** What of the settings decides which jobs a claim may take. */
+function claimRules(config: Config): string {
+  return JSON.stringify([config.paused, config.queues]);
+}
+
+/** The stored settings, as rows of key and value. */
+const SETTINGS = (s: string) => `SELECT key, value FROM ${s}.settings`;
 
 export interface PgStoreOptions {
   /** A `postgres://` connection string. */
@@ -77,8 +96,11 @@ export class PgStore implements Store {
   private readonly instance = randomUUID();
   private readonly url: string;
   private ready: Promise<void> | undefined;
-  /** What the transaction of each connection changed: the others are told, and the version moves on, once it commits. */
-  private readonly changedIn = new Map<Client, Set<StoreChange>>();
+  /** The settings of claims as the last cycle read them: the next one claims early with them. */
+  private lastClaimRules: { rules: string; config: Config } | undefined;
+  private readonly envs = new Map<string, Record<string, string>>();
+  /** When this store last applied retention (epoch ms of the cycle's `now`). */
+  private retainedAt = -Infinity;
   /** When this store last looked for leases that ran out (epoch ms of the cycle's `now`). */
   private expiredCheckedAt = -Infinity;
 
@@ -107,33 +129,57 @@ export class PgStore implements Store {
 
   async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
     const now = hooks.now ?? new Date();
-    const nowIso = now.toISOString();
-    return this.transaction(async (client) => {
-      const config = await this.readConfig(client);
+    return this.transaction(async (tx) => {
       const named = new Set<string>();
       for (const list of [request.starts ?? [], request.outcomes, request.release ?? [], request.renew, request.verify ?? []]) {
         for (const run of list) named.add(run.id);
       }
       // The jobs the runs name, and the leases run out that no other manager is taking back now
-      // (looked for once a second at most: leases last seconds, and each look is a round trip).
+      // (looked for once a second at most: leases last seconds, and each look costs the server),
+      // with the settings, in the round trip of the BEGIN.
       const lookForExpired = now.getTime() - this.expiredCheckedAt >= EXPIRED_CHECK_MS || now.getTime() < this.expiredCheckedAt;
       if (lookForExpired) this.expiredCheckedAt = now.getTime();
-      const jobs = [
-        ...(named.size === 0 ? [] : await this.lockJobs(client, `id = ANY($1)`, [[...named]])),
-        ...(lookForExpired
-          ? await this.lockJobs(client, `state = 'processing' AND lease_expires_at <= $1 AND NOT (id = ANY($2))`, [nowIso, [...named]], 'SKIP LOCKED')
-          : []),
-      ];
+      const ids = textArray([...named]);
+      // The claim too, in the same round trip, as the settings of the last cycle have it: the
+      // writes this cycle makes come after it, so it is used only where they could not have made
+      // a job ready (see `frees` below) and the settings of claims did not change meanwhile.
+      const early = this.lastClaimRules === undefined ? null : this.plainClaim(request, this.lastClaimRules.config, now);
+      const [settings, locked, expired, earlyRows, earlySoonest, waitedOn] = await tx.batch([
+        SETTINGS(this.s),
+        named.size === 0 ? null : `SELECT doc FROM ${this.s}.jobs WHERE id = ANY(${ids}) FOR UPDATE`,
+        lookForExpired
+          ? `SELECT doc FROM ${this.s}.jobs WHERE state = 'processing' AND lease_expires_at <= ${text(now.toISOString())} AND NOT (id = ANY(${ids})) FOR UPDATE SKIP LOCKED`
+          : null,
+        early?.ready ?? null,
+        early?.soonest ?? null,
+        // Which of the named jobs others wait on: completed now, they may make those ready.
+        early === null || named.size === 0
+          ? null
+          : `SELECT DISTINCT d.id FROM ${this.s}.jobs AS j, unnest(j.after) AS d (id) WHERE j.after && ${ids} AND j.state IN ('pending', 'failed') AND d.id = ANY(${ids})`,
+      ]);
+      const config = this.configFrom(settings!);
+      const jobs = [...(locked ?? []), ...(expired ?? [])].map((row) => row.doc as Job);
       const settled = settleRuns(jobs, request, config, now, hooks.runStarted);
       // Written before the claim, which reads the table: a job whose dependency completed in this
       // cycle, or that was given back in it, may be claimed in it, as in the file store.
       const changed = settled.changed ? settled.jobs.filter((job, index) => job !== jobs[index]) : [];
-      await this.writeJobs(client, changed);
-      const canceled = settled.dead.length > 0 ? await this.cancelDependentsOf(client, settled.dead, now) : [];
-      await this.writeJobs(client, canceled);
-      const { claimed, nextReadyAt } = await this.claim(client, request, config, now, hooks.newToken);
-      await this.writeJobs(client, claimed);
-      if (changed.length + canceled.length + claimed.length > 0) await this.changed(client, 'jobs');
+      this.writeJobs(tx, changed);
+      const canceled = settled.dead.length > 0 ? await this.cancelDependentsOf(tx, settled.dead, now) : [];
+      this.writeJobs(tx, canceled);
+      if (canceled.length > 0 || changed.some((job) => job.state === 'completed' || job.state === 'canceled')) this.retain(tx, config, now);
+      const waited = new Set((waitedOn ?? []).map((row) => row.id as string));
+      const nowIso = now.toISOString();
+      const frees = changed.some(
+        (job) => job.state === 'pending' || (job.state === 'failed' && job.run_at <= nowIso) || (job.state === 'completed' && waited.has(job.id)),
+      );
+      const rules = claimRules(config);
+      const { claimed, nextReadyAt } =
+        early !== null && !frees && rules === this.lastClaimRules!.rules
+          ? this.claimedFrom(earlyRows!, earlySoonest!, request, config, now, hooks.newToken)
+          : await this.claim(tx, request, config, now, hooks.newToken);
+      this.lastClaimRules = { rules, config };
+      this.writeJobs(tx, claimed); // with the COMMIT
+      if (changed.length + canceled.length + claimed.length > 0) this.changed(tx, 'jobs');
       return {
         recorded: settled.recorded,
         lostClaims: settled.lostClaims,
@@ -149,35 +195,38 @@ export class PgStore implements Store {
 
   async enqueue(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
     const labels = batchLabels(specs.length, request.label);
-    return this.transaction(async (client) => {
+    return this.transaction(async (tx) => {
       const at = request.now ?? new Date();
-      const config = await this.readConfig(client);
       const given = specs.flatMap((spec) => (spec.id === undefined ? [] : [spec.id]));
-      const taken = new Set((await client.query<{ id: string }>(`SELECT id FROM ${this.s}.jobs WHERE id = ANY($1)`, [given])).rows.map((row) => row.id));
-      const ids = assignIds(specs, (id) => taken.has(id), labels);
-      const states = await this.dependencyStates(client, outsideDependencies(specs));
+      const dependencies = this.dependencyStates(outsideDependencies(specs));
+      // What the checks need, in the round trip of the BEGIN; the writes go with the COMMIT.
+      const [settings, taken, found] = await tx.batch([
+        SETTINGS(this.s),
+        given.length === 0 ? null : `SELECT id FROM ${this.s}.jobs WHERE id = ANY(${textArray(given)})`,
+        dependencies.sql,
+      ]);
+      const config = this.configFrom(settings!);
+      const takenIds = new Set((taken ?? []).map((row) => row.id as string));
+      const ids = assignIds(specs, (id) => takenIds.has(id), labels);
+      const states = dependencies.read(found);
       checkDependencies(specs, (id) => states.get(id), labels);
-      const envId = request.env !== undefined && config.capture_env ? await this.saveEnv(client, request.env) : null;
+      const envId = request.env !== undefined && config.capture_env ? this.saveEnv(tx, request.env) : null;
       const added = specs.map((spec, index) => newJob(spec, ids[index]!, config, request.cwd, at, envId));
-      await client.query(
-        `INSERT INTO ${this.s}.jobs (id, state, queue, priority, run_at, created_at, finished_at, lease_expires_at, after, doc)
-         SELECT ${COLUMNS_FROM_DOC} FROM jsonb_array_elements($1::jsonb) AS d`,
-        [JSON.stringify(added)],
-      );
+      for (const statement of insertJobs(this.s, added)) tx.defer(statement);
       // A new job does not inherit the log of an older one of the same id (pruned since).
-      await client.query(`DELETE FROM ${this.s}.logs WHERE job_id = ANY($1)`, [given]);
-      await this.changed(client, 'jobs');
+      if (given.length > 0) tx.defer(`DELETE FROM ${this.s}.logs WHERE job_id = ANY(${textArray(given)})`);
+      this.changed(tx, 'jobs');
       return added;
     });
   }
 
   async cancel(selection: CancelSelection, request: CancelRequest): Promise<CancelResult> {
     const { now } = request;
-    return this.transaction(async (client) => {
+    return this.transaction(async (tx) => {
       const found =
         'states' in selection
-          ? await this.lockJobs(client, `state = ANY($1)`, [selection.states], '', 'ORDER BY seq')
-          : await this.lockJobs(client, `id = ANY($1)`, [selection], '', 'ORDER BY seq');
+          ? await this.lockJobs(tx, `state = ANY($1)`, [selection.states], '', 'ORDER BY seq')
+          : await this.lockJobs(tx, `id = ANY($1)`, [selection], '', 'ORDER BY seq');
       const ids = 'states' in selection ? found.map((job) => job.id) : selection;
       const queue = found.filter((job) => job.state !== 'dead');
       const dlq = found.filter((job): job is DeadJob => job.state === 'dead');
@@ -185,41 +234,51 @@ export class PgStore implements Store {
       const processing = queue.filter((job): job is ProcessingJob => job.state === 'processing' && wanted.has(job.id));
       const plan = planCancel(queue, dlq, ids, now, request.hasRun(processing));
       const named = plan.canceled.map(({ job }) => job);
-      const dependents = await this.cancelDependentsOf(client, named, now);
+      const dependents = await this.cancelDependentsOf(tx, named, now);
       for (const job of named) request.noteCanceled(job);
-      await this.writeJobs(client, [...named, ...dependents]);
-      if (named.length + dependents.length > 0) await this.changed(client, 'jobs');
+      this.writeJobs(tx, [...named, ...dependents]);
+      if (named.length + dependents.length > 0) this.changed(tx, 'jobs');
       return { canceled: plan.canceled, running: plan.running, dependents };
     });
   }
 
   async restart(selection: RestartSelection, request: RestartRequest): Promise<Restarted> {
     const { now } = request;
-    return this.transaction(async (client) => {
+    return this.transaction(async (tx) => {
       const ids = 'restart' in selection ? selection.restart : selection.retry === 'all' ? null : selection.retry;
-      const found = ids === null ? await this.lockJobs(client, `state = 'dead'`, [], '', 'ORDER BY seq') : await this.lockJobs(client, `id = ANY($1)`, [ids], '', 'ORDER BY seq');
+      const found = ids === null ? await this.lockJobs(tx, `state = 'dead'`, [], '', 'ORDER BY seq') : await this.lockJobs(tx, `id = ANY($1)`, [ids], '', 'ORDER BY seq');
       const queue = found.filter((job) => job.state !== 'dead');
       const dlq = found.filter((job): job is DeadJob => job.state === 'dead');
-      const plan = 'restart' in selection ? planRestart(queue, dlq, selection.restart, now) : planRetry(queue, dlq, selection.retry, now);
+      // Jobs retention moved out come back from the archive: the newest copy of each.
+      const missing = 'restart' in selection ? selection.restart.filter((id) => !found.some((job) => job.id === id)) : [];
+      const archived = new Map((missing.length === 0 ? [] : await this.archivedCopies(tx, missing)).map(({ job }) => [job.id, job]));
+      const plan = 'restart' in selection ? planRestart(queue, dlq, selection.restart, now, archived) : planRetry(queue, dlq, selection.retry, now);
       if (plan.restarted.length === 0) return { restarted: [], stillCanceled: [] };
       const restartedIds = plan.restarted.map((job) => job.id);
-      const states = await this.dependencyStates(client, new Set(plan.restarted.flatMap((job) => job.after ?? [])));
+      const dependencies = this.dependencyStates(new Set(plan.restarted.flatMap((job) => job.after ?? [])));
+      const [dependencyRows] = await tx.batch([dependencies.sql]);
+      const states = dependencies.read(dependencyRows);
       // As they are once this restart is written: a job restarted with its dependency may wait for it.
       for (const job of plan.restarted) states.set(job.id, { state: job.state, created_at: job.created_at });
       refuseBrokenDependencies(plan.restarted, (id) => states.get(id));
-      for (const job of plan.restarted) request.noteRestarted(job, false);
-      await this.writeJobs(client, plan.restarted);
-      await this.changed(client, 'jobs');
-      const dependents = await this.chainOf(client, restartedIds, `state = 'canceled'`, false);
+      for (const job of plan.restarted) request.noteRestarted(job, archived.has(job.id));
+      this.writeJobs(tx, plan.restarted.filter((job) => !archived.has(job.id)));
+      const back = plan.restarted.filter((job) => archived.has(job.id));
+      if (back.length > 0) {
+        for (const statement of insertJobs(this.s, back)) tx.defer(statement);
+        tx.defer(`DELETE FROM ${this.s}.archive WHERE id = ANY(${textArray(back.map((job) => job.id))})`);
+      }
+      this.changed(tx, 'jobs');
+      const dependents = await this.chainOf(tx, restartedIds, `state = 'canceled'`, false);
       return { restarted: plan.restarted, stillCanceled: canceledDependents(dependents, restartedIds) };
     });
   }
 
   async prune(rule: PruneRule, request: PruneRequest = {}): Promise<FinishedJob[]> {
     const now = request.now ?? new Date();
-    return this.transaction(async (client) => {
-      await this.readConfig(client); // a broken setting is reported here too, as by every command
-      const found = await this.lockJobs(client, `state = ANY($1)`, [rule.states], '', 'ORDER BY seq');
+    return this.transaction(async (tx) => {
+      await this.readConfig(tx); // a broken setting is reported here too, as by every command
+      const found = await this.lockJobs(tx, `state = ANY($1)`, [rule.states], '', 'ORDER BY seq');
       const plan = planPrune(
         found.filter((job) => job.state !== 'dead'),
         found.filter((job): job is DeadJob => job.state === 'dead'),
@@ -228,28 +287,30 @@ export class PgStore implements Store {
       );
       if (request.dryRun || plan.removed.length === 0) return plan.removed;
       const ids = plan.removed.map((job) => job.id);
-      await client.query(`DELETE FROM ${this.s}.jobs WHERE id = ANY($1)`, [ids]);
-      await client.query(`DELETE FROM ${this.s}.logs WHERE job_id = ANY($1)`, [ids]);
+      await tx.query(`DELETE FROM ${this.s}.jobs WHERE id = ANY($1)`, [ids]);
+      await tx.query(`DELETE FROM ${this.s}.logs WHERE job_id = ANY($1)`, [ids]);
       // Still known as completed, for `--after`, once gone.
       const completed = plan.removed.filter((job) => job.state === 'completed').map((job) => job.id);
-      await client.query(`INSERT INTO ${this.s}.completed_ids (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [completed]);
-      await this.changed(client, 'jobs');
+      await tx.query(`INSERT INTO ${this.s}.completed_ids (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [completed]);
+      this.changed(tx, 'jobs');
       return plan.removed;
     });
   }
 
-  async pruneArchive(): Promise<ArchivePart[]> {
-    return []; // no archive: finished jobs stay in the table until `prune`
+  async pruneArchive(olderThanMs: number, dryRun: boolean, now = new Date()): Promise<ArchivePart[]> {
+    return this.transaction(async (tx) => {
+      const cutoff = new Date(now.getTime() - olderThanMs).toISOString();
+      const [rows] = await tx.batch([
+        `SELECT batch, min(archived_at) AS at, count(*) AS jobs FROM ${this.s}.archive GROUP BY batch HAVING min(archived_at) < ${text(cutoff)}::timestamptz ORDER BY at, batch`,
+      ]);
+      const parts = rows!.map((row) => ({ name: row.batch as string, writtenAt: (row.at as Date).getTime(), jobs: Number(row.jobs) }));
+      if (!dryRun && parts.length > 0) tx.defer(expireArchiveStatement(this.s, olderThanMs, now));
+      return parts;
+    });
   }
 
   async config(): Promise<Config> {
-    await this.open();
-    const client = await this.pool.connect();
-    try {
-      return await this.readConfig(client);
-    } finally {
-      client.release();
-    }
+    return this.configFrom(await this.query(SETTINGS(this.s), []));
   }
 
   setConfig<K extends ConfigKey>(key: K, value: Config[K]): Promise<Config> {
@@ -257,17 +318,17 @@ export class PgStore implements Store {
   }
 
   async updateConfig<K extends ConfigKey>(key: K, change: (current: Config[K]) => Config[K]): Promise<Config> {
-    return this.transaction(async (client) => {
+    return this.transaction(async (tx) => {
       // One change of the settings at a time: two changes of `queues` at once both land.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`queuectl:${this.schema}:settings`]);
-      const current = await this.readConfig(client);
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`queuectl:${this.schema}:settings`]);
+      const current = await this.readConfig(tx);
       const value = change(current[key]);
-      await client.query(
+      await tx.query(
         `INSERT INTO ${this.s}.settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
         [key, JSON.stringify(value)],
       );
-      await this.changed(client, 'config');
-      return this.readConfig(client);
+      this.changed(tx, 'config');
+      return this.readConfig(tx);
     });
   }
 
@@ -280,9 +341,23 @@ export class PgStore implements Store {
   }
 
   /** Every job is current here (there is no archive). */
-  async find(ids: readonly string[]): Promise<Map<string, Found>> {
+  async find(ids: readonly string[], options: { archive?: boolean } = {}): Promise<Map<string, Found>> {
     const rows = await this.query<{ doc: Job }>(`SELECT doc FROM ${this.s}.jobs WHERE id = ANY($1)`, [ids]);
-    return new Map(rows.map(({ doc }) => [doc.id, { job: doc, where: `${this.location} (${doc.state === 'dead' ? 'DLQ' : 'queue'})` }]));
+    const found = new Map<string, Found>(rows.map(({ doc }) => [doc.id, { job: doc, where: `${this.location} (${doc.state === 'dead' ? 'DLQ' : 'queue'})` }]));
+    const missing = ids.filter((id) => !found.has(id));
+    if (options.archive === false || missing.length === 0) return found;
+    const archived = await this.query<{ doc: Job; batch: string }>(
+      `SELECT DISTINCT ON (id) doc, batch FROM ${this.s}.archive WHERE id = ANY($1) ORDER BY id, archived_at DESC`,
+      [missing],
+    );
+    for (const { doc, batch } of archived) found.set(doc.id, { job: doc, where: `${this.location} (archive ${batch})`, archive: batch });
+    return found;
+  }
+
+  /** The newest archived copy of each of `ids` that has one. */
+  private async archivedCopies(tx: Transaction, ids: readonly string[]): Promise<{ job: Job; batch: string }[]> {
+    const [rows] = await tx.batch([`SELECT DISTINCT ON (id) doc, batch FROM ${this.s}.archive WHERE id = ANY(${textArray(ids)}) ORDER BY id, archived_at DESC`]);
+    return rows!.map((row) => ({ job: row.doc as Job, batch: row.batch as string }));
   }
 
   async current(ids: readonly string[]): Promise<ReadonlyMap<string, Job> | null> {
@@ -327,7 +402,7 @@ export class PgStore implements Store {
     return this.ready;
   }
 
-  private async connect(): Promise<Client> {
+  private async connect(): Promise<pg.PoolClient> {
     try {
       return await this.pool.connect();
     } catch (error) {
@@ -336,130 +411,147 @@ export class PgStore implements Store {
   }
 
   /** One statement, on a connection of the pool. */
-  private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
+  private async query<R extends pg.QueryResultRow>(statement: string, values: unknown[]): Promise<R[]> {
     await this.open();
     const client = await this.connect();
     try {
-      return (await client.query<R>(text, values)).rows;
+      return (await client.query<R>(statement, values)).rows;
     } finally {
       client.release();
     }
   }
 
-  private async transaction<T>(body: (client: Client) => Promise<T>): Promise<T> {
+  private async transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T> {
     await this.open();
     const client = await this.connect();
+    const tx = new Transaction(client);
     try {
-      await client.query('BEGIN');
-      this.changedIn.delete(client);
-      const result = await body(client);
-      await client.query('COMMIT');
-      // After the commit, in one statement: whoever is told, or sees the new version, finds the change.
-      const changes = this.changedIn.get(client);
-      this.changedIn.delete(client);
-      if (changes !== undefined) {
-        const payloads = [...changes].map((change) => `${this.schema}|${this.instance}|${change}`);
-        await client
-          .query(`SELECT pg_notify($1, payload), nextval('${this.s}.changes') FROM unnest($2::text[]) AS payload`, [CHANNEL, payloads])
-          .catch(() => undefined); // committed: the others find it when they poll
-      }
+      const result = await body(tx);
+      // The version moves on, and the others are told, once the change is there to read: after
+      // the commit, in one statement of its own (sent with the COMMIT, in its round trip).
+      const payloads = [...tx.changes].map((change) => `${this.schema}|${this.instance}|${change}`);
+      await tx.commit(payloads.length === 0 ? [] : [`SELECT pg_notify(${text(CHANNEL)}, payload), nextval(${text(`${this.s}.changes`)}) FROM unnest(${textArray(payloads)}) AS payload`]);
       return result;
     } catch (error) {
-      this.changedIn.delete(client);
-      await client.query('ROLLBACK').catch(() => undefined);
+      await tx.rollback().catch(() => undefined);
       throw error;
     } finally {
       client.release();
     }
   }
 
-  private async readConfig(client: Client): Promise<Config> {
-    const rows = (await client.query<{ key: string; value: unknown }>(`SELECT key, value FROM ${this.s}.settings`)).rows;
+  private async readConfig(tx: Transaction): Promise<Config> {
+    return this.configFrom((await tx.query(SETTINGS(this.s))).rows);
+  }
+
+  private configFrom(rows: readonly pg.QueryResultRow[]): Config {
     return resolveConfig(Object.fromEntries(rows.map((row) => [row.key, row.value])), `the settings of ${this.location}`);
   }
 
   /** The jobs `where` picks, locked for this transaction. */
-  private async lockJobs(client: Client, where: string, values: unknown[], skip: '' | 'SKIP LOCKED' = '', order = ''): Promise<Job[]> {
-    const rows = await client.query<{ doc: Job }>(`SELECT doc FROM ${this.s}.jobs WHERE ${where} ${order} FOR UPDATE ${skip}`, values);
+  private async lockJobs(tx: Transaction, where: string, values: unknown[], skip: '' | 'SKIP LOCKED' = '', order = ''): Promise<Job[]> {
+    const rows = await tx.query<{ doc: Job }>(`SELECT doc FROM ${this.s}.jobs WHERE ${where} ${order} FOR UPDATE ${skip}`, values);
     return rows.rows.map((row) => row.doc);
   }
 
-  /** Writes the jobs over their rows (every one of them locked by this transaction). */
-  private async writeJobs(client: Client, jobs: readonly Job[]): Promise<void> {
-    if (jobs.length === 0) return;
-    await client.query(
-      `UPDATE ${this.s}.jobs AS j SET state = v.state, queue = v.queue, priority = v.priority, run_at = v.run_at, created_at = v.created_at,
-         finished_at = v.finished_at, lease_expires_at = v.lease_expires_at, after = v.after, doc = v.doc
-       FROM (SELECT ${COLUMNS_FROM_DOC} FROM jsonb_array_elements($1::jsonb) AS d)
-         AS v (id, state, queue, priority, run_at, created_at, finished_at, lease_expires_at, after, doc)
-       WHERE j.id = v.id`,
-      [JSON.stringify(jobs)],
-    );
+  /** Writes the jobs over their rows (every one of them locked by this transaction), with the next statement sent. */
+  private writeJobs(tx: Transaction, jobs: readonly Job[]): void {
+    if (jobs.length > 0) tx.defer(updateJobs(this.s, jobs));
   }
 
   /** Marks a change: once the transaction commits, the other views are told and the version moves on. */
-  private async changed(client: Client, change: StoreChange): Promise<void> {
-    const changes = this.changedIn.get(client) ?? new Set<StoreChange>();
-    changes.add(change);
-    this.changedIn.set(client, changes);
+  private changed(tx: Transaction, change: StoreChange): void {
+    tx.changes.add(change);
   }
 
   /**
-   * Jobs claimed for the manager's workers, in claim order: ready jobs of the queues it takes, not
-   * paused, whose dependencies completed, with room under their queue's limit; locked and skipped
-   * when another manager is claiming them.
+   * The claim's two questions, as statements: the ready jobs a cycle may claim, in claim order
+   * (of the queues it takes, not paused, whose dependencies completed, not `skipped`; locked, and
+   * skipped when another manager is claiming them), and when the soonest waiting job is due. The
+   * second is asked with the first: when all that was asked for is claimed its answer goes
+   * unused, but asking later would cost a round trip when it is not.
    */
-  private async claim(client: Client, request: CycleRequest, config: Config, now: Date, newToken: () => string): Promise<{ claimed: ClaimedJob[]; nextReadyAt: string | null }> {
-    if (config.paused || request.claim <= 0) return { claimed: [], nextReadyAt: null };
-    const nowIso = now.toISOString();
-    const paused = Object.entries(config.queues).filter(([, settings]) => settings.paused === true).map(([name]) => name);
-    const limited = Object.keys(config.queues).filter((name) => parallelOf(config.queues, name) !== null);
-    const room = new Map<string, number>();
-    if (limited.length > 0) {
-      // Limits hold across managers: their claims of limited queues take turns.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`queuectl:${this.schema}:limits`]);
-      const running = await client.query<{ queue: string; count: string }>(
-        `SELECT queue, count(*) FROM ${this.s}.jobs WHERE state = 'processing' AND queue = ANY($1) GROUP BY queue`,
-        [limited],
-      );
-      const counts = new Map(running.rows.map((row) => [row.queue, Number(row.count)]));
-      for (const name of limited) room.set(name, parallelOf(config.queues, name)! - (counts.get(name) ?? 0));
-    }
-    const leaseEnd = new Date(now.getTime() + config.lease * 1000).toISOString();
-    const claimed: ClaimedJob[] = [];
-    const gate = `state IN ('pending', 'failed') AND ($1::text[] IS NULL OR queue = ANY($1)) AND NOT (queue = ANY($2))
+  private claimQueries(request: CycleRequest, skipped: readonly string[], exclude: readonly string[], wanted: number, now: Date): { ready: string; soonest: string } {
+    const nowIso = text(now.toISOString());
+    const queues = textArrayOrNull(request.queues);
+    const gate = `state IN ('pending', 'failed') AND (${queues} IS NULL OR queue = ANY(${queues})) AND NOT (queue = ANY(${textArray(skipped)}))
       AND NOT EXISTS (SELECT 1 FROM ${this.s}.jobs AS d WHERE d.id = ANY(j.after) AND d.state NOT IN ('completed', 'dead') AND d.created_at <= j.created_at)`;
+    return {
+      ready: `SELECT doc FROM ${this.s}.jobs AS j WHERE ${gate} AND run_at <= ${nowIso} AND NOT (id = ANY(${textArray(exclude)}))
+        ORDER BY priority DESC, run_at, seq LIMIT ${integer(wanted)} FOR UPDATE OF j SKIP LOCKED`,
+      soonest: `SELECT min(run_at) AS at FROM ${this.s}.jobs AS j WHERE ${gate} AND run_at > ${nowIso}`,
+    };
+  }
+
+  /** The claim as a cycle without queue limits asks it: whether it can, and its statements. */
+  private plainClaim(request: CycleRequest, config: Config, now: Date): { ready: string; soonest: string } | null {
+    if (config.paused || request.claim <= 0 || Object.keys(config.queues).some((name) => parallelOf(config.queues, name) !== null)) return null;
+    return this.claimQueries(request, pausedQueues(config), [], request.claim, now);
+  }
+
+  /** The jobs of a claim's rows, claimed under new leases. */
+  private claimRows(rows: readonly pg.QueryResultRow[], config: Config, now: Date, newToken: () => string): ClaimedJob[] {
+    const expires_at = new Date(now.getTime() + config.lease * 1000).toISOString();
+    return rows.map((row) => claim(row.doc as ClaimableJob, { token: newToken(), expires_at }, now));
+  }
+
+  /**
+   * Retention, once a second at most (the slack above `retention` leaves room between looks):
+   * finished jobs past it leave the jobs table, and archive batches past `archive_days` go.
+   */
+  private retain(tx: Transaction, config: Config, now: Date): void {
+    if (Math.abs(now.getTime() - this.retainedAt) < RETENTION_CHECK_MS) return;
+    this.retainedAt = now.getTime();
+    tx.defer(retentionStatement(this.s, config, now, `${now.toISOString()}-${this.instance.slice(0, 8)}`));
+    const expiry = archiveExpiry(config);
+    if (expiry !== null) tx.defer(expireArchiveStatement(this.s, expiry, now));
+  }
+
+  /** The jobs a claim without queue limits found, claimed, and when the next is due if they are fewer than asked for. */
+  private claimedFrom(rows: readonly pg.QueryResultRow[], soonest: readonly pg.QueryResultRow[], request: CycleRequest, config: Config, now: Date, newToken: () => string): { claimed: ClaimedJob[]; nextReadyAt: string | null } {
+    const claimed = this.claimRows(rows, config, now, newToken);
+    return { claimed, nextReadyAt: claimed.length < request.claim ? ((soonest[0]?.at as string | null) ?? null) : null };
+  }
+
+  /** Jobs claimed for the manager's workers, in claim order, with their queues' limits kept across managers. */
+  private async claim(tx: Transaction, request: CycleRequest, config: Config, now: Date, newToken: () => string): Promise<{ claimed: ClaimedJob[]; nextReadyAt: string | null }> {
+    if (config.paused || request.claim <= 0) return { claimed: [], nextReadyAt: null };
+    const plain = this.plainClaim(request, config, now);
+    if (plain !== null) {
+      const [rows, next] = await tx.batch([plain.ready, plain.soonest]);
+      return this.claimedFrom(rows!, next!, request, config, now, newToken);
+    }
+    const paused = pausedQueues(config);
+    const limited = Object.keys(config.queues).filter((name) => parallelOf(config.queues, name) !== null);
+    // Limits hold across managers: their claims of limited queues take turns.
+    const [, running] = await tx.batch([
+      `SELECT pg_advisory_xact_lock(hashtext(${text(`queuectl:${this.schema}:limits`)}))`,
+      `SELECT queue, count(*) FROM ${this.s}.jobs WHERE state = 'processing' AND queue = ANY(${textArray(limited)}) GROUP BY queue`,
+    ]);
+    const counts = new Map(running!.map((row) => [row.queue as string, Number(row.count)]));
+    const room = new Map(limited.map((name) => [name, parallelOf(config.queues, name)! - (counts.get(name) ?? 0)]));
+    const full = () => [...room].filter(([, left]) => left <= 0).map(([name]) => name);
+    const claimed: ClaimedJob[] = [];
     for (;;) {
-      const full = [...room].filter(([, left]) => left <= 0).map(([name]) => name);
       const wanted = request.claim - claimed.length;
-      const rows = await client.query<{ doc: ClaimableJob }>(
-        `SELECT doc FROM ${this.s}.jobs AS j WHERE ${gate} AND run_at <= $3 AND NOT (id = ANY($4))
-         ORDER BY priority DESC, run_at, seq LIMIT $5 FOR UPDATE OF j SKIP LOCKED`,
-        [request.queues ?? null, [...paused, ...full], nowIso, claimed.map((job) => job.id), wanted],
-      );
+      const { ready } = this.claimQueries(request, [...paused, ...full()], claimed.map((job) => job.id), wanted, now);
+      const [rows] = await tx.batch([ready]);
       let stoppedByLimit = false;
-      for (const { doc } of rows.rows) {
+      for (const row of rows!) {
+        const doc = row.doc as ClaimableJob;
         const left = room.get(queueOf(doc));
         if (left !== undefined && left <= 0) {
           stoppedByLimit = true;
           continue;
         }
         if (left !== undefined) room.set(queueOf(doc), left - 1);
-        claimed.push(claim(doc, { token: newToken(), expires_at: leaseEnd }, now));
+        claimed.push(...this.claimRows([row], config, now, newToken));
       }
-      if (claimed.length >= request.claim || rows.rows.length < wanted || !stoppedByLimit) break;
+      if (claimed.length >= request.claim || rows!.length < wanted || !stoppedByLimit) break;
     }
-    let nextReadyAt: string | null = null;
-    if (claimed.length < request.claim) {
-      const full = [...room].filter(([, left]) => left <= 0).map(([name]) => name);
-      const soonest = await client.query<{ at: string | null }>(`SELECT min(run_at) AS at FROM ${this.s}.jobs AS j WHERE ${gate} AND run_at > $3`, [
-        request.queues ?? null,
-        [...paused, ...full],
-        nowIso,
-      ]);
-      nextReadyAt = soonest.rows[0]?.at ?? null;
-    }
-    return { claimed, nextReadyAt };
+    if (claimed.length >= request.claim) return { claimed, nextReadyAt: null };
+    const [next] = await tx.batch([this.claimQueries(request, [...paused, ...full()], [], 1, now).soonest]);
+    return { claimed, nextReadyAt: (next![0]?.at as string | null) ?? null };
   }
 
   /**
@@ -467,15 +559,15 @@ export class PgStore implements Store {
    * cancelDependents): the whole chain is found and locked first, so each one's last_error names
    * where the chain broke.
    */
-  private async cancelDependentsOf(client: Client, ended: readonly Job[], now: Date): Promise<CanceledJob[]> {
+  private async cancelDependentsOf(tx: Transaction, ended: readonly Job[], now: Date): Promise<CanceledJob[]> {
     if (ended.length === 0) return [];
-    const chain = await this.chainOf(client, ended.map((job) => job.id), `state IN ('pending', 'failed')`, true);
+    const chain = await this.chainOf(tx, ended.map((job) => job.id), `state IN ('pending', 'failed')`, true);
     return cancelDependents(chain, endings(ended), now).canceled;
   }
 
   /** The jobs that name any of `ids` in `after`, and those that name them, on down: only jobs `state` picks. */
-  private async chainOf(client: Client, ids: readonly string[], state: string, lock: boolean): Promise<Job[]> {
-    const rows = await client.query<{ doc: Job }>(
+  private async chainOf(tx: Transaction, ids: readonly string[], state: string, lock: boolean): Promise<Job[]> {
+    const rows = await tx.query<{ doc: Job }>(
       `WITH RECURSIVE chain (id) AS (
          SELECT id FROM ${this.s}.jobs WHERE after && $1::text[] AND ${state}
          UNION
@@ -487,25 +579,28 @@ export class PgStore implements Store {
     return rows.rows.map((row) => row.doc);
   }
 
-  /** What became of the jobs named as dependencies: in the table, or completed and pruned since. */
-  private async dependencyStates(client: Client, ids: ReadonlySet<string>): Promise<Map<string, FoundDependency>> {
-    const states = new Map<string, FoundDependency>();
-    if (ids.size === 0) return states;
-    const found = await client.query<{ id: string; state: Job['state']; created_at: string }>(`SELECT id, state, created_at FROM ${this.s}.jobs WHERE id = ANY($1)`, [[...ids]]);
-    for (const row of found.rows) states.set(row.id, { state: row.state, created_at: row.created_at });
-    const missing = [...ids].filter((id) => !states.has(id));
-    if (missing.length > 0) {
-      const pruned = await client.query<{ id: string }>(`SELECT id FROM ${this.s}.completed_ids WHERE id = ANY($1)`, [missing]);
-      for (const row of pruned.rows) states.set(row.id, { state: 'completed', created_at: null });
-    }
-    return states;
+  /**
+   * What became of the jobs named as dependencies, in the table or completed and pruned since:
+   * a statement for a batch, and how to read its rows. Null when no job is named.
+   */
+  private dependencyStates(ids: ReadonlySet<string>): { sql: string | null; read: (rows: readonly pg.QueryResultRow[] | undefined) => Map<string, FoundDependency> } {
+    const named = textArray([...ids]);
+    return {
+      sql:
+        ids.size === 0
+          ? null
+          : `SELECT id, state, created_at FROM ${this.s}.jobs WHERE id = ANY(${named})
+             UNION ALL SELECT id, 'completed', NULL FROM ${this.s}.completed_ids AS c
+               WHERE id = ANY(${named}) AND NOT EXISTS (SELECT 1 FROM ${this.s}.jobs AS j WHERE j.id = c.id)`,
+      read: (rows) => new Map((rows ?? []).map((row) => [row.id as string, { state: row.state as Job['state'], created_at: row.created_at as string | null }])),
+    };
   }
 
-  /** Stores the environment of an enqueue once, under a hash of its content. */
-  private async saveEnv(client: Client, env: Readonly<Record<string, string>>): Promise<string> {
-    const text = JSON.stringify(Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))));
-    const id = createHash('sha256').update(text).digest('hex').slice(0, 32);
-    await client.query(`INSERT INTO ${this.s}.envs (id, env) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [id, text]);
+  /** Stores the environment of an enqueue once, under a hash of its content, with the commit. */
+  private saveEnv(tx: Transaction, env: Readonly<Record<string, string>>): string {
+    const stored = JSON.stringify(Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))));
+    const id = createHash('sha256').update(stored).digest('hex').slice(0, 32);
+    tx.defer(`INSERT INTO ${this.s}.envs (id, env) VALUES (${text(id)}, ${text(stored)}::jsonb) ON CONFLICT (id) DO NOTHING`);
     return id;
   }
 
@@ -514,19 +609,34 @@ export class PgStore implements Store {
     return new PgManagers(this.query.bind(this), this.s, host, files);
   }
 
-  /** Appends to what the database holds of a job's log from `host`. */
-  async appendLog(jobId: string, host: string, text: string): Promise<void> {
+  /** Appends to the row of a job's log that holds run `run` of `host` (made by the first append). */
+  async appendLog(jobId: string, host: string, run: string, text: string): Promise<void> {
     await this.query(
-      `INSERT INTO ${this.s}.logs (job_id, host, text) VALUES ($1, $2, $3)
-       ON CONFLICT (job_id, host) DO UPDATE SET text = ${this.s}.logs.text || EXCLUDED.text`,
-      [jobId, host, text],
+      `INSERT INTO ${this.s}.logs (job_id, host, run, text) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (job_id, host, run) DO UPDATE SET text = ${this.s}.logs.text || EXCLUDED.text`,
+      [jobId, host, run, text],
     );
   }
 
-  /** A job's log as the database holds it: the part of each host, in the order they began; undefined when there is none. */
+  /** Writes the row of run `run` anew: `text`, which keeps the run's output from byte `cut` on. */
+  async replaceLog(jobId: string, host: string, run: string, text: string, cut: number): Promise<void> {
+    await this.query(
+      `INSERT INTO ${this.s}.logs (job_id, host, run, text, cut) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (job_id, host, run) DO UPDATE SET text = EXCLUDED.text, cut = EXCLUDED.cut`,
+      [jobId, host, run, text, cut],
+    );
+  }
+
+  /** A job's log as the database holds it: every host's runs, in the order they began; undefined when there is none. */
   async readLog(jobId: string): Promise<string | undefined> {
-    const rows = await this.query<{ text: string }>(`SELECT text FROM ${this.s}.logs WHERE job_id = $1 ORDER BY first_at, host`, [jobId]);
+    const rows = await this.logRows(jobId);
     return rows.length === 0 ? undefined : rows.map((row) => row.text).join('');
+  }
+
+  /** The rows of a job's log, in the order they began (see log-follower.ts). */
+  async logRows(jobId: string): Promise<LogRow[]> {
+    const rows = await this.query<{ seq: string; run: string; cut: string; text: string }>(`SELECT seq, run, cut, text FROM ${this.s}.logs WHERE job_id = $1 ORDER BY seq`, [jobId]);
+    return rows.map((row) => ({ seq: Number(row.seq), run: row.run, cut: Number(row.cut), text: row.text }));
   }
 
   /** `store copy` of this queue (see pg-copy.ts), over this store's connections and transactions. */
@@ -535,14 +645,6 @@ export class PgStore implements Store {
       location: this.location,
       schema: this.schema,
       s: this.s,
-      // As enqueue inserts them, in the order given (which `seq` keeps).
-      insertJobs: async (client, jobs) => {
-        await client.query(
-          `INSERT INTO ${this.s}.jobs (id, state, queue, priority, run_at, created_at, finished_at, lease_expires_at, after, doc)
-           SELECT ${COLUMNS_FROM_DOC} FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (d, n) ORDER BY n`,
-          [JSON.stringify(jobs)],
-        );
-      },
       probe: async (text, values) => {
         const client = await this.connect();
         try {
@@ -552,17 +654,25 @@ export class PgStore implements Store {
         }
       },
       transaction: (body) => this.transaction(body),
-      changed: (client, change) => this.changed(client, change),
       close: () => this.close(),
     });
   }
 
-  /** A stored environment of an enqueue, for a worker to run its jobs in. */
+  /**
+   * A stored environment of an enqueue, for a worker to run its jobs in. Kept once read: an
+   * environment's id is a hash of its content, so it never changes, and the jobs of one enqueue
+   * share it (a worker running them one after another asks the database once).
+   */
   async env(id: string): Promise<Record<string, string>> {
+    const known = this.envs.get(id);
+    if (known !== undefined) return known;
     const rows = await this.query<{ env: Record<string, string> }>(`SELECT env FROM ${this.s}.envs WHERE id = $1`, [id]);
     if (rows[0] === undefined) throw new QueuectlError(`its environment ${id} is missing from ${this.location}`, 'EFAIL');
+    if (this.envs.size >= ENVS_KEPT) this.envs.delete(this.envs.keys().next().value!);
+    this.envs.set(id, rows[0].env);
     return rows[0].env;
   }
+
 }
 
 /** The database as people see it in messages: host, port and name, never the password. */

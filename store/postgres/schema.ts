@@ -7,7 +7,7 @@
 import type { PoolClient } from 'pg';
 
 /** The schema version this code writes; a database at a newer one is refused. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** A schema name as SQL: queuectl makes its own names, but a quoted one cannot inject anything. */
 export function quoteIdent(name: string): string {
@@ -67,6 +67,26 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
       first_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (job_id, host)
     );
+  `,
+  // Retention: finished jobs past the \`retention\` setting leave the jobs table, to the archive
+  // (kept \`archive_days\`) or deleted. Their logs stay in \`logs\` while a copy of the job does.
+  // Logs by run.
+  (s) => `
+    CREATE INDEX jobs_finished ON ${s}.jobs (finished_at, seq) WHERE state IN ('completed', 'canceled');
+    CREATE TABLE ${s}.archive (
+      batch text NOT NULL,
+      archived_at timestamptz NOT NULL,
+      id text NOT NULL,
+      doc jsonb NOT NULL,
+      PRIMARY KEY (batch, id)
+    );
+    CREATE INDEX archive_id ON ${s}.archive (id, archived_at DESC);
+    CREATE INDEX archive_at ON ${s}.archive (archived_at);
+    -- A row per run (and per line of queuectl's own), growing while the run goes on, in the
+    -- order they began: \`logs -f\` follows a job's runs on every host.
+    ALTER TABLE ${s}.logs ADD COLUMN run text NOT NULL DEFAULT '', ADD COLUMN cut bigint NOT NULL DEFAULT 0,
+      ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
+    ALTER TABLE ${s}.logs DROP CONSTRAINT logs_pkey, ADD PRIMARY KEY (job_id, host, run);
   `,
 ];
 

@@ -1,24 +1,21 @@
 /**
- * End-to-end tests of operating the queue day to day: wait, enqueue --wait, cancel, prune,
- * stats, status --watch and the hidden command aliases. Real CLI, real worker processes; jobs
+ * End-to-end tests of operating the queue day to day: cancel, prune, stats, status --watch and
+ * the hidden command aliases (waiting on jobs is waiting.test.ts). Real CLI, real worker processes; jobs
  * record their runs with test/fixtures/record-run.sh. Terminal behaviour is checked under a
  * real pseudo-terminal made by script(1).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { Job, PendingJob } from '../../core/rules/job.js';
+import type { Job } from '../../core/rules/job.js';
 import {
-  CLI,
   cliCode as cli,
   cliJson,
   cliOk,
   describeRun,
   rejected,
   processAlive,
-  allJobs,
   readDlqFile,
   readQueueFile,
   runCli,
@@ -29,254 +26,8 @@ import {
   workspace,
 } from '../helpers.js';
 import { readRuns, recordingJob, starts } from '../runs-log.js';
-import { pendingJob } from '../sample-jobs.js';
-
-// ---- crafted data files ----------------------------------------------------------------------
-
-const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
-const SECOND = 1_000;
-const MINUTE = 60_000;
-const DAY = 86_400_000;
-
-function pending(id: string, fields: Partial<PendingJob> = {}): PendingJob {
-  const at = ago(DAY * 60);
-  return pendingJob(id, { command: `echo ${id}`, run_at: at, created_at: at, updated_at: at, ...fields });
-}
-
-/** A finished job that ran `runMs` and finished `finishedAgo` ms ago. */
-function finished(id: string, state: 'completed' | 'dead' | 'canceled', finishedAgo: number, runMs = SECOND): Job {
-  const times = { started_at: ago(finishedAgo + runMs), finished_at: ago(finishedAgo), updated_at: ago(finishedAgo) };
-  const base = { ...pending(id), attempts: 1, ...times, lease: null };
-  if (state === 'completed') return { ...base, state, exit_code: 0, last_error: null };
-  if (state === 'dead') return { ...base, state, exit_code: 1, last_error: 'command failed with exit code 1' };
-  return { ...base, state, exit_code: null, last_error: 'canceled by user while running; run 1 was killed' };
-}
-
-function failed(id: string): Job {
-  return {
-    ...pending(id),
-    state: 'failed',
-    attempts: 1,
-    run_at: '2099-01-01T00:00:00.000Z', // its retry is far away
-    started_at: ago(MINUTE),
-    finished_at: ago(MINUTE),
-    exit_code: 3,
-    last_error: 'command failed with exit code 3',
-  };
-}
-
-function processing(id: string, startedAgo = SECOND): Job {
-  return {
-    ...pending(id),
-    state: 'processing',
-    attempts: 1,
-    started_at: ago(startedAgo),
-    // A lease far in the future and a worker that does not exist: nothing takes the job back.
-    lease: { worker_pid: 2_000_000_000, token: 'token', expires_at: '2099-01-01T00:00:00.000Z' },
-  };
-}
-
-function writeJobs(dataDir: string, queue: readonly Job[], dlq: readonly Job[] = []): void {
-  writeFileSync(join(dataDir, 'queue.json'), `${JSON.stringify({ version: 1, jobs: queue })}\n`);
-  writeFileSync(join(dataDir, 'dlq.json'), `${JSON.stringify({ version: 1, jobs: dlq })}\n`);
-}
-
-function writeLog(dataDir: string, id: string): string {
-  mkdirSync(join(dataDir, 'logs'), { recursive: true });
-  const path = join(dataDir, 'logs', `${id}.log`);
-  writeFileSync(path, `output of ${id}\n`);
-  return path;
-}
-
-const ids = (jobs: readonly Job[]) => jobs.map((job) => job.id);
-const stateOf = async (dataDir: string, id: string) => (await allJobs(dataDir)).get(id)?.state;
-
-// ---- a real terminal --------------------------------------------------------------------------
-
-interface Terminal {
-  output(): string;
-  /** Types characters, as on a keyboard: '\x03' is Ctrl-C. */
-  type(text: string): void;
-  exited: Promise<number | null>;
-}
-
-/**
- * Runs `queuectl --data-dir DIR ...args` under a pseudo-terminal (script(1)), so that stdout
- * and stderr are terminals; both arrive merged in `output()`. The exit code is queuectl's.
- *
- * script(1) runs the command with `$SHELL -c`. The command `exec`s queuectl so that no shell
- * stays between: dash (/bin/sh, what script uses when SHELL is unset, as in CI) forks rather
- * than execs, and a Ctrl-C typed at the terminal then kills the waiting shell too, which made
- * script report 130 although queuectl exited 0.
- */
-function inTerminal(t: { after(fn: () => void): void }, dataDir: string, args: readonly string[]): Terminal {
-  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-  const command = `exec ${[process.execPath, CLI, '--data-dir', dataDir, ...args].map(quote).join(' ')}`;
-  const child = spawn('script', ['-qefc', command, '/dev/null'], {
-    env: { ...process.env, SHELL: '/bin/sh', NO_COLOR: '1', COLUMNS: '200' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  t.after(() => {
-    child.kill('SIGKILL');
-  });
-  return { output: () => output, type: (text) => child.stdin.write(text), exited };
-}
-
-// ---- wait ---------------------------------------------------------------------------------------
-
-describe('wait', () => {
-  test('exits 0 once every job completed, and --json prints the jobs as they ended', { timeout: 30_000 }, async (t) => {
-    const { data, runs } = workspace(t);
-    for (const id of ['a', 'b', 'c']) await cliOk(data, ['enqueue', '--id', id, '--command', recordingJob(runs, 0.3)]);
-    startManager(t, data, 2);
-    const result = await cli(data, ['wait', 'a', 'b', 'c', '--json'], 0);
-    const jobs = JSON.parse(result.stdout) as Job[];
-    assert.deepEqual(ids(jobs), ['a', 'b', 'c']);
-    assert.ok(jobs.every((job) => job.state === 'completed'), result.stdout);
-    assert.equal(result.stderr, '', 'no progress line when stderr is not a terminal');
-    assert.equal(starts(runs, 'a').length, 1);
-  });
-
-  test('exits 1 when a job ended dead, and names it with its error', { timeout: 30_000 }, async (t) => {
-    const { data, runs } = workspace(t);
-    await cliOk(data, ['enqueue', '--id', 'good', '--command', recordingJob(runs)]);
-    await cliOk(data, ['enqueue', '--id', 'bad', '--max-retries', '0', '--command', recordingJob(runs, 0, 3)]);
-    startManager(t, data, 1);
-    const result = await cli(data, ['wait', 'good', 'bad'], 1);
-    assert.match(result.stdout, /^2 jobs finished: 1 completed, 1 dead, 0 canceled$/m);
-    assert.match(result.stdout, /^ {2}bad {2}dead: command failed with exit code 3$/m);
-  });
-
-  test('exits 124 when --timeout passes first; --json then shows the jobs as they stand', { timeout: 30_000 }, async (t) => {
-    const data = tempDataDir(t);
-    await cliOk(data, ['enqueue', '--id', 'idle', '--command', 'true']);
-    const started = Date.now();
-    const result = await cli(data, ['wait', '--timeout', '1', '--json'], 124);
-    const elapsed = Date.now() - started;
-    assert.ok(elapsed >= 1_000 && elapsed < 10_000, `waited ${elapsed} ms for a 1 s timeout`);
-    assert.deepEqual(
-      (JSON.parse(result.stdout) as Job[]).map((job) => [job.id, job.state]),
-      [['idle', 'pending']],
-    );
-    const once = await cli(data, ['wait', 'idle', '--timeout', '0'], 124);
-    assert.match(once.stdout, /^timed out after 0 ms: 1 of 1 job not finished\n {2}idle {2}pending$/m);
-  });
-
-  test('the default is every job unfinished when it starts; old dead and completed jobs do not count', { timeout: 30_000 }, async (t) => {
-    const { data, runs } = workspace(t);
-    writeJobs(data, [finished('old', 'completed', DAY)], [finished('ancient', 'dead', DAY)]);
-    const nothing = await cli(data, ['wait'], 0);
-    assert.equal(nothing.stdout, 'no unfinished jobs to wait for\n');
-
-    // y runs long enough after x that the progress line shows x done, whatever the load.
-    await cliOk(data, ['enqueue', '--id', 'x', '--command', recordingJob(runs, 0.2)]);
-    await cliOk(data, ['enqueue', '--id', 'y', '--command', recordingJob(runs, 1.5)]);
-    const timedOut = await cli(data, ['wait', '--timeout', '0', '--json'], 124);
-    assert.deepEqual(ids(JSON.parse(timedOut.stdout) as Job[]), ['x', 'y']);
-
-    // On a terminal the progress line shows when the wait has read the queue: only then may the
-    // jobs run, or they could finish before it looks and leave it nothing to wait for.
-    const terminal = inTerminal(t, data, ['wait', '--json']);
-    await waitFor(async () => terminal.output().includes('waiting: 0/2 done'), { what: 'the wait to start' });
-    startManager(t, data, 1);
-    assert.equal(await terminal.exited, 0, terminal.output());
-    const output = terminal.output().replaceAll('\r\n', '\n');
-    const jobs = JSON.parse(output.slice(output.lastIndexOf('\u001b[K') + 3)) as Job[]; // after the cleared progress line
-    assert.deepEqual(jobs.map((job) => [job.id, job.state]), [['x', 'completed'], ['y', 'completed']]);
-    assert.match(output, /waiting: 1\/2 done · [\d.]+ jobs\/(s|min) · ETA /, 'rate and ETA once a job finished');
-  });
-
-  test('an unknown id exits 2 at once and nothing waits; so does a bad --timeout', { timeout: 30_000 }, async (t) => {
-    const data = tempDataDir(t);
-    await cliOk(data, ['enqueue', '--id', 'known', '--command', 'true']);
-    await rejected(data, ['wait', 'known', 'nope', 'nada'], /^queuectl: no job "nope", "nada" in the queue, the DLQ or the archive/);
-    await rejected(data, ['wait', '--timeout', 'soon'], /--timeout must be a duration such as 90, 1.5, 500ms, 90s, 5m, 2h or 1d/);
-    await rejected(data, ['wait', '--timeout=-1'], /--timeout must be a duration/);
-  });
-
-  test('a job canceled while waited for ends the wait with exit 1', { timeout: 30_000 }, async (t) => {
-    const data = tempDataDir(t);
-    await cliOk(data, ['enqueue', '--id', 'never', '--command', 'true']);
-    const waiting = runCli(data, ['wait', 'never']);
-    await cliOk(data, ['cancel', 'never']);
-    const result = await waiting;
-    assert.equal(result.code, 1, describeRun(['wait', 'never'], result));
-    assert.match(result.stdout, /never {2}canceled: canceled by user while pending/);
-  });
-
-  test('on a terminal, a progress line with done/total and ETA is drawn on stderr', { timeout: 30_000 }, async (t) => {
-    const data = tempDataDir(t);
-    await cliOk(data, ['enqueue', '--id', 'p', '--command', 'true']);
-    writeJobs(data, [...readQueueFile(data), finished('done', 'completed', MINUTE)]);
-    const terminal = inTerminal(t, data, ['wait', 'p', 'done', '--timeout', '1']);
-    assert.equal(await terminal.exited, 124, terminal.output());
-    assert.match(terminal.output(), /waiting: 1\/2 done · ETA - · no worker is running \(queuectl worker start\)/);
-  });
-});
-
-// ---- enqueue --wait -------------------------------------------------------------------------------
-
-describe('enqueue --wait', () => {
-  test('waits for the new job and exits 0 when it completed', { timeout: 30_000 }, async (t) => {
-    const { data, runs } = workspace(t);
-    startManager(t, data, 1);
-    const result = await cli(data, ['enqueue', '--id', 'ok', '--wait', '--command', recordingJob(runs, 0.2)], 0);
-    assert.equal(result.stdout, 'enqueued ok\nok completed\n');
-    assert.equal(await stateOf(data, 'ok'), 'completed');
-    const json = await cli(data, ['enqueue', '{"id":"ok2","command":"true"}', '--wait', '--json'], 0);
-    const job = JSON.parse(json.stdout) as Job;
-    assert.equal(job.id, 'ok2');
-    assert.equal(job.state, 'completed', 'one document: the job as it ended');
-  });
-
-  test('exits with the exit code of the job when it ends dead, as tsp -w does; 1 when it has none; with --file, 1 and every job waited for', { timeout: 30_000 }, async (t) => {
-    const { data, work, runs } = workspace(t);
-    startManager(t, data, 2);
-    const bad = await cli(data, ['enqueue', '--id', 'bad', '--max-retries', '0', '--wait', '--command', 'exit 7'], 7);
-    assert.match(bad.stdout, /^enqueued bad\n1 job finished: 0 completed, 1 dead, 0 canceled\n {2}bad {2}dead: command failed with exit code 7\n$/);
-    const killed = await cli(data, ['enqueue', '--id', 'slow', '--max-retries', '0', '--timeout', '200ms', '--wait', '--command', 'sleep 5'], 1);
-    assert.match(killed.stdout, /slow {2}dead: command timed out after 0.2 s and was killed/);
-    assert.equal((await runCli(data, ['wait', 'bad'])).code, 1, 'wait keeps its own exit codes');
-
-    const batch = join(work, 'batch.ndjson');
-    writeFileSync(
-      batch,
-      [
-        JSON.stringify({ id: 'b1', command: recordingJob(runs, 0.5) }),
-        JSON.stringify({ id: 'b2', command: recordingJob(runs, 0, 4), max_retries: 0 }),
-      ].join('\n'),
-    );
-    const result = await cli(data, ['enqueue', '--file', batch, '--wait', '--json'], 1);
-    const jobs = JSON.parse(result.stdout) as Job[];
-    assert.deepEqual(jobs.map((job) => [job.id, job.state]), [['b1', 'completed'], ['b2', 'dead']]);
-  });
-});
-
-describe('waiting with no worker running', () => {
-  test('off a terminal, wait and enqueue --wait say once on stderr, at once, that no worker runs on the data dir', { timeout: 30_000 }, async (t) => {
-    const data = tempDataDir(t);
-    const result = await cli(data, ['enqueue', '--id', 'lonely', '--command', 'true'], 0);
-    assert.equal(result.stderr, '');
-    const waited = await cli(data, ['wait', '--timeout', '3'], 124);
-    assert.equal(waited.stderr, `queuectl: no worker manager is running on ${data}; the jobs wait until one starts (queuectl worker start)\n`);
-
-    const child = spawn(process.execPath, [CLI, '--data-dir', data, 'enqueue', '--command', 'true', '--wait'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    t.after(() => child.kill('SIGKILL'));
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const started = Date.now();
-    await waitFor(async () => stderr.includes('no worker manager is running'), { timeoutMs: 5_000, what: 'the notice' });
-    assert.ok(Date.now() - started < 5_000);
-    startManager(t, data, 1);
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    assert.equal(code, 0, 'it waits on, and ends when a worker has run the job');
-    assert.equal(stderr.split('no worker manager').length - 1, 1, 'said once');
-  });
-});
+import { ago, DAY, failed, finished, ids, MINUTE, pending, processing, SECOND, stateOf, writeJobs, writeLog } from '../crafted-jobs.js';
+import { inTerminal } from '../terminal.js';
 
 // ---- cancel -------------------------------------------------------------------------------------
 

@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import type { Job } from '../../core/rules/job.js';
-import { describeRun, killGroup, processAlive, runCli, startManager, tempDataDir, waitFor, withDeadline, type CliResult } from '../helpers.js';
+import { CLI, describeRun, killGroup, processAlive, runCli, startManager, tempDataDir, tempDir, waitFor, withDeadline, type CliResult } from '../helpers.js';
 
 const url = process.env.QUEUECTL_TEST_POSTGRES ?? '';
 
@@ -74,6 +75,53 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     assert.match(status.store, /^postgres:\/\/127\.0\.0\.1:\d+\/\w+ \(schema queuectl_e2e_/);
     assert.equal(status.counts.completed, 2);
     assert.equal(status.workers.length, 2);
+  });
+
+  test('logs -f on another host follows a running job as its output comes, a retry in the same stream, and ends with the job', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host();
+    const there = shared.host();
+    const gate = join(tempDir(t), 'go');
+    await here.ok(['config', 'set', 'backoff_base', '1']);
+    const script = `echo "attempt $QUEUECTL_ATTEMPT begins"; while [ ! -e ${gate} ]; do sleep 0.05; done; echo "attempt $QUEUECTL_ATTEMPT ends"; [ "$QUEUECTL_ATTEMPT" = 2 ]`;
+    await here.ok(['enqueue', '--id', 'live', '--max-retries', '1', '--', 'sh', '-c', script]);
+    const child = spawn(process.execPath, [CLI, '--data-dir', there.data, 'logs', '-f', 'live'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...shared.env, QUEUECTL_HOST: there.name } });
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    here.manager(1);
+    await waitFor(async () => out.includes('attempt 1 begins'), { timeoutMs: 15_000, what: 'the output of the run on the other host, as it comes' });
+    assert.equal((await here.job('live'))?.state, 'processing', 'shown while the job runs');
+    writeFileSync(gate, '');
+    assert.equal(await withDeadline(exited, 20_000, 'logs -f to end with the job'), 0, out);
+    assert.match(out, /^--- queuectl: run 1 of 2 started [^\n]*\nattempt 1 begins\nattempt 1 ends\n--- queuectl: run 1 of 2 command failed with exit code 1[^\n]*\n--- queuectl: run 2 of 2 started [^\n]*\nattempt 2 begins\nattempt 2 ends\n--- queuectl: run 2 of 2 exited with code 0 after [\d.]+ s\n$/);
+  });
+
+  test('log_limit: the database keeps the tail of each run, saying how much was cut; the host that ran it keeps all', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host();
+    const there = shared.host();
+    await here.ok(['config', 'set', 'log_limit', '1k']);
+    assert.equal((await there.json<{ log_limit: number }>(['config', 'get'])).log_limit, 1024, 'a setting of the database, seen from every host');
+    await here.ok(['enqueue', '--id', 'big', '--', 'sh', '-c', 'seq 1 2000; echo the-end']);
+    here.manager(1);
+    await waitFor(async () => (await here.job('big'))?.state === 'completed', { timeoutMs: 20_000, what: 'the job to complete' });
+    const shown = (await there.ok(['logs', 'big'])).stdout;
+    const lines = shown.split('\n');
+    assert.match(lines[0]!, /^--- queuectl: run 1 of 4 started /, 'the header of the run is kept');
+    const cut = /^--- queuectl: (\d+) bytes of this run's output cut \(log_limit/.exec(lines[1]!);
+    assert.ok(cut, shown.slice(0, 300));
+    assert.match(shown, /^the-end$/m, 'the tail is kept');
+    assert.doesNotMatch(shown, /^1$/m, 'the head is not');
+    assert.ok(shown.length < 1024 + 600, `at most the limit, with queuectl's lines: ${shown.length} bytes`);
+    const whole = readFileSync(join(here.data, 'logs', 'big.log'), 'utf8');
+    assert.match(whole, /^1\n2\n3$/m, "this host's file has every line");
+    const header = whole.indexOf('\n') + 1;
+    const kept = whole.slice(header + Number(cut[1]));
+    assert.ok(kept.length <= 1024 && kept.length > 900, `at most log_limit bytes kept: ${kept.length}`);
+    assert.ok(shown.endsWith(kept) && /^\d+$/.test(kept.split('\n')[0]!), 'the last bytes as the file has them, from the start of a line');
+    assert.equal(lines.slice(2).join('\n'), kept, 'nothing else');
   });
 
   test('a job that keeps failing is retried with backoff, reaches the DLQ, and dlq retry brings it back', { timeout: 60_000 }, async (t) => {

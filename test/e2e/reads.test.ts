@@ -331,6 +331,7 @@ const DEFAULTS = {
   archive_days: 30,
   paused: false,
   capture_env: true,
+  log_limit: 1048576,
   queues: {},
 };
 
@@ -375,6 +376,7 @@ describe('config', () => {
       archive_days: 7,
       paused: true,
       capture_env: false,
+      log_limit: 65536,
     };
     for (const [key, value] of Object.entries(values)) {
       const spelled = key.replaceAll('_', '-');
