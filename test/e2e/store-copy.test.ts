@@ -268,3 +268,14 @@ test('config set store postgres://…: every command of the data dir then uses i
   assert.equal(set2.code, 0, describeRun(['config', 'set', 'store', 'file'], set2));
   assert.match(set2.stdout, /^store = file \(in \S+\/config\.json\); QUEUECTL_STORE overrides it here \(in use: postgres:\/\/[^\n]+\)\n$/);
 });
+
+test('worker start --detach --store postgres://…: the background manager runs on that store, not the data dir\'s files', needsPostgres, async (t) => {
+  const store = pgQueue(t);
+  const data = tempDataDir(t);
+  const started = await runCli(data, ['--store', store, 'worker', 'start', '--detach']);
+  assert.equal(started.code, 0, describeRun(['worker', 'start', '--detach'], started));
+  const there = on(data, store);
+  await there.ok(['enqueue', '--id', 'detached', '--', 'echo', 'ran']);
+  await settle(there, { detached: 'completed' }, 'the background manager to run the job on the store');
+  await there.ok(['worker', 'stop']);
+});
