@@ -32,4 +32,33 @@ if (url === undefined || url === '') {
     await assert.rejects(other.env(id), /its environment \w+ is missing from/, 'another store asks the database');
     await other.close();
   });
+
+  test('postgres store: two enqueues of one id at once: the one that loses says the id is taken, as any taken id is said', async (t) => {
+    const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
+    const store = new PgStore({ url, schema });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    t.after(async () => {
+      await store.close();
+      await other.end();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    });
+    await store.prepare();
+    // The other enqueue has inserted "same" and not yet committed: this one's look does not see it.
+    await other.query('BEGIN');
+    await other.query(`INSERT INTO "${schema}".jobs (id, state, queue, priority, run_at, created_at, doc) VALUES ('same', 'pending', 'default', 0, '', '', '{}')`);
+    const racing = store.enqueue([{ command: 'true', id: 'same' }], { cwd: '/' });
+    // Once its insert waits on the other's row, the other commits.
+    const waiting = async () =>
+      (await admin.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO "${schema}".jobs%'`)).rowCount! > 0;
+    for (let tries = 0; !(await waiting()); tries++) {
+      assert.ok(tries < 200, 'the insert never waited on the other');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await other.query('COMMIT');
+    await assert.rejects(racing, (error: Error & { exitCode?: number }) => /a job with id "same" already exists/.test(error.message) && error.exitCode === 2);
+  });
 }

@@ -9,7 +9,8 @@
  * go to the archive table (see retention.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import pg from './pg.js';
 import { planCancel } from '../../core/rules/cancel.js';
 import { resolveConfig, type Config, type ConfigKey } from '../../core/rules/config.js';
 import { settleRuns } from '../../core/rules/cycle.js';
@@ -88,7 +89,7 @@ export interface PgStoreOptions {
 
 export class PgStore implements Store {
   readonly location: string;
-  private readonly pool: pg.Pool;
+  private readonly pool: Pool;
   private readonly schema: string;
   /** The schema, quoted for SQL. */
   private readonly s: string;
@@ -194,6 +195,19 @@ export class PgStore implements Store {
   }
 
   async enqueue(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
+    try {
+      return await this.enqueueOnce(specs, request);
+    } catch (error) {
+      // Another enqueue of the same id committed between this one's look and its insert: once
+      // more, the look finds it and says so as any taken id is said.
+      if ((error as { code?: string; constraint?: string }).code === '23505' && (error as { constraint?: string }).constraint === 'jobs_pkey') {
+        return this.enqueueOnce(specs, request);
+      }
+      throw error;
+    }
+  }
+
+  private async enqueueOnce(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
     const labels = batchLabels(specs.length, request.label);
     return this.transaction(async (tx) => {
       const at = request.now ?? new Date();
@@ -402,7 +416,7 @@ export class PgStore implements Store {
     return this.ready;
   }
 
-  private async connect(): Promise<pg.PoolClient> {
+  private async connect(): Promise<PoolClient> {
     try {
       return await this.pool.connect();
     } catch (error) {
@@ -411,7 +425,7 @@ export class PgStore implements Store {
   }
 
   /** One statement, on a connection of the pool. */
-  private async query<R extends pg.QueryResultRow>(statement: string, values: unknown[]): Promise<R[]> {
+  private async query<R extends QueryResultRow>(statement: string, values: unknown[]): Promise<R[]> {
     await this.open();
     const client = await this.connect();
     try {
@@ -444,7 +458,7 @@ export class PgStore implements Store {
     return this.configFrom((await tx.query(SETTINGS(this.s))).rows);
   }
 
-  private configFrom(rows: readonly pg.QueryResultRow[]): Config {
+  private configFrom(rows: readonly QueryResultRow[]): Config {
     return resolveConfig(Object.fromEntries(rows.map((row) => [row.key, row.value])), `the settings of ${this.location}`);
   }
 
@@ -490,7 +504,7 @@ export class PgStore implements Store {
   }
 
   /** The jobs of a claim's rows, claimed under new leases. */
-  private claimRows(rows: readonly pg.QueryResultRow[], config: Config, now: Date, newToken: () => string): ClaimedJob[] {
+  private claimRows(rows: readonly QueryResultRow[], config: Config, now: Date, newToken: () => string): ClaimedJob[] {
     const expires_at = new Date(now.getTime() + config.lease * 1000).toISOString();
     return rows.map((row) => claim(row.doc as ClaimableJob, { token: newToken(), expires_at }, now));
   }
@@ -508,7 +522,7 @@ export class PgStore implements Store {
   }
 
   /** The jobs a claim without queue limits found, claimed, and when the next is due if they are fewer than asked for. */
-  private claimedFrom(rows: readonly pg.QueryResultRow[], soonest: readonly pg.QueryResultRow[], request: CycleRequest, config: Config, now: Date, newToken: () => string): { claimed: ClaimedJob[]; nextReadyAt: string | null } {
+  private claimedFrom(rows: readonly QueryResultRow[], soonest: readonly QueryResultRow[], request: CycleRequest, config: Config, now: Date, newToken: () => string): { claimed: ClaimedJob[]; nextReadyAt: string | null } {
     const claimed = this.claimRows(rows, config, now, newToken);
     return { claimed, nextReadyAt: claimed.length < request.claim ? ((soonest[0]?.at as string | null) ?? null) : null };
   }
@@ -583,7 +597,7 @@ export class PgStore implements Store {
    * What became of the jobs named as dependencies, in the table or completed and pruned since:
    * a statement for a batch, and how to read its rows. Null when no job is named.
    */
-  private dependencyStates(ids: ReadonlySet<string>): { sql: string | null; read: (rows: readonly pg.QueryResultRow[] | undefined) => Map<string, FoundDependency> } {
+  private dependencyStates(ids: ReadonlySet<string>): { sql: string | null; read: (rows: readonly QueryResultRow[] | undefined) => Map<string, FoundDependency> } {
     const named = textArray([...ids]);
     return {
       sql:

@@ -4,7 +4,7 @@
  * as literals. Every string is quoted by pg's own escapeLiteral (which doubles quotes and, where
  * there are backslashes, writes an E'' string), so no value can end its literal early.
  */
-import pg from 'pg';
+import pg from './pg.js';
 
 /** A text value, or NULL. */
 export function text(value: string | null | undefined): string {
