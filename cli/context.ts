@@ -8,8 +8,12 @@ import type { JobFilter } from '../core/rules/list.js';
 import { queueName } from '../core/rules/job-spec.js';
 import { parseDurationMs } from '../core/rules/parse.js';
 import { checkDataDir } from '../store/local/data-dir.js';
-import type { StoreChoice } from './store-choice.js';
+import { whichStore, type ChosenStore, type CopyEndChoice, type StoreChoice } from './store-choice.js';
+import { readStoreSetting } from '../store/file/store-setting.js';
 import type { RawArgs } from './argv.js';
+import type { CopyEnd } from '../core/operations/copy.js';
+
+export type { CopyEnd };
 
 export interface CommandContext extends Opened {
   raw: RawArgs;
@@ -50,6 +54,38 @@ export async function openStore(dataDir: string, choice: StoreChoice = { kind: '
     managers: (files, name) => store.managerRegistry(name, files),
   });
   return { dataDir: root, store, host, choice };
+}
+
+/**
+ * The store a command uses on the data directory `root`: `--store`, else QUEUECTL_STORE, else
+ * the data dir's own choice (`config set store`, in its config.json), else its files.
+ */
+export function chosenStore(root: string, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): ChosenStore {
+  return whichStore(flag, env, () => {
+    // A data dir that cannot serve is named as such, not through its config.json.
+    checkDataDir(resolve(root));
+    return readStoreSetting(resolve(root));
+  });
+}
+
+/**
+ * One end of `store copy`, and the worker managers running on it (a copy is refused while they
+ * run). `dataDir` is this host's data directory, where a PostgreSQL end keeps this host's own
+ * records of managers. Each store's modules (and pg) are loaded only for an end of its kind.
+ */
+export async function openCopyEnd(end: CopyEndChoice, dataDir: string): Promise<CopyEnd> {
+  if (end.kind === 'file') {
+    const [{ FileQueueCopy }, { FileHost }] = await Promise.all([import('../store/file/copy.js'), import('../store/file/host.js')]);
+    return { copy: new FileQueueCopy(end.dir), managers: new FileHost(end.dir).managers };
+  }
+  const [{ PgStore }, { ManagerFiles }, { hostName }, { hostPaths }] = await Promise.all([
+    import('../store/postgres/pg-store.js'),
+    import('../store/local/manager-registry.js'),
+    import('../store/local/host.js'),
+    import('../store/local/paths.js'),
+  ]);
+  const store = new PgStore({ url: end.url, schema: end.schema, connections: 2 });
+  return { copy: store.queueCopy(), managers: store.managerRegistry(hostName(), new ManagerFiles(hostPaths(resolve(dataDir)).managers)) };
 }
 
 /** What a worker child needs, on the data directory its manager gave it: where runs log, and the stored environments of enqueues. */

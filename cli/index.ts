@@ -13,8 +13,7 @@ import { cac, type CAC } from 'cac';
 import { isClosedPipe, QueuectlError } from '../core/rules/errors.js';
 import { keepsRunningWithoutOutput, shellQuote } from './output.js';
 import { expandCommandAlias, expandHelp, readRawArgs, type RawArgs } from './argv.js';
-import { openStore, type CommandContext } from './context.js';
-import { chooseStore } from './store-choice.js';
+import { chosenStore, openStore, type CommandContext } from './context.js';
 import { resolveDataDir } from './data-dir.js';
 
 const VALUE_OPTIONS = new Set([
@@ -38,6 +37,8 @@ const VALUE_OPTIONS = new Set([
   'env',
   'after',
   'queue',
+  'from',
+  'to',
 ]);
 
 /**
@@ -63,7 +64,7 @@ const GROUPED_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   worker: ['start', 'stop'],
   dlq: ['list', 'retry'],
   config: ['get', 'list', 'set'],
-  store: ['migrate'],
+  store: ['migrate', 'copy'],
 };
 
 /** Help sections after a command's own, for what cac's options list cannot say. */
@@ -110,6 +111,18 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
       ].join('\n'),
     },
   ],
+  store: [
+    {
+      title: 'store copy',
+      body: [
+        '  Copies the queue: every job (queue and DLQ), the settings set with config set, pause or parallel (over the',
+        "  target's; its other settings stay), each job's log, the environments jobs run in, and the ids of completed",
+        "  jobs pruned or archived (for --after). The archive stays in the source. All or nothing; the",
+        '  source is left as it is. Exit 2 (nothing written) when an id is already in the target or on bad input;',
+        '  exit 1 while the source has processing jobs or running worker managers: queuectl worker stop first.',
+      ].join('\n'),
+    },
+  ],
   prune: [
     {
       title: 'Notes',
@@ -122,7 +135,8 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
 };
 
 async function context(raw: RawArgs): Promise<CommandContext> {
-  const opened = await openStore(resolveDataDir(raw.values.get('data-dir')), chooseStore(raw.values.get('store')));
+  const dataDir = resolveDataDir(raw.values.get('data-dir'));
+  const opened = await openStore(dataDir, chosenStore(dataDir, raw.values.get('store')).choice);
   return { ...opened, raw, json: raw.flags.has('json') };
 }
 
@@ -130,7 +144,7 @@ function buildCli(raw: RawArgs): CAC {
   const cli = cac('queuectl');
   const ctx = () => context(raw);
   cli.option('--data-dir <dir>', 'Data directory (default: $QUEUECTL_DATA_DIR, else ~/.local/state/queuectl; in a source checkout, its data/)');
-  cli.option('--store <url>', 'Where the jobs are: file (the data directory, the default) or postgres://… (default: $QUEUECTL_STORE)');
+  cli.option('--store <url>', 'Where the jobs are: file (the data directory) or postgres://… (default: $QUEUECTL_STORE, else config set store, else file)');
 
   cli
     .command('enqueue [json]', `Add a job: -- CMD ARGS…, --command "CMD", '{"command":"CMD"}', or a batch with --file F [--lines]`)
@@ -284,20 +298,28 @@ function buildCli(raw: RawArgs): CAC {
     .action(async (action: string, ids: unknown[]) => (await import('./commands/dlq.js')).dlqCommand(await ctx(), action, ids.map(String)));
 
   cli
-    .command('config <action> [key] [value]', 'Settings: config get [key] (or config list) | config set <key> <value>')
+    .command('config <action> [key] [value]', "Settings: config get [key] (or config list) | config set <key> <value>; config set store <file|postgres://…> is the data dir's own")
     .usage('config get [key] [--json]   or   config list [--json]   or   config set <key> <value>')
     .option('--json', 'Print as JSON')
     .example('queuectl config set max-retries 5')
+    .example('queuectl config set store postgres://queue@db/jobs')
     .action(async (action: string, key?: string, value?: string) =>
-      (await import('./commands/config.js')).configCommand(await ctx(), action, key, value),
+      (await import('./commands/config.js')).configCommand(ctx, raw, action, key === undefined ? undefined : String(key), value === undefined ? undefined : String(value)),
     );
 
   cli
-    .command('store <action>', 'The store itself: store migrate (create or bring its schema up to date now)')
-    .usage('store migrate [--store postgres://…]')
+    .command('store <action>', 'The store itself: store migrate (create or bring its schema up to date now) | store copy --from <dir|url> --to <dir|url>')
+    .usage('store migrate [--store postgres://…]   or   store copy --from <dir|url> --to <dir|url> [--json]')
+    .option('--from <dir|url>', 'copy: the store to copy from, a data directory or postgres://…[?schema=NAME]; left as it is')
+    .option('--to <dir|url>', 'copy: the store to copy into, a data directory (made if need be) or postgres://…[?schema=NAME]')
     .option('--json', 'Print as JSON')
     .example('queuectl store migrate --store postgres://queue@db/jobs')
-    .action(async (action: string) => (await import('./commands/store.js')).storeCommand(await ctx(), action));
+    .example('queuectl store copy --from ~/.local/state/queuectl --to postgres://queue@db/jobs')
+    .action(async (action: string) =>
+      action === 'copy'
+        ? (await import('./commands/store-copy.js')).storeCopyCommand(raw)
+        : (await import('./commands/store.js')).storeCommand(await ctx(), action),
+    );
 
   // Listed for --help; `help <command>` itself is read as `<command> --help` (see expandHelp).
   cli.command('help [command]', 'The help of a command: queuectl help enqueue');

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { CycleRequest, CycleResult, RunRef, Store, StoreChange } from '../core/ports/store.js';
+import type { QueueCopy, QueueDump } from '../core/ports/queue-copy.js';
 import type { ClaimedJob, Job } from '../core/rules/job.js';
 import type { JobSpec } from '../core/rules/job-spec.js';
 import type { RunOutcome } from '../core/rules/outcome.js';
@@ -15,6 +16,8 @@ export interface ContractSubject {
   store: Store;
   /** Another view of the same jobs, as another process opens them (for `watch` and `current`). */
   reopen(): Store;
+  /** The same queue as `store copy` reads and writes it. */
+  copy(): QueueCopy;
 }
 
 /** `open`: a store with no jobs and no settings, removed once the test `t` is done. */
@@ -334,5 +337,105 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
       stop();
     }
     assert.deepEqual([...new Set(changes)], ['jobs']);
+  });
+  // store copy (core/ports/queue-copy.ts): each test copies between two empty stores of this kind.
+  const copyTest = (title: string, body: (source: ContractSubject, target: ContractSubject) => Promise<void>) =>
+    test(`${name} store: copy: ${title}`, async (t) => body(await open(t), await open(t)));
+  /** Each job's log as one text, whatever parts (hosts) the store keeps it in. */
+  const logTexts = (dump: QueueDump) => {
+    const texts = new Map<string, string>();
+    for (const part of dump.logs) texts.set(part.id, (texts.get(part.id) ?? '') + part.text);
+    return Object.fromEntries([...texts].sort(([a], [b]) => (a < b ? -1 : 1)));
+  };
+  /** A source holding a job in every state but processing, settings set, an environment and a pruned completed job. */
+  const fillSource = async (store: Store) => {
+    await store.setConfig('max_retries', 0);
+    await store.setConfig('backoff_base', 1);
+    await store.updateConfig('queues', (queues) => ({ ...queues, gpu: { parallel: 1 } }));
+    await store.enqueue(
+      [
+        { command: 'true', id: 'gone' },
+        { command: 'true', id: 'done' },
+        { command: 'false', id: 'retried', max_retries: 1 },
+        { command: 'false', id: 'dead' },
+        { command: 'true', id: 'stopped' },
+        { command: 'true', id: 'waiting', after: ['gone'], queue: 'gpu' },
+      ],
+      { cwd: '/', now: T0, env: { GREETING: 'hi' } },
+    );
+    const claimed = (await cycle(store, { claim: 4 })).claimed;
+    assert.deepEqual(ids(claimed), ['gone', 'done', 'retried', 'dead']);
+    await cycle(store, { outcomes: [ended(claimed[0]!, ok), ended(claimed[1]!, ok), ended(claimed[2]!, failed), ended(claimed[3]!, failed)] });
+    await store.cancel(['stopped'], { now: at(2), hasRun: () => () => false, noteCanceled: () => undefined });
+    await store.prune({ states: ['completed'], olderThanMs: null }, { now: at(3) });
+  };
+
+  copyTest('a dump holds every job, the settings set, the environments and the pruned completed ids; loaded, it is the same queue', async (source, target) => {
+    await fillSource(source.store);
+    const before = await source.store.version();
+    const dump = await source.copy().dump();
+    assert.equal(await source.store.version(), before, 'dumping changes nothing');
+    assert.deepEqual(dump.jobs.map((job) => [job.id, job.state]).sort(), [['dead', 'dead'], ['retried', 'failed'], ['stopped', 'canceled'], ['waiting', 'pending']]);
+    assert.deepEqual(ids(dump.jobs), ids(await source.store.list()), "in the store's enqueue order, as list shows it");
+    assert.deepEqual(dump.settings, { max_retries: 0, backoff_base: 1, queues: { gpu: { parallel: 1 } } }, 'only what was set');
+    const envId = dump.jobs[0]!.env_id!;
+    assert.ok(envId, 'the jobs refer to their environment');
+    assert.deepEqual(dump.envs.map((env) => [env.id, env.env.GREETING]), [[envId, 'hi']]);
+    assert.deepEqual(dump.completedIds.sort(), ['done', 'gone']);
+
+    const withLogs: QueueDump = {
+      ...dump,
+      logs: [
+        { id: 'dead', host: null, text: 'run 1 of dead\n' },
+        { id: 'retried', host: 'alpha', text: 'run 1 on alpha\n' },
+        { id: 'retried', host: 'beta', text: 'run 2 on beta\n' },
+      ],
+    };
+    assert.equal(await target.copy().exists(), false, 'an empty store holds no queue');
+    await target.copy().load(withLogs);
+    assert.equal(await target.copy().exists(), true);
+    assert.deepEqual(await target.store.list(), await source.store.list(), 'every job, as it was');
+    assert.deepEqual(await target.store.config(), await source.store.config(), 'the same settings');
+    const copied = await target.copy().dump();
+    assert.deepEqual(logTexts(copied), { dead: 'run 1 of dead\n', retried: 'run 1 on alpha\nrun 2 on beta\n' }, 'the logs, parts in order');
+    assert.deepEqual(copied.envs, dump.envs);
+    assert.deepEqual(copied.completedIds.sort(), ['done', 'gone']);
+    // The copy works as a queue: a dependency pruned in the source is known as completed, and jobs are claimed.
+    await target.store.enqueue([{ command: 'true', id: 'later', after: ['gone'] }], { cwd: '/', now: at(4) });
+    const claimed = await cycle(target.store, { claim: 5 }, at(100));
+    assert.deepEqual(ids(claimed.claimed).sort(), ['later', 'retried', 'waiting']);
+  });
+
+  copyTest('an id the target holds refuses the load with nothing written: no job, setting or log', async (source, target) => {
+    await enqueue(source.store, [{ command: 'true', id: 'new' }, { command: 'true', id: 'both' }]);
+    await source.store.setConfig('lease', 10);
+    await enqueue(target.store, [{ command: 'echo mine', id: 'both' }]);
+    const dump = { ...(await source.copy().dump()), logs: [{ id: 'new', host: null, text: 'log\n' }] };
+    assert.deepEqual(await target.copy().taken(['new', 'both']), ['both']);
+    const before = await target.store.version();
+    await assert.rejects(target.copy().load(dump), (error: Error & { exitCode?: number }) => error.exitCode === 2 && /job "both" already exists in .*nothing was copied/.test(error.message));
+    assert.deepEqual((await target.store.list()).map((job) => [job.id, job.command]), [['both', 'echo mine']]);
+    assert.equal((await target.store.config()).lease, 30, 'the settings as they were');
+    assert.deepEqual((await target.copy().dump()).logs, []);
+    assert.equal(await target.store.version(), before);
+  });
+
+  copyTest('settings set in the source win over the target\'s; those set only in the target stay', async (source, target) => {
+    await source.store.setConfig('max_retries', 5);
+    await target.store.setConfig('max_retries', 9);
+    await target.store.setConfig('lease', 10);
+    await target.copy().load(await source.copy().dump());
+    const config = await target.store.config();
+    assert.equal(config.max_retries, 5);
+    assert.equal(config.lease, 10);
+  });
+
+  copyTest('looking for a queue or for taken ids creates nothing', async (_source, target) => {
+    const copy = target.copy();
+    assert.deepEqual(await copy.taken(['a']), []);
+    assert.equal(await copy.exists(), false);
+    await enqueue(target.store, [{ command: 'true', id: 'a' }]);
+    assert.equal(await copy.exists(), true);
+    assert.deepEqual(await copy.taken(['a', 'b']), ['a']);
   });
 }

@@ -4,7 +4,8 @@ import type { CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 
 export async function storeCommand(ctx: CommandContext, action: string): Promise<void> {
-  if (action !== 'migrate') throw inputError(`unknown store action "${action}": expected migrate`);
+  if (action !== 'migrate') throw inputError(`unknown store action "${action}": expected migrate or copy`);
+  for (const name of ['from', 'to']) if (ctx.raw.values.has(name)) throw inputError(`--${name} goes with store copy`);
   ctx.host.prepare();
   await ctx.store.prepare();
   if (ctx.json) printJson({ store: ctx.store.location, ready: true });

@@ -88,9 +88,23 @@ async function detach(ctx: CommandContext, count: number, queues: readonly strin
   const logPath = ctx.host.managerLog;
   const logFd = openSync(logPath, 'a');
   const script = process.argv[1]!;
+  // The store as this command was told it: a --store flag goes along (QUEUECTL_STORE does with the
+  // environment, and the data dir's own choice is read again); without it, the background
+  // manager would run on another store than the one this command waits for it on.
+  const store = ctx.raw.values.get('store');
   const child = spawn(
     process.execPath,
-    [script, 'worker', 'start', '--count', String(count), ...(queues === null ? [] : ['--queue', queues.join(',')]), '--data-dir', ctx.dataDir],
+    [
+      script,
+      'worker',
+      'start',
+      '--count',
+      String(count),
+      ...(queues === null ? [] : ['--queue', queues.join(',')]),
+      '--data-dir',
+      ctx.dataDir,
+      ...(store === undefined ? [] : [`--store=${store}`]),
+    ],
     { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, [MANAGER_LOG_VARIABLE]: logPath } },
   );
   closeSync(logFd);

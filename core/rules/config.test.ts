@@ -110,3 +110,17 @@ test('a stored value of the wrong type is reported with the file, not replaced b
     );
   }
 });
+
+test('config.json may hold the data dir\'s choice of store, which is no setting of the queue; only a string', () => {
+  const config = resolveConfig({ store: 'postgres://db/jobs', max_retries: 1 }, 'config.json');
+  assert.equal(config.max_retries, 1);
+  assert.equal('store' in config, false);
+  assert.throws(
+    () => resolveConfig({ store: 5 }, '/data/config.json'),
+    (error: unknown) => error instanceof QueuectlError && error.exitCode === 1 && /^\/data\/config\.json: "store" must be file or a postgres:\/\/ URL/.test(error.message),
+  );
+});
+
+test('an unknown key lists the data dir\'s own keys too', () => {
+  assert.throws(() => parseConfigKey('retries'), (error: unknown) => error instanceof QueuectlError && /, store$/.test(error.message));
+});

@@ -69,6 +69,19 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
 
 export const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as ConfigKey[];
 
+/**
+ * Settings of the data directory itself, whatever store holds the queue: `store`, the store the
+ * commands use when neither `--store` nor QUEUECTL_STORE says (`config set store`). They live in
+ * the data dir's config.json beside the file store's settings, and are not settings of a queue
+ * (a copy does not carry them, a database does not hold them).
+ */
+export const LOCAL_CONFIG_KEYS = ['store'] as const;
+export type LocalConfigKey = (typeof LOCAL_CONFIG_KEYS)[number];
+
+export function isLocalConfigKey(name: string): name is LocalConfigKey {
+  return (LOCAL_CONFIG_KEYS as readonly string[]).includes(name.replaceAll('-', '_'));
+}
+
 interface KeyRule {
   /** What the value must be, for error messages. */
   expected: string;
@@ -167,7 +180,7 @@ const RULES: Record<ConfigKey, KeyRule> = {
 export function parseConfigKey(name: string): ConfigKey {
   const key = name.replaceAll('-', '_');
   if (!(CONFIG_KEYS as string[]).includes(key)) {
-    throw inputError(`unknown config key "${name}": expected one of ${CONFIG_KEYS.join(', ')}`);
+    throw inputError(`unknown config key "${name}": expected one of ${[...CONFIG_KEYS, ...LOCAL_CONFIG_KEYS].join(', ')}`);
   }
   return key as ConfigKey;
 }
@@ -185,6 +198,11 @@ export function resolveConfig(stored: Record<string, unknown>, file: string): Co
   const config: Config = { ...DEFAULT_CONFIG };
   for (const [name, value] of Object.entries(stored)) {
     const key = name.replaceAll('-', '_');
+    if (isLocalConfigKey(key)) {
+      // Not a setting of the queue; what it names is checked where the store is chosen (cli/store-choice.ts).
+      if (typeof value !== 'string') throw new QueuectlError(`${file}: "${name}" must be file or a postgres:// URL, got ${showValue(value)}; fix it or run queuectl config set store <file|postgres://…>`, 'ECORRUPT');
+      continue;
+    }
     if (!(CONFIG_KEYS as string[]).includes(key)) {
       throw new QueuectlError(`${file}: unknown key "${name}"; fix or remove it`, 'ECORRUPT');
     }

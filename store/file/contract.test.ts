@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storeContract } from '../contract.js';
+import { FileQueueCopy } from './copy.js';
 import { FileStore } from './file-store.js';
 
 storeContract('file', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'queuectl-contract-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return { store: new FileStore(dir), reopen: () => new FileStore(dir) };
+  return { store: new FileStore(dir), reopen: () => new FileStore(dir), copy: () => new FileQueueCopy(dir) };
 });

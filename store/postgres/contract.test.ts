@@ -29,6 +29,6 @@ if (url === undefined || url === '') {
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await client.end();
     });
-    return { store: open(), reopen: open };
+    return { store: open(), reopen: open, copy: () => open().queueCopy() };
   });
 }

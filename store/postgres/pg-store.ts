@@ -44,6 +44,7 @@ import type {
 import type { ManagerRegistry } from '../../core/ports/host.js';
 import type { ManagerFiles } from '../local/manager-registry.js';
 import { PgManagers } from './pg-managers.js';
+import { PgQueueCopy } from './pg-copy.js';
 import { migrate, quoteIdent } from './schema.js';
 import { insertJobs, updateJobs } from './job-rows.js';
 import type { LogRow } from './log-follower.js';
@@ -650,6 +651,25 @@ export class PgStore implements Store {
   async logRows(jobId: string): Promise<LogRow[]> {
     const rows = await this.query<{ seq: string; run: string; cut: string; text: string }>(`SELECT seq, run, cut, text FROM ${this.s}.logs WHERE job_id = $1 ORDER BY seq`, [jobId]);
     return rows.map((row) => ({ seq: Number(row.seq), run: row.run, cut: Number(row.cut), text: row.text }));
+  }
+
+  /** `store copy` of this queue (see pg-copy.ts), over this store's connections and transactions. */
+  queueCopy(): PgQueueCopy {
+    return new PgQueueCopy({
+      location: this.location,
+      schema: this.schema,
+      s: this.s,
+      probe: async (text, values) => {
+        const client = await this.connect();
+        try {
+          return (await client.query(text, values)).rows;
+        } finally {
+          client.release();
+        }
+      },
+      transaction: (body) => this.transaction(body),
+      close: () => this.close(),
+    });
   }
 
   /**

@@ -1,0 +1,131 @@
+/**
+ * `store copy` in the file store (see core/ports/queue-copy.ts). The dump is read without the
+ * lock, as every read is (each file is whole at every instant; queue.json and dlq.json are read
+ * as one consistent pair), so copying from a data dir changes nothing in it.
+ *
+ * The load is one transaction under the data dir's lock. Before the job files, the things jobs
+ * point to: stored environments (never replaced: an id is a hash of the content), the logs of the
+ * copied ids, the completed ids. Then dlq.json, then queue.json, then config.json, each written
+ * by atomic rename (the transaction's order). A crash can only leave part of a copy, never lose a
+ * job (the source is not touched): before dlq.json, logs and environments that no job uses
+ * (removed by the next enqueue of those ids, and the next prune); between the files, the DLQ's
+ * jobs without the queue's, or the jobs without the settings. Copying again then names the ids
+ * already there.
+ */
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import type { Config, ConfigKey } from '../../core/rules/config.js';
+import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
+import { QueuectlError } from '../../core/rules/errors.js';
+import type { DeadJob } from '../../core/rules/job.js';
+import { oldestFirst } from '../../core/rules/list.js';
+import type { LogPart, QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
+import { mkdirInExisting, readJsonIfExists, readTextIfExists, writeFileDurably } from '../local/durable-file.js';
+import { jobLogPath, logFiles, removeJobLogs } from '../local/job-logs.js';
+import { listArchive, readArchiveBatch } from './archive.js';
+import { findCompletedIds, recordCompletedIds } from './completed-ids.js';
+import { envPath } from './envs.js';
+import { JobFiles } from './job-files.js';
+
+export class FileQueueCopy implements QueueCopy {
+  private readonly files: JobFiles;
+
+  constructor(root: string) {
+    this.files = new JobFiles(root);
+  }
+
+  get location(): string {
+    return this.files.paths.root;
+  }
+
+  async exists(): Promise<boolean> {
+    const { paths } = this.files;
+    return this.files.queueFileExists() || existsSync(paths.dlq) || existsSync(paths.config);
+  }
+
+  async dump(): Promise<QueueDump> {
+    const { paths } = this.files;
+    const { queue, dlq } = this.files.snapshot();
+    const stored = readJsonIfExists(paths.config) ?? {};
+    if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) {
+      throw new QueuectlError(`${paths.config} must hold a JSON object of settings; fix it or move it away`, 'ECORRUPT');
+    }
+    const jobs = oldestFirst([...queue, ...dlq]);
+    const present = logFiles(paths);
+    const logs: LogPart[] = [];
+    for (const job of jobs) {
+      if (!present.has(`${job.id}.log`)) continue;
+      const text = readTextIfExists(jobLogPath(paths, job.id));
+      if (text !== undefined) logs.push({ id: job.id, host: null, text });
+    }
+    const envs: QueueDump['envs'] = [];
+    for (const id of new Set(jobs.flatMap((job) => (job.env_id ? [job.env_id] : [])))) {
+      const env = readJsonIfExists(envPath(paths, id));
+      // One missing here fails its jobs' start in the source as well; the copy does not make it worse.
+      if (typeof env === 'object' && env !== null && !Array.isArray(env)) envs.push({ id, env: env as Record<string, string> });
+    }
+    return {
+      jobs,
+      settings: queueSettings(stored as Record<string, unknown>, paths.config),
+      logs,
+      envs,
+      completedIds: readCompletedIds(paths.completedIds),
+      archived: listArchive(paths).reduce((sum, batch) => sum + readArchiveBatch(paths, batch.name).length, 0),
+    };
+  }
+
+  async taken(ids: readonly string[]): Promise<string[]> {
+    const { queue, dlq } = this.files.snapshot();
+    const here = new Set([...queue, ...dlq].map((job) => job.id));
+    return ids.filter((id) => here.has(id));
+  }
+
+  async load(dump: QueueDump): Promise<void> {
+    const { paths } = this.files;
+    await this.files.transact((tx) => {
+      tx.config(); // a broken config.json is reported before anything is written, as by every command
+      const dlq = tx.dlq(); // first: loading it may repair the queue
+      const here = new Set([...tx.queue(), ...dlq].map((job) => job.id));
+      const ids = dumpIds(dump);
+      refuseTaken(ids.filter((id) => here.has(id)), this.location);
+      for (const [key, value] of Object.entries(dump.settings)) tx.setConfigValue(key as ConfigKey, value as Config[ConfigKey]);
+      for (const { id, env } of dump.envs) {
+        if (existsSync(envPath(paths, id))) continue;
+        mkdirInExisting(paths.envs);
+        chmodSync(paths.envs, 0o700);
+        writeFileDurably(envPath(paths, id), `${JSON.stringify(env, null, 1)}\n`, { mode: 0o600 });
+      }
+      // The log of an earlier job of a copied id is not the copied job's (as enqueue does).
+      removeJobLogs(paths, ids);
+      const texts = new Map<string, string>();
+      for (const part of dump.logs) texts.set(part.id, (texts.get(part.id) ?? '') + part.text);
+      if (texts.size > 0) mkdirInExisting(paths.logs);
+      for (const [id, text] of texts) writeFileDurably(jobLogPath(paths, id), text);
+      const known = findCompletedIds(paths, new Set(dump.completedIds));
+      recordCompletedIds(paths, dump.completedIds.filter((id) => !known.has(id)));
+      // The file that gains dead jobs first: jobs that cannot run before jobs that can.
+      const dead = dump.jobs.filter((job): job is DeadJob => job.state === 'dead');
+      const queued = dump.jobs.filter((job) => job.state !== 'dead');
+      if (dead.length > 0) tx.setDlq([...dlq, ...dead]);
+      if (queued.length > 0) tx.setQueue([...tx.queue(), ...queued]);
+    });
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open.
+  }
+}
+
+/** The ids of `completed-ids` and its older part, each once. */
+function readCompletedIds(path: string): string[] {
+  const ids = new Set<string>();
+  for (const file of [`${path}.1`, path]) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const id of text.split('\n')) if (id !== '') ids.add(id);
+  }
+  return [...ids];
+}

@@ -1,0 +1,148 @@
+/**
+ * `store copy` in the PostgreSQL store (see core/ports/queue-copy.ts). The dump is one read-only
+ * transaction at one snapshot (REPEATABLE READ): jobs, settings, logs, environments and completed
+ * ids as they were at one instant, whatever other hosts do meanwhile. The load is one
+ * transaction: all of it commits, or none.
+ *
+ * Looking for a queue, or for taken ids, creates nothing: a schema that is not there holds no
+ * queue and no ids. The load creates the schema (as any command's first use does) in its own
+ * step before its transaction, so a load refused there may leave an empty schema behind.
+ */
+import type pg from 'pg';
+import type { QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
+import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
+import { resolveConfig } from '../../core/rules/config.js';
+import type { Job } from '../../core/rules/job.js';
+import { hostName } from '../local/host.js';
+import { insertJobs } from './job-rows.js';
+import type { Transaction } from './transaction.js';
+
+/** What the copy needs of its PgStore: given by PgStore.queueCopy(). */
+export interface PgCopyAccess {
+  location: string;
+  /** The schema's name. */
+  schema: string;
+  /** The schema, quoted for SQL. */
+  s: string;
+  /** One statement on a connection, the schema neither created nor migrated. */
+  probe<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]>;
+  /** One transaction of the store (the schema created or migrated first); what it adds to `tx.changes` the others are told once it commits. */
+  transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** PostgreSQL's error for a duplicate key. */
+const UNIQUE_VIOLATION = '23505';
+
+export class PgQueueCopy implements QueueCopy {
+  constructor(private readonly db: PgCopyAccess) {}
+
+  get location(): string {
+    return this.db.location;
+  }
+
+  async exists(): Promise<boolean> {
+    const rows = await this.db.probe<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [`${this.db.s}.jobs`]);
+    return rows[0]?.found != null;
+  }
+
+  async dump(): Promise<QueueDump> {
+    const { s } = this.db;
+    return this.db.transaction(async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY'); // the first statement after BEGIN
+      const jobs = (await client.query<{ doc: Job }>(`SELECT doc FROM ${s}.jobs ORDER BY created_at, seq`)).rows.map((row) => row.doc);
+      const settings = (await client.query<{ key: string; value: unknown }>(`SELECT key, value FROM ${s}.settings ORDER BY key`)).rows;
+      // The logs of the jobs copied; those of archived jobs stay with the archive.
+      const logs = await client.query<{ job_id: string; host: string; run: string; text: string }>(
+        `SELECT job_id, host, run, text FROM ${s}.logs WHERE job_id IN (SELECT id FROM ${s}.jobs) ORDER BY job_id, seq`,
+      );
+      const envIds = [...new Set(jobs.flatMap((job) => (job.env_id ? [job.env_id] : [])))];
+      const envs = await client.query<{ id: string; env: Record<string, string> }>(`SELECT id, env FROM ${s}.envs WHERE id = ANY($1) ORDER BY id`, [envIds]);
+      const completed = await client.query<{ id: string }>(`SELECT id FROM ${s}.completed_ids ORDER BY id`);
+      const archived = await client.query<{ count: string }>(`SELECT count(*) FROM ${s}.archive`);
+      return {
+        jobs,
+        settings: queueSettings(Object.fromEntries(settings.map((row) => [row.key, row.value])), `the settings of ${this.location}`),
+        logs: logs.rows.map((row) => ({ id: row.job_id, host: row.host, run: row.run, text: row.text })),
+        envs: envs.rows,
+        completedIds: completed.rows.map((row) => row.id),
+        archived: Number(archived.rows[0]?.count ?? 0),
+      };
+    });
+  }
+
+  async taken(ids: readonly string[]): Promise<string[]> {
+    if (!(await this.exists())) return [];
+    const rows = await this.db.probe<{ id: string }>(`SELECT id FROM ${this.db.s}.jobs WHERE id = ANY($1)`, [ids]);
+    const here = new Set(rows.map((row) => row.id));
+    return ids.filter((id) => here.has(id));
+  }
+
+  async load(dump: QueueDump): Promise<void> {
+    const { s, schema } = this.db;
+    const ids = dumpIds(dump);
+    // Parts whose host is not known (from the file store) are this host's: it wrote them here.
+    const host = hostName();
+    try {
+      await this.db.transaction(async (client) => {
+        await this.checkSettings(client); // broken settings here are reported before anything is written, as by every command
+        const taken = await client.query<{ id: string }>(`SELECT id FROM ${s}.jobs WHERE id = ANY($1) FOR UPDATE`, [ids]);
+        refuseTaken(taken.rows.map((row) => row.id), this.location);
+        // In the order given, which `seq` keeps (list, and the claim order of equal priorities).
+        for (const statement of insertJobs(s, dump.jobs)) await client.query(statement);
+        if (Object.keys(dump.settings).length > 0) {
+          // One change of the settings at a time, as updateConfig takes them.
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`queuectl:${schema}:settings`]);
+          const entries = Object.entries(dump.settings);
+          await client.query(
+            `INSERT INTO ${s}.settings (key, value) SELECT * FROM unnest($1::text[], $2::jsonb[])
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+            [entries.map(([key]) => key), entries.map(([, value]) => JSON.stringify(value))],
+          );
+          await this.checkSettings(client);
+          client.changes.add('config');
+        }
+        await client.query(`INSERT INTO ${s}.envs (id, env) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (id) DO NOTHING`, [
+          dump.envs.map((env) => env.id),
+          dump.envs.map((env) => JSON.stringify(env.env)),
+        ]);
+        // The log of an earlier job of a copied id is not the copied job's (as enqueue does).
+        await client.query(`DELETE FROM ${s}.logs WHERE job_id = ANY($1)`, [ids]);
+        // One row per job, host and run, in the order given (read back in the order of `seq`).
+        const parts = new Map<string, { id: string; host: string; run: string; text: string }>();
+        for (const part of dump.logs) {
+          const row = { id: part.id, host: part.host ?? host, run: part.run ?? '', text: '' };
+          const key = JSON.stringify([row.id, row.host, row.run]);
+          const kept = parts.get(key) ?? row;
+          kept.text += part.text;
+          parts.set(key, kept);
+        }
+        const rows = [...parts.values()];
+        await client.query(
+          `INSERT INTO ${s}.logs (job_id, host, run, text)
+           SELECT job_id, host, run, text FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS p (job_id, host, run, text, n) ORDER BY n`,
+          [rows.map((row) => row.id), rows.map((row) => row.host), rows.map((row) => row.run), rows.map((row) => row.text)],
+        );
+        await client.query(`INSERT INTO ${s}.completed_ids (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [dump.completedIds]);
+        if (ids.length > 0) client.changes.add('jobs');
+      });
+    } catch (error) {
+      // An enqueue of one of the ids committed after the look above: the same refusal.
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION && (error as { table?: string }).table === 'jobs') {
+        const id = /\(id\)=\((.*)\)/.exec((error as { detail?: string }).detail ?? '')?.[1];
+        refuseTaken([id ?? 'one of the copied ids'], this.location);
+      }
+      throw error;
+    }
+  }
+
+  /** The settings of the target as they stand in this transaction, checked as the store reads them. */
+  private async checkSettings(client: Transaction): Promise<void> {
+    const rows = (await client.query<{ key: string; value: unknown }>(`SELECT key, value FROM ${this.db.s}.settings`)).rows;
+    resolveConfig(Object.fromEntries(rows.map((row) => [row.key, row.value])), `the settings of ${this.location}`);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * `queuectl store copy` and `queuectl config set store`, end to end: the real CLI and real
+ * worker managers, between data directories and PostgreSQL queues. The tests with PostgreSQL
+ * use a schema of their own in the database QUEUECTL_TEST_POSTGRES names, dropped after, and
+ * are skipped with the reason where it is not set.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import pg from 'pg';
+import type { CopySummary } from '../../core/rules/copy.js';
+import type { Job } from '../../core/rules/job.js';
+import { describeRun, rejected, runCli, snapshotDir, startManager, tempDataDir, tempDir, waitFor, type CliResult } from '../helpers.js';
+
+const url = process.env.QUEUECTL_TEST_POSTGRES ?? '';
+const needsPostgres = { skip: url === '' ? 'no PostgreSQL: set QUEUECTL_TEST_POSTGRES=postgres://… (.ci/run starts one)' : false, timeout: 90_000 };
+
+/** A queue of its own in the test database, dropped when the test ends: its URL. */
+function pgQueue(t: TestContext): string {
+  const schema = `queuectl_copy_${randomBytes(6).toString('hex')}`;
+  t.after(async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+  return `${url}${url.includes('?') ? '&' : '?'}schema=${schema}`;
+}
+
+/** The CLI on one data dir (and, with `store`, on that store through QUEUECTL_STORE). */
+function on(data: string, store?: string) {
+  const env = store === undefined ? {} : { QUEUECTL_STORE: store };
+  const run = (args: readonly string[]) => runCli(data, args, { env });
+  const ok = async (args: readonly string[]): Promise<CliResult> => {
+    const result = await run(args);
+    assert.equal(result.code, 0, describeRun(args, result));
+    return result;
+  };
+  const json = async <T>(args: readonly string[]) => JSON.parse((await ok([...args, '--json'])).stdout) as T;
+  const jobs = async () => new Map((await json<Job[]>(['list'])).map((job) => [job.id, job]));
+  const states = async () => Object.fromEntries([...(await jobs())].map(([id, job]) => [id, job.state]));
+  return { data, run, ok, json, jobs, states, manager: (t: TestContext, count = 1) => startManager(t, data, count, env) };
+}
+
+/** `store copy` from `from` to `to`, run on `data` (whose own store plays no part). */
+function copy(data: string, from: string, to: string, json = false): Promise<CliResult> {
+  return runCli(data, ['store', 'copy', '--from', from, '--to', to, ...(json ? ['--json'] : [])]);
+}
+
+/** Until every job named is in the state given. */
+async function settle(queue: ReturnType<typeof on>, wanted: Record<string, string>, what: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const states = await queue.states();
+      return Object.entries(wanted).every(([id, state]) => states[id] === state);
+    },
+    { timeoutMs: 30_000, what },
+  );
+}
+
+/**
+ * A data dir with a finished history: `done` completed and `bad` dead, each with a log, run by a
+ * manager that is stopped again; then `later` (after `done`, printing a variable of its enqueue's
+ * environment) and `plain` pending, and `max_retries` set.
+ */
+async function historyIn(t: TestContext, queue: ReturnType<typeof on>): Promise<void> {
+  await queue.ok(['enqueue', '--id', 'done', '--', 'echo', 'output of done']);
+  await queue.ok(['enqueue', '--id', 'bad', '--max-retries', '0', '--', 'sh', '-c', 'echo output of bad; exit 3']);
+  const manager = queue.manager(t);
+  await settle(queue, { done: 'completed', bad: 'dead' }, 'done to complete and bad to die');
+  await queue.ok(['worker', 'stop']);
+  await manager.exited;
+  const later = await runCli(queue.data, ['enqueue', '--id', 'later', '--after', 'done', '--', 'sh', '-c', 'echo "greeting: $GREETING"'], {
+    env: { GREETING: 'carried along' },
+  });
+  assert.equal(later.code, 0, describeRun(['enqueue', 'later'], later));
+  await queue.ok(['enqueue', '--id', 'plain', '--', 'echo', 'plain']);
+  await queue.ok(['config', 'set', 'max_retries', '1']);
+}
+
+test('file → PostgreSQL: every job, the DLQ, the settings, logs and environments; a worker there drains the copy, and logs reads it', needsPostgres, async (t) => {
+  const source = on(tempDataDir(t));
+  await historyIn(t, source);
+  const before = snapshotDir(source.data);
+  const target = pgQueue(t);
+  const result = await copy(tempDataDir(t), source.data, target, true);
+  assert.equal(result.code, 0, describeRun(['store', 'copy'], result));
+  const summary = JSON.parse(result.stdout) as CopySummary;
+  assert.deepEqual(
+    { jobs: summary.jobs, dlq: summary.dlq, settings: summary.settings, logs: summary.logs, envs: summary.envs },
+    { jobs: 3, dlq: 1, settings: 2, logs: 2, envs: 2 },
+    "done, later and plain; bad; poll_interval and max_retries; the logs of done and bad; the environments of the enqueues (later's has GREETING)",
+  );
+  assert.match(summary.to, /^postgres:\/\/127\.0\.0\.1:\d+\/\w+ \(schema queuectl_copy_\w+\)$/);
+  assert.deepEqual(snapshotDir(source.data), before, 'the source is as it was');
+
+  const there = on(tempDataDir(t), target);
+  assert.deepEqual(await there.states(), { done: 'completed', bad: 'dead', later: 'pending', plain: 'pending' });
+  assert.deepEqual((await there.json<Job[]>(['dlq', 'list'])).map((job) => [job.id, job.exit_code]), [['bad', 3]]);
+  assert.equal((await there.ok(['config', 'get', 'max_retries'])).stdout, '1\n');
+  assert.match((await there.ok(['logs', 'done'])).stdout, /^--- queuectl: run 1 of 4 started [^\n]*\noutput of done\n--- queuectl: run 1 of 4 exited with code 0/);
+  assert.match((await there.ok(['logs', 'bad'])).stdout, /^output of bad$/m);
+
+  there.manager(t, 2);
+  await settle(there, { later: 'completed', plain: 'completed' }, 'the copied jobs to run in the target');
+  assert.match((await there.ok(['logs', 'later'])).stdout, /^greeting: carried along$/m, 'it ran in the environment of its enqueue');
+  assert.equal((await source.states()).later, 'pending', 'the source did not run it');
+
+  // Copied again: every id is there now. Nothing is written, and the ids are named.
+  const listed = await there.json<Job[]>(['list']);
+  const again = await copy(tempDataDir(t), source.data, target);
+  assert.equal(again.code, 2, describeRun(['store', 'copy'], again));
+  assert.match(again.stderr, /^queuectl: 4 jobs already exist \("done", "bad", "later", "plain"\) in postgres:\/\/[^\n]+: nothing was copied [^\n]+\n$/);
+  assert.deepEqual(await there.json<Job[]>(['list']), listed);
+});
+
+test('PostgreSQL → file: a new data dir gets the queue, a pruned dependency counts as completed, and a worker there drains it', needsPostgres, async (t) => {
+  const store = pgQueue(t);
+  const source = on(tempDataDir(t), store);
+  await source.ok(['enqueue', '--id', 'first', '--', 'echo', 'first ran']);
+  const manager = source.manager(t);
+  await settle(source, { first: 'completed' }, 'first to complete');
+  await source.ok(['worker', 'stop']);
+  await manager.exited;
+  await source.ok(['enqueue', '--id', 'keep', '--', 'echo', 'kept']);
+  await source.ok(['config', 'set', 'lease', '20']);
+  await source.ok(['prune']); // first goes; its id stays known as completed
+  await source.ok(['enqueue', '--id', 'second', '--after', 'first', '--', 'echo', 'second ran']);
+  const listedBefore = await source.json<Job[]>(['list']);
+
+  const dir = join(tempDir(t), 'new', 'queue');
+  const result = await copy(tempDataDir(t), store, dir);
+  assert.equal(result.code, 0, describeRun(['store', 'copy'], result));
+  assert.match(result.stdout, /^copied 2 job\(s\), 0 DLQ job\(s\), 1 setting\(s\) and 0 log\(s\) from postgres:\/\/[^\n]+ to [^\n]+\/new\/queue\n$/);
+  assert.deepEqual(await source.json<Job[]>(['list']), listedBefore, 'the source is as it was');
+
+  const there = on(dir);
+  assert.deepEqual(await there.json<Job[]>(['list']), listedBefore, 'the same jobs, in the same order');
+  assert.equal((await there.ok(['config', 'get', 'lease'])).stdout, '20\n');
+  there.manager(t);
+  await settle(there, { keep: 'completed', second: 'completed' }, 'the copied jobs to run in the data dir');
+  assert.match((await there.ok(['logs', 'second'])).stdout, /^second ran$/m);
+});
+
+test('file → file; an id that the target holds stops the copy with nothing written, naming it (exit 2); the archive stays behind', { timeout: 60_000 }, async (t) => {
+  const source = on(tempDataDir(t));
+  await source.ok(['enqueue', '--id', 'a', '--', 'true']);
+  await source.ok(['enqueue', '--id', 'b', '--', 'true']);
+  // An archive batch, as retention writes one: a finished job moved out of queue.json.
+  const archived = (await source.jobs()).get('a')!;
+  mkdirSync(join(source.data, 'archive'));
+  writeFileSync(join(source.data, 'archive', '2026-11-23T10-30-00-000Z-1.json'), JSON.stringify({ version: 1, jobs: [{ ...archived, id: 'old' }] }));
+  const target = on(tempDataDir(t));
+  await target.ok(['enqueue', '--id', 'b', '--', 'echo', 'mine']);
+  await target.ok(['config', 'set', 'lease', '10']);
+  const sourceBefore = snapshotDir(source.data);
+  const targetBefore = snapshotDir(target.data);
+
+  const refused = await copy(source.data, source.data, target.data);
+  assert.equal(refused.code, 2, describeRun(['store', 'copy'], refused));
+  assert.equal(refused.stderr, `queuectl: job "b" already exists in ${target.data}: nothing was copied (cancel and prune, or copy into another store)\n`);
+  assert.equal(refused.stdout, '');
+  assert.deepEqual(snapshotDir(target.data), targetBefore, 'nothing written to the target');
+  assert.deepEqual(snapshotDir(source.data), sourceBefore);
+
+  const fresh = join(tempDir(t), 'copy');
+  const result = await copy(source.data, source.data, fresh);
+  assert.equal(result.code, 0, describeRun(['store', 'copy'], result));
+  assert.equal(result.stdout, `copied 2 job(s), 0 DLQ job(s), 1 setting(s) and 0 log(s) from ${source.data} to ${fresh} (the 1 archived job(s) stay in ${source.data})\n`);
+  assert.deepEqual(await on(fresh).json<Job[]>(['list']), await source.json<Job[]>(['list']));
+  assert.equal((await runCli(fresh, ['show', 'old'])).code, 2, 'the archive is not copied');
+  assert.deepEqual(snapshotDir(source.data), sourceBefore, 'the source is as it was');
+});
+
+test('a source with a processing job, or with a manager running, refuses the copy (exit 1) and says to stop its workers first', { timeout: 60_000 }, async (t) => {
+  const source = on(tempDataDir(t));
+  await source.ok(['enqueue', '--id', 'long', '--', 'sleep', '600']);
+  source.manager(t);
+  await waitFor(async () => (await source.jobs()).get('long')?.started_at != null, { what: 'the run to start' });
+  const target = join(tempDir(t), 'copy');
+  const running = await copy(source.data, source.data, target);
+  assert.equal(running.code, 1, describeRun(['store', 'copy'], running));
+  assert.match(running.stderr, /^queuectl: 1 job\(s\) of \S+ are processing \("long"\): their runs belong to a manager of the source, and a copy would run them again; stop its workers first \(queuectl worker stop\), then copy\n$/);
+  assert.equal(existsSync(target), false, 'nothing written');
+
+  const idle = on(tempDataDir(t));
+  await idle.ok(['enqueue', '--id', 'due-later', '--delay', '1h', '--', 'true']);
+  const manager = idle.manager(t);
+  await waitFor(async () => (await idle.json<{ workers: unknown[] }>(['status'])).workers.length === 1, { what: 'the idle manager to register' });
+  const managed = await copy(idle.data, idle.data, target);
+  assert.equal(managed.code, 1, describeRun(['store', 'copy'], managed));
+  assert.match(managed.stderr, /^queuectl: 1 worker manager\(s\) run on \S+: they would run the copied jobs there as well; stop them first \(queuectl worker stop\), then copy\n$/);
+  assert.equal(existsSync(target), false, 'nothing written');
+  await idle.ok(['worker', 'stop']);
+  await manager.exited;
+  assert.equal((await copy(idle.data, idle.data, target)).code, 0, 'once stopped, the copy goes');
+});
+
+test('store copy: bad input is one line, exit 2, and nothing written', { timeout: 60_000 }, async (t) => {
+  const source = on(tempDataDir(t));
+  await source.ok(['enqueue', '--id', 'a', '--', 'true']);
+  const target = join(tempDir(t), 'copy');
+  const file = join(tempDir(t), 'a-file');
+  writeFileSync(file, '');
+  const cases: [string[], RegExp][] = [
+    [['store', 'copy', '--to', target], /store copy needs --from/],
+    [['store', 'copy', '--from', source.data], /store copy needs --to/],
+    [['store', 'copy', '--from', source.data, '--to', source.data], /--from and --to name the same store/],
+    [['store', 'copy', '--from', source.data, '--to', `${source.data}/.`], /--from and --to name the same store/],
+    [['store', 'copy', '--from', source.data, '--to', 'mysql://db/jobs'], /--to must be a data directory or a postgres:\/\/ URL, got "mysql:\/\/db\/jobs"/],
+    [['store', 'copy', '--from', source.data, '--to', file], /--to \S+ is a file, not a data directory/],
+    [['store', 'copy', '--from', source.data, '--to', 'postgres://db/jobs?schema=Bad'], /schema must be lower-case/],
+    [['store', 'copy', '--from', join(target, 'nothing'), '--to', target], /there is no queue at \S+ to copy/],
+    [['store', 'copy', '--store', 'file', '--from', source.data, '--to', target], /--store does not apply/],
+    [['store', 'migrate', '--from', source.data], /--from goes with store copy/],
+  ];
+  for (const [args, message] of cases) await rejected(source.data, args, message);
+  assert.equal(existsSync(target), false, 'no target made');
+});
+
+test('config set store: the data dir\'s own choice, shown with where it came from; --store and QUEUECTL_STORE win; bad values change nothing', { timeout: 60_000 }, async (t) => {
+  const here = on(tempDataDir(t));
+  assert.equal((await here.ok(['config', 'get', 'store'])).stdout, 'file (the default)\n');
+  await rejected(here.data, ['config', 'set', 'store', 'mysql://db/jobs'], /store must be file or a postgres:\/\/ URL, got "mysql:\/\/db\/jobs"/);
+  await rejected(here.data, ['config', 'set', 'store', 'postgres://db/jobs?schema=Bad'], /schema must be lower-case/);
+  await rejected(here.data, ['config', 'set', 'store', ''], /store must be file or a postgres:\/\/ URL, got ""/);
+  assert.equal((await here.ok(['config', 'set', 'store', 'file'])).stdout, `store = file (in ${here.data}/config.json)\n`);
+  assert.deepEqual(await here.json(['config', 'get', 'store']), { value: 'file', from: 'config.json', saved: 'file' });
+  const env = await runCli(here.data, ['config', 'get', 'store'], { env: { QUEUECTL_STORE: 'postgres://u:secret@db/jobs' } });
+  assert.equal(env.stdout, 'postgres://u:***@db/jobs (from QUEUECTL_STORE)\n', 'the password masked');
+  const flag = await here.ok(['--store', 'file', 'config', 'get', 'store']);
+  assert.equal(flag.stdout, 'file (from --store)\n');
+  // The table of every setting has it too; the file store's settings still read the same.
+  assert.match((await here.ok(['config', 'get'])).stdout, /^store +file \(from the data dir's config\.json\)$/m);
+  await here.ok(['config', 'set', 'max_retries', '2']);
+  assert.equal((await here.ok(['config', 'get', 'max_retries'])).stdout, '2\n');
+  // A value broken by hand is reported naming the file (exit 1), and config set store mends it.
+  writeFileSync(join(here.data, 'config.json'), JSON.stringify({ store: 'mysql://x', max_retries: 2 }));
+  const broken = await here.run(['list']);
+  assert.equal(broken.code, 1, describeRun(['list'], broken));
+  assert.match(broken.stderr, /^queuectl: "store" in \S+\/config\.json must be file or a postgres:\/\/ URL, got "mysql:\/\/x"; fix it or run queuectl config set store/);
+  await here.ok(['config', 'set', 'store', 'file']);
+  await here.ok(['list']);
+});
+
+test('config set store postgres://…: every command of the data dir then uses it, its workers too, and other settings go to the database', needsPostgres, async (t) => {
+  const store = pgQueue(t);
+  const here = on(tempDataDir(t));
+  const set = await here.ok(['config', 'set', 'store', store]);
+  assert.equal(set.stdout, `store = ${store} (in ${here.data}/config.json)\n`);
+  assert.deepEqual(await here.json(['config', 'get', 'store']), { value: store, from: 'config.json', saved: store });
+  await here.ok(['config', 'set', 'max_retries', '7']);
+  await here.ok(['enqueue', '--id', 'via-config', '--', 'echo', 'ran on postgres']);
+  const status = await here.json<{ store: string }>(['status']);
+  assert.match(status.store, /^postgres:\/\/127\.0\.0\.1:\d+\/\w+ \(schema queuectl_copy_/);
+  // In the database: another data dir that names the store sees it; the data dir's files do not hold it.
+  const elsewhere = on(tempDataDir(t), store);
+  assert.equal((await elsewhere.jobs()).get('via-config')?.max_retries, 7);
+  assert.equal((await here.run(['--store', 'file', 'show', 'via-config'])).code, 2);
+  assert.equal((await here.ok(['--store', 'file', 'config', 'get', 'max_retries'])).stdout, '3\n', 'not set in the files');
+  // A manager started without --store or QUEUECTL_STORE runs it there, and so do its workers.
+  here.manager(t);
+  await settle(elsewhere, { 'via-config': 'completed' }, 'the job to run on the chosen store');
+  assert.match((await elsewhere.ok(['logs', 'via-config'])).stdout, /^ran on postgres$/m);
+  const set2 = await runCli(here.data, ['config', 'set', 'store', 'file'], { env: { QUEUECTL_STORE: store } });
+  assert.equal(set2.code, 0, describeRun(['config', 'set', 'store', 'file'], set2));
+  assert.match(set2.stdout, /^store = file \(in \S+\/config\.json\); QUEUECTL_STORE overrides it here \(in use: postgres:\/\/[^\n]+\)\n$/);
+});
+
+test('worker start --detach --store postgres://…: the background manager runs on that store, not the data dir\'s files', needsPostgres, async (t) => {
+  const store = pgQueue(t);
+  const data = tempDataDir(t);
+  const started = await runCli(data, ['--store', store, 'worker', 'start', '--detach']);
+  assert.equal(started.code, 0, describeRun(['worker', 'start', '--detach'], started));
+  const there = on(data, store);
+  await there.ok(['enqueue', '--id', 'detached', '--', 'echo', 'ran']);
+  await settle(there, { detached: 'completed' }, 'the background manager to run the job on the store');
+  await there.ok(['worker', 'stop']);
+});
