@@ -197,7 +197,9 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     const shared = queue(t);
     const alpha = shared.host('alpha');
     const beta = shared.host('beta');
-    await alpha.ok(['enqueue', '--id', 'long', '--', 'sleep', '2']);
+    // Runs until the test opens the gate: however slow the machine, it is running while status looks.
+    const gate = join(tempDir(t), 'go');
+    await alpha.ok(['enqueue', '--id', 'long', '--', 'sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`]);
     const first = alpha.manager(1);
     await waitFor(async () => (await alpha.job('long'))?.started_at != null, { timeoutMs: 20_000, what: 'the job to start on alpha' });
     const second = beta.manager(2);
@@ -215,7 +217,10 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
       ['beta', null],
     ]);
     assert.match((await beta.ok(['status'])).stdout, /^HOST +PID +MANAGER +JOB$/m);
-    await alpha.ok(['worker', 'stop']);
+    const stopping = alpha.run(['worker', 'stop']);
+    await waitFor(async () => first.output().includes('stopping:'), { what: "alpha's manager to begin stopping" });
+    writeFileSync(gate, '');
+    assert.equal((await stopping).code, 0);
     assert.equal(await withDeadline(first.exited, 15_000, "alpha's manager to stop"), 0);
     assert.equal((await alpha.job('long'))?.state, 'completed', 'its running job finished first');
     assert.equal(processAlive(second.pid), true, "beta's manager runs on");
