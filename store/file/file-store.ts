@@ -31,14 +31,21 @@ import type {
 import { findArchivedJobs } from './archive.js';
 import { dataSignature } from './file-version.js';
 import { JobFiles } from './job-files.js';
+import type { CheckpointPolicy } from './queue-log.js';
+
+/** How long the queue stays unchanged before a manager folds the journal into queue.json. */
+export const QUIET_CHECKPOINT_MS = 1_000;
 
 export class FileStore implements Store {
   readonly files: JobFiles;
   /** The dispatch cycle, loaded by a manager's first cycle (a command that runs none never loads it). */
   private cycleModule: Promise<typeof import('./dispatch-cycle.js')> | undefined;
+  /** Folds the journal into queue.json once the queue went quiet (see armCheckpoint). */
+  private quiet: { timer: NodeJS.Timeout; seen: string } | undefined;
 
-  constructor(root: string) {
-    this.files = new JobFiles(root);
+  /** `policy`: when queue.json is rewritten whole (queue-log.ts); the defaults but in tests. */
+  constructor(root: string, policy: CheckpointPolicy = {}) {
+    this.files = new JobFiles(root, policy);
   }
 
   get location(): string {
@@ -56,14 +63,36 @@ export class FileStore implements Store {
 
   async close(): Promise<void> {
     // Nothing is held open between operations.
+    if (this.quiet) clearTimeout(this.quiet.timer);
+    this.quiet = undefined;
   }
 
   async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
     const { dispatchCycle } = await (this.cycleModule ??= import('./dispatch-cycle.js'));
-    return this.files.transact((tx) => ({
+    const result = await this.files.transact((tx) => ({
       ...dispatchCycle(tx, request, hooks.now ?? new Date(), hooks.newToken, hooks.runStarted),
       config: tx.config(),
     }));
+    this.armCheckpoint();
+    return result;
+  }
+
+  /**
+   * A manager folds the journal into queue.json within QUIET_CHECKPOINT_MS of the queue's last
+   * change (its own or another process's), so that at rest queue.json alone is complete and
+   * current for `jq`. Every cycle that finds the journal changed starts the wait again.
+   */
+  private armCheckpoint(): void {
+    if (!this.files.hasJournal()) return;
+    const seen = dataSignature(this.files.paths);
+    if (this.quiet?.seen === seen) return;
+    if (this.quiet) clearTimeout(this.quiet.timer);
+    const timer = setTimeout(() => {
+      this.quiet = undefined;
+      // A failure (the data dir gone, the lock busy) leaves the journal to the next writer.
+      this.files.checkpoint().catch(() => undefined);
+    }, QUIET_CHECKPOINT_MS);
+    this.quiet = { timer, seen };
   }
 
   async enqueue(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
@@ -146,7 +175,7 @@ export class FileStore implements Store {
           onChange('config');
           return;
         }
-        if (filename === 'queue.json') {
+        if (filename === 'queue.json' || filename === 'queue.journal') {
           if (!this.files.queueChangedElsewhere()) return;
           changeSeen = true;
         } else if (filename !== '.lock' || !changeSeen) {

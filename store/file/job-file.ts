@@ -57,10 +57,14 @@ export class JobFileEncoder {
   }
 
   /** The file's bytes in parts, to be written as they are (writev), without joining megabytes first. */
-  encodeParts(jobs: readonly Job[]): Buffer[] {
-    if (jobs.length === 0) return [EMPTY];
+  /**
+   * `seq`: for queue.json, the last line of queue.journal it holds (see queue-log.ts); written
+   * into its head once there was one, so that a file that never had a journal reads as before.
+   */
+  encodeParts(jobs: readonly Job[], seq = 0): Buffer[] {
+    if (jobs.length === 0) return [seq === 0 ? EMPTY : Buffer.from(`{"version":${FORMAT_VERSION},"seq":${seq},"jobs":[]}\n`)];
     const blocks: { jobs: readonly Job[]; bytes: Buffer }[] = [];
-    const parts: Buffer[] = [HEAD];
+    const parts: Buffer[] = [seq === 0 ? HEAD : Buffer.from(`{"version":${FORMAT_VERSION},"seq":${seq},"jobs":[\n`)];
     for (let start = 0, index = 0; start < jobs.length; start += BLOCK, index++) {
       const slice = jobs.slice(start, start + BLOCK);
       const cached = this.blocks[index];
@@ -89,6 +93,17 @@ function foreign(path: string, why: string): QueuectlError {
 }
 
 /**
+ * queue.json: its jobs, and `seq`, the last journal line it holds (0 when it names none).
+ */
+export function parseCheckpoint(doc: unknown, path: string): { seq: number; jobs: Job[] } {
+  const jobs = parseJobDocument(doc, path);
+  const seq = doc === undefined ? undefined : (doc as { seq?: unknown }).seq;
+  if (seq === undefined) return { seq: 0, jobs };
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw foreign(path, `"seq" is not a whole number: ${JSON.stringify(seq)}`);
+  return { seq, jobs };
+}
+
+/**
  * Checks the parsed document's shape: the version, and for each job the fields every reader
  * relies on. A file that fails is reported with its path and never written over.
  */
@@ -105,7 +120,7 @@ export function parseJobDocument(doc: unknown, path: string): Job[] {
   return jobs as Job[];
 }
 
-function jobProblem(job: unknown): string | null {
+export function jobProblem(job: unknown): string | null {
   if (typeof job !== 'object' || job === null) return 'not an object';
   const j = job as Record<string, unknown>;
   if (typeof j.id !== 'string') return '"id" is not a string';

@@ -3,7 +3,7 @@
  * directory lock, load what is needed, change it in memory with the pure rules of `core/`,
  * write back what changed. Reads for display need no lock (every write is an atomic rename).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config, type ConfigKey } from '../../core/rules/config.js';
 import { QueuectlError } from '../../core/rules/errors.js';
@@ -17,6 +17,7 @@ import { removeJobLogs } from '../local/job-logs.js';
 import { readJsonIfExists, removeStaleTempFiles, writeFileDurably, writeFileDurablyAsync } from '../local/durable-file.js';
 import { prepareDataDir } from '../local/data-dir.js';
 import { JobFileEncoder, parseJobDocument } from './job-file.js';
+import { QueueLog, type CheckpointPolicy, type QueueState } from './queue-log.js';
 import { LockLostError, withLock, type HeldLock } from '../local/lock.js';
 import { dataPaths, type DataPaths } from './paths.js';
 
@@ -77,15 +78,18 @@ export interface Snapshot {
 
 export class JobFiles {
   readonly paths: DataPaths;
-  private readonly cache: { queue?: Cached<Job[]>; dlq?: Cached<Job[]>; config?: Cached<Config> } = {};
-  private readonly encoders = { queue: new JobFileEncoder(), dlq: new JobFileEncoder() };
+  private readonly cache: { queue?: QueueState; dlq?: Cached<Job[]>; config?: Cached<Config> } = {};
+  private readonly dlqEncoder = new JobFileEncoder();
+  /** queue.json and its journal (queue-log.ts). */
+  private readonly log: QueueLog;
   private tidied = false;
   private prepared = false;
   /** A transaction of this store is writing its files: a change of them now is its own. */
   private writing = false;
 
-  constructor(root: string) {
+  constructor(root: string, policy: CheckpointPolicy = {}) {
     this.paths = dataPaths(isAbsolute(root) ? root : resolve(root));
+    this.log = new QueueLog(this.paths.queue, this.paths.journal, policy);
   }
 
   /**
@@ -107,8 +111,19 @@ export class JobFiles {
     return result;
   }
 
+  /**
+   * The queue: queue.json with the journal applied, brought up to date from what this store read
+   * or wrote last (only the journal lines written since are read, unless queue.json changed).
+   */
+  private loadQueue(locked: boolean): QueueState {
+    const state = this.log.read(this.cache.queue, locked);
+    this.cache.queue = state;
+    return state;
+  }
+
   /** The jobs of a job file, parsed again only when another process changed it. */
-  private loadJobs(file: 'queue' | 'dlq'): Job[] {
+  private loadJobs(file: 'queue' | 'dlq', locked = true): Job[] {
+    if (file === 'queue') return this.loadQueue(locked).jobs;
     const path = this.paths[file];
     const identity = fileVersion(path);
     const cached = this.cache[file];
@@ -142,7 +157,7 @@ export class JobFiles {
       if (at !== -1) staged.splice(at, 1);
       staged.push({ file, jobs: [...jobs] });
     };
-    const loadQueue = () => (queue ??= this.loadJobs('queue'));
+    const loadQueue = () => (queue ??= this.loadQueue(true).jobs);
     const tx: Transaction = {
       queue: loadQueue,
       dlq: () => {
@@ -201,11 +216,16 @@ export class JobFiles {
       for (const { file, jobs } of staged) {
         const path = paths[file];
         // After a failed write the file may or may not have been replaced: parse it next time.
+        const before = file === 'queue' ? this.loadQueue(true) : undefined;
         delete this.cache[file];
         try {
-          // The identity of the file this write made, not of whatever is at the path by now.
-          const stat = await writeFileDurablyAsync(path, this.encoders[file].encodeParts(jobs), { beforeRename: () => lock.assertHeld() });
-          this.cache[file] = { identity: versionOf(stat), value: jobs };
+          if (before) {
+            this.cache.queue = await this.log.write(before, jobs, lock);
+          } else {
+            // The identity of the file this write made, not of whatever is at the path by now.
+            const stat = await writeFileDurablyAsync(path, this.dlqEncoder.encodeParts(jobs), { beforeRename: () => lock.assertHeld() });
+            this.cache.dlq = { identity: versionOf(stat), value: jobs };
+          }
         } catch (error) {
           if (error instanceof LockLostError && written.length === 0 && archived !== null) {
             throw new LockLostError(error.lockPath, error.reason, [], [], archived);
@@ -241,7 +261,35 @@ export class JobFiles {
   queueChangedElsewhere(): boolean {
     // Under the lock, no other process writes: a change seen while writing is this store's own.
     if (this.writing) return false;
-    return fileVersion(this.paths.queue) !== this.cache.queue?.identity;
+    const cached = this.cache.queue;
+    if (cached === undefined || fileVersion(this.paths.queue) !== cached.checkpoint) return true;
+    const journal = statSync(this.paths.journal, { bigint: true, throwIfNoEntry: false });
+    if (journal === undefined) return cached.journalInode !== null;
+    return journal.ino !== cached.journalInode || journal.size !== BigInt(cached.journalBytes);
+  }
+
+  /**
+   * Folds the journal into queue.json, under the lock, if it has any line: queue.json alone is
+   * then complete. Returns whether it did.
+   */
+  async checkpoint(): Promise<boolean> {
+    return withLock(this.paths.root, this.paths.lock, async (lock) => {
+      const state = this.loadQueue(true);
+      if (state.journalBytes === 0) return false;
+      delete this.cache.queue;
+      this.writing = true;
+      try {
+        this.cache.queue = await this.log.checkpoint(state, state.jobs, lock);
+      } finally {
+        this.writing = false;
+      }
+      return true;
+    });
+  }
+
+  /** Whether the journal holds lines that queue.json does not, as far as this store knows. */
+  hasJournal(): boolean {
+    return (this.cache.queue?.journalBytes ?? 0) > 0;
   }
 
   /** Whether queue.json exists (it does once anything was enqueued, unless the data dir was deleted). */
@@ -254,7 +302,7 @@ export class JobFiles {
     const { paths } = this;
     const read = readConsistently({
       dlqIdentity: () => fileVersion(paths.dlq),
-      queue: () => readJobFile(paths.queue),
+      queue: () => this.loadJobs('queue', false),
       dlq: () => readJobFile(paths.dlq) as DeadJob[],
     });
     return reconcile(read.queue, read.dlq);
@@ -265,7 +313,7 @@ export class JobFiles {
    * parsed only if it changed since this store last saw it. Shared with the cache: do not change it.
    */
   readQueue(): readonly Job[] {
-    return this.loadJobs('queue');
+    return this.loadJobs('queue', false);
   }
 
   readConfig(): Config {
