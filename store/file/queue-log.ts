@@ -65,6 +65,8 @@ export class QueueLog {
     private readonly queuePath: string,
     readonly journalPath: string,
     policy: CheckpointPolicy = {},
+    /** For tests: runs between the read of the checkpoint and the read of the journal. */
+    private readonly afterCheckpointRead: () => void = () => undefined,
   ) {
     this.everyChangeUpTo = policy.everyChangeUpTo ?? CHECKPOINT_EVERY_CHANGE_JOBS;
     this.fraction = policy.fraction ?? JOURNAL_FRACTION;
@@ -88,6 +90,7 @@ export class QueueLog {
   /** null: a line is missing, the journal was reset after the checkpoint was read (read again). */
   private readOnce(identity: string, cached: QueueState | undefined, gapIsCorrupt: boolean): QueueState | null {
     const base = cached ?? this.readCheckpoint(identity);
+    this.afterCheckpointRead();
     const journal = this.readJournal(base);
     if (journal === null) return base.journalInode === null ? base : { ...base, journalInode: null, journalBytes: 0, journalLines: 0 };
     const changes: JournalRecord[] = [];

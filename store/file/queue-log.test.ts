@@ -1,0 +1,134 @@
+/**
+ * The windows of the checkpoint and its journal, set up on disk as a crash or a race leaves
+ * them: a torn append, a checkpoint renamed but its journal not reset, a reader between the two
+ * files while a checkpoint happens, a corrupt journal.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { Job } from '../../core/rules/job.js';
+import { completedJob, pendingJob } from '../../test/sample-jobs.js';
+import { QueueLog, type QueueState } from './queue-log.js';
+
+const held = { assertHeld: () => undefined };
+const journalOnly = { everyChangeUpTo: 0, fraction: Infinity };
+const ids = (state: QueueState | Job[]) => ('jobs' in state ? state.jobs : state).map((job) => `${job.id}:${job.state}`);
+
+function setup(t: TestContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-log-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const queue = join(dir, 'queue.json');
+  const journal = join(dir, 'queue.journal');
+  const log = new QueueLog(queue, journal, journalOnly);
+  /** A reader with nothing cached, as a new process is. */
+  const fresh = () => new QueueLog(queue, journal, journalOnly).read(undefined, false);
+  return { dir, queue, journal, log, fresh };
+}
+
+/** [a, b, c] checkpointed, then three journaled changes: b completes, a moves to the end changed, d comes. */
+async function journaled(log: QueueLog) {
+  const [a, b, c] = ['a', 'b', 'c'].map((id) => pendingJob(id)) as [Job, Job, Job];
+  let state = await log.write(log.read(undefined, true), [a, b, c], held);
+  state = await log.write(state, [a, completedJob('b'), c], held);
+  const movedA = completedJob('a');
+  state = await log.write(state, [state.jobs[1]!, c, movedA], held);
+  state = await log.write(state, [...state.jobs, pendingJob('d')], held);
+  return state;
+}
+
+test('with the journal on, a change appends one line and leaves queue.json alone; a new reader sees checkpoint plus journal', async (t) => {
+  const { queue, journal, log, fresh } = setup(t);
+  const state = await journaled(log);
+  const checkpoint = readFileSync(queue, 'utf8');
+  assert.deepEqual(JSON.parse(checkpoint).jobs.map((job: Job) => job.id), ['a', 'b', 'c'], 'queue.json is the checkpoint');
+  assert.equal(readFileSync(journal, 'utf8').trimEnd().split('\n').length, 3);
+  assert.equal(state.seq, 3);
+  assert.deepEqual(ids(fresh()), ['b:completed', 'c:pending', 'a:completed', 'd:pending']);
+});
+
+test('a process killed in the middle of a journal append: readers ignore the torn line, the next writer cuts it off and appends', async (t) => {
+  const { queue, journal, log, fresh } = setup(t);
+  const state = await journaled(log);
+  const good = statSync(journal).size;
+  // The first half of the line a killed writer was appending (one write() call, cut short).
+  appendFileSync(journal, '{"seq":4,"jobs":[{"id":"e","command":"tr');
+  assert.deepEqual(ids(fresh()), ids(state), 'the torn line changes nothing');
+  const reread = new QueueLog(queue, journal, journalOnly).read(undefined, true);
+  const next = await log.write(reread, [...reread.jobs, pendingJob('f')], held);
+  assert.equal(next.seq, 4, 'the torn line took no number');
+  const lines = readFileSync(journal, 'utf8').split('\n');
+  assert.equal(lines.pop(), '', 'the journal ends with a newline');
+  for (const line of lines) JSON.parse(line); // every line whole
+  assert.equal(statSync(journal).size, good + Buffer.byteLength(`${lines.at(-1)}\n`));
+  assert.deepEqual(ids(fresh()), [...ids(state), 'f:pending']);
+});
+
+test('a process killed during a checkpoint, after the rename and before the journal reset: the lines queue.json holds are not applied again', async (t) => {
+  const { queue, journal, log, fresh } = setup(t);
+  const state = await journaled(log);
+  const left = readFileSync(journal);
+  const checkpointed = await log.checkpoint(state, state.jobs, held);
+  assert.equal(readFileSync(journal).length, 0, 'a whole checkpoint resets the journal');
+  // The crash: queue.json renamed, the journal as it was before its reset.
+  writeFileSync(journal, left);
+  // Applied again, the line that moved "a" to the end would move it past "c" and "d".
+  assert.deepEqual(ids(fresh()), ['b:completed', 'c:pending', 'a:completed', 'd:pending']);
+  // The next change follows the lines already there, numbered after them.
+  const reread = new QueueLog(queue, journal, journalOnly).read(undefined, true);
+  assert.equal(reread.seq, checkpointed.seq);
+  const next = await log.write(reread, [...reread.jobs, pendingJob('e')], held);
+  assert.equal(next.seq, 4);
+  assert.deepEqual(ids(fresh()), ['b:completed', 'c:pending', 'a:completed', 'd:pending', 'e:pending']);
+});
+
+test('a reader between queue.json and the journal while a checkpoint and a new append happen reads again: never the old checkpoint with the new lines', async (t) => {
+  const { queue, journal, log } = setup(t);
+  const state = await journaled(log);
+  // What a writer leaves: a new checkpoint, then a reset journal with one new line.
+  const oldCheckpoint = readFileSync(queue);
+  const oldJournal = readFileSync(journal);
+  const writer = new QueueLog(queue, journal, journalOnly);
+  const checkpointed = await writer.checkpoint(state, state.jobs, held);
+  const after = await writer.write(checkpointed, [...checkpointed.jobs, pendingJob('late')], held);
+  const newCheckpoint = readFileSync(queue);
+  const newJournal = readFileSync(journal);
+  // Back to the files before, for the reader to start on; the writer's files land between its two reads.
+  writeFileSync(queue, oldCheckpoint);
+  writeFileSync(journal, oldJournal);
+  let landed = false;
+  const reader = new QueueLog(queue, journal, journalOnly, () => {
+    if (landed) return;
+    landed = true;
+    writeFileSync(`${queue}.1`, newCheckpoint);
+    renameSync(`${queue}.1`, queue);
+    writeFileSync(`${journal}.1`, newJournal);
+    renameSync(`${journal}.1`, journal);
+  });
+  const seen = reader.read(undefined, false);
+  assert.ok(landed);
+  assert.deepEqual(ids(seen), ids(after), 'read again: the new checkpoint with its journal');
+  assert.deepEqual(ids(after).slice(-1), ['late:pending']);
+});
+
+test('a corrupt journal line before the last is reported with the path, under the lock as without it, and the journal is left as it is', async (t) => {
+  const { journal, log, fresh } = setup(t);
+  await journaled(log);
+  const lines = readFileSync(journal, 'utf8').split('\n');
+  lines[1] = lines[1]!.slice(0, 30);
+  writeFileSync(journal, lines.join('\n'));
+  const bytes = readFileSync(journal);
+  assert.throws(() => fresh(), new RegExp(`${journal} is corrupt at line 2 .*will not overwrite it`));
+  assert.throws(() => log.read(undefined, true), /corrupt at line 2/);
+  assert.deepEqual(readFileSync(journal), bytes);
+});
+
+test('a line missing from the journal (a gap in seq) is corruption for a writer under the lock', async (t) => {
+  const { journal, log } = setup(t);
+  await journaled(log);
+  const lines = readFileSync(journal, 'utf8').split('\n');
+  lines.splice(1, 1);
+  writeFileSync(journal, lines.join('\n'));
+  assert.throws(() => log.read(undefined, true), /corrupt at line 2 \("seq" 3 follows 1\)/);
+});
