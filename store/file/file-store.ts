@@ -7,7 +7,7 @@
  */
 import { existsSync, watch } from 'node:fs';
 import type { Config, ConfigKey } from '../../core/rules/config.js';
-import type { FinishedJob, Job, PendingJob } from '../../core/rules/job.js';
+import type { FinishedJob, Job, JobHead, PendingJob } from '../../core/rules/job.js';
 import type { JobSpec } from '../../core/rules/job-spec.js';
 import { listJobs, type JobFilter } from '../../core/rules/list.js';
 import type { PruneRule } from '../../core/rules/prune.js';
@@ -31,6 +31,7 @@ import type {
 import { findArchivedJobs } from './archive.js';
 import { dataSignature } from './file-version.js';
 import { JobFiles } from './job-files.js';
+import { outlineOf } from './outline.js';
 import type { CheckpointPolicy } from './queue-log.js';
 
 /** How long the queue stays unchanged before a manager folds the journal into queue.json. */
@@ -128,16 +129,40 @@ export class FileStore implements Store {
   }
 
   async list(filter: JobFilter = {}): Promise<Job[]> {
+    // A few of a large queue: picked from its outline, only they parsed.
+    const outline = filter.limit === undefined ? null : this.files.outlineSnapshot();
+    if (outline !== null) {
+      const picked = listJobs([...outline.queue.jobs.values(), ...outline.dlq.map(outlineOf)], filter);
+      return picked.map((job) => this.files.materialize(job, outline));
+    }
     const { queue, dlq } = this.files.snapshot();
     return listJobs([...queue, ...dlq], filter);
+  }
+
+  /** The jobs as `list()` gives them, each but the processing ones in outline: a large queue.json is not parsed. */
+  async jobHeads(): Promise<(Job | JobHead)[]> {
+    const outline = this.files.outlineSnapshot();
+    if (outline === null) return this.list();
+    const heads: (Job | JobHead)[] = [];
+    for (const job of outline.queue.jobs.values()) heads.push(job.state === 'processing' ? this.files.materialize(job, outline) : job);
+    return [...heads, ...outline.dlq];
   }
 
   async find(ids: readonly string[], options: { archive?: boolean } = {}): Promise<Map<string, Found>> {
     const wanted = new Set(ids);
     const found = new Map<string, Found>();
-    const { queue, dlq } = this.files.snapshot();
-    for (const job of queue) if (wanted.has(job.id)) found.set(job.id, { job, where: 'queue.json' });
-    for (const job of dlq) if (wanted.has(job.id)) found.set(job.id, { job, where: 'dlq.json' });
+    const outline = this.files.outlineSnapshot();
+    if (outline !== null) {
+      for (const id of wanted) {
+        const job = outline.queue.jobs.get(id);
+        if (job !== undefined) found.set(id, { job: this.files.materialize(job, outline), where: 'queue.json' });
+      }
+      for (const job of outline.dlq) if (wanted.has(job.id)) found.set(job.id, { job, where: 'dlq.json' });
+    } else {
+      const { queue, dlq } = this.files.snapshot();
+      for (const job of queue) if (wanted.has(job.id)) found.set(job.id, { job, where: 'queue.json' });
+      for (const job of dlq) if (wanted.has(job.id)) found.set(job.id, { job, where: 'dlq.json' });
+    }
     if (options.archive === false) return found;
     const missing = new Set([...wanted].filter((id) => !found.has(id)));
     for (const [id, { job, batch }] of findArchivedJobs(this.files.paths, missing)) found.set(id, { job, where: `archive/${batch}`, archive: batch });

@@ -23,7 +23,10 @@ const BLOCK = 256;
 function lineOf(job: Job): Buffer {
   let line = lines.get(job);
   if (line === undefined) {
-    line = Buffer.from(JSON.stringify(job));
+    // The fields of a job's outline first, in its order (outline.ts): readers that need only
+    // them read the head of the line and parse nothing else.
+    const { id, state, queue, after, created_at, updated_at, ...rest } = job;
+    line = Buffer.from(JSON.stringify({ id, state, queue, after, created_at, updated_at, ...rest }));
     lines.set(job, line);
   }
   return line;
@@ -85,7 +88,7 @@ function sameJobs(a: readonly Job[], b: readonly Job[]): boolean {
   return true;
 }
 
-function foreign(path: string, why: string): QueuectlError {
+export function foreign(path: string, why: string): QueuectlError {
   return new QueuectlError(
     `${path} is not a queuectl job file (${why}); queuectl will not overwrite it: fix it or move it away`,
     'ECORRUPT',

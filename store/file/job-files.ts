@@ -17,13 +17,24 @@ import { removeJobLogs } from '../local/job-logs.js';
 import { readJsonIfExists, removeStaleTempFiles, writeFileDurably, writeFileDurablyAsync } from '../local/durable-file.js';
 import { prepareDataDir } from '../local/data-dir.js';
 import { JobFileEncoder, parseJobDocument } from './job-file.js';
-import { QueueLog, type CheckpointPolicy, type QueueState } from './queue-log.js';
+import { QueueLog, type CheckpointPolicy, type OutlineState, type QueueState } from './queue-log.js';
+import { materialize, outlineOf, type JobOutline } from './outline.js';
 import { LockLostError, withLock, type HeldLock } from '../local/lock.js';
 import { dataPaths, type DataPaths } from './paths.js';
 
 export interface Transaction {
   /** The jobs of queue.json, loaded on first use. Change them through `setQueue`. */
   queue(): readonly Job[];
+  /**
+   * The queue in outline (outline.ts), by id in queue order, read without parsing each job: enough
+   * to tell whether an id is taken and what became of a dependency.
+   */
+  queueOutline(): ReadonlyMap<string, JobOutline>;
+  /**
+   * Stages jobs added at the end of the queue: one journal line, without reading the queue whole,
+   * when only `queueOutline` read it. Not shown by `queue()`; not with other changes of the queue.
+   */
+  addToQueue(jobs: readonly Job[]): void;
   /** The jobs of dlq.json, loaded on first use (duplicates left by a crashed move are repaired then). */
   dlq(): readonly DeadJob[];
   /**
@@ -70,6 +81,11 @@ interface Cached<T> {
   value: T;
 }
 
+
+export interface OutlineSnapshot {
+  queue: OutlineState;
+  dlq: DeadJob[];
+}
 
 export interface Snapshot {
   queue: Job[];
@@ -147,7 +163,9 @@ export class JobFiles {
     let queue: Job[] | undefined;
     let dlq: DeadJob[] | undefined;
     let config: Config | undefined;
-    const staged: { file: 'queue' | 'dlq'; jobs: Job[] }[] = [];
+    /** `add`: jobs to add at the end of a queue not read whole (addToQueue). */
+    const staged: { file: 'queue' | 'dlq'; jobs: Job[]; add?: OutlineState }[] = [];
+    let outline: OutlineState | undefined;
     let dropEnvs = false;
     /** config.json as it is to be written, when a setting changed. */
     let storedConfig: Record<string, unknown> | undefined;
@@ -160,9 +178,25 @@ export class JobFiles {
     const loadQueue = () => (queue ??= this.loadQueue(true).jobs);
     const tx: Transaction = {
       queue: loadQueue,
+      queueOutline: () => {
+        if (queue !== undefined) return new Map(queue.map((job) => [job.id, outlineOf(job)]));
+        return (outline ??= this.log.readOutline(true)).jobs;
+      },
+      addToQueue: (jobs) => {
+        if (outline === undefined || queue !== undefined) {
+          tx.setQueue([...loadQueue(), ...jobs]);
+          return;
+        }
+        const at = staged.findIndex((entry) => entry.file === 'queue');
+        if (at !== -1) throw new Error('addToQueue after a change of the queue in one transaction');
+        staged.push({ file: 'queue', jobs: [...jobs], add: outline });
+      },
       dlq: () => {
         if (dlq) return dlq;
-        const repaired = reconcile(loadQueue(), this.loadJobs('dlq') as DeadJob[]);
+        const dead = this.loadJobs('dlq') as DeadJob[];
+        // The queue read in outline only: without a job in both files, there is no crashed move to repair.
+        if (queue === undefined && outline !== undefined && !dead.some((job) => outline!.jobs.has(job.id))) return (dlq = dead);
+        const repaired = reconcile(loadQueue(), dead);
         queue = repaired.queue;
         dlq = repaired.dlq;
         if (repaired.repaired) {
@@ -213,14 +247,26 @@ export class JobFiles {
     const written: string[] = [];
     this.writing = staged.length > 0;
     try {
-      for (const { file, jobs } of staged) {
+      for (const { file, jobs, add } of staged) {
         const path = paths[file];
+        try {
+          // One journal line, the queue not read whole; or else (a checkpoint is due) added to the queue read whole.
+          if (add && this.log.add(add, jobs, lock) !== null) {
+            written.push(basename(paths.journal));
+            continue;
+          }
+        } catch (error) {
+          if (error instanceof LockLostError && written.length === 0 && archived !== null) {
+            throw new LockLostError(error.lockPath, error.reason, [], [], archived);
+          }
+          throw error;
+        }
         // After a failed write the file may or may not have been replaced: parse it next time.
         const before = file === 'queue' ? this.loadQueue(true) : undefined;
         delete this.cache[file];
         try {
           if (before) {
-            this.cache.queue = await this.log.write(before, jobs, lock);
+            this.cache.queue = await this.log.write(before, add ? [...before.jobs, ...jobs] : jobs, lock);
           } else {
             // The identity of the file this write made, not of whatever is at the path by now.
             const stat = await writeFileDurablyAsync(path, this.dlqEncoder.encodeParts(jobs), { beforeRename: () => lock.assertHeld() });
@@ -306,6 +352,27 @@ export class JobFiles {
       dlq: () => readJobFile(paths.dlq) as DeadJob[],
     });
     return reconcile(read.queue, read.dlq);
+  }
+
+  /**
+   * The queue in outline (outline.ts) and the DLQ, as they are now, without the lock, read as
+   * `snapshot` reads them: a command that shows a few jobs, or counts them, parses no other job
+   * of a large queue. null when a crashed move left a job in both files: `snapshot` repairs that.
+   */
+  outlineSnapshot(): OutlineSnapshot | null {
+    const { paths } = this;
+    const read = readConsistently({
+      dlqIdentity: () => fileVersion(paths.dlq),
+      queue: () => this.log.readOutline(false),
+      dlq: () => this.loadJobs('dlq') as DeadJob[],
+    });
+    if (read.dlq.some((job) => read.queue.jobs.has(job.id))) return null;
+    return read;
+  }
+
+  /** The whole job of an outline of `snapshot`. */
+  materialize(outline: JobOutline, snapshot: OutlineSnapshot): Job {
+    return materialize(outline, snapshot.queue.bytes, this.paths.queue);
   }
 
   /**

@@ -23,8 +23,16 @@ import { fileSystemError, fsyncDirectory, parseJsonText, readBytesIfExists, writ
 import type { HeldLock } from '../local/lock.js';
 import { fileVersion, versionOf } from './file-version.js';
 import { JobFileEncoder, parseCheckpoint } from './job-file.js';
-import { corruptJournal, encodeRecord, parseJournal, type JournalRecord } from './journal.js';
+import { corruptJournal, encodeRecord, parseJournal, type JournalRead, type JournalRecord } from './journal.js';
 import { applyChanges, diffQueue } from './queue-diff.js';
+import { outlineCheckpoint, outlineOf, type JobOutline } from './outline.js';
+
+interface JournalBytes {
+  inode: bigint;
+  /** Where the bytes read start: past what an earlier read took in. */
+  from: { bytes: number; lines: number };
+  read: JournalRead;
+}
 
 /** Up to this many jobs, every change rewrites queue.json and the journal stays empty. */
 export const CHECKPOINT_EVERY_CHANGE_JOBS = 10_000;
@@ -33,9 +41,8 @@ export const JOURNAL_FRACTION = 0.25;
 /** How often a reader without the lock starts again because a checkpoint happened under it. */
 const READ_TRIES = 10;
 
-/** The queue as read: the checkpoint with the journal applied, and where both files stood. */
-export interface QueueState {
-  jobs: Job[];
+/** Where queue.json and its journal stood when read or written. */
+export interface LogPosition {
   /** The last journal line applied (or held by the checkpoint). */
   seq: number;
   /** The checkpoint's identity (file-version.ts) and its size in bytes. */
@@ -46,6 +53,18 @@ export interface QueueState {
   journalBytes: number;
   /** Lines of the journal read (for the line numbers of messages). */
   journalLines: number;
+}
+
+/** The queue as read: the checkpoint with the journal applied, and where both files stood. */
+export interface QueueState extends LogPosition {
+  jobs: Job[];
+}
+
+/** The queue in outline (outline.ts), in queue order, and where both files stood. */
+export interface OutlineState extends LogPosition {
+  jobs: Map<string, JobOutline>;
+  /** queue.json's bytes, which the outlines' lines point into; null when there are none to point into. */
+  bytes: Buffer | null;
 }
 
 /** When the checkpoint is rewritten (tests journal every change with `everyChangeUpTo: 0`). */
@@ -93,12 +112,20 @@ export class QueueLog {
     this.afterCheckpointRead();
     const journal = this.readJournal(base);
     if (journal === null) return base.journalInode === null ? base : { ...base, journalInode: null, journalBytes: 0, journalLines: 0 };
+    const next = this.following(base.seq, journal, gapIsCorrupt);
+    if (next === null) return null;
+    return { ...base, ...next.position, jobs: next.changes.length === 0 ? base.jobs : applyChanges(base.jobs, next.changes) };
+  }
+
+  /**
+   * The journal's lines after `seq`, which must follow one another. Lines up to `seq` are held by
+   * the checkpoint already: a crash before the journal's reset left them. null for a gap (see readOnce).
+   */
+  private following(seq: number, journal: JournalBytes, gapIsCorrupt: boolean) {
     const changes: JournalRecord[] = [];
-    let seq = base.seq;
     let line = journal.from.lines;
     for (const record of journal.read.records) {
       line++;
-      // Held by the checkpoint already: left by a crash before the journal's reset.
       if (record.seq <= seq) continue;
       if (record.seq !== seq + 1) {
         if (gapIsCorrupt) throw corruptJournal(this.journalPath, line, `"seq" ${record.seq} follows ${seq}`);
@@ -107,14 +134,55 @@ export class QueueLog {
       seq = record.seq;
       changes.push(record);
     }
-    return {
-      ...base,
-      jobs: changes.length === 0 ? base.jobs : applyChanges(base.jobs, changes),
-      seq,
-      journalInode: journal.inode,
-      journalBytes: journal.from.bytes + journal.read.consumed,
-      journalLines: line,
-    };
+    const position = { seq, journalInode: journal.inode, journalBytes: journal.from.bytes + journal.read.consumed, journalLines: line };
+    return { changes, position };
+  }
+
+  /**
+   * The queue in outline, read afresh (outline.ts): queue.json's lines are not parsed, only their
+   * heads, unless it is not in the writer's shape. See `read` for `locked`.
+   */
+  readOutline(locked: boolean): OutlineState {
+    for (let tries = 1; ; tries++) {
+      const before = fileVersion(this.queuePath);
+      const last = locked || tries === READ_TRIES;
+      const state = this.readOutlineOnce(before, last);
+      if (state !== null && (last || fileVersion(this.queuePath) === before)) return state;
+    }
+  }
+
+  private readOutlineOnce(identity: string, gapIsCorrupt: boolean): OutlineState | null {
+    const bytes = readBytesIfExists(this.queuePath);
+    let base: { seq: number; jobs: Map<string, JobOutline>; bytes: Buffer | null } | null = bytes === undefined ? { seq: 0, jobs: new Map(), bytes: null } : outlineCheckpoint(bytes);
+    if (base === null) {
+      const { seq, jobs } = parseCheckpoint(parseJsonText(bytes!.toString('utf8'), this.queuePath), this.queuePath);
+      base = { seq, jobs: new Map(jobs.map((job) => [job.id, outlineOf(job)])), bytes: null };
+    }
+    const position: LogPosition = { seq: base.seq, checkpoint: identity, checkpointBytes: bytes?.length ?? 0, journalInode: null, journalBytes: 0, journalLines: 0 };
+    this.afterCheckpointRead();
+    const journal = this.readJournal(position);
+    if (journal === null) return { ...position, jobs: base.jobs, bytes: base.bytes };
+    const next = this.following(base.seq, journal, gapIsCorrupt);
+    if (next === null) return null;
+    const { jobs } = base;
+    for (const change of next.changes) {
+      for (const id of change.removed) jobs.delete(id);
+      // A job in the map keeps its place; one removed above goes to the end, as applyChanges does.
+      for (const job of change.jobs) jobs.set(job.id, outlineOf(job));
+    }
+    return { ...position, ...next.position, jobs, bytes: base.bytes };
+  }
+
+  /**
+   * Adds `added` at the end of the queue read in outline, under the lock: one journal line, when
+   * the queue is past the size where every change is a checkpoint and the line fits the journal.
+   * Returns null where a checkpoint is due: the caller reads the queue whole and writes it.
+   */
+  add(state: OutlineState, added: readonly Job[], lock: HeldLock): LogPosition | null {
+    if (state.jobs.size + added.length <= this.everyChangeUpTo || state.checkpointBytes === 0) return null;
+    const line = encodeRecord({ seq: state.seq + 1, jobs: [...added], removed: [] });
+    if (state.journalBytes + line.length > state.checkpointBytes * this.fraction) return null;
+    return this.append(state, line, lock);
   }
 
   private readCheckpoint(identity: string): QueueState {
@@ -125,7 +193,7 @@ export class QueueLog {
   }
 
   /** The journal's lines past what `base` read of it (all of them if it is another file now). */
-  private readJournal(base: QueueState) {
+  private readJournal(base: LogPosition): JournalBytes | null {
     let fd: number;
     try {
       fd = openSync(this.journalPath, 'r');
@@ -164,11 +232,11 @@ export class QueueLog {
     if (change.jobs.length === 0 && change.removed.length === 0) return state;
     const line = encodeRecord({ seq: state.seq + 1, ...change });
     if (state.journalBytes + line.length > state.checkpointBytes * this.fraction) return this.checkpoint(state, jobs, lock);
-    return this.append(state, jobs, line, lock);
+    return { ...this.append(state, line, lock), jobs: [...jobs] };
   }
 
   /** Appends `line` to the journal and fsyncs it; a torn line a killed writer left goes first. */
-  private append(state: QueueState, jobs: readonly Job[], line: Buffer, lock: HeldLock): QueueState {
+  private append(state: LogPosition, line: Buffer, lock: HeldLock): LogPosition {
     let fd: number;
     let created = false;
     try {
@@ -176,7 +244,7 @@ export class QueueLog {
         fd = openSync(this.journalPath, 'r+');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        fd = openSync(this.journalPath, 'wx', 0o600);
+        fd = openSync(this.journalPath, 'wx');
         created = true;
       }
     } catch (error) {
@@ -201,7 +269,6 @@ export class QueueLog {
     }
     return {
       ...state,
-      jobs: [...jobs],
       seq: state.seq + 1,
       journalInode: stat.ino,
       journalBytes: state.journalBytes + line.length,
