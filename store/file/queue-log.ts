@@ -34,7 +34,7 @@ interface JournalBytes {
   read: JournalRead;
 }
 
-/** Up to this many jobs, every change rewrites queue.json and the journal stays empty. */
+/** A change of a queue of up to this many jobs rewrites queue.json, and the journal stays empty. */
 export const CHECKPOINT_EVERY_CHANGE_JOBS = 10_000;
 /** The journal is folded into the checkpoint once it would grow past this part of it. */
 export const JOURNAL_FRACTION = 0.25;
@@ -179,7 +179,7 @@ export class QueueLog {
    * Returns null where a checkpoint is due: the caller reads the queue whole and writes it.
    */
   add(state: OutlineState, added: readonly Job[], lock: HeldLock): LogPosition | null {
-    if (state.jobs.size + added.length <= this.everyChangeUpTo || state.checkpointBytes === 0) return null;
+    if (state.jobs.size <= this.everyChangeUpTo || state.checkpointBytes === 0) return null;
     const line = encodeRecord({ seq: state.seq + 1, jobs: [...added], removed: [] });
     if (state.journalBytes + line.length > state.checkpointBytes * this.fraction) return null;
     return this.append(state, line, lock);
@@ -225,8 +225,9 @@ export class QueueLog {
    * `state`, or a new checkpoint (see the head of this file). Returns the state it wrote.
    */
   async write(state: QueueState, jobs: readonly Job[], lock: HeldLock, options: { checkpoint?: boolean } = {}): Promise<QueueState> {
-    // No queue.json yet: it is made first, so that it exists once anything was written.
-    const small = jobs.length <= this.everyChangeUpTo || state.checkpointBytes === 0;
+    // Small is the queue the change starts from, as it is on file (a batch that makes a queue
+    // large goes to queue.json at once, not to the journal). No queue.json yet: it is made first.
+    const small = state.jobs.length <= this.everyChangeUpTo || state.checkpointBytes === 0;
     if (options.checkpoint || small) return this.checkpoint(state, jobs, lock);
     const change = diffQueue(state.jobs, jobs);
     if (change.jobs.length === 0 && change.removed.length === 0) return state;
