@@ -64,7 +64,7 @@ export async function benchLarge(): Promise<void> {
   };
 
   try {
-    const node = median(Array.from({ length: 7 }, nodeStartMs));
+    const firstNode = Array.from({ length: 5 }, nodeStartMs);
     const batchMs: number[] = [];
     let large = '';
     for (let i = 0; i < RUNS; i++) {
@@ -75,15 +75,26 @@ export async function benchLarge(): Promise<void> {
     const medium = dataDir();
     cli(medium, ['enqueue', '--file', '-'], delayed(10_000));
 
+    // `node -e 0` between the runs of each command, so that a baseline and its figure share the machine's mood.
+    const nodeRuns: number[] = [];
+    const timed = (run: () => number) =>
+      median(
+        Array.from({ length: RUNS + 2 }, () => {
+          nodeRuns.push(nodeStartMs());
+          return run();
+        }),
+      );
     const figures = (dir: string) => {
       const work = copyOf(dir);
-      const enqueue = median(Array.from({ length: RUNS + 2 }, (_, i) => cli(work, ['enqueue', '--command', 'true', '--id', `one-${i}`])));
-      const status = median(Array.from({ length: RUNS + 2 }, () => cli(work, ['status'])));
-      const list = median(Array.from({ length: RUNS + 2 }, () => cli(work, ['list', '--limit', '20'])));
+      let n = 0;
+      const enqueue = timed(() => cli(work, ['enqueue', '--command', 'true', '--id', `one-${n++}`]));
+      const status = timed(() => cli(work, ['status']));
+      const list = timed(() => cli(work, ['list', '--limit', '20']));
       return { enqueue, status, list };
     };
     const big = figures(large);
     const mid = figures(medium);
+    const node = median([...nodeRuns, ...firstNode]);
     const emptyRates: number[] = [];
     const largeRates: number[] = [];
     for (let i = 0; i < RUNS; i++) {
