@@ -33,7 +33,7 @@ export const OUTLINE_FIELDS = ['id', 'state', 'queue', 'after', 'created_at', 'u
 
 const NEWLINE = 0x0a;
 const QUOTE = 0x22;
-const HEAD = /^\{"version":1,(?:"seq":(\d{1,15}),)?"jobs":\[/;
+const HEAD = /^\{"version":([12]),(?:"seq":(\d{1,15}),)?"jobs":\[/;
 const AFTER = /^"[A-Za-z0-9._-]{1,128}"(?:,"[A-Za-z0-9._-]{1,128}")*$/;
 const STATES = new Map<string, JobState>(JOB_STATES.map((state) => [state, state]));
 const part = (text: string) => Buffer.from(text, 'latin1');
@@ -71,6 +71,8 @@ class CheckpointJob implements JobOutline {
 
 export interface CheckpointOutline {
   seq: number;
+  /** Version 2: the journal beside it is in use (job-file.ts JOURNALED_VERSION). */
+  journaled: boolean;
   jobs: Map<string, JobOutline>;
   /** The checkpoint's bytes, which the outlines' line positions point into. */
   bytes: Buffer;
@@ -84,12 +86,13 @@ export interface CheckpointOutline {
 export function outlineCheckpoint(bytes: Buffer): CheckpointOutline | null {
   const head = HEAD.exec(latin1(bytes, 0, Math.min(bytes.length, 64)));
   if (head === null) return null;
-  const seq = head[1] === undefined ? 0 : Number(head[1]);
+  const journaled = head[1] === '2';
+  const seq = head[2] === undefined ? 0 : Number(head[2]);
   // Two jobs on a line: outside a string (where quotes are escaped) only between two objects.
   if (bytes.indexOf(TWO_ON_A_LINE, head[0].length) !== -1) return null;
   const jobs = new Map<string, JobOutline>();
   let at = head[0].length;
-  if (bytes[at] === 0x5d) return isEnd(bytes, at) ? { seq, jobs, bytes } : null; // "]}": no jobs
+  if (bytes[at] === 0x5d) return isEnd(bytes, at) ? { seq, journaled, jobs, bytes } : null; // "]}": no jobs
   if (bytes[at] !== NEWLINE) return null;
   at++;
   let lastQueue = { start: 0, end: 0, name: '' };
@@ -131,7 +134,7 @@ export function outlineCheckpoint(bytes: Buffer): CheckpointOutline | null {
     if (jobs.has(id)) return null; // not for the outline to judge
     jobs.set(id, new CheckpointJob(bytes, id, state, lastQueue.name, after, at, lineEnd, created, updated));
     at = end + 1;
-    if (last) return isEnd(bytes, at) ? { seq, jobs, bytes } : null;
+    if (last) return isEnd(bytes, at) ? { seq, journaled, jobs, bytes } : null;
   }
 }
 

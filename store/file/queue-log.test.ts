@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Job } from '../../core/rules/job.js';
 import { completedJob, pendingJob } from '../../test/sample-jobs.js';
+import { parseJobDocument } from './job-file.js';
 import { QueueLog, type QueueState } from './queue-log.js';
 
 const held = { assertHeld: () => undefined };
@@ -131,4 +132,84 @@ test('a line missing from the journal (a gap in seq) is corruption for a writer 
   lines.splice(1, 1);
   writeFileSync(journal, lines.join('\n'));
   assert.throws(() => log.read(undefined, true), /corrupt at line 2 \("seq" 3 follows 1\)/);
+});
+
+/** What an older queuectl does with queue.json: it accepts version 1 only (job-file.ts before the journal). */
+const olderReader = (queue: string) => parseJobDocument(JSON.parse(readFileSync(queue, 'utf8')), queue);
+const versionOf = (queue: string) => (JSON.parse(readFileSync(queue, 'utf8')) as { version: unknown }).version;
+/** Journal lines queue.json does not hold yet: changes an older queuectl, ignoring the journal, would drop. */
+function pendingLines(queue: string, journal: string): number {
+  const seq = (JSON.parse(readFileSync(queue, 'utf8')) as { seq?: number }).seq ?? 0;
+  let text = '';
+  try {
+    text = readFileSync(journal, 'utf8');
+  } catch {
+    return 0;
+  }
+  return text.split('\n').filter((line) => line !== '' && (JSON.parse(line) as { seq: number }).seq > seq).length;
+}
+
+test('queue.json says version 2 while the journal is in use, which an older queuectl refuses; at or below the threshold it is version 1 again, the journal folded in', async (t) => {
+  const { queue, journal } = setup(t);
+  const log = new QueueLog(queue, journal, { everyChangeUpTo: 3, fraction: Infinity });
+  const jobs = ['a', 'b', 'c', 'd', 'e'].map((id) => pendingJob(id));
+  /** After every step: no line queue.json lacks next to a queue.json an older queuectl would take and rewrite. */
+  const safe = () => {
+    if (pendingLines(queue, journal) > 0) assert.throws(() => olderReader(queue), /version 2, expected 1/);
+  };
+  let state = await log.write(log.read(undefined, true), jobs.slice(0, 3), held);
+  assert.equal(versionOf(queue), 1, 'a small queue stays readable by older queuectl');
+  olderReader(queue);
+  state = await log.write(state, jobs.slice(0, 4), held); // crosses the threshold: a checkpoint
+  assert.equal(versionOf(queue), 2);
+  assert.throws(() => olderReader(queue), new RegExp(`${queue} is not a queuectl job file \\(version 2, expected 1\\)`));
+  state = await log.write(state, jobs, held); // journaled
+  assert.equal(pendingLines(queue, journal), 1);
+  safe();
+  state = await log.write(state, jobs.slice(0, 3), held); // shrinks, journaled: the queue it starts from is large
+  safe();
+  state = await log.write(state, [...jobs.slice(0, 2), completedJob('c')], held); // from a small queue: a checkpoint
+  assert.equal(versionOf(queue), 1, 'back below the threshold, version 1');
+  assert.equal(readFileSync(journal).length, 0, 'the journal folded in and reset');
+  assert.deepEqual(olderReader(queue).map((job) => `${job.id}:${job.state}`), ['a:pending', 'b:pending', 'c:completed']);
+  assert.deepEqual(ids(new QueueLog(queue, journal).read(undefined, false)), ids(state));
+});
+
+test('a large queue.json of version 1 (an older queuectl wrote it) gets no journal line: the first change rewrites it as version 2', async (t) => {
+  const { queue, journal } = setup(t);
+  const jobs = ['a', 'b', 'c', 'd', 'e'].map((id) => pendingJob(id));
+  writeFileSync(queue, `{"version":1,"jobs":[\n${jobs.map((job) => JSON.stringify(job)).join(',\n')}\n]}\n`);
+  const log = new QueueLog(queue, journal, { everyChangeUpTo: 3, fraction: Infinity });
+  const state = await log.write(log.read(undefined, true), [...jobs, pendingJob('f')], held);
+  assert.equal(pendingLines(queue, journal), 0, 'nothing in a journal an older queuectl would ignore');
+  assert.equal(versionOf(queue), 2);
+  const next = await log.write(state, [...state.jobs, pendingJob('g')], held);
+  assert.equal(pendingLines(queue, journal), 1, 'from then on, journaled');
+  assert.deepEqual(ids(new QueueLog(queue, journal).read(undefined, false)), ids(next));
+});
+
+test('a stale journal beside a version-1 queue.json (a crash before its reset) is never applied, even after an older queuectl rewrote queue.json without "seq"', async (t) => {
+  const { queue, journal } = setup(t);
+  const log = new QueueLog(queue, journal, { everyChangeUpTo: 3, fraction: Infinity });
+  const jobs = ['a', 'b', 'c', 'd'].map((id) => pendingJob(id));
+  let state = await log.write(log.read(undefined, true), jobs, held); // version 2, seq 0
+  state = await log.write(state, [...jobs, pendingJob('e')], held); // line 1
+  state = await log.write(state, jobs.slice(0, 3), held); // line 2: d and e leave
+  const left = readFileSync(journal);
+  state = await log.write(state, jobs.slice(0, 3), held);
+  await log.checkpoint(state, state.jobs, held); // version 1, journal reset
+  assert.equal(versionOf(queue), 1);
+  writeFileSync(journal, left); // the crash: the journal as it was before its reset
+  // An older queuectl completes "a" and rewrites queue.json as it always did: version 1, no "seq".
+  writeFileSync(queue, `{"version":1,"jobs":[\n${[completedJob('a'), jobs[1], jobs[2]].map((job) => JSON.stringify(job)).join(',\n')}\n]}\n`);
+  const expected = ['a:completed', 'b:pending', 'c:pending'];
+  assert.deepEqual(ids(new QueueLog(queue, journal).read(undefined, false)), expected, 'lines 1 and 2 are not applied to it');
+  assert.deepEqual([...new QueueLog(queue, journal).readOutline(false).jobs.values()].map((job) => `${job.id}:${job.state}`), expected);
+  // The next change that makes the queue large writes version 2, and the stale lines are gone first.
+  const reread = log.read(undefined, true);
+  const grown = await log.write(reread, [...reread.jobs, pendingJob('x'), pendingJob('y')], held);
+  assert.equal(versionOf(queue), 2);
+  assert.equal(readFileSync(journal).length, 0);
+  assert.deepEqual(ids(new QueueLog(queue, journal).read(undefined, false)), [...expected, 'x:pending', 'y:pending']);
+  assert.deepEqual(ids(grown), [...expected, 'x:pending', 'y:pending']);
 });

@@ -16,13 +16,13 @@
  * skipped. Lines must follow one another (seq + 1): a reader without the lock that read the old
  * checkpoint and then the new journal sees the gap (and that queue.json changed) and reads again.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, writeSync, type BigIntStats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Job } from '../../core/rules/job.js';
 import { fileSystemError, fsyncDirectory, parseJsonText, readBytesIfExists, writeFileDurably, writeFileDurablyAsync } from '../local/durable-file.js';
 import type { HeldLock } from '../local/lock.js';
 import { fileVersion, versionOf } from './file-version.js';
-import { JobFileEncoder, parseCheckpoint } from './job-file.js';
+import { FORMAT_VERSION, JOURNALED_VERSION, JobFileEncoder, parseCheckpoint } from './job-file.js';
 import { corruptJournal, encodeRecord, parseJournal, type JournalRead, type JournalRecord } from './journal.js';
 import { applyChanges, diffQueue } from './queue-diff.js';
 import { outlineCheckpoint, outlineOf, type JobOutline } from './outline.js';
@@ -45,6 +45,13 @@ const READ_TRIES = 10;
 export interface LogPosition {
   /** The last journal line applied (or held by the checkpoint). */
   seq: number;
+  /**
+   * The checkpoint is version 2 (job-file.ts JOURNALED_VERSION): the journal holds changes. Beside
+   * a version-1 checkpoint a journal holds none: it is left by a crash after a checkpoint that
+   * folded it in, and an older queuectl may have rewritten queue.json since (without "seq"), so
+   * its lines are never applied; `journalBytes` is then its size, for the next checkpoint to reset.
+   */
+  journaled: boolean;
   /** The checkpoint's identity (file-version.ts) and its size in bytes. */
   checkpoint: string;
   checkpointBytes: number;
@@ -110,6 +117,7 @@ export class QueueLog {
   private readOnce(identity: string, cached: QueueState | undefined, gapIsCorrupt: boolean): QueueState | null {
     const base = cached ?? this.readCheckpoint(identity);
     this.afterCheckpointRead();
+    if (!base.journaled) return { ...base, ...this.staleJournal() };
     const journal = this.readJournal(base);
     if (journal === null) return base.journalInode === null ? base : { ...base, journalInode: null, journalBytes: 0, journalLines: 0 };
     const next = this.following(base.seq, journal, gapIsCorrupt);
@@ -153,13 +161,15 @@ export class QueueLog {
 
   private readOutlineOnce(identity: string, gapIsCorrupt: boolean): OutlineState | null {
     const bytes = readBytesIfExists(this.queuePath);
-    let base: { seq: number; jobs: Map<string, JobOutline>; bytes: Buffer | null } | null = bytes === undefined ? { seq: 0, jobs: new Map(), bytes: null } : outlineCheckpoint(bytes);
+    let base: { seq: number; journaled: boolean; jobs: Map<string, JobOutline>; bytes: Buffer | null } | null =
+      bytes === undefined ? { seq: 0, journaled: false, jobs: new Map(), bytes: null } : outlineCheckpoint(bytes);
     if (base === null) {
-      const { seq, jobs } = parseCheckpoint(parseJsonText(bytes!.toString('utf8'), this.queuePath), this.queuePath);
-      base = { seq, jobs: new Map(jobs.map((job) => [job.id, outlineOf(job)])), bytes: null };
+      const { seq, journaled, jobs } = parseCheckpoint(parseJsonText(bytes!.toString('utf8'), this.queuePath), this.queuePath);
+      base = { seq, journaled, jobs: new Map(jobs.map((job) => [job.id, outlineOf(job)])), bytes: null };
     }
-    const position: LogPosition = { seq: base.seq, checkpoint: identity, checkpointBytes: bytes?.length ?? 0, journalInode: null, journalBytes: 0, journalLines: 0 };
+    const position: LogPosition = { seq: base.seq, journaled: base.journaled, checkpoint: identity, checkpointBytes: bytes?.length ?? 0, journalInode: null, journalBytes: 0, journalLines: 0 };
     this.afterCheckpointRead();
+    if (!base.journaled) return { ...position, ...this.staleJournal(), jobs: base.jobs, bytes: base.bytes };
     const journal = this.readJournal(position);
     if (journal === null) return { ...position, jobs: base.jobs, bytes: base.bytes };
     const next = this.following(base.seq, journal, gapIsCorrupt);
@@ -179,7 +189,8 @@ export class QueueLog {
    * Returns null where a checkpoint is due: the caller reads the queue whole and writes it.
    */
   add(state: OutlineState, added: readonly Job[], lock: HeldLock): LogPosition | null {
-    if (state.jobs.size <= this.everyChangeUpTo || state.checkpointBytes === 0) return null;
+    // Never a line beside a version-1 checkpoint, which an older queuectl would rewrite without it.
+    if (state.jobs.size <= this.everyChangeUpTo || state.checkpointBytes === 0 || !state.journaled) return null;
     const line = encodeRecord({ seq: state.seq + 1, jobs: [...added], removed: [] });
     if (state.journalBytes + line.length > state.checkpointBytes * this.fraction) return null;
     return this.append(state, line, lock);
@@ -188,8 +199,19 @@ export class QueueLog {
   private readCheckpoint(identity: string): QueueState {
     const bytes = readBytesIfExists(this.queuePath);
     const doc = bytes === undefined ? undefined : parseJsonText(bytes.toString('utf8'), this.queuePath);
-    const { seq, jobs } = parseCheckpoint(doc, this.queuePath);
-    return { jobs, seq, checkpoint: identity, checkpointBytes: bytes?.length ?? 0, journalInode: null, journalBytes: 0, journalLines: 0 };
+    const { seq, journaled, jobs } = parseCheckpoint(doc, this.queuePath);
+    return { jobs, seq, journaled, checkpoint: identity, checkpointBytes: bytes?.length ?? 0, journalInode: null, journalBytes: 0, journalLines: 0 };
+  }
+
+  /** The journal beside a version-1 checkpoint, not read: where it is, for the next checkpoint to reset it. */
+  private staleJournal(): Pick<LogPosition, 'journalInode' | 'journalBytes' | 'journalLines'> {
+    let stat: BigIntStats | undefined;
+    try {
+      stat = statSync(this.journalPath, { bigint: true, throwIfNoEntry: false });
+    } catch (error) {
+      throw fileSystemError(error, 'read', this.journalPath);
+    }
+    return { journalInode: stat?.ino ?? null, journalBytes: Number(stat?.size ?? 0n), journalLines: 0 };
   }
 
   /** The journal's lines past what `base` read of it (all of them if it is another file now). */
@@ -227,7 +249,8 @@ export class QueueLog {
   async write(state: QueueState, jobs: readonly Job[], lock: HeldLock, options: { checkpoint?: boolean } = {}): Promise<QueueState> {
     // Small is the queue the change starts from, as it is on file (a batch that makes a queue
     // large goes to queue.json at once, not to the journal). No queue.json yet: it is made first.
-    const small = state.jobs.length <= this.everyChangeUpTo || state.checkpointBytes === 0;
+    // A version-1 checkpoint is rewritten as version 2 before any line goes to the journal.
+    const small = state.jobs.length <= this.everyChangeUpTo || state.checkpointBytes === 0 || !state.journaled;
     if (options.checkpoint || small) return this.checkpoint(state, jobs, lock);
     const change = diffQueue(state.jobs, jobs);
     if (change.jobs.length === 0 && change.removed.length === 0) return state;
@@ -277,13 +300,25 @@ export class QueueLog {
     };
   }
 
-  /** Rewrites queue.json whole, holding every line so far, then resets the journal if it has any bytes. */
+  /**
+   * Rewrites queue.json whole, holding every line so far, then resets the journal if it has any
+   * bytes. Version 2 when the queue is past the threshold (the next change may be a journal
+   * line), else version 1: below it queue.json alone is the queue, as older queuectl expects.
+   */
   async checkpoint(state: QueueState, jobs: readonly Job[], lock: HeldLock): Promise<QueueState> {
-    const parts = this.encoder.encodeParts(jobs, state.seq);
+    const journaled = jobs.length > this.everyChangeUpTo;
+    if (!state.journaled && state.journalBytes > 0) {
+      // A stale journal (see LogPosition.journaled), whose lines may follow the seq this checkpoint
+      // names (an older queuectl wrote none): gone before a version-2 checkpoint could apply them.
+      this.resetJournal(lock);
+      state = { ...state, journalBytes: 0 };
+    }
+    const parts = this.encoder.encodeParts(jobs, state.seq, journaled ? JOURNALED_VERSION : FORMAT_VERSION);
     const stat = await writeFileDurablyAsync(this.queuePath, parts, { beforeRename: () => lock.assertHeld() });
     const written: QueueState = {
       jobs: [...jobs],
       seq: state.seq,
+      journaled,
       checkpoint: versionOf(stat),
       checkpointBytes: Number(stat.size),
       journalInode: null,
@@ -292,7 +327,11 @@ export class QueueLog {
     };
     if (state.journalBytes === 0) return { ...written, journalInode: state.journalInode };
     // Only lines the checkpoint holds are in it now: a crash before this leaves them to be skipped.
-    const reset = writeFileDurably(this.journalPath, '', { beforeRename: () => lock.assertHeld() });
-    return { ...written, journalInode: reset.ino };
+    return { ...written, journalInode: this.resetJournal(lock) };
+  }
+
+  /** Renames an empty file over the journal; returns its inode. */
+  private resetJournal(lock: HeldLock): bigint {
+    return writeFileDurably(this.journalPath, '', { beforeRename: () => lock.assertHeld() }).ino;
   }
 }

@@ -20,8 +20,9 @@ const BULK = 10_001;
 const FILE_STORE = new URL('../../store/file/file-store.js', import.meta.url).href;
 const JQ = spawnSync('jq', ['--version']).status === 0;
 
-function writeQueue(data: string, jobs: readonly Job[]): void {
-  writeFileSync(join(data, 'queue.json'), `{"version":1,"jobs":[\n${jobs.map((job) => JSON.stringify(job)).join(',\n')}\n]}\n`);
+/** `version` 2: a queue.json whose journal is in use, as queuectl writes it above 10,000 jobs (store/file/job-file.ts). */
+function writeQueue(data: string, jobs: readonly Job[], version: 1 | 2 = 1): void {
+  writeFileSync(join(data, 'queue.json'), `{"version":${version},"jobs":[\n${jobs.map((job) => JSON.stringify(job)).join(',\n')}\n]}\n`);
 }
 
 const bulk = () => Array.from({ length: BULK }, (_, i) => pendingJob(`bulk-${i}`, { run_at: FAR, command: `echo ${i}` }));
@@ -141,13 +142,15 @@ test('enqueues killed mid-append, mid-checkpoint and between the checkpoint and 
   // A manager folds the journal into queue.json once the queue is quiet: queue.json alone is then whole.
   startManager(t, data, 1);
   await waitFor(() => readText(join(data, 'queue.journal')) === '', { what: 'the checkpoint of a quiet manager', timeoutMs: 20_000 });
-  const inFile = (JSON.parse(readFileSync(join(data, 'queue.json'), 'utf8')) as { jobs: Job[] }).jobs.map((job) => job.id);
+  const folded = JSON.parse(readFileSync(join(data, 'queue.json'), 'utf8')) as { version: number; jobs: Job[] };
+  assert.equal(folded.version, 2, 'above 10,000 jobs queue.json is version 2, which an older queuectl refuses');
+  const inFile = folded.jobs.map((job) => job.id);
   assert.deepEqual(inFile.sort(), (await check()).sort());
 });
 
 test('a journal whose last line is torn is read without it; one corrupt before its last line is reported with its path by every command and left as it is', async (t) => {
   const { data } = workspace(t);
-  writeQueue(data, [pendingJob('a', { run_at: FAR })]);
+  writeQueue(data, [pendingJob('a', { run_at: FAR })], 2);
   const line = (seq: number, job: Job) => `${JSON.stringify({ seq, jobs: [job], removed: [] })}\n`;
   const journal = join(data, 'queue.journal');
   writeFileSync(journal, `${line(1, pendingJob('b', { run_at: FAR }))}${line(2, pendingJob('c', { run_at: FAR })).slice(0, 40)}`);
@@ -166,7 +169,7 @@ test('a journal whose last line is torn is read without it; one corrupt before i
 
 test('the README recipe for jq while the queue is busy gives what list --json gives', { skip: !JQ && 'jq is not available' }, async (t) => {
   const { data } = workspace(t);
-  writeQueue(data, [pendingJob('a', { run_at: FAR }), pendingJob('b', { run_at: FAR }), pendingJob('c', { run_at: FAR })]);
+  writeQueue(data, [pendingJob('a', { run_at: FAR }), pendingJob('b', { run_at: FAR }), pendingJob('c', { run_at: FAR })], 2);
   const changed = { ...pendingJob('b', { run_at: FAR }), priority: 5 };
   const lines = [
     { seq: 1, jobs: [changed, pendingJob('d', { run_at: FAR })], removed: ['a'] },
