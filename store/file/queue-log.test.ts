@@ -185,6 +185,9 @@ test('a large queue.json of version 1 (an older queuectl wrote it) gets no journ
   assert.equal(versionOf(queue), 2);
   const next = await log.write(state, [...state.jobs, pendingJob('g')], held);
   assert.equal(pendingLines(queue, journal), 1, 'from then on, journaled');
+  writeFileSync(queue, `{"version":1,"jobs":[\n${next.jobs.map((job) => JSON.stringify(job)).join(',\n')}\n]}\n`);
+  writeFileSync(journal, '');
+  assert.equal(log.add(log.readOutline(true), [pendingJob('h')], held), null, "enqueue's line is refused too: a checkpoint is due");
   assert.deepEqual(ids(new QueueLog(queue, journal).read(undefined, false)), ids(next));
 });
 

@@ -310,8 +310,7 @@ export class QueueLog {
     if (!state.journaled && state.journalBytes > 0) {
       // A stale journal (see LogPosition.journaled), whose lines may follow the seq this checkpoint
       // names (an older queuectl wrote none): gone before a version-2 checkpoint could apply them.
-      this.resetJournal(lock);
-      state = { ...state, journalBytes: 0 };
+      state = { ...state, journalInode: this.resetJournal(lock), journalBytes: 0, journalLines: 0 };
     }
     const parts = this.encoder.encodeParts(jobs, state.seq, journaled ? JOURNALED_VERSION : FORMAT_VERSION);
     const stat = await writeFileDurablyAsync(this.queuePath, parts, { beforeRename: () => lock.assertHeld() });
