@@ -15,8 +15,11 @@
  *   status:    `queuectl status` vs `node -e 0`
  *   memory:    peak RSS of a worker child while draining
  *
- * Environment: BENCH_JOBS (default 1000), BENCH_RUNS (default 3); BENCH_STORE=postgres://… measures
- * the PostgreSQL store instead (bench-postgres.ts).
+ *   large:     a queue of 100,000 delayed jobs on file (bench-large.ts)
+ *
+ * Environment: BENCH_JOBS (default 1000), BENCH_RUNS (default 3), BENCH_LARGE (default 100000);
+ * BENCH_ONLY=large runs only the large-queue figures; BENCH_STORE=postgres://… measures the
+ * PostgreSQL store instead (bench-postgres.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -243,7 +246,11 @@ async function main(): Promise<void> {
 try {
   const store = process.env.BENCH_STORE ?? '';
   if (store.startsWith('postgres')) await (await import('./bench-postgres.js')).benchPostgres(store);
-  else await main();
+  else if (process.env.BENCH_ONLY === 'large') await (await import('./bench-large.js')).benchLarge();
+  else {
+    await main();
+    await (await import('./bench-large.js')).benchLarge();
+  }
 } finally {
   for (const manager of managers) {
     try {

@@ -64,7 +64,7 @@ export interface Status {
 }
 
 export async function readStatus(ctx: CommandContext): Promise<Status> {
-  const jobs = await ctx.store.list();
+  const jobs = ctx.store.jobHeads ? await ctx.store.jobHeads() : await ctx.store.list();
   const config = await ctx.store.config(); // a broken config.json, which stops the workers, is reported here too
   const queue = jobs.filter((job) => job.state !== 'dead');
   const counts = countStates(jobs);

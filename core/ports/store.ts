@@ -15,6 +15,7 @@ import type {
   ClaimedJob,
   FinishedJob,
   Job,
+  JobHead,
   PendingJob,
   ProcessingJob,
 } from '../rules/job.js';
@@ -223,6 +224,12 @@ export interface Store {
 
   /** The jobs not archived (queued and dead), oldest first (by enqueue), as the filter picks them. */
   list(filter?: JobFilter): Promise<Job[]>;
+  /**
+   * The jobs as `list()` without a filter gives them, but a job may come as its head only
+   * (id, state, queue, after, created_at); processing jobs come whole. For `status`, where a store
+   * can sum up a large queue without reading every job whole. Optional: `list()` serves otherwise.
+   */
+  jobHeads?(): Promise<(Job | JobHead)[]>;
   /**
    * Each of `ids` wherever it is: current (queued or dead), else its newest archived copy (not
    * searched for with `archive: false`). Unknown ids are left out.

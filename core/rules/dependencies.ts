@@ -17,7 +17,7 @@ import { dependenciesOf, isClaimable, type CanceledJob, type ClaimableJob, type 
 import { cancelForDependency } from './transitions.js';
 
 /** The unfinished jobs that some job names in `after`, by id. */
-export type Unfinished = ReadonlyMap<string, Job>;
+export type Unfinished = ReadonlyMap<string, Pick<Job, 'id' | 'state' | 'created_at'>>;
 
 const NONE: Unfinished = new Map();
 
@@ -25,7 +25,7 @@ const NONE: Unfinished = new Map();
  * The jobs of `jobs` that others wait for and that have not completed. Two passes that do
  * nothing costly for a job without dependencies, so that a queue of held jobs is cheap to scan.
  */
-export function unfinishedDependencies(jobs: readonly Job[]): Unfinished {
+export function unfinishedDependencies(jobs: readonly Pick<Job, 'id' | 'state' | 'after' | 'created_at'>[]): Unfinished {
   const named = new Set<string>();
   let last: string | undefined;
   for (let i = 0; i < jobs.length; i++) {
@@ -38,7 +38,7 @@ export function unfinishedDependencies(jobs: readonly Job[]): Unfinished {
     }
   }
   if (named.size === 0) return NONE;
-  const unfinished = new Map<string, Job>();
+  const unfinished = new Map<string, Pick<Job, 'id' | 'state' | 'created_at'>>();
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
     if (job.state !== 'completed' && named.has(job.id)) unfinished.set(job.id, job);
@@ -58,7 +58,7 @@ export function isWaiting(job: Job, unfinished: Unfinished): boolean {
 }
 
 /** The dependencies `job` still waits for, in the order it names them. */
-export function waitingOn(job: Job, unfinished: Unfinished): string[] {
+export function waitingOn(job: Pick<Job, 'after' | 'created_at'>, unfinished: Unfinished): string[] {
   const after = dependenciesOf(job);
   if (after.length === 0 || unfinished.size === 0) return [];
   return after.filter((id) => {

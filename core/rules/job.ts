@@ -180,8 +180,8 @@ export function isCancelable(job: Job): job is CancelableJob {
 }
 
 /** A processing job whose command has started (its start is recorded): its lease names its worker. */
-export function isRunning(job: Job): job is RunningJob {
-  return job.state === 'processing' && job.lease.worker_pid !== null;
+export function isRunning(job: Job | JobHead): job is RunningJob {
+  return job.state === 'processing' && (job as ProcessingJob).lease.worker_pid !== null;
 }
 
 /** A processing job claimed by a manager for its next free worker, not started. */
@@ -199,7 +199,14 @@ export function zeroCounts(): Record<JobState, number> {
 }
 
 /** How many of `jobs` are in each state. */
-export function countStates(jobs: Iterable<Job>): Record<JobState, number> {
+/**
+ * What `status` and `enqueue` decide on of a job: a store may give these without the rest
+ * (the file store reads them from the head of each line of a large queue.json). A processing
+ * job is given whole, for its lease.
+ */
+export type JobHead = Pick<Job, 'id' | 'state' | 'queue' | 'after' | 'created_at'>;
+
+export function countStates(jobs: Iterable<Pick<Job, 'state'>>): Record<JobState, number> {
   const counts = zeroCounts();
   for (const job of jobs) counts[job.state]++;
   return counts;
@@ -212,12 +219,12 @@ export function isJobState(value: string): value is JobState {
 /** The queue of jobs enqueued without `--queue`. */
 export const DEFAULT_QUEUE = 'default';
 
-export function queueOf(job: Job): string {
+export function queueOf(job: Pick<Job, 'queue'>): string {
   return job.queue ?? DEFAULT_QUEUE;
 }
 
 /** The jobs this one runs after (`--after`). */
-export function dependenciesOf(job: Job): readonly string[] {
+export function dependenciesOf(job: Pick<Job, 'after'>): readonly string[] {
   return job.after ?? NO_DEPENDENCIES;
 }
 const NO_DEPENDENCIES: readonly string[] = Object.freeze([]);

@@ -92,7 +92,7 @@ export interface QueueSummary {
  * Every queue that has jobs (in `jobs`: the queue and the DLQ) or settings, by name, `default`
  * first; `default` alone when there is neither.
  */
-export function summarizeQueues(jobs: readonly Job[], settings: QueueTable): QueueSummary[] {
+export function summarizeQueues(jobs: readonly Pick<Job, 'state' | 'queue'>[], settings: QueueTable): QueueSummary[] {
   const byName = new Map<string, QueueSummary>();
   const summary = (name: string): QueueSummary => {
     let found = byName.get(name);

@@ -10,7 +10,7 @@ import type { DataPaths } from './paths.js';
  * archive, or the record of completed jobs gone from both. Unknown ids are left out. The archive
  * is asked before the record: an id used again, canceled the second time, is canceled.
  */
-export function dependencyStates(paths: DataPaths, listed: readonly Job[], ids: ReadonlySet<string>): Map<string, FoundDependency> {
+export function dependencyStates(paths: DataPaths, listed: readonly Pick<Job, 'id' | 'state' | 'created_at'>[], ids: ReadonlySet<string>): Map<string, FoundDependency> {
   const states = new Map<string, FoundDependency>();
   if (ids.size === 0) return states;
   for (const job of listed) if (ids.has(job.id)) states.set(job.id, { state: job.state, created_at: job.created_at });

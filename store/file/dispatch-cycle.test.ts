@@ -8,6 +8,7 @@ import type { RunOutcome } from '../../core/rules/outcome.js';
 import { reconcile } from './reconcile.js';
 import { claimedJob, deadJob, pendingJob, processingJob } from '../../test/sample-jobs.js';
 import type { Transaction } from './job-files.js';
+import { outlineOf } from './outline.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 const EXPIRES = '2026-11-23T10:00:30.000Z'; // NOW + the default lease of 30 s
@@ -37,6 +38,11 @@ function fakeTx(queue: Job[], dlq: DeadJob[] = [], config: Partial<Config> = {})
     setDlq: (jobs) => {
       state.dlq = [...jobs];
       writes.push('dlq');
+    },
+    queueOutline: () => new Map(state.queue.map((job) => [job.id, outlineOf(job)])),
+    addToQueue: (jobs) => {
+      state.queue = [...state.queue, ...jobs];
+      writes.push('queue');
     },
     config: () => ({ ...DEFAULT_CONFIG, ...config }),
     setConfigValue: () => undefined,

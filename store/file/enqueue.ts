@@ -1,4 +1,4 @@
-/** `enqueue` in the file store: one transaction appends the batch to queue.json. */
+/** `enqueue` in the file store: one transaction adds the batch at the end of the queue. */
 import { assignIds, batchLabels, checkDependencies, outsideDependencies } from '../../core/rules/enqueue.js';
 import type { PendingJob } from '../../core/rules/job.js';
 import { newJob, type JobSpec } from '../../core/rules/job-spec.js';
@@ -12,15 +12,17 @@ export function enqueueJobs(files: JobFiles, specs: readonly JobSpec[], request:
   return files.transact((tx) => {
     const at = request.now ?? new Date();
     const config = tx.config();
-    const taken = new Set<string>([...tx.queue().map((job) => job.id), ...tx.dlq().map((job) => job.id)]);
-    const ids = assignIds(specs, (id) => taken.has(id), labels);
-    const states = dependencyStates(files.paths, [...tx.queue(), ...tx.dlq()], outsideDependencies(specs));
+    // In outline: a queue of 100,000 jobs is not parsed to add one.
+    const queue = tx.queueOutline();
+    const dead = new Set(tx.dlq().map((job) => job.id));
+    const ids = assignIds(specs, (id) => queue.has(id) || dead.has(id), labels);
+    const states = dependencyStates(files.paths, [...queue.values(), ...tx.dlq()], outsideDependencies(specs));
     checkDependencies(specs, (id) => states.get(id), labels);
     // Only now, the batch accepted: bad input changes nothing on disk, not even envs/.
     const envId = request.env !== undefined && config.capture_env ? tx.saveEnv(request.env) : null;
     const added = specs.map((spec, index) => newJob(spec, ids[index]!, config, request.cwd, at, envId));
     removeJobLogs(files.paths, added.map((job) => job.id));
-    tx.setQueue([...tx.queue(), ...added]);
+    tx.addToQueue(added);
     return added;
   });
 }

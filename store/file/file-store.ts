@@ -7,7 +7,7 @@
  */
 import { existsSync, watch } from 'node:fs';
 import type { Config, ConfigKey } from '../../core/rules/config.js';
-import type { FinishedJob, Job, PendingJob } from '../../core/rules/job.js';
+import type { FinishedJob, Job, JobHead, PendingJob } from '../../core/rules/job.js';
 import type { JobSpec } from '../../core/rules/job-spec.js';
 import { listJobs, type JobFilter } from '../../core/rules/list.js';
 import type { PruneRule } from '../../core/rules/prune.js';
@@ -31,14 +31,22 @@ import type {
 import { findArchivedJobs } from './archive.js';
 import { dataSignature } from './file-version.js';
 import { JobFiles } from './job-files.js';
+import { outlineOf } from './outline.js';
+import type { CheckpointPolicy } from './queue-log.js';
+
+/** How long the queue stays unchanged before a manager folds the journal into queue.json. */
+export const QUIET_CHECKPOINT_MS = 1_000;
 
 export class FileStore implements Store {
   readonly files: JobFiles;
   /** The dispatch cycle, loaded by a manager's first cycle (a command that runs none never loads it). */
   private cycleModule: Promise<typeof import('./dispatch-cycle.js')> | undefined;
+  /** Folds the journal into queue.json once the queue went quiet (see armCheckpoint). */
+  private quiet: { timer: NodeJS.Timeout; seen: string } | undefined;
 
-  constructor(root: string) {
-    this.files = new JobFiles(root);
+  /** `policy`: when queue.json is rewritten whole (queue-log.ts); the defaults but in tests. */
+  constructor(root: string, policy: CheckpointPolicy = {}) {
+    this.files = new JobFiles(root, policy);
   }
 
   get location(): string {
@@ -56,14 +64,36 @@ export class FileStore implements Store {
 
   async close(): Promise<void> {
     // Nothing is held open between operations.
+    if (this.quiet) clearTimeout(this.quiet.timer);
+    this.quiet = undefined;
   }
 
   async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
     const { dispatchCycle } = await (this.cycleModule ??= import('./dispatch-cycle.js'));
-    return this.files.transact((tx) => ({
+    const result = await this.files.transact((tx) => ({
       ...dispatchCycle(tx, request, hooks.now ?? new Date(), hooks.newToken, hooks.runStarted),
       config: tx.config(),
     }));
+    this.armCheckpoint();
+    return result;
+  }
+
+  /**
+   * A manager folds the journal into queue.json within QUIET_CHECKPOINT_MS of the queue's last
+   * change (its own or another process's), so that at rest queue.json alone is complete and
+   * current for `jq`. Every cycle that finds the journal changed starts the wait again.
+   */
+  private armCheckpoint(): void {
+    if (!this.files.hasJournal()) return;
+    const seen = dataSignature(this.files.paths);
+    if (this.quiet?.seen === seen) return;
+    if (this.quiet) clearTimeout(this.quiet.timer);
+    const timer = setTimeout(() => {
+      this.quiet = undefined;
+      // A failure (the data dir gone, the lock busy) leaves the journal to the next writer.
+      this.files.checkpoint().catch(() => undefined);
+    }, QUIET_CHECKPOINT_MS);
+    this.quiet = { timer, seen };
   }
 
   async enqueue(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
@@ -99,16 +129,40 @@ export class FileStore implements Store {
   }
 
   async list(filter: JobFilter = {}): Promise<Job[]> {
+    // A few of a large queue: picked from its outline, only they parsed.
+    const outline = filter.limit === undefined ? null : this.files.outlineSnapshot();
+    if (outline !== null) {
+      const picked = listJobs([...outline.queue.jobs.values(), ...outline.dlq.map(outlineOf)], filter);
+      return picked.map((job) => this.files.materialize(job, outline));
+    }
     const { queue, dlq } = this.files.snapshot();
     return listJobs([...queue, ...dlq], filter);
+  }
+
+  /** The jobs as `list()` gives them, each but the processing ones in outline: a large queue.json is not parsed. */
+  async jobHeads(): Promise<(Job | JobHead)[]> {
+    const outline = this.files.outlineSnapshot();
+    if (outline === null) return this.list();
+    const heads: (Job | JobHead)[] = [];
+    for (const job of outline.queue.jobs.values()) heads.push(job.state === 'processing' ? this.files.materialize(job, outline) : job);
+    return [...heads, ...outline.dlq];
   }
 
   async find(ids: readonly string[], options: { archive?: boolean } = {}): Promise<Map<string, Found>> {
     const wanted = new Set(ids);
     const found = new Map<string, Found>();
-    const { queue, dlq } = this.files.snapshot();
-    for (const job of queue) if (wanted.has(job.id)) found.set(job.id, { job, where: 'queue.json' });
-    for (const job of dlq) if (wanted.has(job.id)) found.set(job.id, { job, where: 'dlq.json' });
+    const outline = this.files.outlineSnapshot();
+    if (outline !== null) {
+      for (const id of wanted) {
+        const job = outline.queue.jobs.get(id);
+        if (job !== undefined) found.set(id, { job: this.files.materialize(job, outline), where: 'queue.json' });
+      }
+      for (const job of outline.dlq) if (wanted.has(job.id)) found.set(job.id, { job, where: 'dlq.json' });
+    } else {
+      const { queue, dlq } = this.files.snapshot();
+      for (const job of queue) if (wanted.has(job.id)) found.set(job.id, { job, where: 'queue.json' });
+      for (const job of dlq) if (wanted.has(job.id)) found.set(job.id, { job, where: 'dlq.json' });
+    }
     if (options.archive === false) return found;
     const missing = new Set([...wanted].filter((id) => !found.has(id)));
     for (const [id, { job, batch }] of findArchivedJobs(this.files.paths, missing)) found.set(id, { job, where: `archive/${batch}`, archive: batch });
@@ -146,7 +200,7 @@ export class FileStore implements Store {
           onChange('config');
           return;
         }
-        if (filename === 'queue.json') {
+        if (filename === 'queue.json' || filename === 'queue.journal') {
           if (!this.files.queueChangedElsewhere()) return;
           changeSeen = true;
         } else if (filename !== '.lock' || !changeSeen) {

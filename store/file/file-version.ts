@@ -26,7 +26,7 @@ export function versionOf(stat: BigIntStats | undefined): string {
 
 const VERSION_PARTS = ['ino', 'size', 'mtime', 'ctime'] as const;
 
-/** Changes whenever queue.json or dlq.json is written. */
+/** Changes whenever queue.json, its journal or dlq.json is written. */
 export function dataSignature(paths: DataPaths): string {
-  return `${fileVersion(paths.queue)}|${fileVersion(paths.dlq)}`;
+  return `${fileVersion(paths.queue)}|${fileVersion(paths.journal)}|${fileVersion(paths.dlq)}`;
 }

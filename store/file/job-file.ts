@@ -6,6 +6,12 @@ import { QueuectlError } from '../../core/rules/errors.js';
 import { isJobState, type Job } from '../../core/rules/job.js';
 
 export const FORMAT_VERSION = 1;
+/**
+ * queue.json's version while its journal is in use (queue-log.ts): an older queuectl, which
+ * knows nothing of the journal, refuses it ("version 2, expected 1") rather than rewrite it and
+ * drop the journal's changes. Below the journal's threshold queue.json is version 1, as ever.
+ */
+export const JOURNALED_VERSION = 2;
 
 /**
  * Each job's line, UTF-8 encoded, kept for as long as the job object lives. Jobs are never
@@ -23,7 +29,10 @@ const BLOCK = 256;
 function lineOf(job: Job): Buffer {
   let line = lines.get(job);
   if (line === undefined) {
-    line = Buffer.from(JSON.stringify(job));
+    // The fields of a job's outline first, in its order (outline.ts): readers that need only
+    // them read the head of the line and parse nothing else.
+    const { id, state, queue, after, created_at, updated_at, ...rest } = job;
+    line = Buffer.from(JSON.stringify({ id, state, queue, after, created_at, updated_at, ...rest }));
     lines.set(job, line);
   }
   return line;
@@ -56,11 +65,18 @@ export class JobFileEncoder {
     return Buffer.concat(this.encodeParts(jobs));
   }
 
-  /** The file's bytes in parts, to be written as they are (writev), without joining megabytes first. */
-  encodeParts(jobs: readonly Job[]): Buffer[] {
-    if (jobs.length === 0) return [EMPTY];
+  /**
+   * The file's bytes in parts, to be written as they are (writev), without joining megabytes first.
+   * `seq`: for queue.json, the last line of queue.journal it holds (see queue-log.ts); written
+   * into its head once there was one, so that a file that never had a journal reads as before.
+   * `version`: JOURNALED_VERSION for a queue.json whose journal is in use.
+   */
+  encodeParts(jobs: readonly Job[], seq = 0, version = FORMAT_VERSION): Buffer[] {
+    const plain = seq === 0 && version === FORMAT_VERSION;
+    const head = `{"version":${version},${seq === 0 ? '' : `"seq":${seq},`}"jobs":[`;
+    if (jobs.length === 0) return [plain ? EMPTY : Buffer.from(`${head}]}\n`)];
     const blocks: { jobs: readonly Job[]; bytes: Buffer }[] = [];
-    const parts: Buffer[] = [HEAD];
+    const parts: Buffer[] = [plain ? HEAD : Buffer.from(`${head}\n`)];
     for (let start = 0, index = 0; start < jobs.length; start += BLOCK, index++) {
       const slice = jobs.slice(start, start + BLOCK);
       const cached = this.blocks[index];
@@ -81,7 +97,7 @@ function sameJobs(a: readonly Job[], b: readonly Job[]): boolean {
   return true;
 }
 
-function foreign(path: string, why: string): QueuectlError {
+export function foreign(path: string, why: string): QueuectlError {
   return new QueuectlError(
     `${path} is not a queuectl job file (${why}); queuectl will not overwrite it: fix it or move it away`,
     'ECORRUPT',
@@ -89,14 +105,27 @@ function foreign(path: string, why: string): QueuectlError {
 }
 
 /**
+ * queue.json: its jobs, `seq`, the last journal line it holds (0 when it names none), and
+ * `journaled`, whether it is version 2: only then does the journal beside it hold changes.
+ */
+export function parseCheckpoint(doc: unknown, path: string): { seq: number; jobs: Job[]; journaled: boolean } {
+  const journaled = doc !== undefined && (doc as { version?: unknown } | null)?.version === JOURNALED_VERSION;
+  const jobs = parseJobDocument(doc, path, journaled ? JOURNALED_VERSION : FORMAT_VERSION);
+  const seq = doc === undefined ? undefined : (doc as { seq?: unknown }).seq;
+  if (seq === undefined) return { seq: 0, jobs, journaled };
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw foreign(path, `"seq" is not a whole number: ${JSON.stringify(seq)}`);
+  return { seq, jobs, journaled };
+}
+
+/**
  * Checks the parsed document's shape: the version, and for each job the fields every reader
  * relies on. A file that fails is reported with its path and never written over.
  */
-export function parseJobDocument(doc: unknown, path: string): Job[] {
+export function parseJobDocument(doc: unknown, path: string, expected = FORMAT_VERSION): Job[] {
   if (doc === undefined) return [];
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw foreign(path, 'not an object');
   const { version, jobs } = doc as { version?: unknown; jobs?: unknown };
-  if (version !== FORMAT_VERSION) throw foreign(path, `version ${JSON.stringify(version)}, expected ${FORMAT_VERSION}`);
+  if (version !== expected) throw foreign(path, `version ${JSON.stringify(version)}, expected ${expected}`);
   if (!Array.isArray(jobs)) throw foreign(path, '"jobs" is not an array');
   jobs.forEach((job: unknown, index) => {
     const problem = jobProblem(job);
@@ -105,7 +134,7 @@ export function parseJobDocument(doc: unknown, path: string): Job[] {
   return jobs as Job[];
 }
 
-function jobProblem(job: unknown): string | null {
+export function jobProblem(job: unknown): string | null {
   if (typeof job !== 'object' || job === null) return 'not an object';
   const j = job as Record<string, unknown>;
   if (typeof j.id !== 'string') return '"id" is not a string';

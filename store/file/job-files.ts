@@ -3,7 +3,7 @@
  * directory lock, load what is needed, change it in memory with the pure rules of `core/`,
  * write back what changed. Reads for display need no lock (every write is an atomic rename).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config, type ConfigKey } from '../../core/rules/config.js';
 import { QueuectlError } from '../../core/rules/errors.js';
@@ -17,12 +17,24 @@ import { removeJobLogs } from '../local/job-logs.js';
 import { readJsonIfExists, removeStaleTempFiles, writeFileDurably, writeFileDurablyAsync } from '../local/durable-file.js';
 import { prepareDataDir } from '../local/data-dir.js';
 import { JobFileEncoder, parseJobDocument } from './job-file.js';
+import { QueueLog, type CheckpointPolicy, type OutlineState, type QueueState } from './queue-log.js';
+import { materialize, outlineOf, type JobOutline } from './outline.js';
 import { LockLostError, withLock, type HeldLock } from '../local/lock.js';
 import { dataPaths, type DataPaths } from './paths.js';
 
 export interface Transaction {
   /** The jobs of queue.json, loaded on first use. Change them through `setQueue`. */
   queue(): readonly Job[];
+  /**
+   * The queue in outline (outline.ts), by id in queue order, read without parsing each job: enough
+   * to tell whether an id is taken and what became of a dependency.
+   */
+  queueOutline(): ReadonlyMap<string, JobOutline>;
+  /**
+   * Stages jobs added at the end of the queue: one journal line, without reading the queue whole,
+   * when only `queueOutline` read it. Not shown by `queue()`; not with other changes of the queue.
+   */
+  addToQueue(jobs: readonly Job[]): void;
   /** The jobs of dlq.json, loaded on first use (duplicates left by a crashed move are repaired then). */
   dlq(): readonly DeadJob[];
   /**
@@ -70,6 +82,11 @@ interface Cached<T> {
 }
 
 
+export interface OutlineSnapshot {
+  queue: OutlineState;
+  dlq: DeadJob[];
+}
+
 export interface Snapshot {
   queue: Job[];
   dlq: DeadJob[];
@@ -77,15 +94,18 @@ export interface Snapshot {
 
 export class JobFiles {
   readonly paths: DataPaths;
-  private readonly cache: { queue?: Cached<Job[]>; dlq?: Cached<Job[]>; config?: Cached<Config> } = {};
-  private readonly encoders = { queue: new JobFileEncoder(), dlq: new JobFileEncoder() };
+  private readonly cache: { queue?: QueueState; dlq?: Cached<Job[]>; config?: Cached<Config> } = {};
+  private readonly dlqEncoder = new JobFileEncoder();
+  /** queue.json and its journal (queue-log.ts). */
+  private readonly log: QueueLog;
   private tidied = false;
   private prepared = false;
   /** A transaction of this store is writing its files: a change of them now is its own. */
   private writing = false;
 
-  constructor(root: string) {
+  constructor(root: string, policy: CheckpointPolicy = {}) {
     this.paths = dataPaths(isAbsolute(root) ? root : resolve(root));
+    this.log = new QueueLog(this.paths.queue, this.paths.journal, policy);
   }
 
   /**
@@ -107,8 +127,19 @@ export class JobFiles {
     return result;
   }
 
+  /**
+   * The queue: queue.json with the journal applied, brought up to date from what this store read
+   * or wrote last (only the journal lines written since are read, unless queue.json changed).
+   */
+  private loadQueue(locked: boolean): QueueState {
+    const state = this.log.read(this.cache.queue, locked);
+    this.cache.queue = state;
+    return state;
+  }
+
   /** The jobs of a job file, parsed again only when another process changed it. */
-  private loadJobs(file: 'queue' | 'dlq'): Job[] {
+  private loadJobs(file: 'queue' | 'dlq', locked = true): Job[] {
+    if (file === 'queue') return this.loadQueue(locked).jobs;
     const path = this.paths[file];
     const identity = fileVersion(path);
     const cached = this.cache[file];
@@ -132,7 +163,9 @@ export class JobFiles {
     let queue: Job[] | undefined;
     let dlq: DeadJob[] | undefined;
     let config: Config | undefined;
-    const staged: { file: 'queue' | 'dlq'; jobs: Job[] }[] = [];
+    /** `add`: jobs to add at the end of a queue not read whole (addToQueue). */
+    const staged: { file: 'queue' | 'dlq'; jobs: Job[]; add?: OutlineState }[] = [];
+    let outline: OutlineState | undefined;
     let dropEnvs = false;
     /** config.json as it is to be written, when a setting changed. */
     let storedConfig: Record<string, unknown> | undefined;
@@ -142,12 +175,28 @@ export class JobFiles {
       if (at !== -1) staged.splice(at, 1);
       staged.push({ file, jobs: [...jobs] });
     };
-    const loadQueue = () => (queue ??= this.loadJobs('queue'));
+    const loadQueue = () => (queue ??= this.loadQueue(true).jobs);
     const tx: Transaction = {
       queue: loadQueue,
+      queueOutline: () => {
+        if (queue !== undefined) return new Map(queue.map((job) => [job.id, outlineOf(job)]));
+        return (outline ??= this.log.readOutline(true)).jobs;
+      },
+      addToQueue: (jobs) => {
+        if (outline === undefined || queue !== undefined) {
+          tx.setQueue([...loadQueue(), ...jobs]);
+          return;
+        }
+        const at = staged.findIndex((entry) => entry.file === 'queue');
+        if (at !== -1) throw new Error('addToQueue after a change of the queue in one transaction');
+        staged.push({ file: 'queue', jobs: [...jobs], add: outline });
+      },
       dlq: () => {
         if (dlq) return dlq;
-        const repaired = reconcile(loadQueue(), this.loadJobs('dlq') as DeadJob[]);
+        const dead = this.loadJobs('dlq') as DeadJob[];
+        // The queue read in outline only: without a job in both files, there is no crashed move to repair.
+        if (queue === undefined && outline !== undefined && !dead.some((job) => outline!.jobs.has(job.id))) return (dlq = dead);
+        const repaired = reconcile(loadQueue(), dead);
         queue = repaired.queue;
         dlq = repaired.dlq;
         if (repaired.repaired) {
@@ -198,14 +247,31 @@ export class JobFiles {
     const written: string[] = [];
     this.writing = staged.length > 0;
     try {
-      for (const { file, jobs } of staged) {
+      for (const { file, jobs, add } of staged) {
         const path = paths[file];
+        try {
+          // One journal line, the queue not read whole; or else (a checkpoint is due) added to the queue read whole.
+          if (add && this.log.add(add, jobs, lock) !== null) {
+            written.push(basename(paths.journal));
+            continue;
+          }
+        } catch (error) {
+          if (error instanceof LockLostError && written.length === 0 && archived !== null) {
+            throw new LockLostError(error.lockPath, error.reason, [], [], archived);
+          }
+          throw error;
+        }
         // After a failed write the file may or may not have been replaced: parse it next time.
+        const before = file === 'queue' ? this.loadQueue(true) : undefined;
         delete this.cache[file];
         try {
-          // The identity of the file this write made, not of whatever is at the path by now.
-          const stat = await writeFileDurablyAsync(path, this.encoders[file].encodeParts(jobs), { beforeRename: () => lock.assertHeld() });
-          this.cache[file] = { identity: versionOf(stat), value: jobs };
+          if (before) {
+            this.cache.queue = await this.log.write(before, add ? [...before.jobs, ...jobs] : jobs, lock);
+          } else {
+            // The identity of the file this write made, not of whatever is at the path by now.
+            const stat = await writeFileDurablyAsync(path, this.dlqEncoder.encodeParts(jobs), { beforeRename: () => lock.assertHeld() });
+            this.cache.dlq = { identity: versionOf(stat), value: jobs };
+          }
         } catch (error) {
           if (error instanceof LockLostError && written.length === 0 && archived !== null) {
             throw new LockLostError(error.lockPath, error.reason, [], [], archived);
@@ -241,7 +307,35 @@ export class JobFiles {
   queueChangedElsewhere(): boolean {
     // Under the lock, no other process writes: a change seen while writing is this store's own.
     if (this.writing) return false;
-    return fileVersion(this.paths.queue) !== this.cache.queue?.identity;
+    const cached = this.cache.queue;
+    if (cached === undefined || fileVersion(this.paths.queue) !== cached.checkpoint) return true;
+    const journal = statSync(this.paths.journal, { bigint: true, throwIfNoEntry: false });
+    if (journal === undefined) return cached.journalInode !== null;
+    return journal.ino !== cached.journalInode || journal.size !== BigInt(cached.journalBytes);
+  }
+
+  /**
+   * Folds the journal into queue.json, under the lock, if it has any line: queue.json alone is
+   * then complete. Returns whether it did.
+   */
+  async checkpoint(): Promise<boolean> {
+    return withLock(this.paths.root, this.paths.lock, async (lock) => {
+      const state = this.loadQueue(true);
+      if (state.journalBytes === 0) return false;
+      delete this.cache.queue;
+      this.writing = true;
+      try {
+        this.cache.queue = await this.log.checkpoint(state, state.jobs, lock);
+      } finally {
+        this.writing = false;
+      }
+      return true;
+    });
+  }
+
+  /** Whether the journal holds lines that queue.json does not, as far as this store knows. */
+  hasJournal(): boolean {
+    return (this.cache.queue?.journalBytes ?? 0) > 0;
   }
 
   /** Whether queue.json exists (it does once anything was enqueued, unless the data dir was deleted). */
@@ -254,10 +348,31 @@ export class JobFiles {
     const { paths } = this;
     const read = readConsistently({
       dlqIdentity: () => fileVersion(paths.dlq),
-      queue: () => readJobFile(paths.queue),
+      queue: () => this.loadJobs('queue', false),
       dlq: () => readJobFile(paths.dlq) as DeadJob[],
     });
     return reconcile(read.queue, read.dlq);
+  }
+
+  /**
+   * The queue in outline (outline.ts) and the DLQ, as they are now, without the lock, read as
+   * `snapshot` reads them: a command that shows a few jobs, or counts them, parses no other job
+   * of a large queue. null when a crashed move left a job in both files: `snapshot` repairs that.
+   */
+  outlineSnapshot(): OutlineSnapshot | null {
+    const { paths } = this;
+    const read = readConsistently({
+      dlqIdentity: () => fileVersion(paths.dlq),
+      queue: () => this.log.readOutline(false),
+      dlq: () => this.loadJobs('dlq') as DeadJob[],
+    });
+    if (read.dlq.some((job) => read.queue.jobs.has(job.id))) return null;
+    return read;
+  }
+
+  /** The whole job of an outline of `snapshot`. */
+  materialize(outline: JobOutline, snapshot: OutlineSnapshot): Job {
+    return materialize(outline, snapshot.queue.bytes, this.paths.queue);
   }
 
   /**
@@ -265,7 +380,7 @@ export class JobFiles {
    * parsed only if it changed since this store last saw it. Shared with the cache: do not change it.
    */
   readQueue(): readonly Job[] {
-    return this.loadJobs('queue');
+    return this.loadJobs('queue', false);
   }
 
   readConfig(): Config {

@@ -4,6 +4,8 @@ import { hostPaths, type HostPaths } from '../local/paths.js';
 
 export interface DataPaths extends HostPaths {
   queue: string;
+  /** The changes since queue.json was last written whole (see queue-log.ts). */
+  journal: string;
   dlq: string;
   config: string;
   /** The proper-lockfile lock (a directory) that guards every data file. */
@@ -19,6 +21,7 @@ export function dataPaths(root: string): DataPaths {
   return {
     ...hostPaths(root),
     queue: join(root, 'queue.json'),
+    journal: join(root, 'queue.journal'),
     dlq: join(root, 'dlq.json'),
     config: join(root, 'config.json'),
     lock: join(root, '.lock'),

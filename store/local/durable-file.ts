@@ -51,10 +51,24 @@ export function readTextIfExists(path: string): string | undefined {
   }
 }
 
+/** The file's bytes, or `undefined` when it does not exist yet. */
+export function readBytesIfExists(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileSystemError(error, 'read', path);
+  }
+}
+
 /** Parsed JSON, or `undefined` when the file does not exist. Invalid JSON is reported with its path. */
 export function readJsonIfExists(path: string): unknown {
   const text = readTextIfExists(path);
-  if (text === undefined) return undefined;
+  return text === undefined ? undefined : parseJsonText(text, path);
+}
+
+/** `text`, the content of the file at `path`, parsed; invalid JSON is reported with the path. */
+export function parseJsonText(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -283,7 +297,7 @@ export function removeStaleTempFiles(dir: string, olderThanMs: number, now = Dat
     return 0;
   }
   for (const entry of entries) {
-    if (!/^.+\.json\.\d+$/.test(entry)) continue;
+    if (!/^.+\.(json|journal)\.\d+$/.test(entry)) continue;
     const path = join(dir, entry);
     try {
       if (now - statSync(path).mtimeMs > olderThanMs) {

@@ -1,0 +1,336 @@
+/**
+ * queue.json as a checkpoint and queue.journal as the changes since (SQLite's answer: a
+ * write-ahead log beside the database, folded back into it now and then).
+ *
+ * A change costs what changed, not what the queue holds: a transaction appends one line of whole
+ * job records to the journal, under the lock, and fsyncs it (journal.ts). The checkpoint is
+ * rewritten atomically (temp file, fsync, rename, fsync of the directory) when the queue is
+ * small (CHECKPOINT_EVERY_CHANGE_JOBS jobs or fewer, so that queue.json is current after every
+ * command, as it always was), when the journal outgrows JOURNAL_FRACTION of the checkpoint, and
+ * when a manager's queue goes quiet (file-store.ts). Then the journal is reset, by renaming an
+ * empty file over it.
+ *
+ * The checkpoint names the last journal line it holds (`"seq"` in its head; absent means 0).
+ * Readers apply the lines after it, in order: a journal left behind by a crash between the
+ * checkpoint's rename and the journal's reset holds only lines the checkpoint has, which are
+ * skipped. Lines must follow one another (seq + 1): a reader without the lock that read the old
+ * checkpoint and then the new journal sees the gap (and that queue.json changed) and reads again.
+ */
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, writeSync, type BigIntStats } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Job } from '../../core/rules/job.js';
+import { fileSystemError, fsyncDirectory, parseJsonText, readBytesIfExists, writeFileDurably, writeFileDurablyAsync } from '../local/durable-file.js';
+import type { HeldLock } from '../local/lock.js';
+import { fileVersion, versionOf } from './file-version.js';
+import { FORMAT_VERSION, JOURNALED_VERSION, JobFileEncoder, parseCheckpoint } from './job-file.js';
+import { corruptJournal, encodeRecord, parseJournal, type JournalRead, type JournalRecord } from './journal.js';
+import { applyChanges, diffQueue } from './queue-diff.js';
+import { outlineCheckpoint, outlineOf, type JobOutline } from './outline.js';
+
+interface JournalBytes {
+  inode: bigint;
+  /** Where the bytes read start: past what an earlier read took in. */
+  from: { bytes: number; lines: number };
+  read: JournalRead;
+}
+
+/** A change of a queue of up to this many jobs rewrites queue.json, and the journal stays empty. */
+export const CHECKPOINT_EVERY_CHANGE_JOBS = 10_000;
+/** The journal is folded into the checkpoint once it would grow past this part of it. */
+export const JOURNAL_FRACTION = 0.25;
+/** How often a reader without the lock starts again because a checkpoint happened under it. */
+const READ_TRIES = 10;
+
+/** Where queue.json and its journal stood when read or written. */
+export interface LogPosition {
+  /** The last journal line applied (or held by the checkpoint). */
+  seq: number;
+  /**
+   * The checkpoint is version 2 (job-file.ts JOURNALED_VERSION): the journal holds changes. Beside
+   * a version-1 checkpoint a journal holds none: it is left by a crash after a checkpoint that
+   * folded it in, and an older queuectl may have rewritten queue.json since (without "seq"), so
+   * its lines are never applied; `journalBytes` is then its size, for the next checkpoint to reset.
+   */
+  journaled: boolean;
+  /** The checkpoint's identity (file-version.ts) and its size in bytes. */
+  checkpoint: string;
+  checkpointBytes: number;
+  /** The journal's inode, or null when there is none; and how many of its bytes are good lines read. */
+  journalInode: bigint | null;
+  journalBytes: number;
+  /** Lines of the journal read (for the line numbers of messages). */
+  journalLines: number;
+}
+
+/** The queue as read: the checkpoint with the journal applied, and where both files stood. */
+export interface QueueState extends LogPosition {
+  jobs: Job[];
+}
+
+/** The queue in outline (outline.ts), in queue order, and where both files stood. */
+export interface OutlineState extends LogPosition {
+  jobs: Map<string, JobOutline>;
+  /** queue.json's bytes, which the outlines' lines point into; null when there are none to point into. */
+  bytes: Buffer | null;
+}
+
+/** When the checkpoint is rewritten (tests journal every change with `everyChangeUpTo: 0`). */
+export interface CheckpointPolicy {
+  /** @default CHECKPOINT_EVERY_CHANGE_JOBS */
+  everyChangeUpTo?: number;
+  /** @default JOURNAL_FRACTION */
+  fraction?: number;
+}
+
+export class QueueLog {
+  private readonly encoder = new JobFileEncoder();
+  private readonly everyChangeUpTo: number;
+  private readonly fraction: number;
+
+  constructor(
+    private readonly queuePath: string,
+    readonly journalPath: string,
+    policy: CheckpointPolicy = {},
+    /** For tests: runs between the read of the checkpoint and the read of the journal. */
+    private readonly afterCheckpointRead: () => void = () => undefined,
+  ) {
+    this.everyChangeUpTo = policy.everyChangeUpTo ?? CHECKPOINT_EVERY_CHANGE_JOBS;
+    this.fraction = policy.fraction ?? JOURNAL_FRACTION;
+  }
+
+  /**
+   * The queue now. `cached`, if the checkpoint is still the file it was read from, is brought up
+   * to date with the journal lines written since (no parse of the checkpoint); otherwise both are
+   * read afresh. `locked`: the caller holds the lock, so no one writes meanwhile and a gap in
+   * the lines is corruption, not a checkpoint in between.
+   */
+  read(cached: QueueState | undefined, locked: boolean): QueueState {
+    for (let tries = 1; ; tries++) {
+      const before = fileVersion(this.queuePath);
+      const last = locked || tries === READ_TRIES;
+      const state = this.readOnce(before, cached?.checkpoint === before ? cached : undefined, last);
+      if (state !== null && (last || fileVersion(this.queuePath) === before)) return state;
+    }
+  }
+
+  /** null: a line is missing, the journal was reset after the checkpoint was read (read again). */
+  private readOnce(identity: string, cached: QueueState | undefined, gapIsCorrupt: boolean): QueueState | null {
+    const base = cached ?? this.readCheckpoint(identity);
+    this.afterCheckpointRead();
+    if (!base.journaled) return { ...base, ...this.staleJournal() };
+    const journal = this.readJournal(base);
+    if (journal === null) return base.journalInode === null ? base : { ...base, journalInode: null, journalBytes: 0, journalLines: 0 };
+    const next = this.following(base.seq, journal, gapIsCorrupt);
+    if (next === null) return null;
+    return { ...base, ...next.position, jobs: next.changes.length === 0 ? base.jobs : applyChanges(base.jobs, next.changes) };
+  }
+
+  /**
+   * The journal's lines after `seq`, which must follow one another. Lines up to `seq` are held by
+   * the checkpoint already: a crash before the journal's reset left them. null for a gap (see readOnce).
+   */
+  private following(seq: number, journal: JournalBytes, gapIsCorrupt: boolean) {
+    const changes: JournalRecord[] = [];
+    let line = journal.from.lines;
+    for (const record of journal.read.records) {
+      line++;
+      if (record.seq <= seq) continue;
+      if (record.seq !== seq + 1) {
+        if (gapIsCorrupt) throw corruptJournal(this.journalPath, line, `"seq" ${record.seq} follows ${seq}`);
+        return null;
+      }
+      seq = record.seq;
+      changes.push(record);
+    }
+    const position = { seq, journalInode: journal.inode, journalBytes: journal.from.bytes + journal.read.consumed, journalLines: line };
+    return { changes, position };
+  }
+
+  /**
+   * The queue in outline, read afresh (outline.ts): queue.json's lines are not parsed, only their
+   * heads, unless it is not in the writer's shape. See `read` for `locked`.
+   */
+  readOutline(locked: boolean): OutlineState {
+    for (let tries = 1; ; tries++) {
+      const before = fileVersion(this.queuePath);
+      const last = locked || tries === READ_TRIES;
+      const state = this.readOutlineOnce(before, last);
+      if (state !== null && (last || fileVersion(this.queuePath) === before)) return state;
+    }
+  }
+
+  private readOutlineOnce(identity: string, gapIsCorrupt: boolean): OutlineState | null {
+    const bytes = readBytesIfExists(this.queuePath);
+    let base: { seq: number; journaled: boolean; jobs: Map<string, JobOutline>; bytes: Buffer | null } | null =
+      bytes === undefined ? { seq: 0, journaled: false, jobs: new Map(), bytes: null } : outlineCheckpoint(bytes);
+    if (base === null) {
+      const { seq, journaled, jobs } = parseCheckpoint(parseJsonText(bytes!.toString('utf8'), this.queuePath), this.queuePath);
+      base = { seq, journaled, jobs: new Map(jobs.map((job) => [job.id, outlineOf(job)])), bytes: null };
+    }
+    const position: LogPosition = { seq: base.seq, journaled: base.journaled, checkpoint: identity, checkpointBytes: bytes?.length ?? 0, journalInode: null, journalBytes: 0, journalLines: 0 };
+    this.afterCheckpointRead();
+    if (!base.journaled) return { ...position, ...this.staleJournal(), jobs: base.jobs, bytes: base.bytes };
+    const journal = this.readJournal(position);
+    if (journal === null) return { ...position, jobs: base.jobs, bytes: base.bytes };
+    const next = this.following(base.seq, journal, gapIsCorrupt);
+    if (next === null) return null;
+    const { jobs } = base;
+    for (const change of next.changes) {
+      for (const id of change.removed) jobs.delete(id);
+      // A job in the map keeps its place; one removed above goes to the end, as applyChanges does.
+      for (const job of change.jobs) jobs.set(job.id, outlineOf(job));
+    }
+    return { ...position, ...next.position, jobs, bytes: base.bytes };
+  }
+
+  /**
+   * Adds `added` at the end of the queue read in outline, under the lock: one journal line, when
+   * the queue is past the size where every change is a checkpoint and the line fits the journal.
+   * Returns null where a checkpoint is due: the caller reads the queue whole and writes it.
+   */
+  add(state: OutlineState, added: readonly Job[], lock: HeldLock): LogPosition | null {
+    // Never a line beside a version-1 checkpoint, which an older queuectl would rewrite without it.
+    if (state.jobs.size <= this.everyChangeUpTo || state.checkpointBytes === 0 || !state.journaled) return null;
+    const line = encodeRecord({ seq: state.seq + 1, jobs: [...added], removed: [] });
+    if (state.journalBytes + line.length > state.checkpointBytes * this.fraction) return null;
+    return this.append(state, line, lock);
+  }
+
+  private readCheckpoint(identity: string): QueueState {
+    const bytes = readBytesIfExists(this.queuePath);
+    const doc = bytes === undefined ? undefined : parseJsonText(bytes.toString('utf8'), this.queuePath);
+    const { seq, journaled, jobs } = parseCheckpoint(doc, this.queuePath);
+    return { jobs, seq, journaled, checkpoint: identity, checkpointBytes: bytes?.length ?? 0, journalInode: null, journalBytes: 0, journalLines: 0 };
+  }
+
+  /** The journal beside a version-1 checkpoint, not read: where it is, for the next checkpoint to reset it. */
+  private staleJournal(): Pick<LogPosition, 'journalInode' | 'journalBytes' | 'journalLines'> {
+    let stat: BigIntStats | undefined;
+    try {
+      stat = statSync(this.journalPath, { bigint: true, throwIfNoEntry: false });
+    } catch (error) {
+      throw fileSystemError(error, 'read', this.journalPath);
+    }
+    return { journalInode: stat?.ino ?? null, journalBytes: Number(stat?.size ?? 0n), journalLines: 0 };
+  }
+
+  /** The journal's lines past what `base` read of it (all of them if it is another file now). */
+  private readJournal(base: LogPosition): JournalBytes | null {
+    let fd: number;
+    try {
+      fd = openSync(this.journalPath, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw fileSystemError(error, 'read', this.journalPath);
+    }
+    try {
+      const stat = fstatSync(fd, { bigint: true });
+      const same = base.journalInode === stat.ino && stat.size >= BigInt(base.journalBytes);
+      const from = same ? { bytes: base.journalBytes, lines: base.journalLines } : { bytes: 0, lines: 0 };
+      const size = Number(stat.size) - from.bytes;
+      const buffer = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) {
+        const n = readSync(fd, buffer, got, size - got, from.bytes + got);
+        if (n === 0) break;
+        got += n;
+      }
+      const read = parseJournal(buffer.subarray(0, got), this.journalPath, from.lines + 1);
+      return { inode: stat.ino, from, read };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Writes `jobs` as the new queue, under the lock: one journal line of what changed since
+   * `state`, or a new checkpoint (see the head of this file). Returns the state it wrote.
+   */
+  async write(state: QueueState, jobs: readonly Job[], lock: HeldLock, options: { checkpoint?: boolean } = {}): Promise<QueueState> {
+    // Small is the queue the change starts from, as it is on file (a batch that makes a queue
+    // large goes to queue.json at once, not to the journal). No queue.json yet: it is made first.
+    // A version-1 checkpoint is rewritten as version 2 before any line goes to the journal.
+    const small = state.jobs.length <= this.everyChangeUpTo || state.checkpointBytes === 0 || !state.journaled;
+    if (options.checkpoint || small) return this.checkpoint(state, jobs, lock);
+    const change = diffQueue(state.jobs, jobs);
+    if (change.jobs.length === 0 && change.removed.length === 0) return state;
+    const line = encodeRecord({ seq: state.seq + 1, ...change });
+    if (state.journalBytes + line.length > state.checkpointBytes * this.fraction) return this.checkpoint(state, jobs, lock);
+    return { ...this.append(state, line, lock), jobs: [...jobs] };
+  }
+
+  /** Appends `line` to the journal and fsyncs it; a torn line a killed writer left goes first. */
+  private append(state: LogPosition, line: Buffer, lock: HeldLock): LogPosition {
+    let fd: number;
+    let created = false;
+    try {
+      try {
+        fd = openSync(this.journalPath, 'r+');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        fd = openSync(this.journalPath, 'wx');
+        created = true;
+      }
+    } catch (error) {
+      throw fileSystemError(error, 'write', this.journalPath);
+    }
+    let stat: BigIntStats;
+    try {
+      stat = fstatSync(fd, { bigint: true });
+      // Read under this lock, so its file and its good bytes are the ones here.
+      if (!created && stat.ino !== state.journalInode) throw new Error(`${this.journalPath} changed under the lock`);
+      lock.assertHeld();
+      if (stat.size !== BigInt(state.journalBytes)) ftruncateSync(fd, state.journalBytes);
+      let written = 0;
+      while (written < line.length) written += writeSync(fd, line, written, line.length - written, state.journalBytes + written);
+      fsyncSync(fd);
+      if (created) fsyncDirectory(dirname(this.journalPath));
+      stat = fstatSync(fd, { bigint: true });
+    } catch (error) {
+      throw fileSystemError(error, 'write', this.journalPath);
+    } finally {
+      closeSync(fd);
+    }
+    return {
+      ...state,
+      seq: state.seq + 1,
+      journalInode: stat.ino,
+      journalBytes: state.journalBytes + line.length,
+      journalLines: state.journalLines + 1,
+    };
+  }
+
+  /**
+   * Rewrites queue.json whole, holding every line so far, then resets the journal if it has any
+   * bytes. Version 2 when the queue is past the threshold (the next change may be a journal
+   * line), else version 1: below it queue.json alone is the queue, as older queuectl expects.
+   */
+  async checkpoint(state: QueueState, jobs: readonly Job[], lock: HeldLock): Promise<QueueState> {
+    const journaled = jobs.length > this.everyChangeUpTo;
+    if (!state.journaled && state.journalBytes > 0) {
+      // A stale journal (see LogPosition.journaled), whose lines may follow the seq this checkpoint
+      // names (an older queuectl wrote none): gone before a version-2 checkpoint could apply them.
+      state = { ...state, journalInode: this.resetJournal(lock), journalBytes: 0, journalLines: 0 };
+    }
+    const parts = this.encoder.encodeParts(jobs, state.seq, journaled ? JOURNALED_VERSION : FORMAT_VERSION);
+    const stat = await writeFileDurablyAsync(this.queuePath, parts, { beforeRename: () => lock.assertHeld() });
+    const written: QueueState = {
+      jobs: [...jobs],
+      seq: state.seq,
+      journaled,
+      checkpoint: versionOf(stat),
+      checkpointBytes: Number(stat.size),
+      journalInode: null,
+      journalBytes: 0,
+      journalLines: 0,
+    };
+    if (state.journalBytes === 0) return { ...written, journalInode: state.journalInode };
+    // Only lines the checkpoint holds are in it now: a crash before this leaves them to be skipped.
+    return { ...written, journalInode: this.resetJournal(lock) };
+  }
+
+  /** Renames an empty file over the journal; returns its inode. */
+  private resetJournal(lock: HeldLock): bigint {
+    return writeFileDurably(this.journalPath, '', { beforeRename: () => lock.assertHeld() }).ino;
+  }
+}
