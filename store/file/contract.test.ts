@@ -18,5 +18,5 @@ const journalOnly = { everyChangeUpTo: 0, fraction: Infinity };
 storeContract('file, journaled', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'queuectl-contract-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return { store: new FileStore(dir, journalOnly), reopen: () => new FileStore(dir, journalOnly) };
+  return { store: new FileStore(dir, journalOnly), reopen: () => new FileStore(dir, journalOnly), copy: () => new FileQueueCopy(dir) };
 });

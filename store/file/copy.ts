@@ -39,7 +39,7 @@ export class FileQueueCopy implements QueueCopy {
 
   async exists(): Promise<boolean> {
     const { paths } = this.files;
-    return this.files.queueFileExists() || existsSync(paths.dlq) || existsSync(paths.config);
+    return this.files.queueFileExists() || existsSync(paths.journal) || existsSync(paths.dlq) || existsSync(paths.config);
   }
 
   async dump(): Promise<QueueDump> {
