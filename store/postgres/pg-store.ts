@@ -493,7 +493,10 @@ export class PgStore implements Store {
     return {
       ready: `SELECT doc FROM ${this.s}.jobs AS j WHERE ${gate} AND run_at <= ${nowIso} AND NOT (id = ANY(${textArray(exclude)}))
         ORDER BY priority DESC, run_at, seq LIMIT ${integer(wanted)} FOR UPDATE OF j SKIP LOCKED`,
-      soonest: `SELECT min(run_at) AS at FROM ${this.s}.jobs AS j WHERE ${gate} AND run_at > ${nowIso}`,
+      // The first in run_at order, not min(): the planner then walks jobs_due from now and stops
+      // at the first job that passes the gate, where min() over a million delayed jobs had it
+      // scan the table, in every cycle.
+      soonest: `SELECT run_at AS at FROM ${this.s}.jobs AS j WHERE ${gate} AND run_at > ${nowIso} ORDER BY run_at LIMIT 1`,
     };
   }
 
