@@ -5,12 +5,12 @@
  * figures at 10,000 jobs, where every change still rewrites queue.json.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileStore } from '../store/file/file-store.js';
-import { median, nodeStartMs, row } from './bench-lib.js';
+import { cleanUp, median, nodeStartMs, row } from './bench-lib.js';
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 const LARGE = Number(process.env.BENCH_LARGE ?? 100_000);
@@ -119,13 +119,6 @@ export async function benchLarge(): Promise<void> {
     console.log(`\nruns: enqueue --file ${batchMs.map((v) => v.toFixed(0)).join(', ')} ms; drain empty ${emptyRates.map((r) => r.toFixed(0)).join(', ')}/s, ` +
       `with ${n} on file ${largeRates.map((r) => r.toFixed(0)).join(', ')}/s`);
   } finally {
-    for (const manager of managers) {
-      try {
-        process.kill(-manager.pid!, 'SIGKILL');
-      } catch {
-        // stopped already
-      }
-    }
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    cleanUp(managers, dirs);
   }
 }

@@ -1,5 +1,6 @@
 /** What both benches (`bench.ts`, `bench-postgres.ts`) measure their figures against, and how they print them. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 
 export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -34,4 +35,16 @@ export function nodeStartMs(): number {
 /** One line of the table: a figure, its baseline, their ratio, the goal. */
 export function row(name: string, value: string, baseline: string, ratio: string, goal: string): string {
   return `${name.padEnd(34)} ${value.padStart(14)} ${baseline.padStart(16)} ${ratio.padStart(8)}   ${goal}`;
+}
+
+/** Kills what a bench started (each manager with its process group) and removes its data dirs. */
+export function cleanUp(managers: readonly ChildProcess[], dirs: readonly string[]): void {
+  for (const manager of managers) {
+    try {
+      process.kill(-manager.pid!, 'SIGKILL');
+    } catch {
+      // stopped already
+    }
+  }
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }

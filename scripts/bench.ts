@@ -22,13 +22,13 @@
  * PostgreSQL store instead (bench-postgres.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../cli/context.js';
 import { dataPaths } from '../store/file/paths.js';
-import { median, nodeStartMs, row, spawnRate } from './bench-lib.js';
+import { cleanUp, median, nodeStartMs, row, spawnRate } from './bench-lib.js';
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
@@ -252,12 +252,5 @@ try {
     await (await import('./bench-large.js')).benchLarge();
   }
 } finally {
-  for (const manager of managers) {
-    try {
-      process.kill(-manager.pid!, 'SIGKILL');
-    } catch {
-      // stopped already
-    }
-  }
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  cleanUp(managers, dirs);
 }
