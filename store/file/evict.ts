@@ -4,7 +4,7 @@
  * deleted when `archive` is off, and their logs go with them (see Transaction.evict).
  */
 import type { Job } from '../../core/rules/job.js';
-import { applyRetention, RETENTION_GRACE_MS } from './retention.js';
+import { applyRetention, RETENTION_GRACE_MS } from '../../core/rules/retention.js';
 import type { Transaction } from './job-files.js';
 
 /** The queue as it stays once retention has moved out what it evicts. */

@@ -1,5 +1,5 @@
 /**
- * Retention in the PostgreSQL store, as in the file store (store/file/retention.ts): once more
+ * Retention in the PostgreSQL store, by the rule of every store (core/rules/retention.ts): once more
  * than `retention + RETENTION_SLACK` completed or canceled jobs are in the jobs table, the
  * oldest finished ones leave it until `retention` remain: to the archive table when `archive` is
  * on (a batch per move, kept `archive_days`), else deleted with their logs, none that finished
@@ -7,7 +7,7 @@
  * completed_ids, for `--after`. Each is one statement, for a batch (see transaction.ts).
  */
 import type { Config } from '../../core/rules/config.js';
-import { RETENTION_GRACE_MS, RETENTION_SLACK } from '../file/retention.js';
+import { RETENTION_GRACE_MS, RETENTION_SLACK } from '../../core/rules/retention.js';
 import { integer, text } from './sql.js';
 
 const DAY_MS = 86_400_000;

@@ -1,21 +1,22 @@
 /**
- * Finished jobs leave queue.json so that it stays small and every write stays fast. They
- * leave in batches, so that a job finishing does not rewrite an archive each time.
+ * Retention, the rule of every store: finished jobs leave the queue (queue.json, the jobs
+ * table) so that it stays small and every change stays fast. They leave in batches, so that a
+ * job finishing does not write an archive each time.
  *
- * Retention covers the finished jobs that live in queue.json: completed and canceled ones,
- * counted together. Dead jobs live in dlq.json until a person retries or prunes them. Where
+ * Retention covers the finished jobs of the queue: completed and canceled ones, counted
+ * together. Dead jobs stay in the DLQ until a person retries or prunes them. Where
  * evicted jobs are deleted (`archive` off), one that finished a moment ago stays whatever the
  * setting, so that `wait`, which looks a few times a second, always sees how it ended (an
  * archived one it finds in the archive).
  */
-import type { CanceledJob, CompletedJob, Job } from '../../core/rules/job.js';
+import type { CanceledJob, CompletedJob, Job } from './job.js';
 
 /** How far past `retention` the finished jobs may grow before a batch leaves. */
 export const RETENTION_SLACK = 100;
-/** Where evicted jobs are deleted, a job stays in queue.json at least this long after it finished. */
+/** Where evicted jobs are deleted, a job stays in the queue at least this long after it finished. */
 export const RETENTION_GRACE_MS = 10_000;
 
-/** Finished jobs that retention moves out of queue.json. */
+/** Finished jobs that retention moves out of the queue. */
 export type RetainedJob = CompletedJob | CanceledJob;
 
 export interface RetentionSplit {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CompletedJob, Job } from '../../core/rules/job.js';
+import type { CompletedJob, Job } from './job.js';
 import { applyRetention, RETENTION_GRACE_MS, RETENTION_SLACK } from './retention.js';
 import { pendingJob } from '../../test/sample-jobs.js';
 
