@@ -159,12 +159,36 @@ export function startManager(t: TestContext, dataDir: string, count: number, env
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const pid = child.pid!;
+  startedGroups.add(pid);
+  reapWhenKilled();
   t.after(() => {
     killGroup(pid);
+    startedGroups.delete(pid);
     child.stdout!.destroy();
     child.stderr!.destroy();
   });
   return { process: child, pid, output: () => output, exited };
+}
+
+/** Managers this test file started whose test has not cleaned up after them yet. */
+const startedGroups = new Set<number>();
+let reaping = false;
+
+/**
+ * A test file that runs past its timeout is ended by the test runner (a SIGTERM, on which the
+ * runner's own handler exits), and no `t.after` runs: the managers it started would run on, and
+ * take a core from every later file. So when the file's process exits, however, they are killed
+ * by pid; and a signal that would end it without an exit ends it with one.
+ */
+function reapWhenKilled(): void {
+  if (reaping) return;
+  reaping = true;
+  process.on('exit', () => {
+    for (const pid of startedGroups) killGroup(pid);
+  });
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    process.once(signal, () => process.exit(code));
+  }
 }
 
 export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
