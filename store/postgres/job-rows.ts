@@ -47,3 +47,9 @@ export function updateJobs(schema: string, jobs: readonly Job[]): string {
     FROM (VALUES\n${jobs.map(jobRow).join(',\n')}) AS v (${COLUMNS.join(', ')})
     WHERE j.id = v.id`;
 }
+
+/** Whether a database error is an insert of a job whose id another transaction committed first. */
+export function isDuplicateJobId(error: unknown): boolean {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  return code === '23505' && constraint === 'jobs_pkey';
+}

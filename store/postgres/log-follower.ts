@@ -48,7 +48,7 @@ export class LogFollower implements LogStream {
     if (!this.started && this.tailLines !== undefined) {
       this.started = true;
       const tail = lastLines(this.rows.map((row) => row.text).join(''), this.tailLines);
-      for (const row of this.rows) this.shown.set(row.seq, { header: true, upTo: isRun(row) ? layout(row).keptFrom + layout(row).kept.length : Buffer.byteLength(row.text) });
+      for (const row of this.rows) this.shown.set(row.seq, { header: true, upTo: shownWhole(row) });
       if (tail !== '') await write(Buffer.from(tail));
       return;
     }
@@ -87,6 +87,13 @@ export class LogFollower implements LogStream {
   }
 }
 
+/** How far a row is shown once all of it is. */
+function shownWhole(row: LogRow): number {
+  if (!isRun(row)) return Buffer.byteLength(row.text);
+  const { keptFrom, kept } = layout(row);
+  return keptFrom + kept.length;
+}
+
 function isRun(row: LogRow): boolean {
   return row.run !== '' && !row.run.startsWith('note-');
 }
@@ -103,7 +110,8 @@ function layout(row: LogRow): { header: Buffer; keptFrom: number; kept: Buffer }
   return { header: bytes.subarray(0, headerEnd), keptFrom: row.cut, kept: bytes.subarray(body) };
 }
 
-function lastLines(text: string, lines: number): string {
+/** The last `lines` lines of a log's text, each with its line end. */
+export function lastLines(text: string, lines: number): string {
   if (text === '' || lines <= 0) return '';
   const all = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
   return `${all.slice(-lines).join('\n')}\n`;

@@ -11,10 +11,10 @@
 import type pg from 'pg';
 import type { QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
 import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
-import { resolveConfig } from '../../core/rules/config.js';
+import type { Config } from '../../core/rules/config.js';
 import type { Job } from '../../core/rules/job.js';
 import { hostName } from '../local/host.js';
-import { insertJobs } from './job-rows.js';
+import { insertJobs, isDuplicateJobId } from './job-rows.js';
 import type { Transaction } from './transaction.js';
 
 /** What the copy needs of its PgStore: given by PgStore.queueCopy(). */
@@ -28,11 +28,10 @@ export interface PgCopyAccess {
   probe<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]>;
   /** One transaction of the store (the schema created or migrated first); what it adds to `tx.changes` the others are told once it commits. */
   transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** The settings as they stand in the transaction, checked as the store reads them (a broken one throws). */
+  readConfig(tx: Transaction): Promise<Config>;
   close(): Promise<void>;
 }
-
-/** PostgreSQL's error for a duplicate key. */
-const UNIQUE_VIOLATION = '23505';
 
 export class PgQueueCopy implements QueueCopy {
   constructor(private readonly db: PgCopyAccess) {}
@@ -85,7 +84,7 @@ export class PgQueueCopy implements QueueCopy {
     const host = hostName();
     try {
       await this.db.transaction(async (client) => {
-        await this.checkSettings(client); // broken settings here are reported before anything is written, as by every command
+        await this.db.readConfig(client); // broken settings here are reported before anything is written, as by every command
         const taken = await client.query<{ id: string }>(`SELECT id FROM ${s}.jobs WHERE id = ANY($1) FOR UPDATE`, [ids]);
         refuseTaken(taken.rows.map((row) => row.id), this.location);
         // In the order given, which `seq` keeps (list, and the claim order of equal priorities).
@@ -99,7 +98,7 @@ export class PgQueueCopy implements QueueCopy {
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
             [entries.map(([key]) => key), entries.map(([, value]) => JSON.stringify(value))],
           );
-          await this.checkSettings(client);
+          await this.db.readConfig(client);
           client.changes.add('config');
         }
         await client.query(`INSERT INTO ${s}.envs (id, env) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (id) DO NOTHING`, [
@@ -128,18 +127,12 @@ export class PgQueueCopy implements QueueCopy {
       });
     } catch (error) {
       // An enqueue of one of the ids committed after the look above: the same refusal.
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION && (error as { table?: string }).table === 'jobs') {
+      if (isDuplicateJobId(error)) {
         const id = /\(id\)=\((.*)\)/.exec((error as { detail?: string }).detail ?? '')?.[1];
         refuseTaken([id ?? 'one of the copied ids'], this.location);
       }
       throw error;
     }
-  }
-
-  /** The settings of the target as they stand in this transaction, checked as the store reads them. */
-  private async checkSettings(client: Transaction): Promise<void> {
-    const rows = (await client.query<{ key: string; value: unknown }>(`SELECT key, value FROM ${this.db.s}.settings`)).rows;
-    resolveConfig(Object.fromEntries(rows.map((row) => [row.key, row.value])), `the settings of ${this.location}`);
   }
 
   async close(): Promise<void> {

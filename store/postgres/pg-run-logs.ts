@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG } from '../../core/rules/config.js';
 import type { LogStream } from '../../core/ports/host.js';
 import { LocalRunLogs } from '../local/run-logs.js';
 import type { HostPaths } from '../local/paths.js';
-import { cutLine, LogFollower } from './log-follower.js';
+import { cutLine, lastLines, LogFollower } from './log-follower.js';
 import type { PgStore } from './pg-store.js';
 
 /** How long the `log_limit` read last holds before it is read again (a change applies within this). */
@@ -79,9 +79,7 @@ export class PgRunLogs extends LocalRunLogs {
   override async read(id: string, options: { archive?: string; lines?: number } = {}): Promise<string | undefined> {
     const { lines } = options;
     const text = (await this.store.readLog(id)) ?? (await super.read(id));
-    if (text === undefined || lines === undefined) return text;
-    const all = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
-    return lines <= 0 ? '' : `${all.slice(-lines).join('\n')}\n`;
+    return text === undefined || lines === undefined ? text : lastLines(text, lines);
   }
 
   /** `logs -f`: the job's log as the database gets it, from any host's runs. */

@@ -46,7 +46,7 @@ import type { ManagerFiles } from '../local/manager-registry.js';
 import { PgManagers } from './pg-managers.js';
 import { PgQueueCopy } from './pg-copy.js';
 import { migrate, quoteIdent } from './schema.js';
-import { insertJobs, updateJobs } from './job-rows.js';
+import { insertJobs, isDuplicateJobId, updateJobs } from './job-rows.js';
 import type { LogRow } from './log-follower.js';
 import { archiveExpiry, expireArchiveStatement, retentionStatement } from './retention.js';
 import { integer, text, textArray, textArrayOrNull } from './sql.js';
@@ -64,6 +64,20 @@ const EXPIRED_CHECK_MS = 1_000;
 
 /** The channel every queuectl store of a database notifies on; the payload names the schema. */
 const CHANNEL = 'queuectl_changes';
+
+/** Says yes at most once per `everyMs` of the times it is asked with; a time before the last yes (a clock set back) is due. */
+class AtMostEvery {
+  private last = -Infinity;
+
+  constructor(private readonly everyMs: number) {}
+
+  due(now: Date): boolean {
+    const at = now.getTime();
+    if (at >= this.last && at - this.last < this.everyMs) return false;
+    this.last = at;
+    return true;
+  }
+}
 
 /** The queues a pause of their own stops. */
 function pausedQueues(config: Config): string[] {
@@ -100,10 +114,10 @@ export class PgStore implements Store {
   /** The settings of claims as the last cycle read them: the next one claims early with them. */
   private lastClaimRules: { rules: string; config: Config } | undefined;
   private readonly envs = new Map<string, Record<string, string>>();
-  /** When this store last applied retention (epoch ms of the cycle's `now`). */
-  private retainedAt = -Infinity;
-  /** When this store last looked for leases that ran out (epoch ms of the cycle's `now`). */
-  private expiredCheckedAt = -Infinity;
+  /** Retention, applied by cycles once a second at most. */
+  private readonly retention = new AtMostEvery(RETENTION_CHECK_MS);
+  /** The look for leases that ran out, by cycles once a second at most. */
+  private readonly expiredCheck = new AtMostEvery(EXPIRED_CHECK_MS);
 
   constructor(options: PgStoreOptions) {
     this.url = options.url;
@@ -138,8 +152,7 @@ export class PgStore implements Store {
       // The jobs the runs name, and the leases run out that no other manager is taking back now
       // (looked for once a second at most: leases last seconds, and each look costs the server),
       // with the settings, in the round trip of the BEGIN.
-      const lookForExpired = now.getTime() - this.expiredCheckedAt >= EXPIRED_CHECK_MS || now.getTime() < this.expiredCheckedAt;
-      if (lookForExpired) this.expiredCheckedAt = now.getTime();
+      const lookForExpired = this.expiredCheck.due(now);
       const ids = textArray([...named]);
       // The claim too, in the same round trip, as the settings of the last cycle have it: the
       // writes this cycle makes come after it, so it is used only where they could not have made
@@ -200,7 +213,7 @@ export class PgStore implements Store {
     } catch (error) {
       // Another enqueue of the same id committed between this one's look and its insert: once
       // more, the look finds it and says so as any taken id is said.
-      if ((error as { code?: string; constraint?: string }).code === '23505' && (error as { constraint?: string }).constraint === 'jobs_pkey') {
+      if (isDuplicateJobId(error)) {
         return this.enqueueOnce(specs, request);
       }
       throw error;
@@ -517,8 +530,7 @@ export class PgStore implements Store {
    * finished jobs past it leave the jobs table, and archive batches past `archive_days` go.
    */
   private retain(tx: Transaction, config: Config, now: Date): void {
-    if (Math.abs(now.getTime() - this.retainedAt) < RETENTION_CHECK_MS) return;
-    this.retainedAt = now.getTime();
+    if (!this.retention.due(now)) return;
     tx.defer(retentionStatement(this.s, config, now, `${now.toISOString()}-${this.instance.slice(0, 8)}`));
     const expiry = archiveExpiry(config);
     if (expiry !== null) tx.defer(expireArchiveStatement(this.s, expiry, now));
@@ -671,6 +683,7 @@ export class PgStore implements Store {
         }
       },
       transaction: (body) => this.transaction(body),
+      readConfig: (tx) => this.readConfig(tx),
       close: () => this.close(),
     });
   }
