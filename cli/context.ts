@@ -61,11 +61,21 @@ export async function openStore(dataDir: string, choice: StoreChoice = { kind: '
  * the data dir's own choice (`config set store`, in its config.json), else its files.
  */
 export function chosenStore(root: string, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): ChosenStore {
-  return whichStore(flag, env, () => {
-    // A data dir that cannot serve is named as such, not through its config.json.
-    checkDataDir(resolve(root));
-    return readStoreSetting(resolve(root));
-  });
+  return whichStore(flag, env, () => savedStore(root));
+}
+
+/** For `config get store`: the store in use, and what the data dir's config.json says (read once) even where a flag or the environment wins. */
+export function storeChoices(root: string, flag: string | undefined): { chosen: ChosenStore; saved: ChosenStore } {
+  let read: { saved: ReturnType<typeof savedStore> } | undefined;
+  const saved = () => (read ??= { saved: savedStore(root) }).saved;
+  return { chosen: whichStore(flag, process.env, saved), saved: whichStore(undefined, {}, saved) };
+}
+
+/** The data dir's own choice of store, in its config.json. */
+function savedStore(root: string): { text: string; file: string } | undefined {
+  // A data dir that cannot serve is named as such, not through its config.json.
+  checkDataDir(resolve(root));
+  return readStoreSetting(resolve(root));
 }
 
 /**

@@ -57,15 +57,6 @@ export function whichStore(flag: string | undefined, env: NodeJS.ProcessEnv, sav
   return { choice: { kind: 'file' }, text: 'file', from: 'default' };
 }
 
-/** The store chosen by the flag, else the environment, else the data directory's setting, else its files. */
-export function chooseStore(
-  flag: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-  saved: () => { text: string; file: string } | undefined = () => undefined,
-): StoreChoice {
-  return whichStore(flag, env, saved).choice;
-}
-
 /** A store's text for people: a URL's password masked (it is in config.json, not for every screen). */
 export function showStoreText(text: string): string {
   try {

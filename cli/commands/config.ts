@@ -8,7 +8,7 @@ import { CONFIG_KEYS, isLocalConfigKey, parseConfigKey, parseConfigValue } from 
 import { inputError } from '../../core/rules/errors.js';
 import { writeStoreSetting } from '../../store/file/store-setting.js';
 import type { RawArgs } from '../argv.js';
-import { chosenStore, type CommandContext } from '../context.js';
+import { storeChoices, type CommandContext } from '../context.js';
 import { resolveDataDir } from '../data-dir.js';
 import { formatTable, printJson } from '../output.js';
 import { parseStoreChoice, showStoreText, type StoreSource } from '../store-choice.js';
@@ -83,9 +83,7 @@ async function setStore(raw: RawArgs, value: string, json: boolean): Promise<voi
 
 function storeSetting(raw: RawArgs): StoreSetting {
   const dataDir = resolveDataDir(raw.values.get('data-dir'));
-  const chosen = chosenStore(dataDir, raw.values.get('store'));
-  // What config.json says, even where a flag or the environment wins.
-  const saved = chosenStore(dataDir, undefined, {});
+  const { chosen, saved } = storeChoices(dataDir, raw.values.get('store'));
   return { value: showStoreText(chosen.text), from: chosen.from, saved: saved.from === 'config.json' ? showStoreText(saved.text) : null };
 }
 

@@ -46,3 +46,18 @@ export function findCompletedIds(paths: DataPaths, ids: ReadonlySet<string>): Se
   }
   return found;
 }
+
+/** Every id the record names (its older part first), each once: for `store copy`. */
+export function readCompletedIds(paths: DataPaths): string[] {
+  const ids = new Set<string>();
+  for (const path of [`${paths.completedIds}.1`, paths.completedIds]) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const id of text.split('\n')) if (id !== '') ids.add(id);
+  }
+  return [...ids];
+}

@@ -12,19 +12,19 @@
  * jobs without the queue's, or the jobs without the settings. Copying again then names the ids
  * already there.
  */
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import type { Config, ConfigKey } from '../../core/rules/config.js';
 import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
-import { QueuectlError } from '../../core/rules/errors.js';
 import type { DeadJob } from '../../core/rules/job.js';
 import { oldestFirst } from '../../core/rules/list.js';
 import type { LogPart, QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
 import { mkdirInExisting, readJsonIfExists, readTextIfExists, writeFileDurably } from '../local/durable-file.js';
 import { jobLogPath, logFiles, removeJobLogs } from '../local/job-logs.js';
 import { listArchive, readArchiveBatch } from './archive.js';
-import { findCompletedIds, recordCompletedIds } from './completed-ids.js';
+import { findCompletedIds, readCompletedIds, recordCompletedIds } from './completed-ids.js';
 import { envPath } from './envs.js';
 import { JobFiles } from './job-files.js';
+import { readStoredConfig } from './store-setting.js';
 
 export class FileQueueCopy implements QueueCopy {
   private readonly files: JobFiles;
@@ -45,10 +45,7 @@ export class FileQueueCopy implements QueueCopy {
   async dump(): Promise<QueueDump> {
     const { paths } = this.files;
     const { queue, dlq } = this.files.snapshot();
-    const stored = readJsonIfExists(paths.config) ?? {};
-    if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) {
-      throw new QueuectlError(`${paths.config} must hold a JSON object of settings; fix it or move it away`, 'ECORRUPT');
-    }
+    const stored = readStoredConfig(paths.config);
     const jobs = oldestFirst([...queue, ...dlq]);
     const present = logFiles(paths);
     const logs: LogPart[] = [];
@@ -68,7 +65,7 @@ export class FileQueueCopy implements QueueCopy {
       settings: queueSettings(stored as Record<string, unknown>, paths.config),
       logs,
       envs,
-      completedIds: readCompletedIds(paths.completedIds),
+      completedIds: readCompletedIds(paths),
       archived: listArchive(paths).reduce((sum, batch) => sum + readArchiveBatch(paths, batch.name).length, 0),
     };
   }
@@ -113,19 +110,4 @@ export class FileQueueCopy implements QueueCopy {
   async close(): Promise<void> {
     // Nothing is held open.
   }
-}
-
-/** The ids of `completed-ids` and its older part, each once. */
-function readCompletedIds(path: string): string[] {
-  const ids = new Set<string>();
-  for (const file of [`${path}.1`, path]) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const id of text.split('\n')) if (id !== '') ids.add(id);
-  }
-  return [...ids];
 }

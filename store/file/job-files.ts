@@ -6,7 +6,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config, type ConfigKey } from '../../core/rules/config.js';
-import { QueuectlError } from '../../core/rules/errors.js';
 import type { DeadJob, Job } from '../../core/rules/job.js';
 import { reconcile } from './reconcile.js';
 import { expireArchive, writeArchiveBatch } from './archive.js';
@@ -21,6 +20,7 @@ import { QueueLog, type CheckpointPolicy, type OutlineState, type QueueState } f
 import { materialize, outlineOf, type JobOutline } from './outline.js';
 import { LockLostError, withLock, type HeldLock } from '../local/lock.js';
 import { dataPaths, type DataPaths } from './paths.js';
+import { readStoredConfig } from './store-setting.js';
 
 export interface Transaction {
   /** The jobs of queue.json, loaded on first use. Change them through `setQueue`. */
@@ -436,10 +436,5 @@ export function readJobFile(path: string): Job[] {
 }
 
 export function readConfig(path: string): Config {
-  const stored = readJsonIfExists(path);
-  if (stored === undefined) return resolveConfig({}, path);
-  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) {
-    throw new QueuectlError(`${path} must hold a JSON object of settings; fix it or move it away`, 'ECORRUPT');
-  }
-  return resolveConfig(stored as Record<string, unknown>, path);
+  return resolveConfig(readStoredConfig(path), path);
 }

@@ -17,15 +17,11 @@
  * path and never written over.
  */
 import { QueuectlError } from '../../core/rules/errors.js';
-import type { Job } from '../../core/rules/job.js';
 import { jobProblem } from './job-file.js';
+import type { QueueChange } from './queue-diff.js';
 
-export interface JournalRecord {
+export interface JournalRecord extends QueueChange {
   seq: number;
-  /** Added or changed jobs, in queue order. */
-  jobs: Job[];
-  /** Ids that left the queue. */
-  removed: string[];
 }
 
 export interface JournalRead {

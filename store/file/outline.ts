@@ -28,9 +28,6 @@ export interface JobOutline {
   end: number;
 }
 
-/** The fields a line of queue.json starts with, in this order. */
-export const OUTLINE_FIELDS = ['id', 'state', 'queue', 'after', 'created_at', 'updated_at'] as const;
-
 const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 const HEAD = /^\{"version":([12]),(?:"seq":(\d{1,15}),)?"jobs":\[/;

@@ -47,8 +47,7 @@ export function diffQueue(before: readonly Job[], after: readonly Job[]): QueueC
 
 /**
  * `jobs` with the changes applied in order: each one's removals, then its jobs, each in place
- * of the job with its id, or at the end. `index` maps the ids of `jobs` to their positions
- * (built here when not given). Returns a new array; `jobs` is left as it was.
+ * of the job with its id, or at the end. Returns a new array; `jobs` is left as it was.
  */
 export function applyChanges(jobs: readonly Job[], changes: readonly QueueChange[]): Job[] {
   if (changes.length === 0) return [...jobs];

@@ -105,10 +105,19 @@ export class QueueLog {
    * the lines is corruption, not a checkpoint in between.
    */
   read(cached: QueueState | undefined, locked: boolean): QueueState {
+    return this.untilSteady(locked, (identity, last) => this.readOnce(identity, cached?.checkpoint === identity ? cached : undefined, last));
+  }
+
+  /**
+   * Reads by `once` until a read is whole: one that found no gap, with queue.json the same file
+   * after as before (a checkpoint landed in between otherwise). Under the lock, or on the last
+   * try, the first read is taken, and a gap is corruption (`last`).
+   */
+  private untilSteady<T>(locked: boolean, once: (identity: string, last: boolean) => T | null): T {
     for (let tries = 1; ; tries++) {
       const before = fileVersion(this.queuePath);
       const last = locked || tries === READ_TRIES;
-      const state = this.readOnce(before, cached?.checkpoint === before ? cached : undefined, last);
+      const state = once(before, last);
       if (state !== null && (last || fileVersion(this.queuePath) === before)) return state;
     }
   }
@@ -151,12 +160,7 @@ export class QueueLog {
    * heads, unless it is not in the writer's shape. See `read` for `locked`.
    */
   readOutline(locked: boolean): OutlineState {
-    for (let tries = 1; ; tries++) {
-      const before = fileVersion(this.queuePath);
-      const last = locked || tries === READ_TRIES;
-      const state = this.readOutlineOnce(before, last);
-      if (state !== null && (last || fileVersion(this.queuePath) === before)) return state;
-    }
+    return this.untilSteady(locked, (identity, last) => this.readOutlineOnce(identity, last));
   }
 
   private readOutlineOnce(identity: string, gapIsCorrupt: boolean): OutlineState | null {

@@ -10,8 +10,8 @@ import { readJsonIfExists, writeFileDurably } from '../local/durable-file.js';
 import { prepareDataDir } from '../local/data-dir.js';
 import { dataPaths } from './paths.js';
 
-/** The stored object of config.json; a file that is not one is reported, never written over. */
-function storedConfig(path: string): Record<string, unknown> {
+/** The stored object of config.json ({} when there is none); a file that is not one is reported, never written over. */
+export function readStoredConfig(path: string): Record<string, unknown> {
   const stored = readJsonIfExists(path) ?? {};
   if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) {
     throw new QueuectlError(`${path} must hold a JSON object of settings; fix it or move it away`, 'ECORRUPT');
@@ -22,7 +22,7 @@ function storedConfig(path: string): Record<string, unknown> {
 /** The `store` of the data dir's config.json as written there, and the file; undefined when it has none. */
 export function readStoreSetting(root: string): { text: string; file: string } | undefined {
   const { config } = dataPaths(root);
-  const value = storedConfig(config).store;
+  const value = readStoredConfig(config).store;
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
     throw new QueuectlError(`${config}: "store" must be file or a postgres:// URL, got ${JSON.stringify(value)}; fix it or run queuectl config set store <file|postgres://…>`, 'ECORRUPT');
@@ -36,7 +36,7 @@ export async function writeStoreSetting(root: string, text: string): Promise<str
   prepareDataDir(root);
   const { withLock } = await import('../local/lock.js'); // only here: every command reads the setting, few write it
   await withLock(root, paths.lock, (lock) => {
-    const stored = storedConfig(paths.config);
+    const stored = readStoredConfig(paths.config);
     stored.store = text;
     writeFileDurably(paths.config, `${JSON.stringify(stored, null, 2)}\n`, { beforeRename: () => lock.assertHeld() });
   });

@@ -43,12 +43,7 @@ import { QueuectlError } from '../../core/rules/errors.js';
 
 /** The file's text, or `undefined` when it does not exist yet. */
 export function readTextIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fileSystemError(error, 'read', path);
-  }
+  return readBytesIfExists(path)?.toString('utf8');
 }
 
 /** The file's bytes, or `undefined` when it does not exist yet. */
