@@ -20,7 +20,7 @@ export function statsText(stats: Stats): string {
   const rows: [string, string][] = [
     ['jobs', JOB_STATES.map((state) => `${paintState(state)} ${counts[state]}`).join('  ')],
     ['finished', `${throughput.last_minute} in the last minute, ${throughput.last_hour} in the last hour (completed or dead)`],
-    ['failure rate', `${percent(failures.last_hour)} in the last hour, ${percent(failures.all)} of all finished on file`],
+    ['failure rate', `${percent(failures.last_hour)} in the last hour, ${percent(failures.all)} of the finished jobs kept`],
     ['run time', runs.runs === 0 ? '- (no finished runs)' : `p50 ${duration(runs.p50)}, p95 ${duration(runs.p95)} (last run of ${runs.runs} finished jobs)`],
     ['oldest pending', oldest === null ? '- (no job is waiting)' : `${oldest.id}, waiting for ${formatDuration(oldest.waiting_ms)}`],
   ];

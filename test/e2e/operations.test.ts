@@ -260,7 +260,7 @@ describe('stats', () => {
 
     const human = (await cliOk(data, ['stats'])).stdout;
     assert.match(human, /^finished\s+2 in the last minute, 4 in the last hour/m);
-    assert.match(human, /^failure rate\s+25\.0% in the last hour, 33\.3% of all finished on file$/m);
+    assert.match(human, /^failure rate\s+25\.0% in the last hour, 33\.3% of the finished jobs kept$/m);
     assert.match(human, /^run time\s+p50 3\.00 s, p95 20\.0 s \(last run of 6 finished jobs\)$/m);
     assert.match(human, /^oldest pending\s+waiting-long, waiting for 30m 0\ds$/m);
   });
