@@ -336,7 +336,8 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     } finally {
       stop();
     }
-    assert.deepEqual([...new Set(changes)], ['jobs']);
+    // A cycle that takes nothing from anyone may say so (`claims`); a store that cannot tell says `jobs`.
+    assert.ok(changes.every((change) => change === 'jobs' || change === 'claims'), changes.join(' '));
   });
   // store copy (core/ports/queue-copy.ts): each test copies between two empty stores of this kind.
   const copyTest = (title: string, body: (source: ContractSubject, target: ContractSubject) => Promise<void>) =>

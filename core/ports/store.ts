@@ -173,8 +173,12 @@ export interface Found {
   archive?: string;
 }
 
-/** What changed in a store, as `watch` reports it. */
-export type StoreChange = 'jobs' | 'config';
+/**
+ * What changed in a store, as `watch` reports it. `claims`: another manager's dispatch cycle
+ * recorded its own runs and claimed ready jobs, and took no job from anyone, so the claims of
+ * the others stand (their managers need not check them); a store that cannot tell says `jobs`.
+ */
+export type StoreChange = 'jobs' | 'claims' | 'config';
 
 export interface Store {
   /** Where the jobs are, for messages (a data directory, a database). */

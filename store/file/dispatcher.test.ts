@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { Dispatcher } from '../../core/runtime/dispatcher.js';
 import type { ClaimedJob, Job } from '../../core/rules/job.js';
 import type { JobSpec } from '../../core/rules/job-spec.js';
-import type { CycleHooks, CycleRequest, CycleResult, Store } from '../../core/ports/store.js';
+import type { CycleHooks, CycleRequest, CycleResult, Store, StoreChange } from '../../core/ports/store.js';
 import { cancelJobs as cancel, type CancelOptions } from '../../core/operations/cancel.js';
 import { FileHost } from './host.js';
 import { FileStore } from './file-store.js';
@@ -34,6 +34,21 @@ class GatedStore extends FileStore {
     this.cycles++;
     await this.gate;
     return super.cycle(request, hooks);
+  }
+
+  /** What start() watches with: the test reports changes itself (no fs.watch). */
+  onChange: ((change: StoreChange) => void) | undefined;
+  /** How many times a manager read its claims back to check them. */
+  checks = 0;
+
+  override watch(onChange: (change: StoreChange) => void): () => void {
+    this.onChange = onChange;
+    return () => (this.onChange = undefined);
+  }
+
+  override async current(ids: readonly string[]): Promise<ReadonlyMap<string, Job> | null> {
+    this.checks++;
+    return super.current(ids);
   }
 
   /** queue.json as it is now. */
@@ -138,6 +153,20 @@ test('held jobs go to whichever worker frees first, oldest first, without waitin
   assert.deepEqual(assigned[2]?.[0], 2);
   assert.equal(assigned[2]?.[1].id, 'c', 'the oldest held job, handed over at once');
   store.open();
+});
+
+test("another manager's dispatch cycle (claims) is no reason to check this one's claims; a change that may take one away (jobs) is", async (t) => {
+  const { store, dispatcher, assigned } = setup(t);
+  dispatcher.start();
+  await enqueueJobs(store, jobs('a'), '/');
+  dispatcher.ready(1);
+  await until(() => assigned.length === 1);
+  // A check starts as the change is reported (its read is asked at once).
+  store.onChange?.('claims');
+  store.onChange?.('claims');
+  assert.equal(store.checks, 0);
+  store.onChange?.('jobs');
+  assert.equal(store.checks, 1);
 });
 
 test('a held job that no worker took within the bound goes back to the queue, nothing counted, and is not held again meanwhile', async (t) => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import pg from 'pg';
+import type { StoreChange } from '../../core/ports/store.js';
 import { PgStore } from './pg-store.js';
 
 const url = process.env.QUEUECTL_TEST_POSTGRES;
@@ -60,5 +61,49 @@ if (url === undefined || url === '') {
     }
     await other.query('COMMIT');
     await assert.rejects(racing, (error: Error & { exitCode?: number }) => /a job with id "same" already exists/.test(error.message) && error.exitCode === 2);
+  });
+
+  test('postgres store: a dispatch cycle that takes nothing from anyone says "claims"; one that takes back a lease run out says "jobs"', async (t) => {
+    const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
+    const store = new PgStore({ url, schema });
+    const other = new PgStore({ url, schema });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const changes: StoreChange[] = [];
+    const stop = other.watch((change) => changes.push(change));
+    t.after(async () => {
+      stop();
+      await store.close();
+      await other.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    });
+    const T0 = new Date('2026-01-01T00:00:00Z');
+    let tokens = 0;
+    const cycle = (request: { claim?: number; outcomes?: never[] }, now: Date) =>
+      store.cycle({ outcomes: [], renew: [], claim: 0, ...request }, { now, newToken: () => `token-${++tokens}`, runStarted: () => false });
+    /** Waits, within 5 s, for the watcher to have seen `count` changes in all. */
+    const seen = async (count: number) => {
+      for (const deadline = Date.now() + 5_000; changes.length < count; ) {
+        assert.ok(Date.now() < deadline, `${changes.length} of ${count} changes seen: ${changes.join(' ')}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await store.setConfig('lease', 30);
+    // The watcher listens once a connection is made: enqueues (one change each) until it hears one.
+    let pokes = 0;
+    for (const deadline = Date.now() + 5_000; changes.length === 0; ) {
+      assert.ok(Date.now() < deadline, 'no change heard within 5 s');
+      await store.enqueue([{ command: 'true', id: `poke-${pokes++}` }], { cwd: '/', now: T0 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await seen(pokes); // each later enqueue is heard too, in order: what comes next is the cycles'
+    const heard = changes.length;
+    await cycle({ claim: 1 }, T0);
+    await seen(heard + 1);
+    assert.equal(changes[heard], 'claims', 'a claim takes nothing from anyone');
+    await cycle({}, new Date(T0.getTime() + 31_000));
+    await seen(heard + 2);
+    assert.equal(changes[heard + 1], 'jobs', "a lease taken back was someone's claim: its manager must check");
   });
 }

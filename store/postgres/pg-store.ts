@@ -193,7 +193,8 @@ export class PgStore implements Store {
           : await this.claim(tx, request, config, now, hooks.newToken);
       this.lastClaimRules = { rules, config };
       this.writeJobs(tx, claimed); // with the COMMIT
-      if (changed.length + canceled.length + claimed.length > 0) this.changed(tx, 'jobs');
+      // Jobs taken back from a lease that ran out were another manager's claims: those it must check.
+      if (changed.length + canceled.length + claimed.length > 0) this.changed(tx, (expired ?? []).length > 0 ? 'jobs' : 'claims');
       return {
         recorded: settled.recorded,
         lostClaims: settled.lostClaims,
@@ -403,7 +404,7 @@ export class PgStore implements Store {
     client.on('error', () => undefined); // the callers poll as well
     client.on('notification', (message) => {
       const [schema, instance, change] = (message.payload ?? '').split('|');
-      if (schema === this.schema && instance !== this.instance && (change === 'jobs' || change === 'config')) onChange(change);
+      if (schema === this.schema && instance !== this.instance && (change === 'jobs' || change === 'claims' || change === 'config')) onChange(change);
     });
     const listening = client
       .connect()
