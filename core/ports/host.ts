@@ -16,6 +16,14 @@ export interface RunLogs {
   showsRun(id: string, token: string): boolean;
   /** Appends a line of queuectl's own to the log of a job that ran, wherever its log went; nothing when it has none. */
   appendToRun(id: string, line: string): void;
+  /**
+   * Ends the job's run with `line` as appendToRun does, where a store many hosts share has the
+   * logs (absent where the log file is all). Resolves once the run's log is in the store, within
+   * `waitMs` (a database that hangs: the host's file has it anyway): with nothing, or, when the
+   * run's last piece is small, with that piece, not sent: it goes with the run's outcome
+   * (RunEnd.log), written in the step that records it, which saves the store a write per run.
+   */
+  endRun?(id: string, line: string, waitMs: number): Promise<LogPiece | undefined>;
   /** Appends a line of queuectl's own to the job's log, making one for a job that never ran. */
   note(id: string, line: string): void;
   /** Where the job's log is (or would be): in the part of the archive named, else wherever it is now. */
@@ -27,6 +35,20 @@ export interface RunLogs {
    * (a store many hosts share): the job's log, starting with its last `tailLines` lines if given.
    */
   stream?(id: string, tailLines?: number): LogStream;
+}
+
+/**
+ * The end of a run's log, for the store to add to what it has of that run (see RunLogs.endRun).
+ * core/ only carries it, from the worker to the dispatch cycle.
+ */
+export interface LogPiece {
+  /** The job's id. */
+  id: string;
+  /** The host that ran it. */
+  host: string;
+  /** Which run of the job on that host: the key its earlier pieces went under. */
+  run: string;
+  text: string;
 }
 
 /** A job's log as `logs -f` follows it from a store. */

@@ -9,6 +9,7 @@
  * pinned by the contract suite (store/contract.ts), run against every store.
  */
 import type { Config, ConfigKey } from '../rules/config.js';
+import type { LogPiece } from './host.js';
 import type {
   CancelableJob,
   CanceledJob,
@@ -47,6 +48,12 @@ export interface RunEnd extends RunStart {
   outcome: RunOutcome;
   /** When the worker saw the command end; null when no one did (the worker was lost). */
   endedAt: string | null;
+  /**
+   * The end of the run's log, not yet in the store (see RunLogs.endRun): written with the
+   * outcome, in the same step, even when the run's claim was lost (its log is its log all the
+   * same). Only a store that keeps logs gets one.
+   */
+  log?: LogPiece;
 }
 
 /** What a worker manager asks of one dispatch cycle. */

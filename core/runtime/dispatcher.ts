@@ -24,7 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../rules/config.js';
-import type { RunLogs } from '../ports/host.js';
+import type { LogPiece, RunLogs } from '../ports/host.js';
 import type { CycleResult, RunEnd, RunRef, RunStart, Store } from '../ports/store.js';
 import { queueOf, type ClaimedJob, type Job, type ProcessingJob } from '../rules/job.js';
 import { describeOutcome, type RunOutcome } from '../rules/outcome.js';
@@ -189,15 +189,18 @@ export class Dispatcher {
     this.startTimer = setTimeout(() => this.request(), START_RECORD_MS);
   }
 
-  /** A run ended: started at `startedAt` and ended at `endedAt` as its worker saw it (null: unseen, the worker was lost). */
-  runEnded(ref: RunRef, outcome: RunOutcome, startedAt: string | null, endedAt: string | null): void {
+  /**
+   * A run ended: started at `startedAt` and ended at `endedAt` as its worker saw it (null: unseen,
+   * the worker was lost). `log`: the end of its log, written by the cycle that records the outcome.
+   */
+  runEnded(ref: RunRef, outcome: RunOutcome, startedAt: string | null, endedAt: string | null, log?: LogPiece): void {
     const run = this.runs.get(ref.token);
     const workerPid = run?.pid ?? 0;
     this.starts = this.starts.filter((start) => start.token !== ref.token); // recorded with the outcome
     const handedAt = new Date(run?.handedMs ?? Date.now()).toISOString();
     const took = run === undefined ? null : Date.now() - run.handedMs;
     if (took !== null && took < this.holdMs) this.shortRunMs = 0.8 * this.shortRunMs + 0.2 * took;
-    this.outcomes.push({ ...ref, workerPid, host: this.options.host, startedAt: startedAt ?? run?.startedAt ?? handedAt, endedAt, outcome });
+    this.outcomes.push({ ...ref, workerPid, host: this.options.host, startedAt: startedAt ?? run?.startedAt ?? handedAt, endedAt, outcome, ...(log === undefined ? {} : { log }) });
     this.request();
   }
 

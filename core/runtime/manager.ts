@@ -146,7 +146,7 @@ export async function startManager({ store, host, config, workerScript, workerAr
           break;
         case 'finished':
           if (entry.runGroup?.token === message.token) entry.runGroup = null;
-          dispatcher.runEnded({ id: message.id, token: message.token }, message.outcome, message.startedAt, message.endedAt);
+          dispatcher.runEnded({ id: message.id, token: message.token }, message.outcome, message.startedAt, message.endedAt, message.log);
           if (stopRequests === 0 && !entry.leaving) dispatcher.ready(pid);
           break;
         case 'released':

@@ -5,6 +5,7 @@
  */
 import type { ClaimedJob } from '../rules/job.js';
 import type { RunOutcome } from '../rules/outcome.js';
+import type { LogPiece } from '../ports/host.js';
 
 /** Manager → worker. */
 export type ManagerMessage =
@@ -28,7 +29,10 @@ export type WorkerMessage =
    * this worker dies.
    */
   | { type: 'started'; token: string; pgid: number | null; startedAt: string }
-  /** The run ended, as this worker saw it: started at `startedAt`, ended at `endedAt`. */
-  | { type: 'finished'; id: string; token: string; outcome: RunOutcome; startedAt: string; endedAt: string }
+  /**
+   * The run ended, as this worker saw it: started at `startedAt`, ended at `endedAt`. `log`: the
+   * end of its log, for the manager to write with the outcome (see RunLogs.endRun).
+   */
+  | { type: 'finished'; id: string; token: string; outcome: RunOutcome; startedAt: string; endedAt: string; log?: LogPiece }
   /** A job handed over that this worker will not start (it is stopping, or busy). */
   | { type: 'released'; id: string; token: string };

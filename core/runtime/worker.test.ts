@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import type { RunLogs } from '../ports/host.js';
+import { test, type TestContext } from 'node:test';
+import type { LogPiece, RunLogs } from '../ports/host.js';
 import { claimedJob } from '../../test/sample-jobs.js';
 import type { WorkerMessage } from './worker-protocol.js';
 import { Worker } from './worker.js';
@@ -49,4 +49,96 @@ test("a run's outcome is sent once its log reached the store, not before", async
   flushed();
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(sent.map((message) => message.type), ['started', 'finished']);
+});
+
+/** A worker whose logs end each run through `endRun`, recording what it is asked and what it sends. */
+function endingWorker(t: TestContext, endRun: NonNullable<RunLogs['endRun']>) {
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-worker-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, 'j.log');
+  const calls: string[] = [];
+  const logs: RunLogs = {
+    open: () => openSync(log, 'a'),
+    close: (fd) => closeSync(fd),
+    claimMark: (token) => token,
+    showsRun: () => true,
+    appendToRun: () => void calls.push('appendToRun'),
+    endRun: (id, line, waitMs) => {
+      calls.push(`endRun ${id} ${waitMs > 0}`);
+      return endRun(id, line, waitMs);
+    },
+    note: () => undefined,
+    pathOf: () => log,
+    read: async () => undefined,
+  };
+  const sent: WorkerMessage[] = [];
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  const worker = new Worker(
+    {
+      dataDir: dir,
+      logs,
+      loadEnv: () => ({}),
+      send: (message, then) => {
+        sent.push(message);
+        if (message.type === 'finished') finished();
+        then?.();
+      },
+      log: () => undefined,
+      flushLogs: async () => void calls.push('flushLogs'),
+    },
+    () => undefined,
+  );
+  worker.handle({ type: 'run', job: claimedJob('j', { command: 'true', cwd: dir, env_id: null }) });
+  return { sent, calls, done };
+}
+
+test("a run's last log piece goes with its outcome, not uploaded on its own", async (t) => {
+  const piece: LogPiece = { id: 'j', host: 'here', run: 'run-key', text: 'out\n--- queuectl: run 1 of 4 exited 0\n' };
+  let line = '';
+  const { sent, calls, done } = endingWorker(t, async (_id, given) => {
+    line = given;
+    return piece;
+  });
+  await done;
+  assert.match(line, /^--- queuectl: run 1 of 4 /, "the run's end line goes to endRun");
+  assert.deepEqual(calls, ['endRun j true'], 'no appendToRun (which would upload), no flush to wait for');
+  const finished = sent.find((message) => message.type === 'finished');
+  assert.deepEqual(finished?.type === 'finished' ? finished.log : undefined, piece);
+});
+
+test("a run whose log went the usual way (a large piece): the outcome, with no piece, is sent once endRun resolved", async (t) => {
+  let uploaded!: () => void;
+  let asked!: () => void;
+  const endAsked = new Promise<void>((resolve) => (asked = resolve));
+  const { sent, calls, done } = endingWorker(t, () => {
+    asked();
+    return new Promise((resolve) => (uploaded = () => resolve(undefined)));
+  });
+  await endAsked;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(sent.map((message) => message.type), ['started'], 'the log is on its way: no outcome yet');
+  uploaded();
+  await done;
+  assert.deepEqual(calls, ['endRun j true']);
+  const finished = sent.find((message) => message.type === 'finished');
+  assert.equal(finished?.type === 'finished' && 'log' in finished, false, 'no piece');
+});
+
+test('endRun that throws (no log to end): the outcome is sent all the same', async (t) => {
+  const { sent, done } = endingWorker(t, () => {
+    throw new Error('ENOENT');
+  });
+  await done;
+  assert.deepEqual(sent.map((message) => message.type), ['started', 'finished']);
+});
+
+test('endRun that fails: the outcome, with no piece, waits for the uploads begun, as without endRun', async (t) => {
+  const { sent, calls, done } = endingWorker(t, async () => {
+    throw new Error('EIO');
+  });
+  await done;
+  assert.deepEqual(calls, ['endRun j true', 'flushLogs']);
+  const finished = sent.find((message) => message.type === 'finished');
+  assert.equal(finished?.type === 'finished' && 'log' in finished, false, 'no piece');
 });

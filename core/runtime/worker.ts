@@ -12,7 +12,7 @@ import { TOKEN_VARIABLE } from '../os/run-processes.js';
 import { sendSignal } from '../os/signals.js';
 import { failedCommand, runCommand, type RunningCommand } from './runner.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
-import type { RunLogs } from '../ports/host.js';
+import type { LogPiece, RunLogs } from '../ports/host.js';
 
 export interface WorkerOptions {
   /** The data directory, which the processes of each run carry (QUEUECTL_DATA_DIR) to be found by. */
@@ -32,7 +32,9 @@ export interface WorkerOptions {
   /**
    * Resolves once what the logs of runs went to is in the store (a store many hosts share keeps
    * them; absent where the log file is all): a run's outcome is sent after it, so that whoever
-   * sees the job finished finds its whole log, from any host.
+   * sees the job finished finds its whole log, from any host. Where the logs end runs themselves
+   * (RunLogs.endRun), that is what a run's outcome waits for instead, and the end of the log may
+   * come with it, to go with the outcome.
    */
   flushLogs?: () => Promise<void>;
 }
@@ -217,23 +219,35 @@ export class Worker {
         const ended = Date.now();
         const seconds = (ended - startedMs) / 1000;
         if ((run.stoppedBecause || outcome.kind === 'timed_out') && command.pid !== null) this.stoppedGroups.push(command.pid);
+        let ending: Promise<LogPiece | undefined> | undefined;
         try {
           // A canceled job may have left for the archive with its log by now.
           const line = `--- queuectl: run ${runs} ${runEnding(outcome, run.stoppedBecause, seconds)}`;
-          logs.appendToRun(job.id, line);
+          if (logs.endRun !== undefined) ending = logs.endRun(job.id, line, FLUSH_WAIT_MS);
+          else logs.appendToRun(job.id, line);
         } catch {
           // The outcome matters more than its line in the log.
         }
         this.current = undefined;
         const endedAt = new Date(ended).toISOString();
+        // The end of the run's log, when it is to go with the outcome rather than on its own.
+        let piece: LogPiece | undefined;
+        /** The logs ended the run: what they had sent is in the store (or gave up waiting), the rest is `piece`. */
+        let logsEnded = false;
+        if (ending !== undefined) {
+          piece = await ending.then(
+            (given) => ((logsEnded = true), given),
+            () => undefined,
+          );
+        }
         const { flushLogs } = this.options;
-        if (flushLogs !== undefined) {
+        if (!logsEnded && flushLogs !== undefined) {
           let timer: NodeJS.Timeout | undefined;
           await Promise.race([flushLogs(), new Promise((resolve) => (timer = setTimeout(resolve, FLUSH_WAIT_MS)))]);
           clearTimeout(timer);
         }
         // Exit only once the outcome is on its way: a message sent right before exit is lost.
-        send({ type: 'finished', id: job.id, token, outcome, startedAt, endedAt }, () => {
+        send({ type: 'finished', id: job.id, token, outcome, startedAt, endedAt, ...(piece === undefined ? {} : { log: piece }) }, () => {
           if (this.exitWhenIdle && !this.current) this.exit();
         });
       }),

@@ -17,6 +17,8 @@ class GatedStore extends FileStore {
   private opener: (() => void) | undefined;
   entered = false;
   cycles = 0;
+  /** Every request a cycle was asked, in order. */
+  readonly requests: CycleRequest[] = [];
 
   /** From now on, cycles wait for `open()`; `entered` tells when the next one began. */
   block(): void {
@@ -32,6 +34,7 @@ class GatedStore extends FileStore {
   override async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
     this.entered = true;
     this.cycles++;
+    this.requests.push(request);
     await this.gate;
     return super.cycle(request, hooks);
   }
@@ -133,6 +136,19 @@ test('a worker that dies with a run it never said it started: the run is lost, a
   await dispatcher.whenIdle();
   assert.equal(job('first')?.attempts, 1);
   assert.match(job('first')?.last_error ?? '', /worker 7 was killed by SIGKILL/);
+});
+
+test("a run's log piece, sent with its outcome, goes into the cycle that records it", async (t) => {
+  const { store, dispatcher, assigned, job } = setup(t);
+  await enqueueJobs(store, jobs('a'), '/');
+  dispatcher.ready(1);
+  await until(() => assigned.length === 1);
+  const piece = { id: 'a', host: 'here', run: 'run-key', text: 'out\n--- queuectl: run 1 of 4 exited 0\n' };
+  const at = new Date().toISOString();
+  dispatcher.runEnded({ id: 'a', token: assigned[0]![1].lease.token }, ok, at, at, piece);
+  await until(() => job('a')?.state === 'completed');
+  const recording = store.requests.filter((request) => request.outcomes.length > 0);
+  assert.deepEqual(recording.map((request) => request.outcomes.map((outcome) => outcome.log)), [[piece]]);
 });
 
 test('held jobs go to whichever worker frees first, oldest first, without waiting for a lock cycle', async (t) => {

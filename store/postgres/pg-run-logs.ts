@@ -5,11 +5,12 @@
  * host. Each run is a row of its own. The database keeps each run's header line and at most
  * `log_limit` bytes of its output: past that, the row is rewritten as the header, a line saying
  * how many bytes were cut, and the last bytes from a line's start (this host's file keeps all).
+ * The end of a short run goes with its outcome rather than on its own (see endRun).
  */
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { DEFAULT_CONFIG } from '../../core/rules/config.js';
-import type { LogStream } from '../../core/ports/host.js';
+import type { LogPiece, LogStream } from '../../core/ports/host.js';
 import { LocalRunLogs } from '../local/run-logs.js';
 import type { HostPaths } from '../local/paths.js';
 import { cutLine, lastLines, LogFollower } from './log-follower.js';
@@ -21,6 +22,11 @@ const LIMIT_FRESH_MS = 10_000;
 const UPLOAD_EVERY_MS = 1_000;
 /** Output without a line end is sent as it is once this much of it waits (a progress bar, a binary). */
 const PARTIAL_LINE_MAX = 64 * 1024;
+/**
+ * The most of a run's end that goes with its outcome (see endRun): the manager's dispatch cycle
+ * carries it, for every run it records at once, and a larger one would slow the claims it makes.
+ */
+const PIECE_MAX = 64 * 1024;
 
 /** A run going on here: where its part of the log file began, its row, and how far the database has it. */
 interface OpenRun {
@@ -57,12 +63,10 @@ export class PgRunLogs extends LocalRunLogs {
 
   override appendToRun(id: string, line: string): void {
     super.appendToRun(id, line);
-    const run = this.runs.get(id);
-    this.runs.delete(id);
-    if (this.runs.size === 0) this.stopTicker();
+    const run = this.ended(id);
     if (run === undefined) {
       // A run that did not start here (a lost one, noted by its manager): the line alone.
-      this.upload(() => this.store.appendLog(id, this.host, `note-${randomUUID()}`, `${line}\n`));
+      this.uploadLine(id, line);
       return;
     }
     // Where the run's part ends is taken now: by the time its upload's turn comes, a next run of the job may have begun after it.
@@ -70,9 +74,44 @@ export class PgRunLogs extends LocalRunLogs {
     this.upload(() => this.sync(id, run, end, true));
   }
 
+  /**
+   * A worker's end of a run: as appendToRun, but the run's last piece (from where the database
+   * has the run to its end line) is returned rather than uploaded, to go with the run's outcome,
+   * which the manager's cycle writes with it in one transaction: one write a run less. It is
+   * taken in its turn among the uploads, once those begun before it (the run's own among them)
+   * have ended, so that it appends to the run's row after them. It is uploaded as before
+   * instead, and this resolves once that is done, when it is larger than PIECE_MAX, when the
+   * run's output passed `log_limit` (its row is rewritten), when it holds a NUL byte (which a
+   * text column refuses: in a cycle, it would fail the cycle, every try), and when `waitMs` ran
+   * out before its turn came. A manager that dies before it records the outcome never writes
+   * the piece: as when an upload fails, this host's file has the run whole.
+   */
+  async endRun(id: string, line: string, waitMs: number): Promise<LogPiece | undefined> {
+    super.appendToRun(id, line);
+    const run = this.ended(id);
+    let piece: LogPiece | undefined;
+    /** The caller stopped waiting: a piece not taken by then is uploaded. */
+    let waited = false;
+    if (run === undefined) {
+      this.uploadLine(id, line);
+    } else {
+      const end = this.sizeOf(id);
+      this.upload(async () => {
+        const limit = await this.limitBytes();
+        piece = waited ? undefined : this.pieceOf(id, run, end, limit);
+        if (piece === undefined) await this.sync(id, run, end, true);
+      });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.uploading, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+    waited = true;
+    return piece;
+  }
+
   override note(id: string, line: string): void {
     super.note(id, line);
-    this.upload(() => this.store.appendLog(id, this.host, `note-${randomUUID()}`, `${line}\n`));
+    this.uploadLine(id, line);
   }
 
   /** The log as the database holds it, every host's runs; this host's file where the database has none. */
@@ -96,6 +135,37 @@ export class PgRunLogs extends LocalRunLogs {
   flushed(): Promise<void> {
     this.stopTicker();
     return this.uploading;
+  }
+
+  /** The run of job `id` going on here, which ends now: no upload of it on its own from now on. */
+  private ended(id: string): OpenRun | undefined {
+    const run = this.runs.get(id);
+    this.runs.delete(id);
+    if (this.runs.size === 0) this.stopTicker();
+    return run;
+  }
+
+  /** Uploads a line of queuectl's own that is not part of a run going on here, as a row of its own. */
+  private uploadLine(id: string, line: string): void {
+    this.upload(() => this.store.appendLog(id, this.host, `note-${randomUUID()}`, `${line}\n`));
+  }
+
+  /** The run's part of the file from where the database has it to `end`, to go with its outcome; undefined where it must be uploaded (see endRun). */
+  private pieceOf(id: string, run: OpenRun, end: number, limit: number): LogPiece | undefined {
+    if (end <= run.sent || end - run.sent > PIECE_MAX) return undefined;
+    const file = this.openFile(id);
+    if (file === null) return undefined;
+    try {
+      const header = headerOf(file, run.start, end);
+      if (limit !== 0 && end - (run.start + header.length) > limit) return undefined;
+      const bytes = readAt(file, run.sent, end);
+      if (bytes.length < end - run.sent || bytes.includes(0)) return undefined;
+      return { id, host: this.host, run: run.key, text: bytes.toString('utf8') };
+    } catch {
+      return undefined; // the upload tries, as before
+    } finally {
+      closeSync(file);
+    }
   }
 
   private stopTicker(): void {

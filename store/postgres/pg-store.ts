@@ -47,6 +47,7 @@ import { PgManagers } from './pg-managers.js';
 import { PgQueueCopy } from './pg-copy.js';
 import { migrate, quoteIdent } from './schema.js';
 import { insertJobs, isDuplicateJobId, updateJobs } from './job-rows.js';
+import { appendLogPiece, appendLogWithParameters } from './log-rows.js';
 import type { LogRow } from './log-follower.js';
 import { archiveExpiry, expireArchiveStatement, retentionStatement } from './retention.js';
 import { integer, text, textArray, textArrayOrNull } from './sql.js';
@@ -174,6 +175,10 @@ export class PgStore implements Store {
       const config = this.configFrom(settings!);
       const jobs = [...(locked ?? []), ...(expired ?? [])].map((row) => row.doc as Job);
       const settled = settleRuns(jobs, request, config, now, hooks.runStarted);
+      // The end of each run's log that came with its outcome, in the commit that records it, so
+      // that whoever sees the job finished finds its whole log; even when the claim was lost, as
+      // an upload of it would have been. Before retention, which may take the job and its log.
+      for (const { log } of request.outcomes) if (log !== undefined) tx.defer(appendLogPiece(this.s, log));
       // Written before the claim, which reads the table: a job whose dependency completed in this
       // cycle, or that was given back in it, may be claimed in it, as in the file store.
       const changed = settled.changed ? settled.jobs.filter((job, index) => job !== jobs[index]) : [];
@@ -641,11 +646,7 @@ export class PgStore implements Store {
 
   /** Appends to the row of a job's log that holds run `run` of `host` (made by the first append). */
   async appendLog(jobId: string, host: string, run: string, text: string): Promise<void> {
-    await this.query(
-      `INSERT INTO ${this.s}.logs (job_id, host, run, text) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (job_id, host, run) DO UPDATE SET text = ${this.s}.logs.text || EXCLUDED.text`,
-      [jobId, host, run, text],
-    );
+    await this.query(appendLogWithParameters(this.s), [jobId, host, run, text]);
   }
 
   /** Writes the row of run `run` anew: `text`, which keeps the run's output from byte `cut` on. */

@@ -1,0 +1,147 @@
+/**
+ * How a run's log reaches the database (PgRunLogs with PgStore), against the server
+ * QUEUECTL_TEST_POSTGRES names (skipped without one): above all the end of a short run, which
+ * goes with the run's outcome, in the dispatch cycle that records it.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import pg from 'pg';
+import type { LogPiece } from '../../core/ports/host.js';
+import type { CycleResult } from '../../core/ports/store.js';
+import type { ClaimedJob } from '../../core/rules/job.js';
+import { hostPaths } from '../local/paths.js';
+import { PgRunLogs } from './pg-run-logs.js';
+import { PgStore } from './pg-store.js';
+
+const url = process.env.QUEUECTL_TEST_POSTGRES;
+const END = '--- queuectl: run 1 of 4 exited with code 0 after 0.01 s';
+
+async function setup(t: TestContext) {
+  const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
+  const store = new PgStore({ url: url!, schema });
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-pg-logs-'));
+  const logs = new PgRunLogs(hostPaths(dir), store, 'host-a');
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  t.after(async () => {
+    await logs.flushed();
+    await store.close();
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await store.prepare();
+  const hooks = { newToken: randomUUID, runStarted: () => false };
+  /** Enqueues job `id` and claims it. */
+  const claim = async (id: string): Promise<ClaimedJob> => {
+    await store.enqueue([{ command: 'true', id }], { cwd: '/' });
+    const { claimed } = await store.cycle({ outcomes: [], renew: [], claim: 1 }, hooks);
+    assert.equal(claimed[0]?.id, id);
+    return claimed[0]!;
+  };
+  /** Records the run's outcome (a success) in a cycle, with `log` if given, under `token` (its own by default). */
+  const record = (job: ClaimedJob, log: LogPiece | undefined, token = job.lease.token): Promise<CycleResult> => {
+    const at = new Date().toISOString();
+    const outcome = { id: job.id, token, workerPid: 7, startedAt: at, endedAt: at, outcome: { kind: 'exited', code: 0 } as const };
+    return store.cycle({ outcomes: [log === undefined ? outcome : { ...outcome, log }], renew: [], claim: 0 }, hooks);
+  };
+  /** A run of job `id` on this host that wrote `output`. */
+  const run = (id: string, output: Buffer | string): void => {
+    const fd = logs.open(id, `--- queuectl: run 1 of 4 started by worker 7 ${logs.claimMark(randomUUID())}: true`);
+    writeSync(fd, Buffer.from(output));
+    logs.close(fd);
+  };
+  const file = (id: string) => readFileSync(logs.pathOf(id), 'utf8');
+  return { store, logs, claim, record, run, file };
+}
+
+if (url === undefined || url === '') {
+  test('postgres run logs', { skip: 'no PostgreSQL: set QUEUECTL_TEST_POSTGRES=postgres://… (.ci/run starts one)' }, () => undefined);
+} else {
+  test("postgres run logs: a short run's end is not uploaded: it goes with the outcome, written by the cycle that records it", async (t) => {
+    const { store, logs, claim, record, run, file } = await setup(t);
+    const job = await claim('a');
+    run('a', 'hello\n');
+    const piece = await logs.endRun('a', END, 2_000);
+    assert.ok(piece !== undefined, 'a piece to send with the outcome');
+    assert.deepEqual({ ...piece, run: typeof piece.run }, { id: 'a', host: 'host-a', run: 'string', text: file('a') });
+    assert.ok(file('a').endsWith(`hello\n${END}\n`), "the host's file has the end line");
+    assert.equal(await store.readLog('a'), undefined, 'nothing sent on its own');
+    const result = await record(job, piece);
+    assert.equal(result.recorded[0]?.state, 'completed');
+    assert.equal(await store.readLog('a'), file('a'), 'the whole run, with the outcome');
+  });
+
+  test('postgres run logs: the piece of a run that uploaded part of its output while it ran appends to the same row', async (t) => {
+    const { store, logs, claim, record, file } = await setup(t);
+    const job = await claim('b');
+    const fd = logs.open('b', `--- queuectl: run 1 of 4 started by worker 7 ${logs.claimMark(randomUUID())}: true`);
+    writeSync(fd, 'first\n');
+    const deadline = Date.now() + 10_000;
+    while ((await store.readLog('b')) !== file('b')) {
+      assert.ok(Date.now() < deadline, 'the output so far was never uploaded');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    writeSync(fd, 'second\n');
+    logs.close(fd);
+    const piece = await logs.endRun('b', END, 2_000);
+    assert.equal(piece?.text, `second\n${END}\n`, 'from where the database has the run to its end');
+    await record(job, piece);
+    assert.equal(await store.readLog('b'), file('b'));
+    assert.equal((await store.logRows('b')).length, 1, 'one row: the run');
+  });
+
+  test("postgres run logs: an outcome whose claim was lost is dropped, its run's piece is written all the same", async (t) => {
+    const { store, logs, claim, record, run, file } = await setup(t);
+    const job = await claim('c');
+    run('c', 'lost one\n');
+    const piece = await logs.endRun('c', END, 2_000);
+    assert.ok(piece !== undefined);
+    const result = await record(job, piece, 'not-its-token');
+    assert.deepEqual([result.recorded[0], result.lostClaims[0]], [null, 'taken back']);
+    assert.equal(await store.readLog('c'), file('c'));
+  });
+
+  test('postgres run logs: a run whose end is over 64 KiB is uploaded before endRun resolves, as before, and no piece goes with the outcome', async (t) => {
+    const { store, logs, claim, record, run, file } = await setup(t);
+    const job = await claim('d');
+    run('d', `${'x'.repeat(99)}\n`.repeat(700)); // 70,000 bytes, within log_limit
+    assert.equal(await logs.endRun('d', END, 2_000), undefined);
+    assert.equal(await store.readLog('d'), file('d'), 'in the database before the outcome is sent');
+    await record(job, undefined);
+    assert.equal(await store.readLog('d'), file('d'));
+  });
+
+  test("postgres run logs: a run whose output passed log_limit is rewritten by its upload, as before, and no piece goes with the outcome", async (t) => {
+    const { store, logs, claim, run, file } = await setup(t);
+    await store.setConfig('log_limit', 1024);
+    await claim('e');
+    run('e', `${'y'.repeat(99)}\n`.repeat(20)); // 2,000 bytes
+    assert.equal(await logs.endRun('e', END, 2_000), undefined);
+    const rows = await store.logRows('e');
+    assert.equal(rows.length, 1);
+    assert.ok(rows[0]!.cut > 0, 'the row was rewritten, cut');
+    assert.match(rows[0]!.text, /bytes of this run's output cut \(log_limit/);
+    assert.ok(rows[0]!.text.endsWith(`${END}\n`) && file('e').endsWith(`${END}\n`));
+  });
+
+  test('postgres run logs: output with a NUL byte, which a text column refuses, is never put in a cycle (it would fail every try)', async (t) => {
+    const { logs, claim, record, run } = await setup(t);
+    const job = await claim('f');
+    run('f', Buffer.from('a\0b\n'));
+    assert.equal(await logs.endRun('f', END, 2_000), undefined, 'left to the upload, which fails as it did: the file has it');
+    assert.equal((await record(job, undefined)).recorded[0]?.state, 'completed');
+  });
+
+  test('postgres run logs: a run that did not start on this host (a lost one): its end line is uploaded, no piece', async (t) => {
+    const { store, logs } = await setup(t);
+    logs.note('g', '--- queuectl: enqueued');
+    await logs.uploaded();
+    assert.equal(await logs.endRun('g', '--- queuectl: run 1 of 4 lost: its worker died', 2_000), undefined);
+    assert.match((await store.readLog('g')) ?? '', /lost: its worker died\n$/);
+  });
+}
