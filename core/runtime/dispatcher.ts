@@ -10,11 +10,12 @@
  * lock cycle, so a stream of short jobs keeps every worker busy. A held job that no worker took
  * within `holdMs` goes back to the queue, where any manager's free worker can claim it: a job
  * never waits behind a busy worker for longer than that. Only young runs are held for: a worker
- * whose run has gone on longer than that is not likely to free soon. Other managers on the store
- * do not stop it: a held job is out of their free workers' reach for at most `holdMs`, in which
- * they may take a later or lower-priority job; without holding, each job of a stream of short
- * ones would wait for a dispatch cycle between two runs, which halves what two managers drain
- * (measured in the README). Held jobs are
+ * whose run has gone on longer than that is not likely to free soon. With other managers on the
+ * store, a held job is out of their free workers' reach, and they may take a later or
+ * lower-priority job meanwhile; so there a manager holds jobs only while its runs are short (the
+ * last one to end here ended young), when each held job starts within moments. Without holding,
+ * each job of a stream of short ones would wait for a dispatch cycle between two runs, which
+ * halves what two managers drain (measured in the README). Held jobs are
  * `processing` with no worker (see ClaimedJob); a job's start is recorded by the next cycle
  * after its worker says it started.
  *
@@ -36,6 +37,12 @@ export const HOLD_MS = 100;
 const MAX_AHEAD_PER_RUN = 8;
 /** A start is recorded with the next cycle, or after this long when no cycle comes sooner. */
 const START_RECORD_MS = 10;
+/**
+ * While every worker is busy and a held job waits for each next one to free, no worker waits on
+ * the next cycle: it starts this much later, so that it records the outcomes of runs that end
+ * meanwhile too (one cycle for several short runs, not one each).
+ */
+export const GATHER_MS = 5;
 /** The longest delay setTimeout takes (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
@@ -58,6 +65,11 @@ export interface DispatcherOptions {
   revoke: (pid: number, run: RunRef, reason: string) => void;
   /** How long a claimed job may wait here for a free worker. @default HOLD_MS */
   holdMs?: number;
+  /**
+   * Whether this is the only manager on the store. With others, jobs are claimed ahead only
+   * while runs here are short (see claimWanted). @default () => true
+   */
+  alone?: () => boolean;
   /** The queues to take jobs from (`worker start --queue`); null for every queue. @default null */
   queues?: readonly string[] | null;
   /** This host's name, recorded in the lease of each run started here. */
@@ -99,6 +111,8 @@ export class Dispatcher {
   private releases: RunRef[] = [];
   private claiming = true;
   private cycling = false;
+  /** A cycle that waits to gather (see GATHER_MS). */
+  private gatherTimer: NodeJS.Timeout | undefined;
   private again = false;
   private closed = false;
   private config: Config;
@@ -119,6 +133,8 @@ export class Dispatcher {
   private lastCycleMs = 0;
   /** How long a short run takes here, hand-over to outcome, in ms: a moving average of the runs that ended young. */
   private shortRunMs: number;
+  /** The last run to end here ended within `holdMs` of its hand-over: runs here are short. */
+  private lastRunShort = false;
 
   constructor(private readonly options: DispatcherOptions) {
     this.config = options.config;
@@ -200,6 +216,7 @@ export class Dispatcher {
     const handedAt = new Date(run?.handedMs ?? Date.now()).toISOString();
     const took = run === undefined ? null : Date.now() - run.handedMs;
     if (took !== null && took < this.holdMs) this.shortRunMs = 0.8 * this.shortRunMs + 0.2 * took;
+    if (took !== null) this.lastRunShort = took < this.holdMs;
     this.outcomes.push({ ...ref, workerPid, host: this.options.host, startedAt: startedAt ?? run?.startedAt ?? handedAt, endedAt, outcome, ...(log === undefined ? {} : { log }) });
     this.request();
   }
@@ -257,6 +274,11 @@ export class Dispatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Resolves once the cycle in flight, if any, is done, with the cycles it went on to (for tests). */
+  cycled(): Promise<void> {
+    return this.cycling ? this.cycleDone : Promise.resolve();
+  }
+
   /**
    * No cycle starts from now on. Resolves once the cycle in flight, if any, has written its files
    * and released the lock (its writes span several turns of the event loop).
@@ -265,6 +287,7 @@ export class Dispatcher {
     this.closed = true;
     clearTimeout(this.wakeTimer);
     clearTimeout(this.startTimer);
+    clearTimeout(this.gatherTimer);
     this.stopWatching();
     return this.cycling ? this.cycleDone : Promise.resolve();
   }
@@ -295,7 +318,7 @@ export class Dispatcher {
 
   /**
    * How many jobs a cycle should claim now: one per idle worker, and some per young run to hold
-   * for: one, or as many as such runs end while a lock cycle goes on, when cycles take longer
+   * for (with other managers on the store, only while the last run to end here was short): one, or as many as such runs end while a lock cycle goes on, when cycles take longer
    * than short runs (a large queue), so that a cycle carries more outcomes and claims and fewer
    * cycles are needed.
    */
@@ -308,6 +331,7 @@ export class Dispatcher {
     for (const [token, run] of this.runs) {
       if (!this.retiring.has(run.pid) && now - run.handedMs < this.holdMs && !this.hasOutcome(token)) young++;
     }
+    if (young > 0 && !this.lastRunShort && !(this.options.alone?.() ?? true)) young = 0;
     const perRun = Math.min(MAX_AHEAD_PER_RUN, Math.max(1, Math.ceil(this.lastCycleMs / Math.max(1, this.shortRunMs))));
     return this.idle.length + Math.max(0, young * perRun - this.held.size);
   }
@@ -327,12 +351,21 @@ export class Dispatcher {
     );
   }
 
-  private request(): void {
+  private request(now = false): void {
     if (this.closed) return;
     if (this.cycling) {
       this.again = true;
       return;
     }
+    if (!now && this.idle.length === 0 && this.held.size > 0 && this.releases.length === 0 && GATHER_MS > 0) {
+      this.gatherTimer ??= setTimeout(() => {
+        this.gatherTimer = undefined;
+        this.request(true);
+      }, GATHER_MS);
+      return;
+    }
+    clearTimeout(this.gatherTimer);
+    this.gatherTimer = undefined;
     this.cycling = true;
     clearTimeout(this.wakeTimer);
     // setImmediate, not now: events of the same turn (four workers reporting) share the cycle.

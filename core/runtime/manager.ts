@@ -6,7 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Config } from '../rules/config.js';
-import type { Host, WorkerRecord } from '../ports/host.js';
+import type { Host, ManagerRegistry, WorkerRecord } from '../ports/host.js';
 import type { Store } from '../ports/store.js';
 import { processIdentity } from '../os/process-identity.js';
 import { sendSignal } from '../os/signals.js';
@@ -52,6 +52,29 @@ interface Child {
   leaving: boolean;
 }
 
+/** How long what `alone` found holds before the registry is read again. */
+const ALONE_CHECK_MS = 1_000;
+
+/**
+ * Whether no other live manager is registered on the store, looked up at most every second (the
+ * answer of the last look holds meanwhile).
+ */
+function aloneOnStore(managers: ManagerRegistry, hostName: string): () => boolean {
+  let checkedAt = 0;
+  let alone = true;
+  return () => {
+    const now = Date.now();
+    if (now - checkedAt >= ALONE_CHECK_MS) {
+      checkedAt = now;
+      managers.live().then(
+        (live) => (alone = live.every((manager) => manager.pid === process.pid && (manager.host ?? hostName) === hostName)),
+        () => undefined, // keep the last answer
+      );
+    }
+    return alone;
+  };
+}
+
 /** How often a manager looks whether `worker stop --all` asked it to stop, where its registry renews records. */
 const STOP_CHECK_MS = 2_000;
 
@@ -75,6 +98,7 @@ export async function startManager({ store, host, config, workerScript, workerAr
     config,
     log,
     host: host.name,
+    alone: aloneOnStore(host.managers, host.name),
     queues,
     assign: (pid, job) => send(pid, { type: 'run', job }),
     revoke: (pid, run, reason) => send(pid, { type: 'revoke', token: run.token, reason }),

@@ -31,9 +31,13 @@ class GatedStore extends FileStore {
     this.gate = undefined;
   }
 
+  /** The outcomes each cycle recorded, by job id. */
+  readonly recorded: string[][] = [];
+
   override async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
     this.entered = true;
     this.cycles++;
+    if (request.outcomes.length > 0) this.recorded.push(request.outcomes.map((outcome) => outcome.id));
     this.requests.push(request);
     await this.gate;
     return super.cycle(request, hooks);
@@ -69,7 +73,7 @@ function cancelJobs(store: GatedStore, ids: readonly string[], options: CancelOp
 }
 
 /** A dispatcher on a temp data dir; `holdMs` long by default, so held jobs stay held unless a test says otherwise. */
-function setup(t: TestContext, holdMs = 60_000) {
+function setup(t: TestContext, holdMs = 60_000, alone = true) {
   const dir = mkdtempSync(join(tmpdir(), 'queuectl-dispatcher-'));
   // No timed polls to race with the test's steps (and start() is not called: no fs.watch).
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ poll_interval: 60_000 }));
@@ -84,6 +88,7 @@ function setup(t: TestContext, holdMs = 60_000) {
     assign: (pid, job) => assigned.push([pid, job]),
     revoke: (pid, run) => revoked.push([pid, run.id]),
     holdMs,
+    alone: () => alone,
   });
   t.after(async () => {
     await dispatcher.close(); // and the cycle in flight has written its files
@@ -183,6 +188,37 @@ test("another manager's dispatch cycle (claims) is no reason to check this one's
   assert.equal(store.checks, 0);
   store.onChange?.('jobs');
   assert.equal(store.checks, 1);
+});
+
+test('while every worker is busy and a held job waits for the next to free, outcomes wait a moment to share a cycle', async (t) => {
+  const { store, dispatcher, assigned, job } = setup(t);
+  await enqueueJobs(store, jobs('a', 'b', 'c', 'd'), '/');
+  dispatcher.ready(1);
+  dispatcher.ready(2);
+  await until(() => assigned.length === 2 && dispatcher.holding === 2);
+  const tokenOf = (id: string) => assigned.find(([, claimed]) => claimed.id === id)![1].lease.token;
+  const now = () => new Date().toISOString();
+  dispatcher.runEnded({ id: 'a', token: tokenOf('a') }, ok, now(), now());
+  dispatcher.ready(1); // takes "c"; "d" is still held for worker 2
+  await new Promise((resolve) => setTimeout(resolve, 1)); // a turn of the event loop, or more
+  dispatcher.runEnded({ id: 'c', token: tokenOf('c') }, ok, now(), now());
+  dispatcher.ready(1); // takes "d": none held now, so the cycle starts at once
+  await until(() => job('a')?.state === 'completed' && job('c')?.state === 'completed');
+  assert.deepEqual(store.recorded, [['a', 'c']], 'one cycle recorded both');
+});
+
+test('with other managers on the store, jobs are held ahead only once a run here ended young: a stream of short runs', async (t) => {
+  const { store, dispatcher, assigned } = setup(t, 60_000, false);
+  await enqueueJobs(store, jobs('a', 'b', 'c'), '/');
+  dispatcher.ready(1);
+  await until(() => assigned.length === 1);
+  await dispatcher.cycled();
+  assert.equal(dispatcher.holding, 0, 'nothing held beside a run of unknown length: another manager may be free for it');
+  const now = new Date().toISOString();
+  dispatcher.runEnded({ id: 'a', token: assigned[0]![1].lease.token }, ok, now, now);
+  dispatcher.ready(1);
+  await until(() => assigned.length === 2 && dispatcher.holding === 1);
+  assert.deepEqual(assigned.map(([, claimed]) => claimed.id), ['a', 'b']);
 });
 
 test('a held job that no worker took within the bound goes back to the queue, nothing counted, and is not held again meanwhile', async (t) => {
