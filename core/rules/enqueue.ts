@@ -61,6 +61,33 @@ export function assignIds(specs: readonly JobSpec[], taken: (id: string) => bool
   });
 }
 
+/**
+ * For a store that learns which ids it has only by asking (a database, in the round trip that
+ * asks for everything else): `ids` as assignIds drew them with nothing taken, checked against
+ * what the store said. A drawn id it has is drawn again, unlike every id known taken and every
+ * other id of the batch; an id the user gave that it has is an error. 8 random hex digits meet
+ * one of a few hundred thousand jobs often enough: each batch of 100,000 beside 100,000 did.
+ * Returns the ids and those drawn again, which the store must check in turn.
+ */
+export function redrawTaken(
+  specs: readonly JobSpec[],
+  ids: readonly string[],
+  taken: (id: string) => boolean,
+  { where }: BatchLabels,
+): { ids: string[]; redrawn: string[] } {
+  const inBatch = new Set(ids);
+  const redrawn: string[] = [];
+  const result = ids.map((id, index) => {
+    if (!taken(id)) return id;
+    if (specs[index]!.id !== undefined) throw inputError(`${where(index)}a job with id "${id}" already exists; ids must be unique across queue and DLQ`);
+    const fresh = generateId((candidate) => taken(candidate) || inBatch.has(candidate));
+    inBatch.add(fresh);
+    redrawn.push(fresh);
+    return fresh;
+  });
+  return { ids: result, redrawn };
+}
+
 /** The dependencies the batch names outside itself, whose states the store must find. */
 export function outsideDependencies(specs: readonly JobSpec[]): Set<string> {
   const inBatch = new Set(specs.flatMap((spec) => (spec.id === undefined ? [] : [spec.id])));

@@ -15,7 +15,7 @@ import { planCancel } from '../../core/rules/cancel.js';
 import { resolveConfig, type Config, type ConfigKey } from '../../core/rules/config.js';
 import { settleRuns } from '../../core/rules/cycle.js';
 import { cancelDependents, canceledDependents, endings, type FoundDependency } from '../../core/rules/dependencies.js';
-import { assignIds, batchLabels, checkDependencies, outsideDependencies } from '../../core/rules/enqueue.js';
+import { assignIds, batchLabels, checkDependencies, outsideDependencies, redrawTaken } from '../../core/rules/enqueue.js';
 import { QueuectlError } from '../../core/rules/errors.js';
 import { queueOf, type CanceledJob, type ClaimableJob, type ClaimedJob, type DeadJob, type FinishedJob, type Job, type PendingJob, type ProcessingJob } from '../../core/rules/job.js';
 import { newJob, type JobSpec } from '../../core/rules/job-spec.js';
@@ -232,15 +232,20 @@ export class PgStore implements Store {
       const at = request.now ?? new Date();
       const given = specs.flatMap((spec) => (spec.id === undefined ? [] : [spec.id]));
       const dependencies = this.dependencyStates(outsideDependencies(specs));
+      // Ids are drawn before the table is asked, so that it is asked for all of them at once.
+      const drawn = assignIds(specs, () => false, labels);
+      const lookUp = (ids: readonly string[]) => `SELECT id FROM ${this.s}.jobs WHERE id = ANY(${textArray(ids)})`;
       // What the checks need, in the round trip of the BEGIN; the writes go with the COMMIT.
-      const [settings, taken, found] = await tx.batch([
-        SETTINGS(this.s),
-        given.length === 0 ? null : `SELECT id FROM ${this.s}.jobs WHERE id = ANY(${textArray(given)})`,
-        dependencies.sql,
-      ]);
+      const [settings, taken, found] = await tx.batch([SETTINGS(this.s), lookUp(drawn), dependencies.sql]);
       const config = this.configFrom(settings!);
       const takenIds = new Set((taken ?? []).map((row) => row.id as string));
-      const ids = assignIds(specs, (id) => takenIds.has(id), labels);
+      let { ids, redrawn } = redrawTaken(specs, drawn, (id) => takenIds.has(id), labels);
+      while (redrawn.length > 0) {
+        const [again] = await tx.batch([lookUp(redrawn)]);
+        if (again!.length === 0) break;
+        for (const row of again!) takenIds.add(row.id as string);
+        ({ ids, redrawn } = redrawTaken(specs, ids, (id) => takenIds.has(id), labels));
+      }
       const states = dependencies.read(found);
       checkDependencies(specs, (id) => states.get(id), labels);
       const envId = request.env !== undefined && config.capture_env ? this.saveEnv(tx, request.env) : null;
