@@ -59,6 +59,9 @@ test('numbers must be whole, and not negative where that makes no sense', () => 
   rejects({ command: 'x', timeout: -5 }, /"timeout" must be a number of seconds from 0 up or a duration/);
   rejects({ command: 'x', timeout: 'soon' }, /"timeout" must be a duration such as 90, 1.5, 500ms/);
   rejects({ command: 'x', priority: 2.5 }, /"priority" must be a whole number/);
+  rejects({ command: 'x', priority: 3_000_000_000 }, /"priority" must be a whole number from -2147483648 to 2147483647, got 3000000000/);
+  rejects({ command: 'x', priority: -2_147_483_649 }, /"priority" must be a whole number from -2147483648 to 2147483647/);
+  assert.equal(validateJobSpec({ command: 'x', priority: -2_147_483_648 }).priority, -2_147_483_648);
   rejects({ command: 'x', priority: '1' }, /"priority"/);
 });
 

@@ -40,9 +40,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function wholeNumber(value: unknown, key: string, where: string, min: number | null): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || (min !== null && value < min)) {
-    const range = min === null ? 'a whole number' : `a whole number from ${min} up`;
+/** Priorities fit a 32-bit integer, as a database column of them does (and pueue's). */
+export const PRIORITY_RANGE = { min: -2_147_483_648, max: 2_147_483_647 } as const;
+
+function wholeNumber(value: unknown, key: string, where: string, min: number | null, max: number | null = null): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || (min !== null && value < min) || (max !== null && value > max)) {
+    const range = min === null ? 'a whole number' : max === null ? `a whole number from ${min} up` : `a whole number from ${min} to ${max}`;
     throw inputError(`${where}"${key}" must be ${range}, got ${showValue(value)}`);
   }
   return value;
@@ -129,7 +132,7 @@ export function validateJobSpec(input: unknown, where = '', now = new Date()): J
   if (input.after !== undefined) spec.after = dependencyIds(input.after, spec.id, where);
   if (input.queue !== undefined) spec.queue = queueName(input.queue, `${where}"queue"`);
   if (input.max_retries !== undefined) spec.max_retries = wholeNumber(input.max_retries, 'max_retries', where, 0);
-  if (input.priority !== undefined) spec.priority = wholeNumber(input.priority, 'priority', where, null);
+  if (input.priority !== undefined) spec.priority = wholeNumber(input.priority, 'priority', where, PRIORITY_RANGE.min, PRIORITY_RANGE.max);
   if (input.timeout !== undefined && input.timeout !== null) {
     spec.timeout = seconds(input.timeout, 'timeout', where);
   } else if (input.timeout === null) {
