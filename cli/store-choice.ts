@@ -57,6 +57,12 @@ export function whichStore(flag: string | undefined, env: NodeJS.ProcessEnv, sav
   return { choice: { kind: 'file' }, text: 'file', from: 'default' };
 }
 
+/** The text that chooses this store again (QUEUECTL_STORE, --store). */
+export function storeText(choice: StoreChoice): string {
+  if (choice.kind === 'file') return 'file';
+  return `${choice.url}${choice.url.includes('?') ? '&' : '?'}schema=${choice.schema}`;
+}
+
 /** A store's text for people: a URL's password masked (it is in config.json, not for every screen). */
 export function showStoreText(text: string): string {
   try {

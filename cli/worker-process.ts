@@ -10,7 +10,7 @@
 import { isClosedPipe } from '../core/rules/errors.js';
 import { Worker } from '../core/runtime/worker.js';
 import { openWorkerSide } from './context.js';
-import type { StoreChoice } from './store-choice.js';
+import { parseStoreChoice } from './store-choice.js';
 import type { ManagerMessage, WorkerMessage } from '../core/runtime/worker-protocol.js';
 
 const root = process.argv[2];
@@ -23,14 +23,15 @@ const send = (message: WorkerMessage, then?: () => void) => {
   if (process.connected) process.send!(message, () => then?.());
   else then?.();
 };
-/** The store its manager works for (absent: the data directory's files). */
-const choice = JSON.parse(process.argv[3] ?? '{"kind":"file"}') as StoreChoice;
-const side = await openWorkerSide(root, choice);
+/** The store its manager works for, which each run is told too: a queuectl command in a job works on it. */
+const store = process.env.QUEUECTL_STORE ?? 'file';
+const side = await openWorkerSide(root, parseStoreChoice(store, 'QUEUECTL_STORE'));
 /** Before it exits, a worker lets the last run's log reach the store (bounded: the file keeps it anyway). */
 const exit = () => void Promise.race([side.flush(), new Promise((resolve) => setTimeout(resolve, 2_000))]).then(() => process.exit(0));
 const worker = new Worker(
   {
     dataDir: root,
+    runEnv: { QUEUECTL_STORE: store },
     logs: side.logs,
     loadEnv: side.loadEnv,
     ...(side.flushLogs === undefined ? {} : { flushLogs: side.flushLogs }),

@@ -9,6 +9,7 @@ import type { ManagerRecord } from '../../core/ports/host.js';
 import { isAlive } from '../../core/os/process-identity.js';
 import { optionCount, optionDurationMs, optionQueues, optionText, rejectOptions, type CommandContext } from '../context.js';
 import { keepRunningWithoutOutput, printJson, shellQuote } from '../output.js';
+import { storeText } from '../store-choice.js';
 
 /** The entry point of a worker child. */
 const WORKER_SCRIPT = fileURLToPath(new URL('../worker-process.js', import.meta.url));
@@ -47,7 +48,7 @@ async function workerStart(ctx: CommandContext): Promise<void> {
     host: ctx.host,
     config,
     workerScript: WORKER_SCRIPT,
-    workerArgs: [JSON.stringify(ctx.choice)],
+    workerEnv: { QUEUECTL_STORE: storeText(ctx.choice) },
     count,
     queues,
     log: (line) => process.stdout.write(`${stamp()} ${line}\n`),
@@ -88,9 +89,10 @@ async function detach(ctx: CommandContext, count: number, queues: readonly strin
   const logPath = ctx.host.managerLog;
   const logFd = openSync(logPath, 'a');
   const script = process.argv[1]!;
-  // The store as this command was told it: a --store flag goes along (QUEUECTL_STORE does with the
-  // environment, and the data dir's own choice is read again); without it, the background
-  // manager would run on another store than the one this command waits for it on.
+  // The store as this command was told it: a --store flag goes along, as QUEUECTL_STORE (which
+  // goes with the environment anyway; the data dir's own choice is read again): without it, the
+  // background manager would run on another store than the one this command waits for it on. Not
+  // on its command line, which every user of the host can read (a database's password).
   const store = ctx.raw.values.get('store');
   const child = spawn(
     process.execPath,
@@ -103,9 +105,8 @@ async function detach(ctx: CommandContext, count: number, queues: readonly strin
       ...(queues === null ? [] : ['--queue', queues.join(',')]),
       '--data-dir',
       ctx.dataDir,
-      ...(store === undefined ? [] : [`--store=${store}`]),
     ],
-    { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, [MANAGER_LOG_VARIABLE]: logPath } },
+    { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, [MANAGER_LOG_VARIABLE]: logPath, ...(store === undefined ? {} : { QUEUECTL_STORE: String(store) }) } },
   );
   closeSync(logFd);
   const pid = child.pid;

@@ -25,8 +25,12 @@ export interface ManagerOptions {
   config: Config;
   /** The script of a worker child, forked with the data directory as its first argument. */
   workerScript: string;
-  /** More arguments for each worker child (which store it works for). */
-  workerArgs?: readonly string[];
+  /**
+   * Variables for each worker child besides this process's own (which store it works for): in
+   * its environment, not on its command line, which every user of the host can read (a
+   * database's password).
+   */
+  workerEnv?: Readonly<Record<string, string>>;
   count: number;
   log: (line: string) => void;
   /** Take jobs only from these queues; null for every queue. @default null */
@@ -78,7 +82,7 @@ function aloneOnStore(managers: ManagerRegistry, hostName: string): () => boolea
 /** How often a manager looks whether `worker stop --all` asked it to stop, where its registry renews records. */
 const STOP_CHECK_MS = 2_000;
 
-export async function startManager({ store, host, config, workerScript, workerArgs = [], count, log, queues = null }: ManagerOptions): Promise<RunningManager> {
+export async function startManager({ store, host, config, workerScript, workerEnv = {}, count, log, queues = null }: ManagerOptions): Promise<RunningManager> {
   const self = processIdentity(process.pid);
   const startedAt = new Date().toISOString();
   const children = new Map<number, Child>();
@@ -143,7 +147,7 @@ export async function startManager({ store, host, config, workerScript, workerAr
         }, Math.min(host.managers.renewEveryMs, STOP_CHECK_MS));
 
   const spawnWorker = () => {
-    const child = fork(workerScript, [host.root, ...workerArgs], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(workerScript, [host.root], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...workerEnv } });
     const pid = child.pid;
     if (pid === undefined) {
       log('could not start a worker process');

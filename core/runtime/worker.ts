@@ -17,6 +17,8 @@ import type { LogPiece, RunLogs } from '../ports/host.js';
 export interface WorkerOptions {
   /** The data directory, which the processes of each run carry (QUEUECTL_DATA_DIR) to be found by. */
   dataDir: string;
+  /** queuectl's own variables for each run besides those of the job (QUEUECTL_STORE: the store the run's queuectl commands use). */
+  runEnv?: Readonly<Record<string, string>>;
   logs: RunLogs;
   /**
    * A stored environment of an enqueue (`capture_env`), by the id its jobs carry; throws (or
@@ -191,6 +193,7 @@ export class Worker {
         env: {
           ...environment,
           ...job.env,
+          ...this.options.runEnv,
           QUEUECTL_JOB_ID: job.id,
           QUEUECTL_ATTEMPT: String(attempt),
           QUEUECTL_DATA_DIR: dataDir,

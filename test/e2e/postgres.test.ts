@@ -257,6 +257,22 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     assert.equal(timeout.code, 2, 'an unknown id is bad input');
   });
 
+  test('a job that runs queuectl works on its manager\'s store; the store\'s URL is on no command line of the workers', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host();
+    // The enqueue's environment goes with its jobs, without QUEUECTL_*: the run is told the store.
+    await here.ok(['enqueue', '--id', 'parent', '--', process.execPath, CLI, 'enqueue', '--id', 'child', '--', 'echo', 'from the child']);
+    here.manager(1);
+    await waitFor(async () => (await here.job('child'))?.state === 'completed', { timeoutMs: 20_000, what: 'the child job, enqueued by a job, to run on the same store' });
+    assert.match((await here.ok(['logs', 'child'])).stdout, /^from the child$/m);
+    const workers = (await here.json<{ workers: { pid: number }[] }>(['status'])).workers;
+    assert.equal(workers.length, 1);
+    for (const { pid } of workers) {
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      assert.ok(!commandLine.includes('postgres'), `worker ${pid}: ${commandLine.replaceAll('\0', ' ')}`);
+    }
+  });
+
   test('bad input: one line, exit 2, nothing stored', { timeout: 60_000 }, async (t) => {
     const here = queue(t).host();
     for (const args of [['enqueue', '{"command":'], ['enqueue', '--id', 'a b', '--', 'true'], ['cancel', 'ghost'], ['show', 'ghost'], ['enqueue', '--after', 'ghost', '--', 'true']]) {
