@@ -375,6 +375,14 @@ async function main(): Promise<void> {
     const parsed = cli.parse(raw.argv, { run: false });
     if (!cli.matchedCommand) {
       if (parsed.options.help || parsed.options.version) return;
+      // `queuectl --bogus`: cac would print the whole help, as for no command at all.
+      const known = new Set(cli.globalCommand.options.flatMap((option) => option.names));
+      const unknownOption = Object.keys(parsed.options).find((name) => name !== '--' && !known.has(name));
+      if (unknownOption !== undefined) {
+        const typed = raw.typed.get(unknownOption) ?? (unknownOption.length === 1 ? `-${unknownOption}` : `--${unknownOption}`);
+        fail(`Unknown option \`${typed}\`; see queuectl --help`, 2);
+        return;
+      }
       if (parsed.args.length > 0) {
         fail(`unknown command "${parsed.args[0]}"; see queuectl --help`, 2);
         return;

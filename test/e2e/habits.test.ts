@@ -129,6 +129,9 @@ describe('commands without JSON', () => {
     await rejected(data, ['enqueue', 'ls', '-la'], /write queuectl enqueue -- ls -la\n$/);
     await rejected(data, ['enqueue', '--file', '-'], /^queuectl: line 1: "not json" is not a JSON job; for a file of commands, one per line, add --lines\n$/, 'not json\n');
     await rejected(data, ['list', '-w'], /^queuectl: Unknown option `-w`; see queuectl list --help\n$/);
+    // Without a command too: one line, not the whole help.
+    await rejected(data, ['--bogus'], /^queuectl: Unknown option `--bogus`; see queuectl --help\n$/);
+    await rejected(data, ['-x'], /^queuectl: Unknown option `-x`; see queuectl --help\n$/);
   });
 
   test('options that cannot go together, or name what is not there, are bad input', async (t) => {
