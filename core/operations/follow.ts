@@ -5,9 +5,10 @@
  * The log is read through a descriptor held open, so it is followed to its end even when
  * retention moves it to the archive the moment the job finishes.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { QueuectlError } from '../rules/errors.js';
 import { isFinished, type Job } from '../rules/job.js';
+import { endsMidRun } from '../rules/run-log.js';
 import type { LogStream, RunLogs } from '../ports/host.js';
 import type { Store } from '../ports/store.js';
 import { tailStart } from '../os/tail.js';
@@ -48,6 +49,7 @@ export async function followLog(store: Store, logs: RunLogs, id: string, options
     let job = await locate(store, id);
     stopWatchingStore = store.watch(wakeAll);
     let signature = '';
+    let finishedAt: number | null = null;
     for (;;) {
       // Whether it finished is read before the log: output written before the finish is then in the log.
       const next = await store.version();
@@ -58,7 +60,10 @@ export async function followLog(store: Store, logs: RunLogs, id: string, options
       const finished = isFinished(job);
       openIfThere();
       if (log.fd !== null) log.offset = await copyFrom(log.fd, log.offset, options.write);
-      if (finished) return job;
+      // A job canceled while it runs is finished before its worker has stopped the run and
+      // written its end: that line is the last of the log, and worth a moment's wait.
+      if (finished) finishedAt ??= Date.now();
+      if (finished && (log.fd === null || !endsMidRun(lastBytes(log.fd)) || Date.now() - finishedAt! >= RUN_END_WAIT_MS)) return job;
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -76,8 +81,8 @@ export async function followLog(store: Store, logs: RunLogs, id: string, options
   }
 }
 
-/** How long after its job finished a log followed from the store may still lack the end of a run (a worker that died mid-run never writes it). */
-const STREAM_SETTLE_MS = 3_000;
+/** How long after its job finished a log may still lack the end of a run (a worker that died mid-run never writes it). */
+const RUN_END_WAIT_MS = 3_000;
 
 /** As followLog, with the log read from the store (every host's runs), which gets a run's output about once a second. */
 async function followStream(store: Store, stream: LogStream, id: string, options: FollowOptions): Promise<Job> {
@@ -95,7 +100,7 @@ async function followStream(store: Store, stream: LogStream, id: string, options
       }
       if (isFinished(job)) finishedAt ??= Date.now();
       await stream.copy(options.write);
-      if (finishedAt !== null && (stream.complete() || Date.now() - finishedAt >= STREAM_SETTLE_MS)) return job;
+      if (finishedAt !== null && (stream.complete() || Date.now() - finishedAt >= RUN_END_WAIT_MS)) return job;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           wake = undefined;
@@ -125,6 +130,14 @@ function openLog(logs: RunLogs, id: string): number | null {
   } catch {
     return null; // not started yet
   }
+}
+
+/** The log's last bytes, as text: enough to hold its last run's lines of queuectl's own. */
+function lastBytes(fd: number): string {
+  const size = fstatSync(fd).size;
+  const buffer = Buffer.alloc(Math.min(size, CHUNK));
+  const read = readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+  return buffer.toString('utf8', 0, read);
 }
 
 /** Copies what the log holds past `offset`; returns the new offset. */

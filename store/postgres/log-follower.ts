@@ -5,6 +5,7 @@
  * those is said in one line, and it goes on from the bytes kept.
  */
 import type { LogStream } from '../../core/ports/host.js';
+import { RUN_END } from '../../core/rules/run-log.js';
 
 /** One row of a job's log: a run of one host (or a line of queuectl's own), in the order they began. */
 export interface LogRow {
@@ -21,8 +22,6 @@ export function cutLine(cut: number, why: string): string {
   return `--- queuectl: ${cut} bytes of this run's output cut (${why})\n`;
 }
 
-/** A run's end line, as the worker writes it: `--- queuectl: run 1 of 4 exited with code 0 after …`. */
-const RUN_END = /^--- queuectl: run \d+ of \d+ (?!started )/m;
 
 /** How much of a row this follower wrote out. */
 interface Shown {

@@ -226,6 +226,20 @@ describe('logs -f and --tail', () => {
     assert.equal((await cliOk(data, ['logs', '--tail', '2', 'twice'])).stdout.split('\n').length, 3, 'two lines and the final newline');
     assert.match((await cliOk(data, ['logs', '--tail', '1', 'twice'])).stdout, /^--- queuectl: run 2 of 2 exited with code 0 after [\d.]+ s\n$/);
   });
+  test('a job canceled while it runs: logs -f shows the run\'s end line, written once the run stopped, then exits as wait does', { timeout: 30_000 }, async (t) => {
+    const { data } = workspace(t);
+    await cliOk(data, ['enqueue', '--id', 'ticking', '--', 'sh', '-c', 'while :; do echo tick; sleep 0.2; done']);
+    startManager(t, data, 1);
+    const child = spawn(process.execPath, [CLI, '--data-dir', data, 'logs', '-f', 'ticking'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await waitFor(async () => out.includes('tick'), { what: 'the run\'s output' });
+    await cliOk(data, ['cancel', 'ticking']);
+    assert.equal(await exited, 1, out);
+    assert.match(out, /--- queuectl: run 1 of \d+ stopped \(it was canceled\)[^\n]*\n$/, 'the last line is the run\'s end');
+  });
 });
 
 describe('bulk actions and restart', () => {
