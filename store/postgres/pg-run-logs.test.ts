@@ -144,4 +144,23 @@ if (url === undefined || url === '') {
     assert.equal(await logs.endRun('g', '--- queuectl: run 1 of 4 lost: its worker died', 2_000), undefined);
     assert.match((await store.readLog('g')) ?? '', /lost: its worker died\n$/);
   });
+
+  test('postgres run logs: a note about a job whose run goes on on this host (a cancel) is in its log once, not again with the run', async (t) => {
+    const { store, logs, claim, record } = await setup(t);
+    const job = await claim('canceled');
+    const fd = logs.open('canceled', `--- queuectl: run 1 of 4 started by worker 7 ${logs.claimMark(job.lease.token)}: true`);
+    writeSync(fd, 'tick\n');
+    // `cancel`, another process on this host: its own PgRunLogs.
+    const canceler = new PgRunLogs(hostPaths(join(logs.pathOf('canceled'), '..', '..')), store, 'host-a');
+    canceler.note('canceled', '--- queuectl: canceled by user while running');
+    await canceler.flushed();
+    writeSync(fd, 'tock\n');
+    logs.close(fd);
+    const piece = await logs.endRun('canceled', '--- queuectl: run 1 of 4 stopped (it was canceled) after 0.50 s', 2_000);
+    await record(job, piece);
+    await logs.flushed();
+    const text = (await store.readLog('canceled')) ?? '';
+    assert.equal(text.split('canceled by user while running').length - 1, 1, text);
+    assert.match(text, /^tick\ntock\n--- queuectl: run 1 of 4 stopped \(it was canceled\)/m);
+  });
 }

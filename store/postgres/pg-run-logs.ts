@@ -109,8 +109,13 @@ export class PgRunLogs extends LocalRunLogs {
     return piece;
   }
 
+  /**
+   * A line of queuectl's own about the job (`cancel`, `restart`), to the database only. In this
+   * host's file it would be part of a run that goes on here (a cancel of a running job), and the
+   * run's upload would bring it to the database a second time; on another host it would be in a
+   * file no one reads.
+   */
   override note(id: string, line: string): void {
-    super.note(id, line);
     this.uploadLine(id, line);
   }
 
