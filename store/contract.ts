@@ -307,6 +307,26 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.deepEqual(ids(await store.list({ states: ['processing'] })), ['a']);
     assert.deepEqual(ids(await store.list({ queue: 'q' })), ['b', 'c']);
     assert.deepEqual(ids(await store.list({ limit: 2 })), ['b', 'c'], 'the most recent, oldest first');
+    assert.deepEqual(ids(await store.list({ queue: 'q', limit: 1 })), ['c'], 'filters and limit together');
+    assert.deepEqual(ids(await store.list({ states: ['pending'], limit: 5 })), ['b', 'c']);
+  });
+
+  it('job heads (for status), where a store has them: every job list() gives, in its order, a running one whole', async ({ store }) => {
+    if (store.jobHeads === undefined) return;
+    await enqueue(store, [
+      { command: 'true', id: 'a' },
+      { command: 'true', id: 'b', queue: 'q', after: ['a'] },
+      { command: 'true', id: 'c' },
+    ]);
+    const [claimed] = (await cycle(store, { claim: 1 })).claimed;
+    const heads = await store.jobHeads();
+    const listed = await store.list();
+    assert.deepEqual(ids(heads), ids(listed));
+    for (const head of heads) {
+      const job = listed.find((entry) => entry.id === head.id)!;
+      assert.deepEqual([head.state, head.queue, head.after, head.created_at], [job.state, job.queue, job.after, job.created_at], head.id);
+    }
+    assert.deepEqual(heads.find((head) => head.id === claimed!.id), listed.find((job) => job.id === claimed!.id), 'processing: whole, with its lease');
   });
 
   it('another view sees every change: current jobs, a new version, and a change event', async ({ store, reopen }) => {
