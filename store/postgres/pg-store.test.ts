@@ -89,15 +89,19 @@ if (url === undefined || url === '') {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     };
-    await store.setConfig('lease', 30);
-    // The watcher listens once a connection is made: enqueues (one change each) until it hears one.
-    let pokes = 0;
-    for (const deadline = Date.now() + 5_000; changes.length === 0; ) {
+    // The watcher listens once a connection is made: enqueues until it hears one. Then a change of
+    // another kind, a setting, as a marker: notifications come in commit order, so once it is
+    // heard, every earlier one is, and what comes next is the cycles'.
+    for (let pokes = 0, deadline = Date.now() + 5_000; changes.length === 0; pokes++) {
       assert.ok(Date.now() < deadline, 'no change heard within 5 s');
-      await store.enqueue([{ command: 'true', id: `poke-${pokes++}` }], { cwd: '/', now: T0 });
+      await store.enqueue([{ command: 'true', id: `poke-${pokes}` }], { cwd: '/', now: T0 });
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await seen(pokes); // each later enqueue is heard too, in order: what comes next is the cycles'
+    await store.setConfig('lease', 30);
+    for (const deadline = Date.now() + 5_000; !changes.includes('config'); ) {
+      assert.ok(Date.now() < deadline, `the marker was not heard within 5 s: ${changes.join(' ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const heard = changes.length;
     await cycle({ claim: 1 }, T0);
     await seen(heard + 1);
