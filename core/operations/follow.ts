@@ -2,8 +2,7 @@
  * `queuectl logs -f <id>`: the job's output as it is written, from its start (or its last lines
  * with `--tail`), until the job finishes; a retry's output follows in the same stream, since
  * every run appends to the one log. On a job that has not started yet, it waits for the start.
- * The log is read through a descriptor held open, so it is followed to its end even when
- * retention moves it to the archive the moment the job finishes.
+ * The log is this host's file, or, where a store keeps logs (RunLogs.stream), what it holds.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { QueuectlError } from '../rules/errors.js';
@@ -27,27 +26,14 @@ export interface FollowOptions {
 
 /** Follows the job's log until the job has finished; returns the job as it ended. */
 export async function followLog(store: Store, logs: RunLogs, id: string, options: FollowOptions): Promise<Job> {
-  const stream = logs.stream?.(id, options.tailLines);
-  if (stream !== undefined) return followStream(store, stream, id, options);
-  const log: { fd: number | null; offset: number } = { fd: null, offset: 0 };
-  const wakers = new Set<() => void>();
-  // Woken by a change of the jobs (the job's state) or of the log; polling is the fallback.
-  const wakeAll = () => wakers.forEach((wake) => wake());
-  let stopWatchingLog = () => undefined as void;
-  let stopWatchingStore = () => undefined as void;
-  const openIfThere = () => {
-    if (log.fd !== null) return;
-    log.fd = openLog(logs, id);
-    if (log.fd === null) return;
-    stopWatchingLog = watchPath(logs.pathOf(id), wakeAll);
-    // Once, as the log is first opened: what is written after that is all new.
-    if (options.tailLines !== undefined) log.offset = tailStart(log.fd, options.tailLines);
-  };
   // Before anything is awaited: what the log holds when `logs -f` starts is where --tail counts from.
-  openIfThere();
+  const stream = logs.stream?.(id, options.tailLines) ?? new LogFileStream(logs, id, options.tailLines);
+  let wake: (() => void) | undefined;
+  // Woken by a change of the jobs (the job's state) or of the log; polling is the fallback.
+  const stopWatchingStore = store.watch(() => wake?.());
+  const stopWatchingLog = stream instanceof LogFileStream ? stream.watch(() => wake?.()) : () => undefined;
   try {
     let job = await locate(store, id);
-    stopWatchingStore = store.watch(wakeAll);
     let signature = '';
     let finishedAt: number | null = null;
     for (;;) {
@@ -57,49 +43,10 @@ export async function followLog(store: Store, logs: RunLogs, id: string, options
         signature = next;
         job = await locate(store, id);
       }
-      const finished = isFinished(job);
-      openIfThere();
-      if (log.fd !== null) log.offset = await copyFrom(log.fd, log.offset, options.write);
-      // A job canceled while it runs is finished before its worker has stopped the run and
-      // written its end: that line is the last of the log, and worth a moment's wait.
-      if (finished) finishedAt ??= Date.now();
-      if (finished && (log.fd === null || !endsMidRun(lastBytes(log.fd)) || Date.now() - finishedAt! >= RUN_END_WAIT_MS)) return job;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          wakers.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, FOLLOW_POLL_MS);
-        wakers.add(done);
-      });
-    }
-  } finally {
-    stopWatchingStore();
-    stopWatchingLog();
-    if (log.fd !== null) closeSync(log.fd);
-  }
-}
-
-/** How long after its job finished a log may still lack the end of a run (a worker that died mid-run never writes it). */
-const RUN_END_WAIT_MS = 3_000;
-
-/** As followLog, with the log read from the store (every host's runs), which gets a run's output about once a second. */
-async function followStream(store: Store, stream: LogStream, id: string, options: FollowOptions): Promise<Job> {
-  let wake: (() => void) | undefined;
-  const stopWatching = store.watch(() => wake?.());
-  try {
-    let job = await locate(store, id);
-    let signature = '';
-    let finishedAt: number | null = null;
-    for (;;) {
-      const next = await store.version();
-      if (next !== signature) {
-        signature = next;
-        job = await locate(store, id);
-      }
       if (isFinished(job)) finishedAt ??= Date.now();
       await stream.copy(options.write);
+      // A run's end may reach the log just after its job finished: a job canceled while it runs
+      // is finished before its worker has stopped the run; a store gets a run's output later.
       if (finishedAt !== null && (stream.complete() || Date.now() - finishedAt >= RUN_END_WAIT_MS)) return job;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -114,7 +61,61 @@ async function followStream(store: Store, stream: LogStream, id: string, options
       });
     }
   } finally {
-    stopWatching();
+    stopWatchingStore();
+    stopWatchingLog();
+    if (stream instanceof LogFileStream) stream.close();
+  }
+}
+
+/** How long after its job finished a log may still lack the end of a run (a worker that died mid-run never writes it). */
+const RUN_END_WAIT_MS = 3_000;
+
+/**
+ * The job's log file on this host, as a LogStream: read through a descriptor held open, so that
+ * it is followed to its end even when retention moves it to the archive as the job finishes.
+ */
+class LogFileStream implements LogStream {
+  private fd: number | null = null;
+  private offset = 0;
+  private onChange: (() => void) | undefined;
+  private stopWatching: () => void = () => undefined;
+
+  constructor(
+    private readonly logs: RunLogs,
+    private readonly id: string,
+    private readonly tailLines: number | undefined,
+  ) {
+    this.openIfThere();
+  }
+
+  /** Calls `onChange` when the log file changes, once it is there. */
+  watch(onChange: () => void): () => void {
+    this.onChange = onChange;
+    if (this.fd !== null) this.stopWatching = watchPath(this.logs.pathOf(this.id), onChange);
+    return () => this.stopWatching();
+  }
+
+  async copy(write: (chunk: Buffer) => Promise<void>): Promise<void> {
+    this.openIfThere();
+    if (this.fd !== null) this.offset = await copyFrom(this.fd, this.offset, write);
+  }
+
+  /** Whether the log's last run has its end line (or it has no run: never started). */
+  complete(): boolean {
+    return this.fd === null || !endsMidRun(lastBytes(this.fd));
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+  }
+
+  private openIfThere(): void {
+    if (this.fd !== null) return;
+    this.fd = openLog(this.logs, this.id);
+    if (this.fd === null) return;
+    if (this.onChange !== undefined) this.stopWatching = watchPath(this.logs.pathOf(this.id), this.onChange);
+    // Once, as the log is first opened: what is written after that is all new.
+    if (this.tailLines !== undefined) this.offset = tailStart(this.fd, this.tailLines);
   }
 }
 

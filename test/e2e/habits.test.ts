@@ -209,7 +209,8 @@ describe('logs -f and --tail', () => {
     t.after(() => child.kill('SIGKILL'));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // 'close', not 'exit': its output is all read only once its pipes have closed.
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
     await new Promise((resolve) => setTimeout(resolve, 300)); // it waits for the start: nothing has run yet
     assert.equal(out, '');
     startManager(t, data, 1);
@@ -234,7 +235,7 @@ describe('logs -f and --tail', () => {
     t.after(() => child.kill('SIGKILL'));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
     await waitFor(async () => out.includes('tick'), { what: 'the run\'s output' });
     await cliOk(data, ['cancel', 'ticking']);
     assert.equal(await exited, 1, out);

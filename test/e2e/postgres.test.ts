@@ -89,7 +89,7 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     t.after(() => child.kill('SIGKILL'));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
     here.manager(1);
     await waitFor(async () => out.includes('attempt 1 begins'), { timeoutMs: 15_000, what: 'the output of the run on the other host, as it comes' });
     assert.equal((await here.job('live'))?.state, 'processing', 'shown while the job runs');
