@@ -11,6 +11,7 @@ import type { QueueCopy, QueueDump } from '../core/ports/queue-copy.js';
 import type { ClaimedJob, Job } from '../core/rules/job.js';
 import type { JobSpec } from '../core/rules/job-spec.js';
 import type { RunOutcome } from '../core/rules/outcome.js';
+import { summarizeJobs, totalCounts } from '../core/rules/summary.js';
 
 export interface ContractSubject {
   store: Store;
@@ -311,22 +312,30 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.deepEqual(ids(await store.list({ states: ['pending'], limit: 5 })), ['b', 'c']);
   });
 
-  it('job heads (for status), where a store has them: every job list() gives, in its order, a running one whole', async ({ store }) => {
-    if (store.jobHeads === undefined) return;
+  it('the summary (for status) is the summary of every job list() gives, as each change leaves it', async ({ store }) => {
+    const same = async (why: string) => assert.deepEqual(await store.summary(), summarizeJobs(await store.list()), why);
+    await same('no job');
     await enqueue(store, [
       { command: 'true', id: 'a' },
       { command: 'true', id: 'b', queue: 'q', after: ['a'] },
       { command: 'true', id: 'c' },
+      { command: 'false', id: 'd', queue: 'q', max_retries: 0 },
     ]);
-    const [claimed] = (await cycle(store, { claim: 1 })).claimed;
-    const heads = await store.jobHeads();
-    const listed = await store.list();
-    assert.deepEqual(ids(heads), ids(listed));
-    for (const head of heads) {
-      const job = listed.find((entry) => entry.id === head.id)!;
-      assert.deepEqual([head.state, head.queue, head.after, head.created_at], [job.state, job.queue, job.after, job.created_at], head.id);
+    await same('enqueued, b waiting for a');
+    const [a] = (await cycle(store, { claim: 1 })).claimed;
+    await same('a claimed, not started');
+    await cycle(store, { starts: [{ ...ref(a!), workerPid: 4242, host: 'h1', startedAt: T0.toISOString() }] });
+    const running = await store.summary();
+    assert.deepEqual(running.running, [{ id: 'a', host: 'h1', worker_pid: 4242 }]);
+    await same('a running');
+    await cycle(store, { outcomes: [{ ...ended(a!, ok), workerPid: 4242, host: 'h1' }] });
+    await same('a completed, b no longer waits');
+    const claimed = (await cycle(store, { claim: 3 })).claimed;
+    for (const job of claimed) {
+      await cycle(store, { outcomes: [ended(job, job.id === 'd' ? failed : ok)] });
+      await same(`${job.id} ended`);
     }
-    assert.deepEqual(heads.find((head) => head.id === claimed!.id), listed.find((job) => job.id === claimed!.id), 'processing: whole, with its lease');
+    assert.equal(totalCounts(await store.summary()).dead, 1, 'd in the DLQ');
   });
 
   it('another view sees every change: current jobs, a new version, and a change event', async ({ store, reopen }) => {

@@ -4,8 +4,8 @@ import type { CommandContext } from '../context.js';
 import { formatTable } from '../output.js';
 
 export async function queueSummaries(ctx: CommandContext): Promise<QueueSummary[]> {
-  const jobs = await ctx.store.list();
-  return summarizeQueues(jobs, (await ctx.store.config()).queues);
+  const { queues } = await ctx.store.summary();
+  return summarizeQueues(queues, (await ctx.store.config()).queues);
 }
 
 /** One row per queue: its limit, whether it is paused, and its jobs per state. */

@@ -1,8 +1,8 @@
 /** `queuectl status [--json] [--watch [--interval ms]]`: counts per state, live workers and their jobs, the data dir. */
-import { unfinishedDependencies, waitingOn } from '../../core/rules/dependencies.js';
 import { inputError } from '../../core/rules/errors.js';
-import { countStates, DEFAULT_QUEUE, isRunning, JOB_STATES, type JobState } from '../../core/rules/job.js';
+import { DEFAULT_QUEUE, JOB_STATES, type JobState } from '../../core/rules/job.js';
 import { summarizeQueues } from '../../core/rules/queues.js';
+import { totalCounts } from '../../core/rules/summary.js';
 import { optionDurationMs, optionText, type CommandContext } from '../context.js';
 import { formatTable, paintState, printJson } from '../output.js';
 import { queueTable } from './queue-summary.js';
@@ -64,28 +64,18 @@ export interface Status {
 }
 
 export async function readStatus(ctx: CommandContext): Promise<Status> {
-  const jobs = ctx.store.jobHeads ? await ctx.store.jobHeads() : await ctx.store.list();
+  const summary = await ctx.store.summary();
   const config = await ctx.store.config(); // a broken config.json, which stops the workers, is reported here too
-  const queue = jobs.filter((job) => job.state !== 'dead');
-  const counts = countStates(jobs);
+  const counts = totalCounts(summary);
   const queues = Object.fromEntries(
-    summarizeQueues(jobs, config.queues).map(({ name, parallel, paused, counts }) => [name, { parallel, paused, counts }]),
+    summarizeQueues(summary.queues, config.queues).map(({ name, parallel, paused, counts }) => [name, { parallel, paused, counts }]),
   );
-  const unfinished = unfinishedDependencies(queue);
-  const waiting = { jobs: 0, after: new Set<string>() };
-  for (const job of queue) {
-    if (job.state !== 'pending') continue;
-    const on = waitingOn(job, unfinished);
-    if (on.length === 0) continue;
-    waiting.jobs++;
-    for (const id of on) waiting.after.add(id);
-  }
 
   // By host and pid: on a store that many hosts share, pids repeat across hosts. A claim not
   // started yet has no worker: no worker is running it.
   const here = ctx.host.name;
   const runningBy = new Map<string, string>();
-  for (const job of queue) if (isRunning(job)) runningBy.set(`${job.lease.host ?? here}:${job.lease.worker_pid}`, job.id);
+  for (const run of summary.running) runningBy.set(`${run.host ?? here}:${run.worker_pid}`, run.id);
   const managers = await ctx.host.managers.live();
   const workers: WorkerStatus[] = managers.flatMap((manager) =>
     manager.workers.map((worker) => ({
@@ -98,7 +88,7 @@ export async function readStatus(ctx: CommandContext): Promise<Status> {
     })),
   );
   return {
-    document: { data_dir: ctx.dataDir, store: ctx.store.location, paused: config.paused, counts, waiting: { jobs: waiting.jobs, after: [...waiting.after] }, queues, workers },
+    document: { data_dir: ctx.dataDir, store: ctx.store.location, paused: config.paused, counts, waiting: summary.waiting, queues, workers },
     managers: managers.length,
   };
 }

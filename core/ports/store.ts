@@ -16,7 +16,6 @@ import type {
   ClaimedJob,
   FinishedJob,
   Job,
-  JobHead,
   PendingJob,
   ProcessingJob,
 } from '../rules/job.js';
@@ -24,6 +23,7 @@ import type { JobSpec } from '../rules/job-spec.js';
 import type { JobFilter } from '../rules/list.js';
 import type { RunOutcome } from '../rules/outcome.js';
 import type { PruneRule } from '../rules/prune.js';
+import type { JobsSummary } from '../rules/summary.js';
 
 export interface RunRef {
   id: string;
@@ -236,11 +236,11 @@ export interface Store {
   /** The jobs not archived (queued and dead), oldest first (by enqueue), as the filter picks them. */
   list(filter?: JobFilter): Promise<Job[]>;
   /**
-   * The jobs as `list()` without a filter gives them, but a job may come as its head only
-   * (id, state, queue, after, created_at); processing jobs come whole. For `status`, where a store
-   * can sum up a large queue without reading every job whole. Optional: `list()` serves otherwise.
+   * The jobs not archived (queued and dead) summed up for `status` (rules/summary.ts): what
+   * `summarizeJobs(await list())` gives, however the store comes to it (a store of a large queue
+   * keeps it up to date with each change rather than read every job).
    */
-  jobHeads?(): Promise<(Job | JobHead)[]>;
+  summary(): Promise<JobsSummary>;
   /**
    * Each of `ids` wherever it is: current (queued or dead), else its newest archived copy (not
    * searched for with `archive: false`). Unknown ids are left out.

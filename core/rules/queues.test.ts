@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Job } from './job.js';
 import { QueueSlots, summarizeQueues, withQueueSettings } from './queues.js';
+import { summarizeJobs } from './summary.js';
 import { claimedJob, completedJob, deadJob, pendingJob, processingJob } from '../../test/sample-jobs.js';
 
 test('a limit counts every processing job of its queue, claimed or running, whoever claimed it', () => {
@@ -45,11 +46,12 @@ test('settings: a change keeps the rest, and a queue back to its defaults drops 
 
 test('summaries: every queue with jobs or settings, default first, counted per state', () => {
   const jobs: Job[] = [pendingJob('a', { queue: 'x' }), deadJob('b', { queue: 'x' }), completedJob('c'), pendingJob('d', { queue: 'b' })];
-  const summaries = summarizeQueues(jobs, { z: { parallel: 2 } });
+  const summaries = summarizeQueues(summarizeJobs(jobs).queues, { z: { parallel: 2 } });
   assert.deepEqual(summaries.map((queue) => queue.name), ['default', 'b', 'x', 'z']);
   const x = summaries.find((queue) => queue.name === 'x')!;
   assert.equal(x.counts.pending, 1);
   assert.equal(x.counts.dead, 1);
   assert.equal(summaries.find((queue) => queue.name === 'z')!.parallel, 2);
-  assert.deepEqual(summarizeQueues([], {}).map((queue) => queue.name), ['default']);
+  assert.deepEqual(summarizeQueues({}, {}).map((queue) => queue.name), ['default']);
+  assert.deepEqual(summarizeQueues({}, { default: { paused: true } })[0]!.counts.pending, 0);
 });

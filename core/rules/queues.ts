@@ -89,22 +89,13 @@ export interface QueueSummary {
 }
 
 /**
- * Every queue that has jobs (in `jobs`: the queue and the DLQ) or settings, by name, `default`
- * first; `default` alone when there is neither.
+ * Every queue that has jobs (`counts`: per queue and state, of the queue and the DLQ, as a
+ * JobsSummary has them) or settings, by name, `default` first; `default` alone when there is neither.
  */
-export function summarizeQueues(jobs: readonly Pick<Job, 'state' | 'queue'>[], settings: QueueTable): QueueSummary[] {
-  const byName = new Map<string, QueueSummary>();
-  const summary = (name: string): QueueSummary => {
-    let found = byName.get(name);
-    if (found === undefined) {
-      const counts = zeroCounts();
-      found = { name, parallel: parallelOf(settings, name), paused: settings[name]?.paused === true, counts };
-      byName.set(name, found);
-    }
-    return found;
-  };
-  for (const job of jobs) summary(queueOf(job)).counts[job.state]++;
-  for (const name of Object.keys(settings)) summary(name);
-  if (byName.size === 0) summary(DEFAULT_QUEUE);
-  return [...byName.values()].sort((a, b) => (a.name === DEFAULT_QUEUE ? -1 : b.name === DEFAULT_QUEUE ? 1 : a.name < b.name ? -1 : 1));
+export function summarizeQueues(counts: Readonly<Record<string, Record<JobState, number>>>, settings: QueueTable): QueueSummary[] {
+  const names = new Set([...Object.keys(counts), ...Object.keys(settings)]);
+  if (names.size === 0) names.add(DEFAULT_QUEUE);
+  return [...names]
+    .sort((a, b) => (a === DEFAULT_QUEUE ? -1 : b === DEFAULT_QUEUE ? 1 : a < b ? -1 : 1))
+    .map((name) => ({ name, parallel: parallelOf(settings, name), paused: settings[name]?.paused === true, counts: { ...(counts[name] ?? zeroCounts()) } }));
 }

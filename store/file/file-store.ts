@@ -7,7 +7,8 @@
  */
 import { existsSync, watch } from 'node:fs';
 import type { Config, ConfigKey } from '../../core/rules/config.js';
-import type { FinishedJob, Job, JobHead, PendingJob } from '../../core/rules/job.js';
+import type { FinishedJob, Job, PendingJob } from '../../core/rules/job.js';
+import { summarizeJobs, type JobsSummary, type SummedJob } from '../../core/rules/summary.js';
 import type { JobSpec } from '../../core/rules/job-spec.js';
 import { listJobs, type JobFilter } from '../../core/rules/list.js';
 import type { PruneRule } from '../../core/rules/prune.js';
@@ -139,13 +140,13 @@ export class FileStore implements Store {
     return listJobs([...queue, ...dlq], filter);
   }
 
-  /** The jobs as `list()` gives them, each but the processing ones in outline: a large queue.json is not parsed. */
-  async jobHeads(): Promise<(Job | JobHead)[]> {
+  async summary(): Promise<JobsSummary> {
     const outline = this.files.outlineSnapshot();
-    if (outline === null) return this.list();
-    const heads: (Job | JobHead)[] = [];
+    if (outline === null) return summarizeJobs(await this.list());
+    // Each job but the processing ones in outline: a large queue.json is not parsed.
+    const heads: SummedJob[] = [];
     for (const job of outline.queue.jobs.values()) heads.push(job.state === 'processing' ? this.files.materialize(job, outline) : job);
-    return [...heads, ...outline.dlq];
+    return summarizeJobs([...heads, ...outline.dlq]);
   }
 
   async find(ids: readonly string[], options: { archive?: boolean } = {}): Promise<Map<string, Found>> {

@@ -23,6 +23,7 @@ import { listJobs, type JobFilter } from '../../core/rules/list.js';
 import { planPrune, type PruneRule } from '../../core/rules/prune.js';
 import { parallelOf } from '../../core/rules/queues.js';
 import { planRestart, planRetry, refuseBrokenDependencies } from '../../core/rules/restart.js';
+import { summarizeJobs, type JobsSummary } from '../../core/rules/summary.js';
 import { claim } from '../../core/rules/transitions.js';
 import type {
   ArchivePart,
@@ -380,8 +381,12 @@ export class PgStore implements Store {
     return listJobs(rows.map((row) => row.doc), { limit: filter.limit });
   }
 
-  /** For `status`: a job's head from its columns, without its document, but a processing job whole (which worker runs it). */
-  async jobHeads(): Promise<(Job | JobHead)[]> {
+  async summary(): Promise<JobsSummary> {
+    return summarizeJobs(await this.jobHeads());
+  }
+
+  /** A job's head from its columns, without its document, but a processing job whole (which worker runs it). */
+  private async jobHeads(): Promise<(Job | JobHead)[]> {
     const rows = await this.query<{ doc: Job | null; id: string; state: JobState; queue: string; after: string[] | null; created_at: string }>(
       `SELECT CASE WHEN state = 'processing' THEN doc END AS doc, id, state, queue, after, created_at FROM ${this.s}.jobs ORDER BY created_at, seq`,
       [],
