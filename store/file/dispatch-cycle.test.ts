@@ -9,6 +9,7 @@ import { reconcile } from './reconcile.js';
 import { claimedJob, deadJob, pendingJob, processingJob } from '../../test/sample-jobs.js';
 import type { Transaction } from './job-files.js';
 import { outlineOf } from './outline.js';
+import { lookupIn } from './queue-lookup.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 const EXPIRES = '2026-11-23T10:00:30.000Z'; // NOW + the default lease of 30 s
@@ -39,7 +40,7 @@ function fakeTx(queue: Job[], dlq: DeadJob[] = [], config: Partial<Config> = {})
       state.dlq = [...jobs];
       writes.push('dlq');
     },
-    queueOutline: () => new Map(state.queue.map((job) => [job.id, outlineOf(job)])),
+    queueLookup: () => lookupIn(new Map(state.queue.map((job) => [job.id, outlineOf(job)]))),
     addToQueue: (jobs) => {
       state.queue = [...state.queue, ...jobs];
       writes.push('queue');

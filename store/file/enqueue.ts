@@ -12,11 +12,13 @@ export function enqueueJobs(files: JobFiles, specs: readonly JobSpec[], request:
   return files.transact((tx) => {
     const at = request.now ?? new Date();
     const config = tx.config();
-    // In outline: a queue of 100,000 jobs is not parsed to add one.
-    const queue = tx.queueOutline();
+    // Looked up by id: a queue of 100,000 jobs is not read whole to add one.
+    const queue = tx.queueLookup();
     const dead = new Set(tx.dlq().map((job) => job.id));
     const ids = assignIds(specs, (id) => queue.has(id) || dead.has(id), labels);
-    const states = dependencyStates(files.paths, [...queue.values(), ...tx.dlq()], outsideDependencies(specs));
+    const named = outsideDependencies(specs);
+    const inQueue = [...named].flatMap((id) => queue.get(id) ?? []);
+    const states = dependencyStates(files.paths, [...inQueue, ...tx.dlq()], named);
     checkDependencies(specs, (id) => states.get(id), labels);
     // Only now, the batch accepted: bad input changes nothing on disk, not even envs/.
     const envId = request.env !== undefined && config.capture_env ? tx.saveEnv(request.env) : null;

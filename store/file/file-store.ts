@@ -8,7 +8,7 @@
 import { existsSync, watch } from 'node:fs';
 import type { Config, ConfigKey } from '../../core/rules/config.js';
 import type { FinishedJob, Job, PendingJob } from '../../core/rules/job.js';
-import { summarizeJobs, type JobsSummary, type SummedJob } from '../../core/rules/summary.js';
+import { summarizeJobs, withDeadJobs, type JobsSummary, type SummedJob } from '../../core/rules/summary.js';
 import type { JobSpec } from '../../core/rules/job-spec.js';
 import { listJobs, type JobFilter } from '../../core/rules/list.js';
 import type { PruneRule } from '../../core/rules/prune.js';
@@ -130,6 +130,12 @@ export class FileStore implements Store {
   }
 
   async list(filter: JobFilter = {}): Promise<Job[]> {
+    // The most recent of a large queue: from its tail, when they are all in it (queue-log.ts readTail).
+    const tail = filter.limit !== undefined && filter.limit > 0 ? this.files.tailSnapshot() : null;
+    if (tail !== null) {
+      const picked = listJobs([...tail.queue.jobs, ...tail.dlq], filter);
+      if (picked.length === filter.limit && picked[0]!.created_at >= tail.queue.bound) return picked;
+    }
     // A few of a large queue: picked from its outline, only they parsed.
     const outline = filter.limit === undefined ? null : this.files.outlineSnapshot();
     if (outline !== null) {
@@ -141,6 +147,9 @@ export class FileStore implements Store {
   }
 
   async summary(): Promise<JobsSummary> {
+    // Kept with each change of a large queue: read from the two ends of the queue's files.
+    const kept = this.files.summarySnapshot();
+    if (kept !== null) return withDeadJobs(kept.queue, kept.dlq);
     const outline = this.files.outlineSnapshot();
     if (outline === null) return summarizeJobs(await this.list());
     // Each job but the processing ones in outline: a large queue.json is not parsed.

@@ -4,6 +4,7 @@
  */
 import { QueuectlError } from '../../core/rules/errors.js';
 import { isJobState, type Job } from '../../core/rules/job.js';
+import type { JobsSummary } from '../../core/rules/summary.js';
 
 export const FORMAT_VERSION = 1;
 /**
@@ -69,11 +70,14 @@ export class JobFileEncoder {
    * The file's bytes in parts, to be written as they are (writev), without joining megabytes first.
    * `seq`: for queue.json, the last line of queue.journal it holds (see queue-log.ts); written
    * into its head once there was one, so that a file that never had a journal reads as before.
-   * `version`: JOURNALED_VERSION for a queue.json whose journal is in use.
+   * `version`: JOURNALED_VERSION for a queue.json whose journal is in use. `summary`: the jobs
+   * summed up, for `status` to read from the head alone (queue-log.ts readSummary), with where
+   * the last `tailJobs` jobs start, for `list --limit` (tailOf).
    */
-  encodeParts(jobs: readonly Job[], seq = 0, version = FORMAT_VERSION): Buffer[] {
-    const plain = seq === 0 && version === FORMAT_VERSION;
-    const head = `{"version":${version},${seq === 0 ? '' : `"seq":${seq},`}"jobs":[`;
+  encodeParts(jobs: readonly Job[], seq = 0, version = FORMAT_VERSION, summary?: JobsSummary, tailJobs = TAIL_JOBS): Buffer[] {
+    const plain = seq === 0 && version === FORMAT_VERSION && summary === undefined;
+    const described = summary === undefined ? '' : `"summary":${JSON.stringify(summary)},"tail":${JSON.stringify(tailOf(jobs, tailJobs))},`;
+    const head = `{"version":${version},${seq === 0 ? '' : `"seq":${seq},`}${described}"jobs":[`;
     if (jobs.length === 0) return [plain ? EMPTY : Buffer.from(`${head}]}\n`)];
     const blocks: { jobs: readonly Job[]; bytes: Buffer }[] = [];
     const parts: Buffer[] = [plain ? HEAD : Buffer.from(`${head}\n`)];
@@ -89,6 +93,30 @@ export class JobFileEncoder {
     this.blocks = blocks;
     return parts;
   }
+}
+
+/** The jobs at the end of queue.json that `list --limit` reads (queue-log.ts readTail). */
+export const TAIL_JOBS = 1_000;
+
+/**
+ * Where the last TAIL_JOBS jobs start (`from`: bytes after the head's line), and `bound`, the
+ * latest enqueue time of the jobs before them: a listing of the most recent jobs that are all
+ * enqueued at `bound` or later needs no job before `from`.
+ */
+export interface QueueTail {
+  from: number;
+  bound: string;
+}
+
+function tailOf(jobs: readonly Job[], tailJobs: number): QueueTail {
+  let from = 0;
+  let bound = '';
+  for (let i = 0; i < jobs.length - tailJobs; i++) {
+    const job = jobs[i]!;
+    if (job.created_at > bound) bound = job.created_at;
+    from += lineOf(job).length + SEPARATOR.length;
+  }
+  return { from, bound };
 }
 
 function sameJobs(a: readonly Job[], b: readonly Job[]): boolean {
@@ -132,6 +160,33 @@ export function parseJobDocument(doc: unknown, path: string, expected = FORMAT_V
     if (problem) throw foreign(path, `job ${index + 1}: ${problem}`);
   });
   return jobs as Job[];
+}
+
+/**
+ * The jobs of `bytes`, whole lines of queue.json's jobs as its writer puts them (one per line,
+ * each but the last followed by a comma), up to the file's end (`]}`).
+ */
+export function parseLines(bytes: Buffer, path: string): Job[] {
+  const jobs: Job[] = [];
+  for (let start = 0; start < bytes.length; ) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end === -1) end = bytes.length;
+    let last = end;
+    if (bytes[last - 1] === 0x2c) last--;
+    const text = bytes.toString('utf8', start, last);
+    start = end + 1;
+    if (text === ']}') break;
+    let job: unknown;
+    try {
+      job = JSON.parse(text);
+    } catch (error) {
+      throw foreign(path, (error as Error).message);
+    }
+    const problem = jobProblem(job);
+    if (problem !== null) throw foreign(path, `job ${jobs.length + 1} of its tail: ${problem}`);
+    jobs.push(job as Job);
+  }
+  return jobs;
 }
 
 export function jobProblem(job: unknown): string | null {

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config, type ConfigKey } from '../../core/rules/config.js';
 import type { DeadJob, Job } from '../../core/rules/job.js';
+import type { JobsSummary } from '../../core/rules/summary.js';
 import { reconcile } from './reconcile.js';
 import { expireArchive, writeArchiveBatch } from './archive.js';
 import { recordCompletedIds } from './completed-ids.js';
@@ -16,7 +17,8 @@ import { removeJobLogs } from '../local/job-logs.js';
 import { readJsonIfExists, removeStaleTempFiles, writeFileDurably, writeFileDurablyAsync } from '../local/durable-file.js';
 import { prepareDataDir } from '../local/data-dir.js';
 import { JobFileEncoder, parseJobDocument } from './job-file.js';
-import { QueueLog, type CheckpointPolicy, type OutlineState, type QueueState } from './queue-log.js';
+import { QueueLog, type CheckpointPolicy, type LightQueue, type OutlineState, type QueueState, type QueueTailJobs } from './queue-log.js';
+import { lookupIn, type QueueLookup } from './queue-lookup.js';
 import { materialize, outlineOf, type JobOutline } from './outline.js';
 import { LockLostError, withLock, type HeldLock } from '../local/lock.js';
 import { dataPaths, type DataPaths } from './paths.js';
@@ -26,13 +28,13 @@ export interface Transaction {
   /** The jobs of queue.json, loaded on first use. Change them through `setQueue`. */
   queue(): readonly Job[];
   /**
-   * The queue in outline (outline.ts), by id in queue order, read without parsing each job: enough
-   * to tell whether an id is taken and what became of a dependency.
+   * Jobs of the queue by id, found without reading every job of a large queue (queue-lookup.ts):
+   * enough to tell whether an id is taken and what became of a dependency.
    */
-  queueOutline(): ReadonlyMap<string, JobOutline>;
+  queueLookup(): QueueLookup;
   /**
    * Stages jobs added at the end of the queue: one journal line, without reading the queue whole,
-   * when only `queueOutline` read it. Not shown by `queue()`; not with other changes of the queue.
+   * when only `queueLookup` read it. Not shown by `queue()`; not with other changes of the queue.
    */
   addToQueue(jobs: readonly Job[]): void;
   /** The jobs of dlq.json, loaded on first use (duplicates left by a crashed move are repaired then). */
@@ -164,8 +166,9 @@ export class JobFiles {
     let dlq: DeadJob[] | undefined;
     let config: Config | undefined;
     /** `add`: jobs to add at the end of a queue not read whole (addToQueue). */
-    const staged: { file: 'queue' | 'dlq'; jobs: Job[]; add?: OutlineState }[] = [];
-    let outline: OutlineState | undefined;
+    const staged: { file: 'queue' | 'dlq'; jobs: Job[]; add?: LightQueue }[] = [];
+    /** The queue read light (queue-log.ts readLight), or null when its files do not allow it. */
+    let light: LightQueue | null | undefined;
     let dropEnvs = false;
     /** config.json as it is to be written, when a setting changed. */
     let storedConfig: Record<string, unknown> | undefined;
@@ -178,24 +181,24 @@ export class JobFiles {
     const loadQueue = () => (queue ??= this.loadQueue(true).jobs);
     const tx: Transaction = {
       queue: loadQueue,
-      queueOutline: () => {
-        if (queue !== undefined) return new Map(queue.map((job) => [job.id, outlineOf(job)]));
-        return (outline ??= this.log.readOutline(true)).jobs;
+      queueLookup: () => {
+        if (queue === undefined && (light ??= this.log.readLight(lock)) !== null) return light.lookup;
+        return lookupIn(new Map(loadQueue().map((job) => [job.id, outlineOf(job)])));
       },
       addToQueue: (jobs) => {
-        if (outline === undefined || queue !== undefined) {
+        if (!light || queue !== undefined) {
           tx.setQueue([...loadQueue(), ...jobs]);
           return;
         }
         const at = staged.findIndex((entry) => entry.file === 'queue');
         if (at !== -1) throw new Error('addToQueue after a change of the queue in one transaction');
-        staged.push({ file: 'queue', jobs: [...jobs], add: outline });
+        staged.push({ file: 'queue', jobs: [...jobs], add: light });
       },
       dlq: () => {
         if (dlq) return dlq;
         const dead = this.loadJobs('dlq') as DeadJob[];
-        // The queue read in outline only: without a job in both files, there is no crashed move to repair.
-        if (queue === undefined && outline !== undefined && !dead.some((job) => outline!.jobs.has(job.id))) return (dlq = dead);
+        // The queue read light only: without a job in both files, there is no crashed move to repair.
+        if (queue === undefined && light && !dead.some((job) => light!.lookup.has(job.id))) return (dlq = dead);
         const repaired = reconcile(loadQueue(), dead);
         queue = repaired.queue;
         dlq = repaired.dlq;
@@ -368,6 +371,39 @@ export class JobFiles {
     });
     if (read.dlq.some((job) => read.queue.jobs.has(job.id))) return null;
     return read;
+  }
+
+  /**
+   * The queue summed up (queue-log.ts readSummary) and the DLQ, as `snapshot` reads them, without
+   * a read of queue.json's jobs; null where the files do not hold the summary. A job that a
+   * crashed move left in both files counts in both until the next change repairs it.
+   */
+  summarySnapshot(): { queue: JobsSummary; dlq: DeadJob[] } | null {
+    const { paths } = this;
+    const read = readConsistently({
+      dlqIdentity: () => fileVersion(paths.dlq),
+      queue: () => this.log.readSummary(),
+      dlq: () => this.loadJobs('dlq') as DeadJob[],
+    });
+    return read.queue === null ? null : { queue: read.queue, dlq: read.dlq };
+  }
+
+  /**
+   * The jobs `list --limit` may show of the queue (queue-log.ts readTail) and the DLQ, as
+   * `snapshot` reads them; null where queue.json does not say where its tail is, or a crashed
+   * move left a job of the tail in both files (`snapshot` repairs that).
+   */
+  tailSnapshot(): { queue: QueueTailJobs; dlq: DeadJob[] } | null {
+    const { paths } = this;
+    const read = readConsistently({
+      dlqIdentity: () => fileVersion(paths.dlq),
+      queue: () => this.log.readTail(),
+      dlq: () => this.loadJobs('dlq') as DeadJob[],
+    });
+    const { queue, dlq } = read;
+    if (queue === null) return null;
+    const ids = new Set(queue.jobs.map((job) => job.id));
+    return dlq.some((job) => ids.has(job.id)) ? null : { queue, dlq };
   }
 
   /** The whole job of an outline of `snapshot`. */

@@ -2,13 +2,14 @@
  * `queue.journal`, the log of changes beside the checkpoint `queue.json` (see queue-log.ts). One
  * line per transaction, appended under the lock and fsynced before the transaction counts:
  *
- *   {"seq":8,"jobs":[{…whole job…},…],"removed":["id",…]}
+ *   {"seq":8,"jobs":[{…whole job…},…],"removed":["id",…],"summary":{…}}
  *
  * `jobs` are the jobs the transaction added or changed, whole, in queue order; `removed` the ids
  * that left queue.json (to dlq.json, the archive, or deleted). Applying a line removes first,
  * then puts each job in place of the one with its id, or at the end. `seq` numbers the lines:
  * the checkpoint names the last one it holds, so lines left by a crash between a checkpoint's
- * rename and the journal's reset are skipped, never applied twice.
+ * rename and the journal's reset are skipped, never applied twice. `summary` is the queue summed
+ * up after the line (rules/summary.ts): `status` reads the last line, not the queue.
  *
  * A line is written whole by one write() call, but a process killed in the middle of it leaves
  * part of it: the bytes after the last newline, or a last line that is not JSON. That line was
@@ -18,10 +19,13 @@
  */
 import { QueuectlError } from '../../core/rules/errors.js';
 import { jobProblem } from './job-file.js';
+import type { JobsSummary } from '../../core/rules/summary.js';
 import type { QueueChange } from './queue-diff.js';
 
 export interface JournalRecord extends QueueChange {
   seq: number;
+  /** The queue summed up after this line (rules/summary.ts), for `status` to read from the last line alone. Absent from lines of before it. */
+  summary?: JobsSummary;
 }
 
 export interface JournalRead {
@@ -36,7 +40,8 @@ const NEWLINE = 0x0a;
 export function encodeRecord(record: JournalRecord): Buffer {
   const head = `{"seq":${record.seq},"jobs":[`;
   const jobs = record.jobs.map((job) => JSON.stringify(job)).join(',');
-  return Buffer.from(`${head}${jobs}],"removed":${JSON.stringify(record.removed)}}\n`);
+  const summary = record.summary === undefined ? '' : `,"summary":${JSON.stringify(record.summary)}`;
+  return Buffer.from(`${head}${jobs}],"removed":${JSON.stringify(record.removed)}${summary}}\n`);
 }
 
 export function corruptJournal(path: string, line: number, why: string): QueuectlError {
@@ -76,7 +81,8 @@ export function parseJournal(buffer: Buffer, path: string, firstLine = 1): Journ
 
 function recordProblem(value: unknown): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an object';
-  const { seq, jobs, removed } = value as Record<string, unknown>;
+  const { seq, jobs, removed, summary } = value as Record<string, unknown>;
+  if (summary !== undefined && !isSummary(summary)) return '"summary" is not a summary of jobs';
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return `"seq" is not a whole number from 1 up: ${JSON.stringify(seq)}`;
   if (!Array.isArray(jobs)) return '"jobs" is not an array';
   if (!Array.isArray(removed) || removed.some((id) => typeof id !== 'string')) return '"removed" is not an array of ids';
@@ -85,4 +91,14 @@ function recordProblem(value: unknown): string | null {
     if (problem !== null) return `job ${i + 1}: ${problem}`;
   }
   return null;
+}
+
+/** The shape of a summary as written (rules/summary.ts): enough that a reader can trust its fields' types. */
+export function isSummary(value: unknown): value is JobsSummary {
+  if (typeof value !== 'object' || value === null) return false;
+  const { queues, running, waiting, dependents } = value as Record<string, unknown>;
+  if (typeof queues !== 'object' || queues === null || !Array.isArray(running) || typeof dependents !== 'number') return false;
+  if (typeof waiting !== 'object' || waiting === null) return false;
+  const { jobs, after } = waiting as Record<string, unknown>;
+  return typeof jobs === 'number' && Array.isArray(after) && Object.values(queues).every((counts) => typeof counts === 'object' && counts !== null);
 }

@@ -30,7 +30,7 @@ export interface JobOutline {
 
 const NEWLINE = 0x0a;
 const QUOTE = 0x22;
-const HEAD = /^\{"version":([12]),(?:"seq":(\d{1,15}),)?"jobs":\[/;
+const HEAD = /^\{"version":([12]),(?:"seq":(\d{1,15}),)?(?:"summary":\{[^\n]*\},)?"jobs":\[/;
 const AFTER = /^"[A-Za-z0-9._-]{1,128}"(?:,"[A-Za-z0-9._-]{1,128}")*$/;
 const STATES = new Map<string, JobState>(JOB_STATES.map((state) => [state, state]));
 const part = (text: string) => Buffer.from(text, 'latin1');
@@ -81,7 +81,9 @@ export interface CheckpointOutline {
  * whole text, or a string for each field, cost as much as the parse it saves.
  */
 export function outlineCheckpoint(bytes: Buffer): CheckpointOutline | null {
-  const head = HEAD.exec(latin1(bytes, 0, Math.min(bytes.length, 64)));
+  // The head is its first line (the summary in it has no newline), or the whole file when it holds no job.
+  const firstLine = bytes.indexOf(NEWLINE);
+  const head = HEAD.exec(latin1(bytes, 0, firstLine === -1 ? bytes.length : firstLine));
   if (head === null) return null;
   const journaled = head[1] === '2';
   const seq = head[2] === undefined ? 0 : Number(head[2]);

@@ -23,7 +23,8 @@ test('a change records only the jobs added or changed, whole, and the ids that l
   assert.deepEqual(ids(change.jobs), ['b', 'd']);
   assert.equal(change.jobs[0], done);
   assert.deepEqual(change.removed, ['c']);
-  assert.deepEqual(diffQueue([a, b], [a, b]), { jobs: [], removed: [] }, 'nothing changed, nothing recorded');
+  assert.deepEqual(change.left, [b, c], 'the jobs that changed or left, as they were');
+  assert.deepEqual(diffQueue([a, b], [a, b]), { jobs: [], removed: [], left: [] }, 'nothing changed, nothing recorded');
 });
 
 test('applying a change gives the queue it was taken from, order included: removals, moves, additions', () => {

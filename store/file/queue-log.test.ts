@@ -11,6 +11,7 @@ import { test, type TestContext } from 'node:test';
 import type { Job } from '../../core/rules/job.js';
 import { completedJob, pendingJob } from '../../test/sample-jobs.js';
 import { parseJobDocument } from './job-file.js';
+import { summarizeJobs } from '../../core/rules/summary.js';
 import { QueueLog, type QueueState } from './queue-log.js';
 
 const held = { assertHeld: () => undefined };
@@ -187,7 +188,7 @@ test('a large queue.json of version 1 (an older queuectl wrote it) gets no journ
   assert.equal(pendingLines(queue, journal), 1, 'from then on, journaled');
   writeFileSync(queue, `{"version":1,"jobs":[\n${next.jobs.map((job) => JSON.stringify(job)).join(',\n')}\n]}\n`);
   writeFileSync(journal, '');
-  assert.equal(log.add(log.readOutline(true), [pendingJob('h')], held), null, "enqueue's line is refused too: a checkpoint is due");
+  assert.equal(log.readLight(held), null, "enqueue reads it whole: a version 1 queue.json has no summary, and its change is a checkpoint");
   assert.deepEqual(ids(new QueueLog(queue, journal).read(undefined, false)), ids(next));
 });
 
@@ -215,4 +216,78 @@ test('a stale journal beside a version-1 queue.json (a crash before its reset) i
   assert.equal(readFileSync(journal).length, 0);
   assert.deepEqual(ids(new QueueLog(queue, journal).read(undefined, false)), [...expected, 'x:pending', 'y:pending']);
   assert.deepEqual(ids(grown), [...expected, 'x:pending', 'y:pending']);
+});
+
+/** What the light reads say (summary, tail, and an enqueue's lookup), against the queue read whole by a fresh reader. */
+function lightMatchesWhole(queue: string, journal: string, why: string) {
+  const reader = new QueueLog(queue, journal, journalOnly);
+  const whole = reader.read(undefined, false).jobs;
+  const summary = reader.readSummary();
+  if (summary !== null) assert.deepEqual(summary, summarizeJobs(whole), `${why}: summary`);
+  const tail = reader.readTail();
+  if (tail !== null) assert.deepEqual(ids(tail.jobs), ids(whole), `${why}: tail (all of a small queue)`);
+  const light = reader.readLight(held);
+  if (light !== null) for (const job of whole) assert.equal(light.lookup.get(job.id)?.state, job.state, `${why}: lookup of ${job.id}`);
+  return { summary, tail, light };
+}
+
+test('the light reads (summary, tail, lookup) across the windows: a torn append, lines a crash left after a checkpoint, a reader mid-checkpoint', async (t) => {
+  const { queue, journal, log } = setup(t);
+  const state = await journaled(log);
+  assert.notEqual(lightMatchesWhole(queue, journal, 'journaled').summary, null, 'a journaled queue is summed up at its ends');
+  // Torn by a kill mid-append: the line before it is the last word.
+  appendFileSync(journal, '{"seq":4,"jobs":[{"id":"e","command":"tr');
+  assert.notEqual(lightMatchesWhole(queue, journal, 'torn').summary, null);
+  // A light writer (enqueue) cuts the torn line off and appends after the last whole one.
+  const light = new QueueLog(queue, journal, journalOnly).readLight(held)!;
+  assert.ok(log.add(light, [pendingJob('e')], held));
+  assert.deepEqual(ids(lightMatchesWhole(queue, journal, 'appended after a torn line').tail!.jobs).slice(-1), ['e:pending']);
+  // A last line that is not JSON though whole (its newline made it to disk): light reads give way to the whole read.
+  const before = readFileSync(journal);
+  appendFileSync(journal, '{"seq":6,"jobs":[ garbage\n');
+  const garbled = lightMatchesWhole(queue, journal, 'garbage last line');
+  assert.deepEqual([garbled.summary, garbled.light], [null, null]);
+  writeFileSync(journal, before);
+  // Lines of a queuectl that wrote no summary: the whole read.
+  writeFileSync(journal, before.toString().replace(/,"summary":\{.*\}\}\n$/, '}\n'));
+  assert.equal(lightMatchesWhole(queue, journal, 'a line without a summary').summary, null);
+  writeFileSync(journal, before);
+  // A checkpoint renamed, its journal not reset: the old lines are the checkpoint's own.
+  const reread = new QueueLog(queue, journal, journalOnly).read(undefined, true);
+  await log.checkpoint(reread, reread.jobs, held);
+  writeFileSync(journal, before);
+  assert.notEqual(lightMatchesWhole(queue, journal, 'stale lines').summary, null);
+  const stale = new QueueLog(queue, journal, journalOnly).readLight(held)!;
+  assert.equal(stale.position.seq, reread.seq, 'the next line follows the checkpoint');
+  assert.ok(log.add(stale, [pendingJob('f')], held));
+  assert.deepEqual(ids(lightMatchesWhole(queue, journal, 'after stale lines').tail!.jobs).slice(-2), ['e:pending', 'f:pending']);
+  assert.ok(state.summary);
+});
+
+test('a reader of the summary or the tail while a checkpoint lands between its reads of the two files reads again', async (t) => {
+  const { queue, journal, log } = setup(t);
+  const state = await journaled(log);
+  const oldCheckpoint = readFileSync(queue);
+  const oldJournal = readFileSync(journal);
+  const writer = new QueueLog(queue, journal, journalOnly);
+  const checkpointed = await writer.checkpoint(state, state.jobs, held);
+  const after = await writer.write(checkpointed, [...checkpointed.jobs.slice(1), pendingJob('late')], held);
+  const newCheckpoint = readFileSync(queue);
+  const newJournal = readFileSync(journal);
+  for (const read of ['summary', 'tail'] as const) {
+    writeFileSync(queue, oldCheckpoint);
+    writeFileSync(journal, oldJournal);
+    let landed = false;
+    const reader = new QueueLog(queue, journal, journalOnly, () => {
+      if (landed) return;
+      landed = true;
+      writeFileSync(`${queue}.1`, newCheckpoint);
+      renameSync(`${queue}.1`, queue);
+      writeFileSync(`${journal}.1`, newJournal);
+      renameSync(`${journal}.1`, journal);
+    });
+    if (read === 'summary') assert.deepEqual(reader.readSummary(), summarizeJobs(after.jobs));
+    else assert.deepEqual(ids(reader.readTail()!.jobs), ids(after));
+    assert.ok(landed, read);
+  }
 });

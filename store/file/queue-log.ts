@@ -18,13 +18,16 @@
  */
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, writeSync, type BigIntStats } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Job } from '../../core/rules/job.js';
+import { dependenciesOf, type Job } from '../../core/rules/job.js';
+import { summarizeJobs, summaryAfter, summaryAfterAdding, totalCounts, type JobsSummary } from '../../core/rules/summary.js';
 import { fileSystemError, fsyncDirectory, parseJsonText, readBytesIfExists, writeFileDurably, writeFileDurablyAsync } from '../local/durable-file.js';
 import type { HeldLock } from '../local/lock.js';
 import { fileVersion, versionOf } from './file-version.js';
-import { FORMAT_VERSION, JOURNALED_VERSION, JobFileEncoder, parseCheckpoint } from './job-file.js';
+import { FORMAT_VERSION, JOURNALED_VERSION, JobFileEncoder, parseCheckpoint, parseLines, TAIL_JOBS } from './job-file.js';
 import { corruptJournal, encodeRecord, parseJournal, type JournalRead, type JournalRecord } from './journal.js';
 import { applyChanges, diffQueue } from './queue-diff.js';
+import { readCheckpointHead, readFrom, readJournalEnd } from './log-ends.js';
+import { FileLookup, type QueueLookup } from './queue-lookup.js';
 import { outlineCheckpoint, outlineOf, type JobOutline } from './outline.js';
 
 interface JournalBytes {
@@ -65,6 +68,13 @@ export interface LogPosition {
 /** The queue as read: the checkpoint with the journal applied, and where both files stood. */
 export interface QueueState extends LogPosition {
   jobs: Job[];
+  /** The jobs summed up (rules/summary.ts), when known without a pass over them: see `summaryOf`. */
+  summary?: JobsSummary;
+}
+
+/** The summary of a queue as read: the one it came with, or else made from its jobs. */
+export function summaryOf(state: QueueState): JobsSummary {
+  return state.summary ?? summarizeJobs(state.jobs);
 }
 
 /** The queue in outline (outline.ts), in queue order, and where both files stood. */
@@ -74,18 +84,39 @@ export interface OutlineState extends LogPosition {
   bytes: Buffer | null;
 }
 
+/** The jobs `list --limit` may show (QueueLog.readTail). */
+export interface QueueTailJobs {
+  jobs: Job[];
+  bound: string;
+}
+
+/** The queue as `enqueue` reads it (QueueLog.readLight). */
+export interface LightQueue {
+  position: LogPosition;
+  summary: JobsSummary;
+  lookup: QueueLookup;
+}
+
+/** How many jobs a summary counts. */
+function jobCount(summary: JobsSummary): number {
+  return Object.values(totalCounts(summary)).reduce((sum, n) => sum + n, 0);
+}
+
 /** When the checkpoint is rewritten (tests journal every change with `everyChangeUpTo: 0`). */
 export interface CheckpointPolicy {
   /** @default CHECKPOINT_EVERY_CHANGE_JOBS */
   everyChangeUpTo?: number;
   /** @default JOURNAL_FRACTION */
   fraction?: number;
+  /** How many of its last jobs queue.json's head points to, for `list --limit` (job-file.ts tailOf). @default TAIL_JOBS */
+  tailJobs?: number;
 }
 
 export class QueueLog {
   private readonly encoder = new JobFileEncoder();
   private readonly everyChangeUpTo: number;
   private readonly fraction: number;
+  private readonly tailJobs: number;
 
   constructor(
     private readonly queuePath: string,
@@ -96,6 +127,7 @@ export class QueueLog {
   ) {
     this.everyChangeUpTo = policy.everyChangeUpTo ?? CHECKPOINT_EVERY_CHANGE_JOBS;
     this.fraction = policy.fraction ?? JOURNAL_FRACTION;
+    this.tailJobs = policy.tailJobs ?? TAIL_JOBS;
   }
 
   /**
@@ -131,7 +163,9 @@ export class QueueLog {
     if (journal === null) return base.journalInode === null ? base : { ...base, journalInode: null, journalBytes: 0, journalLines: 0 };
     const next = this.following(base.seq, journal, gapIsCorrupt);
     if (next === null) return null;
-    return { ...base, ...next.position, jobs: next.changes.length === 0 ? base.jobs : applyChanges(base.jobs, next.changes) };
+    if (next.changes.length === 0) return { ...base, ...next.position };
+    // The last line's summary is the queue's after it, when its writer wrote one.
+    return { ...base, ...next.position, jobs: applyChanges(base.jobs, next.changes), summary: next.changes.at(-1)!.summary };
   }
 
   /**
@@ -188,16 +222,116 @@ export class QueueLog {
   }
 
   /**
-   * Adds `added` at the end of the queue read in outline, under the lock: one journal line, when
-   * the queue is past the size where every change is a checkpoint and the line fits the journal.
+   * The queue summed up, from the head of queue.json and the last line of the journal alone
+   * (log-ends.ts), without the lock; null where they do not hold it (a small queue.json, lines of
+   * a queuectl that wrote none, a torn last line): the caller reads the queue. Lines between the
+   * two ends are trusted, not read: a full read reports what is wrong with them.
+   */
+  readSummary(): JobsSummary | null {
+    // Wrapped: null from `once` would mean "read again".
+    return this.untilSteady(false, () => ({ summary: this.summaryOnce() })).summary;
+  }
+
+  private summaryOnce(): JobsSummary | null {
+    const head = readCheckpointHead(this.queuePath);
+    if (head === null) return null;
+    this.afterCheckpointRead();
+    const end = readJournalEnd(this.journalPath);
+    if (end === undefined) return null;
+    // No line, or only lines the checkpoint holds (left by a crash before the journal's reset).
+    if (end === null || end.last === null || end.last.seq <= head.seq) return head.summary;
+    return end.last.summary ?? null;
+  }
+
+  /**
+   * The jobs `list --limit` may show, without the lock and without reading the jobs before
+   * queue.json's tail (job-file.ts tailOf): the tail's jobs and those the journal added since,
+   * as they are now, in queue order, and the tail's `bound`. Jobs of before the tail are left
+   * out, changed or not: a listing is right only if every job it shows is enqueued at `bound` or
+   * later (then no job of before the tail, enqueued at `bound` at the latest and earlier in queue
+   * order, is more recent). null where queue.json does not say where its tail is.
+   */
+  readTail(): QueueTailJobs | null {
+    return this.untilSteady(false, (identity, last) => this.tailOnce(identity, last)).tail;
+  }
+
+  /** null: a journal line is missing, read again (see readOnce); `tail` null: queue.json does not say where its tail is. */
+  private tailOnce(identity: string, gapIsCorrupt: boolean): { tail: QueueTailJobs | null } | null {
+    const head = readCheckpointHead(this.queuePath);
+    const bytes = head?.tail ? readFrom(this.queuePath, head.jobsStart + head.tail.from) : null;
+    if (head === null || head.tail === null || bytes === null) return { tail: null };
+    const { bound } = head.tail;
+    const tail: (Job | undefined)[] = parseLines(bytes, this.queuePath);
+    this.afterCheckpointRead();
+    const journal = this.readJournal({ seq: head.seq, journaled: true, checkpoint: identity, checkpointBytes: head.bytes, journalInode: null, journalBytes: 0, journalLines: 0 });
+    const next = journal === null ? { changes: [] } : this.following(head.seq, journal, gapIsCorrupt);
+    if (next === null) return null;
+    const inTail = new Map(tail.map((job, index) => [job!.id, index]));
+    const added = new Map<string, Job>();
+    const removed = new Set<string>();
+    const checkpoint = new FileLookup(this.queuePath, this.journalPath, head.seq, 0);
+    for (const change of next.changes) {
+      for (const id of change.removed) {
+        const at = inTail.get(id);
+        if (at !== undefined) tail[at] = undefined;
+        inTail.delete(id);
+        added.delete(id);
+        removed.add(id);
+      }
+      for (const job of change.jobs) {
+        const at = inTail.get(job.id);
+        if (at !== undefined) tail[at] = job;
+        else if (added.has(job.id) || job.created_at > bound) added.set(job.id, job);
+        // Enqueued at `bound`: new (at the end), or one of before the tail changed in place (left out).
+        else if (job.created_at === bound && (removed.has(job.id) || !checkpoint.has(job.id))) added.set(job.id, job);
+      }
+    }
+    return { tail: { jobs: [...(tail.filter((job) => job !== undefined) as Job[]), ...added.values()], bound } };
+  }
+
+  /**
+   * The queue as `enqueue` needs it under the lock, without reading every job: where the files
+   * stand and the summary (from their ends, as readSummary), and a lookup of jobs by id. null
+   * where the files do not hold a summary: the caller reads the queue whole.
+   */
+  readLight(lock: HeldLock): LightQueue | null {
+    lock.assertHeld();
+    const head = readCheckpointHead(this.queuePath);
+    if (head === null) return null;
+    const end = readJournalEnd(this.journalPath);
+    if (end === undefined) return null;
+    const fresh = end !== null && end.last !== null && end.last.seq > head.seq;
+    const summary = fresh ? end.last!.summary : head.summary;
+    if (summary === undefined) return null;
+    const position: LogPosition = {
+      seq: fresh ? end.last!.seq : head.seq,
+      journaled: true,
+      checkpoint: fileVersion(this.queuePath),
+      checkpointBytes: head.bytes,
+      journalInode: end?.inode ?? null,
+      journalBytes: end?.goodBytes ?? 0,
+      journalLines: 0, // not counted: only line numbers in messages depend on it
+    };
+    return { position, summary, lookup: new FileLookup(this.queuePath, this.journalPath, head.seq, position.journalBytes) };
+  }
+
+  /**
+   * Adds `added` at the end of the queue read light, under the lock: one journal line, when the
+   * queue is past the size where every change is a checkpoint and the line fits the journal.
    * Returns null where a checkpoint is due: the caller reads the queue whole and writes it.
    */
-  add(state: OutlineState, added: readonly Job[], lock: HeldLock): LogPosition | null {
-    // Never a line beside a version-1 checkpoint, which an older queuectl would rewrite without it.
-    if (state.jobs.size <= this.everyChangeUpTo || state.checkpointBytes === 0 || !state.journaled) return null;
-    const line = encodeRecord({ seq: state.seq + 1, jobs: [...added], removed: [] });
-    if (state.journalBytes + line.length > state.checkpointBytes * this.fraction) return null;
-    return this.append(state, line, lock);
+  add(state: LightQueue, added: readonly Job[], lock: HeldLock): LogPosition | null {
+    if (jobCount(state.summary) <= this.everyChangeUpTo) return null;
+    const inBatch = new Set(added.map((job) => job.id));
+    const unfinished = (id: string) => {
+      const job = state.lookup.get(id);
+      return job !== undefined && job.state !== 'completed' && job.state !== 'dead';
+    };
+    // A new job waits for the jobs it names that have not completed: earlier ones of its batch, and those in the queue.
+    const summary = summaryAfterAdding(state.summary, added, (job) => dependenciesOf(job).filter((id) => inBatch.has(id) || unfinished(id)));
+    const line = encodeRecord({ seq: state.position.seq + 1, jobs: [...added], removed: [], summary });
+    if (state.position.journalBytes + line.length > state.position.checkpointBytes * this.fraction) return null;
+    return this.append(state.position, line, lock);
   }
 
   private readCheckpoint(identity: string): QueueState {
@@ -256,11 +390,13 @@ export class QueueLog {
     // A version-1 checkpoint is rewritten as version 2 before any line goes to the journal.
     const small = state.jobs.length <= this.everyChangeUpTo || state.checkpointBytes === 0 || !state.journaled;
     if (options.checkpoint || small) return this.checkpoint(state, jobs, lock);
-    const change = diffQueue(state.jobs, jobs);
-    if (change.jobs.length === 0 && change.removed.length === 0) return state;
-    const line = encodeRecord({ seq: state.seq + 1, ...change });
+    const { jobs: changed, removed, left } = diffQueue(state.jobs, jobs);
+    if (changed.length === 0 && removed.length === 0) return state;
+    // At the cost of what changed (but for the first change a process writes, or while jobs name dependencies).
+    const summary = summaryAfter(summaryOf(state), left, changed, () => jobs);
+    const line = encodeRecord({ seq: state.seq + 1, jobs: changed, removed, summary });
     if (state.journalBytes + line.length > state.checkpointBytes * this.fraction) return this.checkpoint(state, jobs, lock);
-    return { ...this.append(state, line, lock), jobs: [...jobs] };
+    return { ...this.append(state, line, lock), jobs: [...jobs], summary };
   }
 
   /** Appends `line` to the journal and fsyncs it; a torn line a killed writer left goes first. */
@@ -316,10 +452,13 @@ export class QueueLog {
       // names (an older queuectl wrote none): gone before a version-2 checkpoint could apply them.
       state = { ...state, journalInode: this.resetJournal(lock), journalBytes: 0, journalLines: 0 };
     }
-    const parts = this.encoder.encodeParts(jobs, state.seq, journaled ? JOURNALED_VERSION : FORMAT_VERSION);
+    // A journaled queue.json's head sums it up, for `status` (readSummary); a small one is read whole anyway.
+    const summary = journaled ? summarizeJobs(jobs) : undefined;
+    const parts = this.encoder.encodeParts(jobs, state.seq, journaled ? JOURNALED_VERSION : FORMAT_VERSION, summary, this.tailJobs);
     const stat = await writeFileDurablyAsync(this.queuePath, parts, { beforeRename: () => lock.assertHeld() });
     const written: QueueState = {
       jobs: [...jobs],
+      summary,
       seq: state.seq,
       journaled,
       checkpoint: versionOf(stat),
