@@ -30,11 +30,18 @@ function runsBefore(a: Job, b: Job): boolean {
  * becomes ready, so an idle worker need not poll before then. One pass over the jobs; held jobs
  * (by their dependencies or their queue) cost a check each, once.
  */
-export function pickJobs(jobs: readonly Job[], now: Date, count: number, gate: ClaimGate = OPEN): { picked: number[]; nextReadyAt: string | null } {
+export function pickJobs(
+  jobs: readonly Job[],
+  now: Date,
+  count: number,
+  gate: ClaimGate = OPEN,
+  /** The positions of `jobs` to consider, in any order, when the caller knows the others cannot be claimed (claim-index.ts); all of them otherwise. */
+  among?: Iterable<number>,
+): { picked: number[]; nextReadyAt: string | null } {
   const nowIso = now.toISOString();
   const ready: number[] = [];
   let soonest: string | null = null;
-  for (let i = 0; i < jobs.length; i++) {
+  for (const i of among ?? jobs.keys()) {
     const job = jobs[i]!;
     // A queue without room now has none for the whole pick (room only goes down): its jobs are left out once.
     if (!isClaimable(job) || !gate.eligible(job) || !gate.hasRoom(job)) continue;

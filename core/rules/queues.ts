@@ -46,12 +46,15 @@ export class QueueSlots {
     jobs: readonly Job[],
     private readonly settings: QueueTable,
     private readonly only: readonly string[] | null = null,
+    /** Positions of `jobs` that hold every processing job, when the caller knows them. */
+    processing?: readonly number[],
   ) {
     this.acceptsAll = only === null && Object.values(settings).every((queue) => queue.paused !== true);
     const limited = Object.entries(settings).filter(([, queue]) => queue.parallel !== undefined);
     if (limited.length === 0) return;
     for (const [name, queue] of limited) this.room.set(name, queue.parallel!);
-    for (const job of jobs) {
+    for (const i of processing ?? jobs.keys()) {
+      const job = jobs[i]!;
       if (job.state !== 'processing') continue;
       const name = queueOf(job);
       const left = this.room.get(name);

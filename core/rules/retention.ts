@@ -31,9 +31,12 @@ function isRetained(job: Job): job is RetainedJob {
 /**
  * Once more than `retention + RETENTION_SLACK` completed or canceled jobs are in `jobs`, the
  * oldest finished ones are evicted until `retention` remain, but none that finished within
- * `graceMs` of `now`. Every other job is kept, in order.
+ * `graceMs` of `now`. Every other job is kept, in order. `finishedAtMost`: how many finished
+ * jobs `jobs` holds at most, when the caller knows (then `keep` may be `jobs` itself).
  */
-export function applyRetention(jobs: readonly Job[], retention: number, now: Date, graceMs = 0): RetentionSplit {
+export function applyRetention(jobs: readonly Job[], retention: number, now: Date, graceMs = 0, finishedAtMost = Infinity): RetentionSplit {
+  // A caller that keeps count (claim-index.ts) spares a queue below the bound any pass over it.
+  if (finishedAtMost <= retention + RETENTION_SLACK) return { keep: jobs as Job[], evicted: [] };
   // Counted before anything is copied: called for every completion, it must cost little below the bound.
   let count = 0;
   for (let i = 0; i < jobs.length; i++) if (isRetained(jobs[i]!)) count++;

@@ -10,6 +10,7 @@ import { claimedJob, deadJob, pendingJob, processingJob } from '../../test/sampl
 import type { Transaction } from './job-files.js';
 import { outlineOf } from './outline.js';
 import { lookupIn } from './queue-lookup.js';
+import { buildClaimIndex } from '../../core/rules/claim-index.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 const EXPIRES = '2026-11-23T10:00:30.000Z'; // NOW + the default lease of 30 s
@@ -40,6 +41,8 @@ function fakeTx(queue: Job[], dlq: DeadJob[] = [], config: Partial<Config> = {})
       state.dlq = [...jobs];
       writes.push('dlq');
     },
+    // Built afresh each time: the reference the kept index must agree with (claim-index.test.ts).
+    queueIndex: (now) => buildClaimIndex(state.queue, now),
     queueLookup: () => lookupIn(new Map(state.queue.map((job) => [job.id, outlineOf(job)]))),
     addToQueue: (jobs) => {
       state.queue = [...state.queue, ...jobs];

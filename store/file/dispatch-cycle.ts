@@ -16,7 +16,8 @@ import { QueueSlots } from '../../core/rules/queues.js';
 import { isSuccess } from '../../core/rules/outcome.js';
 import { evictFinished } from './evict.js';
 import { claim } from '../../core/rules/transitions.js';
-import { processingIndexes, settleRuns } from '../../core/rules/cycle.js';
+import { settleRuns } from '../../core/rules/cycle.js';
+import type { ClaimIndex } from '../../core/rules/claim-index.js';
 import type { CycleRequest, CycleResult } from '../../core/ports/store.js';
 import type { Transaction } from './job-files.js';
 
@@ -36,16 +37,18 @@ export function dispatchCycle(
   const hasFailure = request.outcomes.some(({ outcome }) => !isSuccess(outcome));
   const nowIso = now.toISOString();
   let loaded = tx.queue();
-  // Every run this cycle records, renews or takes back is a processing job: one pass finds them.
-  let processing = processingIndexes(loaded);
+  // Where the processing and claimable jobs are, kept from the last cycle: no pass over every job.
+  let claimIndex = tx.queueIndex(now);
   // A job may move to the DLQ: load it (repairing a move a crash cut in half) before deciding.
-  if (hasFailure || processing.some((index) => isExpired(loaded[index]!, nowIso))) {
+  if (hasFailure || claimIndex.processing.some((at) => isExpired(loaded[at]!, nowIso))) {
     tx.dlq();
     if (tx.queue() !== loaded) {
       loaded = tx.queue(); // repaired
-      processing = processingIndexes(loaded);
+      claimIndex = tx.queueIndex(now);
     }
   }
+  // Every run this cycle records, renews or takes back is a processing job.
+  const { processing } = claimIndex;
   const settled = settleRuns(loaded, request, config, now, runStarted, processing);
   let jobs = settled.jobs;
   const { dead, recorded, lostClaims, lost, recovered } = settled;
@@ -63,27 +66,33 @@ export function dispatchCycle(
   }
 
   const claimed: ClaimedJob[] = [];
+  const claimedAt: number[] = [];
   const leaseEnd = new Date(now.getTime() + config.lease * 1000);
   let nextReadyAt: string | null = null;
   // Paused (`queuectl pause`): what runs goes on, nothing new starts.
   if (!config.paused && request.claim > 0) {
-    const pick = pickJobs(jobs, now, request.claim, claimGate(jobs, config, request.queues ?? null));
+    // Claimable now: the ones that were (or were soon to be), and the processing ones given back, failed or taken back.
+    const candidates = [...claimIndex.soon, ...processing];
+    const pick = pickJobs(jobs, now, request.claim, claimGate(jobs, config, request.queues ?? null, claimIndex), candidates);
+    claimedAt.push(...pick.picked);
     for (const index of pick.picked) {
       const job = claim(jobs[index] as ClaimableJob, { token: newToken(), expires_at: leaseEnd.toISOString() }, now);
       jobs[index] = job;
       claimed.push(job);
       changed = true;
     }
-    if (claimed.length < request.claim) nextReadyAt = pick.nextReadyAt;
+    if (claimed.length < request.claim) nextReadyAt = earliest(pick.nextReadyAt, claimIndex.laterAt);
   }
 
   if (changed) {
     let queue: Job[] = dead.length === 0 ? jobs : jobs.filter((job) => job.state !== 'dead');
-    if (completed) queue = evictFinished(tx, queue, now);
+    // Finished now: those that were, and at most every processing job and every one canceled with a dead one.
+    if (completed) queue = evictFinished(tx, queue, now, claimIndex.finished + processing.length + canceled.length);
     // The DLQ gains its jobs before the queue loses them: a crash between leaves a duplicate
     // that the next load repairs, never a loss.
     if (dead.length > 0) tx.setDlq([...tx.dlq(), ...dead]);
-    tx.setQueue(queue);
+    // Nothing moved (no job left, none canceled down a chain): only the runs settled and the jobs claimed changed.
+    tx.setQueue(queue, canceled.length === 0 ? [...processing, ...claimedAt] : undefined);
   }
 
   return {
@@ -97,10 +106,18 @@ export function dispatchCycle(
   };
 }
 
+const NO_DEPENDENCIES = unfinishedDependencies([]);
+
+function earliest(a: string | null, b: string | null): string | null {
+  return a === null ? b : b === null || a < b ? a : b;
+}
+
 /** What may be claimed besides by time: jobs whose dependencies completed, of queues taken here, not paused, with room. */
-function claimGate(jobs: readonly Job[], config: Config, only: readonly string[] | null): ClaimGate {
-  const unfinished = unfinishedDependencies(jobs);
-  const slots = new QueueSlots(jobs, config.queues, only);
+function claimGate(jobs: readonly Job[], config: Config, only: readonly string[] | null, index: ClaimIndex): ClaimGate {
+  // A cycle adds no dependency: while no job names one, no job waits.
+  const unfinished = index.dependents === 0 ? NO_DEPENDENCIES : unfinishedDependencies(jobs);
+  // A cycle adds no processing job before the claim: those there are were processing before it.
+  const slots = new QueueSlots(jobs, config.queues, only, index.processing);
   return {
     eligible: (job) => slots.accepts(queueOf(job)) && !isWaiting(job, unfinished),
     hasRoom: (job) => slots.hasRoom(queueOf(job)),

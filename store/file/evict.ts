@@ -8,9 +8,10 @@ import { applyRetention, RETENTION_GRACE_MS } from '../../core/rules/retention.j
 import type { Transaction } from './job-files.js';
 
 /** The queue as it stays once retention has moved out what it evicts. */
-export function evictFinished(tx: Transaction, queue: readonly Job[], now: Date): Job[] {
+/** `finishedAtMost`: how many finished jobs `queue` holds at most, when the caller knows (see applyRetention). */
+export function evictFinished(tx: Transaction, queue: readonly Job[], now: Date, finishedAtMost?: number): Job[] {
   const config = tx.config();
-  const { keep, evicted } = applyRetention(queue, config.retention, now, config.archive ? 0 : RETENTION_GRACE_MS);
+  const { keep, evicted } = applyRetention(queue, config.retention, now, config.archive ? 0 : RETENTION_GRACE_MS, finishedAtMost);
   if (evicted.length === 0) return keep;
   // A stale DLQ copy of a job leaving for the archive (a `dlq retry` cut in half by a crash)
   // would outlive it and bring it back as dead: load the DLQ, which repairs that, before the job

@@ -39,6 +39,29 @@ function lineOf(job: Job): Buffer {
   return line;
 }
 
+/**
+ * Takes each job's line from `bytes`, the file `jobs` were parsed from, when it holds one job per
+ * line as the writer puts them: a checkpoint after a parse then encodes only the jobs that
+ * changed since (at 100,000 jobs, the rest costs half a second). The bytes are the line the job
+ * was parsed from, so they are that job whatever their layout.
+ */
+export function rememberLines(jobs: readonly Job[], bytes: Buffer): void {
+  let start = bytes.indexOf(0x0a) + 1;
+  if (start === 0) return;
+  const found: Buffer[] = [];
+  for (let i = 0; i < jobs.length; i++) {
+    const end = bytes.indexOf(0x0a, start);
+    if (end === -1) return;
+    const last = i === jobs.length - 1;
+    // Each line but the last ends with the comma that separates it from the next.
+    if (bytes[end - 1] !== (last ? 0x7d : 0x2c)) return;
+    found.push(bytes.subarray(start, last ? end : end - 1));
+    start = end + 1;
+  }
+  if (bytes.toString('latin1', start).trim() !== ']}') return;
+  jobs.forEach((job, i) => lines.set(job, found[i]!));
+}
+
 function encodeBlock(jobs: readonly Job[]): Buffer {
   const parts: Buffer[] = [];
   jobs.forEach((job, index) => {

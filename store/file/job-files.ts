@@ -8,6 +8,7 @@ import { basename, isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config, type ConfigKey } from '../../core/rules/config.js';
 import type { DeadJob, Job } from '../../core/rules/job.js';
 import type { JobsSummary } from '../../core/rules/summary.js';
+import { buildClaimIndex, followClaimIndex, type ClaimIndex } from '../../core/rules/claim-index.js';
 import { reconcile } from './reconcile.js';
 import { expireArchive, writeArchiveBatch } from './archive.js';
 import { recordCompletedIds } from './completed-ids.js';
@@ -37,14 +38,21 @@ export interface Transaction {
    * when only `queueLookup` read it. Not shown by `queue()`; not with other changes of the queue.
    */
   addToQueue(jobs: readonly Job[]): void;
+  /**
+   * What a dispatch cycle looks for in the jobs `queue()` gives now (core/rules/claim-index.ts),
+   * brought up to date from the last cycle's at the cost of what changed since.
+   */
+  queueIndex(now: Date): ClaimIndex;
   /** The jobs of dlq.json, loaded on first use (duplicates left by a crashed move are repaired then). */
   dlq(): readonly DeadJob[];
   /**
    * Stages a new queue.json. Files are written in the order they were staged: when a job moves
    * between the files, stage the one that gains it first, so a crash between the two writes
-   * leaves a duplicate that the next load repairs, never a loss.
+   * leaves a duplicate that the next load repairs, never a loss. `changedAt`: when `jobs` is the
+   * queue as `queue()` gave it with only the jobs at these positions replaced (none added,
+   * removed or moved), the write looks at those alone.
    */
-  setQueue(jobs: readonly Job[]): void;
+  setQueue(jobs: readonly Job[], changedAt?: readonly number[]): void;
   setDlq(jobs: readonly DeadJob[]): void;
   /** The effective settings. */
   config(): Config;
@@ -104,6 +112,8 @@ export class JobFiles {
   private prepared = false;
   /** A transaction of this store is writing its files: a change of them now is its own. */
   private writing = false;
+  /** The claim index of the queue as the last cycle saw it (claim-index.ts). */
+  private claimIndex: { jobs: readonly Job[]; index: ClaimIndex } | undefined;
 
   constructor(root: string, policy: CheckpointPolicy = {}) {
     this.paths = dataPaths(isAbsolute(root) ? root : resolve(root));
@@ -166,21 +176,23 @@ export class JobFiles {
     let dlq: DeadJob[] | undefined;
     let config: Config | undefined;
     /** `add`: jobs to add at the end of a queue not read whole (addToQueue). */
-    const staged: { file: 'queue' | 'dlq'; jobs: Job[]; add?: LightQueue }[] = [];
+    const staged: { file: 'queue' | 'dlq'; jobs: Job[]; add?: LightQueue; changed?: { base: readonly Job[]; at: readonly number[] } }[] = [];
     /** The queue read light (queue-log.ts readLight), or null when its files do not allow it. */
     let light: LightQueue | null | undefined;
     let dropEnvs = false;
     /** config.json as it is to be written, when a setting changed. */
     let storedConfig: Record<string, unknown> | undefined;
     let archived: string | null = null;
-    const stage = (file: 'queue' | 'dlq', jobs: readonly Job[]) => {
+    /** `jobs`: a copy of the caller's, which neither this transaction nor the write changes. */
+    const stage = (file: 'queue' | 'dlq', jobs: Job[]) => {
       const at = staged.findIndex((entry) => entry.file === file);
       if (at !== -1) staged.splice(at, 1);
-      staged.push({ file, jobs: [...jobs] });
+      staged.push({ file, jobs });
     };
     const loadQueue = () => (queue ??= this.loadQueue(true).jobs);
     const tx: Transaction = {
       queue: loadQueue,
+      queueIndex: (now) => this.indexOf(loadQueue(), now),
       queueLookup: () => {
         if (queue === undefined && (light ??= this.log.readLight(lock)) !== null) return light.lookup;
         return lookupIn(new Map(loadQueue().map((job) => [job.id, outlineOf(job)])));
@@ -208,13 +220,16 @@ export class JobFiles {
         }
         return dlq;
       },
-      setQueue: (jobs) => {
+      setQueue: (jobs, changedAt) => {
+        const base = queue;
+        // One copy (100,000 jobs are 100,000 pointers) for what this transaction reads and what it writes.
         queue = [...jobs];
-        stage('queue', jobs);
+        stage('queue', queue);
+        if (changedAt !== undefined && base !== undefined) staged.at(-1)!.changed = { base, at: changedAt };
       },
       setDlq: (jobs) => {
         dlq = [...jobs];
-        stage('dlq', jobs);
+        stage('dlq', dlq);
       },
       config: () => (config ??= this.loadConfig()),
       setConfigValue: (key, value) => {
@@ -250,7 +265,7 @@ export class JobFiles {
     const written: string[] = [];
     this.writing = staged.length > 0;
     try {
-      for (const { file, jobs, add } of staged) {
+      for (const { file, jobs, add, changed } of staged) {
         const path = paths[file];
         try {
           // One journal line, the queue not read whole; or else (a checkpoint is due) added to the queue read whole.
@@ -269,7 +284,8 @@ export class JobFiles {
         delete this.cache[file];
         try {
           if (before) {
-            this.cache.queue = await this.log.write(before, add ? [...before.jobs, ...jobs] : jobs, lock);
+            const changedAt = changed?.base === before.jobs ? changed.at : undefined;
+            this.cache.queue = await this.log.write(before, add ? [...before.jobs, ...jobs] : jobs, lock, { changedAt });
           } else {
             // The identity of the file this write made, not of whatever is at the path by now.
             const stat = await writeFileDurablyAsync(path, this.dlqEncoder.encodeParts(jobs), { beforeRename: () => lock.assertHeld() });
@@ -301,6 +317,16 @@ export class JobFiles {
       dropUnusedEnvs(paths, used);
     }
     return result;
+  }
+
+  private indexOf(jobs: readonly Job[], now: Date): ClaimIndex {
+    const last = this.claimIndex;
+    // The positions this store's last write changed, when it made `jobs` from the jobs the index is of.
+    const change = this.cache.queue?.change;
+    const changedAt = change !== undefined && change.after === jobs && change.before === last?.jobs ? change.changedAt : undefined;
+    const index = last === undefined ? buildClaimIndex(jobs, now) : followClaimIndex(last.index, last.jobs, jobs, now, changedAt);
+    this.claimIndex = { jobs, index };
+    return index;
   }
 
   /**

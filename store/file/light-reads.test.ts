@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { JobFilter } from '../../core/rules/list.js';
 import { summarizeJobs } from '../../core/rules/summary.js';
+import { buildClaimIndex } from '../../core/rules/claim-index.js';
 import { FileStore } from './file-store.js';
 
 const T0 = new Date('2026-11-23T10:00:00.000Z');
@@ -101,4 +102,22 @@ test('enqueue on a large queue finds taken ids and dependencies without reading 
   await assert.rejects(store.enqueue([{ command: 'true', after: ['nope'] }], { cwd: '/' }), /no job "nope"/);
   assert.deepEqual((await store.summary()).waiting, { jobs: 1, after: ['late', 'b3'] });
   await check('enqueued');
+});
+
+test("a manager's claim index, kept from cycle to cycle through its own journal lines, is the one built afresh", async (t) => {
+  const { store, cycle } = open(t);
+  await store.enqueue(Array.from({ length: 12 }, (_, i) => ({ command: 'true', id: `j${i}`, ...(i % 4 === 0 ? { run_at: at(3600).toISOString() } : {}) })), { cwd: '/', now: T0 });
+  const same = async (why: string) => {
+    const now = at(2);
+    const [kept, fresh] = await store.files.transact((tx) => [tx.queueIndex(now), buildClaimIndex(tx.queue(), now)]);
+    assert.deepEqual({ ...kept!, soon: [...kept!.soon].sort((a, b) => a - b), horizon: '' }, { ...fresh!, horizon: '' }, why);
+  };
+  await same('first');
+  let claimed = (await cycle(3, [], at(2))).claimed;
+  await same('claimed');
+  claimed = (await cycle(2, claimed.map((job, i) => ({ id: job.id, token: job.lease.token, code: i === 0 ? 1 : 0 })), at(2))).claimed;
+  await same('ended, one to retry, two more claimed');
+  await store.enqueue([{ command: 'true', id: 'late' }], { cwd: '/', now: at(2) });
+  await cycle(0, claimed.map((job) => ({ id: job.id, token: job.lease.token, code: 0 })), at(2));
+  await same('another process enqueued');
 });

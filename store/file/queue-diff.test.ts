@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Job } from '../../core/rules/job.js';
 import { completedJob, pendingJob } from '../../test/sample-jobs.js';
-import { applyChanges, diffQueue } from './queue-diff.js';
+import { applyChanges, diffAt, diffQueue } from './queue-diff.js';
 
 const ids = (jobs: readonly Job[]) => jobs.map((job) => job.id);
 
@@ -25,6 +25,13 @@ test('a change records only the jobs added or changed, whole, and the ids that l
   assert.deepEqual(change.removed, ['c']);
   assert.deepEqual(change.left, [b, c], 'the jobs that changed or left, as they were');
   assert.deepEqual(diffQueue([a, b], [a, b]), { jobs: [], removed: [], left: [] }, 'nothing changed, nothing recorded');
+});
+
+test('a change at known positions looks at those alone, and says which did change', () => {
+  const [a, b, c] = [pendingJob('a'), pendingJob('b'), pendingJob('c')];
+  const done = completedJob('c');
+  const change = diffAt([a, b, c], [a, b, done], [2, 0, 2]);
+  assert.deepEqual(change, { jobs: [done], removed: [], left: [c], changedAt: [2] });
 });
 
 test('applying a change gives the queue it was taken from, order included: removals, moves, additions', () => {

@@ -19,6 +19,16 @@ export interface QueueDiff extends QueueChange {
 }
 
 /**
+ * The change from `before` to `after` where the caller knows that only the jobs at positions
+ * `at` may differ (a dispatch cycle: the runs it settled, the jobs it claimed), `after` being as
+ * long as `before`: no pass over the rest. Returns the positions that did change, in order.
+ */
+export function diffAt(before: readonly Job[], after: readonly Job[], at: readonly number[]): QueueDiff & { changedAt: number[] } {
+  const changedAt = [...new Set(at)].filter((i) => before[i] !== after[i]).sort((a, b) => a - b);
+  return { jobs: changedAt.map((i) => after[i]!), removed: [], left: changedAt.map((i) => before[i]!), changedAt };
+}
+
+/**
  * The change from `before` to `after`, found by walking both in step. Jobs are never mutated
  * (every transition makes a new object), so a job that is the same object is unchanged. A job
  * in `before` that `after` does not have at that point is removed; one in `after` past the end

@@ -23,9 +23,9 @@ import { summarizeJobs, summaryAfter, summaryAfterAdding, totalCounts, type Jobs
 import { fileSystemError, fsyncDirectory, parseJsonText, readBytesIfExists, writeFileDurably, writeFileDurablyAsync } from '../local/durable-file.js';
 import type { HeldLock } from '../local/lock.js';
 import { fileVersion, versionOf } from './file-version.js';
-import { FORMAT_VERSION, JOURNALED_VERSION, JobFileEncoder, parseCheckpoint, parseLines, TAIL_JOBS } from './job-file.js';
+import { FORMAT_VERSION, JOURNALED_VERSION, JobFileEncoder, parseCheckpoint, parseLines, rememberLines, TAIL_JOBS } from './job-file.js';
 import { corruptJournal, encodeRecord, parseJournal, type JournalRead, type JournalRecord } from './journal.js';
-import { applyChanges, diffQueue } from './queue-diff.js';
+import { applyChanges, diffAt, diffQueue } from './queue-diff.js';
 import { readCheckpointHead, readFrom, readJournalEnd } from './log-ends.js';
 import { FileLookup, type QueueLookup } from './queue-lookup.js';
 import { outlineCheckpoint, outlineOf, type JobOutline } from './outline.js';
@@ -70,6 +70,8 @@ export interface QueueState extends LogPosition {
   jobs: Job[];
   /** The jobs summed up (rules/summary.ts), when known without a pass over them: see `summaryOf`. */
   summary?: JobsSummary;
+  /** For the write that made `after` from `before` moving no job, the positions that changed (a claim index follows them). */
+  change?: { before: readonly Job[]; after: readonly Job[]; changedAt: readonly number[] };
 }
 
 /** The summary of a queue as read: the one it came with, or else made from its jobs. */
@@ -338,6 +340,7 @@ export class QueueLog {
     const bytes = readBytesIfExists(this.queuePath);
     const doc = bytes === undefined ? undefined : parseJsonText(bytes.toString('utf8'), this.queuePath);
     const { seq, journaled, jobs } = parseCheckpoint(doc, this.queuePath);
+    if (journaled) rememberLines(jobs, bytes!);
     return { jobs, seq, journaled, checkpoint: identity, checkpointBytes: bytes?.length ?? 0, journalInode: null, journalBytes: 0, journalLines: 0 };
   }
 
@@ -384,19 +387,22 @@ export class QueueLog {
    * Writes `jobs` as the new queue, under the lock: one journal line of what changed since
    * `state`, or a new checkpoint (see the head of this file). Returns the state it wrote.
    */
-  async write(state: QueueState, jobs: readonly Job[], lock: HeldLock, options: { checkpoint?: boolean } = {}): Promise<QueueState> {
+  async write(state: QueueState, jobs: readonly Job[], lock: HeldLock, options: { checkpoint?: boolean; changedAt?: readonly number[] } = {}): Promise<QueueState> {
     // Small is the queue the change starts from, as it is on file (a batch that makes a queue
     // large goes to queue.json at once, not to the journal). No queue.json yet: it is made first.
     // A version-1 checkpoint is rewritten as version 2 before any line goes to the journal.
     const small = state.jobs.length <= this.everyChangeUpTo || state.checkpointBytes === 0 || !state.journaled;
     if (options.checkpoint || small) return this.checkpoint(state, jobs, lock);
-    const { jobs: changed, removed, left } = diffQueue(state.jobs, jobs);
+    // Where the caller knows what may have changed (a dispatch cycle), only that is looked at.
+    const known = options.changedAt !== undefined && jobs.length === state.jobs.length ? diffAt(state.jobs, jobs, options.changedAt) : undefined;
+    const { jobs: changed, removed, left } = known ?? diffQueue(state.jobs, jobs);
     if (changed.length === 0 && removed.length === 0) return state;
     // At the cost of what changed (but for the first change a process writes, or while jobs name dependencies).
     const summary = summaryAfter(summaryOf(state), left, changed, () => jobs);
     const line = encodeRecord({ seq: state.seq + 1, jobs: changed, removed, summary });
     if (state.journalBytes + line.length > state.checkpointBytes * this.fraction) return this.checkpoint(state, jobs, lock);
-    return { ...this.append(state, line, lock), jobs: [...jobs], summary };
+    const written = [...jobs];
+    return { ...this.append(state, line, lock), jobs: written, summary, change: known && { before: state.jobs, after: written, changedAt: known.changedAt } };
   }
 
   /** Appends `line` to the journal and fsyncs it; a torn line a killed writer left goes first. */
