@@ -46,6 +46,11 @@ test('a summary kept up to date change by change equals the summary of the jobs 
   change(replace('a', processingJob('a', { lease: { worker_pid: 9, token: 't', expires_at: '2026-11-23T09:00:30.000Z' } })));
   change(replace('b', processingJob('b', { queue: 'q' })));
   change(replace('a', completedJob('a')));
+  change(replace('a', pendingJob('a'))); // restarted: c waits for it again
+  assert.deepEqual(kept.waiting, { jobs: 1, after: ['a'] });
+  change(replace('a', completedJob('a')));
+  change(replace('b', pendingJob('b', { queue: 'q' }))); // a job without dependencies changes: nothing waits anew
+  change(replace('b', processingJob('b', { queue: 'q' })));
   change(jobs.filter((job) => job.id !== 'a'));
   change(replace('b', deadJob('b', { queue: 'q' })));
   change(jobs.filter((job) => job.id !== 'b'));
@@ -56,6 +61,12 @@ test('a summary kept up to date change by change equals the summary of the jobs 
   change(jobs.filter((job) => job.id !== 'c'));
   assert.equal(kept.dependents, 0);
   assert.deepEqual(Object.keys(kept.queues), ['r'], 'a queue whose last job left has no entry');
+});
+
+test('beside jobs held by a dependency, a change of jobs without any reads no more of the queue than without', () => {
+  const jobs = [processingJob('long'), pendingJob('held', { after: ['long'] }), pendingJob('a')];
+  const kept = summaryAfter(summarizeJobs(jobs), [jobs[2]!], [claimedJob('a')], () => assert.fail('read the whole queue'));
+  assert.deepEqual(kept.waiting, { jobs: 1, after: ['long'] });
 });
 
 test('without dependencies, a change never reads the whole queue', () => {

@@ -51,8 +51,30 @@ export function summaryAfter(before: JobsSummary, left: readonly SummedJob[], ca
     for (const job of comes) gone.add(job.id);
     summary.running = byId([...before.running.filter((run) => !gone.has(run.id)), ...comes.map(runningOf)]);
   }
-  if (before.dependents > 0 || summary.dependents > 0) summary.waiting = waitingOf(all());
+  if ((before.dependents > 0 || summary.dependents > 0) && changesWaiting(before, left, came)) summary.waiting = waitingOf(all());
   return summary;
+}
+
+/**
+ * Whether a change can change what waits: a job that names dependencies changed, or a job that
+ * others wait for, or a job came back from completed (restarted) or came anew, for which jobs
+ * that name it may wait again. A run of jobs without dependencies beside jobs held by one never
+ * does: their changes cost no pass over the queue.
+ */
+function changesWaiting(before: JobsSummary, left: readonly SummedJob[], came: readonly SummedJob[]): boolean {
+  const awaited = new Set(before.waiting.after);
+  const was = new Map(left.map((job) => [job.id, job]));
+  for (const job of left) if (namesDependencies(job) || awaited.has(job.id)) return true;
+  for (const job of came) {
+    if (namesDependencies(job) || awaited.has(job.id)) return true;
+    const old = was.get(job.id);
+    if (job.state !== 'completed' && (old === undefined || old.state === 'completed')) return true;
+  }
+  return false;
+}
+
+function namesDependencies(job: SummedJob): boolean {
+  return job.after !== undefined && job.after.length > 0;
 }
 
 /**
