@@ -383,18 +383,18 @@ export class JobFiles {
     return reconcile(read.queue, read.dlq);
   }
 
+  /** A read of the queue (`queue`) and of the DLQ without the lock, consistent as `snapshot`'s (readConsistently). */
+  private withDlq<Q>(queue: () => Q): { queue: Q; dlq: DeadJob[] } {
+    return readConsistently({ dlqIdentity: () => fileVersion(this.paths.dlq), queue, dlq: () => this.loadJobs('dlq') as DeadJob[] });
+  }
+
   /**
    * The queue in outline (outline.ts) and the DLQ, as they are now, without the lock, read as
    * `snapshot` reads them: a command that shows a few jobs, or counts them, parses no other job
    * of a large queue. null when a crashed move left a job in both files: `snapshot` repairs that.
    */
   outlineSnapshot(): OutlineSnapshot | null {
-    const { paths } = this;
-    const read = readConsistently({
-      dlqIdentity: () => fileVersion(paths.dlq),
-      queue: () => this.log.readOutline(false),
-      dlq: () => this.loadJobs('dlq') as DeadJob[],
-    });
+    const read = this.withDlq(() => this.log.readOutline(false));
     if (read.dlq.some((job) => read.queue.jobs.has(job.id))) return null;
     return read;
   }
@@ -405,12 +405,7 @@ export class JobFiles {
    * crashed move left in both files counts in both until the next change repairs it.
    */
   summarySnapshot(): { queue: JobsSummary; dlq: DeadJob[] } | null {
-    const { paths } = this;
-    const read = readConsistently({
-      dlqIdentity: () => fileVersion(paths.dlq),
-      queue: () => this.log.readSummary(),
-      dlq: () => this.loadJobs('dlq') as DeadJob[],
-    });
+    const read = this.withDlq(() => this.log.readSummary());
     return read.queue === null ? null : { queue: read.queue, dlq: read.dlq };
   }
 
@@ -420,13 +415,7 @@ export class JobFiles {
    * move left a job of the tail in both files (`snapshot` repairs that).
    */
   tailSnapshot(): { queue: QueueTailJobs; dlq: DeadJob[] } | null {
-    const { paths } = this;
-    const read = readConsistently({
-      dlqIdentity: () => fileVersion(paths.dlq),
-      queue: () => this.log.readTail(),
-      dlq: () => this.loadJobs('dlq') as DeadJob[],
-    });
-    const { queue, dlq } = read;
+    const { queue, dlq } = this.withDlq(() => this.log.readTail());
     if (queue === null) return null;
     const ids = new Set(queue.jobs.map((job) => job.id));
     return dlq.some((job) => ids.has(job.id)) ? null : { queue, dlq };

@@ -29,6 +29,20 @@ function setup(t: TestContext) {
   return { dir, queue, journal, log, fresh };
 }
 
+/** A reader of queue.json and its journal between whose reads a writer's new files land (renamed in, once). */
+function landingBetweenReads(queue: string, journal: string, newCheckpoint: Buffer, newJournal: Buffer) {
+  let landed = false;
+  const reader = new QueueLog(queue, journal, journalOnly, () => {
+    if (landed) return;
+    landed = true;
+    writeFileSync(`${queue}.1`, newCheckpoint);
+    renameSync(`${queue}.1`, queue);
+    writeFileSync(`${journal}.1`, newJournal);
+    renameSync(`${journal}.1`, journal);
+  });
+  return { reader, landed: () => landed };
+}
+
 /** [a, b, c] checkpointed, then three journaled changes: b completes, a moves to the end changed, d comes. */
 async function journaled(log: QueueLog) {
   const [a, b, c] = ['a', 'b', 'c'].map((id) => pendingJob(id)) as [Job, Job, Job];
@@ -85,7 +99,7 @@ test('a process killed during a checkpoint, after the rename and before the jour
   assert.deepEqual(ids(fresh()), ['b:completed', 'c:pending', 'a:completed', 'd:pending', 'e:pending']);
 });
 
-test('a reader between queue.json and the journal while a checkpoint and a new append happen reads again: never the old checkpoint with the new lines', async (t) => {
+test('a reader between queue.json and the journal while a checkpoint and a new append happen reads again: never the old checkpoint with the new lines (a whole read, the summary, the tail)', async (t) => {
   const { queue, journal, log } = setup(t);
   const state = await journaled(log);
   // What a writer leaves: a new checkpoint, then a reset journal with one new line.
@@ -96,22 +110,17 @@ test('a reader between queue.json and the journal while a checkpoint and a new a
   const after = await writer.write(checkpointed, [...checkpointed.jobs, pendingJob('late')], held);
   const newCheckpoint = readFileSync(queue);
   const newJournal = readFileSync(journal);
-  // Back to the files before, for the reader to start on; the writer's files land between its two reads.
-  writeFileSync(queue, oldCheckpoint);
-  writeFileSync(journal, oldJournal);
-  let landed = false;
-  const reader = new QueueLog(queue, journal, journalOnly, () => {
-    if (landed) return;
-    landed = true;
-    writeFileSync(`${queue}.1`, newCheckpoint);
-    renameSync(`${queue}.1`, queue);
-    writeFileSync(`${journal}.1`, newJournal);
-    renameSync(`${journal}.1`, journal);
-  });
-  const seen = reader.read(undefined, false);
-  assert.ok(landed);
-  assert.deepEqual(ids(seen), ids(after), 'read again: the new checkpoint with its journal');
   assert.deepEqual(ids(after).slice(-1), ['late:pending']);
+  for (const read of ['whole', 'summary', 'tail'] as const) {
+    // Back to the files before, for the reader to start on; the writer's files land between its two reads.
+    writeFileSync(queue, oldCheckpoint);
+    writeFileSync(journal, oldJournal);
+    const { reader, landed } = landingBetweenReads(queue, journal, newCheckpoint, newJournal);
+    if (read === 'whole') assert.deepEqual(ids(reader.read(undefined, false)), ids(after), 'read again: the new checkpoint with its journal');
+    else if (read === 'summary') assert.deepEqual(reader.readSummary(), summarizeJobs(after.jobs));
+    else assert.deepEqual(ids(reader.readTail()!.jobs), ids(after));
+    assert.ok(landed(), read);
+  }
 });
 
 test('a corrupt journal line before the last is reported with the path, under the lock as without it, and the journal is left as it is', async (t) => {
@@ -262,32 +271,4 @@ test('the light reads (summary, tail, lookup) across the windows: a torn append,
   assert.ok(log.add(stale, [pendingJob('f')], held));
   assert.deepEqual(ids(lightMatchesWhole(queue, journal, 'after stale lines').tail!.jobs).slice(-2), ['e:pending', 'f:pending']);
   assert.ok(state.summary);
-});
-
-test('a reader of the summary or the tail while a checkpoint lands between its reads of the two files reads again', async (t) => {
-  const { queue, journal, log } = setup(t);
-  const state = await journaled(log);
-  const oldCheckpoint = readFileSync(queue);
-  const oldJournal = readFileSync(journal);
-  const writer = new QueueLog(queue, journal, journalOnly);
-  const checkpointed = await writer.checkpoint(state, state.jobs, held);
-  const after = await writer.write(checkpointed, [...checkpointed.jobs.slice(1), pendingJob('late')], held);
-  const newCheckpoint = readFileSync(queue);
-  const newJournal = readFileSync(journal);
-  for (const read of ['summary', 'tail'] as const) {
-    writeFileSync(queue, oldCheckpoint);
-    writeFileSync(journal, oldJournal);
-    let landed = false;
-    const reader = new QueueLog(queue, journal, journalOnly, () => {
-      if (landed) return;
-      landed = true;
-      writeFileSync(`${queue}.1`, newCheckpoint);
-      renameSync(`${queue}.1`, queue);
-      writeFileSync(`${journal}.1`, newJournal);
-      renameSync(`${journal}.1`, journal);
-    });
-    if (read === 'summary') assert.deepEqual(reader.readSummary(), summarizeJobs(after.jobs));
-    else assert.deepEqual(ids(reader.readTail()!.jobs), ids(after));
-    assert.ok(landed, read);
-  }
 });
