@@ -107,6 +107,7 @@ test('a reader between queue.json and the journal while a checkpoint and a new a
   const oldJournal = readFileSync(journal);
   const writer = new QueueLog(queue, journal, journalOnly);
   const checkpointed = await writer.checkpoint(state, state.jobs, held);
+  const folded = readFileSync(queue);
   const after = await writer.write(checkpointed, [...checkpointed.jobs, pendingJob('late')], held);
   const newCheckpoint = readFileSync(queue);
   const newJournal = readFileSync(journal);
@@ -121,6 +122,12 @@ test('a reader between queue.json and the journal while a checkpoint and a new a
     else assert.deepEqual(ids(reader.readTail()!.jobs), ids(after));
     assert.ok(landed(), read);
   }
+  // The checkpoint alone landing (its journal reset, empty): the old head's summary lacks the lines it folded in.
+  writeFileSync(queue, oldCheckpoint);
+  writeFileSync(journal, oldJournal);
+  const { reader, landed } = landingBetweenReads(queue, journal, folded, Buffer.alloc(0));
+  assert.deepEqual(reader.readSummary(), summarizeJobs(checkpointed.jobs));
+  assert.ok(landed());
 });
 
 test('a corrupt journal line before the last is reported with the path, under the lock as without it, and the journal is left as it is', async (t) => {
