@@ -5,6 +5,7 @@
 import { QueuectlError } from '../../core/rules/errors.js';
 import { isJobState, type Job } from '../../core/rules/job.js';
 import type { JobsSummary } from '../../core/rules/summary.js';
+import { idFilter } from './id-filter.js';
 
 export const FORMAT_VERSION = 1;
 /**
@@ -95,11 +96,15 @@ export class JobFileEncoder {
    * into its head once there was one, so that a file that never had a journal reads as before.
    * `version`: JOURNALED_VERSION for a queue.json whose journal is in use. `summary`: the jobs
    * summed up, for `status` to read from the head alone (queue-log.ts readSummary), with where
-   * the last `tailJobs` jobs start, for `list --limit` (tailOf).
+   * the last `tailJobs` jobs start, for `list --limit` (tailOf), and which ids it may hold, for
+   * `enqueue` (id-filter.ts).
    */
   encodeParts(jobs: readonly Job[], seq = 0, version = FORMAT_VERSION, summary?: JobsSummary, tailJobs = TAIL_JOBS): Buffer[] {
     const plain = seq === 0 && version === FORMAT_VERSION && summary === undefined;
-    const described = summary === undefined ? '' : `"summary":${JSON.stringify(summary)},"tail":${JSON.stringify(tailOf(jobs, tailJobs))},`;
+    const described =
+      summary === undefined
+        ? ''
+        : `"summary":${JSON.stringify(summary)},"tail":${JSON.stringify(tailOf(jobs, tailJobs))},"id_filter":${JSON.stringify(idFilter(jobs.map((job) => job.id), jobs.length))},`;
     const head = `{"version":${version},${seq === 0 ? '' : `"seq":${seq},`}${described}"jobs":[`;
     if (jobs.length === 0) return [plain ? EMPTY : Buffer.from(`${head}]}\n`)];
     const blocks: { jobs: readonly Job[]; bytes: Buffer }[] = [];

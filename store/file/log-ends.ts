@@ -6,6 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { JobsSummary } from '../../core/rules/summary.js';
 import { fileSystemError } from '../local/durable-file.js';
+import { idTest } from './id-filter.js';
 import type { QueueTail } from './job-file.js';
 import { isSummary, parseJournal, type JournalRecord } from './journal.js';
 
@@ -15,6 +16,8 @@ export interface CheckpointHead {
   summary: JobsSummary;
   /** Where its last jobs start (job-file.ts tailOf), when it says. */
   tail: QueueTail | null;
+  /** Whether it may hold a job of an id (id-filter.ts), when it says. */
+  mayHold: ((id: string) => boolean) | null;
   /** Where the first job's line starts: past the head's line. */
   jobsStart: number;
   /** queue.json's size in bytes. */
@@ -50,9 +53,9 @@ export function readCheckpointHead(path: string): CheckpointHead | null {
     } catch {
       return null;
     }
-    const { version, seq = 0, summary, tail } = head as Record<string, unknown>;
+    const { version, seq = 0, summary, tail, id_filter } = head as Record<string, unknown>;
     if (version !== 2 || typeof seq !== 'number' || !Number.isSafeInteger(seq) || !isSummary(summary)) return null;
-    return { seq, summary, tail: isTail(tail) ? tail : null, jobsStart: Buffer.byteLength(line) + 1, bytes: size };
+    return { seq, summary, tail: isTail(tail) ? tail : null, mayHold: idTest(id_filter), jobsStart: Buffer.byteLength(line) + 1, bytes: size };
   });
 }
 

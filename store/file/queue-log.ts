@@ -271,7 +271,7 @@ export class QueueLog {
     const inTail = new Map(tail.map((job, index) => [job!.id, index]));
     const added = new Map<string, Job>();
     const removed = new Set<string>();
-    const checkpoint = new FileLookup(this.queuePath, this.journalPath, head.seq, 0);
+    const checkpoint = new FileLookup(this.queuePath, this.journalPath, head.seq, 0, head.mayHold);
     for (const change of next.changes) {
       for (const id of change.removed) {
         const at = inTail.get(id);
@@ -314,7 +314,7 @@ export class QueueLog {
       journalBytes: end?.goodBytes ?? 0,
       journalLines: 0, // not counted: only line numbers in messages depend on it
     };
-    return { position, summary, lookup: new FileLookup(this.queuePath, this.journalPath, head.seq, position.journalBytes) };
+    return { position, summary, lookup: new FileLookup(this.queuePath, this.journalPath, head.seq, position.journalBytes, head.mayHold) };
   }
 
   /**

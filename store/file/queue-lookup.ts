@@ -51,6 +51,8 @@ export class FileLookup implements QueueLookup {
     private readonly journalPath: string,
     private readonly seq: number,
     private readonly journalBytes: number,
+    /** Whether the checkpoint may hold an id (its head's filter), when it says: a "no" spares reading it. */
+    private readonly mayHold: ((id: string) => boolean) | null = null,
   ) {}
 
   has(id: string): boolean {
@@ -65,6 +67,7 @@ export class FileLookup implements QueueLookup {
   }
 
   private inCheckpoint(id: string): Job | undefined {
+    if (this.mayHold !== null && !this.mayHold(id)) return undefined;
     const bytes = (this.checkpoint ??= readBytesIfExists(this.queuePath) ?? Buffer.alloc(0));
     // One search costs a pass over the bytes (12 ms over 40 MB); an index of every line, a few.
     if (this.lines === undefined && ++this.searches > SEARCHES_BEFORE_INDEX) this.lines = lineStarts(bytes);
