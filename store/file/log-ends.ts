@@ -44,19 +44,35 @@ const JOBS_OPEN = '"jobs":[';
  * summary; null when it is not (the caller reads the queue), or when there is no queue.json.
  */
 export function readCheckpointHead(path: string): CheckpointHead | null {
+  return withFile(path, (fd, size) => headOf(fd, size));
+}
+
+/**
+ * The head of queue.json and the bytes of its tail (job-file.ts tailOf), from one open file: read
+ * in two opens, a checkpoint renamed in between would give the tail of another file at this
+ * one's offset. null where either is not there.
+ */
+export function readCheckpointTail(path: string): { head: CheckpointHead; bytes: Buffer } | null {
   return withFile(path, (fd, size) => {
-    const line = firstLine(fd, size);
-    if (line === null || !line.endsWith(JOBS_OPEN)) return null;
-    let head: unknown;
-    try {
-      head = JSON.parse(`${line}]}`);
-    } catch {
-      return null;
-    }
-    const { version, seq = 0, summary, tail, id_filter } = head as Record<string, unknown>;
-    if (version !== 2 || typeof seq !== 'number' || !Number.isSafeInteger(seq) || !isSummary(summary)) return null;
-    return { seq, summary, tail: isTail(tail) ? tail : null, mayHold: idTest(id_filter), jobsStart: Buffer.byteLength(line) + 1, bytes: size };
+    const head = headOf(fd, size);
+    if (head === null || head.tail === null) return null;
+    const start = head.jobsStart + head.tail.from;
+    return { head, bytes: readAt(fd, start, Math.max(0, size - start)) };
   });
+}
+
+function headOf(fd: number, size: number): CheckpointHead | null {
+  const line = firstLine(fd, size);
+  if (line === null || !line.endsWith(JOBS_OPEN)) return null;
+  let head: unknown;
+  try {
+    head = JSON.parse(`${line}]}`);
+  } catch {
+    return null;
+  }
+  const { version, seq = 0, summary, tail, id_filter } = head as Record<string, unknown>;
+  if (version !== 2 || typeof seq !== 'number' || !Number.isSafeInteger(seq) || !isSummary(summary)) return null;
+  return { seq, summary, tail: isTail(tail) ? tail : null, mayHold: idTest(id_filter), jobsStart: Buffer.byteLength(line) + 1, bytes: size };
 }
 
 /**
@@ -92,11 +108,6 @@ export function readJournalEnd(path: string): JournalEnd | null | undefined {
 function isTail(value: unknown): value is QueueTail {
   const { from, bound } = (value ?? {}) as Record<string, unknown>;
   return typeof from === 'number' && Number.isSafeInteger(from) && from >= 0 && typeof bound === 'string';
-}
-
-/** queue.json's bytes from `start` to its end. */
-export function readFrom(path: string, start: number): Buffer | null {
-  return withFile(path, (fd, size) => readAt(fd, start, Math.max(0, size - start)));
 }
 
 function withFile<T>(path: string, read: (fd: number, size: number, inode: bigint) => T): T | null {

@@ -26,7 +26,7 @@ import { fileVersion, versionOf } from './file-version.js';
 import { FORMAT_VERSION, JOURNALED_VERSION, JobFileEncoder, parseCheckpoint, parseLines, rememberLines, TAIL_JOBS } from './job-file.js';
 import { corruptJournal, encodeRecord, parseJournal, type JournalRead, type JournalRecord } from './journal.js';
 import { applyChanges, diffAt, diffQueue } from './queue-diff.js';
-import { readCheckpointHead, readFrom, readJournalEnd } from './log-ends.js';
+import { readCheckpointHead, readCheckpointTail, readJournalEnd } from './log-ends.js';
 import { FileLookup, type QueueLookup } from './queue-lookup.js';
 import { outlineCheckpoint, outlineOf, type JobOutline } from './outline.js';
 
@@ -259,11 +259,16 @@ export class QueueLog {
 
   /** null: a journal line is missing, read again (see readOnce); `tail` null: queue.json does not say where its tail is. */
   private tailOnce(identity: string, gapIsCorrupt: boolean): { tail: QueueTailJobs | null } | null {
-    const head = readCheckpointHead(this.queuePath);
-    const bytes = head?.tail ? readFrom(this.queuePath, head.jobsStart + head.tail.from) : null;
-    if (head === null || head.tail === null || bytes === null) return { tail: null };
-    const { bound } = head.tail;
-    const tail: (Job | undefined)[] = parseLines(bytes, this.queuePath);
+    const read = readCheckpointTail(this.queuePath);
+    if (read === null) return { tail: null };
+    const { head, bytes } = read;
+    const { bound } = head.tail!;
+    let tail: (Job | undefined)[];
+    try {
+      tail = parseLines(bytes, this.queuePath);
+    } catch {
+      return { tail: null }; // not where the head says (queue.json edited by hand?): the whole read tells what is wrong
+    }
     this.afterCheckpointRead();
     const journal = this.readJournal({ seq: head.seq, journaled: true, checkpoint: identity, checkpointBytes: head.bytes, journalInode: null, journalBytes: 0, journalLines: 0 });
     const next = journal === null ? { changes: [] } : this.following(head.seq, journal, gapIsCorrupt);
