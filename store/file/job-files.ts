@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config, type ConfigKey } from '../../core/rules/config.js';
 import type { DeadJob, Job } from '../../core/rules/job.js';
-import type { JobsSummary } from '../../core/rules/summary.js';
+import { totalCounts, type JobsSummary } from '../../core/rules/summary.js';
 import { buildClaimIndex, followClaimIndex, type ClaimIndex } from '../../core/rules/claim-index.js';
 import { reconcile } from './reconcile.js';
 import { expireArchive, writeArchiveBatch } from './archive.js';
@@ -18,7 +18,7 @@ import { removeJobLogs } from '../local/job-logs.js';
 import { readJsonIfExists, removeStaleTempFiles, writeFileDurably, writeFileDurablyAsync } from '../local/durable-file.js';
 import { prepareDataDir } from '../local/data-dir.js';
 import { JobFileEncoder, parseJobDocument } from './job-file.js';
-import { QueueLog, type CheckpointPolicy, type LightQueue, type OutlineState, type QueueState, type QueueTailJobs } from './queue-log.js';
+import { QueueLog, summaryOf, type CheckpointPolicy, type LightQueue, type OutlineState, type QueueState, type QueueTailJobs } from './queue-log.js';
 import { lookupIn, type QueueLookup } from './queue-lookup.js';
 import { materialize, outlineOf, type JobOutline } from './outline.js';
 import { LockLostError, withLock, type HeldLock } from '../local/lock.js';
@@ -360,6 +360,12 @@ export class JobFiles {
       }
       return true;
     });
+  }
+
+  /** Whether jobs are processing, as far as this store knows. */
+  hasProcessingJobs(): boolean {
+    const state = this.cache.queue;
+    return state !== undefined && totalCounts(summaryOf(state)).processing > 0;
   }
 
   /** Whether the journal holds lines that queue.json does not, as far as this store knows. */

@@ -258,12 +258,25 @@ test('the light reads (summary, tail, lookup) across the windows: a torn append,
   const light = new QueueLog(queue, journal, journalOnly).readLight(held)!;
   assert.ok(log.add(light, [pendingJob('e')], held));
   assert.deepEqual(ids(lightMatchesWhole(queue, journal, 'appended after a torn line').tail!.jobs).slice(-1), ['e:pending']);
-  // A last line that is not JSON though whole (its newline made it to disk): light reads give way to the whole read.
+  // A last line that is not JSON though whole (its newline made it to disk): torn, as for a whole read.
   const before = readFileSync(journal);
   appendFileSync(journal, '{"seq":6,"jobs":[ garbage\n');
-  const garbled = lightMatchesWhole(queue, journal, 'garbage last line');
-  assert.deepEqual([garbled.summary, garbled.light], [null, null]);
+  assert.notEqual(lightMatchesWhole(queue, journal, 'garbage last line').summary, null);
+  // The same line before another: corruption, which every light read reports as the whole read does, and enqueue writes nothing after.
+  appendFileSync(journal, before.toString().split('\n').at(-2)! + '\n');
+  const corrupt = readFileSync(journal);
+  const reader = new QueueLog(queue, journal, journalOnly);
+  for (const read of [() => reader.read(undefined, false), () => reader.readSummary(), () => reader.readTail(), () => reader.readLight(held)]) {
+    assert.throws(read, /queue\.journal is corrupt at line \d+ \(not JSON/);
+  }
+  assert.ok(readFileSync(journal).equals(corrupt));
   writeFileSync(journal, before);
+  // queue.json cut short: the light reads leave it to the whole read, which reports it.
+  const whole = readFileSync(queue);
+  writeFileSync(queue, whole.subarray(0, whole.length - 100));
+  assert.deepEqual([reader.readSummary(), reader.readTail(), reader.readLight(held)], [null, null, null]);
+  assert.throws(() => reader.read(undefined, false), /queue\.json/);
+  writeFileSync(queue, whole);
   // Lines of a queuectl that wrote no summary: the whole read.
   writeFileSync(journal, before.toString().replace(/,"summary":\{.*\}\}\n$/, '}\n'));
   assert.equal(lightMatchesWhole(queue, journal, 'a line without a summary').summary, null);

@@ -26,7 +26,7 @@ import { fileVersion, versionOf } from './file-version.js';
 import { FORMAT_VERSION, JOURNALED_VERSION, JobFileEncoder, parseCheckpoint, parseLines, rememberLines, TAIL_JOBS } from './job-file.js';
 import { corruptJournal, encodeRecord, parseJournal, type JournalRead, type JournalRecord } from './journal.js';
 import { applyChanges, diffAt, diffQueue } from './queue-diff.js';
-import { readCheckpointHead, readCheckpointTail, readJournalEnd } from './log-ends.js';
+import { readCheckpointHead, readCheckpointTail, type CheckpointHead } from './checkpoint-head.js';
 import { FileLookup, type QueueLookup } from './queue-lookup.js';
 import { outlineCheckpoint, outlineOf, type JobOutline } from './outline.js';
 
@@ -225,24 +225,39 @@ export class QueueLog {
 
   /**
    * The queue summed up, from the head of queue.json and the last line of the journal alone
-   * (log-ends.ts), without the lock; null where they do not hold it (a small queue.json, lines of
+   * (checkpoint-head.ts), without the lock; null where they do not hold it (a small queue.json, lines of
    * a queuectl that wrote none, a torn last line): the caller reads the queue. Lines between the
    * two ends are trusted, not read: a full read reports what is wrong with them.
    */
   readSummary(): JobsSummary | null {
-    // Wrapped: null from `once` would mean "read again".
-    return this.untilSteady(false, () => ({ summary: this.summaryOnce() })).summary;
+    return this.untilSteady(false, (identity, last) => this.summaryOnce(identity, last))?.summary ?? null;
   }
 
-  private summaryOnce(): JobsSummary | null {
+  /** null: a journal line is missing, read again (see readOnce); `summary` null: the files do not hold one. */
+  private summaryOnce(identity: string, gapIsCorrupt: boolean): { summary: JobsSummary | null } | null {
     const head = readCheckpointHead(this.queuePath);
-    if (head === null) return null;
+    if (head === null) return { summary: null };
     this.afterCheckpointRead();
-    const end = readJournalEnd(this.journalPath);
-    if (end === undefined) return null;
+    const lines = this.linesAfter(head, identity, gapIsCorrupt);
+    if (lines === null) return null;
     // No line, or only lines the checkpoint holds (left by a crash before the journal's reset).
-    if (end === null || end.last === null || end.last.seq <= head.seq) return head.summary;
-    return end.last.summary ?? null;
+    if (lines.records.length === 0) return { summary: head.summary };
+    return { summary: lines.records.at(-1)!.summary ?? null };
+  }
+
+  /**
+   * The journal's lines after the checkpoint whose head is `head`, every one read and checked as
+   * a whole read checks them (corruption before the last line is reported, a torn last line left
+   * out), and where the journal stands. null for a gap (see readOnce). The journal is small next
+   * to the checkpoint (at most JOURNAL_FRACTION of it, and empty at rest).
+   */
+  private linesAfter(head: CheckpointHead, identity: string, gapIsCorrupt: boolean): { records: JournalRecord[]; position: LogPosition } | null {
+    const base: LogPosition = { seq: head.seq, journaled: true, checkpoint: identity, checkpointBytes: head.bytes, journalInode: null, journalBytes: 0, journalLines: 0 };
+    const journal = this.readJournal(base);
+    if (journal === null) return { records: [], position: base };
+    const next = this.following(head.seq, journal, gapIsCorrupt);
+    if (next === null) return null;
+    return { records: next.changes, position: { ...base, ...next.position } };
   }
 
   /**
@@ -270,14 +285,13 @@ export class QueueLog {
       return { tail: null }; // not where the head says (queue.json edited by hand?): the whole read tells what is wrong
     }
     this.afterCheckpointRead();
-    const journal = this.readJournal({ seq: head.seq, journaled: true, checkpoint: identity, checkpointBytes: head.bytes, journalInode: null, journalBytes: 0, journalLines: 0 });
-    const next = journal === null ? { changes: [] } : this.following(head.seq, journal, gapIsCorrupt);
-    if (next === null) return null;
+    const lines = this.linesAfter(head, identity, gapIsCorrupt);
+    if (lines === null) return null;
     const inTail = new Map(tail.map((job, index) => [job!.id, index]));
     const added = new Map<string, Job>();
     const removed = new Set<string>();
-    const checkpoint = new FileLookup(this.queuePath, this.journalPath, head.seq, 0, head.mayHold);
-    for (const change of next.changes) {
+    const checkpoint = new FileLookup(this.queuePath, [], head.mayHold);
+    for (const change of lines.records) {
       for (const id of change.removed) {
         const at = inTail.get(id);
         if (at !== undefined) tail[at] = undefined;
@@ -305,21 +319,11 @@ export class QueueLog {
     lock.assertHeld();
     const head = readCheckpointHead(this.queuePath);
     if (head === null) return null;
-    const end = readJournalEnd(this.journalPath);
-    if (end === undefined) return null;
-    const fresh = end !== null && end.last !== null && end.last.seq > head.seq;
-    const summary = fresh ? end.last!.summary : head.summary;
+    // Under the lock a gap is corruption: reported, as a whole read reports it (never written after).
+    const lines = this.linesAfter(head, fileVersion(this.queuePath), true)!;
+    const summary = lines.records.length === 0 ? head.summary : lines.records.at(-1)!.summary;
     if (summary === undefined) return null;
-    const position: LogPosition = {
-      seq: fresh ? end.last!.seq : head.seq,
-      journaled: true,
-      checkpoint: fileVersion(this.queuePath),
-      checkpointBytes: head.bytes,
-      journalInode: end?.inode ?? null,
-      journalBytes: end?.goodBytes ?? 0,
-      journalLines: 0, // not counted: only line numbers in messages depend on it
-    };
-    return { position, summary, lookup: new FileLookup(this.queuePath, this.journalPath, head.seq, position.journalBytes, head.mayHold) };
+    return { position: lines.position, summary, lookup: new FileLookup(this.queuePath, lines.records, head.mayHold) };
   }
 
   /**

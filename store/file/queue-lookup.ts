@@ -7,7 +7,7 @@
 import type { Job } from '../../core/rules/job.js';
 import { readBytesIfExists } from '../local/durable-file.js';
 import { foreign as corruptCheckpoint, jobProblem } from './job-file.js';
-import { parseJournal, type JournalRecord } from './journal.js';
+import type { JournalRecord } from './journal.js';
 import { outlineOf, type JobOutline } from './outline.js';
 
 export interface QueueLookup {
@@ -35,22 +35,21 @@ function lineStarts(bytes: Buffer): Map<string, number> {
 }
 
 /**
- * A lookup in queue.json at `queuePath` (a checkpoint that holds journal lines up to `seq`) and
- * the journal's lines after it, up to `journalBytes`. Each file is read once, when first needed;
- * under the lock, so that neither changes meanwhile.
+ * A lookup in queue.json at `queuePath` and `lines`, the journal's lines after it, in order. The
+ * checkpoint is read once, when first needed: under the lock, or by a reader that checks the
+ * file did not change meanwhile.
  */
 export class FileLookup implements QueueLookup {
   private checkpoint: Buffer | undefined;
   /** Where each job's line starts in the checkpoint, once searches for one line at a time add up (a batch's ids). */
   private lines: Map<string, number> | undefined;
   private searches = 0;
-  private journal: { bytes: Buffer; records?: JournalRecord[] } | undefined;
+  /** Each job the journal names, as its last line naming it left it (null: it left the queue). */
+  private latest: Map<string, Job | null> | undefined;
 
   constructor(
     private readonly queuePath: string,
-    private readonly journalPath: string,
-    private readonly seq: number,
-    private readonly journalBytes: number,
+    private readonly journal: readonly JournalRecord[],
     /** Whether the checkpoint may hold an id (its head's filter), when it says: a "no" spares reading it. */
     private readonly mayHold: ((id: string) => boolean) | null = null,
   ) {}
@@ -90,16 +89,13 @@ export class FileLookup implements QueueLookup {
 
   /** The job as the journal's last line naming it left it: null when it left the queue, undefined when no line names it. */
   private inJournal(id: string): Job | null | undefined {
-    if (this.journalBytes === 0) return undefined;
-    const journal = (this.journal ??= { bytes: readBytesIfExists(this.journalPath)?.subarray(0, this.journalBytes) ?? Buffer.alloc(0) });
-    if (journal.bytes.indexOf(`"${id}"`) === -1) return undefined;
-    journal.records ??= parseJournal(journal.bytes, this.journalPath).records.filter((record) => record.seq > this.seq);
-    let latest: Job | null | undefined;
-    for (const record of journal.records) {
-      if (record.removed.includes(id)) latest = null;
-      const job = record.jobs.find((candidate) => candidate.id === id);
-      if (job !== undefined) latest = job;
+    if (this.latest === undefined) {
+      this.latest = new Map();
+      for (const record of this.journal) {
+        for (const gone of record.removed) this.latest.set(gone, null);
+        for (const job of record.jobs) this.latest.set(job.id, job);
+      }
     }
-    return latest;
+    return this.latest.get(id);
   }
 }

@@ -1,14 +1,14 @@
 /**
- * The two ends of the queue that hold its summary (rules/summary.ts): the head of queue.json,
- * its first line, and the last whole line of queue.journal. Read without the rest, so that
- * `status` on a queue of 100,000 jobs reads a few kilobytes, not 40 MB (see queue-log.ts).
+ * The head of queue.json, its first line, which sums up a journaled queue (rules/summary.ts),
+ * says where its tail is and which ids it may hold: read without the rest, so that `status` on a
+ * queue of 100,000 jobs reads a few kilobytes of it, not 41 MB (see queue-log.ts).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { JobsSummary } from '../../core/rules/summary.js';
 import { fileSystemError } from '../local/durable-file.js';
 import { idTest } from './id-filter.js';
 import type { QueueTail } from './job-file.js';
-import { isSummary, parseJournal, type JournalRecord } from './journal.js';
+import { isSummary } from './journal.js';
 
 /** What the head of a journaled queue.json says. */
 export interface CheckpointHead {
@@ -24,20 +24,13 @@ export interface CheckpointHead {
   bytes: number;
 }
 
-/** The last whole line of the journal, and where the file stands. */
-export interface JournalEnd {
-  inode: bigint;
-  /** Bytes up to the end of the last whole line: where the next line goes. */
-  goodBytes: number;
-  /** null when the journal has no whole line. */
-  last: JournalRecord | null;
-}
-
 const NEWLINE = 0x0a;
 const FIRST_READ = 64 * 1024;
 /** A head longer than this (a summary of very many dependencies) is not looked for: the caller reads the queue. */
 const HEAD_MAX = 4 * 1024 * 1024;
 const JOBS_OPEN = '"jobs":[';
+/** How queue.json ends, as its writer ends it. */
+const END = Buffer.from('\n]}\n');
 
 /**
  * The head of queue.json at `path` when it is a journaled one (version 2) that carries a
@@ -62,6 +55,8 @@ export function readCheckpointTail(path: string): { head: CheckpointHead; bytes:
 }
 
 function headOf(fd: number, size: number): CheckpointHead | null {
+  // Cut short (a truncated copy): a whole read reports it.
+  if (size < END.length || !readAt(fd, size - END.length, END.length).equals(END)) return null;
   const line = firstLine(fd, size);
   if (line === null || !line.endsWith(JOBS_OPEN)) return null;
   let head: unknown;
@@ -73,36 +68,6 @@ function headOf(fd: number, size: number): CheckpointHead | null {
   const { version, seq = 0, summary, tail, id_filter } = head as Record<string, unknown>;
   if (version !== 2 || typeof seq !== 'number' || !Number.isSafeInteger(seq) || !isSummary(summary)) return null;
   return { seq, summary, tail: isTail(tail) ? tail : null, mayHold: idTest(id_filter), jobsStart: Buffer.byteLength(line) + 1, bytes: size };
-}
-
-/**
- * The last whole line of the journal at `path`, read from its end: null when there is no
- * journal. A last line that is not a record (torn by a kill, though its newline made it to
- * disk) is `undefined`: what comes before it is for a full read to say.
- */
-export function readJournalEnd(path: string): JournalEnd | null | undefined {
-  return withFile(path, (fd, size, inode) => {
-    let from = Math.max(0, size - FIRST_READ);
-    for (;;) {
-      const bytes = readAt(fd, from, size - from);
-      const end = bytes.lastIndexOf(NEWLINE);
-      if (end === -1 && from === 0) return { inode, goodBytes: 0, last: null };
-      const start = end === -1 ? -1 : bytes.lastIndexOf(NEWLINE, end - 1);
-      if (start === -1 && from > 0) {
-        from = Math.max(0, from - Math.max(FIRST_READ, (size - from) * 3));
-        continue;
-      }
-      let records: JournalRecord[];
-      try {
-        // The line alone, with the newline after it: a parse of one line, a check of one record.
-        records = parseJournal(bytes.subarray(start + 1, end + 1), path).records;
-      } catch {
-        return undefined;
-      }
-      if (records.length !== 1) return undefined;
-      return { inode, goodBytes: from + end + 1, last: records[0]! };
-    }
-  });
 }
 
 function isTail(value: unknown): value is QueueTail {
