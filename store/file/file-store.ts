@@ -182,8 +182,13 @@ export class FileStore implements Store {
   async find(ids: readonly string[], options: { archive?: boolean } = {}): Promise<Map<string, Found>> {
     const wanted = new Set(ids);
     const found = new Map<string, Found>();
-    const outline = this.files.outlineSnapshot();
-    if (outline !== null) {
+    // A few of a large queue: looked up by id (queue-lookup.ts), else picked from its outline.
+    const looked = this.files.findSnapshot([...wanted]);
+    const outline = looked === null ? this.files.outlineSnapshot() : null;
+    if (looked !== null) {
+      for (const [id, job] of looked.queue) found.set(id, { job, where: 'queue.json' });
+      for (const job of looked.dlq) if (wanted.has(job.id)) found.set(job.id, { job, where: 'dlq.json' });
+    } else if (outline !== null) {
       for (const id of wanted) {
         const job = outline.queue.jobs.get(id);
         if (job !== undefined) found.set(id, { job: this.files.materialize(job, outline), where: 'queue.json' });

@@ -427,6 +427,17 @@ export class JobFiles {
     return dlq.some((job) => ids.has(job.id)) ? null : { queue, dlq };
   }
 
+  /**
+   * The jobs of `ids` in the queue (queue-log.ts findLight) and the DLQ, as `snapshot` reads
+   * them; null where queue.json's head does not allow a lookup, or a crashed move left one of them
+   * in both files (`snapshot` repairs that).
+   */
+  findSnapshot(ids: readonly string[]): { queue: Map<string, Job>; dlq: DeadJob[] } | null {
+    const { queue, dlq } = this.withDlq(() => this.log.findLight(ids));
+    if (queue === null || dlq.some((job) => queue.has(job.id))) return null;
+    return { queue, dlq };
+  }
+
   /** The whole job of an outline of `snapshot`. */
   materialize(outline: JobOutline, snapshot: OutlineSnapshot): Job {
     return materialize(outline, snapshot.queue.bytes, this.paths.queue);

@@ -261,6 +261,27 @@ export class QueueLog {
   }
 
   /**
+   * The jobs of `ids` that the queue holds, looked up without the lock and without reading every
+   * job (queue-lookup.ts); null where queue.json's head does not allow it: the caller reads the queue.
+   */
+  findLight(ids: readonly string[]): Map<string, Job> | null {
+    return this.untilSteady(false, (identity, last) => {
+      const head = readCheckpointHead(this.queuePath);
+      if (head === null) return { found: null };
+      this.afterCheckpointRead();
+      const lines = this.linesAfter(head, identity, last);
+      if (lines === null) return null;
+      const lookup = new FileLookup(this.queuePath, lines.records, head.mayHold);
+      const found = new Map<string, Job>();
+      for (const id of ids) {
+        const job = lookup.get(id)?.job;
+        if (job) found.set(id, job);
+      }
+      return { found };
+    }).found;
+  }
+
+  /**
    * The jobs `list --limit` may show, without the lock and without reading the jobs before
    * queue.json's tail (job-file.ts tailOf): the tail's jobs and those the journal added since,
    * as they are now, in queue order, and the tail's `bound`. Jobs of before the tail are left
