@@ -89,7 +89,15 @@ export function parseRunAt(text: string, what: string, now: Date): string {
   return new Date(time).toISOString();
 }
 
+/** The last text read as a date and what it gave: the lines of a batch often share their `run_at`. */
+let lastDate: { text: string; time: number | null } | undefined;
+
 function parseLocalOrIso(text: string): number | null {
+  if (lastDate?.text !== text) lastDate = { text, time: readLocalOrIso(text) };
+  return lastDate.time;
+}
+
+function readLocalOrIso(text: string): number | null {
   const match = DATE_TIME.exec(text);
   if (!match) return null;
   const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '', zone] = match;
