@@ -292,3 +292,21 @@ test('the light reads (summary, tail, lookup) across the windows: a torn append,
   assert.deepEqual(ids(lightMatchesWhole(queue, journal, 'after stale lines').tail!.jobs).slice(-2), ['e:pending', 'f:pending']);
   assert.ok(state.summary);
 });
+
+test("another writer's fold of the lines a reader holds costs the reader no parse; a checkpoint that holds a change never journaled is read anew", async (t) => {
+  const { queue, journal, log } = setup(t);
+  let state = await journaled(log);
+  const reader = new QueueLog(queue, journal, journalOnly);
+  let seen = reader.read(undefined, false);
+  state = await log.checkpoint(state, state.jobs, held); // a fold: the same jobs, the same seq
+  const after = reader.read(seen, false);
+  assert.equal(after.jobs, seen.jobs, 'kept: no parse, the same jobs');
+  assert.equal(after.checkpoint, state.checkpoint);
+  // A change written straight into queue.json (no journal line), then a line after it.
+  state = await log.write(state, [...state.jobs, pendingJob('x')], held, { checkpoint: true });
+  assert.equal(state.seq, seen.seq + 1, 'the change takes a number of its own');
+  seen = reader.read(after, false);
+  assert.deepEqual(ids(seen), ids(state), 'read anew, with the change');
+  state = await log.write(state, [...state.jobs, pendingJob('y')], held);
+  assert.deepEqual(ids(reader.read(seen, false)), ids(state));
+});
