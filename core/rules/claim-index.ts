@@ -7,7 +7,7 @@
  * of `horizon` costs a pass over every job. With 100,000 jobs delayed a year ahead, a cycle then
  * looks at the jobs that matter, not at all of them. Pure.
  */
-import { isClaimable, type Job } from './job.js';
+import { dependenciesOf, isClaimable, type Job } from './job.js';
 
 /** How far ahead of its build an index keeps claimable jobs at hand: past it, it is built again. */
 export const HORIZON_MS = 60_000;
@@ -31,16 +31,18 @@ export interface ClaimIndex {
 export function buildClaimIndex(jobs: readonly Job[], now: Date): ClaimIndex {
   const horizon = new Date(now.getTime() + HORIZON_MS).toISOString();
   const index: ClaimIndex = { processing: [], soon: [], horizon, laterAt: null, finished: 0, dependents: 0 };
-  for (let i = 0; i < jobs.length; i++) {
-    const job = jobs[i]!;
-    if (job.state === 'processing') index.processing.push(i);
-    else if (isClaimable(job)) {
-      if (job.run_at < horizon) index.soon.push(i);
-      else if (index.laterAt === null || job.run_at < index.laterAt) index.laterAt = job.run_at;
-    } else if (job.state === 'completed' || job.state === 'canceled') index.finished++;
-    if (namesDependencies(job)) index.dependents++;
-  }
+  for (let i = 0; i < jobs.length; i++) place(index, jobs[i]!, i);
   return index;
+}
+
+/** Counts the job at position `at` into `index`, and lists it where it belongs. */
+function place(index: ClaimIndex, job: Job, at: number): void {
+  if (job.state === 'processing') index.processing.push(at);
+  else if (isClaimable(job)) {
+    if (job.run_at < index.horizon) index.soon.push(at);
+    else if (index.laterAt === null || job.run_at < index.laterAt) index.laterAt = job.run_at;
+  } else if (isFinished(job)) index.finished++;
+  if (namesDependencies(job)) index.dependents++;
 }
 
 /**
@@ -69,32 +71,32 @@ export function followClaimIndex(
     changed = found;
   }
   if (changed.length === 0 && jobs.length === before.length) return previous;
-  const index: ClaimIndex = { ...previous };
+  // The changed jobs leave as they were and come back as they are; the new ones at the end come.
   const leaving = new Set<number>();
+  let { finished, dependents } = previous;
   for (const i of changed) {
     const old = before[i]!;
-    if (old.state === 'completed' || old.state === 'canceled') index.finished--;
-    if (namesDependencies(old)) index.dependents--;
+    if (isFinished(old)) finished--;
+    if (namesDependencies(old)) dependents--;
     if (old.state === 'processing' || (isClaimable(old) && old.run_at < previous.horizon)) leaving.add(i);
   }
-  const processing = previous.processing.filter((i) => !leaving.has(i));
-  const soon = previous.soon.filter((i) => !leaving.has(i));
-  const entering = (i: number) => {
-    const job = jobs[i]!;
-    if (job.state === 'processing') processing.push(i);
-    else if (isClaimable(job)) {
-      if (job.run_at < index.horizon) soon.push(i);
-      else if (index.laterAt === null || job.run_at < index.laterAt) index.laterAt = job.run_at;
-    } else if (job.state === 'completed' || job.state === 'canceled') index.finished++;
-    if (namesDependencies(job)) index.dependents++;
+  const index: ClaimIndex = {
+    ...previous,
+    processing: previous.processing.filter((i) => !leaving.has(i)),
+    soon: previous.soon.filter((i) => !leaving.has(i)),
+    finished,
+    dependents,
   };
-  for (const i of changed) entering(i);
-  for (let i = before.length; i < jobs.length; i++) entering(i);
-  index.processing = processing.sort((a, b) => a - b);
-  index.soon = soon;
+  for (const i of changed) place(index, jobs[i]!, i);
+  for (let i = before.length; i < jobs.length; i++) place(index, jobs[i]!, i);
+  index.processing.sort((a, b) => a - b);
   return index;
 }
 
+function isFinished(job: Job): boolean {
+  return job.state === 'completed' || job.state === 'canceled';
+}
+
 function namesDependencies(job: Job): boolean {
-  return job.state !== 'dead' && job.after !== undefined && job.after.length > 0;
+  return job.state !== 'dead' && dependenciesOf(job).length > 0;
 }

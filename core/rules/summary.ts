@@ -5,7 +5,7 @@
  * (`summaryAfter`, `summaryAfterAdding`), at the cost of what changed.
  */
 import { unfinishedDependencies, waitingOn } from './dependencies.js';
-import { isRunning, queueOf, zeroCounts, type Job, type JobHead, type JobState } from './job.js';
+import { dependenciesOf, isRunning, queueOf, zeroCounts, type Job, type JobHead, type JobState } from './job.js';
 
 /** A run going on: its job, and the worker that runs it. */
 export interface RunningJob {
@@ -74,7 +74,7 @@ function changesWaiting(before: JobsSummary, left: readonly SummedJob[], came: r
 }
 
 function namesDependencies(job: SummedJob): boolean {
-  return job.after !== undefined && job.after.length > 0;
+  return dependenciesOf(job).length > 0;
 }
 
 /**
@@ -120,7 +120,7 @@ function count(summary: JobsSummary, job: SummedJob, by: 1 | -1): void {
   counts[job.state] += by;
   if (by === -1 && Object.values(counts).every((n) => n === 0)) delete summary.queues[name];
   // A dead job waits for nothing; retried, it comes back as a change.
-  if (job.state !== 'dead' && job.after !== undefined && job.after.length > 0) summary.dependents += by;
+  if (job.state !== 'dead' && namesDependencies(job)) summary.dependents += by;
 }
 
 function copyQueues(queues: JobsSummary['queues']): JobsSummary['queues'] {

@@ -250,7 +250,6 @@ export class QueueLog {
   private summaryOnce(identity: string, gapIsCorrupt: boolean): { summary: JobsSummary | null } | null {
     const head = readCheckpointHead(this.queuePath);
     if (head === null) return { summary: null };
-    this.afterCheckpointRead();
     const lines = this.linesAfter(head, identity, gapIsCorrupt);
     if (lines === null) return null;
     // No line, or only lines the checkpoint holds (left by a crash before the journal's reset).
@@ -265,6 +264,7 @@ export class QueueLog {
    * to the checkpoint (at most JOURNAL_FRACTION of it, and empty at rest).
    */
   private linesAfter(head: CheckpointHead, identity: string, gapIsCorrupt: boolean): { records: JournalRecord[]; position: LogPosition } | null {
+    this.afterCheckpointRead();
     const base: LogPosition = { seq: head.seq, journaled: true, checkpoint: identity, checkpointBytes: head.bytes, journalInode: null, journalBytes: 0, journalLines: 0 };
     const journal = this.readJournal(base);
     if (journal === null) return { records: [], position: base };
@@ -281,7 +281,6 @@ export class QueueLog {
     return this.untilSteady(false, (identity, last) => {
       const head = readCheckpointHead(this.queuePath);
       if (head === null) return { found: null };
-      this.afterCheckpointRead();
       const lines = this.linesAfter(head, identity, last);
       if (lines === null) return null;
       const lookup = new FileLookup(this.queuePath, lines.records, head.mayHold);
@@ -318,7 +317,6 @@ export class QueueLog {
     } catch {
       return { tail: null }; // not where the head says (queue.json edited by hand?): the whole read tells what is wrong
     }
-    this.afterCheckpointRead();
     const lines = this.linesAfter(head, identity, gapIsCorrupt);
     if (lines === null) return null;
     const inTail = new Map(tail.map((job, index) => [job!.id, index]));
