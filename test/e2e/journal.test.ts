@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import type { Job } from '../../core/rules/job.js';
-import { CLI, cliJson, cliOk, runCli, snapshotDir, startManager, waitFor, workspace } from '../helpers.js';
+import { CLI, cliCode, cliJson, cliOk, runCli, snapshotDir, startManager, waitFor, workspace } from '../helpers.js';
 import { pendingJob } from '../sample-jobs.js';
 import { summarizeJobs } from '../../core/rules/summary.js';
 import { JobFileEncoder } from '../../store/file/job-file.js';
@@ -141,6 +141,13 @@ test('enqueues killed mid-append, mid-checkpoint and between the checkpoint and 
   const lines = journalLines(data);
   for (const line of lines) JSON.parse(line);
   assert.deepEqual((await check()).filter((id) => !before.includes(id)), ['next']);
+  // The reads that take only the ends of the files (the head's summary and tail, a lookup by id) say what the whole read says.
+  const whole = await cliJson<Job[]>(data, ['list']);
+  const status = await cliJson<{ counts: Record<string, number> }>(data, ['status']);
+  assert.equal(status.counts.pending, whole.filter((job) => job.state === 'pending').length);
+  assert.deepEqual((await cliJson<Job[]>(data, ['list', '--limit', '3'])).map((job) => job.id), whole.slice(-3).map((job) => job.id));
+  assert.equal((await cliJson<Job>(data, ['show', 'next'])).id, 'next');
+  await cliCode(data, ['enqueue', '--id', 'next', '--command', 'true'], 2);
   // A manager folds the journal into queue.json once the queue is quiet: queue.json alone is then whole.
   startManager(t, data, 1);
   await waitFor(() => readText(join(data, 'queue.journal')) === '', { what: 'the checkpoint of a quiet manager', timeoutMs: 20_000 });
