@@ -47,7 +47,11 @@ export async function followLog(store: Store, logs: RunLogs, id: string, options
       await stream.copy(options.write);
       // A run's end may reach the log just after its job finished: a job canceled while it runs
       // is finished before its worker has stopped the run; a store gets a run's output later.
-      if (finishedAt !== null && (stream.complete() || Date.now() - finishedAt >= RUN_END_WAIT_MS)) return job;
+      if (finishedAt !== null && (stream.complete() || Date.now() - finishedAt >= RUN_END_WAIT_MS)) {
+        // The end line may have come between the copy and the look at the log's end: copy it too.
+        await stream.copy(options.write);
+        return job;
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           wake = undefined;
