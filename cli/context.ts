@@ -98,25 +98,27 @@ export async function openCopyEnd(end: CopyEndChoice, dataDir: string): Promise<
   return { copy: store.queueCopy(), managers: store.managerRegistry(hostName(), new ManagerFiles(hostPaths(resolve(dataDir)).managers)) };
 }
 
-/** What a worker child needs, on the data directory its manager gave it: where runs log, and the stored environments of enqueues. */
-export async function openWorkerSide(
-  dataDir: string,
-  choice: StoreChoice,
-): Promise<{ logs: RunLogs; loadEnv: (id: string) => Promise<Record<string, string>>; flush: () => Promise<void>; flushLogs?: () => Promise<void> }> {
+/**
+ * What a worker child needs, on the data directory its manager gave it: where runs log. A store
+ * many hosts share keeps the logs too: the worker reaches it only when a run's log must go there
+ * on its own (a long run's output, a large end), loading node-postgres then (see PgRunLogs).
+ */
+export async function openWorkerSide(dataDir: string, choice: StoreChoice): Promise<{ logs: RunLogs; flush: () => Promise<void>; flushLogs?: () => Promise<void> }> {
   if (choice.kind === 'file') {
-    const [{ FileHost }, { loadEnv }, { dataPaths }] = await Promise.all([import('../store/file/host.js'), import('../store/file/envs.js'), import('../store/file/paths.js')]);
-    const paths = dataPaths(dataDir);
-    return { logs: new FileHost(dataDir).logs, loadEnv: async (id) => loadEnv(paths, id), flush: async () => undefined };
+    const { FileHost } = await import('../store/file/host.js');
+    return { logs: new FileHost(dataDir).logs, flush: async () => undefined };
   }
-  const [{ PgStore }, { PgRunLogs }, { hostName }, { hostPaths }] = await Promise.all([
-    import('../store/postgres/pg-store.js'),
+  const [{ PgRunLogs }, { hostName }, { hostPaths }] = await Promise.all([
     import('../store/postgres/pg-run-logs.js'),
     import('../store/local/host.js'),
     import('../store/local/paths.js'),
   ]);
-  const store = new PgStore({ url: choice.url, schema: choice.schema, connections: 1 });
-  const logs = new PgRunLogs(hostPaths(dataDir), store, hostName());
-  return { logs, loadEnv: (id) => store.env(id), flush: () => logs.flushed(), flushLogs: () => logs.uploaded() };
+  const database = async () => {
+    const { PgStore } = await import('../store/postgres/pg-store.js');
+    return new PgStore({ url: choice.url, schema: choice.schema, connections: 1 });
+  };
+  const logs = new PgRunLogs(hostPaths(dataDir), database, hostName());
+  return { logs, flush: () => logs.flushed(), flushLogs: () => logs.uploaded() };
 }
 
 /**

@@ -33,7 +33,6 @@ const worker = new Worker(
     dataDir: root,
     runEnv: { QUEUECTL_STORE: store },
     logs: side.logs,
-    loadEnv: side.loadEnv,
     ...(side.flushLogs === undefined ? {} : { flushLogs: side.flushLogs }),
     send,
     log: (line) => process.stdout.write(`[worker ${process.pid}] ${line}\n`),

@@ -60,6 +60,13 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.equal((await store.find(['nope'])).size, 0, 'an unknown id is left out');
   });
 
+  it("the environment an enqueue captured is the one its jobs' env_id names; an unknown id rejects with one line", async ({ store }) => {
+    const [job] = await store.enqueue([{ command: 'true' }], { cwd: '/', now: T0, env: { GREETING: 'hi', PATH: '/bin' } });
+    assert.ok(job!.env_id, 'captured (capture_env is on by default)');
+    assert.deepEqual(await store.env(job!.env_id), { GREETING: 'hi', PATH: '/bin' });
+    await assert.rejects(store.env('0'.repeat(32)), (error: Error) => /missing/.test(error.message) && !error.message.includes('\n'));
+  });
+
   it('a batch is all or nothing: a taken id rejects it whole', async ({ store }) => {
     await enqueue(store, [{ command: 'true', id: 'a' }]);
     await assert.rejects(enqueue(store, [{ command: 'true', id: 'b' }, { command: 'true', id: 'a' }]), /already exists/);

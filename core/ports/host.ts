@@ -7,8 +7,12 @@ import type { ProcessIdentity } from '../os/process-identity.js';
 
 /** The log of each job: the output of every run, under a header line per run, and queuectl's own lines. */
 export interface RunLogs {
-  /** Opens the job's log for a run's output, after writing its `header` line; returns the descriptor. */
-  open(id: string, header: string): number;
+  /**
+   * Opens the job's log for a run's output, after writing its `header` line; returns the
+   * descriptor. `logLimit`: the store's log_limit as of the run's claim, the bytes of the run's
+   * output a store many hosts share keeps (read from the store when not given).
+   */
+  open(id: string, header: string, logLimit?: number): number;
   close(fd: number): void;
   /** The mark in a run's header that `showsRun` looks for: the run claimed with `token`. */
   claimMark(token: string): string;

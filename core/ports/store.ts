@@ -226,6 +226,13 @@ export interface Store {
   /** Deletes the parts of the archive older than `olderThanMs` (or says which it would). */
   pruneArchive(olderThanMs: number, dryRun: boolean, now?: Date): Promise<ArchivePart[]>;
 
+  /**
+   * The environment an enqueue captured (`capture_env`), by the id its jobs carry (`env_id`), for
+   * a worker to run them in. Rejects with one line when it is gone. The worker asks its manager,
+   * which reads it here: a worker of a short run then needs no way to the store of its own.
+   */
+  env(id: string): Promise<Record<string, string>>;
+
   /** The effective settings. A broken stored setting is an error. */
   config(): Promise<Config>;
   /** Sets one setting, the others kept; returns the new effective settings. */

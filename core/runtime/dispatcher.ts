@@ -59,8 +59,8 @@ export interface DispatcherOptions {
   /** The settings as the manager read them at its start; every cycle reads them anew. */
   config: Config;
   log: (line: string) => void;
-  /** Hands a job claimed for the idle worker `pid` to it. */
-  assign: (pid: number, job: ClaimedJob) => void;
+  /** Hands a job claimed for the idle worker `pid` to it, with the settings as of the last cycle. */
+  assign: (pid: number, job: ClaimedJob, config: Config) => void;
   /** The job of a run is no longer its own (taken back, canceled): the worker must stop it. */
   revoke: (pid: number, run: RunRef, reason: string) => void;
   /** How long a claimed job may wait here for a free worker. @default HOLD_MS */
@@ -299,7 +299,7 @@ export class Dispatcher {
 
   private hand(pid: number, job: ClaimedJob): void {
     this.runs.set(job.lease.token, { job, pid, handedMs: Date.now(), startedAt: null });
-    this.options.assign(pid, job);
+    this.options.assign(pid, job, this.config);
   }
 
   private hold(job: ClaimedJob, since: number): void {

@@ -104,7 +104,7 @@ export async function startManager({ store, host, config, workerScript, workerEn
     host: host.name,
     alone: aloneOnStore(host.managers, host.name),
     queues,
-    assign: (pid, job) => send(pid, { type: 'run', job }),
+    assign: (pid, job, { log_limit }) => send(pid, { type: 'run', job, logLimit: log_limit }),
     revoke: (pid, run, reason) => send(pid, { type: 'revoke', token: run.token, reason }),
   });
 
@@ -180,6 +180,14 @@ export async function startManager({ store, host, config, workerScript, workerEn
         case 'released':
           dispatcher.released({ id: message.id, token: message.token });
           break;
+        case 'env': {
+          const { id } = message;
+          store.env(id).then(
+            (env) => send(pid, { type: 'env', id, env }),
+            (error: unknown) => send(pid, { type: 'env', id, error: error instanceof Error ? error.message : String(error) }),
+          );
+          break;
+        }
       }
     });
     // 'close', not 'exit': it comes after the IPC channel closed, so every message the child

@@ -1,7 +1,8 @@
 /**
  * The messages between a worker manager and its worker children (over the fork IPC channel).
  * The manager alone talks to the store: it claims jobs for its workers and records their starts
- * and outcomes in batched lock cycles. A worker runs what it is given and says how it went.
+ * and outcomes in batched lock cycles, and reads the stored environments they run in. A worker
+ * runs what it is given and says how it went.
  */
 import type { ClaimedJob } from '../rules/job.js';
 import type { RunOutcome } from '../rules/outcome.js';
@@ -9,8 +10,14 @@ import type { LogPiece } from '../ports/host.js';
 
 /** Manager → worker. */
 export type ManagerMessage =
-  /** Run this job, claimed for you under its lease, now (you are idle). */
-  | { type: 'run'; job: ClaimedJob }
+  /**
+   * Run this job, claimed for you under its lease, now (you are idle). `logLimit`: the store's
+   * `log_limit` as of the claim, for a store many hosts share that keeps the runs' logs.
+   */
+  | { type: 'run'; job: ClaimedJob; logLimit: number }
+  /** The stored environment you asked for, or why it cannot be had. */
+  | { type: 'env'; id: string; env: Record<string, string> }
+  | { type: 'env'; id: string; error: string }
   /** The job is no longer yours (taken back after its lease, or canceled): kill the run. */
   | { type: 'revoke'; token: string; reason: string }
   /** Stop now: kill the current run; its outcome is recorded as a kill. */
@@ -34,5 +41,10 @@ export type WorkerMessage =
    * end of its log, for the manager to write with the outcome (see RunLogs.endRun).
    */
   | { type: 'finished'; id: string; token: string; outcome: RunOutcome; startedAt: string; endedAt: string; log?: LogPiece }
+  /**
+   * The stored environment `id` (a job's env_id), read by the manager from the store: a worker
+   * of short runs then needs no connection to a store of its own.
+   */
+  | { type: 'env'; id: string }
   /** A job handed over that this worker will not start (it is stopping, or busy). */
   | { type: 'released'; id: string; token: string };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -30,7 +30,6 @@ test("a run's outcome is sent once its log reached the store, not before", async
     {
       dataDir: dir,
       logs,
-      loadEnv: () => ({}),
       send: (message, then) => {
         sent.push(message);
         then?.();
@@ -43,7 +42,7 @@ test("a run's outcome is sent once its log reached the store, not before", async
     },
     () => undefined,
   );
-  worker.handle({ type: 'run', job: claimedJob('j', { command: 'true', cwd: dir, env_id: null }) });
+  worker.handle({ type: 'run', job: claimedJob('j', { command: 'true', cwd: dir, env_id: null }), logLimit: 1_000_000 });
   await asked;
   assert.deepEqual(sent.map((message) => message.type), ['started'], 'the run ended; its log is on its way');
   flushed();
@@ -78,7 +77,6 @@ function endingWorker(t: TestContext, endRun: NonNullable<RunLogs['endRun']>) {
     {
       dataDir: dir,
       logs,
-      loadEnv: () => ({}),
       send: (message, then) => {
         sent.push(message);
         if (message.type === 'finished') finished();
@@ -89,7 +87,7 @@ function endingWorker(t: TestContext, endRun: NonNullable<RunLogs['endRun']>) {
     },
     () => undefined,
   );
-  worker.handle({ type: 'run', job: claimedJob('j', { command: 'true', cwd: dir, env_id: null }) });
+  worker.handle({ type: 'run', job: claimedJob('j', { command: 'true', cwd: dir, env_id: null }), logLimit: 1_000_000 });
   return { sent, calls, done };
 }
 
@@ -141,4 +139,78 @@ test('endRun that fails: the outcome, with no piece, waits for the uploads begun
   assert.deepEqual(calls, ['endRun j true', 'flushLogs']);
   const finished = sent.find((message) => message.type === 'finished');
   assert.equal(finished?.type === 'finished' && 'log' in finished, false, 'no piece');
+});
+
+/** A worker whose logs are plain files in a temporary dir, recording what it sends and the limits its runs' logs were opened with. */
+function plainWorker(t: TestContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-worker-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, 'j.log');
+  const limits: (number | undefined)[] = [];
+  const logs: RunLogs = {
+    open: (_id, _header, logLimit) => (limits.push(logLimit), openSync(log, 'a')),
+    close: (fd) => closeSync(fd),
+    claimMark: (token) => token,
+    showsRun: () => true,
+    appendToRun: () => undefined,
+    note: () => undefined,
+    pathOf: () => log,
+    read: async () => undefined,
+  };
+  const sent: WorkerMessage[] = [];
+  const waiters: { type: WorkerMessage['type']; count: number; resolve: () => void }[] = [];
+  const worker = new Worker(
+    {
+      dataDir: dir,
+      logs,
+      send: (message, then) => {
+        sent.push(message);
+        for (const waiter of waiters) if (sent.filter((m) => m.type === waiter.type).length >= waiter.count) waiter.resolve();
+        then?.();
+      },
+      log: () => undefined,
+    },
+    () => undefined,
+  );
+  /** Resolves once `count` messages of `type` were sent in all. */
+  const sentCount = (type: WorkerMessage['type'], count: number) =>
+    new Promise<void>((resolve) => {
+      waiters.push({ type, count, resolve });
+      if (sent.filter((m) => m.type === type).length >= count) resolve();
+    });
+  return { dir, worker, sent, limits, sentCount };
+}
+
+test('a job whose stored environment the worker lacks: it asks its manager once, runs in the answer, and keeps it for the next job of that environment', async (t) => {
+  const { dir, worker, sent, sentCount } = plainWorker(t);
+  const envId = 'e'.repeat(32);
+  const job = (id: string) => claimedJob(id, { command: `printf %s "$GREETING" > ${id}.out`, cwd: dir, env_id: envId });
+  worker.handle({ type: 'run', job: job('a'), logLimit: 0 });
+  assert.deepEqual(sent, [{ type: 'env', id: envId }], 'asked, not started yet');
+  worker.handle({ type: 'env', id: envId, env: { GREETING: 'hi', PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  await sentCount('finished', 1);
+  assert.equal(readFileSync(join(dir, 'a.out'), 'utf8'), 'hi', "the run had the manager's answer for its environment");
+  worker.handle({ type: 'run', job: job('b'), logLimit: 0 });
+  await sentCount('finished', 2);
+  assert.equal(readFileSync(join(dir, 'b.out'), 'utf8'), 'hi');
+  assert.equal(sent.filter((message) => message.type === 'env').length, 1, 'the second job of that environment did not ask again');
+});
+
+test("an environment the manager cannot give: the run fails to start with the manager's reason; an answer for another id is no answer", async (t) => {
+  const { dir, worker, sent, sentCount } = plainWorker(t);
+  const envId = 'f'.repeat(32);
+  worker.handle({ type: 'run', job: claimedJob('a', { command: 'true', cwd: dir, env_id: envId }), logLimit: 0 });
+  worker.handle({ type: 'env', id: 'a'.repeat(32), env: {} });
+  assert.deepEqual(sent.map((message) => message.type), ['env'], 'still waiting for its own');
+  worker.handle({ type: 'env', id: envId, error: `its environment ${envId} is missing from the database` });
+  await sentCount('finished', 1);
+  const finished = sent.find((message) => message.type === 'finished');
+  assert.deepEqual(finished?.type === 'finished' ? finished.outcome : undefined, { kind: 'spawn_failed', message: `its environment ${envId} is missing from the database` });
+});
+
+test("a run's log is opened with the log_limit its manager sent with the job", async (t) => {
+  const { dir, worker, limits, sentCount } = plainWorker(t);
+  worker.handle({ type: 'run', job: claimedJob('a', { command: 'true', cwd: dir, env_id: null }), logLimit: 4096 });
+  await sentCount('finished', 1);
+  assert.deepEqual(limits, [4096]);
 });

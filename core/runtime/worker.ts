@@ -20,11 +20,6 @@ export interface WorkerOptions {
   /** queuectl's own variables for each run besides those of the job (QUEUECTL_STORE: the store the run's queuectl commands use). */
   runEnv?: Readonly<Record<string, string>>;
   logs: RunLogs;
-  /**
-   * A stored environment of an enqueue (`capture_env`), by the id its jobs carry; throws (or
-   * rejects) when it cannot be had. A store that must be asked over the network answers later.
-   */
-  loadEnv: (id: string) => Record<string, string> | Promise<Record<string, string>>;
   /** Sends a message to the manager; `then` runs once it is handed to the channel. */
   send: (message: WorkerMessage, then?: () => void) => void;
   /** One line per event, for the manager's output. */
@@ -44,6 +39,14 @@ export interface WorkerOptions {
 /** The longest a run's outcome waits for its log to reach the store (a database that hangs): the host's file has it anyway. */
 const FLUSH_WAIT_MS = 2_000;
 
+/** A job whose environment was asked of the manager, with what its start needs. */
+interface Fetching {
+  job: ClaimedJob;
+  logLimit: number;
+  revoked: boolean;
+  abort: boolean;
+}
+
 interface CurrentRun {
   job: ClaimedJob;
   command: RunningCommand;
@@ -57,10 +60,10 @@ export class Worker {
   private exitWhenIdle = false;
   private lastEnv: { id: string; env: Record<string, string> } | undefined;
   /**
-   * A job handed over whose environment is being fetched: the worker is busy with it. `revoked`:
-   * the manager took it back meanwhile; `abort`: the worker was told to stop now.
+   * A job handed over whose environment was asked of the manager: the worker is busy with it.
+   * `revoked`: the manager took it back meanwhile; `abort`: the worker was told to stop now.
    */
-  private fetching: { job: ClaimedJob; revoked: boolean; abort: boolean } | undefined;
+  private fetching: Fetching | undefined;
   /**
    * Process groups of runs stopped from outside (a timeout, a revoke, an abort): SIGTERM went
    * to the group and SIGKILL follows after a grace period, on a timer that dies with this
@@ -78,7 +81,14 @@ export class Worker {
     switch (message.type) {
       case 'run':
         if (this.exitWhenIdle || this.current || this.fetching) this.giveBack(message.job);
-        else this.begin(message.job);
+        else this.begin(message.job, message.logLimit);
+        break;
+      case 'env':
+        if (this.fetching !== undefined && this.fetching.job.env_id === message.id) {
+          const env = 'env' in message ? message.env : new Error(message.error);
+          if (!(env instanceof Error)) this.lastEnv = { id: message.id, env };
+          this.fetched(this.fetching, env);
+        }
         break;
       case 'revoke':
         if (this.current?.job.lease.token === message.token) this.stopRun(message.reason);
@@ -118,35 +128,18 @@ export class Worker {
   }
 
   /**
-   * Starts the job, once its stored environment is at hand. That environment's name is its
-   * content's hash, so it never changes: the last one read is kept, and a stream of jobs
-   * enqueued from one shell does not fetch it every run.
+   * Starts the job, once its stored environment is at hand: asked of the manager, which reads
+   * it from the store. That environment's name is its content's hash, so it never changes: the
+   * last one had is kept, and a stream of jobs enqueued from one shell does not ask every run.
    */
-  private begin(job: ClaimedJob): void {
+  private begin(job: ClaimedJob, logLimit: number): void {
     const id = job.env_id;
-    if (!id || this.lastEnv?.id === id) return this.start(job, id ? this.lastEnv!.env : process.env);
-    let loaded: Record<string, string> | Promise<Record<string, string>>;
-    try {
-      loaded = this.options.loadEnv(id);
-    } catch (error) {
-      return this.start(job, error as Error);
-    }
-    if (!(loaded instanceof Promise)) {
-      this.lastEnv = { id, env: loaded };
-      return this.start(job, loaded);
-    }
-    const fetching = { job, revoked: false, abort: false };
-    this.fetching = fetching;
-    loaded.then(
-      (env) => {
-        this.lastEnv = { id, env };
-        this.fetched(fetching, env);
-      },
-      (error: unknown) => this.fetched(fetching, error instanceof Error ? error : new Error(String(error))),
-    );
+    if (!id || this.lastEnv?.id === id) return this.start(job, logLimit, id ? this.lastEnv!.env : process.env);
+    this.fetching = { job, logLimit, revoked: false, abort: false };
+    this.options.send({ type: 'env', id });
   }
 
-  private fetched(fetching: { job: ClaimedJob; revoked: boolean; abort: boolean }, env: Record<string, string> | Error): void {
+  private fetched(fetching: Fetching, env: Record<string, string> | Error): void {
     this.fetching = undefined;
     if (fetching.revoked || fetching.abort) {
       // Never started: a job taken back is the manager's already; one of a worker told to stop now goes back.
@@ -154,15 +147,18 @@ export class Worker {
       if (this.exitWhenIdle) this.exit();
       return;
     }
-    this.start(fetching.job, env);
+    this.start(fetching.job, fetching.logLimit, env);
   }
 
   private giveBack(job: ClaimedJob): void {
     this.options.send({ type: 'released', id: job.id, token: job.lease.token });
   }
 
-  /** `environment`: the environment to run in (captured, or this worker's), or why it could not be had. */
-  private start(job: ClaimedJob, environment: NodeJS.ProcessEnv | Error): void {
+  /**
+   * `environment`: the environment to run in (captured, or this worker's), or why it could not be
+   * had. `logLimit`: the store's log_limit, for the logs (RunLogs.open).
+   */
+  private start(job: ClaimedJob, logLimit: number, environment: NodeJS.ProcessEnv | Error): void {
     const { dataDir, logs, log } = this.options;
     const token = job.lease.token;
     const attempt = job.attempts + 1; // the claim did not count this run; its start does
@@ -174,7 +170,7 @@ export class Worker {
     let logFd: number;
     try {
       // The header names the claim: it is what shows the run started if the manager dies first.
-      logFd = logs.open(job.id, `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid} ${logs.claimMark(token)} in ${job.cwd}: ${shown}`);
+      logFd = logs.open(job.id, `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid} ${logs.claimMark(token)} in ${job.cwd}: ${shown}`, logLimit);
     } catch (error) {
       // No log, no run: output with nowhere to go would be lost (the data dir may be gone).
       this.track(job, failedCommand(`its log could not be opened: ${(error as Error).message}`), runs, startedMs);

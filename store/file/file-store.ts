@@ -30,6 +30,7 @@ import type {
   StoreChange,
 } from '../../core/ports/store.js';
 import { findArchivedJobs } from './archive.js';
+import { loadEnv } from './envs.js';
 import { dataSignature } from './file-version.js';
 import { JobFiles } from './job-files.js';
 import { outlineOf } from './outline.js';
@@ -136,6 +137,10 @@ export class FileStore implements Store {
 
   async pruneArchive(olderThanMs: number, dryRun: boolean, now?: Date): Promise<ArchivePart[]> {
     return (await import('./prune.js')).pruneArchive(this.files, olderThanMs, dryRun, now);
+  }
+
+  async env(id: string): Promise<Record<string, string>> {
+    return loadEnv(this.files.paths, id);
   }
 
   async config(): Promise<Config> {

@@ -36,7 +36,12 @@ interface OpenRun {
   sent: number;
   /** An upload of it is on its way. */
   busy: boolean;
+  /** The `log_limit` it was claimed under, when its worker was told (else it is read from the database). */
+  limit: number | undefined;
 }
+
+/** What the logs need of the store: its log rows, and its settings. */
+export type LogDatabase = Pick<PgStore, 'appendLog' | 'replaceLog' | 'readLog' | 'logRows' | 'config'>;
 
 export class PgRunLogs extends LocalRunLogs {
   private readonly runs = new Map<string, OpenRun>();
@@ -45,18 +50,40 @@ export class PgRunLogs extends LocalRunLogs {
   private limit: { bytes: number; readAt: number } | undefined;
   private ticker: NodeJS.Timeout | undefined;
 
+  /** How to reach the database; and the database, once reached. */
+  private readonly reach: () => Promise<LogDatabase>;
+  private database: Promise<LogDatabase> | undefined;
+
+  /**
+   * `database`: the store, or how to reach it when first needed. A worker passes the latter: its
+   * short runs' ends go with their outcomes through its manager, so such a worker never loads
+   * node-postgres or opens a connection (about a third of a worker's start on a 2-core machine).
+   */
   constructor(
     paths: HostPaths,
-    private readonly store: PgStore,
+    database: LogDatabase | (() => Promise<LogDatabase>),
     private readonly host: string,
   ) {
     super(paths);
+    this.reach = typeof database === 'function' ? database : async () => database;
   }
 
-  override open(id: string, header: string): number {
+  /** The database, reached on first use; a reach that failed is tried again by the next use. */
+  private db(): Promise<LogDatabase> {
+    if (this.database === undefined) {
+      const reaching = this.reach();
+      this.database = reaching;
+      reaching.catch(() => {
+        if (this.database === reaching) this.database = undefined;
+      });
+    }
+    return this.database;
+  }
+
+  override open(id: string, header: string, logLimit?: number): number {
     const start = this.sizeOf(id);
     const fd = super.open(id, header);
-    this.runs.set(id, { start, key: randomUUID(), sent: start, busy: false });
+    this.runs.set(id, { start, key: randomUUID(), sent: start, busy: false, limit: logLimit });
     this.ticker ??= setInterval(() => this.tick(), UPLOAD_EVERY_MS).unref();
     return fd;
   }
@@ -97,7 +124,7 @@ export class PgRunLogs extends LocalRunLogs {
     } else {
       const end = this.sizeOf(id);
       this.upload(async () => {
-        const limit = await this.limitBytes();
+        const limit = run.limit ?? (await this.limitBytes());
         piece = waited ? undefined : this.pieceOf(id, run, end, limit);
         if (piece === undefined) await this.sync(id, run, end, true);
       });
@@ -122,13 +149,13 @@ export class PgRunLogs extends LocalRunLogs {
   /** The log as the database holds it, every host's runs; this host's file where the database has none. */
   override async read(id: string, options: { archive?: string; lines?: number } = {}): Promise<string | undefined> {
     const { lines } = options;
-    const text = (await this.store.readLog(id)) ?? (await super.read(id));
+    const text = (await (await this.db()).readLog(id)) ?? (await super.read(id));
     return text === undefined || lines === undefined ? text : lastLines(text, lines);
   }
 
   /** `logs -f`: the job's log as the database gets it, from any host's runs. */
   stream(id: string, tailLines?: number): LogStream {
-    return new LogFollower((jobId) => this.store.logRows(jobId), id, tailLines);
+    return new LogFollower(async (jobId) => (await this.db()).logRows(jobId), id, tailLines);
   }
 
   /** Resolves once every upload begun so far has ended. */
@@ -152,7 +179,7 @@ export class PgRunLogs extends LocalRunLogs {
 
   /** Uploads a line of queuectl's own that is not part of a run going on here, as a row of its own. */
   private uploadLine(id: string, line: string): void {
-    this.upload(() => this.store.appendLog(id, this.host, `note-${randomUUID()}`, `${line}\n`));
+    this.upload(async () => (await this.db()).appendLog(id, this.host, `note-${randomUUID()}`, `${line}\n`));
   }
 
   /** The run's part of the file from where the database has it to `end`, to go with its outcome; undefined where it must be uploaded (see endRun). */
@@ -203,7 +230,7 @@ export class PgRunLogs extends LocalRunLogs {
    * is within `log_limit`; past it, the row rewritten. Before the run's end, only whole lines.
    */
   private async sync(id: string, run: OpenRun, end: number, final: boolean): Promise<void> {
-    const limit = await this.limitBytes();
+    const limit = run.limit ?? (await this.limitBytes());
     const file = this.openFile(id);
     if (file === null) return;
     try {
@@ -217,7 +244,7 @@ export class PgRunLogs extends LocalRunLogs {
       const header = headerOf(file, run.start, to);
       const output = to - (run.start + header.length);
       if (limit === 0 || output <= limit) {
-        if (to > run.sent) await this.store.appendLog(id, this.host, run.key, readAt(file, run.sent, to).toString('utf8'));
+        if (to > run.sent) await (await this.db()).appendLog(id, this.host, run.key, readAt(file, run.sent, to).toString('utf8'));
       } else {
         let from = to - limit;
         // From the first whole line of the tail, when it has one.
@@ -226,7 +253,7 @@ export class PgRunLogs extends LocalRunLogs {
         if (newline !== -1 && newline < tail.length - 1) from += newline + 1;
         const cut = from - (run.start + header.length);
         const text = `${header.toString('utf8')}${cutLine(cut, `log_limit: the database keeps the last ${limit} bytes of each run; the log file on ${this.host} has all of it`)}${readAt(file, from, to).toString('utf8')}`;
-        await this.store.replaceLog(id, this.host, run.key, text, cut);
+        await (await this.db()).replaceLog(id, this.host, run.key, text, cut);
       }
       run.sent = to;
     } finally {
@@ -234,11 +261,16 @@ export class PgRunLogs extends LocalRunLogs {
     }
   }
 
-  /** The `log_limit` setting, read again when the last read is LIMIT_FRESH_MS old; the default when the database cannot say. */
+  /**
+   * The `log_limit` setting for a run whose worker was not told it: read again when the last
+   * read is LIMIT_FRESH_MS old; the default when the database cannot say.
+   */
   private async limitBytes(): Promise<number> {
     const now = Date.now();
     if (this.limit === undefined || now - this.limit.readAt >= LIMIT_FRESH_MS) {
-      const bytes = await this.store.config().then(
+      const bytes = await this.db()
+        .then((db) => db.config())
+        .then(
         (config) => config.log_limit,
         () => this.limit?.bytes ?? DEFAULT_CONFIG.log_limit,
       );

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
@@ -273,6 +273,23 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     }
   });
 
+  test("a worker of short runs opens no connection to the database: the manager gives it the enqueue's environment, and each run's log goes with its outcome", { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host();
+    const there = shared.host();
+    const enqueued = await runCli(here.data, ['enqueue', '--file', '-'], {
+      env: { ...shared.env, QUEUECTL_HOST: here.name, GREETING: 'hello from the enqueue' },
+      input: ['a', 'b', 'c'].map((id) => `${JSON.stringify({ id, command: 'echo "$GREETING"' })}\n`).join(''),
+    });
+    assert.equal(enqueued.code, 0, describeRun(['enqueue', '--file', '-'], enqueued));
+    here.manager(1);
+    await waitFor(async () => (await here.job('c'))?.state === 'completed', { timeoutMs: 20_000, what: 'the three jobs to complete' });
+    for (const id of ['a', 'b', 'c']) assert.match((await there.ok(['logs', id])).stdout, /^hello from the enqueue$/m, `${id}: its environment, and its log on another host`);
+    const [worker] = (await here.json<{ workers: { pid: number }[] }>(['status'])).workers;
+    assert.ok(worker);
+    assert.deepEqual(databaseConnectionsOf(worker.pid, Number(new URL(url).port || 5432)), [], `worker ${worker.pid} holds no connection to the database`);
+  });
+
   test('bad input: one line, exit 2, nothing stored', { timeout: 60_000 }, async (t) => {
     const here = queue(t).host();
     for (const args of [['enqueue', '{"command":'], ['enqueue', '--id', 'a b', '--', 'true'], ['cancel', 'ghost'], ['show', 'ghost'], ['enqueue', '--after', 'ghost', '--', 'true']]) {
@@ -310,4 +327,35 @@ function readPid(data: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The TCP connections process `pid` holds to `port` (its sockets, as /proc/net/tcp and tcp6 list them), as "local -> remote" hex pairs. */
+function databaseConnectionsOf(pid: number, port: number): string[] {
+  const sockets = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode !== undefined) sockets.add(inode);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  const found: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6 here
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      const [, local, remote, , , , , , , inode] = fields;
+      if (sockets.has(inode!) && remote!.endsWith(`:${portHex}`)) found.push(`${local} -> ${remote}`);
+    }
+  }
+  return found;
 }
