@@ -146,7 +146,8 @@ export async function startManager({ store, host, config, workerScript, workerEn
           );
         }, Math.min(host.managers.renewEveryMs, STOP_CHECK_MS));
 
-  const spawnWorker = () => {
+  /** Starts a worker child; `announce`: write the registry record now (the first workers are written in one go). */
+  const spawnWorker = (announce = true) => {
     const child = fork(workerScript, [host.root], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...workerEnv } });
     const pid = child.pid;
     if (pid === undefined) {
@@ -157,7 +158,7 @@ export async function startManager({ store, host, config, workerScript, workerEn
     const entry: Child = { process: child, record: { ...processIdentity(pid), started_at: new Date(startedMs).toISOString() }, runGroup: null, leaving: false };
     children.set(pid, entry);
     dispatcher.added(pid);
-    register();
+    if (announce) register();
     child.on('message', (message: WorkerMessage) => {
       switch (message.type) {
         case 'ready':
@@ -251,7 +252,8 @@ export async function startManager({ store, host, config, workerScript, workerEn
     if (children.size === 0) void shutDown();
   });
   dispatcher.start();
-  for (let i = 0; i < count; i++) spawnWorker();
+  for (let i = 0; i < count; i++) spawnWorker(false);
+  register();
   log(`manager ${process.pid} started ${count} worker(s) on ${host.root}`);
 
   return { done, stop };

@@ -14,6 +14,9 @@ export class ManagerFiles implements ManagerRegistry {
   /** Pids are checked: a record needs no renewal. */
   readonly renewEveryMs = null;
 
+  /** What this process last wrote as each record: a record renewed unchanged is not written again. */
+  private readonly written = new Map<number, string>();
+
   /** `dir`: the data directory's `managers/`. */
   constructor(private readonly dir: string) {}
 
@@ -22,12 +25,21 @@ export class ManagerFiles implements ManagerRegistry {
     return join(this.dir, `${pid}.json`);
   }
 
+  /**
+   * Writes the record (durably: each write waits for the disk, which under load holds a
+   * manager's event loop up for milliseconds). Where records are renewed (a store many hosts
+   * share), the same record comes again every few seconds: it is already here.
+   */
   async write(record: ManagerRecord): Promise<void> {
+    const text = `${JSON.stringify(record, null, 2)}\n`;
+    if (this.written.get(record.pid) === text) return;
     mkdirInExisting(this.dir);
-    writeFileDurably(this.recordPath(record.pid), `${JSON.stringify(record, null, 2)}\n`);
+    writeFileDurably(this.recordPath(record.pid), text);
+    this.written.set(record.pid, text);
   }
 
   async remove(pid: number): Promise<void> {
+    this.written.delete(pid);
     rmSync(this.recordPath(pid), { force: true });
   }
 
