@@ -8,12 +8,17 @@ import { claimedJob } from '../../test/sample-jobs.js';
 import type { WorkerMessage } from './worker-protocol.js';
 import { Worker } from './worker.js';
 
-test("a run's outcome is sent once its log reached the store, not before", async (t) => {
+/**
+ * Logs that are one plain file in a temporary dir, its methods replaced by `overrides`;
+ * `limits`: the log_limit each run's log was opened with.
+ */
+function tempLogs(t: TestContext, overrides: Partial<RunLogs> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'queuectl-worker-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const log = join(dir, 'j.log');
+  const limits: (number | undefined)[] = [];
   const logs: RunLogs = {
-    open: () => openSync(log, 'a'),
+    open: (_id, _header, logLimit) => (limits.push(logLimit), openSync(log, 'a')),
     close: (fd) => closeSync(fd),
     claimMark: (token) => token,
     showsRun: () => true,
@@ -21,7 +26,13 @@ test("a run's outcome is sent once its log reached the store, not before", async
     note: () => undefined,
     pathOf: () => log,
     read: async () => undefined,
+    ...overrides,
   };
+  return { dir, logs, limits };
+}
+
+test("a run's outcome is sent once its log reached the store, not before", async (t) => {
+  const { dir, logs } = tempLogs(t);
   const sent: WorkerMessage[] = [];
   let flushed!: () => void;
   let flushAsked!: () => void;
@@ -52,24 +63,14 @@ test("a run's outcome is sent once its log reached the store, not before", async
 
 /** A worker whose logs end each run through `endRun`, recording what it is asked and what it sends. */
 function endingWorker(t: TestContext, endRun: NonNullable<RunLogs['endRun']>) {
-  const dir = mkdtempSync(join(tmpdir(), 'queuectl-worker-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const log = join(dir, 'j.log');
   const calls: string[] = [];
-  const logs: RunLogs = {
-    open: () => openSync(log, 'a'),
-    close: (fd) => closeSync(fd),
-    claimMark: (token) => token,
-    showsRun: () => true,
+  const { dir, logs } = tempLogs(t, {
     appendToRun: () => void calls.push('appendToRun'),
     endRun: (id, line, waitMs) => {
       calls.push(`endRun ${id} ${waitMs > 0}`);
       return endRun(id, line, waitMs);
     },
-    note: () => undefined,
-    pathOf: () => log,
-    read: async () => undefined,
-  };
+  });
   const sent: WorkerMessage[] = [];
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
@@ -141,22 +142,9 @@ test('endRun that fails: the outcome, with no piece, waits for the uploads begun
   assert.equal(finished?.type === 'finished' && 'log' in finished, false, 'no piece');
 });
 
-/** A worker whose logs are plain files in a temporary dir, recording what it sends and the limits its runs' logs were opened with. */
+/** A worker on tempLogs, recording what it sends and the limits its runs' logs were opened with. */
 function plainWorker(t: TestContext) {
-  const dir = mkdtempSync(join(tmpdir(), 'queuectl-worker-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const log = join(dir, 'j.log');
-  const limits: (number | undefined)[] = [];
-  const logs: RunLogs = {
-    open: (_id, _header, logLimit) => (limits.push(logLimit), openSync(log, 'a')),
-    close: (fd) => closeSync(fd),
-    claimMark: (token) => token,
-    showsRun: () => true,
-    appendToRun: () => undefined,
-    note: () => undefined,
-    pathOf: () => log,
-    read: async () => undefined,
-  };
+  const { dir, logs, limits } = tempLogs(t);
   const sent: WorkerMessage[] = [];
   const waiters: { type: WorkerMessage['type']; count: number; resolve: () => void }[] = [];
   const worker = new Worker(
