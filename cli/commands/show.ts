@@ -26,7 +26,7 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
   const waiting = waitingOn(job, unfinished);
   const fields: [string, string][] = Object.entries(job)
     .filter(([key]) => key !== 'lease')
-    .map(([key, value]) => [key, key === 'state' ? stateLabel(job, waiting) : showField(job, key, value, found.archive !== undefined)]);
+    .map(([key, value]) => [key, key === 'state' ? stateLabel(job, waiting) : showField(job, key, value, envNote(ctx, found.archive !== undefined))]);
   if (waiting.length > 0 && (job.state === 'pending' || job.state === 'failed')) {
     fields.push(['waiting_on', waiting.map((dependency) => `${dependency} (${unfinished.get(dependency)?.state})`).join(', ')]);
   }
@@ -41,16 +41,23 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
 
 /**
  * One field as `show` prints it. Of the environment, only the variables the job sets itself are
- * shown: the captured one is the enqueuer's whole environment, tokens and all.
+ * shown: the captured one is the enqueuer's whole environment, tokens and all; `envNote` says
+ * where it is.
  */
-function showField(job: Job, key: string, value: unknown, archived: boolean): string {
+function showField(job: Job, key: string, value: unknown, envNote: string): string {
   if (key === 'state') return stateLabel(job);
   if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) return '-';
   if (key === 'env') return Object.entries(value as Record<string, string>).map(([name, text]) => `${name}=${shellQuote(text)}`).join(' ');
-  if (key === 'env_id') return archived ? `${value} (deleted when the job left for the archive)` : `${value} (the environment of its enqueue, in envs/)`;
+  if (key === 'env_id') return `${value} (${envNote})`;
   if (key === 'command') return oneLine(String(value));
   if (Array.isArray(value)) return value.join(', ');
   return String(value);
+}
+
+/** Where the environment a job's env_id names is: the file store deletes it with the job's move to the archive, a database keeps it. */
+function envNote(ctx: CommandContext, archived: boolean): string {
+  if (ctx.choice.kind !== 'file') return 'the environment of its enqueue, in the envs table';
+  return archived ? 'deleted when the job left for the archive' : 'the environment of its enqueue, in envs/';
 }
 
 /** `queuectl logs <id> [--tail N] [-f]` */

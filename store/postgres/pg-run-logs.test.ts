@@ -129,12 +129,36 @@ if (url === undefined || url === '') {
     assert.ok(rows[0]!.text.endsWith(`${END}\n`) && file('e').endsWith(`${END}\n`));
   });
 
-  test('postgres run logs: output with a NUL byte, which a text column refuses, is never put in a cycle (it would fail every try)', async (t) => {
-    const { logs, claim, record, run } = await setup(t);
+  test("postgres run logs: a NUL byte, which a text column refuses, is in the database's copy as U+FFFD; the run's end goes with its outcome", async (t) => {
+    const { store, logs, claim, record, run, file } = await setup(t);
     const job = await claim('f');
     run('f', Buffer.from('a\0b\n'));
-    assert.equal(await logs.endRun('f', END, 2_000), undefined, 'left to the upload, which fails as it did: the file has it');
-    assert.equal((await record(job, undefined)).recorded[0]?.state, 'completed');
+    const piece = await logs.endRun('f', END, 2_000);
+    assert.ok(piece !== undefined, 'a piece, as for any short end');
+    assert.ok(file('f').includes('a\0b\n'), "the host's file keeps the byte");
+    assert.equal((await record(job, piece)).recorded[0]?.state, 'completed');
+    assert.equal(await store.readLog('f'), file('f').replaceAll('\0', '\uFFFD'));
+  });
+
+  test('postgres run logs: a NUL byte in the output of a run going on does not stop its later output from reaching the database', async (t) => {
+    const { store, logs, claim, record, file } = await setup(t);
+    const job = await claim('n');
+    const fd = logs.open('n', `--- queuectl: run 1 of 4 started by worker 7 ${logs.claimMark(randomUUID())}: true`);
+    writeSync(fd, 'before\nx\0y\n');
+    const uploaded = async (what: string) => {
+      const deadline = Date.now() + 10_000;
+      while ((await store.readLog('n')) !== file('n').replaceAll('\0', '\uFFFD')) {
+        assert.ok(Date.now() < deadline, `${what} never reached the database: ${JSON.stringify(await store.readLog('n'))}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    await uploaded('the output with the NUL byte');
+    writeSync(fd, 'after\n');
+    await uploaded('the output after it');
+    logs.close(fd);
+    await record(job, await logs.endRun('n', END, 2_000));
+    assert.equal(await store.readLog('n'), file('n').replaceAll('\0', '\uFFFD'));
+    assert.ok((await store.readLog('n'))!.endsWith(`after\n${END}\n`));
   });
 
   test('postgres run logs: a run that did not start on this host (a lost one): its end line is uploaded, no piece', async (t) => {

@@ -108,9 +108,8 @@ export class PgRunLogs extends LocalRunLogs {
    * taken in its turn among the uploads, once those begun before it (the run's own among them)
    * have ended, so that it appends to the run's row after them. It is uploaded as before
    * instead, and this resolves once that is done, when it is larger than PIECE_MAX, when the
-   * run's output passed `log_limit` (its row is rewritten), when it holds a NUL byte (which a
-   * text column refuses: in a cycle, it would fail the cycle, every try), and when `waitMs` ran
-   * out before its turn came. A manager that dies before it records the outcome never writes
+   * run's output passed `log_limit` (its row is rewritten), and when `waitMs` ran out before its
+   * turn came. A manager that dies before it records the outcome never writes
    * the piece: as when an upload fails, this host's file has the run whole.
    */
   async endRun(id: string, line: string, waitMs: number): Promise<LogPiece | undefined> {
@@ -191,8 +190,8 @@ export class PgRunLogs extends LocalRunLogs {
       const header = headerOf(file, run.start, end);
       if (limit !== 0 && end - (run.start + header.length) > limit) return undefined;
       const bytes = readAt(file, run.sent, end);
-      if (bytes.length < end - run.sent || bytes.includes(0)) return undefined;
-      return { id, host: this.host, run: run.key, text: bytes.toString('utf8') };
+      if (bytes.length < end - run.sent) return undefined;
+      return { id, host: this.host, run: run.key, text: databaseText(bytes) };
     } catch {
       return undefined; // the upload tries, as before
     } finally {
@@ -244,7 +243,7 @@ export class PgRunLogs extends LocalRunLogs {
       const header = headerOf(file, run.start, to);
       const output = to - (run.start + header.length);
       if (limit === 0 || output <= limit) {
-        if (to > run.sent) await (await this.db()).appendLog(id, this.host, run.key, readAt(file, run.sent, to).toString('utf8'));
+        if (to > run.sent) await (await this.db()).appendLog(id, this.host, run.key, databaseText(readAt(file, run.sent, to)));
       } else {
         let from = to - limit;
         // From the first whole line of the tail, when it has one.
@@ -252,7 +251,7 @@ export class PgRunLogs extends LocalRunLogs {
         const newline = tail.indexOf(10);
         if (newline !== -1 && newline < tail.length - 1) from += newline + 1;
         const cut = from - (run.start + header.length);
-        const text = `${header.toString('utf8')}${cutLine(cut, `log_limit: the database keeps the last ${limit} bytes of each run; the log file on ${this.host} has all of it`)}${readAt(file, from, to).toString('utf8')}`;
+        const text = `${databaseText(header)}${cutLine(cut, `log_limit: the database keeps the last ${limit} bytes of each run; the log file on ${this.host} has all of it`)}${databaseText(readAt(file, from, to))}`;
         await (await this.db()).replaceLog(id, this.host, run.key, text, cut);
       }
       run.sent = to;
@@ -295,6 +294,15 @@ export class PgRunLogs extends LocalRunLogs {
       return null;
     }
   }
+}
+
+/**
+ * Output as the database's text column takes it: UTF-8, with what is not UTF-8 as U+FFFD, and a
+ * NUL byte (which the column refuses: the upload failed, and every later one of the run with it)
+ * as U+FFFD too. This host's file keeps the bytes as they were.
+ */
+function databaseText(bytes: Buffer): string {
+  return bytes.toString('utf8').replaceAll('\0', '\uFFFD');
 }
 
 /** The bytes of the file from `from` to `to`. */

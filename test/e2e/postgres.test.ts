@@ -285,6 +285,7 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     here.manager(1);
     await waitFor(async () => (await here.job('c'))?.state === 'completed', { timeoutMs: 20_000, what: 'the three jobs to complete' });
     for (const id of ['a', 'b', 'c']) assert.match((await there.ok(['logs', id])).stdout, /^hello from the enqueue$/m, `${id}: its environment, and its log on another host`);
+    assert.match((await there.ok(['show', 'a'])).stdout, /^env_id +[0-9a-f]{32} \(the environment of its enqueue, in the envs table\)$/m);
     const [worker] = (await here.json<{ workers: { pid: number }[] }>(['status'])).workers;
     assert.ok(worker);
     assert.deepEqual(databaseConnectionsOf(worker.pid, Number(new URL(url).port || 5432)), [], `worker ${worker.pid} holds no connection to the database`);
