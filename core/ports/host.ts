@@ -18,8 +18,13 @@ export interface RunLogs {
   claimMark(token: string): string;
   /** Whether the job's log has the header of the run claimed with `token`: that run started. */
   showsRun(id: string, token: string): boolean;
-  /** Appends a line of queuectl's own to the log of a job that ran, wherever its log went; nothing when it has none. */
-  appendToRun(id: string, line: string): void;
+  /**
+   * Appends a line of queuectl's own to the log of a job that ran, wherever its log went; nothing
+   * when it has none. `lostRun`: the claim of the run the line ends, when no worker ends it (its
+   * worker died): a store many hosts share then gets that run's part of this host's log, from its
+   * header on, what its worker had not sent with it.
+   */
+  appendToRun(id: string, line: string, lostRun?: string): void;
   /**
    * Ends the job's run with `line` as appendToRun does, where a store many hosts share has the
    * logs (absent where the log file is all). Resolves once the run's log is in the store, within

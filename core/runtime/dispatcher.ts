@@ -469,7 +469,7 @@ export class Dispatcher {
       if (job) log(describeRecorded(job, run));
       else log(`${run.id}: ${result.lostClaims[index]}; this run's outcome is dropped (${describeOutcome(run.outcome)})`);
       // A run that ended with its worker has no line of its own saying how: say it here.
-      if (job && run.outcome.kind === 'lost') this.noteLostRun(job);
+      if (job && run.outcome.kind === 'lost') this.noteLostRun(job, run.token);
     });
     for (const job of result.canceled) log(`${job.id}: ${job.last_error}`);
     for (const run of result.lost) this.revoke(run, run.because === 'canceled' ? 'it was canceled' : 'the job was taken back');
@@ -478,7 +478,7 @@ export class Dispatcher {
     if (result.recovered.length > 0) {
       for (const { job, token } of result.recovered) {
         log(`took back ${job.id}: ${job.last_error ?? 'its claim had not started'} -> ${job.state}`);
-        if (job.state === 'failed' || job.state === 'dead') this.noteLostRun(job);
+        if (job.state === 'failed' || job.state === 'dead') this.noteLostRun(job, token);
         this.revoke({ id: job.id, token }, 'its lease ran out');
       }
       const killed = killRunsByToken(result.recovered.map(({ token }) => token));
@@ -526,12 +526,12 @@ export class Dispatcher {
     this.options.revoke(run.pid, ref, reason);
   }
 
-  /** The job's log says how its last run ended: lost, with why. */
-  private noteLostRun(job: Job): void {
+  /** The job's log says how its last run (the claim `token`) ended: lost, with why. */
+  private noteLostRun(job: Job, token: string): void {
     const why = (job.last_error ?? '').replace(/^worker lost: /, '');
     const line = `--- queuectl: run ${job.attempts} of ${job.max_retries + 1} lost: ${why}`;
     try {
-      this.options.logs.appendToRun(job.id, line);
+      this.options.logs.appendToRun(job.id, line, token);
     } catch {
       // No log (it never got to open one): nothing to add to.
     }

@@ -161,6 +161,75 @@ if (url === undefined || url === '') {
     assert.ok((await store.readLog('n'))!.endsWith(`after\n${END}\n`));
   });
 
+  /** A run of job `id` begun by the worker side `logs` under claim `token`, which wrote `output` and then died: its uploads end there. */
+  const diedWhileRunning = async (logs: PgRunLogs, id: string, token: string, output: string) => {
+    const fd = logs.open(id, `--- queuectl: run 1 of 4 started by worker 7 ${logs.claimMark(token)}: true`);
+    writeSync(fd, output);
+    logs.close(fd);
+    await logs.flushed(); // what it had sent is there; no more comes from it
+  };
+  const LOST = '--- queuectl: run 1 of 4 lost: worker 7 was killed by SIGKILL';
+
+  test("postgres run logs: a run whose worker died: the manager's lost line brings the rest of the run from this host's file, in the run's own row", async (t) => {
+    const { store, logs, file } = await setup(t);
+    const token = randomUUID();
+    const fd = logs.open('l', `--- queuectl: run 1 of 4 started by worker 7 ${logs.claimMark(token)}: true`);
+    writeSync(fd, 'first\n');
+    const deadline = Date.now() + 10_000;
+    while ((await store.readLog('l')) !== file('l')) {
+      assert.ok(Date.now() < deadline, 'the first line was never uploaded');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await logs.flushed();
+    writeSync(fd, 'second\n'); // written just before the worker died: never uploaded by it
+    logs.close(fd);
+    // The manager: another process on this host, with logs of its own.
+    const manager = new PgRunLogs(hostPaths(join(logs.pathOf('l'), '..', '..')), store, 'host-a');
+    manager.appendToRun('l', LOST, token);
+    await manager.uploaded();
+    assert.equal(await store.readLog('l'), file('l'));
+    assert.ok(file('l').endsWith(`first\nsecond\n${LOST}\n`));
+    assert.equal((await store.logRows('l')).length, 1, "one row: the run's, brought up to date");
+  });
+
+  test('postgres run logs: a run whose worker died before its first upload gets its row from the lost line; past log_limit, its tail', async (t) => {
+    const { store, logs, file } = await setup(t);
+    await store.setConfig('log_limit', 1024);
+    const manager = new PgRunLogs(hostPaths(join(logs.pathOf('x'), '..', '..')), store, 'host-a');
+    const short = randomUUID();
+    await diedWhileRunning(logs, 'm', short, 'only line\n');
+    manager.appendToRun('m', LOST, short);
+    await manager.uploaded();
+    assert.equal(await store.readLog('m'), file('m'));
+
+    const long = randomUUID();
+    await diedWhileRunning(logs, 'o', long, `${'z'.repeat(99)}\n`.repeat(20));
+    manager.appendToRun('o', LOST, long);
+    await manager.uploaded();
+    const rows = await store.logRows('o');
+    assert.equal(rows.length, 1);
+    assert.ok(rows[0]!.cut > 0, 'cut to log_limit');
+    assert.ok(rows[0]!.text.startsWith('--- queuectl: run 1 of 4 started by worker 7'), 'the header stays');
+    assert.match(rows[0]!.text, /bytes of this run's output cut \(log_limit/);
+    assert.ok(rows[0]!.text.endsWith(`${LOST}\n`));
+  });
+
+  test("postgres run logs: a lost run that is not in this host's file (it ran on another host): the lost line alone", async (t) => {
+    const { store, logs, file } = await setup(t);
+    logs.appendToRun('p', LOST, randomUUID());
+    await logs.uploaded();
+    assert.equal(await store.readLog('p'), `${LOST}\n`, 'no file here: the line, to the log on the other host');
+    const fd = logs.open('q', `--- queuectl: run 1 of 4 started by worker 7 ${logs.claimMark(randomUUID())}: true`);
+    writeSync(fd, 'ran here\n');
+    logs.close(fd);
+    logs.appendToRun('q', END);
+    const manager = new PgRunLogs(hostPaths(join(logs.pathOf('q'), '..', '..')), store, 'host-a');
+    manager.appendToRun('q', LOST, randomUUID()); // its next run, on another host
+    await Promise.all([logs.uploaded(), manager.uploaded()]);
+    assert.equal(await store.readLog('q'), file('q'), "the run of this host, then the other's lost line");
+    assert.equal((await store.logRows('q')).length, 2);
+  });
+
   test('postgres run logs: a run that did not start on this host (a lost one): its end line is uploaded, no piece', async (t) => {
     const { store, logs } = await setup(t);
     logs.note('g', '--- queuectl: enqueued');

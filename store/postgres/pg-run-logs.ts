@@ -8,7 +8,7 @@
  * The end of a short run goes with its outcome rather than on its own (see endRun).
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { DEFAULT_CONFIG } from '../../core/rules/config.js';
 import type { LogPiece, LogStream } from '../../core/ports/host.js';
 import { LocalRunLogs } from '../local/run-logs.js';
@@ -22,6 +22,13 @@ const LIMIT_FRESH_MS = 10_000;
 const UPLOAD_EVERY_MS = 1_000;
 /** Output without a line end is sent as it is once this much of it waits (a progress bar, a binary). */
 const PARTIAL_LINE_MAX = 64 * 1024;
+/** The most of a lost run (its worker died) that its manager reads from the file to send: the last bytes, past it. */
+const LOST_RUN_MAX = 16 * 1024 * 1024;
+/** How a run's header line begins (see Worker.start), and how far back from its claim mark its start is looked for. */
+const RUN_HEADER = '--- queuectl: run ';
+const HEADER_MAX = 8192;
+/** How much of a log is read at a time when looking for a run's header from the end. */
+const SEARCH_CHUNK = 64 * 1024;
 /**
  * The most of a run's end that goes with its outcome (see endRun): the manager's dispatch cycle
  * carries it, for every run it records at once, and a larger one would slow the claims it makes.
@@ -41,7 +48,7 @@ interface OpenRun {
 }
 
 /** What the logs need of the store: its log rows, and its settings. */
-export type LogDatabase = Pick<PgStore, 'appendLog' | 'replaceLog' | 'readLog' | 'logRows' | 'config'>;
+export type LogDatabase = Pick<PgStore, 'appendLog' | 'replaceLog' | 'replaceRunLog' | 'readLog' | 'logRows' | 'config'>;
 
 export class PgRunLogs extends LocalRunLogs {
   private readonly runs = new Map<string, OpenRun>();
@@ -88,12 +95,13 @@ export class PgRunLogs extends LocalRunLogs {
     return fd;
   }
 
-  override appendToRun(id: string, line: string): void {
+  override appendToRun(id: string, line: string, lostRun?: string): void {
     super.appendToRun(id, line);
     const run = this.ended(id);
     if (run === undefined) {
-      // A run that did not start here (a lost one, noted by its manager): the line alone.
-      this.uploadLine(id, line);
+      // Not a run of this process: one whose worker died (its manager says so), or a line alone.
+      if (lostRun !== undefined) this.upload(() => this.syncLost(id, lostRun, line));
+      else this.uploadLine(id, line);
       return;
     }
     // Where the run's part ends is taken now: by the time its upload's turn comes, a next run of the job may have begun after it.
@@ -178,7 +186,44 @@ export class PgRunLogs extends LocalRunLogs {
 
   /** Uploads a line of queuectl's own that is not part of a run going on here, as a row of its own. */
   private uploadLine(id: string, line: string): void {
-    this.upload(async () => (await this.db()).appendLog(id, this.host, `note-${randomUUID()}`, `${line}\n`));
+    this.upload(() => this.sendLine(id, line));
+  }
+
+  private async sendLine(id: string, line: string): Promise<void> {
+    await (await this.db()).appendLog(id, this.host, `note-${randomUUID()}`, `${line}\n`);
+  }
+
+  /**
+   * The run of claim `token`, whose worker died, from this host's file to the database: from its
+   * header (which names the claim) to the end, which is `line`, the lost line just appended. It
+   * replaces what the worker had sent of it (the row that begins with that header), else it is a
+   * row of its own. A run that is not in this file (it ran on another host): `line` alone.
+   */
+  private async syncLost(id: string, token: string, line: string): Promise<void> {
+    const file = this.openFile(id);
+    const start = file === null ? -1 : runStart(file, this.claimMark(token));
+    if (start === -1) {
+      if (file !== null) closeSync(file);
+      return this.sendLine(id, line);
+    }
+    try {
+      const end = fstatSync(file!).size;
+      const header = headerOf(file!, start, end);
+      const limit = await this.limitBytes();
+      const keep = limit === 0 ? LOST_RUN_MAX : Math.min(limit, LOST_RUN_MAX);
+      const row =
+        end - (start + header.length) <= keep
+          ? { text: databaseText(readAt(file!, start, end)), cut: 0 }
+          : cutRow(file!, start, header, end, keep, keep === limit ? this.limitNote(limit) : `the database takes the last ${keep} bytes of a run whose worker died; the log file on ${this.host} has all of it`);
+      await (await this.db()).replaceRunLog(id, this.host, databaseText(header), `lost-${token}`, row.text, row.cut);
+    } finally {
+      closeSync(file!);
+    }
+  }
+
+  /** The line that says a run's row was cut to `log_limit`. */
+  private limitNote(limit: number): string {
+    return `log_limit: the database keeps the last ${limit} bytes of each run; the log file on ${this.host} has all of it`;
   }
 
   /** The run's part of the file from where the database has it to `end`, to go with its outcome; undefined where it must be uploaded (see endRun). */
@@ -245,13 +290,7 @@ export class PgRunLogs extends LocalRunLogs {
       if (limit === 0 || output <= limit) {
         if (to > run.sent) await (await this.db()).appendLog(id, this.host, run.key, databaseText(readAt(file, run.sent, to)));
       } else {
-        let from = to - limit;
-        // From the first whole line of the tail, when it has one.
-        const tail = readAt(file, from, to);
-        const newline = tail.indexOf(10);
-        if (newline !== -1 && newline < tail.length - 1) from += newline + 1;
-        const cut = from - (run.start + header.length);
-        const text = `${databaseText(header)}${cutLine(cut, `log_limit: the database keeps the last ${limit} bytes of each run; the log file on ${this.host} has all of it`)}${databaseText(readAt(file, from, to))}`;
+        const { text, cut } = cutRow(file, run.start, header, to, limit, this.limitNote(limit));
         await (await this.db()).replaceLog(id, this.host, run.key, text, cut);
       }
       run.sent = to;
@@ -294,6 +333,44 @@ export class PgRunLogs extends LocalRunLogs {
       return null;
     }
   }
+}
+
+/**
+ * The row of a run (its header at `start`) whose output up to `to` is more than `keep` bytes: the
+ * header, a line saying how many bytes were cut and why, and the last `keep` bytes from the
+ * first whole line among them.
+ */
+function cutRow(fd: number, start: number, header: Buffer, to: number, keep: number, why: string): { text: string; cut: number } {
+  let from = to - keep;
+  const tail = readAt(fd, from, to);
+  const newline = tail.indexOf(10);
+  if (newline !== -1 && newline < tail.length - 1) from += newline + 1;
+  const cut = from - (start + header.length);
+  return { text: `${databaseText(header)}${cutLine(cut, why)}${databaseText(readAt(fd, from, to))}`, cut };
+}
+
+/**
+ * Where the header line of the run that `mark` (its claim) names starts in the file, or -1: the
+ * last line that begins as a run's header and holds the mark, looked for from the end back.
+ */
+function runStart(fd: number, mark: string): number {
+  const needle = Buffer.from(mark);
+  let end = fstatSync(fd).size;
+  while (end > 0) {
+    const from = Math.max(0, end - SEARCH_CHUNK);
+    const at = readAt(fd, from, end).lastIndexOf(needle);
+    if (at === -1) {
+      if (from === 0) return -1;
+      end = from + needle.length - 1; // a mark across the chunks' border is found in the next
+      continue;
+    }
+    const position = from + at;
+    const before = readAt(fd, Math.max(0, position - HEADER_MAX), position);
+    const lineStart = position - before.length + before.lastIndexOf(10) + 1;
+    if (readAt(fd, lineStart, lineStart + RUN_HEADER.length).toString('utf8') === RUN_HEADER) return lineStart;
+    end = position + needle.length - 1; // the mark in a run's output: look before it
+  }
+  return -1;
 }
 
 /**

@@ -679,6 +679,19 @@ export class PgStore implements Store {
     );
   }
 
+  /**
+   * Writes the row of a run of `host` that begins with `header` anew: `text`, which keeps the
+   * run's output from byte `cut` on; makes it, under `run`, where there is none.
+   */
+  async replaceRunLog(jobId: string, host: string, header: string, run: string, text: string, cut: number): Promise<void> {
+    await this.query(
+      `WITH updated AS (UPDATE ${this.s}.logs SET text = $5, cut = $6 WHERE job_id = $1 AND host = $2 AND starts_with(text, $3) RETURNING 1)
+       INSERT INTO ${this.s}.logs (job_id, host, run, text, cut) SELECT $1, $2, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM updated)
+       ON CONFLICT (job_id, host, run) DO UPDATE SET text = EXCLUDED.text, cut = EXCLUDED.cut`,
+      [jobId, host, header, run, text, cut],
+    );
+  }
+
   /** A job's log as the database holds it: every host's runs, in the order they began; undefined when there is none. */
   async readLog(jobId: string): Promise<string | undefined> {
     const rows = await this.logRows(jobId);

@@ -178,6 +178,24 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     killGroup(doomed.pid);
   });
 
+  test("a job that kills its worker: on another host, its log shows the run's output, then the line saying it was lost", { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host();
+    const there = shared.host();
+    // The worker is the parent of the run's sh; killed, it never sends the run's output on.
+    await here.ok(['enqueue', '--id', 'wrecker', '--max-retries', '0', '--command', 'echo "last words"; kill -9 $PPID; sleep 5']);
+    here.manager(1);
+    await waitFor(async () => (await here.job('wrecker'))?.state === 'dead', { timeoutMs: 20_000, what: 'the job to end dead' });
+    const log = await waitFor(
+      async () => {
+        const text = (await there.ok(['logs', 'wrecker'])).stdout;
+        return /lost: worker \d+ was killed by SIGKILL/.test(text) ? text : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the lost line in the log on the other host' },
+    );
+    assert.match(log, /^--- queuectl: run 1 of 1 started [^\n]*\nlast words\n--- queuectl: run 1 of 1 lost: worker \d+ was killed by SIGKILL\n$/);
+  });
+
   test('cancel from another host stops the run where it runs', { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const runner = shared.host();
