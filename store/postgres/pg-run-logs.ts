@@ -201,23 +201,21 @@ export class PgRunLogs extends LocalRunLogs {
    */
   private async syncLost(id: string, token: string, line: string): Promise<void> {
     const file = this.openFile(id);
-    const start = file === null ? -1 : runStart(file, this.claimMark(token));
-    if (start === -1) {
-      if (file !== null) closeSync(file);
-      return this.sendLine(id, line);
-    }
+    if (file === null) return this.sendLine(id, line);
     try {
-      const end = fstatSync(file!).size;
-      const header = headerOf(file!, start, end);
+      const start = runStart(file, this.claimMark(token));
+      if (start === -1) return await this.sendLine(id, line);
+      const end = fstatSync(file).size;
+      const header = headerOf(file, start, end);
       const limit = await this.limitBytes();
       const keep = limit === 0 ? LOST_RUN_MAX : Math.min(limit, LOST_RUN_MAX);
       const row =
         end - (start + header.length) <= keep
-          ? { text: databaseText(readAt(file!, start, end)), cut: 0 }
-          : cutRow(file!, start, header, end, keep, keep === limit ? this.limitNote(limit) : `the database takes the last ${keep} bytes of a run whose worker died; the log file on ${this.host} has all of it`);
+          ? { text: databaseText(readAt(file, start, end)), cut: 0 }
+          : cutRow(file, start, header, end, keep, keep === limit ? this.limitNote(limit) : `the database takes the last ${keep} bytes of a run whose worker died; the log file on ${this.host} has all of it`);
       await (await this.db()).replaceRunLog(id, this.host, databaseText(header), `lost-${token}`, row.text, row.cut);
     } finally {
-      closeSync(file!);
+      closeSync(file);
     }
   }
 
