@@ -8,6 +8,16 @@ export const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
+/** The median of each figure over the baseline measured with it (runs paired by index). */
+export function medianRatio(figures: readonly number[], baselines: readonly number[]): number {
+  return median(figures.map((figure, i) => figure / baselines[i]!));
+}
+
+/** Runs paired by index, for the closing line of a bench: `baseline → figure, …`. */
+export function pairs(baselines: readonly number[], figures: readonly number[]): string {
+  return baselines.map((baseline, i) => `${baseline.toFixed(0)} → ${figures[i]!.toFixed(0)}`).join(', ');
+}
+
 /** Jobs per second of spawning `sh -c true` at the given concurrency. */
 export async function spawnRate(count: number, concurrency: number): Promise<number> {
   const started = performance.now();

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { median, nodeStartMs, row, spawnRate } from './bench-lib.js';
+import { median, medianRatio, nodeStartMs, pairs, row, spawnRate } from './bench-lib.js';
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
@@ -103,7 +103,7 @@ export async function benchPostgres(url: string): Promise<void> {
     }
     const rawRate = median(spawnRates);
     const drainRate = median(drainRates);
-    const drainRatio = median(drainRates.map((rate, i) => rate / spawnRates[i]!));
+    const drainRatio = medianRatio(drainRates, spawnRates);
 
     const pickups: number[] = [];
     {
@@ -136,7 +136,7 @@ export async function benchPostgres(url: string): Promise<void> {
       backlogRates.push(JOBS / (await beside.run()));
     }
     const backlogRate = median(backlogRates);
-    const backlogRatio = median(pairedRates.map((rate, i) => rate / backlogRates[i]!));
+    const backlogRatio = medianRatio(pairedRates, backlogRates);
 
     const enqueues: number[] = [];
     const nodeStarts: number[] = [];
@@ -151,7 +151,7 @@ export async function benchPostgres(url: string): Promise<void> {
     }
     const enqueueMs = median(enqueues);
     const nodeStart = median(nodeStarts);
-    const enqueueRatio = median(enqueues.map((ms, i) => ms / nodeStarts[i]!));
+    const enqueueRatio = medianRatio(enqueues, nodeStarts);
 
     console.log(row('figure', 'value', 'baseline', 'ratio', 'goal'));
     console.log(row('drain (true jobs)', `${drainRate.toFixed(0)}/s`, `${rawRate.toFixed(0)}/s spawn`, drainRatio.toFixed(2), '≥ 0.5× spawn rate'));
@@ -159,9 +159,9 @@ export async function benchPostgres(url: string): Promise<void> {
     console.log(row(`drain with ${BACKLOG.toLocaleString('en')} waiting`, `${backlogRate.toFixed(0)}/s`, `${median(pairedRates).toFixed(0)}/s none`, backlogRatio.toFixed(2), '≤ 1.5× slower'));
     console.log(row('enqueue (one job)', `${enqueueMs.toFixed(0)} ms`, `${nodeStart.toFixed(0)} ms node`, enqueueRatio.toFixed(2), '≤ 2.5× node -e 0'));
     console.log(
-      `\nruns, in pairs (baseline → figure): spawn → drain ${spawnRates.map((r, i) => `${r.toFixed(0)} → ${drainRates[i]!.toFixed(0)}`).join(', ')}/s; ` +
-        `none → with the backlog ${pairedRates.map((r, i) => `${r.toFixed(0)} → ${backlogRates[i]!.toFixed(0)}`).join(', ')}/s; pickup ${pickups.map((p) => p.toFixed(0)).join(', ')} ms; ` +
-        `node -e 0 → enqueue ${nodeStarts.map((p, i) => `${p.toFixed(0)} → ${enqueues[i]!.toFixed(0)}`).join(', ')} ms`,
+      `\nruns, in pairs (baseline → figure): spawn → drain ${pairs(spawnRates, drainRates)}/s; ` +
+        `none → with the backlog ${pairs(pairedRates, backlogRates)}/s; pickup ${pickups.map((p) => p.toFixed(0)).join(', ')} ms; ` +
+        `node -e 0 → enqueue ${pairs(nodeStarts, enqueues)} ms`,
     );
   } finally {
     for (const manager of managers) {

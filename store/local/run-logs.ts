@@ -22,7 +22,7 @@ export class LocalRunLogs implements RunLogs {
     return logShowsRun(this.paths, id, token);
   }
 
-  appendToRun(id: string, line: string, _lostRun?: string): void {
+  appendToRun(id: string, line: string): void {
     try {
       appendOwnLine(this.pathOf(id), line, false);
     } catch (error) {

@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, utimesSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, watch, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Worker } from 'node:worker_threads';
@@ -23,6 +23,7 @@ import {
   cliOk,
   hasStarted,
   killGroup,
+  openFiles,
   processAlive,
   readDlqFile,
   readQueueFile,
@@ -795,21 +796,6 @@ test('40 enqueue processes, two managers, dlq retry and config set at once: noth
   const byManager = managers.map((manager) => log.filter((run) => run.event === 'start' && workerManagers.get(run.worker) === manager.pid).length);
   t.diagnostic(`${report.acquisitions} lock acquisitions, none overlapping; runs per manager: ${byManager.join(', ')}`);
 });
-
-/** The paths a process has open (/proc/<pid>/fd); none once it is gone. */
-function openFiles(pid: number): string[] {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
-      try {
-        return [readlinkSync(`/proc/${pid}/fd/${fd}`)];
-      } catch {
-        return []; // closed meanwhile
-      }
-    });
-  } catch {
-    return [];
-  }
-}
 
 /** The state letter of /proc/<pid>/stat: R, S, T (stopped), Z…; '' when gone. */
 function processState(pid: number): string {

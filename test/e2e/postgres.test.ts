@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import type { Job } from '../../core/rules/job.js';
-import { CLI, describeRun, killGroup, processAlive, runCli, startManager, tempDataDir, tempDir, waitFor, withDeadline, type CliResult } from '../helpers.js';
+import { CLI, describeRun, killGroup, openFiles, processAlive, runCli, startManager, tempDataDir, tempDir, waitFor, withDeadline, type CliResult } from '../helpers.js';
 
 const url = process.env.QUEUECTL_TEST_POSTGRES ?? '';
 
@@ -350,16 +350,7 @@ function readPid(data: string): number | undefined {
 
 /** The TCP connections process `pid` holds to `port` (its sockets, as /proc/net/tcp and tcp6 list them), as "local -> remote" hex pairs. */
 function databaseConnectionsOf(pid: number, port: number): string[] {
-  const sockets = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-      if (inode !== undefined) sockets.add(inode);
-    } catch {
-      // closed meanwhile
-    }
-  }
+  const sockets = new Set(openFiles(pid).flatMap((target) => /^socket:\[(\d+)\]$/.exec(target)?.[1] ?? []));
   const portHex = port.toString(16).toUpperCase().padStart(4, '0');
   const found: string[] = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
