@@ -111,6 +111,20 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     assert.equal(Buffer.byteLength((await there.ok(['logs', 'loud'])).stdout) > 4_000_000, true, 'all of it');
   });
 
+  test('output with a NUL byte: on another host, logs shows it as U+FFFD, and the output after it, short run or long; the host that ran it keeps the byte', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host();
+    const there = shared.host();
+    await here.ok(['enqueue', '--id', 'short', '--command', "printf 'a\\0b\\n'; echo after"]);
+    // Past a second: its output goes up while it runs, the NUL byte among it.
+    await here.ok(['enqueue', '--id', 'long', '--command', "echo before; printf 'x\\0y\\n'; sleep 1.5; echo after"]);
+    here.manager(2);
+    await there.ok(['wait', 'short', 'long', '--timeout', '30s']);
+    assert.match((await there.ok(['logs', 'short'])).stdout, /\na\uFFFDb\nafter\n--- queuectl: run 1 of 4 exited with code 0 after [\d.]+ s\n$/);
+    assert.match((await there.ok(['logs', 'long'])).stdout, /\nbefore\nx\uFFFDy\nafter\n--- queuectl: run 1 of 4 exited with code 0 after [\d.]+ s\n$/);
+    assert.ok(readFileSync(join(here.data, 'logs', 'short.log'), 'utf8').includes('a\0b\n'), "the host's file has the byte");
+  });
+
   test('log_limit: the database keeps the tail of each run, saying how much was cut; the host that ran it keeps all', { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const here = shared.host();
