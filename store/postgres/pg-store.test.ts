@@ -34,6 +34,22 @@ if (url === undefined || url === '') {
     await other.close();
   });
 
+  test('postgres store: its sessions have the server end a transaction left waiting 10 s for its next statement; the URL has the last word', async (t) => {
+    const setting = async (storeUrl: string) => {
+      const store = new PgStore({ url: storeUrl, schema: `queuectl_test_${randomBytes(6).toString('hex')}` });
+      t.after(() => store.close());
+      // The pool's own connection, as every statement of the store gets one.
+      const client = await (store as unknown as { pool: pg.Pool }).pool.connect();
+      try {
+        return (await client.query<{ idle_in_transaction_session_timeout: string }>('SHOW idle_in_transaction_session_timeout')).rows[0]!.idle_in_transaction_session_timeout;
+      } finally {
+        client.release();
+      }
+    };
+    assert.equal(await setting(url), '10s');
+    assert.equal(await setting(`${url}${url.includes('?') ? '&' : '?'}idle_in_transaction_session_timeout=60000`), '1min');
+  });
+
   test('postgres store: two enqueues of one id at once: the one that loses says the id is taken, as any taken id is said', async (t) => {
     const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
     const store = new PgStore({ url, schema });

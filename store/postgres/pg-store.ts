@@ -64,6 +64,9 @@ const RETENTION_CHECK_MS = 1_000;
 /** How often a store looks for leases that ran out, at most. */
 const EXPIRED_CHECK_MS = 1_000;
 
+/** How long the server lets a transaction of queuectl's wait for its next statement before it ends it (see the pool's options). */
+export const IDLE_IN_TRANSACTION_MS = 10_000;
+
 /** The channel every queuectl store of a database notifies on; the payload names the schema. */
 const CHANNEL = 'queuectl_changes';
 
@@ -128,7 +131,19 @@ export class PgStore implements Store {
     this.location = describeUrl(options.url, this.schema);
     // An idle client that loses its connection (the server restarted) emits 'error' on the pool;
     // unhandled, it would end the process. The next query connects again.
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.connections ?? 4, allowExitOnIdle: true, connectionTimeoutMillis: 8_000 });
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.connections ?? 4,
+      allowExitOnIdle: true,
+      connectionTimeoutMillis: 8_000,
+      // A host cut off in the middle of a transaction (power, network) leaves it open on the
+      // server, its locks held: the rows it locked would be skipped by every other host's claims
+      // and takeovers of leases, and a queue limit's lock waited on, until the server noticed the
+      // connection dead (hours, with TCP's defaults). The server ends such a transaction once it
+      // has waited this long for its next statement; queuectl's own wait milliseconds. A
+      // `?idle_in_transaction_session_timeout=MS` in the URL has the last word.
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    });
     this.pool.on('error', () => undefined);
   }
 

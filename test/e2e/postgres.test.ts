@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import type { Job } from '../../core/rules/job.js';
+import { startRelay } from '../network-cut.js';
 import { CLI, describeRun, killGroup, openFiles, processAlive, runCli, startManager, tempDataDir, tempDir, waitFor, withDeadline, type CliResult } from '../helpers.js';
 
 const url = process.env.QUEUECTL_TEST_POSTGRES ?? '';
@@ -27,10 +28,13 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
       await client.end();
     });
     const env = { QUEUECTL_STORE: `${url}${url.includes('?') ? '&' : '?'}schema=${schema}` };
-    /** A host: a data directory of its own on the shared queue, and a name of its own (QUEUECTL_HOST). */
-    const host = (name = `host-${randomBytes(3).toString('hex')}`) => {
+    /**
+     * A host: a data directory of its own on the shared queue, and a name of its own (QUEUECTL_HOST).
+     * `server`: the database's URL as this host reaches it, when not directly (through a relay).
+     */
+    const host = (name = `host-${randomBytes(3).toString('hex')}`, server = url) => {
       const data = tempDataDir(t);
-      const hostEnv = { ...env, QUEUECTL_HOST: name };
+      const hostEnv = { QUEUECTL_STORE: `${server}${server.includes('?') ? '&' : '?'}schema=${schema}`, QUEUECTL_HOST: name };
       const run = (args: readonly string[], input?: string) => runCli(data, args, { env: hostEnv, ...(input === undefined ? {} : { input }) });
       const ok = async (args: readonly string[], input?: string) => {
         const result = await run(args, input);
@@ -44,7 +48,7 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
       };
       return { name, data, run, ok, json, job, manager: (count: number) => startManager(t, data, count, hostEnv) };
     };
-    return { env, host };
+    return { env, schema, host };
   }
 
   test('lifecycle: enqueue, a manager runs the jobs, list, show, status, and logs from any host', { timeout: 60_000 }, async (t) => {
@@ -190,6 +194,42 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     assert.equal(job.attempts, 2, 'the lost run counts');
     assert.match((await second.ok(['logs', 'survivor'])).stdout, /run 2 of 4 started/);
     killGroup(doomed.pid);
+  });
+
+  test('a host cut off in the middle of a transaction: the server ends it within 10 s, and a manager on another host takes its job back', { timeout: 90_000 }, async (t) => {
+    const server = new URL(url);
+    const relay = await startRelay(server.hostname, Number(server.port || 5432));
+    t.after(() => relay.close());
+    const throughRelay = new URL(url);
+    throughRelay.port = String(relay.port);
+    const shared = queue(t);
+    const cutOff = shared.host('cut-off', throughRelay.toString());
+    const other = shared.host();
+    await other.ok(['config', 'set', 'lease', '2']);
+    // Hangs on its first run; completes on the next.
+    await other.ok(['enqueue', '--id', 'survivor', '--', 'sh', '-c', 'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep 600; fi']);
+    const doomed = cutOff.manager(1);
+    await waitFor(async () => (await other.job('survivor'))?.started_at != null, { timeoutMs: 20_000, what: 'the first run to start' });
+    // Its next cycle renews the run's lease: it locks the job's row, and the host is cut off before the COMMIT.
+    await withDeadline(relay.cutAfter('FOR UPDATE'), 10_000, 'a cycle of the host to be cut off');
+    process.kill(doomed.pid, 'SIGKILL'); // and gone: its worker kills the run; the server hears of none of it
+    await withDeadline(doomed.exited, 10_000, 'the killed manager to exit');
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    t.after(() => admin.end());
+    const open = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE '%FOR UPDATE%' AND query LIKE $1`, [`%${shared.schema}%`]);
+    assert.equal(open.rows[0].n, 1, 'the cut-off host left a transaction open, holding the lock on the job');
+    const cutAt = Date.now();
+    other.manager(1);
+    const job = await waitFor(
+      async () => {
+        const found = await other.job('survivor');
+        return found?.state === 'completed' ? found : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the job to complete on the other host' },
+    );
+    assert.equal(job.attempts, 2, 'the lost run counts');
+    assert.ok(Date.now() - cutAt < 20_000, `taken back ${Date.now() - cutAt} ms after the cut`);
   });
 
   test("a job that kills its worker: on another host, its log shows the run's output, then the line saying it was lost", { timeout: 60_000 }, async (t) => {

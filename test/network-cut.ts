@@ -1,0 +1,55 @@
+/**
+ * A TCP relay to a server that can be cut off as a network partition cuts a host off: from the
+ * cut on it forwards nothing, either way, and closes nothing. The server then keeps the host's
+ * sessions as they were (a transaction open, its locks held) until something of its own ends
+ * them, as it would after a host lost power or its network.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export interface Relay {
+  /** The port to connect to instead of the server's. */
+  port: number;
+  /**
+   * Cuts the relay off right after it forwards the next chunk from a client that contains
+   * `text` (the middle of a transaction: its statements sent, the COMMIT not). Resolves then.
+   */
+  cutAfter(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startRelay(host: string, port: number): Promise<Relay> {
+  const sockets = new Set<Socket>();
+  let cut = false;
+  let watch: { text: string; resolve: () => void } | undefined;
+  const server: Server = createServer((client) => {
+    const upstream = connect(port, host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      // A side that closes after the cut is not told to the other: the server must not hear of it.
+      socket.on('close', () => {
+        if (!cut) (socket === client ? upstream : client).destroy();
+      });
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (cut) return;
+      upstream.write(chunk);
+      if (watch !== undefined && chunk.includes(watch.text)) {
+        cut = true;
+        watch.resolve();
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!cut) client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    cutAfter: (text) => new Promise<void>((resolve) => (watch = { text, resolve })),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
