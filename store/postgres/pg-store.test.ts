@@ -34,7 +34,7 @@ if (url === undefined || url === '') {
     await other.close();
   });
 
-  test('postgres store: its sessions have the server end a transaction left waiting 10 s for its next statement; the URL has the last word', async (t) => {
+  test('postgres store: its sessions have the server end a transaction left waiting 10 s for its next statement; the URL may set another wait', async (t) => {
     const setting = async (storeUrl: string) => {
       const store = new PgStore({ url: storeUrl, schema: `queuectl_test_${randomBytes(6).toString('hex')}` });
       t.after(() => store.close());
@@ -48,6 +48,28 @@ if (url === undefined || url === '') {
     };
     assert.equal(await setting(url), '10s');
     assert.equal(await setting(`${url}${url.includes('?') ? '&' : '?'}idle_in_transaction_session_timeout=60000`), '1min');
+  });
+
+  test('postgres store: an enqueue of a large batch, and a copy, commit though building their rows keeps the server waiting longer than the sessions allow', async (t) => {
+    const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
+    // 50 ms: building 20,000 rows between two statements takes longer (about 250 ms).
+    const impatient = `${url}${url.includes('?') ? '&' : '?'}idle_in_transaction_session_timeout=50`;
+    const store = new PgStore({ url: impatient, schema });
+    const target = new PgStore({ url: impatient, schema: `${schema}_copy` });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    t.after(async () => {
+      await store.close();
+      await target.close();
+      for (const name of [schema, `${schema}_copy`]) await admin.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+      await admin.end();
+    });
+    const jobs = await store.enqueue(Array.from({ length: 20_000 }, (_, i) => ({ command: `echo ${i}` })), { cwd: '/' });
+    assert.equal(jobs.length, 20_000);
+    const dump = await store.queueCopy().dump();
+    assert.equal(dump.jobs.length, 20_000);
+    await target.queueCopy().load(dump);
+    assert.equal((await admin.query(`SELECT count(*)::int AS n FROM "${schema}_copy".jobs`)).rows[0].n, 20_000);
   });
 
   test('postgres store: two enqueues of one id at once: the one that loses says the id is taken, as any taken id is said', async (t) => {

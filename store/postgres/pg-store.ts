@@ -65,7 +65,10 @@ const RETENTION_CHECK_MS = 1_000;
 const EXPIRED_CHECK_MS = 1_000;
 
 /** How long the server lets a transaction of queuectl's wait for its next statement before it ends it (see the pool's options). */
-export const IDLE_IN_TRANSACTION_MS = 10_000;
+const IDLE_IN_TRANSACTION_MS = 10_000;
+
+/** The idle wait of a transaction that builds rows in bulk between its statements (see transaction()). */
+const BULK_IDLE = `SET LOCAL idle_in_transaction_session_timeout = '10min'`;
 
 /** The channel every queuectl store of a database notifies on; the payload names the schema. */
 const CHANNEL = 'queuectl_changes';
@@ -140,8 +143,8 @@ export class PgStore implements Store {
       // server, its locks held: the rows it locked would be skipped by every other host's claims
       // and takeovers of leases, and a queue limit's lock waited on, until the server noticed the
       // connection dead (hours, with TCP's defaults). The server ends such a transaction once it
-      // has waited this long for its next statement; queuectl's own wait milliseconds. A
-      // `?idle_in_transaction_session_timeout=MS` in the URL has the last word.
+      // has waited this long for its next statement; a manager's cycle waits milliseconds. A
+      // `?idle_in_transaction_session_timeout=MS` in the URL sets another (but see BULK_IDLE).
       idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
     });
     this.pool.on('error', () => undefined);
@@ -271,7 +274,7 @@ export class PgStore implements Store {
       if (given.length > 0) tx.defer(`DELETE FROM ${this.s}.logs WHERE job_id = ANY(${textArray(given)})`);
       this.changed(tx, 'jobs');
       return added;
-    });
+    }, { long: true });
   }
 
   async cancel(selection: CancelSelection, request: CancelRequest): Promise<CancelResult> {
@@ -490,10 +493,16 @@ export class PgStore implements Store {
     }
   }
 
-  private async transaction<T>(body: (tx: Transaction) => Promise<T>): Promise<T> {
+  /**
+   * One transaction. `long`: one that builds many rows between its statements (an enqueue of a
+   * large batch, a copy), which may leave the server waiting longer than its sessions' idle wait
+   * allows (300,000 jobs: 4 s): it gets BULK_IDLE instead, set with its BEGIN.
+   */
+  private async transaction<T>(body: (tx: Transaction) => Promise<T>, { long = false } = {}): Promise<T> {
     await this.open();
     const client = await this.connect();
     const tx = new Transaction(client);
+    if (long) tx.defer(BULK_IDLE);
     try {
       const result = await body(tx);
       // The version moves on, and the others are told, once the change is there to read: after
@@ -733,7 +742,7 @@ export class PgStore implements Store {
           client.release();
         }
       },
-      transaction: (body) => this.transaction(body),
+      transaction: (body) => this.transaction(body, { long: true }),
       readConfig: (tx) => this.readConfig(tx),
       close: () => this.close(),
     });
