@@ -72,6 +72,41 @@ if (url === undefined || url === '') {
     assert.equal((await admin.query(`SELECT count(*)::int AS n FROM "${schema}_copy".jobs`)).rows[0].n, 20_000);
   });
 
+  test('postgres store: watch listens again after the server ended its connection (a restart, a failover), says "jobs" for what it missed, then hears changes again', async (t) => {
+    const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
+    const store = new PgStore({ url, schema });
+    const other = new PgStore({ url, schema });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const changes: StoreChange[] = [];
+    const stop = store.watch((change) => changes.push(change));
+    t.after(async () => {
+      stop();
+      await store.close();
+      await other.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    });
+    const listener = async () =>
+      (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'`, [`queuectl listen ${schema}`])).rows;
+    const waitUntil = async (what: string, done: () => Promise<boolean> | boolean, poke?: () => Promise<unknown>) => {
+      const deadline = Date.now() + 10_000;
+      while (!(await done())) {
+        assert.ok(Date.now() < deadline, `${what}: not within 10 s`);
+        await poke?.();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    await waitUntil('listening', async () => (await listener()).length === 1);
+    const [{ pid }] = (await listener()) as [{ pid: number }];
+    await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    await waitUntil('listening again, on another connection', async () => (await listener()).some((row) => row.pid !== pid));
+    await waitUntil('told it may have missed changes', () => changes.includes('jobs'));
+    changes.length = 0;
+    let n = 0;
+    await waitUntil('a change by another store heard', () => changes.length > 0, () => other.enqueue([{ command: 'true', id: `poke-${n++}` }], { cwd: '/' }));
+  });
+
   test('postgres store: two enqueues of one id at once: the one that loses says the id is taken, as any taken id is said', async (t) => {
     const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
     const store = new PgStore({ url, schema });

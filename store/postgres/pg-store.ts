@@ -53,6 +53,7 @@ import type { LogRow } from './log-follower.js';
 import { archiveExpiry, expireArchiveStatement, retentionStatement } from './retention.js';
 import { integer, text, textArray, textArrayOrNull } from './sql.js';
 import { Transaction } from './transaction.js';
+import { listen } from './listener.js';
 
 
 /** Stored environments a store keeps once read (see `env`). */
@@ -139,6 +140,8 @@ export class PgStore implements Store {
       max: options.connections ?? 4,
       allowExitOnIdle: true,
       connectionTimeoutMillis: 8_000,
+      // Which of the server's sessions are queuectl's, and on which queue (pg_stat_activity).
+      application_name: `queuectl ${this.schema}`,
       // A host cut off in the middle of a transaction (power, network) leaves it open on the
       // server, its locks held: the rows it locked would be skipped by every other host's claims
       // and takeovers of leases, and a queue limit's lock waited on, until the server noticed the
@@ -443,22 +446,17 @@ export class PgStore implements Store {
   }
 
   watch(onChange: (change: StoreChange) => void): () => void {
-    const client = new pg.Client({ connectionString: this.url });
-    let stopped = false;
-    client.on('error', () => undefined); // the callers poll as well
-    client.on('notification', (message) => {
-      const [schema, instance, change] = (message.payload ?? '').split('|');
-      if (schema === this.schema && instance !== this.instance && (change === 'jobs' || change === 'claims' || change === 'config')) onChange(change);
+    return listen({
+      url: this.url,
+      channel: CHANNEL,
+      applicationName: `queuectl listen ${this.schema}`,
+      onPayload: (payload) => {
+        const [schema, instance, change] = payload.split('|');
+        if (schema === this.schema && instance !== this.instance && (change === 'jobs' || change === 'claims' || change === 'config')) onChange(change);
+      },
+      // Deaf for a while: any job may have changed meanwhile.
+      onResumed: () => onChange('jobs'),
     });
-    const listening = client
-      .connect()
-      .then(() => (stopped ? undefined : client.query(`LISTEN ${CHANNEL}`)))
-      .catch(() => undefined);
-    return () => {
-      stopped = true;
-      // Once connecting has settled: ending a client mid-connect may leave its socket open.
-      void listening.then(() => client.end()).catch(() => undefined);
-    };
   }
 
   /** Creates or migrates the schema, once per store. */
