@@ -17,14 +17,12 @@ import { settleRuns } from '../../core/rules/cycle.js';
 import { cancelDependents, canceledDependents, endings, type FoundDependency } from '../../core/rules/dependencies.js';
 import { assignIds, batchLabels, checkDependencies, outsideDependencies, redrawTaken } from '../../core/rules/enqueue.js';
 import { QueuectlError } from '../../core/rules/errors.js';
-import { queueOf, type CanceledJob, type ClaimableJob, type ClaimedJob, type DeadJob, type FinishedJob, type Job, type JobHead, type JobState, type PendingJob, type ProcessingJob } from '../../core/rules/job.js';
+import { type CanceledJob, type DeadJob, type FinishedJob, type Job, type JobHead, type JobState, type PendingJob, type ProcessingJob } from '../../core/rules/job.js';
 import { newJob, type JobSpec } from '../../core/rules/job-spec.js';
 import { listJobs, type JobFilter } from '../../core/rules/list.js';
 import { planPrune, type PruneRule } from '../../core/rules/prune.js';
-import { parallelOf } from '../../core/rules/queues.js';
 import { planRestart, planRetry, refuseBrokenDependencies } from '../../core/rules/restart.js';
 import { summarizeJobs, type JobsSummary } from '../../core/rules/summary.js';
-import { claim } from '../../core/rules/transitions.js';
 import type {
   ArchivePart,
   CancelRequest,
@@ -51,9 +49,10 @@ import { insertJobs, isDuplicateJobId, updateJobs } from './job-rows.js';
 import { appendLogPiece, appendLogWithParameters } from './log-rows.js';
 import type { LogRow } from './log-follower.js';
 import { archiveExpiry, expireArchiveStatement, retentionStatement } from './retention.js';
-import { integer, text, textArray, textArrayOrNull } from './sql.js';
+import { text, textArray } from './sql.js';
 import { Transaction } from './transaction.js';
 import { listen } from './listener.js';
+import { claimedFrom, claimJobs, claimRules, plainClaim } from './pg-claim.js';
 
 
 /** Stored environments a store keeps once read (see `env`). */
@@ -86,16 +85,6 @@ class AtMostEvery {
     this.last = at;
     return true;
   }
-}
-
-/** The queues a pause of their own stops. */
-function pausedQueues(config: Config): string[] {
-  return Object.entries(config.queues).filter(([, settings]) => settings.paused === true).map(([name]) => name);
-}
-
-/** What of the settings decides which jobs a claim may take. */
-function claimRules(config: Config): string {
-  return JSON.stringify([config.paused, config.queues]);
 }
 
 /** The stored settings, as rows of key and value. */
@@ -180,7 +169,7 @@ export class PgStore implements Store {
       // The claim too, in the same round trip, as the settings of the last cycle have it: the
       // writes this cycle makes come after it, so it is used only where they could not have made
       // a job ready (see `frees` below) and the settings of claims did not change meanwhile.
-      const early = this.lastClaimRules === undefined ? null : this.plainClaim(request, this.lastClaimRules.config, now);
+      const early = this.lastClaimRules === undefined ? null : plainClaim(this.s, request, this.lastClaimRules.config, now);
       const [settings, locked, expired, earlyRows, earlySoonest, waitedOn] = await tx.batch([
         SETTINGS(this.s),
         named.size === 0 ? null : `SELECT doc FROM ${this.s}.jobs WHERE id = ANY(${ids}) FOR UPDATE`,
@@ -216,8 +205,8 @@ export class PgStore implements Store {
       const rules = claimRules(config);
       const { claimed, nextReadyAt } =
         early !== null && !frees && rules === this.lastClaimRules!.rules
-          ? this.claimedFrom(earlyRows!, earlySoonest!, request, config, now, hooks.newToken)
-          : await this.claim(tx, request, config, now, hooks.newToken);
+          ? claimedFrom(earlyRows!, earlySoonest!, request, config, now, hooks.newToken)
+          : await claimJobs(tx, this.s, this.schema, request, config, now, hooks.newToken);
       this.lastClaimRules = { rules, config };
       this.writeJobs(tx, claimed); // with the COMMIT
       // Jobs taken back from a lease that ran out were another manager's claims: those it must check.
@@ -541,40 +530,6 @@ export class PgStore implements Store {
   }
 
   /**
-   * The claim's two questions, as statements: the ready jobs a cycle may claim, in claim order
-   * (of the queues it takes, not paused, whose dependencies completed, not `skipped`; locked, and
-   * skipped when another manager is claiming them), and when the soonest waiting job is due. The
-   * second is asked with the first: when all that was asked for is claimed its answer goes
-   * unused, but asking later would cost a round trip when it is not.
-   */
-  private claimQueries(request: CycleRequest, skipped: readonly string[], exclude: readonly string[], wanted: number, now: Date): { ready: string; soonest: string } {
-    const nowIso = text(now.toISOString());
-    const queues = textArrayOrNull(request.queues);
-    const gate = `state IN ('pending', 'failed') AND (${queues} IS NULL OR queue = ANY(${queues})) AND NOT (queue = ANY(${textArray(skipped)}))
-      AND NOT EXISTS (SELECT 1 FROM ${this.s}.jobs AS d WHERE d.id = ANY(j.after) AND d.state NOT IN ('completed', 'dead') AND d.created_at <= j.created_at)`;
-    return {
-      ready: `SELECT doc FROM ${this.s}.jobs AS j WHERE ${gate} AND run_at <= ${nowIso} AND NOT (id = ANY(${textArray(exclude)}))
-        ORDER BY priority DESC, run_at, seq LIMIT ${integer(wanted)} FOR UPDATE OF j SKIP LOCKED`,
-      // The first in run_at order, not min(): the planner then walks jobs_due from now and stops
-      // at the first job that passes the gate, where min() over a million delayed jobs had it
-      // scan the table, in every cycle.
-      soonest: `SELECT run_at AS at FROM ${this.s}.jobs AS j WHERE ${gate} AND run_at > ${nowIso} ORDER BY run_at LIMIT 1`,
-    };
-  }
-
-  /** The claim as a cycle without queue limits asks it: whether it can, and its statements. */
-  private plainClaim(request: CycleRequest, config: Config, now: Date): { ready: string; soonest: string } | null {
-    if (config.paused || request.claim <= 0 || Object.keys(config.queues).some((name) => parallelOf(config.queues, name) !== null)) return null;
-    return this.claimQueries(request, pausedQueues(config), [], request.claim, now);
-  }
-
-  /** The jobs of a claim's rows, claimed under new leases. */
-  private claimRows(rows: readonly QueryResultRow[], config: Config, now: Date, newToken: () => string): ClaimedJob[] {
-    const expires_at = new Date(now.getTime() + config.lease * 1000).toISOString();
-    return rows.map((row) => claim(row.doc as ClaimableJob, { token: newToken(), expires_at }, now));
-  }
-
-  /**
    * Retention, once a second at most (the slack above `retention` leaves room between looks):
    * finished jobs past it leave the jobs table, and archive batches past `archive_days` go.
    */
@@ -583,53 +538,6 @@ export class PgStore implements Store {
     tx.defer(retentionStatement(this.s, config, now, `${now.toISOString()}-${this.instance.slice(0, 8)}`));
     const expiry = archiveExpiry(config);
     if (expiry !== null) tx.defer(expireArchiveStatement(this.s, expiry, now));
-  }
-
-  /** The jobs a claim without queue limits found, claimed, and when the next is due if they are fewer than asked for. */
-  private claimedFrom(rows: readonly QueryResultRow[], soonest: readonly QueryResultRow[], request: CycleRequest, config: Config, now: Date, newToken: () => string): { claimed: ClaimedJob[]; nextReadyAt: string | null } {
-    const claimed = this.claimRows(rows, config, now, newToken);
-    return { claimed, nextReadyAt: claimed.length < request.claim ? ((soonest[0]?.at as string | null) ?? null) : null };
-  }
-
-  /** Jobs claimed for the manager's workers, in claim order, with their queues' limits kept across managers. */
-  private async claim(tx: Transaction, request: CycleRequest, config: Config, now: Date, newToken: () => string): Promise<{ claimed: ClaimedJob[]; nextReadyAt: string | null }> {
-    if (config.paused || request.claim <= 0) return { claimed: [], nextReadyAt: null };
-    const plain = this.plainClaim(request, config, now);
-    if (plain !== null) {
-      const [rows, next] = await tx.batch([plain.ready, plain.soonest]);
-      return this.claimedFrom(rows!, next!, request, config, now, newToken);
-    }
-    const paused = pausedQueues(config);
-    const limited = Object.keys(config.queues).filter((name) => parallelOf(config.queues, name) !== null);
-    // Limits hold across managers: their claims of limited queues take turns.
-    const [, running] = await tx.batch([
-      `SELECT pg_advisory_xact_lock(hashtext(${text(`queuectl:${this.schema}:limits`)}))`,
-      `SELECT queue, count(*) FROM ${this.s}.jobs WHERE state = 'processing' AND queue = ANY(${textArray(limited)}) GROUP BY queue`,
-    ]);
-    const counts = new Map(running!.map((row) => [row.queue as string, Number(row.count)]));
-    const room = new Map(limited.map((name) => [name, parallelOf(config.queues, name)! - (counts.get(name) ?? 0)]));
-    const full = () => [...room].filter(([, left]) => left <= 0).map(([name]) => name);
-    const claimed: ClaimedJob[] = [];
-    for (;;) {
-      const wanted = request.claim - claimed.length;
-      const { ready } = this.claimQueries(request, [...paused, ...full()], claimed.map((job) => job.id), wanted, now);
-      const [rows] = await tx.batch([ready]);
-      let stoppedByLimit = false;
-      for (const row of rows!) {
-        const doc = row.doc as ClaimableJob;
-        const left = room.get(queueOf(doc));
-        if (left !== undefined && left <= 0) {
-          stoppedByLimit = true;
-          continue;
-        }
-        if (left !== undefined) room.set(queueOf(doc), left - 1);
-        claimed.push(...this.claimRows([row], config, now, newToken));
-      }
-      if (claimed.length >= request.claim || rows!.length < wanted || !stoppedByLimit) break;
-    }
-    if (claimed.length >= request.claim) return { claimed, nextReadyAt: null };
-    const [next] = await tx.batch([this.claimQueries(request, [...paused, ...full()], [], 1, now).soonest]);
-    return { claimed, nextReadyAt: (next![0]?.at as string | null) ?? null };
   }
 
   /**
