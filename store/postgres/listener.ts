@@ -31,7 +31,7 @@ export function listen({ url, channel, applicationName, onPayload, onResumed }: 
 
   const connect = () => {
     if (stopped) return;
-    const attempt = new pg.Client({ connectionString: url, application_name: applicationName, keepAlive: true });
+    const attempt = new pg.Client({ connectionString: url, application_name: applicationName, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     client = attempt;
     let lost = false;
     const lose = () => {

@@ -131,6 +131,12 @@ export class PgStore implements Store {
       connectionTimeoutMillis: 8_000,
       // Which of the server's sessions are queuectl's, and on which queue (pg_stat_activity).
       application_name: `queuectl ${this.schema}`,
+      // A statement whose answer never comes (the network cut after it was sent) would hold a
+      // manager's cycle for good: TCP keepalive, from 10 s of silence on, ends the connection
+      // once the server is found gone (in minutes, with the system's probe interval), and the
+      // cycle is tried again.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       // A host cut off in the middle of a transaction (power, network) leaves it open on the
       // server, its locks held: the rows it locked would be skipped by every other host's claims
       // and takeovers of leases, and a queue limit's lock waited on, until the server noticed the
