@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nextRunAt, retryDelaySeconds } from './backoff.js';
+import { nextRunAt, reconnectDelayMs, retryDelaySeconds } from './backoff.js';
 
 test('the n-th failed run waits base ^ n seconds', () => {
   assert.deepEqual([1, 2, 3, 4].map((n) => retryDelaySeconds(n, 2, 3600)), [2, 4, 8, 16]);
@@ -26,4 +26,8 @@ test('the next run is now plus the delay', () => {
   const now = new Date('2026-11-23T10:00:00.000Z');
   assert.equal(nextRunAt(now, 3, 2, 3600), '2026-11-23T10:00:08.000Z');
   assert.equal(nextRunAt(now, 2, 1.5, 3600), '2026-11-23T10:00:02.250Z');
+});
+
+test('queuectl tries again what failed after 1 s, doubling with each failure in a row, up to 30 s', () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 1000].map(reconnectDelayMs), [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
 });

@@ -14,3 +14,11 @@ export function retryDelaySeconds(failedRuns: number, base: number, maxBackoff: 
 export function nextRunAt(now: Date, failedRuns: number, base: number, maxBackoff: number): string {
   return new Date(now.getTime() + retryDelaySeconds(failedRuns, base, maxBackoff) * 1000).toISOString();
 }
+
+/**
+ * Milliseconds before queuectl tries again what failed `failures` times in a row already (a
+ * dispatch cycle, a database connection): 1 s, doubling with each failure, up to 30 s.
+ */
+export function reconnectDelayMs(failures: number): number {
+  return Math.min(30_000, 1_000 * 2 ** Math.max(0, failures));
+}

@@ -28,6 +28,7 @@ import type { Config } from '../rules/config.js';
 import type { LogPiece, RunLogs } from '../ports/host.js';
 import type { CycleResult, RunEnd, RunRef, RunStart, Store } from '../ports/store.js';
 import { queueOf, type ClaimedJob, type Job, type ProcessingJob } from '../rules/job.js';
+import { reconnectDelayMs } from '../rules/backoff.js';
 import { describeOutcome, type RunOutcome } from '../rules/outcome.js';
 import { killRunsByToken, runAliveByToken } from '../os/run-processes.js';
 
@@ -45,12 +46,6 @@ const START_RECORD_MS = 10;
 export const GATHER_MS = 5;
 /** The longest delay setTimeout takes (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/**
- * Wait before a cycle that failed (a corrupt file, a lock held too long, a database that went
- * away) is tried again: doubled with each failure in a row, up to the longest.
- */
-const RETRY_AFTER_ERROR_MS = 1_000;
-const LONGEST_RETRY_MS = 30_000;
 
 export interface DispatcherOptions {
   store: Store;
@@ -441,7 +436,8 @@ export class Dispatcher {
       this.outcomes.unshift(...outcomes);
       this.releases.unshift(...release);
       this.reportError(error);
-      return Math.min(LONGEST_RETRY_MS, RETRY_AFTER_ERROR_MS * 2 ** this.failures++);
+      // A corrupt file, a lock held too long, a database that went away: tried again with a backoff.
+      return reconnectDelayMs(this.failures++);
     } finally {
       this.recording = new Set();
     }

@@ -7,9 +7,7 @@
  */
 import type { Client } from 'pg';
 import pg from './pg.js';
-
-const FIRST_RETRY_MS = 1_000;
-const LONGEST_RETRY_MS = 30_000;
+import { reconnectDelayMs } from '../../core/rules/backoff.js';
 
 export interface ListenOptions {
   url: string;
@@ -39,7 +37,7 @@ export function listen({ url, channel, applicationName, onPayload, onResumed }: 
       lost = true;
       attempt.end().catch(() => undefined);
       if (stopped) return;
-      retry = setTimeout(connect, Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** failures++));
+      retry = setTimeout(connect, reconnectDelayMs(failures++));
       retry.unref();
     };
     attempt.on('error', lose);

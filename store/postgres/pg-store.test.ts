@@ -4,40 +4,56 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import pg from 'pg';
 import type { StoreChange } from '../../core/ports/store.js';
 import { PgStore } from './pg-store.js';
 
 const url = process.env.QUEUECTL_TEST_POSTGRES;
 
+/**
+ * A queue of its own in the test database (`schema`), with an admin connection to it; the stores
+ * `open` makes (on the test server, or at `at`; on `schema`, or another) are closed, and their
+ * schemas dropped, after the test.
+ */
+async function testQueue(t: TestContext, server: string) {
+  const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  const opened: PgStore[] = [];
+  const schemas = new Set([schema]);
+  t.after(async () => {
+    for (const store of opened) await store.close();
+    for (const name of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    await admin.end();
+  });
+  const open = ({ at = server, on = schema }: { at?: string; on?: string } = {}) => {
+    const store = new PgStore({ url: at, schema: on });
+    opened.push(store);
+    schemas.add(on);
+    return store;
+  };
+  return { schema, admin, open };
+}
+
 if (url === undefined || url === '') {
   test('postgres store', { skip: 'no PostgreSQL: set QUEUECTL_TEST_POSTGRES=postgres://… (.ci/run starts one)' }, () => undefined);
 } else {
   test('postgres store: a stored environment is read from the database once, then kept (its id is a hash of its content)', async (t) => {
-    const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
-    const store = new PgStore({ url, schema });
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    t.after(async () => {
-      await store.close();
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await admin.end();
-    });
+    const { schema, admin, open } = await testQueue(t, url);
+    const store = open();
     const [job] = await store.enqueue([{ command: 'true' }], { cwd: '/', env: { GREETING: 'hello' } });
     const id = job!.env_id!;
     assert.deepEqual(await store.env(id), { GREETING: 'hello' });
     await admin.query(`DELETE FROM "${schema}".envs`);
     assert.deepEqual(await store.env(id), { GREETING: 'hello' }, 'kept: not asked for again');
-    const other = new PgStore({ url, schema });
-    await assert.rejects(other.env(id), /its environment \w+ is missing from/, 'another store asks the database');
-    await other.close();
+    await assert.rejects(open().env(id), /its environment \w+ is missing from/, 'another store asks the database');
   });
 
   test('postgres store: its sessions have the server end a transaction left waiting 10 s for its next statement; the URL may set another wait', async (t) => {
+    const { open } = await testQueue(t, url);
     const setting = async (storeUrl: string) => {
-      const store = new PgStore({ url: storeUrl, schema: `queuectl_test_${randomBytes(6).toString('hex')}` });
-      t.after(() => store.close());
+      const store = open({ at: storeUrl });
       // The pool's own connection, as every statement of the store gets one.
       const client = await (store as unknown as { pool: pg.Pool }).pool.connect();
       try {
@@ -51,19 +67,11 @@ if (url === undefined || url === '') {
   });
 
   test('postgres store: an enqueue of a large batch, and a copy, commit though building their rows keeps the server waiting longer than the sessions allow', async (t) => {
-    const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
+    const { schema, admin, open } = await testQueue(t, url);
     // 50 ms: building 20,000 rows between two statements takes longer (about 250 ms).
     const impatient = `${url}${url.includes('?') ? '&' : '?'}idle_in_transaction_session_timeout=50`;
-    const store = new PgStore({ url: impatient, schema });
-    const target = new PgStore({ url: impatient, schema: `${schema}_copy` });
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    t.after(async () => {
-      await store.close();
-      await target.close();
-      for (const name of [schema, `${schema}_copy`]) await admin.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
-      await admin.end();
-    });
+    const store = open({ at: impatient });
+    const target = open({ at: impatient, on: `${schema}_copy` });
     const jobs = await store.enqueue(Array.from({ length: 20_000 }, (_, i) => ({ command: `echo ${i}` })), { cwd: '/' });
     assert.equal(jobs.length, 20_000);
     const dump = await store.queueCopy().dump();
@@ -73,20 +81,11 @@ if (url === undefined || url === '') {
   });
 
   test('postgres store: watch listens again after the server ended its connection (a restart, a failover), says "jobs" for what it missed, then hears changes again', async (t) => {
-    const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
-    const store = new PgStore({ url, schema });
-    const other = new PgStore({ url, schema });
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
+    const { schema, admin, open } = await testQueue(t, url);
+    const store = open();
+    const other = open();
     const changes: StoreChange[] = [];
-    const stop = store.watch((change) => changes.push(change));
-    t.after(async () => {
-      stop();
-      await store.close();
-      await other.close();
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await admin.end();
-    });
+    t.after(store.watch((change) => changes.push(change)));
     const listener = async () =>
       (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'`, [`queuectl listen ${schema}`])).rows;
     const waitUntil = async (what: string, done: () => Promise<boolean> | boolean, poke?: () => Promise<unknown>) => {
@@ -108,18 +107,11 @@ if (url === undefined || url === '') {
   });
 
   test('postgres store: two enqueues of one id at once: the one that loses says the id is taken, as any taken id is said', async (t) => {
-    const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
-    const store = new PgStore({ url, schema });
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
+    const { schema, admin, open } = await testQueue(t, url);
+    const store = open();
     const other = new pg.Client({ connectionString: url });
     await other.connect();
-    t.after(async () => {
-      await store.close();
-      await other.end();
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await admin.end();
-    });
+    t.after(() => other.end());
     await store.prepare();
     // The other enqueue has inserted "same" and not yet committed: this one's look does not see it.
     await other.query('BEGIN');
@@ -137,20 +129,11 @@ if (url === undefined || url === '') {
   });
 
   test('postgres store: a dispatch cycle that takes nothing from anyone says "claims"; one that takes back a lease run out says "jobs"', async (t) => {
-    const schema = `queuectl_test_${randomBytes(6).toString('hex')}`;
-    const store = new PgStore({ url, schema });
-    const other = new PgStore({ url, schema });
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
+    const { open } = await testQueue(t, url);
+    const store = open();
+    const other = open();
     const changes: StoreChange[] = [];
-    const stop = other.watch((change) => changes.push(change));
-    t.after(async () => {
-      stop();
-      await store.close();
-      await other.close();
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await admin.end();
-    });
+    t.after(other.watch((change) => changes.push(change)));
     const T0 = new Date('2026-01-01T00:00:00Z');
     let tokens = 0;
     const cycle = (request: { claim?: number; outcomes?: never[] }, now: Date) =>
