@@ -20,8 +20,10 @@ export class QueuectlError extends Error {
   constructor(
     message: string,
     readonly code: ErrorCode,
+    /** What it comes from, when it stands for an error of a library (a database's). */
+    options?: { cause: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 
   get exitCode(): 1 | 2 {

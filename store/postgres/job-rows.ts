@@ -5,6 +5,7 @@
  * statements in one round trip, and so that the planner sees how many rows an update names and
  * finds each by its key, where a parameter it cannot see into made it scan the whole table.
  */
+import { QueuectlError } from '../../core/rules/errors.js';
 import { queueOf, type Job } from '../../core/rules/job.js';
 import { integer, jsonb, text, textArray } from './sql.js';
 
@@ -48,8 +49,13 @@ export function updateJobs(schema: string, jobs: readonly Job[]): string {
     WHERE j.id = v.id`;
 }
 
-/** Whether a database error is an insert of a job whose id another transaction committed first. */
+/** Whether a database error (itself, or as the cause of the store's error) is an insert of a job whose id another transaction committed first. */
 export function isDuplicateJobId(error: unknown): boolean {
-  const { code, constraint } = error as { code?: string; constraint?: string };
+  const { code, constraint } = databaseCause(error) as { code?: string; constraint?: string };
   return code === '23505' && constraint === 'jobs_pkey';
+}
+
+/** The database's own error behind the store's (see databaseFailure), or `error` itself. */
+export function databaseCause(error: unknown): unknown {
+  return error instanceof QueuectlError && error.cause !== undefined ? error.cause : error;
 }

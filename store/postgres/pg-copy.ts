@@ -14,7 +14,7 @@ import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
 import type { Config } from '../../core/rules/config.js';
 import type { Job } from '../../core/rules/job.js';
 import { hostName } from '../local/host.js';
-import { insertJobs, isDuplicateJobId } from './job-rows.js';
+import { databaseCause, insertJobs, isDuplicateJobId } from './job-rows.js';
 import type { Transaction } from './transaction.js';
 
 /** What the copy needs of its PgStore: given by PgStore.queueCopy(). */
@@ -128,7 +128,7 @@ export class PgQueueCopy implements QueueCopy {
     } catch (error) {
       // An enqueue of one of the ids committed after the look above: the same refusal.
       if (isDuplicateJobId(error)) {
-        const id = /\(id\)=\((.*)\)/.exec((error as { detail?: string }).detail ?? '')?.[1];
+        const id = /\(id\)=\((.*)\)/.exec((databaseCause(error) as { detail?: string }).detail ?? '')?.[1];
         refuseTaken([id ?? 'one of the copied ids'], this.location);
       }
       throw error;

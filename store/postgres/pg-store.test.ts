@@ -106,6 +106,27 @@ if (url === undefined || url === '') {
     await waitUntil('a change by another store heard', () => changes.length > 0, () => other.enqueue([{ command: 'true', id: `poke-${n++}` }], { cwd: '/' }));
   });
 
+  test('postgres store: a connection that ends in the middle of a transaction fails it with one line naming the store; the process lives on, and the next transaction works', async (t) => {
+    const { schema, admin, open } = await testQueue(t, url);
+    const store = open();
+    await store.prepare();
+    // Building 20,000 rows takes a while between the BEGIN's round trip and the COMMIT's: the session waits, in its transaction, to be ended.
+    const enqueuing = store.enqueue(Array.from({ length: 20_000 }, (_, i) => ({ command: `echo ${i}` })), { cwd: '/' });
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const ended = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'`, [`queuectl ${schema}`]);
+      if (ended.rowCount! > 0) break;
+      assert.ok(Date.now() < deadline, 'the enqueue was never seen in its transaction');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await assert.rejects(enqueuing, (error: Error & { exitCode?: number }) => {
+      assert.equal(error.exitCode, 1);
+      assert.match(error.message, /^postgres:\/\/[^ ]+ \(schema queuectl_test_\w+\): .+$/);
+      return true;
+    });
+    assert.equal((await store.enqueue([{ command: 'true' }], { cwd: '/' })).length, 1, 'the next one works');
+  });
+
   test('postgres store: two enqueues of one id at once: the one that loses says the id is taken, as any taken id is said', async (t) => {
     const { schema, admin, open } = await testQueue(t, url);
     const store = open();

@@ -112,6 +112,8 @@ export class PgStore implements Store {
   /** The settings of claims as the last cycle read them: the next one claims early with them. */
   private lastClaimRules: { rules: string; config: Config } | undefined;
   private readonly envs = new Map<string, Record<string, string>>();
+  /** The connections of the pool this store listens to (see connect). */
+  private readonly heard = new WeakSet<PoolClient>();
   /** Retention, applied by cycles once a second at most. */
   private readonly retention = new AtMostEvery(RETENTION_CHECK_MS);
   /** The look for leases that ran out, by cycles once a second at most. */
@@ -460,19 +462,37 @@ export class PgStore implements Store {
       const client = await this.connect();
       try {
         await migrate(client, this.schema);
+      } catch (error) {
+        throw databaseFailure(error, this.location);
       } finally {
         client.release();
       }
-    })();
+    })().catch((error: unknown) => {
+      this.ready = undefined; // the next use tries again (the server may be back)
+      throw error;
+    });
     return this.ready;
   }
 
+  /**
+   * A connection of the pool, for this process alone until released. The pool listens for the
+   * errors of the connections it holds, not of those it lent: one that ends while lent (the
+   * server restarted, the session was ended) emits an error no one hears, which would end the
+   * process. So the store listens: the statement in flight, or the next, fails with it, and
+   * the pool drops the connection when it comes back.
+   */
   private async connect(): Promise<PoolClient> {
+    let client: PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (error) {
       throw new QueuectlError(`could not connect to ${this.location}: ${(error as Error).message}`, 'EFAIL');
     }
+    if (!this.heard.has(client)) {
+      this.heard.add(client);
+      client.on('error', () => undefined);
+    }
+    return client;
   }
 
   /** One statement, on a connection of the pool. */
@@ -481,6 +501,8 @@ export class PgStore implements Store {
     const client = await this.connect();
     try {
       return (await client.query<R>(statement, values)).rows;
+    } catch (error) {
+      throw databaseFailure(error, this.location);
     } finally {
       client.release();
     }
@@ -505,7 +527,7 @@ export class PgStore implements Store {
       return result;
     } catch (error) {
       await tx.rollback().catch(() => undefined);
-      throw error;
+      throw databaseFailure(error, this.location);
     } finally {
       client.release();
     }
@@ -650,6 +672,8 @@ export class PgStore implements Store {
         const client = await this.connect();
         try {
           return (await client.query(text, values)).rows;
+        } catch (error) {
+          throw databaseFailure(error, this.location);
         } finally {
           client.release();
         }
@@ -675,6 +699,18 @@ export class PgStore implements Store {
     return rows[0].env;
   }
 
+}
+
+/**
+ * An error of the database (it refused a statement: a permission, a constraint) or of the
+ * connection to it (ended, reset) as queuectl's own: one line naming the store, exit 1, with the
+ * database's error as its cause. Anything else is left as it is: a bug shows its stack.
+ */
+function databaseFailure(error: unknown, location: string): unknown {
+  if (error instanceof QueuectlError || !(error instanceof Error)) return error;
+  const fromServer = error instanceof pg.DatabaseError;
+  const fromConnection = /^Connection terminated|not queryable|^(read|write) E[A-Z]+$/.test(error.message) || /^E[A-Z]+$/.test(String((error as { code?: unknown }).code ?? ''));
+  return fromServer || fromConnection ? new QueuectlError(`${location}: ${error.message}`, 'EFAIL', { cause: error }) : error;
 }
 
 /** The database as people see it in messages: host, port and name, never the password. */

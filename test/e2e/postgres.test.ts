@@ -373,6 +373,23 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     assert.deepEqual(await here.json<Job[]>(['list']), []);
   });
 
+  test('a statement the database refuses (no permission to create the schema) is one line naming the store: exit 1, no stack', { timeout: 60_000 }, async (t) => {
+    const role = `queuectl_weak_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    t.after(async () => {
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    });
+    const weak = new URL(url);
+    weak.username = role;
+    const schema = `queuectl_e2e_${randomBytes(6).toString('hex')}`;
+    const result = await runCli(tempDataDir(t), ['status'], { env: { QUEUECTL_STORE: `${weak.toString()}${weak.search ? '&' : '?'}schema=${schema}` } });
+    assert.equal(result.code, 1, describeRun(['status'], result));
+    assert.match(result.stderr, new RegExp(`^queuectl: postgres://127\\.0\\.0\\.1:\\d+/\\w+ \\(schema ${schema}\\): permission denied for database \\w+\\n$`));
+  });
+
   test('a database that cannot be reached, or refuses the login, is one line naming it: exit 1, no stack, within 10 s', { timeout: 60_000 }, async (t) => {
     const data = tempDataDir(t);
     const refused = new URL(url);
