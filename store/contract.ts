@@ -152,6 +152,20 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.equal(idle?.id, 'idle');
   });
 
+  it('a cycle asked to leave the leases that ran out (a manager just back from an outage) leaves them; the next takes them back', async ({ store }) => {
+    await store.setConfig('lease', 30);
+    await enqueue(store, [{ command: 'true', id: 'late' }]);
+    const [late] = (await cycle(store, { claim: 1 })).claimed;
+    await cycle(store, { starts: [{ ...ref(late!), workerPid: 9, startedAt: T0.toISOString() }] });
+    const left = await cycle(store, { recoverExpired: false }, at(31));
+    assert.deepEqual(left.recovered, []);
+    assert.equal(await stateOf(store, 'late'), 'processing');
+    const renewed = await cycle(store, { renew: [ref(late!)], recoverExpired: false }, at(32));
+    assert.deepEqual(renewed.lost, [], 'its manager, back too, renews it');
+    assert.deepEqual((await cycle(store, {}, at(33))).recovered, [], 'renewed at 32 s: good until 62 s');
+    assert.deepEqual((await cycle(store, {}, at(63))).recovered.map(({ job }) => job.id), ['late']);
+  });
+
   it('a claim released goes back to pending without an attempt', async ({ store }) => {
     await enqueue(store, [{ command: 'true', id: 'a' }]);
     const [job] = (await cycle(store, { claim: 1 })).claimed;

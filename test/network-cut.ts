@@ -1,6 +1,7 @@
 /**
- * A TCP relay to a server that can be cut off as a network partition cuts a host off: from the
- * cut on it forwards nothing, either way, and closes nothing. The server then keeps the host's
+ * A TCP relay to a server, which can go down as the server does in an outage, or be cut off as a
+ * network partition cuts a host off: from the cut on it forwards nothing, either way, and closes
+ * nothing. The server then keeps the host's
  * sessions as they were (a transaction open, its locks held) until something of its own ends
  * them, as it would after a host lost power or its network.
  */
@@ -14,6 +15,11 @@ export interface Relay {
    * `text` (the middle of a transaction: its statements sent, the COMMIT not). Resolves then.
    */
   cutAfter(text: string): Promise<void>;
+  /**
+   * An outage of the server as its clients see it (a restart, a failover): every connection
+   * through the relay is closed, both ways, and new ones are closed at once, for `ms`.
+   */
+  outage(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -21,13 +27,19 @@ export async function startRelay(host: string, port: number): Promise<Relay> {
   const sockets = new Set<Socket>();
   let cut = false;
   let watch: { text: string; resolve: () => void } | undefined;
+  let down = false;
   const server: Server = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(port, host);
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('error', () => undefined);
       // A side that closes after the cut is not told to the other: the server must not hear of it.
       socket.on('close', () => {
+        sockets.delete(socket);
         if (!cut) (socket === client ? upstream : client).destroy();
       });
     }
@@ -47,6 +59,13 @@ export async function startRelay(host: string, port: number): Promise<Relay> {
   return {
     port: (server.address() as { port: number }).port,
     cutAfter: (text) => new Promise<void>((resolve) => (watch = { text, resolve })),
+    outage: async (ms) => {
+      down = true;
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      down = false;
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

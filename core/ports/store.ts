@@ -72,6 +72,12 @@ export interface CycleRequest {
   claim: number;
   /** The queues the manager takes jobs from (`worker start --queue`); every queue when absent or null. */
   queues?: readonly string[] | null;
+  /**
+   * Whether to take back the jobs whose lease ran out. false: leave them, as a manager does that
+   * has just reached the store again after failing to: their managers may have been cut off by
+   * the same outage, and may renew them yet. @default true
+   */
+  recoverExpired?: boolean;
 }
 
 export interface CycleResult {

@@ -17,8 +17,9 @@ export function nextRunAt(now: Date, failedRuns: number, base: number, maxBackof
 
 /**
  * Milliseconds before queuectl tries again what failed `failures` times in a row already (a
- * dispatch cycle, a database connection): 1 s, doubling with each failure, up to 30 s.
+ * dispatch cycle, a database connection): 1 s, doubling with each failure, up to 10 s, so that
+ * every manager is back within 10 s of its store (see RECOVER_AFTER_OUTAGE_MS).
  */
 export function reconnectDelayMs(failures: number): number {
-  return Math.min(30_000, 1_000 * 2 ** Math.max(0, failures));
+  return Math.min(10_000, 1_000 * 2 ** Math.max(0, failures));
 }

@@ -111,7 +111,7 @@ export function settleRuns(
   // After outcomes and renewals: a run that ended or still runs under this manager is its
   // own, even past its lease, as long as no one took the job back.
   const recovered: CycleResult['recovered'] = [];
-  for (const index of processing) {
+  for (const index of request.recoverExpired === false ? [] : processing) {
     const job = jobs[index]!;
     if (job.state !== 'processing' || !isExpired(job, nowIso)) continue;
     const next = recover(job, config, now, job.lease.worker_pid !== null || runStarted(job));

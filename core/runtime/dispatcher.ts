@@ -44,6 +44,13 @@ const START_RECORD_MS = 10;
  * meanwhile too (one cycle for several short runs, not one each).
  */
 export const GATHER_MS = 5;
+/**
+ * After cycles failed (the store could not be reached), leases that ran out meanwhile are left
+ * alone this long once it is reached again: other managers cut off by the same outage reach it
+ * within their next try (reconnectDelayMs, at most 10 s) and renew them at once. Taking them
+ * back sooner would kill and run again the jobs of every host but the first one back.
+ */
+export const RECOVER_AFTER_OUTAGE_MS = 12_000;
 /** The longest delay setTimeout takes (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -60,6 +67,8 @@ export interface DispatcherOptions {
   revoke: (pid: number, run: RunRef, reason: string) => void;
   /** How long a claimed job may wait here for a free worker. @default HOLD_MS */
   holdMs?: number;
+  /** How long leases that ran out are left alone once the store is reached again after cycles failed. @default RECOVER_AFTER_OUTAGE_MS */
+  recoverAfterOutageMs?: number;
   /**
    * Whether this is the only manager on the store. With others, jobs are claimed ahead only
    * while runs here are short (see claimWanted). @default () => true
@@ -120,6 +129,8 @@ export class Dispatcher {
   private lastError = '';
   /** Cycles that failed in a row. */
   private failures = 0;
+  /** When a cycle succeeded again after cycles failed (see RECOVER_AFTER_OUTAGE_MS); null when none failed. */
+  private backSince: number | null = null;
   private idleWaiters: (() => void)[] = [];
   /** Settles when the cycles started by the last request have ended. */
   private cycleDone: Promise<void> = Promise.resolve();
@@ -426,7 +437,7 @@ export class Dispatcher {
     this.recording = new Set(outcomes.map((outcome) => outcome.token));
     try {
       result = await this.options.store.cycle(
-        { starts, outcomes, release, renew, verify, claim, queues: this.options.queues ?? null },
+        { starts, outcomes, release, renew, verify, claim, queues: this.options.queues ?? null, recoverExpired: this.mayRecoverExpired(started) },
         { newToken: randomUUID, runStarted: (job) => this.runStarted(job) },
       );
       this.config = result.config;
@@ -442,6 +453,7 @@ export class Dispatcher {
       this.recording = new Set();
     }
     this.lastError = '';
+    if (this.failures > 0) this.backSince = Date.now();
     this.failures = 0;
     this.lastCycleMs = Date.now() - started;
     if (renewDue) this.lastRenewal = started;
@@ -539,6 +551,12 @@ export class Dispatcher {
    */
   private runStarted(job: ProcessingJob): boolean {
     return runAliveByToken(job.lease.token) || this.options.logs.showsRun(job.id, job.lease.token);
+  }
+
+  /** Whether a cycle starting at `now` may take back leases that ran out (see RECOVER_AFTER_OUTAGE_MS). */
+  private mayRecoverExpired(now: number): boolean {
+    if (this.failures > 0) return false; // the store may be back for this cycle only
+    return this.backSince === null || now - this.backSince >= (this.options.recoverAfterOutageMs ?? RECOVER_AFTER_OUTAGE_MS);
   }
 
   private renewEveryMs(): number {

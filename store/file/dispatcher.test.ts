@@ -34,12 +34,19 @@ class GatedStore extends FileStore {
   /** The outcomes each cycle recorded, by job id. */
   readonly recorded: string[][] = [];
 
+  /** How many of the next cycles fail, as when the store cannot be reached. */
+  failing = 0;
+
   override async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
     this.entered = true;
     this.cycles++;
     if (request.outcomes.length > 0) this.recorded.push(request.outcomes.map((outcome) => outcome.id));
     this.requests.push(request);
     await this.gate;
+    if (this.failing > 0) {
+      this.failing--;
+      throw new Error('the store cannot be reached');
+    }
     return super.cycle(request, hooks);
   }
 
@@ -73,7 +80,7 @@ function cancelJobs(store: GatedStore, ids: readonly string[], options: CancelOp
 }
 
 /** A dispatcher on a temp data dir; `holdMs` long by default, so held jobs stay held unless a test says otherwise. */
-function setup(t: TestContext, holdMs = 60_000, alone = true) {
+function setup(t: TestContext, holdMs = 60_000, alone = true, recoverAfterOutageMs?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'queuectl-dispatcher-'));
   // No timed polls to race with the test's steps (and start() is not called: no fs.watch).
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ poll_interval: 60_000 }));
@@ -89,6 +96,7 @@ function setup(t: TestContext, holdMs = 60_000, alone = true) {
     revoke: (pid, run) => revoked.push([pid, run.id]),
     holdMs,
     alone: () => alone,
+    ...(recoverAfterOutageMs === undefined ? {} : { recoverAfterOutageMs }),
   });
   t.after(async () => {
     await dispatcher.close(); // and the cycle in flight has written its files
@@ -108,6 +116,25 @@ async function until(condition: () => boolean): Promise<void> {
 
 const jobs = (...ids: string[]) => ids.map((id) => ({ command: 'true', id }));
 const ok = { kind: 'exited', code: 0 } as const;
+
+test('after cycles failed (the store out of reach), leases that ran out are left alone for a while once it is back, for their managers to renew', async (t) => {
+  const { store, dispatcher } = setup(t, 60_000, true, 300);
+  const asked = () => store.requests.map((request) => request.recoverExpired);
+  dispatcher.ready(1);
+  await until(() => store.cycles === 1);
+  assert.deepEqual(asked(), [true], 'before any failure, a cycle takes back what ran out');
+  store.failing = 1;
+  dispatcher.ready(2);
+  await until(() => store.cycles === 3); // the failed one, and its retry a second later
+  assert.deepEqual(asked(), [true, true, false], 'the retry may be the only cycle the store is back for');
+  dispatcher.ready(3);
+  await until(() => store.cycles === 4);
+  assert.equal(asked()[3], false, 'back for less than the bound');
+  await new Promise((resolve) => setTimeout(resolve, 350));
+  dispatcher.ready(4);
+  await until(() => store.cycles === 5);
+  assert.equal(asked()[4], true, 'back for longer: leases that ran out are taken back again');
+});
 
 test('a job claimed for a worker that died while the cycle ran is not handed to it: the next free worker takes it', async (t) => {
   const { store, dispatcher, assigned, job } = setup(t);

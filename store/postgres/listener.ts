@@ -2,7 +2,7 @@
  * LISTEN on a connection of its own, kept up. A connection lost (the server restarted, a
  * failover, the session ended by an administrator) would otherwise leave a manager deaf for
  * good: it would pick up jobs and notice cancels only at its polls. It is made again after a
- * pause that doubles from 1 s up to 30 s; once listening again the caller is told, since
+ * pause that doubles from 1 s up to 10 s; once listening again the caller is told, since
  * notifications sent meanwhile are lost.
  */
 import type { Client } from 'pg';

@@ -172,7 +172,7 @@ export class PgStore implements Store {
       // The jobs the runs name, and the leases run out that no other manager is taking back now
       // (looked for once a second at most: leases last seconds, and each look costs the server),
       // with the settings, in the round trip of the BEGIN.
-      const lookForExpired = this.expiredCheck.due(now);
+      const lookForExpired = request.recoverExpired !== false && this.expiredCheck.due(now);
       const ids = textArray([...named]);
       // The claim too, in the same round trip, as the settings of the last cycle have it: the
       // writes this cycle makes come after it, so it is used only where they could not have made

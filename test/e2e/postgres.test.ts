@@ -232,6 +232,35 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     assert.ok(Date.now() - cutAt < 20_000, `taken back ${Date.now() - cutAt} ms after the cut`);
   });
 
+  test('an outage of the server longer than the lease: each host renews its runs once the server is back, and none is taken back or run again', { timeout: 90_000 }, async (t) => {
+    const server = new URL(url);
+    const relay = await startRelay(server.hostname, Number(server.port || 5432));
+    t.after(() => relay.close());
+    const throughRelay = new URL(url);
+    throughRelay.port = String(relay.port);
+    const shared = queue(t);
+    const [first, second] = [shared.host('first', throughRelay.toString()), shared.host('second', throughRelay.toString())];
+    await first.ok(['config', 'set', 'lease', '2']);
+    const running = async (id: string) => waitFor(async () => (await first.job(id))?.started_at != null, { timeoutMs: 20_000, what: `${id} to start` });
+    await first.ok(['enqueue', '--id', 'on-first', '--', 'sleep', '15']);
+    first.manager(1);
+    await running('on-first');
+    await first.ok(['enqueue', '--id', 'on-second', '--', 'sleep', '15']);
+    second.manager(1);
+    await running('on-second');
+    await relay.outage(5_000); // both leases run out meanwhile
+    for (const id of ['on-first', 'on-second']) {
+      const job = await waitFor(
+        async () => {
+          const found = await first.job(id);
+          return found?.state === 'completed' ? found : undefined;
+        },
+        { timeoutMs: 40_000, what: `${id} to complete` },
+      );
+      assert.equal(job.attempts, 1, `${id} ran once: ${job.last_error ?? ''}`);
+    }
+  });
+
   test("a job that kills its worker: on another host, its log shows the run's output, then the line saying it was lost", { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const here = shared.host();
