@@ -42,11 +42,11 @@ test('the ids of a dump are those of its jobs, queue and DLQ, in enqueue order',
 
 test('a source with processing jobs is refused, naming how many and saying to stop the workers first (exit 1)', () => {
   const source = dump({ jobs: [pending('a'), processing('p1'), processing('p2')] });
-  assert.throws(() => refuseRunning(source, 0, '/data'), failsWith(1, /^2 job\(s\) of \/data are processing \("p1", "p2"\).*would run them again.*queuectl worker stop/));
+  assert.throws(() => refuseRunning(source, 0, '/data'), failsWith(1, /^2 job\(s\) of \/data are processing \("p1", "p2"\).*would run them again.*queuectl worker stop --all/));
 });
 
 test('a source with a worker manager running is refused too: the copied jobs would run in both stores', () => {
-  assert.throws(() => refuseRunning(dump({ jobs: [pending('a')] }), 1, '/data'), failsWith(1, /^1 worker manager\(s\) run on \/data.*queuectl worker stop/));
+  assert.throws(() => refuseRunning(dump({ jobs: [pending('a')] }), 1, '/data'), failsWith(1, /^1 worker manager\(s\) run on \/data.*queuectl worker stop --all/));
 });
 
 test('a source with no run and no manager passes, whatever its jobs', () => {

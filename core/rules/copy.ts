@@ -38,13 +38,13 @@ export function refuseRunning(dump: Pick<QueueDump, 'jobs'>, managers: number, s
   if (processing.length > 0) {
     throw new QueuectlError(
       `${processing.length} job(s) of ${source} are processing (${named(processing)}): their runs belong to a manager of the source, ` +
-        'and a copy would run them again; stop its workers first (queuectl worker stop), then copy',
+        'and a copy would run them again; stop its workers first (queuectl worker stop --all: on a store many hosts share, those of every host), then copy',
       'EFAIL',
     );
   }
   if (managers > 0) {
     throw new QueuectlError(
-      `${managers} worker manager(s) run on ${source}: they would run the copied jobs there as well; stop them first (queuectl worker stop), then copy`,
+      `${managers} worker manager(s) run on ${source}: they would run the copied jobs there as well; stop them first (queuectl worker stop --all: on a store many hosts share, those of every host), then copy`,
       'EFAIL',
     );
   }

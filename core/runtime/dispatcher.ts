@@ -452,8 +452,11 @@ export class Dispatcher {
     } finally {
       this.recording = new Set();
     }
+    if (this.failures > 0) {
+      this.backSince = Date.now();
+      this.options.log(`the store answers again, after ${this.failures} failed cycle(s)`);
+    }
     this.lastError = '';
-    if (this.failures > 0) this.backSince = Date.now();
     this.failures = 0;
     this.lastCycleMs = Date.now() - started;
     if (renewDue) this.lastRenewal = started;

@@ -82,7 +82,23 @@ function aloneOnStore(managers: ManagerRegistry, hostName: string): () => boolea
 /** How often a manager looks whether `worker stop --all` asked it to stop, where its registry renews records. */
 const STOP_CHECK_MS = 2_000;
 
-export async function startManager({ store, host, config, workerScript, workerEnv = {}, count, log, queues = null }: ManagerOptions): Promise<RunningManager> {
+/**
+ * The manager's log, where each error line is said once until a line that is not an error comes:
+ * a store out of reach fails the dispatcher's cycles and the registry's renewals alike, again
+ * and again, and not always with the same words (a connection reset, or ended).
+ */
+function errorsOnce(log: (line: string) => void): (line: string) => void {
+  const said = new Set<string>();
+  return (line) => {
+    if (!line.startsWith('error: ')) said.clear();
+    else if (said.has(line)) return;
+    else said.add(line);
+    log(line);
+  };
+}
+
+export async function startManager({ store, host, config, workerScript, workerEnv = {}, count, log: print, queues = null }: ManagerOptions): Promise<RunningManager> {
+  const log = errorsOnce(print);
   const self = processIdentity(process.pid);
   const startedAt = new Date().toISOString();
   const children = new Map<number, Child>();
@@ -110,6 +126,7 @@ export async function startManager({ store, host, config, workerScript, workerEn
 
   /** Writes of the registry record, one after the other: a later one is never overtaken. */
   let registering: Promise<void> = Promise.resolve();
+
   /** Writes the registry record; not once the data dir is lost (it would write into a stranger's). */
   const register = () => {
     if (failure !== null) return;

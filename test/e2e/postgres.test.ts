@@ -243,10 +243,10 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     await first.ok(['config', 'set', 'lease', '2']);
     const running = async (id: string) => waitFor(async () => (await first.job(id))?.started_at != null, { timeoutMs: 20_000, what: `${id} to start` });
     await first.ok(['enqueue', '--id', 'on-first', '--', 'sleep', '15']);
-    first.manager(1);
+    const managers = [first.manager(1)];
     await running('on-first');
     await first.ok(['enqueue', '--id', 'on-second', '--', 'sleep', '15']);
-    second.manager(1);
+    managers.push(second.manager(1));
     await running('on-second');
     await relay.outage(5_000); // both leases run out meanwhile
     for (const id of ['on-first', 'on-second']) {
@@ -258,6 +258,11 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
         { timeoutMs: 40_000, what: `${id} to complete` },
       );
       assert.equal(job.attempts, 1, `${id} ran once: ${job.last_error ?? ''}`);
+    }
+    for (const manager of managers) {
+      const errors = manager.output().split('\n').filter((line) => line.includes(' error: '));
+      assert.ok(errors.length > 0 && new Set(errors.map((line) => line.replace(/^\S+ /, ''))).size === errors.length, `each error said once:\n${errors.join('\n')}`);
+      assert.match(manager.output(), /the store answers again, after \d+ failed cycle\(s\)/);
     }
   });
 

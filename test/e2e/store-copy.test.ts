@@ -182,7 +182,7 @@ test('a source with a processing job, or with a manager running, refuses the cop
   const target = join(tempDir(t), 'copy');
   const running = await copy(source.data, source.data, target);
   assert.equal(running.code, 1, describeRun(['store', 'copy'], running));
-  assert.match(running.stderr, /^queuectl: 1 job\(s\) of \S+ are processing \("long"\): their runs belong to a manager of the source, and a copy would run them again; stop its workers first \(queuectl worker stop\), then copy\n$/);
+  assert.match(running.stderr, /^queuectl: 1 job\(s\) of \S+ are processing \("long"\): their runs belong to a manager of the source, and a copy would run them again; stop its workers first \(queuectl worker stop --all: on a store many hosts share, those of every host\), then copy\n$/);
   assert.equal(existsSync(target), false, 'nothing written');
 
   const idle = on(tempDataDir(t));
@@ -191,7 +191,7 @@ test('a source with a processing job, or with a manager running, refuses the cop
   await waitFor(async () => (await idle.json<{ workers: unknown[] }>(['status'])).workers.length === 1, { what: 'the idle manager to register' });
   const managed = await copy(idle.data, idle.data, target);
   assert.equal(managed.code, 1, describeRun(['store', 'copy'], managed));
-  assert.match(managed.stderr, /^queuectl: 1 worker manager\(s\) run on \S+: they would run the copied jobs there as well; stop them first \(queuectl worker stop\), then copy\n$/);
+  assert.match(managed.stderr, /^queuectl: 1 worker manager\(s\) run on \S+: they would run the copied jobs there as well; stop them first \(queuectl worker stop --all: on a store many hosts share, those of every host\), then copy\n$/);
   assert.equal(existsSync(target), false, 'nothing written');
   await idle.ok(['worker', 'stop']);
   await manager.exited;
