@@ -15,6 +15,8 @@ export interface Relay {
    * `text` (the middle of a transaction: its statements sent, the COMMIT not). Resolves then.
    */
   cutAfter(text: string): Promise<void>;
+  /** Resolves once `times` chunks from clients have contained `text` (counted from the relay's start). */
+  seen(text: string, times: number): Promise<void>;
   /**
    * An outage of the server as its clients see it (a restart, a failover): every connection
    * through the relay is closed, both ways, and new ones are closed at once, for `ms`.
@@ -28,6 +30,7 @@ export async function startRelay(host: string, port: number): Promise<Relay> {
   let cut = false;
   let watch: { text: string; resolve: () => void } | undefined;
   let down = false;
+  const sightings: { text: string; left: number; resolve: () => void }[] = [];
   const server: Server = createServer((client) => {
     if (down) {
       client.destroy();
@@ -46,6 +49,7 @@ export async function startRelay(host: string, port: number): Promise<Relay> {
     client.on('data', (chunk: Buffer) => {
       if (cut) return;
       upstream.write(chunk);
+      for (const sighting of sightings) if (sighting.left > 0 && chunk.includes(sighting.text) && --sighting.left === 0) sighting.resolve();
       if (watch !== undefined && chunk.includes(watch.text)) {
         cut = true;
         watch.resolve();
@@ -59,6 +63,7 @@ export async function startRelay(host: string, port: number): Promise<Relay> {
   return {
     port: (server.address() as { port: number }).port,
     cutAfter: (text) => new Promise<void>((resolve) => (watch = { text, resolve })),
+    seen: (text, times) => new Promise<void>((resolve) => sightings.push({ text, left: times, resolve })),
     outage: async (ms) => {
       down = true;
       for (const socket of sockets) socket.destroy();

@@ -12,6 +12,7 @@ import type { LogStream, RunLogs } from '../ports/host.js';
 import type { Store } from '../ports/store.js';
 import { tailStart } from '../os/tail.js';
 import { watchPath } from '../os/watch-path.js';
+import { OutageGrace } from './outage.js';
 
 /** Longest time between two looks at the log and the job. */
 const FOLLOW_POLL_MS = 200;
@@ -36,21 +37,27 @@ export async function followLog(store: Store, logs: RunLogs, id: string, options
     let job = await locate(store, id);
     let signature = '';
     let finishedAt: number | null = null;
+    const grace = new OutageGrace();
     for (;;) {
-      // Whether it finished is read before the log: output written before the finish is then in the log.
-      const next = await store.version();
-      if (next !== signature) {
-        signature = next;
-        job = await locate(store, id);
-      }
-      if (isFinished(job)) finishedAt ??= Date.now();
-      await stream.copy(options.write);
-      // A run's end may reach the log just after its job finished: a job canceled while it runs
-      // is finished before its worker has stopped the run; a store gets a run's output later.
-      if (finishedAt !== null && (stream.complete() || Date.now() - finishedAt >= RUN_END_WAIT_MS)) {
-        // The end line may have come between the copy and the look at the log's end: copy it too.
+      try {
+        // Whether it finished is read before the log: output written before the finish is then in the log.
+        const next = await store.version();
+        if (next !== signature) {
+          job = await locate(store, id);
+          signature = next;
+        }
+        if (isFinished(job)) finishedAt ??= Date.now();
         await stream.copy(options.write);
-        return job;
+        // A run's end may reach the log just after its job finished: a job canceled while it runs
+        // is finished before its worker has stopped the run; a store gets a run's output later.
+        if (finishedAt !== null && (stream.complete() || Date.now() - finishedAt >= RUN_END_WAIT_MS)) {
+          // The end line may have come between the copy and the look at the log's end: copy it too.
+          await stream.copy(options.write);
+          return job;
+        }
+        grace.ok();
+      } catch (error) {
+        if (!grace.bear(error)) throw error;
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -6,6 +6,7 @@
 import type { Found, Store } from '../ports/store.js';
 import type { Job } from '../rules/job.js';
 import { observe, pace, tally, vanished, waitTargets, type Pace, type WaitTally, type Watched } from '../rules/wait.js';
+import { OutageGrace } from './outage.js';
 
 /** Longest time between two looks at the files. */
 export const WAIT_POLL_MS = 250;
@@ -47,6 +48,7 @@ export async function waitForJobs(store: Store, options: WaitOptions): Promise<W
 
   let wake: (() => void) | undefined;
   const stopWatching = store.watch(() => wake?.());
+  const grace = new OutageGrace();
   try {
     for (;;) {
       const now = Date.now();
@@ -74,10 +76,16 @@ export async function waitForJobs(store: Store, options: WaitOptions): Promise<W
       const gap = MIN_GAP_MS - (Date.now() - lookedAt);
       if (gap > 0 && Date.now() + gap < deadline) await new Promise((resolve) => setTimeout(resolve, gap));
 
-      const next = await store.version();
-      if (next === signature) continue;
-      signature = next;
-      watched = await look(store, watched);
+      try {
+        const next = await store.version();
+        if (next !== signature) {
+          watched = await look(store, watched);
+          signature = next;
+        }
+        grace.ok();
+      } catch (error) {
+        if (!grace.bear(error)) throw error;
+      }
     }
   } finally {
     stopWatching();

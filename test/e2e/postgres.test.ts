@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import type { Job } from '../../core/rules/job.js';
-import { startRelay } from '../network-cut.js';
+import { startRelay, type Relay } from '../network-cut.js';
 import { CLI, describeRun, killGroup, openFiles, processAlive, runCli, startManager, tempDataDir, tempDir, waitFor, withDeadline, type CliResult } from '../helpers.js';
 
 const url = process.env.QUEUECTL_TEST_POSTGRES ?? '';
@@ -248,7 +248,16 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     await first.ok(['enqueue', '--id', 'on-second', '--', 'sleep', '15']);
     managers.push(second.manager(1));
     await running('on-second');
-    await relay.outage(5_000); // both leases run out meanwhile
+    // A script waiting on the jobs, and one following a log, through the outage: each through a
+    // relay of its own, to see it at its polls (it asks the store's version) before the outage.
+    const [forWait, forFollow] = [await startRelay(server.hostname, Number(server.port || 5432)), await startRelay(server.hostname, Number(server.port || 5432))];
+    t.after(() => Promise.all([forWait.close(), forFollow.close()]));
+    const through = (relayed: Relay) => Object.assign(new URL(url), { port: String(relayed.port) }).toString();
+    const waiting = shared.host('waiter', through(forWait)).run(['wait', 'on-first', 'on-second']);
+    await withDeadline(forWait.seen('is_called', 2), 10_000, 'wait to poll');
+    const following = shared.host('follower', through(forFollow)).run(['logs', '-f', 'on-second']);
+    await withDeadline(forFollow.seen('is_called', 2), 10_000, 'logs -f to poll');
+    await Promise.all([relay, forWait, forFollow].map((relayed) => relayed.outage(5_000))); // both leases run out meanwhile
     for (const id of ['on-first', 'on-second']) {
       const job = await waitFor(
         async () => {
@@ -259,6 +268,10 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
       );
       assert.equal(job.attempts, 1, `${id} ran once: ${job.last_error ?? ''}`);
     }
+    const [waited, followed] = await Promise.all([waiting, following]);
+    assert.equal(waited.code, 0, describeRun(['wait'], waited));
+    assert.equal(followed.code, 0, describeRun(['logs', '-f'], followed));
+    assert.match(followed.stdout, /--- queuectl: run 1 of 4 exited with code 0 after/);
     for (const manager of managers) {
       const errors = manager.output().split('\n').filter((line) => line.includes(' error: '));
       assert.ok(errors.length > 0 && new Set(errors.map((line) => line.replace(/^\S+ /, ''))).size === errors.length, `each error said once:\n${errors.join('\n')}`);
