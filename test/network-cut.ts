@@ -22,6 +22,8 @@ export interface Relay {
    * through the relay is closed, both ways, and new ones are closed at once, for `ms`.
    */
   outage(ms: number): Promise<void>;
+  /** Ends the outage under way now. */
+  restore(): void;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,8 @@ export async function startRelay(host: string, port: number): Promise<Relay> {
   let cut = false;
   let watch: { text: string; resolve: () => void } | undefined;
   let down = false;
+  let ended: () => void = () => undefined;
+  const restore = () => ended();
   const sightings: { text: string; left: number; resolve: () => void }[] = [];
   const server: Server = createServer((client) => {
     if (down) {
@@ -68,9 +72,16 @@ export async function startRelay(host: string, port: number): Promise<Relay> {
       down = true;
       for (const socket of sockets) socket.destroy();
       sockets.clear();
-      await new Promise((resolve) => setTimeout(resolve, ms));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(restore, ms);
+        ended = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
       down = false;
     },
+    restore,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -167,7 +167,17 @@ async function workerStop(ctx: CommandContext): Promise<void> {
   rejectOptions(ctx, ['count', 'detach', 'queue'], 'goes with worker start');
   const timeoutText = optionText(ctx, 'timeout');
   const timeoutMs = optionDurationMs(ctx, 'timeout');
-  const live = await ctx.host.managers.live();
+  let live: ManagerRecord[];
+  try {
+    live = await ctx.host.managers.live();
+  } catch (error) {
+    if (ctx.raw.flags.has('all') || !(error instanceof QueuectlError)) throw error;
+    // The store out of reach: this host's managers are signaled all the same, found by their records here.
+    live = await ctx.host.managers.here();
+    process.stderr.write(
+      `queuectl: ${error.message}; stopping this host's managers from their records in ${ctx.dataDir}: they record their runs' outcomes once the store answers (--timeout to stop sooner)\n`,
+    );
+  }
   // This host's managers get a signal; with --all, those of other hosts are asked through the store.
   const managers = live.filter((manager) => isHere(ctx, manager));
   const elsewhere = live.filter((manager) => !isHere(ctx, manager));

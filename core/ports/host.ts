@@ -93,6 +93,8 @@ export interface ManagerRegistry {
   remove(pid: number): Promise<void>;
   /** The managers running, by host and pid; records of dead ones are dropped on the way. */
   live(): Promise<ManagerRecord[]>;
+  /** This host's managers running, from what this host keeps: found while the store is out of reach (`worker stop`). */
+  here(): Promise<ManagerRecord[]>;
   /**
    * How often a manager must write its record again to be taken for alive: where the registry
    * cannot check a pid (another host's), a record not renewed lapses. Null where it checks pids.

@@ -47,6 +47,10 @@ export class ManagerFiles implements ManagerRegistry {
     return this.liveHere();
   }
 
+  async here(): Promise<ManagerRecord[]> {
+    return this.liveHere();
+  }
+
   /** The managers of this data directory whose process is alive. */
   liveHere(): ManagerRecord[] {
     let names: string[];

@@ -56,6 +56,10 @@ export class PgManagers implements ManagerRegistry {
     return live;
   }
 
+  async here(): Promise<ManagerRecord[]> {
+    return this.files.liveHere();
+  }
+
   async requestStop(records: readonly ManagerRecord[]): Promise<void> {
     for (const record of records) {
       await this.query(`UPDATE ${this.s}.managers SET stop_requested = true WHERE host = $1 AND pid = $2`, [record.host, record.pid]);

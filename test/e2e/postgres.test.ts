@@ -279,6 +279,25 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     }
   });
 
+  test('worker stop while the database is out of reach: this host\'s managers are stopped all the same, found by their records here', { timeout: 90_000 }, async (t) => {
+    const server = new URL(url);
+    const relay = await startRelay(server.hostname, Number(server.port || 5432));
+    t.after(() => relay.close());
+    const shared = queue(t);
+    const here = shared.host('here', Object.assign(new URL(url), { port: String(relay.port) }).toString());
+    await here.ok(['enqueue', '--id', 'long', '--', 'sleep', '600']);
+    const manager = here.manager(1);
+    await waitFor(async () => (await here.job('long'))?.started_at != null, { timeoutMs: 20_000, what: 'the run to start' });
+    const outage = relay.outage(40_000);
+    const stopped = await here.run(['worker', 'stop', '--timeout', '1']);
+    assert.equal(stopped.code, 0, describeRun(['worker', 'stop'], stopped));
+    assert.match(stopped.stderr, /^queuectl: could not connect to postgres:\/\/\S+ \(schema \w+\): .+; stopping this host's managers from their records in .+\n$/);
+    assert.match(stopped.stdout, /stopped 1 manager\(s\): \d+/);
+    await withDeadline(manager.exited, 10_000, 'the manager to exit');
+    relay.restore();
+    await outage;
+  });
+
   test("a job that kills its worker: on another host, its log shows the run's output, then the line saying it was lost", { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const here = shared.host();
