@@ -119,7 +119,7 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
         "  target's; its other settings stay), each job's log, the environments jobs run in, and the ids of completed",
         "  jobs pruned or archived (for --after). The archive stays in the source. All or nothing; the",
         '  source is left as it is. Exit 2 (nothing written) when an id is already in the target or on bad input;',
-        '  exit 1 while the source has processing jobs or running worker managers: queuectl worker stop first.',
+        '  exit 1 while the source has processing jobs or running worker managers: queuectl worker stop --all first.',
       ].join('\n'),
     },
   ],

@@ -229,10 +229,20 @@ async function workerStop(ctx: CommandContext): Promise<void> {
       remoteLeft = remote.filter((manager) => still.has(`${manager.host}:${manager.pid}`)).length;
     }
   }
-  const stopped = [...managers, ...remote];
+  // A manager of another host that left the list without removing its record did not stop: it
+  // went silent (its host down, or cut off from the store), and stops once it reaches the store.
+  const silent = new Set((await ctx.host.managers.lapsed(remote)).map((manager) => `${manager.host}:${manager.pid}`));
+  const stopped = [...managers, ...remote.filter((manager) => !silent.has(`${manager.host}:${manager.pid}`))];
+  const unanswered = remote.filter((manager) => silent.has(`${manager.host}:${manager.pid}`));
   const named = (manager: ManagerRecord) => (isHere(ctx, manager) ? String(manager.pid) : `${manager.host}:${manager.pid}`);
-  if (ctx.json) printJson({ stopped: stopped.map((manager) => manager.pid), aborted });
-  else process.stdout.write(`stopped ${stopped.length} manager(s): ${stopped.map(named).join(', ')}\n`);
+  if (ctx.json) printJson({ stopped: stopped.map((manager) => manager.pid), aborted, ...(unanswered.length > 0 ? { silent: unanswered.map(named) } : {}) });
+  else process.stdout.write(`stopped ${stopped.length} manager(s)${stopped.length > 0 ? `: ${stopped.map(named).join(', ')}` : ''}\n`);
+  if (unanswered.length > 0) {
+    throw new QueuectlError(
+      `${unanswered.length} manager(s) did not answer: ${unanswered.map(named).join(', ')}; not renewed for 15 s, its host is down or cut off from the database, and it may still run jobs: it stops once it reaches the database`,
+      'EFAIL',
+    );
+  }
 }
 
 /** Last resort: the manager did not react. Its jobs come back through their leases. */

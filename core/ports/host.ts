@@ -102,6 +102,12 @@ export interface ManagerRegistry {
   readonly renewEveryMs: number | null;
   /** Asks the managers of other hosts to stop as `worker stop` does (those of this host get a signal). */
   requestStop(records: readonly ManagerRecord[]): Promise<void>;
+  /**
+   * Which of `records` (of other hosts) no longer count as running only because they were not
+   * renewed: not stopped, but silent (their host down, or cut off from the store). None where
+   * the registry checks pids.
+   */
+  lapsed(records: readonly ManagerRecord[]): Promise<ManagerRecord[]>;
   /** Whether `worker stop --all` asked manager `pid` of this host to stop. */
   stopRequested(pid: number): Promise<boolean>;
 }

@@ -51,6 +51,10 @@ export class ManagerFiles implements ManagerRegistry {
     return this.liveHere();
   }
 
+  async lapsed(): Promise<ManagerRecord[]> {
+    return []; // a pid is checked, never taken on trust
+  }
+
   /** The managers of this data directory whose process is alive. */
   liveHere(): ManagerRecord[] {
     let names: string[];

@@ -56,6 +56,17 @@ export class PgManagers implements ManagerRegistry {
     return live;
   }
 
+  async lapsed(records: readonly ManagerRecord[]): Promise<ManagerRecord[]> {
+    if (records.length === 0) return [];
+    // A manager that stopped removed its row; one still there was not renewed.
+    const rows = await this.query<{ host: string; pid: number }>(
+      `SELECT host, pid FROM ${this.s}.managers WHERE (host, pid) IN (SELECT * FROM unnest($1::text[], $2::int[]))`,
+      [records.map((record) => record.host ?? this.host), records.map((record) => record.pid)],
+    );
+    const there = new Set(rows.map((row) => `${row.host}:${row.pid}`));
+    return records.filter((record) => there.has(`${record.host ?? this.host}:${record.pid}`));
+  }
+
   async here(): Promise<ManagerRecord[]> {
     return this.files.liveHere();
   }

@@ -298,6 +298,26 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     await outage;
   });
 
+  test('worker stop --all when a host is cut off from the database: says that manager did not answer (exit 1), and it stops once it reaches the database again', { timeout: 90_000 }, async (t) => {
+    const server = new URL(url);
+    const relay = await startRelay(server.hostname, Number(server.port || 5432));
+    t.after(() => relay.close());
+    const shared = queue(t);
+    const first = shared.host('first');
+    const cutOff = shared.host('cut-off', Object.assign(new URL(url), { port: String(relay.port) }).toString());
+    const managers = [first.manager(1), cutOff.manager(1)];
+    await waitFor(async () => (await first.json<{ workers: unknown[] }>(['status'])).workers.length === 2, { timeoutMs: 20_000, what: 'both managers in status' });
+    const outage = relay.outage(60_000);
+    const stop = await first.run(['worker', 'stop', '--all']);
+    assert.equal(stop.code, 1, describeRun(['worker', 'stop', '--all'], stop));
+    assert.equal(stop.stdout.trim().split('\n').at(-1), `stopped 1 manager(s): ${managers[0]!.pid}`);
+    assert.match(stop.stderr, new RegExp(`^queuectl: 1 manager\\(s\\) did not answer: cut-off:${managers[1]!.pid}; .+it stops once it reaches the database\\n$`));
+    await withDeadline(managers[0]!.exited, 10_000, 'the manager of this host to exit');
+    relay.restore();
+    await outage;
+    await withDeadline(managers[1]!.exited, 30_000, 'the cut-off manager to stop once it reaches the database');
+  });
+
   test("a job that kills its worker: on another host, its log shows the run's output, then the line saying it was lost", { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const here = shared.host();
