@@ -341,7 +341,13 @@ function buildCli(raw: RawArgs): CAC {
 function fail(message: string, exitCode: number): void {
   process.stderr.write(`queuectl: ${message}\n`);
   process.exitCode = exitCode;
+  // It has said why: whatever a library left open must not hold the shell (a PostgreSQL server
+  // keeps a login it asked a password for, and got none, until its authentication_timeout: 60 s).
+  setTimeout(() => process.exit(exitCode), FAILED_EXIT_MS).unref();
 }
+
+/** How long a command that failed may take to end on its own before it is ended. */
+const FAILED_EXIT_MS = 1_000;
 
 /**
  * A reader that goes away (`queuectl logs x | head -1`) is not an error: stop writing and exit

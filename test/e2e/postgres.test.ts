@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
@@ -494,6 +495,41 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
       assert.ok(Date.now() - started < 10_000, 'within 10 s');
     }
   });
+});
+
+test('a server that asks for a password the URL does not give: one line, exit 1, at once (it does not wait out the server\'s 60 s to log in)', { timeout: 30_000 }, async (t) => {
+  // Enough of PostgreSQL to ask for SCRAM, then to say nothing more and keep the connection, as the server does.
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    const authentication = (type: number, payload: string) => {
+      const body = Buffer.from(payload);
+      const message = Buffer.alloc(9 + body.length);
+      message.write('R', 0);
+      message.writeInt32BE(8 + body.length, 1);
+      message.writeInt32BE(type, 5);
+      body.copy(message, 9);
+      socket.write(message);
+    };
+    let said = 0;
+    socket.on('data', (chunk: Buffer) => {
+      if (said++ === 0) return authentication(10, 'SCRAM-SHA-256\0\0'); // AuthenticationSASL, to the startup message
+      // AuthenticationSASLContinue, to the client's first message: its nonce, and a salt.
+      const nonce = /r=([^,\0]+)/.exec(chunk.toString('latin1'))?.[1] ?? '';
+      authentication(11, `r=${nonce}server,s=${Buffer.from('salt').toString('base64')},i=4096`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  const store = `postgres://someone@127.0.0.1:${(server.address() as AddressInfo).port}/postgres`;
+  const started = Date.now();
+  const result = await runCli(tempDataDir(t), ['status'], { env: { QUEUECTL_STORE: store } });
+  assert.equal(result.code, 1, describeRun(['status'], result));
+  assert.match(result.stderr, /^queuectl: could not connect to postgres:\/\/127\.0\.0\.1:\d+\/postgres: .*password.*\n$/);
+  assert.ok(Date.now() - started < 5_000, `ended after ${Date.now() - started} ms`);
 });
 
 function readPid(data: string): number | undefined {
