@@ -47,9 +47,26 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
         const result = await run(['show', id, '--json']);
         return result.code === 0 ? (JSON.parse(result.stdout) as Job) : undefined;
       };
-      return { name, data, run, ok, json, job, manager: (count: number) => startManager(t, data, count, hostEnv) };
+      /** The job once it completed, as this host sees it. */
+      const completed = (id: string, timeoutMs = 30_000) =>
+        waitFor(
+          async () => {
+            const found = await job(id);
+            return found?.state === 'completed' ? found : undefined;
+          },
+          { timeoutMs, what: `${id} to complete` },
+        );
+      return { name, data, run, ok, json, job, completed, manager: (count: number) => startManager(t, data, count, hostEnv) };
     };
     return { env, schema, host };
+  }
+
+  /** A relay to the test server (see network-cut.ts), closed after the test, and the server's URL through it. */
+  async function relayTo(t: TestContext): Promise<{ relay: Relay; through: string }> {
+    const server = new URL(url);
+    const relay = await startRelay(server.hostname, Number(server.port || 5432));
+    t.after(() => relay.close());
+    return { relay, through: Object.assign(new URL(url), { port: String(relay.port) }).toString() };
   }
 
   test('lifecycle: enqueue, a manager runs the jobs, list, show, status, and logs from any host', { timeout: 60_000 }, async (t) => {
@@ -185,26 +202,16 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     process.kill(doomed.pid, 'SIGKILL'); // the manager alone: its worker sees it go and kills the run
     await withDeadline(doomed.exited, 10_000, 'the killed manager to exit');
     second.manager(1);
-    const job = await waitFor(
-      async () => {
-        const found = await second.job('survivor');
-        return found?.state === 'completed' ? found : undefined;
-      },
-      { timeoutMs: 30_000, what: 'the job to complete on the other host' },
-    );
+    const job = await second.completed('survivor');
     assert.equal(job.attempts, 2, 'the lost run counts');
     assert.match((await second.ok(['logs', 'survivor'])).stdout, /run 2 of 4 started/);
     killGroup(doomed.pid);
   });
 
   test('a host cut off in the middle of a transaction: the server ends it within 10 s, and a manager on another host takes its job back', { timeout: 90_000 }, async (t) => {
-    const server = new URL(url);
-    const relay = await startRelay(server.hostname, Number(server.port || 5432));
-    t.after(() => relay.close());
-    const throughRelay = new URL(url);
-    throughRelay.port = String(relay.port);
+    const { relay, through } = await relayTo(t);
     const shared = queue(t);
-    const cutOff = shared.host('cut-off', throughRelay.toString());
+    const cutOff = shared.host('cut-off', through);
     const other = shared.host();
     await other.ok(['config', 'set', 'lease', '2']);
     // Hangs on its first run; completes on the next.
@@ -222,25 +229,15 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     assert.equal(open.rows[0].n, 1, 'the cut-off host left a transaction open, holding the lock on the job');
     const cutAt = Date.now();
     other.manager(1);
-    const job = await waitFor(
-      async () => {
-        const found = await other.job('survivor');
-        return found?.state === 'completed' ? found : undefined;
-      },
-      { timeoutMs: 30_000, what: 'the job to complete on the other host' },
-    );
+    const job = await other.completed('survivor');
     assert.equal(job.attempts, 2, 'the lost run counts');
     assert.ok(Date.now() - cutAt < 20_000, `taken back ${Date.now() - cutAt} ms after the cut`);
   });
 
   test('an outage of the server longer than the lease: each host renews its runs once the server is back, and none is taken back or run again', { timeout: 90_000 }, async (t) => {
-    const server = new URL(url);
-    const relay = await startRelay(server.hostname, Number(server.port || 5432));
-    t.after(() => relay.close());
-    const throughRelay = new URL(url);
-    throughRelay.port = String(relay.port);
+    const { relay, through } = await relayTo(t);
     const shared = queue(t);
-    const [first, second] = [shared.host('first', throughRelay.toString()), shared.host('second', throughRelay.toString())];
+    const [first, second] = [shared.host('first', through), shared.host('second', through)];
     await first.ok(['config', 'set', 'lease', '2']);
     const running = async (id: string) => waitFor(async () => (await first.job(id))?.started_at != null, { timeoutMs: 20_000, what: `${id} to start` });
     await first.ok(['enqueue', '--id', 'on-first', '--', 'sleep', '15']);
@@ -251,22 +248,14 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     await running('on-second');
     // A script waiting on the jobs, and one following a log, through the outage: each through a
     // relay of its own, to see it at its polls (it asks the store's version) before the outage.
-    const [forWait, forFollow] = [await startRelay(server.hostname, Number(server.port || 5432)), await startRelay(server.hostname, Number(server.port || 5432))];
-    t.after(() => Promise.all([forWait.close(), forFollow.close()]));
-    const through = (relayed: Relay) => Object.assign(new URL(url), { port: String(relayed.port) }).toString();
-    const waiting = shared.host('waiter', through(forWait)).run(['wait', 'on-first', 'on-second']);
-    await withDeadline(forWait.seen('is_called', 2), 10_000, 'wait to poll');
-    const following = shared.host('follower', through(forFollow)).run(['logs', '-f', 'on-second']);
-    await withDeadline(forFollow.seen('is_called', 2), 10_000, 'logs -f to poll');
-    await Promise.all([relay, forWait, forFollow].map((relayed) => relayed.outage(5_000))); // both leases run out meanwhile
+    const [forWait, forFollow] = [await relayTo(t), await relayTo(t)];
+    const waiting = shared.host('waiter', forWait.through).run(['wait', 'on-first', 'on-second']);
+    await withDeadline(forWait.relay.seen('is_called', 2), 10_000, 'wait to poll');
+    const following = shared.host('follower', forFollow.through).run(['logs', '-f', 'on-second']);
+    await withDeadline(forFollow.relay.seen('is_called', 2), 10_000, 'logs -f to poll');
+    await Promise.all([relay, forWait.relay, forFollow.relay].map((relayed) => relayed.outage(5_000))); // both leases run out meanwhile
     for (const id of ['on-first', 'on-second']) {
-      const job = await waitFor(
-        async () => {
-          const found = await first.job(id);
-          return found?.state === 'completed' ? found : undefined;
-        },
-        { timeoutMs: 40_000, what: `${id} to complete` },
-      );
+      const job = await first.completed(id, 40_000);
       assert.equal(job.attempts, 1, `${id} ran once: ${job.last_error ?? ''}`);
     }
     const [waited, followed] = await Promise.all([waiting, following]);
@@ -281,11 +270,9 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
   });
 
   test('worker stop while the database is out of reach: this host\'s managers are stopped all the same, found by their records here', { timeout: 90_000 }, async (t) => {
-    const server = new URL(url);
-    const relay = await startRelay(server.hostname, Number(server.port || 5432));
-    t.after(() => relay.close());
+    const { relay, through } = await relayTo(t);
     const shared = queue(t);
-    const here = shared.host('here', Object.assign(new URL(url), { port: String(relay.port) }).toString());
+    const here = shared.host('here', through);
     await here.ok(['enqueue', '--id', 'long', '--', 'sleep', '600']);
     const manager = here.manager(1);
     await waitFor(async () => (await here.job('long'))?.started_at != null, { timeoutMs: 20_000, what: 'the run to start' });
@@ -300,12 +287,10 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
   });
 
   test('worker stop --all when a host is cut off from the database: says that manager did not answer (exit 1), and it stops once it reaches the database again', { timeout: 90_000 }, async (t) => {
-    const server = new URL(url);
-    const relay = await startRelay(server.hostname, Number(server.port || 5432));
-    t.after(() => relay.close());
+    const { relay, through } = await relayTo(t);
     const shared = queue(t);
     const first = shared.host('first');
-    const cutOff = shared.host('cut-off', Object.assign(new URL(url), { port: String(relay.port) }).toString());
+    const cutOff = shared.host('cut-off', through);
     const managers = [first.manager(1), cutOff.manager(1)];
     await waitFor(async () => (await first.json<{ workers: unknown[] }>(['status'])).workers.length === 2, { timeoutMs: 20_000, what: 'both managers in status' });
     const outage = relay.outage(60_000);
