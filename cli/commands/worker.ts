@@ -182,14 +182,16 @@ async function workerStop(ctx: CommandContext): Promise<void> {
   const managers = live.filter((manager) => isHere(ctx, manager));
   const elsewhere = live.filter((manager) => !isHere(ctx, manager));
   const remote = ctx.raw.flags.has('all') ? elsewhere : [];
-  if (managers.length === 0 && remote.length === 0) {
+  // Managers of other hosts already silent (cut off, or down): asked too, to stop once they reach the store.
+  const silentBefore = ctx.raw.flags.has('all') ? await ctx.host.managers.silent() : [];
+  if (managers.length === 0 && remote.length === 0 && silentBefore.length === 0) {
     const hint = elsewhere.length > 0 ? ` (${elsewhere.length} run on other hosts: queuectl worker stop --all)` : '';
     if (ctx.json) printJson({ stopped: [] });
     else process.stdout.write(`no worker manager is running on ${ctx.dataDir}${hint}\n`);
     return;
   }
-  if (remote.length > 0) {
-    await ctx.host.managers.requestStop(remote);
+  if (remote.length + silentBefore.length > 0) {
+    await ctx.host.managers.requestStop([...remote, ...silentBefore]);
     if (!ctx.json) for (const manager of remote) process.stdout.write(`asked manager ${manager.host}:${manager.pid} (${manager.workers.length} worker(s)) to stop; its running jobs finish first\n`);
   }
   for (const manager of managers) {
@@ -231,15 +233,16 @@ async function workerStop(ctx: CommandContext): Promise<void> {
   }
   // A manager of another host that left the list without removing its record did not stop: it
   // went silent (its host down, or cut off from the store), and stops once it reaches the store.
-  const silent = new Set((await ctx.host.managers.lapsed(remote)).map((manager) => `${manager.host}:${manager.pid}`));
-  const stopped = [...managers, ...remote.filter((manager) => !silent.has(`${manager.host}:${manager.pid}`))];
-  const unanswered = remote.filter((manager) => silent.has(`${manager.host}:${manager.pid}`));
+  const key = (manager: ManagerRecord) => `${manager.host}:${manager.pid}`;
+  const silent = new Set(remote.length === 0 ? [] : (await ctx.host.managers.silent()).map(key));
+  const stopped = [...managers, ...remote.filter((manager) => !silent.has(key(manager)))];
+  const unanswered = [...silentBefore, ...remote.filter((manager) => silent.has(key(manager)))];
   const named = (manager: ManagerRecord) => (isHere(ctx, manager) ? String(manager.pid) : `${manager.host}:${manager.pid}`);
   if (ctx.json) printJson({ stopped: stopped.map((manager) => manager.pid), aborted, ...(unanswered.length > 0 ? { silent: unanswered.map(named) } : {}) });
   else process.stdout.write(`stopped ${stopped.length} manager(s)${stopped.length > 0 ? `: ${stopped.map(named).join(', ')}` : ''}\n`);
   if (unanswered.length > 0) {
     throw new QueuectlError(
-      `${unanswered.length} manager(s) did not answer: ${unanswered.map(named).join(', ')}; not renewed for 15 s, its host is down or cut off from the database, and it may still run jobs: it stops once it reaches the database`,
+      `${unanswered.length} manager(s) did not answer: ${unanswered.map(named).join(', ')}; not renewed for over 15 s, their host is down or cut off from the database, and they may still run jobs: they stop once they reach the database`,
       'EFAIL',
     );
   }

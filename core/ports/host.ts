@@ -103,11 +103,11 @@ export interface ManagerRegistry {
   /** Asks the managers of other hosts to stop as `worker stop` does (those of this host get a signal). */
   requestStop(records: readonly ManagerRecord[]): Promise<void>;
   /**
-   * Which of `records` (of other hosts) no longer count as running only because they were not
-   * renewed: not stopped, but silent (their host down, or cut off from the store). None where
-   * the registry checks pids.
+   * The managers of other hosts that went silent: their records were not renewed (so live() does
+   * not list them) and were not removed, as a manager that stops removes its own. Their host is
+   * down, or cut off from the store: they may still run jobs. None where the registry checks pids.
    */
-  lapsed(records: readonly ManagerRecord[]): Promise<ManagerRecord[]>;
+  silent(): Promise<ManagerRecord[]>;
   /** Whether `worker stop --all` asked manager `pid` of this host to stop. */
   stopRequested(pid: number): Promise<boolean>;
 }

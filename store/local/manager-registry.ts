@@ -51,7 +51,7 @@ export class ManagerFiles implements ManagerRegistry {
     return this.liveHere();
   }
 
-  async lapsed(): Promise<ManagerRecord[]> {
+  async silent(): Promise<ManagerRecord[]> {
     return []; // a pid is checked, never taken on trust
   }
 

@@ -11,6 +11,8 @@ import type { ManagerFiles } from '../local/manager-registry.js';
 
 const RENEW_EVERY_MS = 5_000;
 const LAPSES_AFTER_MS = 3 * RENEW_EVERY_MS;
+/** How long the record of a silent manager is kept, to be asked to stop (see silent). */
+const FORGOTTEN_AFTER_MS = 24 * 3600 * 1000;
 
 type Query = <R extends Record<string, unknown>>(text: string, values: unknown[]) => Promise<R[]>;
 
@@ -56,15 +58,14 @@ export class PgManagers implements ManagerRegistry {
     return live;
   }
 
-  async lapsed(records: readonly ManagerRecord[]): Promise<ManagerRecord[]> {
-    if (records.length === 0) return [];
-    // A manager that stopped removed its row; one still there was not renewed.
-    const rows = await this.query<{ host: string; pid: number }>(
-      `SELECT host, pid FROM ${this.s}.managers WHERE (host, pid) IN (SELECT * FROM unnest($1::text[], $2::int[]))`,
-      [records.map((record) => record.host ?? this.host), records.map((record) => record.pid)],
+  async silent(): Promise<ManagerRecord[]> {
+    // A host that died for good leaves its records behind: after a day they are forgotten.
+    await this.query(`DELETE FROM ${this.s}.managers WHERE seen_at <= now() - make_interval(secs => $1)`, [FORGOTTEN_AFTER_MS / 1000]);
+    const rows = await this.query<{ record: ManagerRecord }>(
+      `SELECT record FROM ${this.s}.managers WHERE seen_at <= now() - make_interval(secs => $1) AND host <> $2 ORDER BY host, pid`,
+      [LAPSES_AFTER_MS / 1000, this.host],
     );
-    const there = new Set(rows.map((row) => `${row.host}:${row.pid}`));
-    return records.filter((record) => there.has(`${record.host ?? this.host}:${record.pid}`));
+    return rows.map((row) => row.record);
   }
 
   async here(): Promise<ManagerRecord[]> {

@@ -297,11 +297,28 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     const stop = await first.run(['worker', 'stop', '--all']);
     assert.equal(stop.code, 1, describeRun(['worker', 'stop', '--all'], stop));
     assert.equal(stop.stdout.trim().split('\n').at(-1), `stopped 1 manager(s): ${managers[0]!.pid}`);
-    assert.match(stop.stderr, new RegExp(`^queuectl: 1 manager\\(s\\) did not answer: cut-off:${managers[1]!.pid}; .+it stops once it reaches the database\\n$`));
+    assert.match(stop.stderr, new RegExp(`^queuectl: 1 manager\\(s\\) did not answer: cut-off:${managers[1]!.pid}; .+they stop once they reach the database\\n$`));
     await withDeadline(managers[0]!.exited, 10_000, 'the manager of this host to exit');
     relay.restore();
     await outage;
     await withDeadline(managers[1]!.exited, 30_000, 'the cut-off manager to stop once it reaches the database');
+  });
+
+  test('worker stop --all when a host was cut off from the database long before: it is asked as well, named (exit 1), and stops once it reaches the database', { timeout: 90_000 }, async (t) => {
+    const { relay, through } = await relayTo(t);
+    const shared = queue(t);
+    const first = shared.host('first');
+    const cutOff = shared.host('cut-off', through);
+    const silent = cutOff.manager(1);
+    await waitFor(async () => (await first.json<{ workers: unknown[] }>(['status'])).workers.length === 1, { timeoutMs: 20_000, what: 'the manager in status' });
+    const outage = relay.outage(60_000);
+    await waitFor(async () => (await first.json<{ workers: unknown[] }>(['status'])).workers.length === 0, { timeoutMs: 30_000, what: 'its record to lapse' });
+    const stop = await first.run(['worker', 'stop', '--all']);
+    assert.equal(stop.code, 1, describeRun(['worker', 'stop', '--all'], stop));
+    assert.match(stop.stderr, new RegExp(`^queuectl: 1 manager\\(s\\) did not answer: cut-off:${silent.pid}; `));
+    relay.restore();
+    await outage;
+    await withDeadline(silent.exited, 30_000, 'the cut-off manager to stop once it reaches the database');
   });
 
   test("a job that kills its worker: on another host, its log shows the run's output, then the line saying it was lost", { timeout: 60_000 }, async (t) => {
