@@ -133,6 +133,20 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.equal(await stateOf(store, 'a'), 'processing');
   });
 
+  it('an outcome sent again (its cycle committed, but the answer never came) is the job as recorded, not a lost claim; another run of the job is not taken for it', async ({ store }) => {
+    await enqueue(store, [{ command: 'false', id: 'a' }]);
+    const [job] = (await cycle(store, { claim: 1 })).claimed;
+    const failed = { kind: 'exited', code: 1 } as const;
+    const first = await cycle(store, { outcomes: [ended(job!, failed)] });
+    const again = await cycle(store, { outcomes: [ended(job!, failed)] });
+    assert.deepEqual(again.recorded, first.recorded);
+    assert.deepEqual(again.lostClaims, [null]);
+    assert.equal((await store.find(['a'])).get('a')?.job.attempts, 1, 'recorded once');
+    const other = await cycle(store, { outcomes: [ended(job!, failed, 2)] });
+    assert.deepEqual(other.recorded, [null], 'a run that ended at another time is not this one');
+    assert.deepEqual(other.lostClaims, ['taken back']);
+  });
+
   it('a lease renewed lasts; one run out is taken back: a run that started counts, a claim that did not is given back', async ({ store }) => {
     await store.setConfig('lease', 30);
     await enqueue(store, [{ command: 'true', id: 'started' }, { command: 'true', id: 'idle' }, { command: 'true', id: 'kept' }]);

@@ -23,6 +23,11 @@ export interface Settled extends Pick<CycleResult, 'recorded' | 'lostClaims' | '
   dead: DeadJob[];
   /** Whether a job completed: retention may apply. */
   completed: boolean;
+  /**
+   * The outcomes (by index) that the job records already: a cycle that recorded them committed,
+   * but its manager never heard (the connection ended on the way), and tried again.
+   */
+  repeated: Set<number>;
 }
 
 /**
@@ -70,12 +75,27 @@ export function settleRuns(
     changed = true;
   }
 
+  // Rare (a cycle whose commit went unheard): a search is fine. A run is told by its start and
+  // end as its worker saw them, to the millisecond.
+  const recordedBefore = (run: RunStart & { endedAt: string | null }): Job | undefined => {
+    if (run.endedAt === null) return undefined;
+    const job = jobs.find((candidate) => candidate.id === run.id);
+    const finished = job?.state === 'completed' || job?.state === 'failed' || job?.state === 'dead';
+    return finished && job.finished_at === run.endedAt && job.started_at === run.startedAt ? job : undefined;
+  };
+
   let completed = false;
   const lostClaims: (LostBecause | null)[] = [];
-  const recorded = request.outcomes.map((run) => {
+  const repeated = new Set<number>();
+  const recorded = request.outcomes.map((run, at) => {
     const index = owned(run);
-    lostClaims.push(index === null ? whyLost(run) : null);
-    if (index === null) return null;
+    if (index === null) {
+      const before = recordedBefore(run);
+      if (before !== undefined) repeated.add(at);
+      lostClaims.push(before === undefined ? whyLost(run) : null);
+      return before ?? null;
+    }
+    lostClaims.push(null);
     const next = recordOutcome(started(index, run), run.outcome, config, now, run.endedAt ?? undefined);
     jobs[index] = next;
     if (next.state === 'dead') dead.push(next);
@@ -121,7 +141,7 @@ export function settleRuns(
     changed = true;
   }
 
-  return { jobs, changed, dead, completed, recorded, lostClaims, lost, recovered };
+  return { jobs, changed, dead, completed, recorded, lostClaims, lost, recovered, repeated };
 }
 
 /** The indexes of the processing jobs: every run a cycle records, renews or takes back is one. */

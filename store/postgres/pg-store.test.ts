@@ -127,6 +127,28 @@ if (url === undefined || url === '') {
     assert.equal((await store.enqueue([{ command: 'true' }], { cwd: '/' })).length, 1, 'the next one works');
   });
 
+  test('postgres store: an outcome sent again with the end of its log (the first commit went unheard) does not write that end twice', async (t) => {
+    const { open } = await testQueue(t, url);
+    const store = open();
+    await store.enqueue([{ command: 'true', id: 'a' }], { cwd: '/' });
+    const hooks = { newToken: () => 'token-1', runStarted: () => false };
+    const [job] = (await store.cycle({ outcomes: [], renew: [], claim: 1 }, hooks)).claimed;
+    const outcome = {
+      id: 'a',
+      token: job!.lease.token,
+      workerPid: 7,
+      host: 'h',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      endedAt: '2026-01-01T00:00:01.000Z',
+      outcome: { kind: 'exited', code: 0 } as const,
+      log: { id: 'a', host: 'h', run: 'run-1', text: '--- queuectl: run 1 of 4 started\nhello\n--- queuectl: run 1 of 4 completed\n' },
+    };
+    await store.cycle({ outcomes: [outcome], renew: [], claim: 0 }, hooks);
+    const again = await store.cycle({ outcomes: [outcome], renew: [], claim: 0 }, hooks);
+    assert.deepEqual(again.lostClaims, [null]);
+    assert.equal((await store.logRows('a')).map((row) => row.text).join(''), outcome.log.text);
+  });
+
   test('postgres store: two enqueues of one id at once: the one that loses says the id is taken, as any taken id is said', async (t) => {
     const { schema, admin, open } = await testQueue(t, url);
     const store = open();

@@ -196,8 +196,11 @@ export class PgStore implements Store {
       const settled = settleRuns(jobs, request, config, now, hooks.runStarted);
       // The end of each run's log that came with its outcome, in the commit that records it, so
       // that whoever sees the job finished finds its whole log; even when the claim was lost, as
-      // an upload of it would have been. Before retention, which may take the job and its log.
-      for (const { log } of request.outcomes) if (log !== undefined) tx.defer(appendLogPiece(this.s, log));
+      // an upload of it would have been; not when the job records the outcome already (it went
+      // with it). Before retention, which may take the job and its log.
+      request.outcomes.forEach(({ log }, at) => {
+        if (log !== undefined && !settled.repeated.has(at)) tx.defer(appendLogPiece(this.s, log));
+      });
       // Written before the claim, which reads the table: a job whose dependency completed in this
       // cycle, or that was given back in it, may be claimed in it, as in the file store.
       const changed = settled.changed ? settled.jobs.filter((job, index) => job !== jobs[index]) : [];
