@@ -223,9 +223,10 @@ if (url === undefined || url === '') {
     writeSync(fd, 'ran here\n');
     logs.close(fd);
     logs.appendToRun('q', END);
+    await logs.uploaded(); // this host's run is in the database before the next run begins
     const manager = new PgRunLogs(hostPaths(join(logs.pathOf('q'), '..', '..')), store, 'host-a');
     manager.appendToRun('q', LOST, randomUUID()); // its next run, on another host
-    await Promise.all([logs.uploaded(), manager.uploaded()]);
+    await manager.uploaded();
     assert.equal(await store.readLog('q'), file('q'), "the run of this host, then the other's lost line");
     assert.equal((await store.logRows('q')).length, 2);
   });
