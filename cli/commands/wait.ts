@@ -56,14 +56,24 @@ export async function waitWithProgress(ctx: CommandContext, ids: readonly string
 /** Off a terminal, how long no worker manager must be seen before `wait` says so. */
 const NO_WORKER_NOTICE_MS = 2_000;
 
+/**
+ * After the store could not be read, how long it must answer again before a look that finds no
+ * manager counts: in an outage the managers' records lapse, and come back with their next
+ * renewal (every 2 s), not at once.
+ */
+const RECORDS_SETTLE_MS = 5_000;
+
 /** Whether no worker manager runs on the data dir, looked up at most every second. */
-class WorkerCheck {
+export class WorkerCheck {
   private checkedAt = 0;
   /** When a look first found none, since the last look that found one. */
   private noneSince: number | null = null;
   private isPaused = false;
+  /** Since when the store answers again after a look failed (-Infinity: no look failed). */
+  private answeringSince = -Infinity;
+  private lastLookFailed = false;
 
-  constructor(private readonly ctx: CommandContext) {}
+  constructor(private readonly ctx: Pick<CommandContext, 'host' | 'store'>) {}
 
   none(): boolean {
     if (Date.now() - this.checkedAt >= 1_000) void this.look();
@@ -74,12 +84,23 @@ class WorkerCheck {
   async look(): Promise<void> {
     const now = Date.now();
     this.checkedAt = now;
+    let none: boolean;
     try {
-      const none = (await this.ctx.host.managers.live()).length === 0;
-      this.noneSince = none ? (this.noneSince ?? now) : null;
+      none = (await this.ctx.host.managers.live()).length === 0;
+    } catch {
+      // An unreadable registry, a store out of reach: nothing is known of the managers meanwhile.
+      this.lastLookFailed = true;
+      this.noneSince = null;
+      return;
+    }
+    if (this.lastLookFailed) this.answeringSince = now;
+    this.lastLookFailed = false;
+    const settled = now - this.answeringSince >= RECORDS_SETTLE_MS;
+    this.noneSince = none && settled ? (this.noneSince ?? now) : null;
+    try {
       this.isPaused = (await this.ctx.store.config()).paused;
     } catch {
-      // A broken setting or an unreadable registry: the workers and `status` report it.
+      // A broken setting: the workers and `status` report it.
     }
   }
 
