@@ -52,7 +52,7 @@ export async function followLog(store: Store, logs: RunLogs, id: string, options
         // is finished before its worker has stopped the run; a store gets a run's output later.
         if (finishedAt !== null && (stream.complete() || Date.now() - finishedAt >= RUN_END_WAIT_MS)) {
           // The end line may have come between the copy and the look at the log's end: copy it too.
-          await stream.copy(options.write);
+          await stream.copy(options.write, true);
           return job;
         }
         grace.ok();

@@ -62,8 +62,11 @@ export interface LogPiece {
 
 /** A job's log as `logs -f` follows it from a store. */
 export interface LogStream {
-  /** Writes out what the log gained since the last call (all of it, the first time). */
-  copy(write: (chunk: Buffer) => Promise<void>): Promise<void>;
+  /**
+   * Writes out what the log gained since the last call (all of it, the first time). `last`: the
+   * job has finished and this is the last call: write out whatever was held back.
+   */
+  copy(write: (chunk: Buffer) => Promise<void>, last?: boolean): Promise<void>;
   /** Whether each run in what was last copied has its end line: a finished job's last output may reach the store just after its end. */
   complete(): boolean;
 }

@@ -13,11 +13,11 @@ function follow(tailLines?: number) {
     set(next: LogRow[]) {
       rows = next;
     },
-    async copy(): Promise<string> {
+    async copy(last = false): Promise<string> {
       let out = '';
       await follower.copy(async (chunk) => {
         out += chunk.toString('utf8');
-      });
+      }, last);
       return out;
     },
     follower,
@@ -73,4 +73,17 @@ test('complete: every run has its end line; lines of queuectl\'s own need none',
   f.set([run(HEADER + lines(0, 1) + END), { seq: 2, run: 'note-a', cut: 0, text: '--- queuectl: canceled\n' }]);
   await f.copy();
   assert.equal(f.follower.complete(), true);
+});
+
+test('a line of queuectl\'s own that came while the run before it goes on (a cancel) is held until the run ends, as logs shows it; the last copy writes it in any case', async () => {
+  const f = follow();
+  const canceled = { seq: 2, run: 'note-a', cut: 0, text: '--- queuectl: canceled by user while running\n' };
+  f.set([run(HEADER + lines(0, 1)), canceled]);
+  assert.equal(await f.copy(), HEADER + lines(0, 1), 'held while the run goes on');
+  f.set([run(HEADER + lines(0, 2) + END), canceled]);
+  assert.equal(await f.copy(), `${lines(1, 2)}${END}${canceled.text}`, 'after the run\'s end');
+  const g = follow();
+  g.set([run(HEADER + lines(0, 1)), canceled]);
+  assert.equal(await g.copy(), HEADER + lines(0, 1));
+  assert.equal(await g.copy(true), canceled.text, 'a run that never ends (its host died) does not hold it for good');
 });

@@ -42,7 +42,7 @@ export class LogFollower implements LogStream {
     private readonly tailLines?: number,
   ) {}
 
-  async copy(write: (chunk: Buffer) => Promise<void>): Promise<void> {
+  async copy(write: (chunk: Buffer) => Promise<void>, last = false): Promise<void> {
     this.rows = await this.read(this.id);
     if (!this.started && this.tailLines !== undefined) {
       this.started = true;
@@ -52,15 +52,21 @@ export class LogFollower implements LogStream {
       return;
     }
     this.started = true;
+    // A line of queuectl's own that came while a run before it goes on (a cancel of that run) is
+    // held until the run has its end line, as `logs` shows it: after the run. The last copy
+    // writes out all (a run whose host died never gets its end line).
+    let runGoesOn = false;
     for (const row of this.rows) {
+      if (!isRun(row) && runGoesOn && !last) continue;
       const part = this.newPart(row);
       if (part.length > 0) await write(part);
+      if (isRun(row) && !hasEnded(row)) runGoesOn = true;
     }
   }
 
   /** Whether every run in the log so far has its end line (asked once the job finished: the last upload may lag). */
   complete(): boolean {
-    return this.rows.every((row) => !isRun(row) || RUN_END.test(row.text.slice(row.text.indexOf('\n') + 1)));
+    return this.rows.every((row) => !isRun(row) || hasEnded(row));
   }
 
   private newPart(row: LogRow): Buffer {
@@ -91,6 +97,10 @@ function shownWhole(row: LogRow): number {
   if (!isRun(row)) return Buffer.byteLength(row.text);
   const { keptFrom, kept } = layout(row);
   return keptFrom + kept.length;
+}
+
+function hasEnded(row: LogRow): boolean {
+  return RUN_END.test(row.text.slice(row.text.indexOf('\n') + 1));
 }
 
 function isRun(row: LogRow): boolean {
