@@ -30,7 +30,6 @@ export interface Relay {
 export async function startRelay(host: string, port: number): Promise<Relay> {
   const sockets = new Set<Socket>();
   let cut = false;
-  let watch: { text: string; resolve: () => void } | undefined;
   let down = false;
   let ended: () => void = () => undefined;
   const restore = () => ended();
@@ -54,10 +53,6 @@ export async function startRelay(host: string, port: number): Promise<Relay> {
       if (cut) return;
       upstream.write(chunk);
       for (const sighting of sightings) if (sighting.left > 0 && chunk.includes(sighting.text) && --sighting.left === 0) sighting.resolve();
-      if (watch !== undefined && chunk.includes(watch.text)) {
-        cut = true;
-        watch.resolve();
-      }
     });
     upstream.on('data', (chunk: Buffer) => {
       if (!cut) client.write(chunk);
@@ -66,7 +61,8 @@ export async function startRelay(host: string, port: number): Promise<Relay> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as { port: number }).port,
-    cutAfter: (text) => new Promise<void>((resolve) => (watch = { text, resolve })),
+    // Cut in the same turn as the chunk was forwarded: before the next chunk, or the answer, comes.
+    cutAfter: (text) => new Promise<void>((resolve) => sightings.push({ text, left: 1, resolve: () => ((cut = true), resolve()) })),
     seen: (text, times) => new Promise<void>((resolve) => sightings.push({ text, left: times, resolve })),
     outage: async (ms) => {
       down = true;

@@ -69,9 +69,8 @@ export class WorkerCheck {
   /** When a look first found none, since the last look that found one. */
   private noneSince: number | null = null;
   private isPaused = false;
-  /** Since when the store answers again after a look failed (-Infinity: no look failed). */
-  private answeringSince = -Infinity;
-  private lastLookFailed = false;
+  /** Since when the store answers again after a look failed (-Infinity: no look failed; null: the last one failed). */
+  private answeringSince: number | null = -Infinity;
 
   constructor(private readonly ctx: Pick<CommandContext, 'host' | 'store'>) {}
 
@@ -89,12 +88,11 @@ export class WorkerCheck {
       none = (await this.ctx.host.managers.live()).length === 0;
     } catch {
       // An unreadable registry, a store out of reach: nothing is known of the managers meanwhile.
-      this.lastLookFailed = true;
+      this.answeringSince = null;
       this.noneSince = null;
       return;
     }
-    if (this.lastLookFailed) this.answeringSince = now;
-    this.lastLookFailed = false;
+    this.answeringSince ??= now;
     const settled = now - this.answeringSince >= RECORDS_SETTLE_MS;
     this.noneSince = none && settled ? (this.noneSince ?? now) : null;
     try {

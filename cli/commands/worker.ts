@@ -167,11 +167,13 @@ async function workerStop(ctx: CommandContext): Promise<void> {
   rejectOptions(ctx, ['count', 'detach', 'queue'], 'goes with worker start');
   const timeoutText = optionText(ctx, 'timeout');
   const timeoutMs = optionDurationMs(ctx, 'timeout');
+  const all = ctx.raw.flags.has('all');
+  const key = (manager: ManagerRecord) => `${manager.host}:${manager.pid}`;
   let live: ManagerRecord[];
   try {
     live = await ctx.host.managers.live();
   } catch (error) {
-    if (ctx.raw.flags.has('all') || !(error instanceof QueuectlError)) throw error;
+    if (all || !(error instanceof QueuectlError)) throw error;
     // The store out of reach: this host's managers are signaled all the same, found by their records here.
     live = await ctx.host.managers.here();
     process.stderr.write(
@@ -181,9 +183,9 @@ async function workerStop(ctx: CommandContext): Promise<void> {
   // This host's managers get a signal; with --all, those of other hosts are asked through the store.
   const managers = live.filter((manager) => isHere(ctx, manager));
   const elsewhere = live.filter((manager) => !isHere(ctx, manager));
-  const remote = ctx.raw.flags.has('all') ? elsewhere : [];
+  const remote = all ? elsewhere : [];
   // Managers of other hosts already silent (cut off, or down): asked too, to stop once they reach the store.
-  const silentBefore = ctx.raw.flags.has('all') ? await ctx.host.managers.silent() : [];
+  const silentBefore = all ? await ctx.host.managers.silent() : [];
   if (managers.length === 0 && remote.length === 0 && silentBefore.length === 0) {
     const hint = elsewhere.length > 0 ? ` (${elsewhere.length} run on other hosts: queuectl worker stop --all)` : '';
     if (ctx.json) printJson({ stopped: [] });
@@ -227,17 +229,16 @@ async function workerStop(ctx: CommandContext): Promise<void> {
     }
     await sleep(50);
     if (remote.length > 0) {
-      const still = new Set((await ctx.host.managers.live()).map((manager) => `${manager.host}:${manager.pid}`));
-      remoteLeft = remote.filter((manager) => still.has(`${manager.host}:${manager.pid}`)).length;
+      const still = new Set((await ctx.host.managers.live()).map(key));
+      remoteLeft = remote.filter((manager) => still.has(key(manager))).length;
     }
   }
   // A manager of another host that left the list without removing its record did not stop: it
   // went silent (its host down, or cut off from the store), and stops once it reaches the store.
-  const key = (manager: ManagerRecord) => `${manager.host}:${manager.pid}`;
   const silent = new Set(remote.length === 0 ? [] : (await ctx.host.managers.silent()).map(key));
   const stopped = [...managers, ...remote.filter((manager) => !silent.has(key(manager)))];
   const unanswered = [...silentBefore, ...remote.filter((manager) => silent.has(key(manager)))];
-  const named = (manager: ManagerRecord) => (isHere(ctx, manager) ? String(manager.pid) : `${manager.host}:${manager.pid}`);
+  const named = (manager: ManagerRecord) => (isHere(ctx, manager) ? String(manager.pid) : key(manager));
   if (ctx.json) printJson({ stopped: stopped.map((manager) => manager.pid), aborted, ...(unanswered.length > 0 ? { silent: unanswered.map(named) } : {}) });
   else process.stdout.write(`stopped ${stopped.length} manager(s)${stopped.length > 0 ? `: ${stopped.map(named).join(', ')}` : ''}\n`);
   if (unanswered.length > 0) {

@@ -50,7 +50,7 @@ export const GATHER_MS = 5;
  * within their next try (reconnectDelayMs, at most 10 s) and renew them at once. Taking them
  * back sooner would kill and run again the jobs of every host but the first one back.
  */
-export const RECOVER_AFTER_OUTAGE_MS = 12_000;
+const RECOVER_AFTER_OUTAGE_MS = 12_000;
 /** The longest delay setTimeout takes (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -126,7 +126,6 @@ export class Dispatcher {
   private wakeTimer: NodeJS.Timeout | undefined;
   private startTimer: NodeJS.Timeout | undefined;
   private stopWatching: () => void = () => undefined;
-  private lastError = '';
   /** Cycles that failed in a row. */
   private failures = 0;
   /** When a cycle succeeded again after cycles failed (see RECOVER_AFTER_OUTAGE_MS); null when none failed. */
@@ -456,7 +455,6 @@ export class Dispatcher {
       this.backSince = Date.now();
       this.options.log(`the store answers again, after ${this.failures} failed cycle(s)`);
     }
-    this.lastError = '';
     this.failures = 0;
     this.lastCycleMs = Date.now() - started;
     if (renewDue) this.lastRenewal = started;
@@ -591,12 +589,9 @@ export class Dispatcher {
     this.wakeTimer = setTimeout(() => this.request(), delay);
   }
 
-  /** Logs an error once until a different one occurs, so a broken file does not flood the log. */
+  /** Says why a cycle failed: the manager's log says each error once while they repeat (errorsOnce), not each retry. */
   private reportError(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
-    if (message === this.lastError) return;
-    this.lastError = message;
-    this.options.log(`error: ${message}`);
+    this.options.log(`error: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -6,7 +6,7 @@
  * notifications sent meanwhile are lost.
  */
 import type { Client } from 'pg';
-import pg from './pg.js';
+import pg, { KEEP_ALIVE } from './pg.js';
 import { reconnectDelayMs } from '../../core/rules/backoff.js';
 
 export interface ListenOptions {
@@ -29,7 +29,7 @@ export function listen({ url, channel, applicationName, onPayload, onResumed }: 
 
   const connect = () => {
     if (stopped) return;
-    const attempt = new pg.Client({ connectionString: url, application_name: applicationName, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+    const attempt = new pg.Client({ connectionString: url, application_name: applicationName, ...KEEP_ALIVE });
     client = attempt;
     let lost = false;
     const lose = () => {

@@ -10,7 +10,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import pg from './pg.js';
+import pg, { KEEP_ALIVE } from './pg.js';
 import { planCancel } from '../../core/rules/cancel.js';
 import { resolveConfig, type Config, type ConfigKey } from '../../core/rules/config.js';
 import { settleRuns } from '../../core/rules/cycle.js';
@@ -133,12 +133,7 @@ export class PgStore implements Store {
       connectionTimeoutMillis: 8_000,
       // Which of the server's sessions are queuectl's, and on which queue (pg_stat_activity).
       application_name: `queuectl ${this.schema}`,
-      // A statement whose answer never comes (the network cut after it was sent) would hold a
-      // manager's cycle for good: TCP keepalive, from 10 s of silence on, ends the connection
-      // once the server is found gone (in minutes, with the system's probe interval), and the
-      // cycle is tried again.
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
+      ...KEEP_ALIVE,
       // A host cut off in the middle of a transaction (power, network) leaves it open on the
       // server, its locks held: the rows it locked would be skipped by every other host's claims
       // and takeovers of leases, and a queue limit's lock waited on, until the server noticed the

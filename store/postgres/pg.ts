@@ -22,3 +22,11 @@ function load(): typeof PG {
 
 const pg = load();
 export default pg;
+
+/**
+ * For every connection of queuectl's: a statement whose answer never comes (the network cut
+ * after it was sent) would hold its caller for good. TCP keepalive, from 10 s of silence on, ends
+ * the connection once the server is found gone (in minutes, with the system's probe interval),
+ * and the caller tries again.
+ */
+export const KEEP_ALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
