@@ -40,8 +40,9 @@ const MAX_AHEAD_PER_RUN = 8;
 const START_RECORD_MS = 10;
 /**
  * While every worker is busy and a held job waits for each next one to free, no worker waits on
- * the next cycle: it starts this much later, so that it records the outcomes of runs that end
- * meanwhile too (one cycle for several short runs, not one each).
+ * the next cycle: it starts this much later, also when asked for while a cycle ran, so that it
+ * records the outcomes of runs that end meanwhile too (one cycle for several short runs, not one
+ * each: on PostgreSQL, a third fewer transactions in a drain of short jobs).
  */
 export const GATHER_MS = 5;
 /**
@@ -362,7 +363,7 @@ export class Dispatcher {
       this.again = true;
       return;
     }
-    if (!now && this.idle.length === 0 && this.held.size > 0 && this.releases.length === 0 && GATHER_MS > 0) {
+    if (!now && this.mayGather()) {
       this.gatherTimer ??= setTimeout(() => {
         this.gatherTimer = undefined;
         this.request(true);
@@ -383,12 +384,24 @@ export class Dispatcher {
     while (!this.closed) {
       this.again = false;
       delay = await this.runOnce();
-      if (!this.again) break;
+      // What came while it ran gathers a moment more, as a request does (see GATHER_MS): a
+      // stream of short runs then takes a cycle for every few runs, not one for each.
+      if (!this.again || this.mayGather()) break;
     }
+    const gather = this.again;
     this.cycling = false;
     if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
     this.scheduleWake(delay);
     this.armStartTimer(); // starts reported while the cycle ran
+    if (gather) this.request();
+  }
+
+  /**
+   * Whether a cycle may wait a moment (GATHER_MS) for more to record: no worker waits on it
+   * (each busy one has a held job to take when it frees) and nothing goes back to the queue.
+   */
+  private mayGather(): boolean {
+    return this.idle.length === 0 && this.held.size > 0 && this.releases.length === 0 && GATHER_MS > 0;
   }
 
   /** Held jobs that waited past the bound go back to the queue, for any manager's free worker. */

@@ -33,6 +33,8 @@ class GatedStore extends FileStore {
 
   /** The outcomes each cycle recorded, by job id. */
   readonly recorded: string[][] = [];
+  /** Called once a cycle is written, before the dispatcher hears back. */
+  afterCycle: (() => void) | undefined;
 
   /** How many of the next cycles fail, as when the store cannot be reached. */
   failing = 0;
@@ -47,7 +49,9 @@ class GatedStore extends FileStore {
       this.failing--;
       throw new Error('the store cannot be reached');
     }
-    return super.cycle(request, hooks);
+    const result = await super.cycle(request, hooks);
+    this.afterCycle?.();
+    return result;
   }
 
   /** What start() watches with: the test reports changes itself (no fs.watch). */
@@ -232,6 +236,37 @@ test('while every worker is busy and a held job waits for the next to free, outc
   dispatcher.ready(1); // takes "d": none held now, so the cycle starts at once
   await until(() => job('a')?.state === 'completed' && job('c')?.state === 'completed');
   assert.deepEqual(store.recorded, [['a', 'c']], 'one cycle recorded both');
+});
+
+test('outcomes that came while a cycle ran wait a moment too, when every worker is busy and a held job waits: a stream of short runs takes fewer cycles than runs', async (t) => {
+  const { store, dispatcher, assigned, job } = setup(t);
+  await enqueueJobs(store, jobs('a', 'b', 'c', 'd', 'e', 'f'), '/');
+  dispatcher.ready(1);
+  dispatcher.ready(2);
+  await until(() => assigned.length === 2 && dispatcher.holding === 2); // a, b run; c, d held
+  const tokenOf = (id: string) => assigned.find(([, claimed]) => claimed.id === id)![1].lease.token;
+  const now = () => new Date().toISOString();
+  await dispatcher.cycled();
+  const cyclesBefore = store.cycles;
+  store.block();
+  dispatcher.runEnded({ id: 'a', token: tokenOf('a') }, ok, now(), now());
+  dispatcher.ready(1); // takes c; d held
+  await until(() => store.entered); // the cycle recording a, which claims e to hold
+  dispatcher.runEnded({ id: 'b', token: tokenOf('b') }, ok, now(), now()); // while it runs
+  dispatcher.ready(2); // takes d
+  // Right after the cycle, before any timer: has the next one begun, for b alone?
+  const afterFirst = new Promise<number>((resolve) => {
+    store.afterCycle = () => {
+      store.afterCycle = undefined;
+      setImmediate(() => resolve(store.cycles - cyclesBefore));
+    };
+  });
+  store.open();
+  assert.equal(await afterFirst, 1, 'no cycle began at once: e is held for the next worker to free');
+  dispatcher.runEnded({ id: 'c', token: tokenOf('c') }, ok, now(), now());
+  dispatcher.ready(1); // takes e
+  await until(() => ['a', 'b', 'c'].every((id) => job(id)?.state === 'completed'));
+  assert.deepEqual(store.recorded, [['a'], ['b', 'c']], 'b waited for c, and one cycle recorded both');
 });
 
 test('with other managers on the store, jobs are held ahead only once a run here ended young: a stream of short runs', async (t) => {
