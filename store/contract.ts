@@ -297,6 +297,11 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     const claimed = (await cycle(store, { claim: 110 })).claimed;
     await cycle(store, { outcomes: claimed.map((job, i) => ended(job, ok, 1 + i / 1000)) }, at(5));
     assert.deepEqual(ids(await store.list()), ['j108', 'j109'], 'the newest `retention` stay');
+    const completions = await store.archivedCompletions(at(0));
+    assert.equal(completions.length, 108, 'for stats: the completed jobs retention archived');
+    assert.deepEqual(completions.find((job) => job.id === 'j007'), { id: 'j007', queue: 'default', finished_at: at(1.007).toISOString() });
+    assert.equal((await store.archivedCompletions(at(1.05))).length, 58, 'those that finished since');
+    assert.deepEqual(await store.archivedCompletions(at(6)), [], 'none finished after they were archived');
     const found = (await store.find(['j000'])).get('j000');
     assert.equal(found?.job.state, 'completed');
     assert.ok(found?.archive, `found in the archive: ${found?.where}`);

@@ -1,13 +1,15 @@
 /** `queuectl stats [--queue NAME] [--json]`: counts, throughput, failure rate, run times, the oldest waiting job. */
-import { JOB_STATES, queueOf } from '../../core/rules/job.js';
-import { computeStats, waitingAmong, type Stats } from '../../core/rules/stats.js';
+import { JOB_STATES, queueOf, type Job } from '../../core/rules/job.js';
+import { computeStats, HOUR_MS, waitingAmong, type Stats } from '../../core/rules/stats.js';
 import { optionQueue, readJobs, type CommandContext } from '../context.js';
 import { formatDuration, formatTable, paintState, printJson } from '../output.js';
 
 export async function statsCommand(ctx: CommandContext): Promise<void> {
   const only = optionQueue(ctx);
-  const jobs = await readJobs(ctx);
-  const stats = computeStats(only === undefined ? jobs : jobs.filter((job) => queueOf(job) === only), new Date(), waitingAmong(jobs));
+  const now = new Date();
+  const [jobs, archived] = await Promise.all([readJobs(ctx), ctx.store.archivedCompletions(new Date(now.getTime() - HOUR_MS))]);
+  const inQueue = <T extends Pick<Job, 'queue'>>(list: readonly T[]) => (only === undefined ? list : list.filter((job) => queueOf(job) === only));
+  const stats = computeStats(inQueue(jobs), now, { held: waitingAmong(jobs), archived: inQueue(archived) });
   if (ctx.json) printJson(stats);
   else process.stdout.write(`${statsText(stats)}\n`);
 }

@@ -23,6 +23,7 @@ import type { JobSpec } from '../rules/job-spec.js';
 import type { JobFilter } from '../rules/list.js';
 import type { RunOutcome } from '../rules/outcome.js';
 import type { PruneRule } from '../rules/prune.js';
+import type { ArchivedCompletion } from '../rules/stats.js';
 import type { JobsSummary } from '../rules/summary.js';
 
 export interface RunRef {
@@ -254,6 +255,12 @@ export interface Store {
    * keeps it up to date with each change rather than read every job).
    */
   summary(): Promise<JobsSummary>;
+  /**
+   * The completed jobs that retention moved to the archive and that finished at `since` or
+   * later, for `stats`: on a busy queue a job leaves the queue minutes after it ends. Those it
+   * deleted (`archive` off) are gone.
+   */
+  archivedCompletions(since: Date): Promise<ArchivedCompletion[]>;
   /**
    * Each of `ids` wherever it is: current (queued or dead), else its newest archived copy (not
    * searched for with `archive: false`). Unknown ids are left out.

@@ -67,3 +67,18 @@ test('a job scheduled for later is not waiting yet, and a finish time in the fut
   assert.equal(stats.oldest_pending, null);
   assert.deepEqual(stats.throughput, { last_minute: 0, last_hour: 0 });
 });
+
+test('completed jobs that retention moved to the archive count in the last minute and hour, once, and not in the counts of jobs on file', () => {
+  const jobs: Job[] = [ran('c1', 'completed', 10 * S, S), ran('d1', 'dead', 2 * M, S)];
+  const archived = [
+    { id: 'a1', queue: 'default', finished_at: ago(20 * S) }, // last minute
+    { id: 'a2', queue: 'default', finished_at: ago(30 * M) }, // last hour
+    { id: 'a3', queue: 'default', finished_at: ago(2 * 60 * M) }, // older
+    { id: 'c1', queue: 'default', finished_at: ago(10 * S) }, // also in the queue: a writer died between the two
+  ];
+  const stats = computeStats(jobs, NOW, { archived });
+  assert.deepEqual(stats.throughput, { last_minute: 2, last_hour: 4 });
+  assert.deepEqual(stats.failure_rate, { last_hour: 1 / 4, all: 1 / 2 }, 'the last hour counts them; "all" is of the jobs on file');
+  assert.deepEqual(stats.counts, { pending: 0, processing: 0, failed: 0, completed: 1, dead: 1, canceled: 0 });
+  assert.equal(stats.run_time_ms.runs, 2);
+});

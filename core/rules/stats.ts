@@ -3,10 +3,12 @@
  * and the time now. Pure; the caller passes them.
  *
  * What each figure is made of:
- * - throughput: jobs that completed or died in the last minute / hour (by `finished_at`).
- *   Canceled jobs are not work done, so they are not counted.
- * - failure rate: dead / (completed + dead), over the last hour and over every finished job
- *   still on file. Retention moves old completed jobs out of the queue while dead jobs stay in
+ * - throughput: jobs that completed or died in the last minute / hour (by `finished_at`),
+ *   those retention moved to the archive meanwhile included: on a busy queue, a completed job
+ *   leaves the queue minutes after it ends. Canceled jobs are not work done, so they are not
+ *   counted.
+ * - failure rate: dead / (completed + dead), over the last hour (archived jobs included) and
+ *   over every finished job still on file. Retention moves old completed jobs out of the queue while dead jobs stay in
  *   the DLQ until retried or pruned, so the figure over all can read high on an old data dir.
  * - run time: `finished_at - started_at` of completed and dead jobs: their last run.
  * - oldest pending: the pending job that has been ready (`run_at` passed) the longest, and how
@@ -17,7 +19,7 @@ import { isWaiting, unfinishedDependencies } from './dependencies.js';
 import { zeroCounts, type Job, type JobState } from './job.js';
 
 const MINUTE_MS = 60_000;
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 
 export interface Stats {
   /** The instant the figures are for. */
@@ -44,8 +46,21 @@ function rate(dead: number, completed: number): number | null {
   return dead + completed === 0 ? null : dead / (dead + completed);
 }
 
-/** `held` tells a job held by its dependencies; by default, as `jobs` tell (pass it when they are a part of the queue). */
-export function computeStats(jobs: readonly Job[], now: Date, held: (job: Job) => boolean = waitingAmong(jobs)): Stats {
+/** A completed job that retention moved to the archive (Store.archivedCompletions). */
+export interface ArchivedCompletion {
+  id: string;
+  queue: string;
+  finished_at: string;
+}
+
+export interface StatsSources {
+  /** Tells a job held by its dependencies; by default, as `jobs` tell (pass it when they are a part of the queue). */
+  held?: (job: Job) => boolean;
+  /** Completed jobs of the archive that finished within the hour, counted in the figures of the last minute and hour. */
+  archived?: readonly ArchivedCompletion[];
+}
+
+export function computeStats(jobs: readonly Job[], now: Date, { held = waitingAmong(jobs), archived = [] }: StatsSources = {}): Stats {
   const nowMs = now.getTime();
   const nowIso = now.toISOString();
   const counts = zeroCounts();
@@ -72,6 +87,17 @@ export function computeStats(jobs: readonly Job[], now: Date, held: (job: Job) =
     } else if (job.state === 'pending' && job.run_at <= nowIso && !held(job)) {
       const since = Date.parse(job.run_at);
       if (oldest === null || since < oldest.since) oldest = { id: job.id, since };
+    }
+  }
+  // A job in the queue and in the archive at once (a writer that died between the two) counts once.
+  const finishedHere = new Set(jobs.map((job) => `${job.id} ${job.finished_at}`));
+  for (const job of archived) {
+    if (finishedHere.has(`${job.id} ${job.finished_at}`)) continue;
+    const ago = nowMs - Date.parse(job.finished_at);
+    if (ago >= 0 && ago < HOUR_MS) {
+      lastHour++;
+      hour.completed++;
+      if (ago < MINUTE_MS) lastMinute++;
     }
   }
   durations.sort((a, b) => a - b);

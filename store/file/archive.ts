@@ -8,7 +8,8 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CANCELED_FOR_DEPENDENCY } from '../../core/rules/dependencies.js';
-import type { CanceledJob, Job } from '../../core/rules/job.js';
+import { queueOf, type CanceledJob, type Job } from '../../core/rules/job.js';
+import type { ArchivedCompletion } from '../../core/rules/stats.js';
 import { mkdirDurably, mkdirInExisting, readTextIfExists, writeFileDurably } from '../local/durable-file.js';
 import { appendOwnLine, jobLogPath, logFiles } from '../local/job-logs.js';
 import { parseJobDocument, serializeJobs } from './job-file.js';
@@ -99,6 +100,22 @@ export function readArchiveBatch(paths: DataPaths, name: string): Job[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * The completed jobs of the archive that finished at `since` or later. Only batches written
+ * since then are read: a job is archived after it finished.
+ */
+export function archivedCompletions(paths: DataPaths, since: Date): ArchivedCompletion[] {
+  const from = since.toISOString();
+  const found: ArchivedCompletion[] = [];
+  for (const { name, writtenAt } of listArchive(paths)) {
+    if (writtenAt < since.getTime()) continue;
+    for (const job of readArchiveBatch(paths, name)) {
+      if (job.state === 'completed' && job.finished_at >= from) found.push({ id: job.id, queue: queueOf(job), finished_at: job.finished_at });
+    }
+  }
+  return found;
 }
 
 export interface ArchivedJob {

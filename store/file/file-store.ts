@@ -10,6 +10,7 @@ import type { Config, ConfigKey } from '../../core/rules/config.js';
 import type { FinishedJob, Job, PendingJob } from '../../core/rules/job.js';
 import { summarizeJobs, withDeadJobs, type JobsSummary, type SummedJob } from '../../core/rules/summary.js';
 import type { JobSpec } from '../../core/rules/job-spec.js';
+import type { ArchivedCompletion } from '../../core/rules/stats.js';
 import { listJobs, type JobFilter } from '../../core/rules/list.js';
 import type { PruneRule } from '../../core/rules/prune.js';
 import type {
@@ -29,7 +30,7 @@ import type {
   Store,
   StoreChange,
 } from '../../core/ports/store.js';
-import { findArchivedJobs } from './archive.js';
+import { archivedCompletions, findArchivedJobs } from './archive.js';
 import { loadEnv } from './envs.js';
 import { dataSignature } from './file-version.js';
 import { JobFiles } from './job-files.js';
@@ -182,6 +183,10 @@ export class FileStore implements Store {
     const heads: SummedJob[] = [];
     for (const job of outline.queue.jobs.values()) heads.push(job.state === 'processing' ? this.files.materialize(job, outline) : job);
     return summarizeJobs([...heads, ...outline.dlq]);
+  }
+
+  async archivedCompletions(since: Date): Promise<ArchivedCompletion[]> {
+    return archivedCompletions(this.files.paths, since);
   }
 
   async find(ids: readonly string[], options: { archive?: boolean } = {}): Promise<Map<string, Found>> {

@@ -17,11 +17,12 @@ import { settleRuns } from '../../core/rules/cycle.js';
 import { cancelDependents, canceledDependents, endings, type FoundDependency } from '../../core/rules/dependencies.js';
 import { assignIds, batchLabels, checkDependencies, outsideDependencies, redrawTaken } from '../../core/rules/enqueue.js';
 import { QueuectlError } from '../../core/rules/errors.js';
-import { type CanceledJob, type DeadJob, type FinishedJob, type Job, type JobHead, type JobState, type PendingJob, type ProcessingJob } from '../../core/rules/job.js';
+import { DEFAULT_QUEUE, type CanceledJob, type DeadJob, type FinishedJob, type Job, type JobHead, type JobState, type PendingJob, type ProcessingJob } from '../../core/rules/job.js';
 import { newJob, type JobSpec } from '../../core/rules/job-spec.js';
 import { listJobs, type JobFilter } from '../../core/rules/list.js';
 import { planPrune, type PruneRule } from '../../core/rules/prune.js';
 import { planRestart, planRetry, refuseBrokenDependencies } from '../../core/rules/restart.js';
+import type { ArchivedCompletion } from '../../core/rules/stats.js';
 import { summarizeJobs, type JobsSummary } from '../../core/rules/summary.js';
 import type {
   ArchivePart,
@@ -410,7 +411,16 @@ export class PgStore implements Store {
     return rows.map((row) => row.doc ?? { id: row.id, state: row.state, queue: row.queue, after: row.after ?? [], created_at: row.created_at });
   }
 
-  /** Every job is current here (there is no archive). */
+  async archivedCompletions(since: Date): Promise<ArchivedCompletion[]> {
+    const rows = await this.query<{ id: string; queue: string | null; finished_at: string }>(
+      `SELECT id, doc->>'queue' AS queue, doc->>'finished_at' AS finished_at FROM ${this.s}.archive
+        WHERE archived_at >= $1 AND doc->>'state' = 'completed' AND doc->>'finished_at' >= $2`,
+      [since, since.toISOString()],
+    );
+    return rows.map((row) => ({ id: row.id, queue: row.queue ?? DEFAULT_QUEUE, finished_at: row.finished_at }));
+  }
+
+  /** Queued and dead jobs share the jobs table; the others are looked for in the archive. */
   async find(ids: readonly string[], options: { archive?: boolean } = {}): Promise<Map<string, Found>> {
     const rows = await this.query<{ doc: Job }>(`SELECT doc FROM ${this.s}.jobs WHERE id = ANY($1)`, [ids]);
     const found = new Map<string, Found>(rows.map(({ doc }) => [doc.id, { job: doc, where: `${this.location} (${doc.state === 'dead' ? 'DLQ' : 'queue'})` }]));

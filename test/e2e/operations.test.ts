@@ -14,6 +14,7 @@ import {
   cliJson,
   cliOk,
   describeRun,
+  jobsOf,
   rejected,
   processAlive,
   readDlqFile,
@@ -263,6 +264,21 @@ describe('stats', () => {
     assert.match(human, /^failure rate\s+25\.0% in the last hour, 33\.3% of the finished jobs kept$/m);
     assert.match(human, /^run time\s+p50 3\.00 s, p95 20\.0 s \(last run of 6 finished jobs\)$/m);
     assert.match(human, /^oldest pending\s+waiting-long, waiting for 30m 0\ds$/m);
+  });
+
+  test('stats counts the jobs that completed in the last hour though retention moved them to the archive', { timeout: 60_000 }, async (t) => {
+    const data = tempDataDir(t, { retention: 0 });
+    const all = Array.from({ length: 130 }, (_, i) => `r${i}`);
+    await cliOk(data, ['enqueue', '--file', '-'], { input: all.map((id) => JSON.stringify({ id, command: 'true' })).join('\n') });
+    startManager(t, data, 2);
+    await cliOk(data, ['wait', '--timeout', '40s', ...all]);
+    assert.ok(readdirSync(join(data, 'archive')).some((name) => name.endsWith('.json')), 'retention archived some');
+    assert.ok((await jobsOf(data)).length < all.length, 'the queue lists fewer than ran');
+    const stats = await cliJson<{ throughput: unknown; failure_rate: { last_hour: number | null } }>(data, ['stats']);
+    assert.deepEqual(stats.throughput, { last_minute: 130, last_hour: 130 });
+    assert.equal(stats.failure_rate.last_hour, 0);
+    assert.deepEqual((await cliJson<{ throughput: unknown }>(data, ['stats', '-q', 'default'])).throughput, { last_minute: 130, last_hour: 130 });
+    assert.deepEqual((await cliJson<{ throughput: unknown }>(data, ['stats', '-q', 'other'])).throughput, { last_minute: 0, last_hour: 0 });
   });
 
   test('stats on an empty data dir has no figures rather than errors', { timeout: 30_000 }, async (t) => {
