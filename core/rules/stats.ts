@@ -8,8 +8,9 @@
  *   leaves the queue minutes after it ends. Canceled jobs are not work done, so they are not
  *   counted.
  * - failure rate: dead / (completed + dead), over the last hour (archived jobs included) and
- *   over every finished job still on file. Retention moves old completed jobs out of the queue while dead jobs stay in
- *   the DLQ until retried or pruned, so the figure over all can read high on an old data dir.
+ *   over every finished job still on file. Retention moves old completed jobs out of the queue
+ *   while dead jobs stay in the DLQ until retried or pruned, so the figure over all can read
+ *   high on an old data dir.
  * - run time: `finished_at - started_at` of completed and dead jobs: their last run.
  * - oldest pending: the pending job that has been ready (`run_at` passed) the longest, and how
  *   long it has waited since then. Jobs scheduled for later are not waiting yet, nor are jobs
