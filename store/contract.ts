@@ -313,6 +313,9 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.deepEqual(noted, [['j000', true]]);
     assert.equal(await stateOf(store, 'j000'), 'pending');
     assert.deepEqual(ids(await store.list()), ['j108', 'j109', 'j000'], 'back in the queue, after the jobs that stayed');
+    assert.equal((await store.find(['j000'])).get('j000')?.archive, undefined, 'found in the queue');
+    const stillArchived = ids(await store.archivedCompletions(at(0)));
+    assert.ok(!stillArchived.includes('j000') && stillArchived.length === 107, 'its archived copy is gone: the archive holds finished jobs');
 
     await enqueue(store, [{ command: 'true', id: 'next', after: ['j001'] }]);
     const tomorrow = new Date(Date.now() + 86_400_000); // a store may date its archive by the clock

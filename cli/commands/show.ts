@@ -54,10 +54,10 @@ function showField(job: Job, key: string, value: unknown, envNote: string): stri
   return String(value);
 }
 
-/** Where the environment a job's env_id names is: the file store deletes it with the job's move to the archive, a database keeps it. */
+/** Where the environment a job's env_id names is: in the file store, a copy goes with the job's archive batch; a database keeps it. */
 function envNote(ctx: CommandContext, archived: boolean): string {
   if (ctx.choice.kind !== 'file') return 'the environment of its enqueue, in the envs table';
-  return archived ? 'deleted when the job left for the archive' : 'the environment of its enqueue, in envs/';
+  return archived ? 'the environment of its enqueue, kept with its archive batch' : 'the environment of its enqueue, in envs/';
 }
 
 /** `queuectl logs <id> [--tail N] [-f]` */

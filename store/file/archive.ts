@@ -1,17 +1,20 @@
 /**
  * Archive of jobs that left queue.json by retention. Each batch is `archive/<time>-<pid>.json`,
  * in the queue.json format, so `jq -s '[.[].jobs[]]' archive/*.json` reads them all, and the
- * logs of its jobs go with it, to `archive/<time>-<pid>.logs/<id>.log`. Batches older than
- * `archive_days` are deleted, logs and all, when a new one is written; `prune --archive` deletes
- * them on demand.
+ * logs of its jobs go with it, to `archive/<time>-<pid>.logs/<id>.log`, and a copy of the
+ * environments they ran in, to `archive/<time>-<pid>.envs/<env_id>.json` (0600, in a 0700
+ * directory, as envs/): a restart runs a job as before. Batches older than `archive_days` are
+ * deleted, logs and environments and all, when a new one is written; `prune --archive` deletes
+ * them on demand. A job that a restart takes back leaves its batch.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CANCELED_FOR_DEPENDENCY } from '../../core/rules/dependencies.js';
 import { queueOf, type CanceledJob, type Job } from '../../core/rules/job.js';
 import type { ArchivedCompletion } from '../../core/rules/stats.js';
 import { mkdirDurably, mkdirInExisting, readTextIfExists, writeFileDurably } from '../local/durable-file.js';
 import { appendOwnLine, jobLogPath, logFiles } from '../local/job-logs.js';
+import { envPath, writeEnvFile } from './envs.js';
 import { parseJobDocument, serializeJobs } from './job-file.js';
 import type { DataPaths } from './paths.js';
 
@@ -50,6 +53,10 @@ function logsDirOf(paths: DataPaths, batch: string): string {
   return join(paths.archive, batch.replace(/\.json$/, '.logs'));
 }
 
+function envsDirOf(paths: DataPaths, batch: string): string {
+  return join(paths.archive, batch.replace(/\.json$/, '.envs'));
+}
+
 /**
  * Writes `jobs` as a new batch, durably, then moves their logs into it. Called under the lock,
  * before the queue.json that no longer holds the jobs is written: a crash in between leaves a
@@ -72,6 +79,15 @@ export function writeArchiveBatch(paths: DataPaths, jobs: readonly Job[], now: D
     made = true;
     renameSync(from, join(logs, `${job.id}.log`));
   }
+  // A copy: jobs still queued may share an environment; envs/ lets go of its own once none does.
+  const envs = envsDirOf(paths, name);
+  for (const id of new Set(jobs.flatMap((job) => (job.env_id ? [job.env_id] : [])))) {
+    const text = readTextIfExists(envPath(paths, id));
+    if (text === undefined) continue;
+    mkdirInExisting(envs);
+    chmodSync(envs, 0o700);
+    writeFileDurably(join(envs, `${id}.json`), text, { mode: 0o600 });
+  }
   return name;
 }
 
@@ -80,10 +96,25 @@ export function archiveBatchesBefore(paths: DataPaths, cutoff: number): ArchiveB
   return listArchive(paths).filter((batch) => batch.writtenAt < cutoff);
 }
 
-/** Deletes one batch with its logs. */
+/** Deletes one batch with its logs and environments. */
 export function deleteArchiveBatch(paths: DataPaths, name: string): void {
   rmSync(logsDirOf(paths, name), { recursive: true, force: true });
+  rmSync(envsDirOf(paths, name), { recursive: true, force: true });
   rmSync(join(paths.archive, name), { force: true });
+}
+
+/**
+ * Jobs a restart took back leave their batch, as they leave the database's archive: the archive
+ * holds finished jobs only, and `stats` and `prune --archive` count each job once. A batch left
+ * with none goes whole. Called once the queue.json that holds them again is written: a crash in
+ * between leaves a job in both, never in neither.
+ */
+export function dropFromArchiveBatch(paths: DataPaths, name: string, ids: ReadonlySet<string>): void {
+  const jobs = readArchiveBatch(paths, name);
+  const kept = jobs.filter((job) => !ids.has(job.id));
+  if (kept.length === jobs.length) return;
+  if (kept.length === 0) deleteArchiveBatch(paths, name);
+  else writeFileDurably(join(paths.archive, name), serializeJobs(kept));
 }
 
 /** The batches past their `archive_days` go (0 keeps them for ever). */
@@ -203,6 +234,18 @@ export function takeBackLog(paths: DataPaths, batch: string, id: string): void {
   if (!existsSync(from)) return;
   mkdirInExisting(paths.logs);
   renameSync(from, jobLogPath(paths, id));
+}
+
+/**
+ * The environment `id` of an archived job back in envs/, for the job to run again in it
+ * (restart). False when neither has it: the batch was written before the archive kept them.
+ */
+export function takeBackEnv(paths: DataPaths, batch: string, id: string): boolean {
+  if (existsSync(envPath(paths, id))) return true;
+  const text = readTextIfExists(join(envsDirOf(paths, batch), `${id}.json`));
+  if (text === undefined) return false;
+  writeEnvFile(paths, id, text);
+  return true;
 }
 
 /** Where the log of an archived job is, in its batch. */

@@ -12,7 +12,7 @@
  * jobs without the queue's, or the jobs without the settings. Copying again then names the ids
  * already there.
  */
-import { chmodSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Config, ConfigKey } from '../../core/rules/config.js';
 import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
 import type { DeadJob } from '../../core/rules/job.js';
@@ -22,7 +22,7 @@ import { mkdirInExisting, readJsonIfExists, readTextIfExists, writeFileDurably }
 import { jobLogPath, logFiles, removeJobLogs } from '../local/job-logs.js';
 import { listArchive, readArchiveBatch } from './archive.js';
 import { findCompletedIds, readCompletedIds, recordCompletedIds } from './completed-ids.js';
-import { envPath } from './envs.js';
+import { envPath, writeEnvFile } from './envs.js';
 import { JobFiles } from './job-files.js';
 import { readStoredConfig } from './store-setting.js';
 
@@ -86,10 +86,7 @@ export class FileQueueCopy implements QueueCopy {
       refuseTaken(ids.filter((id) => here.has(id)), this.location);
       for (const [key, value] of Object.entries(dump.settings)) tx.setConfigValue(key as ConfigKey, value as Config[ConfigKey]);
       for (const { id, env } of dump.envs) {
-        if (existsSync(envPath(paths, id))) continue;
-        mkdirInExisting(paths.envs);
-        chmodSync(paths.envs, 0o700);
-        writeFileDurably(envPath(paths, id), `${JSON.stringify(env, null, 1)}\n`, { mode: 0o600 });
+        if (!existsSync(envPath(paths, id))) writeEnvFile(paths, id, `${JSON.stringify(env, null, 1)}\n`);
       }
       // The log of an earlier job of a copied id is not the copied job's (as enqueue does).
       removeJobLogs(paths, ids);

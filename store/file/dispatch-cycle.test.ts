@@ -56,6 +56,7 @@ function fakeTx(queue: Job[], dlq: DeadJob[] = [], config: Partial<Config> = {})
     },
     saveEnv: () => 'env',
     dropUnusedEnvs: () => undefined,
+    afterWrites: (action) => action(),
   };
   return { tx, state, writes, archived };
 }

@@ -3,7 +3,8 @@
  * `envs/<id>.json` however many jobs share it. The id is a hash of the content, so a batch of
  * 100,000 jobs, or the same shell enqueuing all day, writes one file. They hold whatever the
  * user's shell holds (tokens among it): the directory is 0700 and each file 0600. A file no job
- * of the queue or the DLQ refers to is deleted after the write that let its last job go.
+ * of the queue or the DLQ refers to is deleted after the write that let its last job go; the
+ * archive keeps a copy with each batch, for a restart (see archive.ts).
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, readdirSync, rmSync } from 'node:fs';
@@ -23,12 +24,15 @@ export function saveEnv(paths: DataPaths, env: Readonly<Record<string, string>>)
   const sorted = Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const text = `${JSON.stringify(sorted, null, 1)}\n`;
   const id = createHash('sha256').update(text).digest('hex').slice(0, 32);
-  const path = envPath(paths, id);
-  if (readJsonIfExists(path) !== undefined) return id;
+  if (readJsonIfExists(envPath(paths, id)) === undefined) writeEnvFile(paths, id, text);
+  return id;
+}
+
+/** Writes the text of environment `id` to envs/, readable by its owner alone. */
+export function writeEnvFile(paths: DataPaths, id: string, text: string): void {
   mkdirInExisting(paths.envs);
   chmodSync(paths.envs, 0o700);
-  writeFileDurably(path, text, { mode: 0o600 });
-  return id;
+  writeFileDurably(envPath(paths, id), text, { mode: 0o600 });
 }
 
 /** The stored environment `id`; a missing or broken one is reported as the job's failure to start. */

@@ -79,6 +79,8 @@ export interface Transaction {
    * environments that no job refers to any more are deleted.
    */
   dropUnusedEnvs(): void;
+  /** Runs `action` once this transaction's files are written, while the lock is still held. */
+  afterWrites(action: () => void): void;
 }
 
 /**
@@ -180,6 +182,7 @@ export class JobFiles {
     /** The queue read light (queue-log.ts readLight), or null when its files do not allow it. */
     let light: LightQueue | null | undefined;
     let dropEnvs = false;
+    const afterWrites: (() => void)[] = [];
     /** config.json as it is to be written, when a setting changed. */
     let storedConfig: Record<string, unknown> | undefined;
     let archived: string | null = null;
@@ -260,6 +263,9 @@ export class JobFiles {
       dropUnusedEnvs: () => {
         dropEnvs = true;
       },
+      afterWrites: (action) => {
+        afterWrites.push(action);
+      },
     };
     const result = body(tx);
     const written: string[] = [];
@@ -315,6 +321,10 @@ export class JobFiles {
       const used = new Set<string>();
       for (const job of [...loadQueue(), ...(dlq ?? this.loadJobs('dlq'))]) if (job.env_id) used.add(job.env_id);
       dropUnusedEnvs(paths, used);
+    }
+    for (const action of afterWrites) {
+      lock.assertHeld();
+      action();
     }
     return result;
   }

@@ -1,13 +1,15 @@
 /**
  * `restart <id…>` and `dlq retry <id> | --all` in the file store, in one transaction. A dead job
  * moves to the queue, which gains it first: a crash between the writes leaves a duplicate, not a
- * loss. A job back from the archive brings its log back to logs/.
+ * loss. A job back from the archive brings its log back to logs/ and its environment to envs/,
+ * and leaves its batch.
  */
 import { canceledDependents } from '../../core/rules/dependencies.js';
 import type { Job } from '../../core/rules/job.js';
 import { planRestart, planRetry, refuseBrokenDependencies } from '../../core/rules/restart.js';
 import type { Restarted, RestartRequest, RestartSelection } from '../../core/ports/store.js';
-import { findArchivedDependents, findArchivedJobs, takeBackLog, type ArchivedJob } from './archive.js';
+import { QueuectlError } from '../../core/rules/errors.js';
+import { dropFromArchiveBatch, findArchivedDependents, findArchivedJobs, takeBackEnv, takeBackLog, type ArchivedJob } from './archive.js';
 import { dependencyStates } from './dependency-states.js';
 import type { JobFiles } from './job-files.js';
 import type { DataPaths } from './paths.js';
@@ -25,11 +27,23 @@ export function restartJobs(files: JobFiles, selection: RestartSelection, reques
     const named = new Set(plan.restarted.flatMap((job) => job.after ?? []));
     const states = dependencyStates(files.paths, [...plan.queue, ...plan.dlq], named);
     refuseBrokenDependencies(plan.restarted, (id) => states.get(id));
-    for (const job of plan.restarted) {
+    const back = plan.restarted.flatMap((job) => {
       const from = archived.get(job.id);
-      // Back from the archive, with its log: a restart keeps the log of the runs before.
-      if (from) takeBackLog(files.paths, from.batch, job.id);
-      request.noteRestarted(job, from !== undefined);
+      return from === undefined ? [] : [{ job, batch: from.batch }];
+    });
+    // Before anything changes: a job that could not start would only fail its runs to the DLQ.
+    const lostEnv = back.find(({ job, batch }) => typeof job.env_id === 'string' && !takeBackEnv(files.paths, batch, job.env_id));
+    if (lostEnv !== undefined) {
+      throw new QueuectlError(
+        `cannot restart ${lostEnv.job.id}: the environment it ran in (${lostEnv.job.env_id}) was deleted when it left for the archive, as queuectl did before it kept a copy there; enqueue its command again`,
+        'EFAIL',
+      );
+    }
+    // Back from the archive, with its log (a restart keeps the log of the runs before); out of its batch once the queue holds it.
+    for (const { job, batch } of back) takeBackLog(files.paths, batch, job.id);
+    for (const job of plan.restarted) request.noteRestarted(job, archived.has(job.id));
+    for (const batch of new Set(back.map((entry) => entry.batch))) {
+      tx.afterWrites(() => dropFromArchiveBatch(files.paths, batch, new Set(back.filter((entry) => entry.batch === batch).map(({ job }) => job.id))));
     }
     tx.setQueue(plan.queue);
     if (plan.dlq.length !== dlq.length) tx.setDlq(plan.dlq);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Job } from '../../core/rules/job.js';
@@ -20,6 +20,7 @@ import {
   queued,
   readDlqFile,
   runCli,
+  snapshotDir,
   startManager,
   tempDataDir,
   waitFor,
@@ -96,6 +97,44 @@ describe("the enqueuer's environment", () => {
     assert.deepEqual(left, [`${dies}.json`, `${waits}.json`].sort(), 'only the environment no job refers to is gone');
     await cliOk(data, ['prune', '--state', 'dead']);
     assert.deepEqual(readdirSync(join(data, 'envs')), [`${waits}.json`]);
+  });
+
+  test('a job restarted from the archive runs in the environment of its enqueue, kept with its batch, and leaves the batch', { timeout: 60_000 }, async (t) => {
+    const data = tempDataDir(t, { retention: 0 });
+    await cli(data, ['enqueue', '--id', 'e1', '--', 'sh', '-c', 'echo "MYVAR=$MYVAR"'], 0, { MYVAR: 'from-enqueue' });
+    const others = await runCli(data, ['enqueue', '--file', '-', '--lines'], { input: Array.from({ length: 101 }, () => 'true').join('\n'), env: { MYVAR: 'other' } });
+    assert.equal(others.code, 0, others.stderr);
+    startManager(t, data, 1);
+    await cliOk(data, ['wait']);
+    const { env_id: envId } = await cliJson<Job>(data, ['show', 'e1']);
+    const shown = (await cliOk(data, ['show', 'e1'])).stdout;
+    assert.match(shown, /^in\s+archive\/\S+\.json$/m, 'retention moved it to the archive');
+    assert.match(shown, /^env_id\s+[0-9a-f]{32} \(the environment of its enqueue, kept with its archive batch\)$/m);
+    assert.equal(existsSync(join(data, 'envs', `${envId}.json`)), false, 'envs/ let it go with its last queued job');
+    const archivedEnvs = readdirSync(join(data, 'archive')).filter((name) => name.endsWith('.envs'));
+    assert.equal(archivedEnvs.length, 1, archivedEnvs.join(' '));
+    const kept = join(data, 'archive', archivedEnvs[0]!);
+    assert.equal(statSync(kept).mode & 0o777, 0o700);
+    assert.equal(statSync(join(kept, `${envId}.json`)).mode & 0o777, 0o600);
+
+    // A batch written before the archive kept environments: the restart says so and changes nothing.
+    const saved = readFileSync(join(kept, `${envId}.json`));
+    rmSync(join(kept, `${envId}.json`));
+    const before = snapshotDir(data);
+    const refused = await runCli(data, ['restart', 'e1']);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /^queuectl: cannot restart e1: the environment it ran in \([0-9a-f]{32}\) was deleted when it left for the archive, as queuectl did before it kept a copy there; enqueue its command again\n$/);
+    assert.deepEqual(snapshotDir(data), before, 'nothing changed');
+    writeFileSync(join(kept, `${envId}.json`), saved, { mode: 0o600 });
+
+    await cliOk(data, ['restart', 'e1']);
+    await cliOk(data, ['wait', 'e1']);
+    assert.equal((await cliOk(data, ['logs', 'e1'])).stdout.match(/^MYVAR=from-enqueue$/gm)?.length, 2, 'both runs in the environment of the enqueue');
+    const batches = readdirSync(join(data, 'archive')).filter((name) => name.endsWith('.json'));
+    const inArchive = batches.flatMap((name) => (JSON.parse(readFileSync(join(data, 'archive', name), 'utf8')) as { jobs: Job[] }).jobs.map((job) => job.id));
+    assert.ok(!inArchive.includes('e1'), 'the restart took it out of its batch');
+    assert.equal(inArchive.length, 100);
+    assert.equal((await cliJson<{ throughput: { last_hour: number } }>(data, ['stats'])).throughput.last_hour, 102, 'each job once, as its last run ended');
   });
 
   test('bad --env is bad input', async (t) => {
@@ -316,6 +355,7 @@ describe('bulk actions and restart', () => {
     assert.equal(job?.state, 'pending');
     assert.equal(job?.attempts, 0);
     assert.match((await cliOk(data, ['logs', 'old'])).stdout, /^the first run\n--- queuectl: restarted by user at \S+ \(back from the archive\): attempts reset\n$/);
+    assert.deepEqual(readdirSync(join(data, 'archive')), [], 'its batch, left with no job, went whole');
     await rejected(data, ['restart', 'nosuch'], /no job "nosuch" in the queue, the DLQ or the archive/);
   });
 });

@@ -430,12 +430,12 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
     process.kill(manager.pid, 'SIGTERM');
     await manager.exited;
     const batches = () => readdirSync(join(data, 'archive')).sort();
-    assert.equal(batches().length, 2, `a batch and its logs: ${batches().join(' ')}`);
+    assert.deepEqual(batches().map((name) => name.replace(/^.*?(\.\w+)$/, '$1')), ['.envs', '.json', '.logs'], `a batch, its logs and its environments: ${batches().join(' ')}`);
 
     assert.deepEqual(JSON.parse((await cliOk(data, ['prune', '--archive', '--older-than', '1h', '--json'])).stdout), []);
     const dry = await cliOk(data, ['prune', '--archive', '--dry-run']);
     assert.match(dry.stdout, /^would prune 1 archive batch \(10[23] jobs\)$/m);
-    assert.equal(batches().length, 2, 'a dry run deletes nothing');
+    assert.equal(batches().length, 3, 'a dry run deletes nothing');
     assert.match((await cliOk(data, ['prune', '--archive'])).stdout, /^pruned 1 archive batch \(10[23] jobs and their logs\)$/m);
     assert.deepEqual(batches(), []);
     await rejected(data, ['prune', '--archive', '--state', 'dead'], /--state goes with pruning jobs/);
