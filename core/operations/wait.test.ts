@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Found, Store } from '../ports/store.js';
+import type { Job } from '../rules/job.js';
+import { completedJob, deadJob, pendingJob } from '../../test/sample-jobs.js';
+import { waitForJobs } from './wait.js';
+
+/**
+ * A store whose jobs the test sets, which says they changed at every look and reports a change
+ * every 10 ms (a queue being drained), and which records the ids each look asked for. `findMs`:
+ * how long a look takes.
+ */
+function fakeStore(jobs: Map<string, Job>, findMs = 0) {
+  const asked: string[][] = [];
+  let version = 0;
+  const store = {
+    version: async () => String(++version),
+    list: async () => [...jobs.values()],
+    find: async (ids: readonly string[]) => {
+      asked.push([...ids]);
+      if (findMs > 0) await new Promise((resolve) => setTimeout(resolve, findMs));
+      const found = new Map<string, Found>();
+      for (const id of ids) {
+        const job = jobs.get(id);
+        if (job) found.set(id, { job, where: 'queue.json' });
+      }
+      return found;
+    },
+    // Changes come all the time, as while workers drain the queue.
+    watch: (onChange: () => void) => {
+      const timer = setInterval(onChange, 10);
+      return () => clearInterval(timer);
+    },
+  } as unknown as Store;
+  return { store, asked };
+}
+
+test('wait: a look reads only the jobs not finished yet; the finished ones once more before the wait ends', async () => {
+  const jobs = new Map<string, Job>();
+  for (let i = 0; i < 100; i++) jobs.set(`done${i}`, completedJob(`done${i}`));
+  jobs.set('runs', pendingJob('runs'));
+  const { store, asked } = fakeStore(jobs);
+  let looks = 0;
+  const report = await waitForJobs(store, {
+    ids: [...jobs.keys()],
+    timeoutMs: 30_000,
+    onProgress: () => {
+      if (++looks === 3) jobs.set('runs', completedJob('runs'));
+    },
+  });
+  assert.equal(report.tally.completed, 101);
+  const [first, ...later] = asked;
+  assert.equal(first!.length, 101, 'the first read finds every job');
+  assert.deepEqual(later.slice(0, -1), later.slice(0, -1).map(() => ['runs']), 'then the unfinished one alone');
+  assert.equal(later.at(-1)!.length, 101, 'and every one before the end');
+});
+
+test('wait: a job that finished dead and was revived (dlq retry) while another ran is waited for again', async () => {
+  const jobs = new Map<string, Job>([
+    ['a', deadJob('a')],
+    ['b', pendingJob('b')],
+  ]);
+  const { store } = fakeStore(jobs);
+  let looks = 0;
+  const report = await waitForJobs(store, {
+    ids: ['a', 'b'],
+    timeoutMs: 30_000,
+    onProgress: () => {
+      looks++;
+      if (looks === 2) {
+        jobs.set('a', pendingJob('a')); // retried from the DLQ
+        jobs.set('b', completedJob('b'));
+      }
+      if (looks === 4) jobs.set('a', completedJob('a'));
+    },
+  });
+  assert.equal(report.tally.completed, 2, 'both completed: the wait followed a back into the queue');
+  assert.ok(looks >= 4);
+});
+
+test('wait: a look that takes long is followed by a longer pause, so a wait on many jobs takes a small share of a core', async () => {
+  const jobs = new Map<string, Job>([['slow', pendingJob('slow')]]);
+  const { store, asked } = fakeStore(jobs, 40);
+  const report = await waitForJobs(store, { ids: ['slow'], timeoutMs: 1_500 });
+  assert.equal(report.timedOut, true);
+  // 40 ms looks, each followed by at least 360 ms without one: the first read, 4 in 1.5 s and
+  // one at the deadline (18 with the 50 ms floor alone).
+  assert.ok(asked.length <= 6, `${asked.length} looks`);
+  assert.ok(asked.length >= 2, `${asked.length} looks`);
+});
