@@ -61,6 +61,8 @@ export interface Status {
   document: StatusDocument;
   /** Live managers, some of which may have no worker at the moment. */
   managers: number;
+  /** The host this command runs on. */
+  here: string;
 }
 
 export async function readStatus(ctx: CommandContext): Promise<Status> {
@@ -90,10 +92,11 @@ export async function readStatus(ctx: CommandContext): Promise<Status> {
   return {
     document: { data_dir: ctx.dataDir, store: ctx.store.location, paused: config.paused, counts, waiting: summary.waiting, queues, workers },
     managers: managers.length,
+    here,
   };
 }
 
-export function statusText({ document, managers }: Status): string {
+export function statusText({ document, managers, here }: Status): string {
   const { data_dir, store, counts, workers, paused, waiting, queues } = document;
   // The others are claimed by a manager for its next free worker, not started.
   const running = workers.filter((worker) => worker.job !== null).length;
@@ -115,8 +118,8 @@ export function statusText({ document, managers }: Status): string {
   }
   if (workers.length > 0) {
     const byQueue = workers.some((worker) => worker.queues !== null);
-    // The host column only where managers of several hosts share the store.
-    const byHost = new Set(workers.map((worker) => worker.host)).size > 1;
+    // The host column only where a worker runs on another host than this one (a store many hosts share).
+    const byHost = workers.some((worker) => worker.host !== here);
     lines.push(
       '',
       formatTable(

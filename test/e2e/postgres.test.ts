@@ -385,6 +385,7 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     assert.equal(await withDeadline(first.exited, 15_000, "alpha's manager to stop"), 0);
     assert.equal((await alpha.job('long'))?.state, 'completed', 'its running job finished first');
     assert.equal(processAlive(second.pid), true, "beta's manager runs on");
+    assert.match((await alpha.ok(['status'])).stdout, /^HOST +PID +MANAGER +JOB\nbeta +\d+/m, "on alpha, beta's workers are named with their host");
     const all = await alpha.ok(['worker', 'stop', '--all']);
     assert.match(all.stdout, /asked manager beta:\d+ \(2 worker\(s\)\) to stop/);
     assert.equal(await withDeadline(second.exited, 15_000, "beta's manager to stop"), 0);
