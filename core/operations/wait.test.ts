@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Found, Store } from '../ports/store.js';
+import { QueuectlError } from '../rules/errors.js';
 import type { Job } from '../rules/job.js';
 import { completedJob, deadJob, pendingJob } from '../../test/sample-jobs.js';
 import { waitForJobs } from './wait.js';
@@ -13,8 +14,16 @@ import { waitForJobs } from './wait.js';
 function fakeStore(jobs: Map<string, Job>, findMs = 0) {
   const asked: string[][] = [];
   let version = 0;
+  /** While true, the store cannot be reached. */
+  const down = { now: false, calls: 0, afterFind: undefined as ((ids: readonly string[]) => void) | undefined };
   const store = {
-    version: async () => String(++version),
+    version: async () => {
+      if (down.now) {
+        down.calls++;
+        throw new QueuectlError('could not connect to the database', 'EFAIL');
+      }
+      return String(++version);
+    },
     list: async () => [...jobs.values()],
     find: async (ids: readonly string[]) => {
       asked.push([...ids]);
@@ -24,6 +33,7 @@ function fakeStore(jobs: Map<string, Job>, findMs = 0) {
         const job = jobs.get(id);
         if (job) found.set(id, { job, where: 'queue.json' });
       }
+      down.afterFind?.(ids);
       return found;
     },
     // Changes come all the time, as while workers drain the queue.
@@ -32,7 +42,7 @@ function fakeStore(jobs: Map<string, Job>, findMs = 0) {
       return () => clearInterval(timer);
     },
   } as unknown as Store;
-  return { store, asked };
+  return { store, asked, down };
 }
 
 test('wait: a look reads only the jobs not finished yet; the finished ones once more before the wait ends', async () => {
@@ -87,4 +97,21 @@ test('wait: a look that takes long is followed by a longer pause, so a wait on m
   // one at the deadline (18 with the 50 ms floor alone).
   assert.ok(asked.length <= 6, `${asked.length} looks`);
   assert.ok(asked.length >= 2, `${asked.length} looks`);
+});
+
+test('wait: with every job finished as far as it saw, a look at the finished ones that fails is tried again at the pace of the polls, not at once', async () => {
+  const jobs = new Map<string, Job>([
+    ['a', completedJob('a')],
+    ['b', pendingJob('b')],
+  ]);
+  const { store, down } = fakeStore(jobs);
+  // The look that sees b completed (it reads b alone) is followed at once by one of both: the store goes away in between.
+  down.afterFind = (ids) => {
+    if (ids.length === 1) down.now = true;
+  };
+  const waiting = waitForJobs(store, { ids: ['a', 'b'], timeoutMs: 30_000, onProgress: () => jobs.set('b', completedJob('b')) });
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.ok(down.calls >= 1 && down.calls <= 25, `${down.calls} tries in 1 s`);
+  down.now = false;
+  assert.equal((await waiting).tally.completed, 2);
 });

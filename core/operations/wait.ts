@@ -60,6 +60,8 @@ export async function waitForJobs(store: Store, options: WaitOptions): Promise<W
   let finishedCurrent = true;
   let finishedReadAt = Date.now();
   let lookMs = 0;
+  /** The last look failed (the store out of reach): the next waits its turn, whatever is left to read. */
+  let failed = false;
   try {
     for (;;) {
       const now = Date.now();
@@ -72,7 +74,7 @@ export async function waitForJobs(store: Store, options: WaitOptions): Promise<W
         timedOut: counts.unfinished > 0 && now >= deadline,
       };
       if ((counts.unfinished === 0 && finishedCurrent) || report.timedOut) return report;
-      if (counts.unfinished > 0) {
+      if (counts.unfinished > 0 || failed) {
         options.onProgress?.(report);
         const lookedAt = Date.now();
         await new Promise<void>((resolve) => {
@@ -102,8 +104,10 @@ export async function waitForJobs(store: Store, options: WaitOptions): Promise<W
           finishedCurrent = withFinished;
         }
         grace.ok();
+        failed = false;
       } catch (error) {
         if (!grace.bear(error)) throw error;
+        failed = true;
       }
     }
   } finally {

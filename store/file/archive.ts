@@ -236,16 +236,20 @@ export function takeBackLog(paths: DataPaths, batch: string, id: string): void {
   renameSync(from, jobLogPath(paths, id));
 }
 
-/**
- * The environment `id` of an archived job back in envs/, for the job to run again in it
- * (restart). False when neither has it: the batch was written before the archive kept them.
- */
-export function takeBackEnv(paths: DataPaths, batch: string, id: string): boolean {
-  if (existsSync(envPath(paths, id))) return true;
-  const text = readTextIfExists(join(envsDirOf(paths, batch), `${id}.json`));
-  if (text === undefined) return false;
-  writeEnvFile(paths, id, text);
-  return true;
+/** Whether environment `id` of a job of `batch` is in envs/ or kept with the batch (not in one written before the archive kept them). */
+export function hasArchivedEnv(paths: DataPaths, batch: string, id: string): boolean {
+  return existsSync(envPath(paths, id)) || existsSync(archivedEnvPath(paths, batch, id));
+}
+
+/** The environment `id` of an archived job back in envs/, for the job to run again in it (restart). */
+export function takeBackEnv(paths: DataPaths, batch: string, id: string): void {
+  if (existsSync(envPath(paths, id))) return;
+  const text = readTextIfExists(archivedEnvPath(paths, batch, id));
+  if (text !== undefined) writeEnvFile(paths, id, text);
+}
+
+function archivedEnvPath(paths: DataPaths, batch: string, id: string): string {
+  return join(envsDirOf(paths, batch), `${id}.json`);
 }
 
 /** Where the log of an archived job is, in its batch. */

@@ -9,7 +9,7 @@ import type { Job } from '../../core/rules/job.js';
 import { planRestart, planRetry, refuseBrokenDependencies } from '../../core/rules/restart.js';
 import type { Restarted, RestartRequest, RestartSelection } from '../../core/ports/store.js';
 import { QueuectlError } from '../../core/rules/errors.js';
-import { dropFromArchiveBatch, findArchivedDependents, findArchivedJobs, takeBackEnv, takeBackLog, type ArchivedJob } from './archive.js';
+import { dropFromArchiveBatch, findArchivedDependents, findArchivedJobs, hasArchivedEnv, takeBackEnv, takeBackLog, type ArchivedJob } from './archive.js';
 import { dependencyStates } from './dependency-states.js';
 import type { JobFiles } from './job-files.js';
 import type { DataPaths } from './paths.js';
@@ -32,7 +32,7 @@ export function restartJobs(files: JobFiles, selection: RestartSelection, reques
       return from === undefined ? [] : [{ job, batch: from.batch }];
     });
     // Before anything changes: a job that could not start would only fail its runs to the DLQ.
-    const lostEnv = back.find(({ job, batch }) => typeof job.env_id === 'string' && !takeBackEnv(files.paths, batch, job.env_id));
+    const lostEnv = back.find(({ job, batch }) => typeof job.env_id === 'string' && !hasArchivedEnv(files.paths, batch, job.env_id));
     if (lostEnv !== undefined) {
       throw new QueuectlError(
         `cannot restart ${lostEnv.job.id}: the environment it ran in (${lostEnv.job.env_id}) was deleted when it left for the archive, as queuectl did before it kept a copy there; enqueue its command again`,
@@ -40,7 +40,10 @@ export function restartJobs(files: JobFiles, selection: RestartSelection, reques
       );
     }
     // Back from the archive, with its log (a restart keeps the log of the runs before); out of its batch once the queue holds it.
-    for (const { job, batch } of back) takeBackLog(files.paths, batch, job.id);
+    for (const { job, batch } of back) {
+      if (typeof job.env_id === 'string') takeBackEnv(files.paths, batch, job.env_id);
+      takeBackLog(files.paths, batch, job.id);
+    }
     for (const job of plan.restarted) request.noteRestarted(job, archived.has(job.id));
     for (const batch of new Set(back.map((entry) => entry.batch))) {
       tx.afterWrites(() => dropFromArchiveBatch(files.paths, batch, new Set(back.filter((entry) => entry.batch === batch).map(({ job }) => job.id))));
