@@ -103,7 +103,10 @@ export async function openCopyEnd(end: CopyEndChoice, dataDir: string): Promise<
  * many hosts share keeps the logs too: the worker reaches it only when a run's log must go there
  * on its own (a long run's output, a large end), loading node-postgres then (see PgRunLogs).
  */
-export async function openWorkerSide(dataDir: string, choice: StoreChoice): Promise<{ logs: RunLogs; flush: () => Promise<void>; flushLogs?: () => Promise<void> }> {
+export async function openWorkerSide(
+  dataDir: string,
+  choice: StoreChoice,
+): Promise<{ logs: RunLogs; flush: () => Promise<void>; flushLogs?: () => Promise<void>; host?: string }> {
   if (choice.kind === 'file') {
     const { FileHost } = await import('../store/file/host.js');
     return { logs: new FileHost(dataDir).logs, flush: async () => undefined };
@@ -117,8 +120,9 @@ export async function openWorkerSide(dataDir: string, choice: StoreChoice): Prom
     const { PgStore } = await import('../store/postgres/pg-store.js');
     return new PgStore({ url: choice.url, schema: choice.schema, connections: 1 });
   };
-  const logs = new PgRunLogs(hostPaths(dataDir), database, hostName());
-  return { logs, flush: () => logs.flushed(), flushLogs: () => logs.uploaded() };
+  const host = hostName();
+  const logs = new PgRunLogs(hostPaths(dataDir), database, host);
+  return { logs, flush: () => logs.flushed(), flushLogs: () => logs.uploaded(), host };
 }
 
 /**

@@ -34,6 +34,7 @@ const worker = new Worker(
     runEnv: { QUEUECTL_STORE: store },
     logs: side.logs,
     ...(side.flushLogs === undefined ? {} : { flushLogs: side.flushLogs }),
+    ...(side.host === undefined ? {} : { host: side.host }),
     send,
     log: (line) => process.stdout.write(`[worker ${process.pid}] ${line}\n`),
   },

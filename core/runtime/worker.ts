@@ -26,6 +26,8 @@ export interface WorkerOptions {
   log: (line: string) => void;
   /** Milliseconds between SIGTERM and SIGKILL when a run is stopped. */
   graceMs?: number;
+  /** This host's name, in each run's header, where a store many hosts share keeps the logs (absent: one host). */
+  host?: string;
   /**
    * Resolves once what the logs of runs went to is in the store (a store many hosts share keeps
    * them; absent where the log file is all): a run's outcome is sent after it, so that whoever
@@ -170,7 +172,8 @@ export class Worker {
     let logFd: number;
     try {
       // The header names the claim: it is what shows the run started if the manager dies first.
-      logFd = logs.open(job.id, `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid} ${logs.claimMark(token)} in ${job.cwd}: ${shown}`, logLimit);
+      const where = this.options.host === undefined ? '' : ` on ${this.options.host}`;
+      logFd = logs.open(job.id, `--- queuectl: run ${runs} started ${startedAt} by worker ${process.pid}${where} ${logs.claimMark(token)} in ${job.cwd}: ${shown}`, logLimit);
     } catch (error) {
       // No log, no run: output with nowhere to go would be lost (the data dir may be gone).
       this.track(job, failedCommand(`its log could not be opened: ${(error as Error).message}`), runs, startedMs);

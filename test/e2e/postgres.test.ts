@@ -89,7 +89,7 @@ describe('the PostgreSQL store, end to end', { skip: url === '' ? 'no PostgreSQL
     assert.match((await here.ok(['logs', 'hello'])).stdout, /^hello from postgres$/m);
     // Another host, which ran nothing: the log is in the database, header, output and end.
     const elsewhere = (await there.ok(['logs', 'hello'])).stdout;
-    assert.match(elsewhere, /^--- queuectl: run 1 of 4 started .* by worker \d+ under lease [\w-]+ in /m);
+    assert.match(elsewhere, new RegExp(`^--- queuectl: run 1 of 4 started .* by worker \\d+ on ${here.name} under lease [\\w-]+ in `, 'm'));
     assert.match(elsewhere, /^hello from postgres$/m);
     assert.match(elsewhere, /^--- queuectl: run 1 of 4 exited with code 0 after /m);
     assert.equal((await there.ok(['logs', 'hello', '--tail', '1'])).stdout.split('\n').length, 2, 'one line');
