@@ -43,7 +43,7 @@ export function waitTargets(
   if (unknown.length > 0) {
     const names = unknown.map((id) => `"${id}"`).join(', ');
     throw new QueuectlError(
-      `no job ${names} in the queue, the DLQ or the archive; nothing was waited for; see queuectl list`,
+      `no ${unknown.length === 1 ? 'job' : 'jobs'} ${names} in the queue, the DLQ or the archive; nothing was waited for; see queuectl list`,
       'ENOTFOUND',
     );
   }

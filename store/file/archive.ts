@@ -113,8 +113,16 @@ export function dropFromArchiveBatch(paths: DataPaths, name: string, ids: Readon
   const jobs = readArchiveBatch(paths, name);
   const kept = jobs.filter((job) => !ids.has(job.id));
   if (kept.length === jobs.length) return;
-  if (kept.length === 0) deleteArchiveBatch(paths, name);
-  else writeFileDurably(join(paths.archive, name), serializeJobs(kept));
+  if (kept.length === 0) {
+    deleteArchiveBatch(paths, name);
+    return;
+  }
+  writeFileDurably(join(paths.archive, name), serializeJobs(kept));
+  // The copies of environments no job left in the batch ran in go too: they may hold secrets.
+  const used = new Set(kept.flatMap((job) => (job.env_id ? [job.env_id] : [])));
+  for (const job of jobs) {
+    if (job.env_id && !used.has(job.env_id)) rmSync(archivedEnvPath(paths, name, job.env_id), { force: true });
+  }
 }
 
 /** The batches past their `archive_days` go (0 keeps them for ever). */

@@ -138,6 +138,7 @@ describe("the enqueuer's environment", () => {
     await cliOk(data, ['wait', 'e1']);
     assert.equal((await cliOk(data, ['logs', 'e1'])).stdout.match(/^MYVAR=from-enqueue$/gm)?.length, 2, 'both runs in the environment of the enqueue');
     assert.deepEqual(inArchive(), archivedBefore.filter((id) => id !== 'e1'), 'the restart took it out of its batch, and nothing else');
+    assert.equal(existsSync(join(kept, `${envId}.json`)), false, 'the copy of its environment left the batch with it: no other job there ran in it');
     assert.equal((await cliJson<{ throughput: { last_hour: number } }>(data, ['stats'])).throughput.last_hour, 102, 'each job once, as its last run ended');
   });
 

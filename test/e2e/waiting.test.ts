@@ -93,7 +93,7 @@ describe('wait', () => {
   test('an unknown id exits 2 at once and nothing waits; so does a bad --timeout', { timeout: 30_000 }, async (t) => {
     const data = tempDataDir(t);
     await cliOk(data, ['enqueue', '--id', 'known', '--command', 'true']);
-    await rejected(data, ['wait', 'known', 'nope', 'nada'], /^queuectl: no job "nope", "nada" in the queue, the DLQ or the archive/);
+    await rejected(data, ['wait', 'known', 'nope', 'nada'], /^queuectl: no jobs "nope", "nada" in the queue, the DLQ or the archive/);
     await rejected(data, ['wait', '--timeout', 'soon'], /--timeout must be a duration such as 90, 1.5, 500ms, 90s, 5m, 2h or 1d/);
     await rejected(data, ['wait', '--timeout=-1'], /--timeout must be a duration/);
   });
