@@ -28,7 +28,7 @@ test('an unknown id fails the whole wait, naming every unknown id', () => {
   assert.throws(
     () => waitTargets([pendingJob('p')], [], ['p', 'x', 'y']),
     (error: unknown) =>
-      error instanceof QueuectlError && error.code === 'ENOTFOUND' && error.message.startsWith('no job "x", "y" in the queue, the DLQ or the archive'),
+      error instanceof QueuectlError && error.code === 'ENOTFOUND' && error.message.startsWith('no jobs "x", "y" in the queue, the DLQ or the archive'),
   );
 });
 

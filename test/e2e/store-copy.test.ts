@@ -5,28 +5,19 @@
  * are skipped with the reason where it is not set.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import pg from 'pg';
 import type { CopySummary } from '../../core/rules/copy.js';
 import type { Job } from '../../core/rules/job.js';
 import { describeRun, rejected, runCli, snapshotDir, startManager, tempDataDir, tempDir, waitFor, type CliResult } from '../helpers.js';
+import { needsPostgres as needsPostgresOnly, testSchema, url } from './postgres-hosts.js';
 
-const url = process.env.QUEUECTL_TEST_POSTGRES ?? '';
-const needsPostgres = { skip: url === '' ? 'no PostgreSQL: set QUEUECTL_TEST_POSTGRES=postgres://… (.ci/run starts one)' : false, timeout: 90_000 };
+const needsPostgres = { ...needsPostgresOnly, timeout: 90_000 };
 
 /** A queue of its own in the test database, dropped when the test ends: its URL. */
 function pgQueue(t: TestContext): string {
-  const schema = `queuectl_copy_${randomBytes(6).toString('hex')}`;
-  t.after(async () => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
-  });
-  return `${url}${url.includes('?') ? '&' : '?'}schema=${schema}`;
+  return `${url}${url.includes('?') ? '&' : '?'}schema=${testSchema(t, 'queuectl_copy')}`;
 }
 
 /** The CLI on one data dir (and, with `store`, on that store through QUEUECTL_STORE). */

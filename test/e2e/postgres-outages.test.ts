@@ -1,0 +1,143 @@
+/**
+ * On the PostgreSQL store, hosts that die or are cut off from the database, and a server that
+ * goes away: through the real CLI and real processes, with a relay between a host and the server
+ * where the network must fail (network-cut.ts). See postgres-hosts.ts for the hosts.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import pg from 'pg';
+import { describeRun, killGroup, waitFor, withDeadline } from '../helpers.js';
+import { needsPostgres, queue, relayTo, url } from './postgres-hosts.js';
+
+describe('the PostgreSQL store: hosts that die or are cut off, a server that goes away', needsPostgres, () => {
+  test('a manager killed with -9 on one host: a manager on another host takes its job back after the lease', { timeout: 90_000 }, async (t) => {
+    const shared = queue(t);
+    const first = shared.host();
+    const second = shared.host();
+    await first.ok(['config', 'set', 'lease', '2']);
+    // Hangs on its first run; completes on the next.
+    await first.ok(['enqueue', '--id', 'survivor', '--', 'sh', '-c', 'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep 600; fi']);
+    const doomed = first.manager(1);
+    await waitFor(async () => (await first.job('survivor'))?.started_at != null, { timeoutMs: 20_000, what: 'the first run to start' });
+    process.kill(doomed.pid, 'SIGKILL'); // the manager alone: its worker sees it go and kills the run
+    await withDeadline(doomed.exited, 10_000, 'the killed manager to exit');
+    second.manager(1);
+    const job = await second.completed('survivor');
+    assert.equal(job.attempts, 2, 'the lost run counts');
+    assert.match((await second.ok(['logs', 'survivor'])).stdout, /run 2 of 4 started/);
+    killGroup(doomed.pid);
+  });
+
+  test('a host cut off in the middle of a transaction: the server ends it within 10 s, and a manager on another host takes its job back', { timeout: 90_000 }, async (t) => {
+    const { relay, through } = await relayTo(t);
+    const shared = queue(t);
+    const cutOff = shared.host('cut-off', through);
+    const other = shared.host();
+    await other.ok(['config', 'set', 'lease', '2']);
+    // Hangs on its first run; completes on the next.
+    await other.ok(['enqueue', '--id', 'survivor', '--', 'sh', '-c', 'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep 600; fi']);
+    const doomed = cutOff.manager(1);
+    await waitFor(async () => (await other.job('survivor'))?.started_at != null, { timeoutMs: 20_000, what: 'the first run to start' });
+    // Its next cycle renews the run's lease: it locks the job's row, and the host is cut off before the COMMIT.
+    await withDeadline(relay.cutAfter('FOR UPDATE'), 10_000, 'a cycle of the host to be cut off');
+    process.kill(doomed.pid, 'SIGKILL'); // and gone: its worker kills the run; the server hears of none of it
+    await withDeadline(doomed.exited, 10_000, 'the killed manager to exit');
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    t.after(() => admin.end());
+    const open = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE '%FOR UPDATE%' AND query LIKE $1`, [`%${shared.schema}%`]);
+    assert.equal(open.rows[0].n, 1, 'the cut-off host left a transaction open, holding the lock on the job');
+    const cutAt = Date.now();
+    other.manager(1);
+    const job = await other.completed('survivor');
+    assert.equal(job.attempts, 2, 'the lost run counts');
+    assert.ok(Date.now() - cutAt < 20_000, `taken back ${Date.now() - cutAt} ms after the cut`);
+  });
+
+  test('an outage of the server longer than the lease: each host renews its runs once the server is back, and none is taken back or run again', { timeout: 90_000 }, async (t) => {
+    const { relay, through } = await relayTo(t);
+    const shared = queue(t);
+    const [first, second] = [shared.host('first', through), shared.host('second', through)];
+    await first.ok(['config', 'set', 'lease', '2']);
+    const running = async (id: string) => waitFor(async () => (await first.job(id))?.started_at != null, { timeoutMs: 20_000, what: `${id} to start` });
+    await first.ok(['enqueue', '--id', 'on-first', '--', 'sleep', '15']);
+    const managers = [first.manager(1)];
+    await running('on-first');
+    await first.ok(['enqueue', '--id', 'on-second', '--', 'sleep', '15']);
+    managers.push(second.manager(1));
+    await running('on-second');
+    // A script waiting on the jobs, and one following a log, through the outage: each through a
+    // relay of its own, to see it at its polls (it asks the store's version) before the outage.
+    const [forWait, forFollow] = [await relayTo(t), await relayTo(t)];
+    const waiting = shared.host('waiter', forWait.through).run(['wait', 'on-first', 'on-second']);
+    await withDeadline(forWait.relay.seen('is_called', 2), 10_000, 'wait to poll');
+    const following = shared.host('follower', forFollow.through).run(['logs', '-f', 'on-second']);
+    await withDeadline(forFollow.relay.seen('is_called', 2), 10_000, 'logs -f to poll');
+    await Promise.all([relay, forWait.relay, forFollow.relay].map((relayed) => relayed.outage(5_000))); // both leases run out meanwhile
+    for (const id of ['on-first', 'on-second']) {
+      const job = await first.completed(id, 40_000);
+      assert.equal(job.attempts, 1, `${id} ran once: ${job.last_error ?? ''}`);
+    }
+    const [waited, followed] = await Promise.all([waiting, following]);
+    assert.equal(waited.code, 0, describeRun(['wait'], waited));
+    assert.equal(followed.code, 0, describeRun(['logs', '-f'], followed));
+    assert.match(followed.stdout, /--- queuectl: run 1 of 4 exited with code 0 after/);
+    for (const manager of managers) {
+      const errors = manager.output().split('\n').filter((line) => line.includes(' error: '));
+      assert.ok(errors.length > 0 && new Set(errors.map((line) => line.replace(/^\S+ /, ''))).size === errors.length, `each error said once:\n${errors.join('\n')}`);
+      assert.match(manager.output(), /the store answers again, after \d+ failed cycle\(s\)/);
+    }
+  });
+
+  test('worker stop while the database is out of reach: this host\'s managers are stopped all the same, found by their records here', { timeout: 90_000 }, async (t) => {
+    const { relay, through } = await relayTo(t);
+    const shared = queue(t);
+    const here = shared.host('here', through);
+    await here.ok(['enqueue', '--id', 'long', '--', 'sleep', '600']);
+    const manager = here.manager(1);
+    await waitFor(async () => (await here.job('long'))?.started_at != null, { timeoutMs: 20_000, what: 'the run to start' });
+    const outage = relay.outage(40_000);
+    const stopped = await here.run(['worker', 'stop', '--timeout', '1']);
+    assert.equal(stopped.code, 0, describeRun(['worker', 'stop'], stopped));
+    assert.match(stopped.stderr, /^queuectl: could not connect to postgres:\/\/\S+ \(schema \w+\): .+; stopping this host's managers from their records in .+\n$/);
+    assert.match(stopped.stdout, /stopped 1 manager\(s\): \d+/);
+    await withDeadline(manager.exited, 10_000, 'the manager to exit');
+    relay.restore();
+    await outage;
+  });
+
+  test('worker stop --all when a host is cut off from the database: says that manager did not answer (exit 1), and it stops once it reaches the database again', { timeout: 90_000 }, async (t) => {
+    const { relay, through } = await relayTo(t);
+    const shared = queue(t);
+    const first = shared.host('first');
+    const cutOff = shared.host('cut-off', through);
+    const managers = [first.manager(1), cutOff.manager(1)];
+    await waitFor(async () => (await first.json<{ workers: unknown[] }>(['status'])).workers.length === 2, { timeoutMs: 20_000, what: 'both managers in status' });
+    const outage = relay.outage(60_000);
+    const stop = await first.run(['worker', 'stop', '--all']);
+    assert.equal(stop.code, 1, describeRun(['worker', 'stop', '--all'], stop));
+    assert.equal(stop.stdout.trim().split('\n').at(-1), `stopped 1 manager(s): ${managers[0]!.pid}`);
+    assert.match(stop.stderr, new RegExp(`^queuectl: 1 manager\\(s\\) did not answer: cut-off:${managers[1]!.pid}; .+they stop once they reach the database\\n$`));
+    await withDeadline(managers[0]!.exited, 10_000, 'the manager of this host to exit');
+    relay.restore();
+    await outage;
+    await withDeadline(managers[1]!.exited, 30_000, 'the cut-off manager to stop once it reaches the database');
+  });
+
+  test('worker stop --all when a host was cut off from the database long before: it is asked as well, named (exit 1), and stops once it reaches the database', { timeout: 90_000 }, async (t) => {
+    const { relay, through } = await relayTo(t);
+    const shared = queue(t);
+    const first = shared.host('first');
+    const cutOff = shared.host('cut-off', through);
+    const silent = cutOff.manager(1);
+    await waitFor(async () => (await first.json<{ workers: unknown[] }>(['status'])).workers.length === 1, { timeoutMs: 20_000, what: 'the manager in status' });
+    const outage = relay.outage(60_000);
+    await waitFor(async () => (await first.json<{ workers: unknown[] }>(['status'])).workers.length === 0, { timeoutMs: 30_000, what: 'its record to lapse' });
+    const stop = await first.run(['worker', 'stop', '--all']);
+    assert.equal(stop.code, 1, describeRun(['worker', 'stop', '--all'], stop));
+    assert.match(stop.stderr, new RegExp(`^queuectl: 1 manager\\(s\\) did not answer: cut-off:${silent.pid}; `));
+    relay.restore();
+    await outage;
+    await withDeadline(silent.exited, 30_000, 'the cut-off manager to stop once it reaches the database');
+  });
+});
