@@ -223,6 +223,13 @@ export function queueOf(job: Pick<Job, 'queue'>): string {
   return job.queue ?? DEFAULT_QUEUE;
 }
 
+/** The stored environments the jobs run in (their `env_id`s), each once. */
+export function envIdsOf(jobs: Iterable<Pick<Job, 'env_id'>>): Set<string> {
+  const ids = new Set<string>();
+  for (const job of jobs) if (job.env_id) ids.add(job.env_id);
+  return ids;
+}
+
 /** The jobs this one runs after (`--after`). */
 export function dependenciesOf(job: Pick<Job, 'after'>): readonly string[] {
   return job.after ?? NO_DEPENDENCIES;

@@ -91,7 +91,7 @@ export function computeStats(jobs: readonly Job[], now: Date, { held = waitingAm
     }
   }
   // A job in the queue and in the archive at once (a writer that died between the two) counts once.
-  const finishedHere = new Set(jobs.map((job) => `${job.id} ${job.finished_at}`));
+  const finishedHere = archived.length === 0 ? new Set<string>() : new Set(jobs.map((job) => `${job.id} ${job.finished_at}`));
   for (const job of archived) {
     if (finishedHere.has(`${job.id} ${job.finished_at}`)) continue;
     const ago = nowMs - Date.parse(job.finished_at);

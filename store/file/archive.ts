@@ -7,14 +7,14 @@
  * deleted, logs and environments and all, when a new one is written; `prune --archive` deletes
  * them on demand. A job that a restart takes back leaves its batch.
  */
-import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CANCELED_FOR_DEPENDENCY } from '../../core/rules/dependencies.js';
-import { queueOf, type CanceledJob, type Job } from '../../core/rules/job.js';
+import { envIdsOf, queueOf, type CanceledJob, type Job } from '../../core/rules/job.js';
 import type { ArchivedCompletion } from '../../core/rules/stats.js';
 import { mkdirDurably, mkdirInExisting, readTextIfExists, writeFileDurably } from '../local/durable-file.js';
 import { appendOwnLine, jobLogPath, logFiles } from '../local/job-logs.js';
-import { envPath, writeEnvFile } from './envs.js';
+import { envPath, writeEnvFile, writeEnvFiles } from './envs.js';
 import { parseJobDocument, serializeJobs } from './job-file.js';
 import type { DataPaths } from './paths.js';
 
@@ -80,14 +80,11 @@ export function writeArchiveBatch(paths: DataPaths, jobs: readonly Job[], now: D
     renameSync(from, join(logs, `${job.id}.log`));
   }
   // A copy: jobs still queued may share an environment; envs/ lets go of its own once none does.
-  const envs = envsDirOf(paths, name);
-  for (const id of new Set(jobs.flatMap((job) => (job.env_id ? [job.env_id] : [])))) {
+  const envs = [...envIdsOf(jobs)].flatMap((id) => {
     const text = readTextIfExists(envPath(paths, id));
-    if (text === undefined) continue;
-    mkdirInExisting(envs);
-    chmodSync(envs, 0o700);
-    writeFileDurably(join(envs, `${id}.json`), text, { mode: 0o600 });
-  }
+    return text === undefined ? [] : [[id, text] as const];
+  });
+  writeEnvFiles(envsDirOf(paths, name), envs);
   return name;
 }
 
@@ -119,7 +116,7 @@ export function dropFromArchiveBatch(paths: DataPaths, name: string, ids: Readon
   }
   writeFileDurably(join(paths.archive, name), serializeJobs(kept));
   // The copies of environments no job left in the batch ran in go too: they may hold secrets.
-  const used = new Set(kept.flatMap((job) => (job.env_id ? [job.env_id] : [])));
+  const used = envIdsOf(kept);
   for (const job of jobs) {
     if (job.env_id && !used.has(job.env_id)) rmSync(archivedEnvPath(paths, name, job.env_id), { force: true });
   }

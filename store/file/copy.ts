@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import type { Config, ConfigKey } from '../../core/rules/config.js';
 import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
-import type { DeadJob } from '../../core/rules/job.js';
+import { envIdsOf, type DeadJob } from '../../core/rules/job.js';
 import { oldestFirst } from '../../core/rules/list.js';
 import type { LogPart, QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
 import { mkdirInExisting, readJsonIfExists, readTextIfExists, writeFileDurably } from '../local/durable-file.js';
@@ -55,7 +55,7 @@ export class FileQueueCopy implements QueueCopy {
       if (text !== undefined) logs.push({ id: job.id, host: null, text });
     }
     const envs: QueueDump['envs'] = [];
-    for (const id of new Set(jobs.flatMap((job) => (job.env_id ? [job.env_id] : [])))) {
+    for (const id of envIdsOf(jobs)) {
       const env = readJsonIfExists(envPath(paths, id));
       // One missing here fails its jobs' start in the source as well; the copy does not make it worse.
       if (typeof env === 'object' && env !== null && !Array.isArray(env)) envs.push({ id, env: env as Record<string, string> });

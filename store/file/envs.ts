@@ -30,9 +30,15 @@ export function saveEnv(paths: DataPaths, env: Readonly<Record<string, string>>)
 
 /** Writes the text of environment `id` to envs/, readable by its owner alone. */
 export function writeEnvFile(paths: DataPaths, id: string, text: string): void {
-  mkdirInExisting(paths.envs);
-  chmodSync(paths.envs, 0o700);
-  writeFileDurably(envPath(paths, id), text, { mode: 0o600 });
+  writeEnvFiles(paths.envs, [[id, text]]);
+}
+
+/** Writes environments (id and text) to `dir` (envs/, or an archive batch's copy), readable by their owner alone. */
+export function writeEnvFiles(dir: string, envs: readonly (readonly [string, string])[]): void {
+  if (envs.length === 0) return;
+  mkdirInExisting(dir);
+  chmodSync(dir, 0o700);
+  for (const [id, text] of envs) writeFileDurably(join(dir, `${id}.json`), text, { mode: 0o600 });
 }
 
 /** The stored environment `id`; a missing or broken one is reported as the job's failure to start. */

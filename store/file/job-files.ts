@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { resolveConfig, type Config, type ConfigKey } from '../../core/rules/config.js';
-import type { DeadJob, Job } from '../../core/rules/job.js';
+import { envIdsOf, type DeadJob, type Job } from '../../core/rules/job.js';
 import { totalCounts, type JobsSummary } from '../../core/rules/summary.js';
 import { buildClaimIndex, followClaimIndex, type ClaimIndex } from '../../core/rules/claim-index.js';
 import { reconcile } from './reconcile.js';
@@ -318,9 +318,7 @@ export class JobFiles {
       // After the writes: a crash before them must not leave a job without its environment. And
       // only while the lock is ours: another enqueue may have just come to use one of them.
       lock.assertHeld();
-      const used = new Set<string>();
-      for (const job of [...loadQueue(), ...(dlq ?? this.loadJobs('dlq'))]) if (job.env_id) used.add(job.env_id);
-      dropUnusedEnvs(paths, used);
+      dropUnusedEnvs(paths, envIdsOf([...loadQueue(), ...(dlq ?? this.loadJobs('dlq'))]));
     }
     for (const action of afterWrites) {
       lock.assertHeld();

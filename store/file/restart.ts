@@ -45,9 +45,9 @@ export function restartJobs(files: JobFiles, selection: RestartSelection, reques
       takeBackLog(files.paths, batch, job.id);
     }
     for (const job of plan.restarted) request.noteRestarted(job, archived.has(job.id));
-    for (const batch of new Set(back.map((entry) => entry.batch))) {
-      tx.afterWrites(() => dropFromArchiveBatch(files.paths, batch, new Set(back.filter((entry) => entry.batch === batch).map(({ job }) => job.id))));
-    }
+    const byBatch = new Map<string, Set<string>>();
+    for (const { job, batch } of back) byBatch.set(batch, (byBatch.get(batch) ?? new Set()).add(job.id));
+    for (const [batch, ids] of byBatch) tx.afterWrites(() => dropFromArchiveBatch(files.paths, batch, ids));
     tx.setQueue(plan.queue);
     if (plan.dlq.length !== dlq.length) tx.setDlq(plan.dlq);
     const ids = plan.restarted.map((job) => job.id);

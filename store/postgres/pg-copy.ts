@@ -12,7 +12,7 @@ import type pg from 'pg';
 import type { QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
 import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
 import type { Config } from '../../core/rules/config.js';
-import type { Job } from '../../core/rules/job.js';
+import { envIdsOf, type Job } from '../../core/rules/job.js';
 import { hostName } from '../local/host.js';
 import { databaseCause, insertJobs, isDuplicateJobId } from './job-rows.js';
 import type { Transaction } from './transaction.js';
@@ -55,7 +55,7 @@ export class PgQueueCopy implements QueueCopy {
       const logs = await client.query<{ job_id: string; host: string; run: string; text: string }>(
         `SELECT job_id, host, run, text FROM ${s}.logs WHERE job_id IN (SELECT id FROM ${s}.jobs) ORDER BY job_id, seq`,
       );
-      const envIds = [...new Set(jobs.flatMap((job) => (job.env_id ? [job.env_id] : [])))];
+      const envIds = [...envIdsOf(jobs)];
       const envs = await client.query<{ id: string; env: Record<string, string> }>(`SELECT id, env FROM ${s}.envs WHERE id = ANY($1) ORDER BY id`, [envIds]);
       const completed = await client.query<{ id: string }>(`SELECT id FROM ${s}.completed_ids ORDER BY id`);
       const archived = await client.query<{ count: string }>(`SELECT count(*) FROM ${s}.archive`);
