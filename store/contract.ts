@@ -328,6 +328,47 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.equal(await stateOf(store, 'after-pruned'), 'pending', 'a completed job stays known as completed, for --after');
   });
 
+  it('a captured environment stays while a job in the queue or the archive refers to it, and is deleted once none does', async ({ store, reopen }) => {
+    // What the enqueuing shell held (secrets, often): kept no longer than a job may run in it.
+    const envOf = async (id: string) => reopen().env(id).then(
+      (env) => env.SECRET,
+      (error: Error) => (/missing/.test(error.message) ? 'deleted' : error.message),
+    );
+    await store.setConfig('retention', 0);
+    const archivedJobs = Array.from({ length: 101 }, (_, i) => ({ command: 'true', id: `a${String(i).padStart(3, '0')}` }));
+    const added = await store.enqueue(archivedJobs, { cwd: '/', now: T0, env: { SECRET: 'a' } });
+    const a = added[0]!.env_id!;
+    const claimed = (await cycle(store, { claim: 101 })).claimed;
+    await cycle(store, { outcomes: claimed.map((job) => ended(job, ok)) }, at(5));
+    assert.deepEqual(ids(await store.list()), [], 'all of them left for the archive');
+
+    const noteRestarted = () => undefined;
+    await store.restart({ restart: ['a000'] }, { now: at(6), noteRestarted });
+    assert.equal(await envOf(a), 'a', 'a job restarted from the archive runs in the environment it was enqueued in');
+    await store.pruneArchive(0, false, new Date(Date.now() + 86_400_000));
+    assert.equal(await envOf(a), 'a', 'the restarted job still refers to it');
+
+    const [other] = await store.enqueue([{ command: 'true', id: 'same-shell' }], { cwd: '/', now: at(7), env: { SECRET: 'a' } });
+    assert.equal(other!.env_id, a, 'one environment, stored once');
+    const [first] = (await cycle(store, { claim: 1 }, at(8))).claimed;
+    assert.equal(first?.id, 'a000');
+    await cycle(store, { outcomes: [ended(first!, ok, 8)] }, at(9));
+    await store.prune({ states: ['completed'], olderThanMs: null }, { now: at(10) });
+    assert.equal(await envOf(a), 'a', 'pending, same-shell still refers to it');
+    await store.cancel(['same-shell'], { now: at(11), hasRun: () => () => false, noteCanceled: () => undefined });
+    await store.prune({ states: ['canceled'], olderThanMs: null }, { now: at(12) });
+    assert.equal(await envOf(a), 'deleted', 'no job refers to it any more');
+
+    // Retention without the archive deletes them too, once their jobs are gone.
+    await store.setConfig('archive', false);
+    const deleted = await store.enqueue(archivedJobs.map((spec) => ({ ...spec, id: `d${spec.id}` })), { cwd: '/', now: at(100), env: { SECRET: 'd' } });
+    const d = deleted[0]!.env_id!;
+    const running = (await cycle(store, { claim: 101 }, at(100))).claimed;
+    await cycle(store, { outcomes: running.map((job) => ended(job, ok, 101)) }, at(200));
+    assert.deepEqual(ids(await store.list()), [], 'deleted by retention');
+    assert.equal(await envOf(d), 'deleted');
+  });
+
   it('settings: defaults, one set at a time, one changed from its current value', async ({ store }) => {
     const defaults = await store.config();
     assert.equal(defaults.max_retries, 3);

@@ -13,6 +13,7 @@ import type { QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
 import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
 import type { Config } from '../../core/rules/config.js';
 import { envIdsOf, type Job } from '../../core/rules/job.js';
+import { holdEnvsShared } from './envs.js';
 import { hostName } from '../local/host.js';
 import { databaseCause, insertJobs, isDuplicateJobId } from './job-rows.js';
 import type { Transaction } from './transaction.js';
@@ -101,6 +102,7 @@ export class PgQueueCopy implements QueueCopy {
           await this.db.readConfig(client);
           client.changes.add('config');
         }
+        await client.query(holdEnvsShared(schema)); // see envs.ts
         await client.query(`INSERT INTO ${s}.envs (id, env) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (id) DO NOTHING`, [
           dump.envs.map((env) => env.id),
           dump.envs.map((env) => JSON.stringify(env.env)),

@@ -50,6 +50,46 @@ if (url === undefined || url === '') {
     await assert.rejects(open().env(id), /its environment \w+ is missing from/, 'another store asks the database');
   });
 
+  test('postgres store: a sweep of unused environments leaves them while an enqueue may be saving one; the next sweep deletes them', async (t) => {
+    const { schema, admin, open } = await testQueue(t, url);
+    const store = open();
+    await store.enqueue([{ command: 'true', id: 'a' }], { cwd: '/', env: { SECRET: 's' } });
+    await store.cancel(['a'], { now: new Date(), hasRun: () => () => false, noteCanceled: () => undefined });
+    const stored = async () => Number((await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".envs`)).rows[0]!.n);
+    const enqueuing = new pg.Client({ connectionString: url });
+    await enqueuing.connect();
+    t.after(() => enqueuing.end());
+    // As an enqueue holds it until it commits (its job is not seen yet, its environment is).
+    await enqueuing.query('BEGIN');
+    await enqueuing.query(`SELECT pg_advisory_xact_lock_shared(hashtext($1))`, [`queuectl:${schema}:envs`]);
+    assert.deepEqual((await store.prune({ states: ['canceled'], olderThanMs: null })).map((job) => job.id), ['a']);
+    assert.equal(await stored(), 1, 'an enqueue may be saving it: left');
+    await enqueuing.query('COMMIT');
+    assert.deepEqual(await store.prune({ states: ['canceled'], olderThanMs: null }), [], 'nothing left to prune');
+    assert.equal(await stored(), 0, 'swept by the next prune');
+  });
+
+  test('postgres store: an enqueue that saves an environment waits for a sweep under way; one that saves none does not', async (t) => {
+    const { schema, admin, open } = await testQueue(t, url);
+    const store = open();
+    await store.prepare();
+    const sweeping = new pg.Client({ connectionString: url });
+    await sweeping.connect();
+    t.after(() => sweeping.end());
+    await sweeping.query('BEGIN');
+    await sweeping.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`queuectl:${schema}:envs`]);
+    await store.enqueue([{ command: 'true', id: 'plain' }], { cwd: '/' });
+    const enqueuing = store.enqueue([{ command: 'true', id: 'with-env' }], { cwd: '/', env: { SECRET: 's' } });
+    const waiting = async () => (await admin.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rowCount! > 0;
+    for (const deadline = Date.now() + 5_000; !(await waiting()); ) {
+      assert.ok(Date.now() < deadline, 'the enqueue never waited for the sweep');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await sweeping.query('COMMIT');
+    const [job] = await enqueuing;
+    assert.deepEqual(await open().env(job!.env_id!), { SECRET: 's' });
+  });
+
   test('postgres store: its sessions have the server end a transaction left waiting 10 s for its next statement; the URL may set another wait', async (t) => {
     const { open } = await testQueue(t, url);
     const setting = async (storeUrl: string) => {

@@ -50,6 +50,7 @@ import { insertJobs, isDuplicateJobId, updateJobs } from './job-rows.js';
 import { appendLogPiece, appendLogWithParameters } from './log-rows.js';
 import type { LogRow } from './log-follower.js';
 import { archiveExpiry, expireArchiveStatement, retentionStatement } from './retention.js';
+import { holdEnvsShared, sweepUnusedEnvs } from './envs.js';
 import { text, textArray } from './sql.js';
 import { Transaction } from './transaction.js';
 import { listen } from './listener.js';
@@ -64,6 +65,8 @@ const RETENTION_CHECK_MS = 1_000;
 
 /** How often a store looks for leases that ran out, at most. */
 const EXPIRED_CHECK_MS = 1_000;
+/** The sweep of environments no job refers to any more, after retention, at most this often (see envs.ts). */
+const ENV_SWEEP_MS = 60_000;
 
 /** How long the server lets a transaction of queuectl's wait for its next statement before it ends it (see the pool's options). */
 const IDLE_IN_TRANSACTION_MS = 10_000;
@@ -119,6 +122,9 @@ export class PgStore implements Store {
   private readonly retention = new AtMostEvery(RETENTION_CHECK_MS);
   /** The look for leases that ran out, by cycles once a second at most. */
   private readonly expiredCheck = new AtMostEvery(EXPIRED_CHECK_MS);
+  private readonly envSweep = new AtMostEvery(ENV_SWEEP_MS);
+  /** Retention moved jobs out since the last sweep of environments: some may be used by none now. */
+  private envsToSweep = false;
 
   constructor(options: PgStoreOptions) {
     this.url = options.url;
@@ -160,7 +166,7 @@ export class PgStore implements Store {
 
   async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
     const now = hooks.now ?? new Date();
-    return this.transaction(async (tx) => {
+    const result = await this.transaction(async (tx) => {
       const named = new Set<string>();
       for (const list of [request.starts ?? [], request.outcomes, request.release ?? [], request.renew, request.verify ?? []]) {
         for (const run of list) named.add(run.id);
@@ -229,6 +235,13 @@ export class PgStore implements Store {
         config,
       };
     });
+    if (this.envsToSweep && this.envSweep.due(now)) {
+      this.envsToSweep = false;
+      await this.sweepEnvs().catch(() => {
+        this.envsToSweep = true; // the cycle is recorded: the sweep is tried again by a later one
+      });
+    }
+    return result;
   }
 
   async enqueue(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
@@ -350,6 +363,9 @@ export class PgStore implements Store {
       await tx.query(`INSERT INTO ${this.s}.completed_ids (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [completed]);
       this.changed(tx, 'jobs');
       return plan.removed;
+    }).then(async (removed) => {
+      if (!request.dryRun) await this.sweepEnvs().catch(() => undefined); // also one a retention sweep left; failed, the next does it
+      return removed;
     });
   }
 
@@ -361,6 +377,9 @@ export class PgStore implements Store {
       ]);
       const parts = rows!.map((row) => ({ name: row.batch as string, writtenAt: (row.at as Date).getTime(), jobs: Number(row.jobs) }));
       if (!dryRun && parts.length > 0) tx.defer(expireArchiveStatement(this.s, olderThanMs, now));
+      return parts;
+    }).then(async (parts) => {
+      if (!dryRun) await this.sweepEnvs().catch(() => undefined);
       return parts;
     });
   }
@@ -574,6 +593,12 @@ export class PgStore implements Store {
     tx.defer(retentionStatement(this.s, config, now, `${now.toISOString()}-${this.instance.slice(0, 8)}`));
     const expiry = archiveExpiry(config);
     if (expiry !== null) tx.defer(expireArchiveStatement(this.s, expiry, now));
+    this.envsToSweep = true;
+  }
+
+  /** Deletes the environments no job refers to any more (see envs.ts). */
+  private sweepEnvs(): Promise<number> {
+    return this.transaction((tx) => sweepUnusedEnvs(tx, this.s, this.schema));
   }
 
   /**
@@ -622,6 +647,7 @@ export class PgStore implements Store {
   private saveEnv(tx: Transaction, env: Readonly<Record<string, string>>): string {
     const stored = JSON.stringify(Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))));
     const id = createHash('sha256').update(stored).digest('hex').slice(0, 32);
+    tx.defer(holdEnvsShared(this.schema)); // until the commit: a sweep leaves the row to this enqueue's jobs
     tx.defer(`INSERT INTO ${this.s}.envs (id, env) VALUES (${text(id)}, ${text(stored)}::jsonb) ON CONFLICT (id) DO NOTHING`);
     return id;
   }

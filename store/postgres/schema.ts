@@ -7,7 +7,7 @@
 import type { PoolClient } from 'pg';
 
 /** The schema version this code writes; a database at a newer one is refused. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** A schema name as SQL: queuectl makes its own names, but a quoted one cannot inject anything. */
 export function quoteIdent(name: string): string {
@@ -87,6 +87,12 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
     ALTER TABLE ${s}.logs ADD COLUMN run text NOT NULL DEFAULT '', ADD COLUMN cut bigint NOT NULL DEFAULT 0,
       ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
     ALTER TABLE ${s}.logs DROP CONSTRAINT logs_pkey, ADD PRIMARY KEY (job_id, host, run);
+  `,
+  // The jobs, in the queue and the archive, that run in each captured environment: an environment
+  // none of them refers to is deleted (see envs.ts), found by these without a walk through either.
+  (s) => `
+    CREATE INDEX jobs_env ON ${s}.jobs ((doc->>'env_id')) WHERE doc->>'env_id' IS NOT NULL;
+    CREATE INDEX archive_env ON ${s}.archive ((doc->>'env_id')) WHERE doc->>'env_id' IS NOT NULL;
   `,
 ];
 
