@@ -312,7 +312,7 @@ export class JobFiles {
     }
     if (storedConfig !== undefined) {
       delete this.cache.config;
-      writeFileDurably(paths.config, `${JSON.stringify(storedConfig, null, 2)}\n`, { beforeRename: () => lock.assertHeld() });
+      writeFileDurably(paths.config, `${JSON.stringify(storedConfig, null, 2)}\n`, { secret: true, beforeRename: () => lock.assertHeld() });
     }
     if (dropEnvs) {
       // After the writes: a crash before them must not leave a job without its environment. And

@@ -38,7 +38,7 @@ export async function writeStoreSetting(root: string, text: string): Promise<str
   await withLock(root, paths.lock, (lock) => {
     const stored = readStoredConfig(paths.config);
     stored.store = text;
-    writeFileDurably(paths.config, `${JSON.stringify(stored, null, 2)}\n`, { beforeRename: () => lock.assertHeld() });
+    writeFileDurably(paths.config, `${JSON.stringify(stored, null, 2)}\n`, { secret: true, beforeRename: () => lock.assertHeld() });
   });
   return paths.config;
 }

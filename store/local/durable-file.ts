@@ -113,6 +113,12 @@ export interface DurableWriteOptions {
   /** Permission bits of a file made anew (one replaced keeps its own). @default 0o666 less the umask */
   mode?: number;
   /**
+   * The file may hold a secret (config.json: the store's URL, password and all): made 0600, and
+   * one it replaces loses the bits that let its group and others read it. The data dir queuectl
+   * makes is 0700, but one a user made with `mkdir` lets others in.
+   */
+  secret?: boolean;
+  /**
    * Called after the temp file is written and fsynced, right before it is renamed over the
    * target; if it throws, the temp file is removed and the target is left as it was.
    */
@@ -127,7 +133,7 @@ export interface DurableWriteOptions {
  */
 export function writeFileDurably(path: string, data: string | Buffer, options: DurableWriteOptions = {}): BigIntStats {
   const target = resolveLink(path);
-  const { fd, temp } = createTempFile(target, options.mode);
+  const { fd, temp } = createTempFile(target, options.secret ? 0o600 : options.mode, options.secret);
   try {
     writeFileSync(fd, data);
     fsyncSync(fd);
@@ -171,7 +177,7 @@ const renameAsync = promisify(rename);
  */
 export async function writeFileDurablyAsync(path: string, parts: readonly Buffer[], options: DurableWriteOptions = {}): Promise<BigIntStats> {
   const target = resolveLink(path);
-  const { fd, temp } = createTempFile(target, options.mode);
+  const { fd, temp } = createTempFile(target, options.secret ? 0o600 : options.mode, options.secret);
   try {
     await writeAllAsync(fd, parts);
     await fsyncAsync(fd);
@@ -233,7 +239,7 @@ function resolveLink(path: string): string {
  * Run as root, it also keeps the file's owner, so that `sudo queuectl …` does not leave the
  * user a file they cannot write.
  */
-function createTempFile(path: string, mode = 0o666): { fd: number; temp: string } {
+function createTempFile(path: string, mode = 0o666, secret = false): { fd: number; temp: string } {
   let old: Stats | undefined;
   try {
     old = statSync(path, { throwIfNoEntry: false });
@@ -252,7 +258,7 @@ function createTempFile(path: string, mode = 0o666): { fd: number; temp: string 
     try {
       if (old !== undefined) {
         if (process.getuid?.() === 0) fchownSync(fd, old.uid, old.gid);
-        fchmodSync(fd, old.mode & 0o777);
+        fchmodSync(fd, old.mode & (secret ? 0o700 : 0o777));
       }
     } catch (error) {
       closeSync(fd);

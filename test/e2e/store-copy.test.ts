@@ -5,7 +5,7 @@
  * are skipped with the reason where it is not set.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { CopySummary } from '../../core/rules/copy.js';
@@ -234,6 +234,23 @@ test('config set store: the data dir\'s own choice, shown with where it came fro
   assert.match(broken.stderr, /^queuectl: "store" in \S+\/config\.json must be file or a postgres:\/\/ URL, got "mysql:\/\/x"; fix it or run queuectl config set store/);
   await here.ok(['config', 'set', 'store', 'file']);
   await here.ok(['list']);
+});
+
+test("config.json may hold the store's password: it is private (0600), in a data dir the user made too, and a write makes it private again", { timeout: 60_000 }, async (t) => {
+  const data = join(tempDir(t), 'made-by-hand');
+  mkdirSync(data);
+  chmodSync(data, 0o755); // as `mkdir` makes it: others may look inside
+  const here = on(data);
+  const config = join(data, 'config.json');
+  const mode = () => statSync(config).mode & 0o777;
+  await here.ok(['config', 'set', 'store', 'postgres://u:secret@db/jobs']);
+  assert.equal(mode().toString(8), '600', 'made private');
+  chmodSync(config, 0o644);
+  await here.ok(['config', 'set', 'store', 'file']);
+  assert.equal(mode().toString(8), '600', 'made private again');
+  chmodSync(config, 0o644);
+  await here.ok(['config', 'set', 'max_retries', '2']); // the file store's settings live in the same file
+  assert.equal(mode().toString(8), '600', 'a setting of the file store writes it private too');
 });
 
 test('config set store postgres://…: every command of the data dir then uses it, its workers too, and other settings go to the database', needsPostgres, async (t) => {
