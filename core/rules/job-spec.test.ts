@@ -39,6 +39,16 @@ test('a delay becomes a run_at relative to when the job enters the queue', () =>
   assert.equal(runAt(5), '2026-11-23T10:00:05.000Z');
 });
 
+test('a command, and each variable with its name, fit in one argument of a new program (128 KiB on Linux), counted in bytes', () => {
+  const limit = 128 * 1024 - 1; // less the string's NUL
+  assert.equal(validateJobSpec({ command: 'x'.repeat(limit) }).command.length, limit);
+  rejects({ command: 'x'.repeat(limit + 1) }, /^"command" is 131,072 bytes: a command runs as one argument of sh -c, which Linux limits to 131,071; put it in a script and enqueue that$/);
+  rejects({ command: 'é'.repeat(65_536) }, /"command" is 131,072 bytes/);
+  const name = 'BIG';
+  assert.ok(validateJobSpec({ command: 'x', env: { [name]: 'x'.repeat(limit - name.length - 1) } }).env);
+  rejects({ command: 'x', env: { [name]: 'x'.repeat(limit - name.length) } }, /^"env": BIG=… is 131,072 bytes; Linux limits a variable to 131,071 with its name$/);
+});
+
 test('the command must be there, a string, and not blank', () => {
   rejects({}, /"command" is missing/);
   rejects({ command: 42 }, /"command" must be a string, got 42 \(number\)/);

@@ -68,10 +68,21 @@ function envVariables(value: unknown, where: string): Record<string, string> {
     if (typeof variable !== 'string' || variable.includes('\0')) {
       throw inputError(`${where}"env": ${name} must be a string (without NUL), got ${showValue(variable)}`);
     }
+    const bytes = Buffer.byteLength(name) + 1 + Buffer.byteLength(variable);
+    if (bytes > ARGUMENT_MAX_BYTES) {
+      throw inputError(`${where}"env": ${name}=… is ${bytes.toLocaleString('en')} bytes; Linux limits a variable to ${ARGUMENT_MAX_BYTES.toLocaleString('en')} with its name`);
+    }
     env[name] = variable;
   }
   return env;
 }
+
+/**
+ * The longest string Linux passes to a new program as one argument or one variable
+ * (MAX_ARG_STRLEN, 32 pages, less the string's NUL). Longer, the run could never start: each
+ * attempt would fail with E2BIG. Checked on every host, as a queue may be run on others.
+ */
+const ARGUMENT_MAX_BYTES = 128 * 1024 - 1;
 
 /**
  * `"after": ["a", "b"]` (a single id may be given as a string, a number as its digits, as for
@@ -121,6 +132,12 @@ export function validateJobSpec(input: unknown, where = '', now = new Date()): J
   if (input.command === undefined) throw inputError(`${where}"command" is missing`);
   const command = text(input.command, 'command', where);
   if (command.trim() === '') throw inputError(`${where}"command" is empty`);
+  const commandBytes = Buffer.byteLength(command);
+  if (commandBytes > ARGUMENT_MAX_BYTES) {
+    throw inputError(
+      `${where}"command" is ${commandBytes.toLocaleString('en')} bytes: a command runs as one argument of sh -c, which Linux limits to ${ARGUMENT_MAX_BYTES.toLocaleString('en')}; put it in a script and enqueue that`,
+    );
+  }
 
   const spec: JobSpec = { command };
   if (input.id !== undefined) {

@@ -4,7 +4,7 @@
  * worker's terminal does not reach it: stopping is the worker's decision. Termination is
  * SIGTERM to the group, then SIGKILL after a grace period, as execa does.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { outcomeFromExit, type RunOutcome } from '../rules/outcome.js';
 import { sendSignal } from '../os/signals.js';
@@ -41,12 +41,20 @@ export function failedCommand(message: string): RunningCommand {
 export function runCommand(request: RunRequest): RunningCommand {
   const missing = missingDirectory(request.cwd);
   if (missing) return failedCommand(missing);
-  const child = spawn('/bin/sh', ['-c', request.command], {
-    cwd: request.cwd,
-    env: request.env,
-    detached: true,
-    stdio: ['ignore', request.logFd, request.logFd],
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn('/bin/sh', ['-c', request.command], {
+      cwd: request.cwd,
+      env: request.env,
+      detached: true,
+      stdio: ['ignore', request.logFd, request.logFd],
+    });
+  } catch (error) {
+    // Node throws, rather than emits, what it does not count as a failure of the program: E2BIG
+    // (a command or variable over the system's limits, from an environment captured whole), a
+    // variable holding NUL. It is this run's failure, not the worker's.
+    return failedCommand((error as Error).message + (/E2BIG/.test((error as Error).message) ? ' (the command or a variable of its environment is longer than the system allows: 128 KiB each on Linux)' : ''));
+  }
   const pid = child.pid ?? null;
   const graceMs = request.graceMs ?? KILL_GRACE_MS;
   let timedOut = false;

@@ -202,3 +202,30 @@ test("a run's log is opened with the log_limit its manager sent with the job", a
   await sentCount('finished', 1);
   assert.deepEqual(limits, [4096]);
 });
+
+test('a run the system refuses to start (a command or environment over its limits: E2BIG) is recorded as not started; the worker lives on', async (t) => {
+  const { dir, logs } = tempLogs(t);
+  const sent: WorkerMessage[] = [];
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  const worker = new Worker(
+    {
+      dataDir: dir,
+      logs,
+      send: (message, then) => {
+        sent.push(message);
+        if (message.type === 'finished') finished();
+        then?.();
+      },
+      log: () => undefined,
+    },
+    () => undefined,
+  );
+  // One variable longer than Linux lets one string of a new program's environment be (128 KiB).
+  const big = claimedJob('big', { command: 'true', cwd: dir, env_id: null, env: { BIG: 'x'.repeat(200_000) } });
+  worker.handle({ type: 'run', job: big, logLimit: 1_000_000 });
+  await done;
+  const outcome = sent.find((message) => message.type === 'finished');
+  assert.ok(outcome?.type === 'finished' && outcome.outcome.kind === 'spawn_failed', JSON.stringify(outcome?.type === 'finished' && outcome.outcome));
+  assert.match(outcome.outcome.message, /E2BIG .*longer than the system allows/);
+});

@@ -177,6 +177,20 @@ test('--lines refuses a line that is a JSON job (it would run as a shell command
   await cliOk(dataDir, ['enqueue', '--file', '-', '--lines'], { input: '{ echo a; echo b; }\n' });
 });
 
+test('a command or variable longer than one argument may be (128 KiB on Linux) is refused, and nothing is added', async (t) => {
+  const dataDir = tempDataDir(t);
+  await cliOk(dataDir, ['enqueue', '--', 'true']);
+  const before = snapshotDir(dataDir);
+  const long = await runCli(dataDir, ['enqueue', '--file', '-'], { input: `${JSON.stringify({ command: `echo ${'a'.repeat(200_000)}` })}\n` });
+  assert.equal(long.code, 2);
+  assert.equal(long.stderr, 'queuectl: line 1: "command" is 200,005 bytes: a command runs as one argument of sh -c, which Linux limits to 131,071; put it in a script and enqueue that\n');
+  // From a file: on the command line, or exported, the system would refuse it to queuectl itself.
+  const variable = await runCli(dataDir, ['enqueue', '--file', '-'], { input: `${JSON.stringify({ command: 'true', env: { BIG: 'a'.repeat(200_000) } })}\n` });
+  assert.equal(variable.code, 2);
+  assert.equal(variable.stderr, 'queuectl: line 1: "env": BIG=… is 200,004 bytes; Linux limits a variable to 131,071 with its name\n');
+  assert.deepEqual(snapshotDir(dataDir), before, 'nothing changed on disk');
+});
+
 describe('enqueue, flag form', () => {
   test('--command with --id, --max-retries, --priority, --run-at, --timeout and --cwd sets each field', async (t) => {
     const dataDir = tempDataDir(t);

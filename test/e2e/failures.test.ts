@@ -116,6 +116,18 @@ test('a job whose working directory does not exist fails with a clear last_error
   assert.doesNotMatch(log, /after \d/, 'no duration for a run that never started');
 });
 
+test('a job whose environment is larger than the system lets a program have fails as not started; its worker is not lost', { timeout: 30_000 }, async (t) => {
+  const { data } = workspace(t);
+  // Each variable fits (enqueue refuses one that does not), but together they pass the 6 MiB a
+  // new program's arguments and environment may take on Linux, whatever the stack's limit: E2BIG.
+  const env = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`V${i}`, 'x'.repeat(120_000)]));
+  await cliOk(data, ['enqueue', '--file', '-'], { input: `${JSON.stringify({ id: 'huge-env', command: 'true', max_retries: 0, env })}\n` });
+  startManager(t, data, 1);
+  const dead = await waitFor(async () => deadJob(data, 'huge-env'), { what: 'the job to reach the DLQ' });
+  assert.equal(dead.attempts, 1);
+  assert.match(dead.last_error ?? '', /^command could not start: spawn E2BIG \(the command or a variable of its environment is longer than the system allows/);
+});
+
 test("queuectl's line after a run's output starts on a line of its own, even when the output has no final newline", { timeout: 30_000 }, async (t) => {
   const { data } = workspace(t);
   await cliOk(data, ['enqueue', '--id', 'bare', '--command', 'printf abc']);
