@@ -430,6 +430,10 @@ export class Dispatcher {
     this.starts = [];
     this.outcomes = [];
     this.releases = [];
+    // Before the claim is reckoned: runs whose outcomes this cycle records have ended, and
+    // counted as going on, each would have claimed up to MAX_AHEAD_PER_RUN more (a slow cycle
+    // on a large queue gathers many: 400 held for 3 workers).
+    this.recording = new Set(outcomes.map((outcome) => outcome.token));
     const claim = this.claimWanted();
     const renewDue = (this.runs.size > 0 || this.held.size > 0) && started - this.lastRenewal >= this.renewEveryMs();
     const ending = new Set(outcomes.map((outcome) => outcome.token));
@@ -439,6 +443,7 @@ export class Dispatcher {
     ];
     const renew = renewDue ? current : [];
     if (starts.length === 0 && outcomes.length === 0 && release.length === 0 && claim === 0 && renew.length === 0) {
+      this.recording = new Set();
       return this.nextWakeMs();
     }
     // Every cycle checks the jobs it does not renew as well: a change by another process that
@@ -446,7 +451,6 @@ export class Dispatcher {
     const verify = renewDue ? [] : current;
 
     let result: CycleResult;
-    this.recording = new Set(outcomes.map((outcome) => outcome.token));
     try {
       result = await this.options.store.cycle(
         { starts, outcomes, release, renew, verify, claim, queues: this.options.queues ?? null, recoverExpired: this.mayRecoverExpired(started) },

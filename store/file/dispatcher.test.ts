@@ -362,3 +362,34 @@ test('a held job that is canceled is dropped: no worker is ever handed it', asyn
   assert.deepEqual(assigned.map(([, claimed]) => claimed.id), ['run']);
   assert.equal(job('held')?.state, 'canceled');
 });
+
+test('runs whose outcomes a cycle records are not counted as going on: it claims ahead for the runs that are, at most 8 each', async (t) => {
+  const { store, dispatcher, assigned } = setup(t);
+  await enqueueJobs(store, Array.from({ length: 200 }, (_, i) => ({ command: 'true', id: `j${i}` })), '/');
+  dispatcher.ready(1);
+  dispatcher.ready(2);
+  await until(() => assigned.length === 2 && dispatcher.holding === 2);
+  await dispatcher.cycled();
+  const tokenOf = (id: string) => assigned.find(([, claimed]) => claimed.id === id)![1].lease.token;
+  const end = (id: string) => dispatcher.runEnded({ id, token: tokenOf(id) }, ok, new Date().toISOString(), new Date().toISOString());
+  const [first, second] = assigned.map(([, claimed]) => claimed.id);
+  store.block(); // a slow cycle, as on a large queue: runs end while it goes on
+  end(first!);
+  dispatcher.ready(1); // takes a held job
+  await until(() => store.entered);
+  end(second!);
+  dispatcher.ready(2); // takes the other held job
+  const [third, fourth] = assigned.slice(2).map(([, claimed]) => claimed.id);
+  end(third!);
+  dispatcher.ready(1); // nothing held: idle
+  end(fourth!);
+  dispatcher.ready(2);
+  const recorded = store.requests.length;
+  store.open();
+  await until(() => store.requests.length > recorded);
+  const next = store.requests[recorded]!;
+  assert.deepEqual(next.outcomes.map((outcome) => outcome.id), [second, third, fourth]);
+  assert.equal(next.claim, 2, 'one for each idle worker; no run goes on to claim ahead for');
+  await dispatcher.cycled();
+  assert.ok(dispatcher.holding <= 16, `${dispatcher.holding} held for 2 workers`);
+});
