@@ -7,6 +7,7 @@ import { sendSignal } from '../../core/os/signals.js';
 import { fileURLToPath } from 'node:url';
 import type { ManagerRecord } from '../../core/ports/host.js';
 import { isAlive } from '../../core/os/process-identity.js';
+import { ancestors } from '../../core/os/proc-stat.js';
 import { optionCount, optionDurationMs, optionQueues, optionText, rejectOptions, type CommandContext } from '../context.js';
 import { keepRunningWithoutOutput, printJson, shellQuote } from '../output.js';
 import { storeText } from '../store-choice.js';
@@ -159,6 +160,17 @@ function isHere(ctx: CommandContext, manager: ManagerRecord): boolean {
   return ctx.host.managers.renewEveryMs === null || (manager.host ?? ctx.host.name) === ctx.host.name;
 }
 
+/**
+ * The managers of `managers` that run this command, in a job of theirs: its ancestors. Where
+ * there is no /proc to tell, in a job of this data dir, every one of them may be.
+ */
+function ownManagers(ctx: CommandContext, managers: readonly ManagerRecord[]): Set<number> {
+  if (process.env.QUEUECTL_JOB_ID === undefined) return new Set();
+  const above = ancestors();
+  if (above === null) return new Set(process.env.QUEUECTL_DATA_DIR === ctx.dataDir ? managers.map((manager) => manager.pid) : []);
+  return new Set(managers.filter((manager) => above.includes(manager.pid)).map((manager) => manager.pid));
+}
+
 function dataDirHint(ctx: CommandContext): string {
   return ctx.raw.values.has('data-dir') ? ` --data-dir ${shellQuote(ctx.dataDir)}` : '';
 }
@@ -196,20 +208,25 @@ async function workerStop(ctx: CommandContext): Promise<void> {
     await ctx.host.managers.requestStop([...remote, ...silentBefore]);
     if (!ctx.json) for (const manager of remote) process.stdout.write(`asked manager ${manager.host}:${manager.pid} (${manager.workers.length} worker(s)) to stop; its running jobs finish first\n`);
   }
+  // Run by a job: the manager running it waits for the job to end, so waiting here for that
+  // manager would never end. It is asked to stop all the same, and stops once the job ends.
+  const own = ownManagers(ctx, managers);
   for (const manager of managers) {
     sendSignal(manager.pid, 'SIGTERM');
     if (!ctx.json) {
       process.stdout.write(
         `stopping manager ${manager.pid} (${manager.workers.length} worker(s)); running jobs finish first\n`,
       );
+      if (own.has(manager.pid)) process.stdout.write(`not waiting for manager ${manager.pid}: it runs this job (${process.env.QUEUECTL_JOB_ID}), and stops once it ends\n`);
     }
   }
+  const waited = managers.filter((manager) => !own.has(manager.pid));
   const forceAt = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
   let aborted = false;
   let killAt = Infinity;
   let resendAt = Infinity;
   let remoteLeft = remote.length;
-  while (managers.some((manager) => isAlive(manager)) || remoteLeft > 0) {
+  while (waited.some((manager) => isAlive(manager)) || remoteLeft > 0) {
     if (!aborted && Date.now() >= forceAt) {
       aborted = true;
       killAt = Date.now() + ABORT_WAIT_MS;
@@ -224,7 +241,7 @@ async function workerStop(ctx: CommandContext): Promise<void> {
       for (const manager of managers) if (isAlive(manager)) sendSignal(manager.pid, 'SIGTERM');
     }
     if (Date.now() >= killAt) {
-      for (const manager of managers) killOutright(manager);
+      for (const manager of waited) killOutright(manager);
       break;
     }
     await sleep(50);
@@ -236,10 +253,17 @@ async function workerStop(ctx: CommandContext): Promise<void> {
   // A manager of another host that left the list without removing its record did not stop: it
   // went silent (its host down, or cut off from the store), and stops once it reaches the store.
   const silent = new Set(remote.length === 0 ? [] : (await ctx.host.managers.silent()).map(key));
-  const stopped = [...managers, ...remote.filter((manager) => !silent.has(key(manager)))];
+  const stopped = [...waited, ...remote.filter((manager) => !silent.has(key(manager)))];
   const unanswered = [...silentBefore, ...remote.filter((manager) => silent.has(key(manager)))];
   const named = (manager: ManagerRecord) => (isHere(ctx, manager) ? String(manager.pid) : key(manager));
-  if (ctx.json) printJson({ stopped: stopped.map((manager) => manager.pid), aborted, ...(unanswered.length > 0 ? { silent: unanswered.map(named) } : {}) });
+  if (ctx.json) {
+    printJson({
+      stopped: stopped.map((manager) => manager.pid),
+      aborted,
+      ...(own.size > 0 ? { stopping: [...own] } : {}),
+      ...(unanswered.length > 0 ? { silent: unanswered.map(named) } : {}),
+    });
+  }
   else process.stdout.write(`stopped ${stopped.length} manager(s)${stopped.length > 0 ? `: ${stopped.map(named).join(', ')}` : ''}\n`);
   if (unanswered.length > 0) {
     throw new QueuectlError(

@@ -125,6 +125,19 @@ test('worker stop lets the running job finish, waits for the manager and says wh
   );
 });
 
+test('worker stop run by a job asks its own manager to stop and does not wait for it (it waits for the job): the job ends, then the manager', { timeout: 30_000 }, async (t) => {
+  const { data } = workspace(t);
+  const manager = startManager(t, data, 2);
+  // As a job of a pipeline would end the batch: the job runs queuectl on the queue it runs on.
+  await cliOk(data, ['enqueue', '--id', 'stopper', '--', process.execPath, CLI, 'worker', 'stop']);
+  assert.equal(await withDeadline(manager.exited, 15_000, 'the manager to exit'), 0, manager.output());
+  const stopper = (await allJobs(data)).get('stopper');
+  assert.equal(stopper?.state, 'completed', JSON.stringify(stopper));
+  const log = (await cliOk(data, ['logs', 'stopper'])).stdout;
+  assert.match(log, new RegExp(`^stopping manager ${manager.pid} \\(2 worker\\(s\\)\\); running jobs finish first$`, 'm'));
+  assert.match(log, new RegExp(`^not waiting for manager ${manager.pid}: it runs this job \\(stopper\\), and stops once it ends$`, 'm'));
+});
+
 test('worker stop with no manager running exits 0 and says so', async (t) => {
   const { data } = workspace(t);
   const result = await runCli(data, ['worker', 'stop']);
