@@ -371,6 +371,9 @@ async function main(): Promise<void> {
   try {
     // Before cac, which would take an empty value for a missing one and print the whole help.
     if (raw.values.get('data-dir') === '') resolveDataDir('');
+    if (raw.values.get('store') === '') {
+      throw new QueuectlError('--store is empty: give file or a postgres:// URL, or leave the option out to use $QUEUECTL_STORE, else the data dir\'s config set store, else file', 'EINPUT');
+    }
     // cac prints the whole help for `bogus --help` (and so `help bogus`): an unknown command is an error.
     const word = firstWord(raw.argv);
     if (word !== undefined && !cli.commands.some((command) => command.name.split(' ')[0] === word)) {

@@ -16,6 +16,8 @@ import { storeText } from '../store-choice.js';
 const WORKER_SCRIPT = fileURLToPath(new URL('../worker-process.js', import.meta.url));
 /** How long `--detach` waits for the background manager to report its workers. */
 const DETACH_READY_MS = 15_000;
+/** And this much more for each worker it starts. */
+const DETACH_READY_PER_WORKER_MS = 200;
 /** After the stop timeout and a second signal, how long until the manager is killed outright. */
 const ABORT_WAIT_MS = 10_000;
 /** After the stop timeout, how often the second signal is sent again while a manager runs. */
@@ -27,9 +29,17 @@ export async function workerCommand(ctx: CommandContext, action: string): Promis
   throw inputError(`unknown worker action "${action}": expected start or stop`);
 }
 
+/**
+ * The most workers one manager starts. Each is a Node.js process (60 MB or so): more than this
+ * under one manager is likelier a slip (1000 for 100) than a plan, and would take the host down
+ * before the manager could say it runs; more managers give more workers.
+ */
+const MAX_WORKERS = 256;
+
 async function workerStart(ctx: CommandContext): Promise<void> {
   rejectOptions(ctx, ['timeout'], 'goes with worker stop');
   const count = optionCount(ctx, 'count', 1) ?? 1;
+  if (count > MAX_WORKERS) throw inputError(`--count must be from 1 to ${MAX_WORKERS} (a Node.js process each), got ${count}; for more, start more managers`);
   const queues = optionQueues(ctx) ?? null;
   ctx.host.prepare();
   await ctx.store.prepare(); // a broken store is reported now, not by every worker later
@@ -116,9 +126,12 @@ async function detach(ctx: CommandContext, count: number, queues: readonly strin
   child.once('exit', (code) => (exitCode = code ?? 1));
   child.unref();
 
-  const deadline = Date.now() + DETACH_READY_MS;
+  // A worker is a Node.js process to start: on a busy host, dozens of them take a while.
+  const deadline = Date.now() + DETACH_READY_MS + count * DETACH_READY_PER_WORKER_MS;
+  let seen = 0;
   for (;;) {
     const record = (await ctx.host.managers.live()).find((manager) => manager.pid === pid && isHere(ctx, manager));
+    seen = record?.workers.length ?? seen;
     if (record && record.workers.length === count) {
       if (ctx.json) printJson(record);
       else {
@@ -133,7 +146,15 @@ async function detach(ctx: CommandContext, count: number, queues: readonly strin
       return;
     }
     if (exitCode !== null) throw new QueuectlError(`the background manager exited with code ${exitCode}; see ${logPath}`, 'EFAIL');
-    if (Date.now() > deadline) throw new QueuectlError(`the background manager ${pid} did not start its workers in time; see ${logPath}`, 'EFAIL');
+    if (Date.now() > deadline) {
+      // Left to go on, it would run jobs that this command said did not start. Stopped, it lets
+      // any run it began finish (or, before it could listen, its workers end theirs).
+      sendSignal(pid, 'SIGTERM');
+      throw new QueuectlError(
+        `the background manager ${pid} started ${seen} of its ${count} workers in ${Math.round((DETACH_READY_MS + count * DETACH_READY_PER_WORKER_MS) / 1000)} s; it was stopped (the host may be too busy for ${count}); see ${logPath}`,
+        'EFAIL',
+      );
+    }
     await sleep(50);
   }
 }

@@ -517,6 +517,9 @@ const BAD_CASES: BadCase[] = [
   { name: 'logs of a missing id', args: plain('logs', 'missing') },
   // Unknown sub-actions.
   { name: 'worker frob', args: plain('worker', 'frob') },
+  { name: 'worker start with no workers', args: plain('worker', 'start', '--count', '0') },
+  { name: 'worker start with more workers than one manager takes', args: plain('worker', 'start', '--count', '257', '--detach') },
+  { name: 'an empty --store', args: plain('--store', '', 'list') },
   { name: 'dlq frob', args: plain('dlq', 'frob') },
   { name: 'config frob', args: plain('config', 'frob') },
 ];
