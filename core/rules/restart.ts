@@ -2,7 +2,7 @@
  * Which jobs `queuectl restart <id…>` and `queuectl dlq retry` put back to pending, decided on
  * plain data. All or nothing: one id that is unknown or not finished rejects the whole request.
  */
-import { brokenDependencies, type FoundDependency } from './dependencies.js';
+import { brokenDependencies, type BrokenDependency, type FoundDependency } from './dependencies.js';
 import { inputError, QueuectlError } from './errors.js';
 import { isFinished, type DeadJob, type Job, type PendingJob } from './job.js';
 import { restart } from './transitions.js';
@@ -77,17 +77,25 @@ export function planRetry(queue: readonly Job[], dlq: readonly DeadJob[], ids: r
  * became of each dependency, with the restart applied.
  */
 export function refuseBrokenDependencies(restarted: readonly PendingJob[], found: (id: string) => FoundDependency | undefined): void {
+  let first: { job: PendingJob; broken: BrokenDependency } | undefined;
+  /** The dead or canceled jobs that restarted ones wait on: to restart with them. */
+  const withThem = new Set<string>();
   for (const job of restarted) {
-    const [broken] = brokenDependencies(job, found);
-    if (broken === undefined) continue;
-    if (broken.state === 'unknown' || broken.state === 'replaced') {
-      const what = broken.state === 'unknown' ? 'is gone without having completed (pruned or deleted)' : 'is gone, and its id now names a job enqueued after it';
-      throw inputError(
-        `job "${job.id}" runs after "${broken.id}", which ${what}: it could never run as asked; enqueue its command again; nothing was restarted`,
-      );
+    for (const broken of brokenDependencies(job, found)) {
+      if (broken.state === 'unknown' || broken.state === 'replaced') {
+        const what = broken.state === 'unknown' ? 'is gone without having completed (pruned or deleted)' : 'is gone, and its id now names a job enqueued after it';
+        throw inputError(
+          `job "${job.id}" runs after "${broken.id}", which ${what}: it could never run as asked; enqueue its command again; nothing was restarted`,
+        );
+      }
+      first ??= { job, broken };
+      withThem.add(broken.id);
     }
-    throw inputError(
-      `job "${job.id}" runs after "${broken.id}", which is ${broken.state}: restart them together (queuectl restart ${broken.id} ${job.id}); nothing was restarted`,
-    );
   }
+  if (first === undefined) return;
+  // The hint names the jobs asked for too: restarting only the pair named first would leave the others.
+  const together = [...withThem, ...restarted.map((job) => job.id)].join(' ');
+  throw inputError(
+    `job "${first.job.id}" runs after "${first.broken.id}", which is ${first.broken.state}: restart them together (queuectl restart ${together}); nothing was restarted`,
+  );
 }
