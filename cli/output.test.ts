@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatDuration, shellQuote } from './output.js';
+import { formatDuration, shellQuote, truncate } from './output.js';
 
 test('durations read in the largest units that fit', () => {
   assert.equal(formatDuration(0), '0 ms');
@@ -18,4 +18,10 @@ test('a path is quoted for sh only when it needs to be, and survives a quote ins
   assert.equal(shellQuote('/tmp/my data'), "'/tmp/my data'");
   assert.equal(shellQuote("/tmp/it's"), `'/tmp/it'\\''s'`);
   assert.equal(shellQuote('$HOME'), "'$HOME'");
+});
+
+test('a table cell shows a command of several lines as show does, with \\n, not as one line of a different command; long text is cut', () => {
+  assert.equal(truncate('echo first\necho second', 40), 'echo first\\necho second');
+  assert.equal(truncate('printf "a\tb"\r\n', 40), 'printf "a b"\\r\\n');
+  assert.equal(truncate('x'.repeat(50), 10), `${'x'.repeat(9)}…`);
 });

@@ -1,5 +1,6 @@
 /** Printing: tables for people on a terminal, exactly one JSON document with `--json`. */
 import { styleText } from 'node:util';
+import { oneLine } from '../core/rules/job.js';
 
 let keepRunning = false;
 
@@ -57,10 +58,10 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
     .join('\n');
 }
 
-/** Cuts long text to fit a table cell. */
+/** Cuts long text to fit a table cell, on one line: line breaks as `show` writes them (`\n`), tabs as spaces. */
 export function truncate(text: string, max: number): string {
-  const oneLine = text.replace(/\s+/g, ' ');
-  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+  const line = oneLine(text).replace(/[\t\v\f]/g, ' ');
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
 /** `2026-11-23T10:30:00.000Z` → `2026-11-23 10:30:00`, or `-` for null. */
