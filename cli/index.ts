@@ -167,6 +167,7 @@ function buildCli(raw: RawArgs): CAC {
     .option('--lines', 'With --file: each non-blank line is a command, as GNU parallel reads them')
     .option('-w, --wait', "Wait until the job (every job of --file) finishes; exit 0 if it completed, else the job's exit code (see below)")
     .option('--json', 'Print the new job (an array with --file) as JSON; with --wait, as it ended')
+    .option('--print-id', 'Print only the new job\'s id (one per line with --file), for a script: id=$(queuectl enqueue --print-id -- …)')
     .example('queuectl enqueue -- make test -j4')
     .example('queuectl enqueue -p 5 -t 10m -- ./build.sh --release')
     .example(`queuectl enqueue '{"id":"job1","command":"echo hello"}' --delay 30s`)

@@ -26,6 +26,8 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
   if (given === 0) throw inputError(`give a job: ${FORMS}`);
   if (given > 1) throw inputError(`give the job one way: ${FORMS}, not several`);
   if (ctx.raw.flags.has('lines') && file === undefined) throw inputError('--lines goes with --file: one command per line of the file');
+  const printId = ctx.raw.flags.has('print-id');
+  if (printId && ctx.json) throw inputError('--print-id and --json cannot go together: --json prints the job, its id in "id"');
 
   const options = optionFields(ctx);
   let specs: JobSpec[];
@@ -64,7 +66,7 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
   const jobs = await ctx.store.enqueue(specs, { cwd: process.cwd(), label, env: capturedEnv() });
   if (ctx.raw.flags.has('wait')) return enqueueAndWait(ctx, jobs, file !== undefined);
   if (ctx.json) printJson(file !== undefined ? jobs : jobs[0]);
-  else printEnqueued(jobs);
+  else printEnqueued(jobs, printId);
 }
 
 /**
@@ -73,7 +75,7 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
  * that run has none: killed, timed out, lost; and for a canceled job or a batch).
  */
 async function enqueueAndWait(ctx: CommandContext, jobs: readonly PendingJob[], batch: boolean): Promise<void> {
-  if (!ctx.json) printEnqueued(jobs);
+  if (!ctx.json) printEnqueued(jobs, ctx.raw.flags.has('print-id'));
   const report = await waitWithProgress(ctx, jobs.map((job) => job.id), null);
   if (ctx.json) printJson(batch ? finalJobs(report) : finalJobs(report)[0]);
   else printSummary(report);
@@ -222,7 +224,12 @@ function readBatch(file: string, commands: boolean): { line: number; text: strin
   return lines;
 }
 
-function printEnqueued(jobs: readonly PendingJob[]): void {
+/** `idsOnly`: --print-id, the ids alone, one per line, for a script to keep. */
+function printEnqueued(jobs: readonly PendingJob[], idsOnly = false): void {
+  if (idsOnly) {
+    process.stdout.write(jobs.map((job) => `${job.id}\n`).join(''));
+    return;
+  }
   const when = (job: PendingJob) => (job.run_at > job.created_at ? ` (runs at ${localTime(job.run_at)})` : '');
   if (jobs.length === 1) {
     process.stdout.write(`enqueued ${jobs[0]!.id}${when(jobs[0]!)}\n`);

@@ -186,6 +186,24 @@ describe('commands without JSON', () => {
     await rejected(data, ['enqueue', JSON.stringify({ command: 'true', cwd: join(data, 'nope') })], /"cwd" \S+nope: no such directory/);
   });
 
+  test('--print-id prints the new job\'s id alone, one per line for a batch, for a script to keep: id=$(queuectl enqueue --print-id -- …)', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    const one = await cliOk(data, ['enqueue', '--print-id', '--', 'true']);
+    assert.match(one.stdout, /^[0-9a-f]{8}\n$/);
+    const named = await cliOk(data, ['enqueue', '--print-id', '--id', 'mine', '--', 'true']);
+    assert.equal(named.stdout, 'mine\n');
+    const batch = await runCli(data, ['enqueue', '--print-id', '--file', '-', '--lines'], { input: 'echo a\necho b\n' });
+    assert.equal(batch.code, 0, batch.stderr);
+    assert.equal(batch.stdout.split('\n').filter(Boolean).length, 2);
+    const jobs = await queued(data);
+    assert.deepEqual(jobs.map((job) => `${job.id}\n`), [one.stdout, named.stdout, ...batch.stdout.split(/(?<=\n)/)]);
+    // As a script uses it: the id goes straight to wait.
+    startManager(t, data, 1);
+    const id = one.stdout.trim();
+    assert.equal((await runCli(data, ['wait', id, '--timeout', '20s'])).code, 0);
+    await rejected(data, ['enqueue', '--print-id', '--json', '--', 'true'], /^queuectl: --print-id and --json cannot go together: --json prints the job, its id in "id"\n$/);
+  });
+
   test('--file --lines: each non-blank line is a command, the options apply to each, all or nothing', async (t) => {
     const data = tempDataDir(t);
     const file = join(data, '..', `${data.split('/').pop()}-cmds.txt`);
