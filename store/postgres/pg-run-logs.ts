@@ -154,10 +154,13 @@ export class PgRunLogs extends LocalRunLogs {
   }
 
   /** The log as the database holds it, every host's runs; this host's file where the database has none. */
-  override async read(id: string, options: { archive?: string; lines?: number } = {}): Promise<string | undefined> {
+  override async writeOut(id: string, write: (chunk: Buffer) => Promise<void>, options: { archive?: string; lines?: number } = {}): Promise<boolean> {
     const { lines } = options;
-    const text = (await (await this.db()).readLog(id)) ?? (await super.read(id));
-    return text === undefined || lines === undefined ? text : lastLines(text, lines);
+    const text = await (await this.db()).readLog(id);
+    if (text === undefined) return super.writeOut(id, write, lines === undefined ? {} : { lines });
+    const shown = lines === undefined ? text : lastLines(text, lines);
+    if (shown !== '') await write(Buffer.from(shown));
+    return true;
   }
 
   /** `logs -f`: the job's log as the database gets it, from any host's runs. */
