@@ -6,6 +6,7 @@ import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, rmSyn
 import { join } from 'node:path';
 import { fileSystemError, mkdirInExisting } from './durable-file.js';
 import { tailStart } from '../../core/os/tail.js';
+import { QueuectlError } from '../../core/rules/errors.js';
 import type { HostPaths } from './paths.js';
 
 export function jobLogPath(paths: HostPaths, id: string): string {
@@ -84,6 +85,26 @@ export async function writeLogOut(path: string, write: (chunk: Buffer) => Promis
     throw fileSystemError(error, 'read', path);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The bytes of the log at `path` from `from` to `to`, for `store copy`, which read its size
+ * before: a log cut short or gone since (a prune) stops the copy.
+ */
+export function readLogBytes(path: string, from: number, to: number): Buffer {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const bytes = Buffer.allocUnsafe(to - from);
+    let read = 0;
+    for (let n = -1; read < bytes.length && n !== 0; read += n) n = readSync(fd, bytes, read, bytes.length - read, from + read);
+    if (read < bytes.length) throw new QueuectlError(`${path} became shorter while it was being read (a prune?): try again`, 'EFAIL');
+    return bytes;
+  } catch (error) {
+    throw fileSystemError(error, 'read', path);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
