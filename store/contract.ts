@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { CycleRequest, CycleResult, RunRef, Store, StoreChange } from '../core/ports/store.js';
+import { logPartOf } from '../core/rules/copy.js';
 import type { QueueCopy, QueueDump } from '../core/ports/queue-copy.js';
 import type { ClaimedJob, Job } from '../core/rules/job.js';
 import type { JobSpec } from '../core/rules/job-spec.js';
@@ -458,7 +459,7 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
   /** Each job's log as one text, whatever parts (hosts) the store keeps it in. */
   const logTexts = (dump: QueueDump) => {
     const texts = new Map<string, string>();
-    for (const part of dump.logs) texts.set(part.id, (texts.get(part.id) ?? '') + part.text);
+    for (const part of dump.logs) texts.set(part.id, (texts.get(part.id) ?? '') + part.read(0, part.size).toString());
     return Object.fromEntries([...texts].sort(([a], [b]) => (a < b ? -1 : 1)));
   };
   /** A source holding a job in every state but processing, settings set, an environment and a pruned completed job. */
@@ -500,9 +501,9 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     const withLogs: QueueDump = {
       ...dump,
       logs: [
-        { id: 'dead', host: null, text: 'run 1 of dead\n' },
-        { id: 'retried', host: 'alpha', text: 'run 1 on alpha\n' },
-        { id: 'retried', host: 'beta', text: 'run 2 on beta\n' },
+        logPartOf({ id: 'dead', host: null }, Buffer.from('run 1 of dead\n')),
+        logPartOf({ id: 'retried', host: 'alpha' }, Buffer.from('run 1 on alpha\n')),
+        logPartOf({ id: 'retried', host: 'beta' }, Buffer.from('run 2 on beta\n')),
       ],
     };
     assert.equal(await target.copy().exists(), false, 'an empty store holds no queue');
@@ -524,7 +525,7 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     await enqueue(source.store, [{ command: 'true', id: 'new' }, { command: 'true', id: 'both' }]);
     await source.store.setConfig('lease', 10);
     await enqueue(target.store, [{ command: 'echo mine', id: 'both' }]);
-    const dump = { ...(await source.copy().dump()), logs: [{ id: 'new', host: null, text: 'log\n' }] };
+    const dump = { ...(await source.copy().dump()), logs: [logPartOf({ id: 'new', host: null }, Buffer.from('log\n'))] };
     assert.deepEqual(await target.copy().taken(['new', 'both']), ['both']);
     const before = await target.store.version();
     await assert.rejects(target.copy().load(dump), (error: Error & { exitCode?: number }) => error.exitCode === 2 && /job "both" already exists in .*nothing was copied/.test(error.message));

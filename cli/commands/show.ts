@@ -71,16 +71,13 @@ export async function logsCommand(ctx: CommandContext, id: string): Promise<void
     return;
   }
   const found = await find(ctx, id);
-  const log = found ? await ctx.host.logs.read(found.job.id, { archive: found.archive, lines: tailLines }) : undefined;
-  if (log === undefined) {
-    if (!found) throw notFound(id);
-    const { job } = found;
-    // A finished job without output never ran (canceled before it started): "yet" would mislead.
-    if (job.attempts === 0 && isFinished(job)) neverRan(job);
-    else process.stderr.write(`job ${id} has no output yet (${job.state})\n`);
-    return;
-  }
-  process.stdout.write(log);
+  if (!found) throw notFound(id);
+  const options = { ...(found.archive === undefined ? {} : { archive: found.archive }), ...(tailLines === undefined ? {} : { lines: tailLines }) };
+  if (await ctx.host.logs.writeOut(found.job.id, writeOut, options)) return;
+  const { job } = found;
+  // A finished job without output never ran (canceled before it started): "yet" would mislead.
+  if (job.attempts === 0 && isFinished(job)) neverRan(job);
+  else process.stderr.write(`job ${id} has no output yet (${job.state})\n`);
 }
 
 function neverRan(job: Job): void {

@@ -37,8 +37,11 @@ export interface RunLogs {
   note(id: string, line: string): void;
   /** Where the job's log is (or would be): in the part of the archive named, else wherever it is now. */
   pathOf(id: string, archive?: string): string;
-  /** The job's log, or its last `lines` lines; undefined when it has none (it never ran). */
-  read(id: string, options?: { archive?: string; lines?: number }): Promise<string | undefined>;
+  /**
+   * Writes the job's log, or its last `lines` lines, through `write` a piece at a time (a log file
+   * may be larger than memory, or than a string can be); false when it has none (it never ran).
+   */
+  writeOut(id: string, write: (chunk: Buffer) => Promise<void>, options?: { archive?: string; lines?: number }): Promise<boolean>;
   /**
    * For `logs -f` where the log is followed from the store rather than from this host's file
    * (a store many hosts share): the job's log, starting with its last `tailLines` lines if given.

@@ -13,7 +13,13 @@ export interface LogPart {
   host: string | null;
   /** The run it is the output of, where a store keeps logs by run (PostgreSQL); absent where it does not. */
   run?: string;
-  text: string;
+  /** Its length in bytes. */
+  size: number;
+  /**
+   * Its bytes from `from` to `to`, read when the load takes them: a piece at a time, or only the
+   * part a store keeps, so that no log is held whole (a log file may be larger than a string can be).
+   */
+  read(from: number, to: number): Buffer;
 }
 
 /** A whole queue, as `store copy` carries it from one store to another. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeCopy, dumpIds, queueSettings, refuseRunning, refuseTaken, summarize } from './copy.js';
+import { describeCopy, dumpIds, logPartOf, queueSettings, refuseRunning, refuseTaken, summarize } from './copy.js';
 import { QueuectlError } from './errors.js';
 import type { DeadJob, Job } from './job.js';
 import type { QueueDump } from '../ports/queue-copy.js';
@@ -73,9 +73,9 @@ test('the summary counts jobs, DLQ jobs, settings, and jobs with a log (a job wi
       jobs: [pending('a'), dead('c'), pending('b')],
       settings: { max_retries: 5, lease: 10 },
       logs: [
-        { id: 'a', host: 'h1', text: 'x' },
-        { id: 'a', host: 'h2', text: 'y' },
-        { id: 'c', host: null, text: 'z' },
+        logPartOf({ id: 'a', host: 'h1' }, Buffer.from('x')),
+        logPartOf({ id: 'a', host: 'h2' }, Buffer.from('y')),
+        logPartOf({ id: 'c', host: null }, Buffer.from('z')),
       ],
       envs: [{ id: 'e', env: {} }],
       completedIds: ['old'],

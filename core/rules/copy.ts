@@ -13,7 +13,7 @@
  */
 import { CONFIG_KEYS, isLocalConfigKey, resolveConfig, type ConfigKey } from './config.js';
 import { inputError, QueuectlError } from './errors.js';
-import type { QueueDump } from '../ports/queue-copy.js';
+import type { LogPart, QueueDump } from '../ports/queue-copy.js';
 
 /** How many ids an error names before it says "and N more". */
 const NAMED_AT_MOST = 5;
@@ -21,6 +21,11 @@ const NAMED_AT_MOST = 5;
 function named(ids: readonly string[]): string {
   const shown = ids.slice(0, NAMED_AT_MOST).map((id) => `"${id}"`).join(', ');
   return ids.length > NAMED_AT_MOST ? `${shown} and ${ids.length - NAMED_AT_MOST} more` : shown;
+}
+
+/** A log part whose bytes are at hand (a database row, a test's). */
+export function logPartOf(where: Pick<LogPart, 'id' | 'host' | 'run'>, bytes: Buffer): LogPart {
+  return { ...where, size: bytes.length, read: (from, to) => bytes.subarray(from, to) };
 }
 
 /** Every job id of the dump, queue and DLQ. */

@@ -25,7 +25,7 @@ function tempLogs(t: TestContext, overrides: Partial<RunLogs> = {}) {
     appendToRun: () => undefined,
     note: () => undefined,
     pathOf: () => log,
-    read: async () => undefined,
+    writeOut: async () => false,
     ...overrides,
   };
   return { dir, logs, limits };

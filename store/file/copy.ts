@@ -12,14 +12,14 @@
  * jobs without the queue's, or the jobs without the settings. Copying again then names the ids
  * already there.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Config, ConfigKey } from '../../core/rules/config.js';
 import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
 import { envIdsOf, type DeadJob } from '../../core/rules/job.js';
 import { oldestFirst } from '../../core/rules/list.js';
 import type { LogPart, QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
-import { mkdirInExisting, readJsonIfExists, readTextIfExists, writeFileDurably } from '../local/durable-file.js';
-import { jobLogPath, logFiles, removeJobLogs } from '../local/job-logs.js';
+import { fileSystemError, mkdirInExisting, readJsonIfExists, writeFileDurably } from '../local/durable-file.js';
+import { jobLogPath, logFiles, readLogBytes, removeJobLogs } from '../local/job-logs.js';
 import { listArchive, readArchiveBatch } from './archive.js';
 import { findCompletedIds, readCompletedIds, recordCompletedIds } from './completed-ids.js';
 import { envPath, writeEnvFile } from './envs.js';
@@ -51,8 +51,9 @@ export class FileQueueCopy implements QueueCopy {
     const logs: LogPart[] = [];
     for (const job of jobs) {
       if (!present.has(`${job.id}.log`)) continue;
-      const text = readTextIfExists(jobLogPath(paths, job.id));
-      if (text !== undefined) logs.push({ id: job.id, host: null, text });
+      const path = jobLogPath(paths, job.id);
+      const size = sizeIfExists(path);
+      if (size !== undefined) logs.push({ id: job.id, host: null, size, read: (from, to) => readLogBytes(path, from, to) });
     }
     const envs: QueueDump['envs'] = [];
     for (const id of envIdsOf(jobs)) {
@@ -90,10 +91,10 @@ export class FileQueueCopy implements QueueCopy {
       }
       // The log of an earlier job of a copied id is not the copied job's (as enqueue does).
       removeJobLogs(paths, ids);
-      const texts = new Map<string, string>();
-      for (const part of dump.logs) texts.set(part.id, (texts.get(part.id) ?? '') + part.text);
-      if (texts.size > 0) mkdirInExisting(paths.logs);
-      for (const [id, text] of texts) writeFileDurably(jobLogPath(paths, id), text);
+      const parts = new Map<string, LogPart[]>();
+      for (const part of dump.logs) parts.set(part.id, [...(parts.get(part.id) ?? []), part]); // few parts a job: one, from a data dir
+      if (parts.size > 0) mkdirInExisting(paths.logs);
+      for (const [id, ofJob] of parts) writeFileDurably(jobLogPath(paths, id), piecesOf(ofJob));
       const known = findCompletedIds(paths, new Set(dump.completedIds));
       recordCompletedIds(paths, dump.completedIds.filter((id) => !known.has(id)));
       // The file that gains dead jobs first: jobs that cannot run before jobs that can.
@@ -106,5 +107,25 @@ export class FileQueueCopy implements QueueCopy {
 
   async close(): Promise<void> {
     // Nothing is held open.
+  }
+}
+
+/** How much of a log a copy reads, and writes, at a time. */
+const PIECE = 1 << 20;
+
+/** The bytes of a job's log parts, in order, a piece at a time: a log of any size is copied as it is, never held whole. */
+function* piecesOf(parts: readonly LogPart[]): Generator<Buffer> {
+  for (const part of parts) {
+    for (let at = 0; at < part.size; at += PIECE) yield part.read(at, Math.min(part.size, at + PIECE));
+  }
+}
+
+/** The size of the file at `path`; undefined when there is none. */
+function sizeIfExists(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileSystemError(error, 'read', path);
   }
 }

@@ -126,16 +126,17 @@ export interface DurableWriteOptions {
 }
 
 /**
- * Replaces `path` with `data` atomically and durably. A symlink is followed: the file it points
- * to is replaced, and the link stays. Returns the new file's stat, taken from the file itself
+ * Replaces `path` with `data` atomically and durably (given in pieces, it is never held whole).
+ * A symlink is followed: the file it points to is replaced, and the link stays. Returns the new file's stat, taken from the file itself
  * after the rename, so that it is this write's file even if another process has replaced it since.
  * A failure of the file system is reported as one line naming the file.
  */
-export function writeFileDurably(path: string, data: string | Buffer, options: DurableWriteOptions = {}): BigIntStats {
+export function writeFileDurably(path: string, data: string | Buffer | Iterable<Buffer>, options: DurableWriteOptions = {}): BigIntStats {
   const target = resolveLink(path);
   const { fd, temp } = createTempFile(target, options.secret ? 0o600 : options.mode, options.secret);
   try {
-    writeFileSync(fd, data);
+    if (typeof data === 'string' || Buffer.isBuffer(data)) writeFileSync(fd, data);
+    else for (const piece of data) writeFileSync(fd, piece);
     fsyncSync(fd);
     const stat = checkAndRename(fd, temp, target, options);
     fsyncDirectory(dirname(target));

@@ -4,8 +4,9 @@
  */
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileSystemError, mkdirInExisting, readTextIfExists } from './durable-file.js';
+import { fileSystemError, mkdirInExisting } from './durable-file.js';
 import { tailStart } from '../../core/os/tail.js';
+import { QueuectlError } from '../../core/rules/errors.js';
 import type { HostPaths } from './paths.js';
 
 export function jobLogPath(paths: HostPaths, id: string): string {
@@ -53,20 +54,54 @@ export function noteInLog(paths: HostPaths, id: string, line: string): void {
   appendOwnLine(jobLogPath(paths, id), line, true);
 }
 
+/** How much of a log is read, and written out, at a time. */
+const CHUNK = 1 << 20;
+
 /**
- * The text of the log at `path` (a job's, in logs/ or the archive), or only its last `lines`
- * lines; `undefined` when there is no log (the job has not run). Only what is returned is read.
+ * Writes the log at `path` (a job's, in logs/ or the archive), or only its last `lines` lines,
+ * through `write`: its bytes as they are (output need not be UTF-8), a piece at a time, up to
+ * its size when it was opened. False when there is no log (the job has not run).
  */
-export function readLog(path: string, lines?: number): string | undefined {
-  if (lines === undefined) return readTextIfExists(path);
+export async function writeLogOut(path: string, write: (chunk: Buffer) => Promise<void>, lines?: number): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw fileSystemError(error, 'read', path);
+  }
+  try {
+    const end = fstatSync(fd).size;
+    for (let at = lines === undefined ? 0 : tailStart(fd, lines); at < end; ) {
+      // A buffer of its own each time: `write` may still hold the last one.
+      const chunk = Buffer.allocUnsafe(Math.min(CHUNK, end - at));
+      const read = readSync(fd, chunk, 0, chunk.length, at);
+      if (read === 0) break; // cut short meanwhile (prune)
+      await write(chunk.subarray(0, read));
+      at += read;
+    }
+    return true;
+  } catch (error) {
+    throw fileSystemError(error, 'read', path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The bytes of the log at `path` from `from` to `to`, for `store copy`, which read its size
+ * before: a log cut short or gone since (a prune) stops the copy.
+ */
+export function readLogBytes(path: string, from: number, to: number): Buffer {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    const start = tailStart(fd, lines);
-    const text = Buffer.alloc(fstatSync(fd).size - start);
-    return text.subarray(0, readSync(fd, text, 0, text.length, start)).toString('utf8');
+    const bytes = Buffer.allocUnsafe(to - from);
+    let read = 0;
+    for (let n = -1; read < bytes.length && n !== 0; read += n) n = readSync(fd, bytes, read, bytes.length - read, from + read);
+    if (read < bytes.length) throw new QueuectlError(`${path} became shorter while it was being read (a prune?): try again`, 'EFAIL');
+    return bytes;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw fileSystemError(error, 'read', path);
   } finally {
     if (fd !== undefined) closeSync(fd);

@@ -1,6 +1,6 @@
 /** The job logs of a data directory, `logs/<id>.log`, as the runtime writes and reads them (see job-logs.ts). */
 import type { RunLogs } from '../../core/ports/host.js';
-import { appendOwnLine, claimMark, closeRunLog, jobLogPath, logShowsRun, noteInLog, openRunLog, readLog } from './job-logs.js';
+import { appendOwnLine, claimMark, closeRunLog, jobLogPath, logShowsRun, noteInLog, openRunLog, writeLogOut } from './job-logs.js';
 import type { HostPaths } from './paths.js';
 
 export class LocalRunLogs implements RunLogs {
@@ -38,7 +38,7 @@ export class LocalRunLogs implements RunLogs {
     return jobLogPath(this.paths, id);
   }
 
-  async read(id: string, options: { archive?: string; lines?: number } = {}): Promise<string | undefined> {
-    return readLog(this.pathOf(id, options.archive), options.lines);
+  writeOut(id: string, write: (chunk: Buffer) => Promise<void>, options: { archive?: string; lines?: number } = {}): Promise<boolean> {
+    return writeLogOut(this.pathOf(id, options.archive), write, options.lines);
   }
 }

@@ -9,13 +9,15 @@
  * step before its transaction, so a load refused there may leave an empty schema behind.
  */
 import type pg from 'pg';
-import type { QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
-import { dumpIds, queueSettings, refuseTaken } from '../../core/rules/copy.js';
+import type { LogPart, QueueCopy, QueueDump } from '../../core/ports/queue-copy.js';
+import { QueuectlError } from '../../core/rules/errors.js';
+import { dumpIds, logPartOf, queueSettings, refuseTaken } from '../../core/rules/copy.js';
 import type { Config } from '../../core/rules/config.js';
 import { envIdsOf, type Job } from '../../core/rules/job.js';
 import { holdEnvsShared } from './envs.js';
 import { hostName } from '../local/host.js';
 import { databaseCause, insertJobs, isDuplicateJobId } from './job-rows.js';
+import { databaseText, keptLog } from './log-rows.js';
 import type { Transaction } from './transaction.js';
 
 /** What the copy needs of its PgStore: given by PgStore.queueCopy(). */
@@ -33,6 +35,15 @@ export interface PgCopyAccess {
   readConfig(tx: Transaction): Promise<Config>;
   close(): Promise<void>;
 }
+
+const MiB = 1024 * 1024;
+/**
+ * The most of a job's log file a copy puts in its row: a row is one string in this process (at
+ * most 512 MiB), and `logs` reads a job's rows back as one.
+ */
+const ROW_MOST = 256 * MiB;
+/** About how much log text goes in one INSERT. */
+const LOG_BATCH = 16 * MiB;
 
 export class PgQueueCopy implements QueueCopy {
   constructor(private readonly db: PgCopyAccess) {}
@@ -63,7 +74,7 @@ export class PgQueueCopy implements QueueCopy {
       return {
         jobs,
         settings: queueSettings(Object.fromEntries(settings.map((row) => [row.key, row.value])), `the settings of ${this.location}`),
-        logs: logs.rows.map((row) => ({ id: row.job_id, host: row.host, run: row.run, text: row.text })),
+        logs: logs.rows.map((row) => logPartOf({ id: row.job_id, host: row.host, run: row.run }, Buffer.from(row.text))),
         envs: envs.rows,
         completedIds: completed.rows.map((row) => row.id),
         archived: Number(archived.rows[0]?.count ?? 0),
@@ -110,20 +121,33 @@ export class PgQueueCopy implements QueueCopy {
         // The log of an earlier job of a copied id is not the copied job's (as enqueue does).
         await client.query(`DELETE FROM ${s}.logs WHERE job_id = ANY($1)`, [ids]);
         // One row per job, host and run, in the order given (read back in the order of `seq`).
+        const { log_limit: limit } = await this.db.readConfig(client); // the target's, with the copied settings
         const parts = new Map<string, { id: string; host: string; run: string; text: string }>();
         for (const part of dump.logs) {
           const row = { id: part.id, host: part.host ?? host, run: part.run ?? '', text: '' };
           const key = JSON.stringify([row.id, row.host, row.run]);
           const kept = parts.get(key) ?? row;
-          kept.text += part.text;
+          kept.text += this.keptText(part, limit, host);
           parts.set(key, kept);
         }
-        const rows = [...parts.values()];
-        await client.query(
-          `INSERT INTO ${s}.logs (job_id, host, run, text)
-           SELECT job_id, host, run, text FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS p (job_id, host, run, text, n) ORDER BY n`,
-          [rows.map((row) => row.id), rows.map((row) => row.host), rows.map((row) => row.run), rows.map((row) => row.text)],
-        );
+        // In statements of a few MiB: the rows of a large queue are not sent, and held, as one.
+        let batch: { id: string; host: string; run: string; text: string }[] = [];
+        let batchLength = 0;
+        const insertBatch = async (): Promise<void> => {
+          await client.query(
+            `INSERT INTO ${s}.logs (job_id, host, run, text)
+             SELECT job_id, host, run, text FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS p (job_id, host, run, text, n) ORDER BY n`,
+            [batch.map((row) => row.id), batch.map((row) => row.host), batch.map((row) => row.run), batch.map((row) => row.text)],
+          );
+          batch = [];
+          batchLength = 0;
+        };
+        for (const row of parts.values()) {
+          batch.push(row);
+          batchLength += row.text.length;
+          if (batchLength >= LOG_BATCH) await insertBatch();
+        }
+        if (batch.length > 0) await insertBatch();
         await client.query(`INSERT INTO ${s}.completed_ids (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [dump.completedIds]);
         if (ids.length > 0) client.changes.add('jobs');
       });
@@ -135,6 +159,28 @@ export class PgQueueCopy implements QueueCopy {
       }
       throw error;
     }
+  }
+
+  /**
+   * The text a log part becomes in the logs table. A row of a store that keeps runs as rows
+   * (PostgreSQL's) comes as that store kept it. A log file (the file store's, `run` absent) is
+   * kept as runs on this store keep theirs: each run within `limit` (log_limit), a NUL byte and
+   * bytes that are not UTF-8 as U+FFFD; only what is kept is read. Refused, so nothing is
+   * written, when that is more than one row takes (see ROW_MOST).
+   */
+  private keptText(part: LogPart, limit: number, host: string): string {
+    if (part.run !== undefined) return databaseText(part.read(0, part.size));
+    const why = `log_limit: the database keeps the last ${limit} bytes of each run; the log file store copy read on ${host} has all of it`;
+    const kept = keptLog((from, to) => part.read(from, to), part.size, limit, why);
+    if (kept.bytes > ROW_MOST) {
+      const keeps = limit === 0 ? 'log_limit 0 keeps all of it' : `log_limit ${limit} keeps ${kept.bytes} bytes of it`;
+      throw new QueuectlError(
+        `the log of job "${part.id}" is ${part.size} bytes, and on ${this.location} ${keeps}: more than store copy puts in one row ` +
+          `(${ROW_MOST / MiB} MiB); set a smaller log_limit there or in the source (queuectl config set log_limit 1M) and copy again; nothing was copied`,
+        'EFAIL',
+      );
+    }
+    return kept.text();
   }
 
   async close(): Promise<void> {

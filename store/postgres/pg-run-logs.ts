@@ -13,7 +13,8 @@ import { DEFAULT_CONFIG } from '../../core/rules/config.js';
 import type { LogPiece, LogStream } from '../../core/ports/host.js';
 import { LocalRunLogs } from '../local/run-logs.js';
 import type { HostPaths } from '../local/paths.js';
-import { cutLine, lastLines, LogFollower } from './log-follower.js';
+import { lastLines, LogFollower } from './log-follower.js';
+import { cutRow, databaseText, headerOf, type ReadBytes } from './log-rows.js';
 import type { PgStore } from './pg-store.js';
 
 /** How long the `log_limit` read last holds before it is read again (a change applies within this). */
@@ -154,10 +155,13 @@ export class PgRunLogs extends LocalRunLogs {
   }
 
   /** The log as the database holds it, every host's runs; this host's file where the database has none. */
-  override async read(id: string, options: { archive?: string; lines?: number } = {}): Promise<string | undefined> {
+  override async writeOut(id: string, write: (chunk: Buffer) => Promise<void>, options: { archive?: string; lines?: number } = {}): Promise<boolean> {
     const { lines } = options;
-    const text = (await (await this.db()).readLog(id)) ?? (await super.read(id));
-    return text === undefined || lines === undefined ? text : lastLines(text, lines);
+    const text = await (await this.db()).readLog(id);
+    if (text === undefined) return super.writeOut(id, write, lines === undefined ? {} : { lines });
+    const shown = lines === undefined ? text : lastLines(text, lines);
+    if (shown !== '') await write(Buffer.from(shown));
+    return true;
   }
 
   /** `logs -f`: the job's log as the database gets it, from any host's runs. */
@@ -206,13 +210,13 @@ export class PgRunLogs extends LocalRunLogs {
       const start = runStart(file, this.claimMark(token));
       if (start === -1) return await this.sendLine(id, line);
       const end = fstatSync(file).size;
-      const header = headerOf(file, start, end);
+      const header = headerOf(reader(file), start, end);
       const limit = await this.limitBytes();
       const keep = limit === 0 ? LOST_RUN_MAX : Math.min(limit, LOST_RUN_MAX);
       const row =
         end - (start + header.length) <= keep
           ? { text: databaseText(readAt(file, start, end)), cut: 0 }
-          : cutRow(file, start, header, end, keep, keep === limit ? this.limitNote(limit) : `the database takes the last ${keep} bytes of a run whose worker died; the log file on ${this.host} has all of it`);
+          : cutRow(reader(file), start, header, end, keep, keep === limit ? this.limitNote(limit) : `the database takes the last ${keep} bytes of a run whose worker died; the log file on ${this.host} has all of it`);
       await (await this.db()).replaceRunLog(id, this.host, databaseText(header), `lost-${token}`, row.text, row.cut);
     } finally {
       closeSync(file);
@@ -230,7 +234,7 @@ export class PgRunLogs extends LocalRunLogs {
     const file = this.openFile(id);
     if (file === null) return undefined;
     try {
-      const header = headerOf(file, run.start, end);
+      const header = headerOf(reader(file), run.start, end);
       if (limit !== 0 && end - (run.start + header.length) > limit) return undefined;
       const bytes = readAt(file, run.sent, end);
       if (bytes.length < end - run.sent) return undefined;
@@ -283,12 +287,12 @@ export class PgRunLogs extends LocalRunLogs {
         if (lineEnd === -1 && fresh.length < PARTIAL_LINE_MAX) return;
         if (lineEnd !== -1) to = run.sent + lineEnd + 1;
       }
-      const header = headerOf(file, run.start, to);
+      const header = headerOf(reader(file), run.start, to);
       const output = to - (run.start + header.length);
       if (limit === 0 || output <= limit) {
         if (to > run.sent) await (await this.db()).appendLog(id, this.host, run.key, databaseText(readAt(file, run.sent, to)));
       } else {
-        const { text, cut } = cutRow(file, run.start, header, to, limit, this.limitNote(limit));
+        const { text, cut } = cutRow(reader(file), run.start, header, to, limit, this.limitNote(limit));
         await (await this.db()).replaceLog(id, this.host, run.key, text, cut);
       }
       run.sent = to;
@@ -334,20 +338,6 @@ export class PgRunLogs extends LocalRunLogs {
 }
 
 /**
- * The row of a run (its header at `start`) whose output up to `to` is more than `keep` bytes: the
- * header, a line saying how many bytes were cut and why, and the last `keep` bytes from the
- * first whole line among them.
- */
-function cutRow(fd: number, start: number, header: Buffer, to: number, keep: number, why: string): { text: string; cut: number } {
-  let from = to - keep;
-  const tail = readAt(fd, from, to);
-  const newline = tail.indexOf(10);
-  if (newline !== -1 && newline < tail.length - 1) from += newline + 1;
-  const cut = from - (start + header.length);
-  return { text: `${databaseText(header)}${cutLine(cut, why)}${databaseText(readAt(fd, from, to))}`, cut };
-}
-
-/**
  * Where the header line of the run that `mark` (its claim) names starts in the file, or -1: the
  * last line that begins as a run's header and holds the mark, looked for from the end back.
  */
@@ -371,15 +361,6 @@ function runStart(fd: number, mark: string): number {
   return -1;
 }
 
-/**
- * Output as the database's text column takes it: UTF-8, with what is not UTF-8 as U+FFFD, and a
- * NUL byte (which the column refuses: the upload failed, and every later one of the run with it)
- * as U+FFFD too. This host's file keeps the bytes as they were.
- */
-function databaseText(bytes: Buffer): string {
-  return bytes.toString('utf8').replaceAll('\0', '\uFFFD');
-}
-
 /** The bytes of the file from `from` to `to`. */
 function readAt(fd: number, from: number, to: number): Buffer {
   const buffer = Buffer.alloc(Math.max(0, to - from));
@@ -387,9 +368,7 @@ function readAt(fd: number, from: number, to: number): Buffer {
   return buffer.subarray(0, read);
 }
 
-/** A run's header line (which run, when, where), from `start`, with its line end; empty if it has none before `to`. */
-function headerOf(fd: number, start: number, to: number): Buffer {
-  const head = readAt(fd, start, Math.min(to, start + 8192));
-  const newline = head.indexOf(10);
-  return newline === -1 ? Buffer.alloc(0) : head.subarray(0, newline + 1);
+/** Reads the file `fd` from a byte to another, as log-rows.ts takes a log. */
+function reader(fd: number): ReadBytes {
+  return (from, to) => readAt(fd, from, to);
 }

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Job, PendingJob } from '../../core/rules/job.js';
@@ -81,6 +82,19 @@ function mixedDir(t: Parameters<typeof tempDataDir>[0]): string {
   writeJobFile(join(dir, 'queue.json'), [pending('p1'), processing('r1'), failed('f1'), completed('c1'), pending('p2')]);
   writeJobFile(join(dir, 'dlq.json'), [dead('x1'), dead('x2')]);
   return dir;
+}
+
+/** What the CLI wrote on stdout, as bytes; it must exit 0 without a word on stderr. */
+async function stdoutBytes(dir: string, args: readonly string[]): Promise<Buffer> {
+  const child = spawn(process.execPath, [CLI, '--data-dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const chunks: Buffer[] = [];
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const code = await new Promise((resolve) => child.once('close', resolve));
+  assert.equal(code, 0, `${args.join(' ')}: exit ${code}, stderr ${stderr}`);
+  assert.equal(stderr, '', args.join(' '));
+  return Buffer.concat(chunks);
 }
 
 interface Status {
@@ -303,6 +317,47 @@ describe('logs', () => {
     );
     assert.equal(typeof status.workers[0]!.pid, 'number');
     assert.equal(status.counts.completed, 1);
+  });
+
+  test('logs writes the log file\'s bytes as they are, not UTF-8 made of them: the whole log and --tail', async (t) => {
+    const dir = tempDataDir(t);
+    writeJobFile(join(dir, 'queue.json'), [completed('latin1'), completed('noise')]);
+    mkdirSync(join(dir, 'logs'));
+    const latin1 = Buffer.from('header\ncaf\xe9\n\xff\xfe\x00 end\n', 'latin1');
+    writeFileSync(join(dir, 'logs', 'latin1.log'), latin1);
+    const noise = randomBytes(100_000);
+    writeFileSync(join(dir, 'logs', 'noise.log'), noise);
+    assert.deepEqual(await stdoutBytes(dir, ['logs', 'latin1']), latin1);
+    assert.deepEqual(await stdoutBytes(dir, ['logs', 'latin1', '--tail', '2']), latin1.subarray(latin1.indexOf('caf')));
+    assert.deepEqual(await stdoutBytes(dir, ['logs', 'noise']), noise);
+  });
+
+  test('logs of a log larger than a string can be (over 512 MiB) writes all of it', { timeout: 120_000 }, async (t) => {
+    const dir = tempDataDir(t);
+    writeJobFile(join(dir, 'queue.json'), [completed('huge')]);
+    mkdirSync(join(dir, 'logs'));
+    const path = join(dir, 'logs', 'huge.log');
+    // Sparse: the file reads as 600 MB of zeros without as much being written.
+    writeFileSync(path, 'first line\n');
+    truncateSync(path, 600_000_000);
+    appendFileSync(path, 'last line\n');
+    const child = spawn(process.execPath, [CLI, '--data-dir', dir, 'logs', 'huge'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    let bytes = 0;
+    let head = Buffer.alloc(0);
+    let tail = Buffer.alloc(0);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (head.length < 11) head = Buffer.concat([head, chunk]).subarray(0, 11);
+      tail = Buffer.concat([tail, chunk]).subarray(-10);
+      bytes += chunk.length;
+    });
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    assert.equal(code, 0, `exit ${code}, stderr ${stderr}`);
+    assert.equal(stderr, '');
+    assert.equal(bytes, 600_000_010);
+    assert.equal(head.toString(), 'first line\n');
+    assert.equal(tail.toString(), 'last line\n');
   });
 
   test('logs of a job that has not run yet exits 0 without output on stdout', async (t) => {

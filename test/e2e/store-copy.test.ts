@@ -5,11 +5,13 @@
  * are skipped with the reason where it is not set.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, chmodSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { CopySummary } from '../../core/rules/copy.js';
 import type { Job } from '../../core/rules/job.js';
+import { finished, MINUTE, writeJobs, writeLog } from '../crafted-jobs.js';
 import { describeRun, rejected, runCli, snapshotDir, startManager, tempDataDir, tempDir, waitFor, type CliResult } from '../helpers.js';
 import { needsPostgres as needsPostgresOnly, testSchema, url } from './postgres-hosts.js';
 
@@ -163,6 +165,84 @@ test('file → file; an id that the target holds stops the copy with nothing wri
   assert.deepEqual(await on(fresh).json<Job[]>(['list']), await source.json<Job[]>(['list']));
   assert.equal((await runCli(fresh, ['show', 'old'])).code, 2, 'the archive is not copied');
   assert.deepEqual(snapshotDir(source.data), sourceBefore, 'the source is as it was');
+});
+
+/** The sha256 of a file, read a piece at a time (a log may be larger than a string can be). */
+async function fileHash(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const HEADER_1 = '--- queuectl: run 1 of 2 started 2026-12-01T10:00:00.000Z by worker 4242 under lease t1 in /: make big\n';
+const END_1 = '--- queuectl: run 1 of 2 exited with code 1 after 9.00 s\n';
+const HEADER_2 = '--- queuectl: run 2 of 2 started 2026-12-01T10:01:00.000Z by worker 4242 under lease t2 in /: make big\n';
+const END_2 = '--- queuectl: run 2 of 2 exited with code 0 after 0.01 s\n';
+/** The last lines of the first run of `big`: 110,000 bytes. */
+const LINES_1 = Array.from({ length: 10_000 }, (_, i) => `line ${String(i).padStart(5, '0')}\n`).join('');
+
+/**
+ * A data dir holding the completed job `big`, whose log is over 512 MiB (more than a string can
+ * be): a first run of 600 MB (sparse: mostly zeros) ending in 10,000 lines, then a short second
+ * run; and `nul`, whose log has a NUL byte and a byte that is not UTF-8.
+ */
+function hugeLogDir(t: TestContext): { data: string; big: string } {
+  const data = tempDataDir(t);
+  writeJobs(data, [finished('big', 'completed', MINUTE), finished('nul', 'completed', MINUTE)]);
+  const big = writeLog(data, 'big');
+  writeFileSync(big, HEADER_1);
+  truncateSync(big, 600_000_000);
+  appendFileSync(big, `${LINES_1}${END_1}${HEADER_2}second run\n${END_2}`);
+  writeFileSync(writeLog(data, 'nul'), Buffer.from(`${HEADER_2}a\0b caf\xe9\n${END_2}`, 'latin1'));
+  return { data, big };
+}
+
+test('file → file: logs go byte for byte, one over 512 MiB too, without holding it in memory', { timeout: 120_000 }, async (t) => {
+  const { data, big } = hugeLogDir(t);
+  const before = await fileHash(big);
+  const target = join(tempDir(t), 'copy');
+  const result = await runCli(data, ['store', 'copy', '--from', data, '--to', target], { timeoutMs: 100_000 });
+  assert.equal(result.code, 0, describeRun(['store', 'copy'], result));
+  assert.match(result.stdout, /^copied 2 job\(s\), 0 DLQ job\(s\), \d setting\(s\) and 2 log\(s\) /);
+  assert.equal(await fileHash(join(target, 'logs', 'big.log')), before);
+  assert.deepEqual(readFileSync(join(target, 'logs', 'nul.log')), readFileSync(join(data, 'logs', 'nul.log')));
+  assert.equal(await fileHash(big), before, 'the source is as it was');
+});
+
+test('file → PostgreSQL: each run of a log is kept as a run there keeps it, within the target\'s log_limit, a NUL as U+FFFD; a run it cannot hold (log_limit 0) stops the copy with nothing written', needsPostgres, async (t) => {
+  const { data } = hugeLogDir(t);
+  const target = pgQueue(t);
+  const there = on(tempDataDir(t), target);
+  await there.ok(['config', 'set', 'log_limit', '0']);
+  const refused = await copy(data, data, target);
+  assert.equal(refused.code, 1, describeRun(['store', 'copy'], refused));
+  assert.match(refused.stderr, /^queuectl: the log of job "big" is 600\d{6} bytes, and on [^\n]* log_limit 0 keeps all of it: [^\n]*nothing was copied\n$/);
+  assert.deepEqual(await there.json<Job[]>(['list']), [], 'nothing was copied');
+
+  await there.ok(['config', 'set', 'log_limit', '64k']);
+  const result = await copy(data, data, target);
+  assert.equal(result.code, 0, describeRun(['store', 'copy'], result));
+  const log = (await there.ok(['logs', 'big'])).stdout;
+  const output1 = 600_000_000 - HEADER_1.length + LINES_1.length + END_1.length;
+  const cut = /^--- queuectl: (\d+) bytes of this run's output cut \(log_limit: [^\n]*\)\n/.exec(log.slice(HEADER_1.length));
+  assert.ok(log.startsWith(HEADER_1) && cut, log.slice(0, 500));
+  const kept = log.slice(HEADER_1.length + cut[0].length, log.indexOf(HEADER_2));
+  assert.ok(kept.length <= 65_536 && kept.length > 60_000, `kept ${kept.length} bytes`);
+  assert.match(kept, /^line \d{5}\n/, 'from the start of a line');
+  assert.ok(kept.endsWith(`line 09999\n${END_1}`));
+  assert.equal(Number(cut[1]) + kept.length, output1, 'the cut and the kept make the run');
+  assert.equal(log.slice(log.indexOf(HEADER_2)), `${HEADER_2}second run\n${END_2}`, 'a run within the limit, whole');
+  assert.equal((await there.ok(['logs', 'nul'])).stdout, `${HEADER_2}a\uFFFDb caf\uFFFD\n${END_2}`);
+});
+
+test('file → PostgreSQL: a log with a NUL byte goes in as a run there writes it, the NUL as U+FFFD; a log within log_limit, whole', needsPostgres, async (t) => {
+  const data = tempDataDir(t);
+  writeJobs(data, [finished('nul', 'completed', MINUTE)]);
+  writeFileSync(writeLog(data, 'nul'), `${HEADER_2}a\0b\n${END_2}`);
+  const target = pgQueue(t);
+  const result = await copy(data, data, target);
+  assert.equal(result.code, 0, describeRun(['store', 'copy'], result));
+  assert.equal((await on(tempDataDir(t), target).ok(['logs', 'nul'])).stdout, `${HEADER_2}a\uFFFDb\n${END_2}`);
 });
 
 test('a source with a processing job, or with a manager running, refuses the copy (exit 1) and says to stop its workers first', { timeout: 60_000 }, async (t) => {
