@@ -7,6 +7,7 @@ import type { Found } from '../../core/ports/store.js';
 import { optionCount, type CommandContext } from '../context.js';
 import { printJson, shellQuote } from '../output.js';
 import { stateLabel } from './list.js';
+import { StallNotes, WorkerCheck } from './wait.js';
 
 function notFound(id: string): QueuectlError {
   return new QueuectlError(`no job "${id}" in the queue, the DLQ or the archive; see queuectl list`, 'ENOTFOUND');
@@ -64,7 +65,15 @@ function envNote(ctx: CommandContext, archived: boolean): string {
 export async function logsCommand(ctx: CommandContext, id: string): Promise<void> {
   const tailLines = optionCount(ctx, 'tail', 0);
   if (ctx.raw.flags.has('follow')) {
-    const job = await followLog(ctx.store, ctx.host.logs, id, { ...(tailLines === undefined ? {} : { tailLines }), write: writeOut });
+    // As `wait` does: a job that cannot start (paused, no manager) is said, not followed in silence.
+    const notes = new StallNotes(ctx, new WorkerCheck(ctx));
+    let waiting = false;
+    const timer = setInterval(() => waiting && notes.say(), 500);
+    const job = await followLog(ctx.store, ctx.host.logs, id, {
+      ...(tailLines === undefined ? {} : { tailLines }),
+      write: writeOut,
+      onJob: (job) => (waiting = job.state === 'pending' || job.state === 'failed'),
+    }).finally(() => clearInterval(timer));
     // As `wait` exits: the job completed, or not.
     process.exitCode = job.state === 'completed' ? 0 : 1;
     if (job.attempts === 0 && job.state !== 'completed') neverRan(job);

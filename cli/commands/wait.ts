@@ -30,21 +30,11 @@ export async function waitWithProgress(ctx: CommandContext, ids: readonly string
   const workers = new WorkerCheck(ctx);
   await workers.look();
   const progress = process.stderr.isTTY ? new ProgressLine(workers) : undefined;
-  let told = false;
-  let toldPaused = false;
+  const notes = new StallNotes(ctx, workers);
   const onProgress = (report: WaitReport) => {
-    if (!toldPaused && workers.paused()) {
-      toldPaused = true;
-      progress?.clear();
-      process.stderr.write(`queuectl: the queue is paused: no job starts until queuectl resume\n`);
-    }
-    if (progress) return progress.draw(report);
-    // Off a terminal nothing is drawn, but a wait that cannot end on its own is said, once (not
-    // for a manager still starting up: only when none has been seen for a while).
-    if (!told && workers.noneForMs() >= NO_WORKER_NOTICE_MS) {
-      told = true;
-      process.stderr.write(`queuectl: no worker manager is running on ${ctx.dataDir}; the jobs wait until one starts (queuectl worker start)\n`);
-    }
+    // On a terminal, the progress line says when no worker runs.
+    notes.say({ noWorker: !progress, before: () => progress?.clear() });
+    progress?.draw(report);
   };
   try {
     return await waitForJobs(ctx.store, { ids, timeoutMs, onProgress });
@@ -55,6 +45,35 @@ export async function waitWithProgress(ctx: CommandContext, ids: readonly string
 
 /** Off a terminal, how long no worker manager must be seen before `wait` says so. */
 const NO_WORKER_NOTICE_MS = 2_000;
+
+/**
+ * Why jobs waited on do not start, said once each on stderr: the queue is paused; no worker
+ * manager runs (not for one still starting up: only once none has been seen for a while). A
+ * wait that cannot end on its own should not look like one that is slow.
+ */
+export class StallNotes {
+  private toldPaused = false;
+  private toldNoWorker = false;
+
+  constructor(
+    private readonly ctx: Pick<CommandContext, 'dataDir'>,
+    readonly workers: WorkerCheck,
+  ) {}
+
+  /** `noWorker`: whether to say that no manager runs; `before`: called before a note is written. */
+  say({ noWorker = true, before }: { noWorker?: boolean; before?: () => void } = {}): void {
+    if (!this.toldPaused && this.workers.paused()) {
+      this.toldPaused = true;
+      before?.();
+      process.stderr.write(`queuectl: the queue is paused: no job starts until queuectl resume\n`);
+    }
+    if (noWorker && !this.toldNoWorker && this.workers.noneForMs() >= NO_WORKER_NOTICE_MS) {
+      this.toldNoWorker = true;
+      before?.();
+      process.stderr.write(`queuectl: no worker manager is running on ${this.ctx.dataDir}; the jobs wait until one starts (queuectl worker start)\n`);
+    }
+  }
+}
 
 /**
  * After the store could not be read, how long it must answer again before a look that finds no

@@ -23,6 +23,8 @@ export interface FollowOptions {
   tailLines?: number;
   /** Writes output; resolves when it may write more (backpressure). */
   write: (chunk: Buffer) => Promise<void>;
+  /** Told the job as each look finds it (for `logs -f` to say why one does not start). */
+  onJob?: (job: Job) => void;
 }
 
 /** Follows the job's log until the job has finished; returns the job as it ended. */
@@ -45,6 +47,7 @@ export async function followLog(store: Store, logs: RunLogs, id: string, options
         if (next !== signature) {
           job = await locate(store, id);
           signature = next;
+          options.onJob?.(job);
         }
         if (isFinished(job)) finishedAt ??= Date.now();
         await stream.copy(options.write);

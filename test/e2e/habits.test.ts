@@ -289,6 +289,25 @@ describe('logs -f and --tail', () => {
     assert.equal((await cliOk(data, ['logs', '--tail', '2', 'twice'])).stdout.split('\n').length, 3, 'two lines and the final newline');
     assert.match((await cliOk(data, ['logs', '--tail', '1', 'twice'])).stdout, /^--- queuectl: run 2 of 2 exited with code 0 after [\d.]+ s\n$/);
   });
+  test('logs -f of a job that cannot start says why, as wait does: the queue is paused; no worker manager runs', { timeout: 30_000 }, async (t) => {
+    const { data } = workspace(t);
+    await cliOk(data, ['pause']);
+    await cliOk(data, ['enqueue', '--id', 'later', '--', 'echo', 'ran']);
+    const child = spawn(process.execPath, [CLI, '--data-dir', data, 'logs', '-f', 'later'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    await waitFor(async () => err.includes('no worker manager is running'), { what: 'the note that no manager runs' });
+    assert.equal(err, `queuectl: the queue is paused: no job starts until queuectl resume\nqueuectl: no worker manager is running on ${data}; the jobs wait until one starts (queuectl worker start)\n`);
+    await cliOk(data, ['resume']);
+    startManager(t, data, 1);
+    assert.equal(await exited, 0, err);
+    assert.match(out, /^ran$/m);
+  });
+
   test('a job canceled while it runs: logs -f shows the run\'s end line, written once the run stopped, then exits as wait does', { timeout: 30_000 }, async (t) => {
     const { data } = workspace(t);
     await cliOk(data, ['enqueue', '--id', 'ticking', '--', 'sh', '-c', 'while :; do echo tick; sleep 0.2; done']);
