@@ -46,7 +46,9 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   if (ctx.raw.flags.has('detach')) return detach(ctx, count, queues);
 
   keepRunningWithoutOutput();
-  const stamp = () => new Date().toISOString();
+  // In manager.log, which every detached manager of the data dir writes to, each line names its manager.
+  const tag = process.env[MANAGER_LOG_VARIABLE] ? ` [manager ${process.pid}]` : '';
+  const stamp = () => `${new Date().toISOString()}${tag}`;
   const others = await othersNote(ctx, count);
   if (others) process.stdout.write(`${stamp()} ${others}\n`);
   const config = await ctx.store.config();

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -181,6 +181,10 @@ test('worker start --detach returns at once; its workers do the jobs and worker 
   }
   const after = await cliJson<StatusJson>(data, ['status']);
   assert.deepEqual(after.workers, []);
+  // manager.log, which every detached manager of the data dir writes to: each line names its manager.
+  const managerLines = readFileSync(join(data, 'manager.log'), 'utf8').split('\n').filter((line) => /^\d{4}-/.test(line));
+  assert.ok(managerLines.length >= 3, managerLines.join('\n'));
+  for (const line of managerLines) assert.match(line, new RegExp(`^\\S+Z \\[manager ${managerPid}\\] `));
 });
 
 test('the "stop with:" line of worker start --detach works pasted into a shell, for a data dir with spaces', { timeout: 60_000 }, async (t) => {
