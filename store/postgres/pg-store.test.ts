@@ -90,6 +90,16 @@ if (url === undefined || url === '') {
     assert.deepEqual(await open().env(job!.env_id!), { SECRET: 's' });
   });
 
+  test('postgres store: a schema of a newer queuectl is refused with one line, exit 1, and left as it is', async (t) => {
+    const { schema, admin, open } = await testQueue(t, url);
+    await open().prepare();
+    await admin.query(`UPDATE "${schema}".meta SET value = '99' WHERE key = 'schema_version'`);
+    await assert.rejects(open().list(), (error: Error & { exitCode?: number }) =>
+      error.message === `the database schema "${schema}" is at version 99, newer than this queuectl knows (5); upgrade queuectl` && error.exitCode === 1,
+    );
+    assert.equal((await admin.query(`SELECT value FROM "${schema}".meta WHERE key = 'schema_version'`)).rows[0].value, 99);
+  });
+
   test('postgres store: its sessions have the server end a transaction left waiting 10 s for its next statement; the URL may set another wait', async (t) => {
     const { open } = await testQueue(t, url);
     const setting = async (storeUrl: string) => {

@@ -5,6 +5,7 @@
  * name, so the database orders jobs exactly as the rules of core/ do.
  */
 import type { PoolClient } from 'pg';
+import { QueuectlError } from '../../core/rules/errors.js';
 
 /** The schema version this code writes; a database at a newer one is refused. */
 export const SCHEMA_VERSION = 5;
@@ -117,7 +118,7 @@ export async function migrate(client: PoolClient, schema: string): Promise<numbe
     const found = await client.query<{ value: number }>(`SELECT value FROM ${s}.meta WHERE key = 'schema_version'`);
     const current = found.rows[0]?.value ?? 0;
     if (current > SCHEMA_VERSION) {
-      throw new Error(`the database schema "${schema}" is at version ${current}, newer than this queuectl knows (${SCHEMA_VERSION}); upgrade queuectl`);
+      throw new QueuectlError(`the database schema "${schema}" is at version ${current}, newer than this queuectl knows (${SCHEMA_VERSION}); upgrade queuectl`, 'EFAIL');
     }
     for (let version = current; version < SCHEMA_VERSION; version++) await client.query(MIGRATIONS[version]!(s));
     await client.query(
