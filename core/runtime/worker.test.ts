@@ -204,27 +204,11 @@ test("a run's log is opened with the log_limit its manager sent with the job", a
 });
 
 test('a run the system refuses to start (a command or environment over its limits: E2BIG) is recorded as not started; the worker lives on', async (t) => {
-  const { dir, logs } = tempLogs(t);
-  const sent: WorkerMessage[] = [];
-  let finished!: () => void;
-  const done = new Promise<void>((resolve) => (finished = resolve));
-  const worker = new Worker(
-    {
-      dataDir: dir,
-      logs,
-      send: (message, then) => {
-        sent.push(message);
-        if (message.type === 'finished') finished();
-        then?.();
-      },
-      log: () => undefined,
-    },
-    () => undefined,
-  );
+  const { dir, worker, sent, sentCount } = plainWorker(t);
   // One variable longer than Linux lets one string of a new program's environment be (128 KiB).
   const big = claimedJob('big', { command: 'true', cwd: dir, env_id: null, env: { BIG: 'x'.repeat(200_000) } });
   worker.handle({ type: 'run', job: big, logLimit: 1_000_000 });
-  await done;
+  await sentCount('finished', 1);
   const outcome = sent.find((message) => message.type === 'finished');
   assert.ok(outcome?.type === 'finished' && outcome.outcome.kind === 'spawn_failed', JSON.stringify(outcome?.type === 'finished' && outcome.outcome));
   assert.match(outcome.outcome.message, /E2BIG .*longer than the system allows/);
