@@ -263,6 +263,20 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.deepEqual((await store.cancel({ states: ['pending'] }, request)).canceled, [], 'nothing pending is left');
   });
 
+  it('cancel notes a job only once the cancel is written, as another process sees it', async ({ store, reopen }) => {
+    await enqueue(store, [{ command: 'true', id: 'r' }, { command: 'true', id: 'p' }]);
+    await cycle(store, { claim: 1 }); // r
+    const other = reopen();
+    const seen: Promise<string | undefined>[] = [];
+    await store.cancel(['r', 'p'], {
+      now: at(1),
+      hasRun: () => () => false,
+      // Asked at once: what another process reads at the instant of the note.
+      noteCanceled: (job: Job) => void seen.push(stateOf(other, job.id)),
+    });
+    assert.deepEqual(await Promise.all(seen), ['canceled', 'canceled'], 'a cancel killed before it lands leaves no line saying it happened');
+  });
+
   it('restart and dlq retry put finished jobs back to pending, attempts reset', async ({ store }) => {
     await enqueue(store, [{ command: 'true', id: 'done' }, { command: 'false', id: 'dead', max_retries: 0 }]);
     const [done, dead] = (await cycle(store, { claim: 2 })).claimed;

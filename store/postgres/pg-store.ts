@@ -291,7 +291,7 @@ export class PgStore implements Store {
 
   async cancel(selection: CancelSelection, request: CancelRequest): Promise<CancelResult> {
     const { now } = request;
-    return this.transaction(async (tx) => {
+    const result = await this.transaction(async (tx) => {
       const found =
         'states' in selection
           ? await this.lockJobs(tx, `state = ANY($1)`, [selection.states], '', 'ORDER BY seq')
@@ -304,11 +304,15 @@ export class PgStore implements Store {
       const plan = planCancel(queue, dlq, ids, now, request.hasRun(processing));
       const named = plan.canceled.map(({ job }) => job);
       const dependents = await this.cancelDependentsOf(tx, named, now);
-      for (const job of named) request.noteCanceled(job);
       this.writeJobs(tx, [...named, ...dependents]);
       if (named.length + dependents.length > 0) this.changed(tx, 'jobs');
       return { canceled: plan.canceled, running: plan.running, dependents };
     });
+    // Once committed: a cancel that did not land leaves no log saying it happened. (Were the
+    // connection lost during the COMMIT, the cancel may have landed with no line: a line missing
+    // rather than one that lies.)
+    for (const { job } of result.canceled) request.noteCanceled(job);
+    return result;
   }
 
   async restart(selection: RestartSelection, request: RestartRequest): Promise<Restarted> {
