@@ -263,6 +263,17 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.deepEqual((await store.cancel({ states: ['pending'] }, request)).canceled, [], 'nothing pending is left');
   });
 
+  it('cancel of many jobs at once takes the jobs waiting on them along, down the chain', async ({ store }) => {
+    const many = Array.from({ length: 1_500 }, (_, i) => ({ command: 'true', id: `j${i}` }));
+    await enqueue(store, [...many, { command: 'true', id: 'w', after: ['j1400'] }]);
+    await enqueue(store, [{ command: 'true', id: 'w2', after: ['w'] }]);
+    const request = { now: at(1), hasRun: () => () => false, noteCanceled: () => undefined };
+    const result = await store.cancel(ids(many), request);
+    assert.equal(result.canceled.length, 1_500);
+    assert.deepEqual(ids(result.dependents).sort(), ['w', 'w2']);
+    assert.match(result.dependents.find((job) => job.id === 'w')!.last_error, /"j1400" was canceled/);
+  });
+
   it('cancel notes a job only once the cancel is written, as another process sees it', async ({ store, reopen }) => {
     await enqueue(store, [{ command: 'true', id: 'r' }, { command: 'true', id: 'p' }]);
     await cycle(store, { claim: 1 }); // r
