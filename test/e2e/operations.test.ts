@@ -57,7 +57,10 @@ describe('cancel', () => {
     assert.deepEqual(status.counts, { pending: 0, processing: 0, failed: 0, completed: 1, dead: 0, canceled: 1 });
     assert.match((await cliOk(data, ['list'])).stdout, /^stop-me\s+canceled\s/m);
     assert.match((await cliOk(data, ['show', 'stop-me'])).stdout, /^in\s+queue\.json$/m);
-    assert.match((await cliOk(data, ['logs', 'stop-me'])).stdout, /^--- queuectl: canceled by user while pending at /);
+    const logs = await cliOk(data, ['logs', 'stop-me']);
+    assert.equal(logs.stdout, '', 'a job that never ran has no log');
+    assert.match(logs.stderr, /^job stop-me never ran \(canceled by user while pending at \d{4}-\d\d-\d\dT[\d:.]+Z\)\n$/);
+    assert.equal(existsSync(join(data, 'logs', 'stop-me.log')), false);
   });
 
   test('a failed job waiting for its retry is canceled and keeps why its last run failed', { timeout: 30_000 }, async (t) => {
@@ -446,15 +449,18 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
 
   test('canceled jobs that retention sends to the archive at once take their logs along, cancel line included', { timeout: 30_000 }, async (t) => {
     const data = tempDataDir(t, { retention: 0 });
-    writeJobs(data, Array.from({ length: 150 }, (_, i) => pending(`j${i}`)));
-    const result = await cli(data, ['cancel', ...Array.from({ length: 150 }, (_, i) => `j${i}`)], 0);
-    assert.match(result.stdout, /^canceled j0 \(was pending\)$/m);
+    const ran = Array.from({ length: 150 }, (_, i) => `j${i}`);
+    writeJobs(data, [...ran.map((id) => failed(id)), pending('never')]);
+    for (const id of ran) writeLog(data, id);
+    const result = await cli(data, ['cancel', ...ran, 'never'], 0);
+    assert.match(result.stdout, /^canceled j0 \(was waiting to retry\)$/m);
     assert.ok(readQueueFile(data).length <= 100, `${readQueueFile(data).length} jobs still in queue.json`);
     const live = new Set(readQueueFile(data).map((job) => job.id));
     const orphans = readdirSync(join(data, 'logs')).filter((name) => !live.has(name.replace(/\.log$/, '')));
     assert.deepEqual(orphans, [], 'logs of jobs no longer in queue.json');
-    const archived = readQueueFile(data).length === 0 ? 'j0' : [...Array(150).keys()].map((i) => `j${i}`).find((id) => !live.has(id))!;
-    assert.match((await cliOk(data, ['logs', archived])).stdout, /^--- queuectl: canceled by user while pending at /);
+    const archived = ran.find((id) => !live.has(id))!;
+    assert.match((await cliOk(data, ['logs', archived])).stdout, new RegExp(`^output of ${archived}\\n--- queuectl: canceled by user while waiting to retry `));
+    assert.match((await cliOk(data, ['logs', 'never'])).stderr, /^job never never ran \(canceled by user while pending at /);
   });
 
   test('archive batches older than archive_days are deleted, logs and all, when a new one is written', { timeout: 30_000 }, async (t) => {
