@@ -274,6 +274,31 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.match(result.dependents.find((job) => job.id === 'w')!.last_error, /"j1400" was canceled/);
   });
 
+  it('cancel interrupted before it is written cancels nothing and rejects with the interrupt', async ({ store }) => {
+    await enqueue(store, [{ command: 'true', id: 'r' }, { command: 'true', id: 'p' }, { command: 'true', id: 'w', after: ['p'] }]);
+    await cycle(store, { claim: 1 }); // r
+    const interrupt = new AbortController();
+    const reason = new Error('interrupted');
+    const noted: string[] = [];
+    const request = {
+      now: at(1),
+      signal: interrupt.signal,
+      // Ctrl-C while the store works: under its lock, in its transaction.
+      hasRun: () => {
+        interrupt.abort(reason);
+        return () => false;
+      },
+      noteCanceled: (job: Job) => void noted.push(job.id),
+    };
+    await assert.rejects(store.cancel({ states: ['pending', 'processing'] }, request), (error) => error === reason);
+    assert.deepEqual(
+      (await store.list()).map((job) => [job.id, job.state]),
+      [['r', 'processing'], ['p', 'pending'], ['w', 'pending']],
+      'nothing was canceled, not even the dependent',
+    );
+    assert.deepEqual(noted, []);
+  });
+
   it('cancel notes a job only once the cancel is written, as another process sees it', async ({ store, reopen }) => {
     await enqueue(store, [{ command: 'true', id: 'r' }, { command: 'true', id: 'p' }]);
     await cycle(store, { claim: 1 }); // r

@@ -35,6 +35,8 @@ export interface CancelOptions {
   now?: Date;
   /** Milliseconds between SIGTERM and SIGKILL. @default KILL_GRACE_MS */
   graceMs?: number;
+  /** An interrupt: before the cancel is written, it cancels nothing and rejects with the reason (see CancelRequest). */
+  signal?: AbortSignal;
 }
 
 /** Cancels the jobs (all or none) and resolves once the processes of their runs are gone. */
@@ -44,6 +46,7 @@ export async function cancelJobs(store: Store, host: Host, selection: CancelSele
   let found = new Map<string, RunProcess[]>();
   const result = await store.cancel(selection, {
     now,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
     hasRun: (processing) => {
       found = findRunProcessesOfJobs(host.root, processing.map((job) => job.id));
       return (id) => (found.get(id)?.length ?? 0) > 0;

@@ -128,6 +128,11 @@ export type CancelSelection = readonly string[] | { states: readonly CancelableJ
 export interface CancelRequest {
   now: Date;
   /**
+   * An interrupt (Ctrl-C): looked at last before anything is written. Once it is aborted, the
+   * store writes nothing and rejects with its reason; aborted later, the cancel goes through.
+   */
+  signal?: AbortSignal;
+  /**
    * Asked under the store's lock, before anything is written, with the processing jobs to be
    * canceled: which of them have a run going (processes found). Looked up before the write:
    * once it lands, the worker of a run may end its processes before anyone looks.

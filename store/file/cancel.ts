@@ -19,6 +19,8 @@ export function cancelJobs(files: JobFiles, selection: CancelSelection, request:
     const processing = tx.queue().filter((job): job is ProcessingJob => job.state === 'processing' && wanted.has(job.id));
     const plan = planCancel(tx.queue(), dlq, ids, now, request.hasRun(processing));
     const cascade = cancelDependents(plan.queue, endings(plan.canceled.map(({ job }) => job)), now);
+    // Before retention writes an archive batch, the first write.
+    request.signal?.throwIfAborted();
     const kept = evictFinished(tx, cascade.queue, now);
     tx.setQueue(kept);
     // Once queue.json says so: a cancel killed or failed before its write must leave no log

@@ -307,6 +307,8 @@ export class PgStore implements Store {
       const plan = planCancel(queue, dlq, ids, now, request.hasRun(processing));
       const named = plan.canceled.map(({ job }) => job);
       const dependents = await this.cancelDependentsOf(tx, named, now);
+      // The writes go with the COMMIT: nothing is written yet.
+      request.signal?.throwIfAborted();
       this.writeJobs(tx, [...named, ...dependents]);
       if (named.length + dependents.length > 0) this.changed(tx, 'jobs');
       return { canceled: plan.canceled, running: plan.running, dependents };

@@ -5,11 +5,13 @@
  * real pseudo-terminal made by script(1).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Job } from '../../core/rules/job.js';
 import {
+  CLI,
   cliCode as cli,
   cliJson,
   cliOk,
@@ -24,6 +26,7 @@ import {
   startManager,
   tempDataDir,
   waitFor,
+  withDeadline,
   workspace,
 } from '../helpers.js';
 import { readRuns, recordingJob, starts } from '../runs-log.js';
@@ -121,6 +124,31 @@ describe('cancel', () => {
     assert.match(result.stdout, /^canceled stubborn \(was running; \d+ process(es)? stopped with SIGKILL: SIGTERM did not stop (it|them) within 5 s\)$/m);
     assert.ok(took >= 4_000, `cancel returned after ${took} ms, before the grace period ended`);
     assert.equal(processAlive(run.shell), false);
+  });
+
+  test('Ctrl-C once the cancel is written lets it finish: exit 0, and it says so', { timeout: 60_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    await cliOk(data, ['enqueue', '--id', 'stubborn', '--command', `trap '' TERM; ${recordingJob(runs, 60)}`]);
+    await cliOk(data, ['enqueue', '--id', 'waiting', '--command', 'true', '--delay', '1h']);
+    startManager(t, data, 1);
+    await waitFor(async () => starts(runs, 'stubborn')[0], { what: 'the job to start' });
+    const child = spawn(process.execPath, [CLI, '--data-dir', data, 'cancel', '--all'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const ended = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+    // Written, and waiting out the 5 s before SIGKILL for the run that ignores SIGTERM.
+    await waitFor(async () => readQueueFile(data).every((job) => job.state === 'canceled') || undefined, { what: 'the cancel to be written' });
+    child.kill('SIGINT');
+    const [code, signal] = await withDeadline(ended, 20_000, 'cancel to end');
+    assert.deepEqual([code, signal], [0, null], `stdout: ${stdout}\nstderr: ${stderr}`);
+    assert.match(stdout, /^canceled stubborn \(was running; \d+ process(es)? stopped with SIGKILL/m);
+    assert.match(stdout, /^canceled waiting \(was pending\)$/m);
+    assert.equal(stderr, 'queuectl: SIGINT came once the cancel was written: it went through, as said above\n');
   });
 
   test('a finished or unknown job cannot be canceled: exit 2, nothing changes, not even the other ids', { timeout: 30_000 }, async (t) => {
