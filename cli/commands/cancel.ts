@@ -21,7 +21,7 @@ export async function cancelCommand(ctx: CommandContext, ids: readonly string[])
     const results = await cancelJobs(ctx.store, ctx.host, selection, { signal: interrupt.signal });
     if (ctx.json) printJson(bulk ? results.map((result) => result.job.id) : results.map((result) => result.job));
     else if (results.length === 0) process.stdout.write(`nothing to cancel: no ${all ? 'pending, failed or processing' : stateText} jobs\n`);
-    else process.stdout.write(results.map(describe).join('\n') + '\n');
+    else process.stdout.write((bulk ? describeBulk(results) : results.map(describe)).join('\n') + '\n');
     const stuck = results.filter((result) => (result.stopped?.remaining.length ?? 0) > 0);
     for (const { job, stopped } of stuck) {
       process.stderr.write(
@@ -57,6 +57,22 @@ function listenForInterrupt(): { signal: AbortSignal; stop(): void } {
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/**
+ * `--all` and `--state` cancel a whole queue: a line for each job whose run was going on (what
+ * became of its processes), and one that counts them all by the state they were in, as `prune`
+ * counts; `--json` gives the ids.
+ */
+function describeBulk(results: readonly Canceled[]): string[] {
+  const named = results.filter((result) => !result.dependent);
+  const byState = CANCELABLE_STATES.map((state) => [state, named.filter((result) => result.was === state).length] as const)
+    .filter(([, count]) => count > 0)
+    .map(([state, count]) => `${count} ${state}`);
+  const waiting = results.length - named.length;
+  const also = waiting === 0 ? '' : `, and ${waiting} job${waiting === 1 ? '' : 's'} waiting on them`;
+  const runs = named.filter((result) => result.was === 'processing').map(describe);
+  return [...runs, `canceled ${named.length} job${named.length === 1 ? '' : 's'} (${byState.join(', ')})${also}`];
 }
 
 /** `--state pending,failed`: only states a job can be canceled in. */

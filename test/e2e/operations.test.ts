@@ -126,6 +126,16 @@ describe('cancel', () => {
     assert.equal(processAlive(run.shell), false);
   });
 
+  test('cancel --all names the runs it stopped and counts the rest, as prune counts; the jobs that never ran get no log', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    writeJobs(data, [...Array.from({ length: 300 }, (_, i) => pending(`p${i}`)), failed('f'), processing('r')]);
+    writeLog(data, 'f');
+    const result = await cli(data, ['cancel', '--all'], 0);
+    assert.match(result.stdout, /^canceled r \(was running; no process of its run was found\)\ncanceled 302 jobs \(300 pending, 1 failed, 1 processing\)\n$/);
+    assert.deepEqual(readdirSync(join(data, 'logs')).sort(), ['f.log', 'r.log'], 'a log for each job that ran, none for the 300 that never did');
+    assert.match(readFileSync(join(data, 'logs', 'f.log'), 'utf8'), /^output of f\n--- queuectl: canceled by user while waiting to retry /);
+  });
+
   test('Ctrl-C once the cancel is written lets it finish: exit 0, and it says so', { timeout: 60_000 }, async (t) => {
     const { data, runs } = workspace(t);
     await cliOk(data, ['enqueue', '--id', 'stubborn', '--command', `trap '' TERM; ${recordingJob(runs, 60)}`]);
@@ -147,7 +157,7 @@ describe('cancel', () => {
     const [code, signal] = await withDeadline(ended, 20_000, 'cancel to end');
     assert.deepEqual([code, signal], [0, null], `stdout: ${stdout}\nstderr: ${stderr}`);
     assert.match(stdout, /^canceled stubborn \(was running; \d+ process(es)? stopped with SIGKILL/m);
-    assert.match(stdout, /^canceled waiting \(was pending\)$/m);
+    assert.match(stdout, /^canceled 2 jobs \(1 pending, 1 processing\)$/m);
     assert.equal(stderr, 'queuectl: SIGINT came once the cancel was written: it went through, as said above\n');
   });
 
