@@ -31,17 +31,19 @@ export async function cancelCommand(ctx: CommandContext, ids: readonly string[])
     if (stuck.length > 0) process.exitCode = 1;
     // Exit 130 would tell a script that nothing happened: it all did.
     const late = interrupt.signal.reason as InterruptedError | undefined;
-    if (late !== undefined) process.stderr.write(`queuectl: ${late.signal} came once the cancel was written: it went through, as said above\n`);
+    if (late !== undefined) process.stderr.write(`queuectl: ${late.signal} came too late to stop the cancel: it went through, as said above\n`);
   } finally {
     interrupt.stop();
   }
 }
 
 /**
- * Ctrl-C (or SIGTERM) during a cancel: before the store writes, the cancel stops there and
- * nothing changes (exit 130); once written, it finishes (the runs it canceled are stopped) and
+ * Ctrl-C (or SIGTERM) during a cancel: seen before the store writes, the cancel stops there and
+ * nothing changes (exit 130); seen later, it finishes (the runs it canceled are stopped) and
  * says so. Without this, proper-lockfile's exit handler took the signal once the writes were
- * done and ended the process with it: exit 130, nothing printed, every job canceled.
+ * done and ended the process with it: exit 130, nothing printed, every job canceled. (The file
+ * store reads and decides without a pause, so a signal that comes meanwhile is seen once it
+ * writes: too late.)
  */
 function listenForInterrupt(): { signal: AbortSignal; stop(): void } {
   const controller = new AbortController();

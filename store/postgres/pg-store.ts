@@ -307,10 +307,12 @@ export class PgStore implements Store {
       const plan = planCancel(queue, dlq, ids, now, request.hasRun(processing));
       const named = plan.canceled.map(({ job }) => job);
       const dependents = await this.cancelDependentsOf(tx, named, now);
-      // The writes go with the COMMIT: nothing is written yet.
+      const written = [...named, ...dependents];
+      // Sent before the COMMIT, not with it, so that an interrupt while the database writes the
+      // rows (seconds for 100,000) is seen here, and the transaction rolled back.
+      if (written.length > 0) await tx.batch([updateJobs(this.s, written)]);
       request.signal?.throwIfAborted();
-      this.writeJobs(tx, [...named, ...dependents]);
-      if (named.length + dependents.length > 0) this.changed(tx, 'jobs');
+      if (written.length > 0) this.changed(tx, 'jobs');
       return { canceled: plan.canceled, running: plan.running, dependents };
     });
     // Once committed: a cancel that did not land leaves no log saying it happened. (Were the

@@ -158,7 +158,7 @@ describe('cancel', () => {
     assert.deepEqual([code, signal], [0, null], `stdout: ${stdout}\nstderr: ${stderr}`);
     assert.match(stdout, /^canceled stubborn \(was running; \d+ process(es)? stopped with SIGKILL/m);
     assert.match(stdout, /^canceled 2 jobs \(1 pending, 1 processing\)$/m);
-    assert.equal(stderr, 'queuectl: SIGINT came once the cancel was written: it went through, as said above\n');
+    assert.equal(stderr, 'queuectl: SIGINT came too late to stop the cancel: it went through, as said above\n');
   });
 
   test('a finished or unknown job cannot be canceled: exit 2, nothing changes, not even the other ids', { timeout: 30_000 }, async (t) => {
