@@ -264,6 +264,56 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.deepEqual((await store.cancel({ states: ['pending'] }, request)).canceled, [], 'nothing pending is left');
   });
 
+  it('cancel of many jobs at once takes the jobs waiting on them along, down the chain', async ({ store }) => {
+    const many = Array.from({ length: 1_500 }, (_, i) => ({ command: 'true', id: `j${i}` }));
+    await enqueue(store, [...many, { command: 'true', id: 'w', after: ['j1400'] }]);
+    await enqueue(store, [{ command: 'true', id: 'w2', after: ['w'] }]);
+    const request = { now: at(1), hasRun: () => () => false, noteCanceled: () => undefined };
+    const result = await store.cancel(ids(many), request);
+    assert.equal(result.canceled.length, 1_500);
+    assert.deepEqual(ids(result.dependents).sort(), ['w', 'w2']);
+    assert.match(result.dependents.find((job) => job.id === 'w')!.last_error, /"j1400" was canceled/);
+  });
+
+  it('cancel interrupted before it is written cancels nothing and rejects with the interrupt', async ({ store }) => {
+    await enqueue(store, [{ command: 'true', id: 'r' }, { command: 'true', id: 'p' }, { command: 'true', id: 'w', after: ['p'] }]);
+    await cycle(store, { claim: 1 }); // r
+    const interrupt = new AbortController();
+    const reason = new Error('interrupted');
+    const noted: string[] = [];
+    const request = {
+      now: at(1),
+      signal: interrupt.signal,
+      // Ctrl-C while the store works: under its lock, in its transaction.
+      hasRun: () => {
+        interrupt.abort(reason);
+        return () => false;
+      },
+      noteCanceled: (job: Job) => void noted.push(job.id),
+    };
+    await assert.rejects(store.cancel({ states: ['pending', 'processing'] }, request), (error) => error === reason);
+    assert.deepEqual(
+      (await store.list()).map((job) => [job.id, job.state]),
+      [['r', 'processing'], ['p', 'pending'], ['w', 'pending']],
+      'nothing was canceled, not even the dependent',
+    );
+    assert.deepEqual(noted, []);
+  });
+
+  it('cancel notes a job only once the cancel is written, as another process sees it', async ({ store, reopen }) => {
+    await enqueue(store, [{ command: 'true', id: 'r' }, { command: 'true', id: 'p' }]);
+    await cycle(store, { claim: 1 }); // r
+    const other = reopen();
+    const seen: Promise<string | undefined>[] = [];
+    await store.cancel(['r', 'p'], {
+      now: at(1),
+      hasRun: () => () => false,
+      // Asked at once: what another process reads at the instant of the note.
+      noteCanceled: (job: Job) => void seen.push(stateOf(other, job.id)),
+    });
+    assert.deepEqual(await Promise.all(seen), ['canceled', 'canceled'], 'a cancel killed before it lands leaves no line saying it happened');
+  });
+
   it('restart and dlq retry put finished jobs back to pending, attempts reset', async ({ store }) => {
     await enqueue(store, [{ command: 'true', id: 'done' }, { command: 'false', id: 'dead', max_retries: 0 }]);
     const [done, dead] = (await cycle(store, { claim: 2 })).claimed;

@@ -90,8 +90,12 @@ export async function logsCommand(ctx: CommandContext, id: string): Promise<void
 }
 
 function neverRan(job: Job): void {
-  const why = job.last_error === null ? '' : `: ${job.last_error.replace(/^canceled: /, '')}`;
-  process.stderr.write(`job ${job.id} never ran (${job.state}${why})\n`);
+  // A job canceled by the user gets no log line unless it ran: this says when instead.
+  const why =
+    job.last_error === null ? job.state
+    : job.last_error.startsWith('canceled by user') ? `${job.last_error} at ${job.finished_at}`
+    : `${job.state}: ${job.last_error.replace(/^canceled: /, '')}`;
+  process.stderr.write(`job ${job.id} never ran (${why})\n`);
 }
 
 async function find(ctx: CommandContext, id: string): Promise<Found | undefined> {

@@ -4,6 +4,7 @@
  * such a run sees its command die, finds its token no longer current and records nothing, so the
  * job stays canceled and is never retried.
  */
+import { cancelLogLine } from '../rules/cancel.js';
 import { isClaimed, type CancelableJob, type CanceledJob, type ProcessingJob } from '../rules/job.js';
 import type { Host, RunLogs } from '../ports/host.js';
 import type { CancelSelection, Store } from '../ports/store.js';
@@ -34,6 +35,8 @@ export interface CancelOptions {
   now?: Date;
   /** Milliseconds between SIGTERM and SIGKILL. @default KILL_GRACE_MS */
   graceMs?: number;
+  /** An interrupt: before the cancel is written, it cancels nothing and rejects with the reason (see CancelRequest). */
+  signal?: AbortSignal;
 }
 
 /** Cancels the jobs (all or none) and resolves once the processes of their runs are gone. */
@@ -43,13 +46,14 @@ export async function cancelJobs(store: Store, host: Host, selection: CancelSele
   let found = new Map<string, RunProcess[]>();
   const result = await store.cancel(selection, {
     now,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
     hasRun: (processing) => {
       found = findRunProcessesOfJobs(host.root, processing.map((job) => job.id));
       return (id) => (found.get(id)?.length ?? 0) > 0;
     },
     // The jobs canceled for a dependency get no line: most never ran, and their last_error says
     // it (a line each, for 50,000 of them, held the lock past its stale limit).
-    noteCanceled: (job) => note(host.logs, job),
+    noteCanceled: (job, archive) => note(host.logs, job, archive),
   });
   const running = new Map(result.running.map((job) => [job.id, job]));
   const named = await Promise.all(
@@ -72,10 +76,12 @@ function stopRun(dataDir: string, job: ProcessingJob, found: readonly RunProcess
   });
 }
 
-/** `queuectl logs <id>` shows when and how the job was canceled. */
-function note(logs: RunLogs, job: CanceledJob): void {
+/** `queuectl logs <id>` of a job that ran shows when and how it was canceled. */
+function note(logs: RunLogs, job: CanceledJob, archive: string | undefined): void {
+  const line = cancelLogLine(job);
+  if (line === null) return;
   try {
-    logs.note(job.id, `--- queuectl: ${job.last_error} at ${job.finished_at}`);
+    logs.note(job.id, line, archive);
   } catch {
     // The cancel is written; a log that cannot be appended to does not undo it.
   }

@@ -33,8 +33,11 @@ export interface RunLogs {
    * (RunEnd.log), written in the step that records it, which saves the store a write per run.
    */
   endRun?(id: string, line: string, waitMs: number): Promise<LogPiece | undefined>;
-  /** Appends a line of queuectl's own to the job's log, making one for a job that never ran. */
-  note(id: string, line: string): void;
+  /**
+   * Appends a line of queuectl's own to the job's log, making one for a job that never ran; with
+   * `archive`, to its log in that part of the archive (nothing when it has none there).
+   */
+  note(id: string, line: string, archive?: string): void;
   /** Where the job's log is (or would be): in the part of the archive named, else wherever it is now. */
   pathOf(id: string, archive?: string): string;
   /**

@@ -128,13 +128,23 @@ export type CancelSelection = readonly string[] | { states: readonly CancelableJ
 export interface CancelRequest {
   now: Date;
   /**
+   * An interrupt (Ctrl-C): looked at last before anything is written. Once it is aborted, the
+   * store writes nothing and rejects with its reason; aborted later, the cancel goes through.
+   */
+  signal?: AbortSignal;
+  /**
    * Asked under the store's lock, before anything is written, with the processing jobs to be
    * canceled: which of them have a run going (processes found). Looked up before the write:
    * once it lands, the worker of a run may end its processes before anyone looks.
    */
   hasRun(jobs: readonly ProcessingJob[]): (id: string) => boolean;
-  /** Each job canceled by name, before the store may move it (and its log) away: for its log. */
-  noteCanceled(job: CanceledJob): void;
+  /**
+   * Each job canceled by name, for its log, once the cancel is written (never for one that did
+   * not land), while the store holds its lock where it has one: `archive` names the part of the
+   * archive the job's log went to when the cancel's retention moved it out. Not called for a
+   * job whose log that retention deleted (`archive` off).
+   */
+  noteCanceled(job: CanceledJob, archive?: string): void;
 }
 
 export interface CancelResult {

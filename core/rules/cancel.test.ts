@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { planCancel } from './cancel.js';
+import { cancelLogLine, planCancel } from './cancel.js';
 import { QueuectlError } from './errors.js';
 import type { Job } from './job.js';
 import { recordOutcome } from './transitions.js';
-import { deadJob, pendingJob, processingJob } from '../../test/sample-jobs.js';
+import { claimedJob, deadJob, pendingJob, processingJob } from '../../test/sample-jobs.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 const POLICY = { backoff_base: 2, max_backoff: 3600 };
@@ -58,4 +58,20 @@ test('a finished job cannot be canceled, and then nothing is', () => {
 
 test('an unknown id is not found, and nothing is canceled', () => {
   rejects(['p', 'nope'], 'ENOTFOUND', /^no job "nope" in the queue or the DLQ/);
+});
+
+test('the log gets a cancel line for a job that ran, and none for one that never ran', () => {
+  const failed = recordOutcome(processingJob('f'), { kind: 'exited', code: 1 }, POLICY, NOW);
+  const plan = planCancel(
+    [pendingJob('p'), processingJob('r'), failed, claimedJob('c'), claimedJob('retry', { attempts: 1 })],
+    [],
+    ['p', 'r', 'f', 'c', 'retry'],
+    NOW,
+  );
+  const lines = new Map(plan.canceled.map(({ job }) => [job.id, cancelLogLine(job)]));
+  assert.equal(lines.get('p'), null, 'a pending job has no log: show and list say it was canceled');
+  assert.equal(lines.get('c'), null, 'a first claim that had not started has no log either');
+  assert.equal(lines.get('r'), `--- queuectl: canceled by user while running; run 1 was killed at ${NOW.toISOString()}`);
+  assert.match(lines.get('f') ?? '', /^--- queuectl: canceled by user while waiting to retry \(last run: .*\) at 2026-/);
+  assert.match(lines.get('retry') ?? '', /^--- queuectl: canceled by user before its run started at /, 'a retry claimed but not started: its earlier run is in the log');
 });

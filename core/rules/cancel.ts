@@ -50,6 +50,17 @@ export function planCancel(
   return { queue: next, canceled, running };
 }
 
+/**
+ * The line a canceled job's log gets, saying when and how it was canceled; null for a job that
+ * never ran (a first claim not started included): it has no log, and a line each would make one
+ * per job (100,000 files for `cancel --all` of a large queue), when `show`, `list` and `logs`
+ * already say it was canceled. A job restarted and canceled before it ran again gets none either
+ * (its attempts start again at 0): its log ends with the restart.
+ */
+export function cancelLogLine(job: CanceledJob): string | null {
+  return job.attempts > 0 ? `--- queuectl: ${job.last_error} at ${job.finished_at}` : null;
+}
+
 function notCancelable(id: string, state: string): QueuectlError {
   return inputError(
     `job "${id}" is already ${state}; only pending, failed or processing jobs can be canceled; nothing was canceled`,

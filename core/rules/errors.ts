@@ -3,6 +3,8 @@
  * line on stderr and exits with `exitCode`: 2 when the user's input is wrong (nothing on disk
  * has changed), 1 when something failed at run time.
  */
+import { constants } from 'node:os';
+
 export type ErrorCode =
   /** Malformed or invalid input: a value, a JSON document, an unknown key, state or command. */
   | 'EINPUT'
@@ -12,6 +14,8 @@ export type ErrorCode =
   | 'ECORRUPT'
   /** The data directory lock could not be taken in time, or was lost. */
   | 'ELOCK'
+  /** A signal (Ctrl-C) stopped the command before it changed anything. */
+  | 'EINTERRUPTED'
   /** Any other failure at run time. */
   | 'EFAIL';
 
@@ -26,8 +30,25 @@ export class QueuectlError extends Error {
     super(message, options);
   }
 
-  get exitCode(): 1 | 2 {
+  get exitCode(): number {
     return this.code === 'EINPUT' || this.code === 'ENOTFOUND' ? 2 : 1;
+  }
+}
+
+/**
+ * A signal stopped the command before it changed anything: it exits as a shell reports a command
+ * that signal ended, 128 + its number (130 for Ctrl-C), so a script knows it did not run through.
+ */
+export class InterruptedError extends QueuectlError {
+  constructor(
+    message: string,
+    readonly signal: NodeJS.Signals,
+  ) {
+    super(message, 'EINTERRUPTED');
+  }
+
+  override get exitCode(): number {
+    return 128 + (constants.signals[this.signal] ?? 0);
   }
 }
 

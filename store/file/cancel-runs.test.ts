@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { CycleRequest } from '../../core/ports/store.js';
+import { cancelJobs as cancelWith } from '../../core/operations/cancel.js';
+import type { Job } from '../../core/rules/job.js';
+import { recordOutcome } from '../../core/rules/transitions.js';
+import { FileHost } from './host.js';
 import type { FileStore } from './file-store.js';
 import { cancelOn, fileStoreWith } from '../../test/file-store.js';
-import { claimedJob, pendingJob, processingJob, T0 } from '../../test/sample-jobs.js';
+import { claimedJob, completedJob, pendingJob, processingJob, T0 } from '../../test/sample-jobs.js';
+
+const POLICY = { backoff_base: 2, max_backoff: 3600 };
 
 function storeWith(t: TestContext, jobs: Parameters<typeof fileStoreWith>[1]): FileStore {
   return fileStoreWith(t, jobs, 'queuectl-cancel-');
@@ -40,11 +46,45 @@ test('the worker of a canceled run can neither renew its claim nor record an out
   assert.equal(store.files.readQueue().find((entry) => entry.id === 'p')?.state, 'pending', 'other jobs are untouched');
 });
 
-test('a canceled job gets a line in its log, even if it never ran', async (t) => {
-  const store = storeWith(t, [pendingJob('p')]);
-  await cancelJobs(store, ['p']);
-  const log = readFileSync(join(store.files.paths.logs, 'p.log'), 'utf8');
-  assert.match(log, /^--- queuectl: canceled by user while pending at \d{4}-/);
+test('a job canceled before it ever ran gets no log; one that ran gets the cancel line in its log', async (t) => {
+  const failed = recordOutcome(processingJob('f'), { kind: 'exited', code: 1 }, POLICY, new Date(T0));
+  const store = storeWith(t, [pendingJob('p'), failed]);
+  mkdirSync(store.files.paths.logs);
+  writeFileSync(join(store.files.paths.logs, 'f.log'), '--- run 1\nboom\n');
+  await cancelJobs(store, ['p', 'f']);
+  assert.equal(existsSync(join(store.files.paths.logs, 'p.log')), false, 'no log for a job that never ran');
+  const log = readFileSync(join(store.files.paths.logs, 'f.log'), 'utf8');
+  assert.match(log, /^--- run 1\nboom\n--- queuectl: canceled by user while waiting to retry \(last run: .*\) at \d{4}-[^\n]*\n$/);
+});
+
+test('the cancel line is written only once the cancel is on disk', async (t) => {
+  const store = storeWith(t, [processingJob('r')]);
+  const host = new FileHost(store.location);
+  const seen: (string | undefined)[] = [];
+  const note = host.logs.note.bind(host.logs);
+  host.logs.note = (...args: Parameters<typeof note>) => {
+    const [id] = args;
+    // What another process reads at this instant.
+    const onDisk = JSON.parse(readFileSync(join(store.location, 'queue.json'), 'utf8')) as { jobs: Job[] };
+    seen.push(onDisk.jobs.find((job) => job.id === id)?.state);
+    note(...args);
+  };
+  await cancelWith(store, host, ['r']);
+  assert.deepEqual(seen, ['canceled'], 'a killed or failed cancel leaves no line saying it happened');
+});
+
+test('a job that ran and leaves for the archive with the cancel gets the line in its archived log', async (t) => {
+  const done = Array.from({ length: 101 }, (_, i) => completedJob(`done${i}`));
+  const failed = recordOutcome(processingJob('f'), { kind: 'exited', code: 1 }, POLICY, new Date(T0));
+  const store = storeWith(t, [...done, failed]);
+  writeFileSync(join(store.location, 'config.json'), '{"retention": 0}\n');
+  mkdirSync(store.files.paths.logs);
+  writeFileSync(join(store.files.paths.logs, 'f.log'), '--- run 1\nboom\n');
+  await cancelJobs(store, ['f']);
+  assert.equal(existsSync(join(store.files.paths.logs, 'f.log')), false, 'the log left with its job, and no new one was made');
+  const [batch] = readdirSync(store.files.paths.archive).filter((name) => name.endsWith('.json'));
+  const log = readFileSync(join(store.files.paths.archive, batch!.replace(/\.json$/, '.logs'), 'f.log'), 'utf8');
+  assert.match(log, /^--- run 1\nboom\n--- queuectl: canceled by user while waiting to retry /);
 });
 
 test('a claim that had not started is canceled as not started: no run counted, none killed', async (t) => {

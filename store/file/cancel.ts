@@ -19,9 +19,20 @@ export function cancelJobs(files: JobFiles, selection: CancelSelection, request:
     const processing = tx.queue().filter((job): job is ProcessingJob => job.state === 'processing' && wanted.has(job.id));
     const plan = planCancel(tx.queue(), dlq, ids, now, request.hasRun(processing));
     const cascade = cancelDependents(plan.queue, endings(plan.canceled.map(({ job }) => job)), now);
-    // Before retention may move the jobs, and their logs with them, to the archive.
-    for (const { job } of plan.canceled) request.noteCanceled(job);
-    tx.setQueue(evictFinished(tx, cascade.queue, now));
+    // Before retention writes an archive batch, the first write.
+    request.signal?.throwIfAborted();
+    const kept = evictFinished(tx, cascade.queue, now);
+    tx.setQueue(kept);
+    // Once queue.json says so: a cancel killed or failed before its write must leave no log
+    // saying it happened. Retention may have moved a job's log to the archive meanwhile.
+    const stays = kept.length === cascade.queue.length ? null : new Set(kept.map((job) => job.id));
+    const archive = tx.archived() ?? undefined;
+    tx.afterWrites(() => {
+      for (const { job } of plan.canceled) {
+        if (stays === null || stays.has(job.id)) request.noteCanceled(job);
+        else if (archive !== undefined) request.noteCanceled(job, archive);
+      }
+    });
     return { canceled: plan.canceled, running: plan.running, dependents: cascade.canceled };
   });
 }

@@ -54,6 +54,7 @@ function fakeTx(queue: Job[], dlq: DeadJob[] = [], config: Partial<Config> = {})
       archived.push([...jobs]);
       writes.push('archive');
     },
+    archived: () => (archived.length === 0 ? null : `batch-${archived.length}`),
     saveEnv: () => 'env',
     dropUnusedEnvs: () => undefined,
     afterWrites: (action) => action(),

@@ -69,6 +69,8 @@ export interface Transaction {
    * `completed-ids`, for `--after`.
    */
   evict(jobs: readonly Job[]): void;
+  /** The archive batch this transaction's `evict` wrote; null when none. */
+  archived(): string | null;
   /**
    * Stores the environment of an enqueue (once, however many jobs share it) and returns its id,
    * for the jobs to refer to.
@@ -256,6 +258,7 @@ export class JobFiles {
         else removeJobLogs(paths, jobs.map((job) => job.id));
         expireArchive(paths, config.archive_days, now);
       },
+      archived: () => archived,
       saveEnv: (env) => {
         lock.assertHeld();
         return saveEnv(paths, env);

@@ -30,8 +30,16 @@ export class LocalRunLogs implements RunLogs {
     }
   }
 
-  note(id: string, line: string): void {
-    noteInLog(this.paths, id, line);
+  note(id: string, line: string, archive?: string): void {
+    if (archive === undefined) {
+      noteInLog(this.paths, id, line);
+      return;
+    }
+    try {
+      appendOwnLine(this.pathOf(id, archive), line, false);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
   }
 
   pathOf(id: string, _archive?: string): string {

@@ -5,11 +5,13 @@
  * real pseudo-terminal made by script(1).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Job } from '../../core/rules/job.js';
 import {
+  CLI,
   cliCode as cli,
   cliJson,
   cliOk,
@@ -24,6 +26,7 @@ import {
   startManager,
   tempDataDir,
   waitFor,
+  withDeadline,
   workspace,
 } from '../helpers.js';
 import { readRuns, recordingJob, starts } from '../runs-log.js';
@@ -57,7 +60,10 @@ describe('cancel', () => {
     assert.deepEqual(status.counts, { pending: 0, processing: 0, failed: 0, completed: 1, dead: 0, canceled: 1 });
     assert.match((await cliOk(data, ['list'])).stdout, /^stop-me\s+canceled\s/m);
     assert.match((await cliOk(data, ['show', 'stop-me'])).stdout, /^in\s+queue\.json$/m);
-    assert.match((await cliOk(data, ['logs', 'stop-me'])).stdout, /^--- queuectl: canceled by user while pending at /);
+    const logs = await cliOk(data, ['logs', 'stop-me']);
+    assert.equal(logs.stdout, '', 'a job that never ran has no log');
+    assert.match(logs.stderr, /^job stop-me never ran \(canceled by user while pending at \d{4}-\d\d-\d\dT[\d:.]+Z\)\n$/);
+    assert.equal(existsSync(join(data, 'logs', 'stop-me.log')), false);
   });
 
   test('a failed job waiting for its retry is canceled and keeps why its last run failed', { timeout: 30_000 }, async (t) => {
@@ -118,6 +124,41 @@ describe('cancel', () => {
     assert.match(result.stdout, /^canceled stubborn \(was running; \d+ process(es)? stopped with SIGKILL: SIGTERM did not stop (it|them) within 5 s\)$/m);
     assert.ok(took >= 4_000, `cancel returned after ${took} ms, before the grace period ended`);
     assert.equal(processAlive(run.shell), false);
+  });
+
+  test('cancel --all names the runs it stopped and counts the rest, as prune counts; the jobs that never ran get no log', { timeout: 30_000 }, async (t) => {
+    const data = tempDataDir(t);
+    writeJobs(data, [...Array.from({ length: 300 }, (_, i) => pending(`p${i}`)), failed('f'), processing('r')]);
+    writeLog(data, 'f');
+    const result = await cli(data, ['cancel', '--all'], 0);
+    assert.match(result.stdout, /^canceled r \(was running; no process of its run was found\)\ncanceled 302 jobs \(300 pending, 1 failed, 1 processing\)\n$/);
+    assert.deepEqual(readdirSync(join(data, 'logs')).sort(), ['f.log', 'r.log'], 'a log for each job that ran, none for the 300 that never did');
+    assert.match(readFileSync(join(data, 'logs', 'f.log'), 'utf8'), /^output of f\n--- queuectl: canceled by user while waiting to retry /);
+  });
+
+  test('Ctrl-C once the cancel is written lets it finish: exit 0, and it says so', { timeout: 60_000 }, async (t) => {
+    const { data, runs } = workspace(t);
+    await cliOk(data, ['enqueue', '--id', 'stubborn', '--command', `trap '' TERM; ${recordingJob(runs, 60)}`]);
+    await cliOk(data, ['enqueue', '--id', 'waiting', '--command', 'true', '--delay', '1h']);
+    startManager(t, data, 1);
+    await waitFor(async () => starts(runs, 'stubborn')[0], { what: 'the job to start' });
+    const child = spawn(process.execPath, [CLI, '--data-dir', data, 'cancel', '--all'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const ended = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+    // Written, and waiting out the 5 s before SIGKILL for the run that ignores SIGTERM.
+    await waitFor(async () => readQueueFile(data).every((job) => job.state === 'canceled') || undefined, { what: 'the cancel to be written' });
+    child.kill('SIGINT');
+    const [code, signal] = await withDeadline(ended, 20_000, 'cancel to end');
+    assert.deepEqual([code, signal], [0, null], `stdout: ${stdout}\nstderr: ${stderr}`);
+    assert.match(stdout, /^canceled stubborn \(was running; \d+ process(es)? stopped with SIGKILL/m);
+    assert.match(stdout, /^canceled 2 jobs \(1 pending, 1 processing\)$/m);
+    assert.equal(stderr, 'queuectl: SIGINT came too late to stop the cancel: it went through, as said above\n');
   });
 
   test('a finished or unknown job cannot be canceled: exit 2, nothing changes, not even the other ids', { timeout: 30_000 }, async (t) => {
@@ -446,15 +487,18 @@ describe('finished jobs stay findable, and the data dir stays bounded', () => {
 
   test('canceled jobs that retention sends to the archive at once take their logs along, cancel line included', { timeout: 30_000 }, async (t) => {
     const data = tempDataDir(t, { retention: 0 });
-    writeJobs(data, Array.from({ length: 150 }, (_, i) => pending(`j${i}`)));
-    const result = await cli(data, ['cancel', ...Array.from({ length: 150 }, (_, i) => `j${i}`)], 0);
-    assert.match(result.stdout, /^canceled j0 \(was pending\)$/m);
+    const ran = Array.from({ length: 150 }, (_, i) => `j${i}`);
+    writeJobs(data, [...ran.map((id) => failed(id)), pending('never')]);
+    for (const id of ran) writeLog(data, id);
+    const result = await cli(data, ['cancel', ...ran, 'never'], 0);
+    assert.match(result.stdout, /^canceled j0 \(was waiting to retry\)$/m);
     assert.ok(readQueueFile(data).length <= 100, `${readQueueFile(data).length} jobs still in queue.json`);
     const live = new Set(readQueueFile(data).map((job) => job.id));
     const orphans = readdirSync(join(data, 'logs')).filter((name) => !live.has(name.replace(/\.log$/, '')));
     assert.deepEqual(orphans, [], 'logs of jobs no longer in queue.json');
-    const archived = readQueueFile(data).length === 0 ? 'j0' : [...Array(150).keys()].map((i) => `j${i}`).find((id) => !live.has(id))!;
-    assert.match((await cliOk(data, ['logs', archived])).stdout, /^--- queuectl: canceled by user while pending at /);
+    const archived = ran.find((id) => !live.has(id))!;
+    assert.match((await cliOk(data, ['logs', archived])).stdout, new RegExp(`^output of ${archived}\\n--- queuectl: canceled by user while waiting to retry `));
+    assert.match((await cliOk(data, ['logs', 'never'])).stderr, /^job never never ran \(canceled by user while pending at /);
   });
 
   test('archive batches older than archive_days are deleted, logs and all, when a new one is written', { timeout: 30_000 }, async (t) => {
