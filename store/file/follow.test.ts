@@ -25,7 +25,8 @@ function follow(store: FileStore, id: string, tailLines?: number): { output: () 
 }
 
 test('--tail picks the last lines of the log as it is first read, then everything that follows', async (t) => {
-  const store = storeWith(t, [pendingJob('j')]);
+  // A job that ran (its log is there): canceled, its log gets a line, which ends the follow.
+  const store = storeWith(t, [pendingJob('j', { attempts: 1 })]);
   mkdirSync(store.files.paths.logs, { recursive: true });
   writeFileSync(join(store.files.paths.logs, 'j.log'), 'old 1\nold 2\nold 3\n');
   const following = follow(store, 'j', 1);
@@ -36,7 +37,8 @@ test('--tail picks the last lines of the log as it is first read, then everythin
 });
 
 test('--tail on a log still empty when first read (its run just starting) loses none of what is written next', async (t) => {
-  const store = storeWith(t, [pendingJob('j')]);
+  // A job that ran (its log is there): canceled, its log gets a line, which ends the follow.
+  const store = storeWith(t, [pendingJob('j', { attempts: 1 })]);
   mkdirSync(store.files.paths.logs, { recursive: true });
   writeFileSync(join(store.files.paths.logs, 'j.log'), ''); // opened by its worker, header not written yet
   const following = follow(store, 'j', 1);

@@ -197,11 +197,11 @@ describe('commands without JSON', () => {
     assert.equal(batch.stdout.split('\n').filter(Boolean).length, 2);
     const jobs = await queued(data);
     assert.deepEqual(jobs.map((job) => `${job.id}\n`), [one.stdout, named.stdout, ...batch.stdout.split(/(?<=\n)/)]);
+    await rejected(data, ['enqueue', '--print-id', '--json', '--', 'true'], /^queuectl: --print-id and --json cannot go together: --json prints the job, its id in "id"\n$/);
     // As a script uses it: the id goes straight to wait.
     startManager(t, data, 1);
     const id = one.stdout.trim();
     assert.equal((await runCli(data, ['wait', id, '--timeout', '20s'])).code, 0);
-    await rejected(data, ['enqueue', '--print-id', '--json', '--', 'true'], /^queuectl: --print-id and --json cannot go together: --json prints the job, its id in "id"\n$/);
   });
 
   test('--file --lines: each non-blank line is a command, the options apply to each, all or nothing', async (t) => {
