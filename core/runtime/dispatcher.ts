@@ -338,7 +338,9 @@ export class Dispatcher {
       if (!this.retiring.has(run.pid) && now - run.handedMs < this.holdMs && !this.hasOutcome(token)) young++;
     }
     if (young > 0 && !this.lastRunShort && !(this.options.alone?.() ?? true)) young = 0;
-    const perRun = Math.min(MAX_AHEAD_PER_RUN, Math.max(1, Math.ceil(this.lastCycleMs / Math.max(1, this.shortRunMs))));
+    // Until the next cycle brings more, a worker runs what is held for it: for as long as a cycle
+    // takes, and the moment a cycle waits to gather outcomes (GATHER_MS) before it starts.
+    const perRun = Math.min(MAX_AHEAD_PER_RUN, Math.max(1, Math.ceil((this.lastCycleMs + GATHER_MS) / Math.max(1, this.shortRunMs))));
     return this.idle.length + Math.max(0, young * perRun - this.held.size);
   }
 
