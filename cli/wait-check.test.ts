@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ManagerRecord } from '../core/ports/host.js';
 import { DEFAULT_CONFIG } from '../core/rules/config.js';
-import { WorkerCheck } from './commands/wait.js';
+import { WorkerCheck } from './worker-check.js';
 import type { CommandContext } from './context.js';
 
 /** A WorkerCheck whose registry answers what `registry` says at each look (throws: out of reach). */

@@ -7,7 +7,7 @@ import type { Found } from '../../core/ports/store.js';
 import { optionCount, type CommandContext } from '../context.js';
 import { printJson, shellQuote } from '../output.js';
 import { stateLabel } from './list.js';
-import { StallNotes, WorkerCheck } from './wait.js';
+import { StallNotes, WorkerCheck } from '../worker-check.js';
 
 function notFound(id: string): QueuectlError {
   return new QueuectlError(`no job "${id}" in the queue, the DLQ or the archive; see queuectl list`, 'ENOTFOUND');

@@ -92,7 +92,11 @@ export class FileQueueCopy implements QueueCopy {
       // The log of an earlier job of a copied id is not the copied job's (as enqueue does).
       removeJobLogs(paths, ids);
       const parts = new Map<string, LogPart[]>();
-      for (const part of dump.logs) parts.set(part.id, [...(parts.get(part.id) ?? []), part]); // few parts a job: one, from a data dir
+      for (const part of dump.logs) {
+        const ofJob = parts.get(part.id);
+        if (ofJob === undefined) parts.set(part.id, [part]);
+        else ofJob.push(part);
+      }
       if (parts.size > 0) mkdirInExisting(paths.logs);
       for (const [id, ofJob] of parts) writeFileDurably(jobLogPath(paths, id), piecesOf(ofJob));
       const known = findCompletedIds(paths, new Set(dump.completedIds));

@@ -56,6 +56,15 @@ export function cutRow(read: ReadBytes, start: number, header: Buffer, to: numbe
   return { text: `${databaseText(header)}${cutLine(cut, why)}${databaseText(tail.subarray(skip))}`, cut };
 }
 
+/**
+ * The row of a run (its header at `start`) with its output up to `to`: whole while that is at
+ * most `keep` bytes, else cut (cutRow).
+ */
+export function runRow(read: ReadBytes, start: number, header: Buffer, to: number, keep: number, why: string): { text: string; cut: number } {
+  if (to - (start + header.length) <= keep) return { text: databaseText(read(start, to)), cut: 0 };
+  return cutRow(read, start, header, to, keep, why);
+}
+
 /** How a run's header line begins in a log file (see Worker.start); its end line begins alike but does not say `started`. */
 const RUN_HEADER_LINE = /^--- queuectl: run \d+ of \d+ started /;
 const LINE_OF_RUN = Buffer.from('\n--- queuectl: run ');
@@ -88,10 +97,11 @@ export function keptLog(read: ReadBytes, size: number, limit: number, why: strin
   const spans = (starts[0] === 0 ? starts : [0, ...starts]).map((start, i, all) => {
     const end = all[i + 1] ?? size;
     const header = runs.has(start) ? headerOf(read, start, end) : Buffer.alloc(0);
-    return { start, end, header, whole: limit === 0 || end - start - header.length <= limit };
+    return { start, end, header };
   });
+  const keep = limit === 0 ? Infinity : limit;
   return {
-    bytes: spans.reduce((sum, span) => sum + (span.whole ? span.end - span.start : span.header.length + limit), 0),
-    text: () => spans.map((span) => (span.whole ? databaseText(read(span.start, span.end)) : cutRow(read, span.start, span.header, span.end, limit, why).text)).join(''),
+    bytes: spans.reduce((sum, { start, end, header }) => sum + Math.min(end - start, header.length + keep), 0),
+    text: () => spans.map(({ start, end, header }) => runRow(read, start, header, end, keep, why).text).join(''),
   };
 }

@@ -96,7 +96,8 @@ export class PgQueueCopy implements QueueCopy {
     const host = hostName();
     try {
       await this.db.transaction(async (client) => {
-        await this.db.readConfig(client); // broken settings here are reported before anything is written, as by every command
+        // Broken settings here are reported before anything is written, as by every command.
+        let config = await this.db.readConfig(client);
         const taken = await client.query<{ id: string }>(`SELECT id FROM ${s}.jobs WHERE id = ANY($1) FOR UPDATE`, [ids]);
         refuseTaken(taken.rows.map((row) => row.id), this.location);
         // In the order given, which `seq` keeps (list, and the claim order of equal priorities).
@@ -110,7 +111,7 @@ export class PgQueueCopy implements QueueCopy {
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
             [entries.map(([key]) => key), entries.map(([, value]) => JSON.stringify(value))],
           );
-          await this.db.readConfig(client);
+          config = await this.db.readConfig(client); // the copied ones checked, and in force for what follows
           client.changes.add('config');
         }
         await client.query(holdEnvsShared(schema)); // see envs.ts
@@ -121,7 +122,7 @@ export class PgQueueCopy implements QueueCopy {
         // The log of an earlier job of a copied id is not the copied job's (as enqueue does).
         await client.query(`DELETE FROM ${s}.logs WHERE job_id = ANY($1)`, [ids]);
         // One row per job, host and run, in the order given (read back in the order of `seq`).
-        const { log_limit: limit } = await this.db.readConfig(client); // the target's, with the copied settings
+        const limit = config.log_limit; // the target's, with the copied settings
         const parts = new Map<string, { id: string; host: string; run: string; text: string }>();
         for (const part of dump.logs) {
           const row = { id: part.id, host: part.host ?? host, run: part.run ?? '', text: '' };

@@ -14,7 +14,7 @@ import type { LogPiece, LogStream } from '../../core/ports/host.js';
 import { LocalRunLogs } from '../local/run-logs.js';
 import type { HostPaths } from '../local/paths.js';
 import { lastLines, LogFollower } from './log-follower.js';
-import { cutRow, databaseText, headerOf, type ReadBytes } from './log-rows.js';
+import { cutRow, databaseText, headerOf, runRow, type ReadBytes } from './log-rows.js';
 import type { PgStore } from './pg-store.js';
 
 /** How long the `log_limit` read last holds before it is read again (a change applies within this). */
@@ -213,10 +213,8 @@ export class PgRunLogs extends LocalRunLogs {
       const header = headerOf(reader(file), start, end);
       const limit = await this.limitBytes();
       const keep = limit === 0 ? LOST_RUN_MAX : Math.min(limit, LOST_RUN_MAX);
-      const row =
-        end - (start + header.length) <= keep
-          ? { text: databaseText(readAt(file, start, end)), cut: 0 }
-          : cutRow(reader(file), start, header, end, keep, keep === limit ? this.limitNote(limit) : `the database takes the last ${keep} bytes of a run whose worker died; the log file on ${this.host} has all of it`);
+      const why = keep === limit ? this.limitNote(limit) : `the database takes the last ${keep} bytes of a run whose worker died; the log file on ${this.host} has all of it`;
+      const row = runRow(reader(file), start, header, end, keep, why);
       await (await this.db()).replaceRunLog(id, this.host, databaseText(header), `lost-${token}`, row.text, row.cut);
     } finally {
       closeSync(file);
