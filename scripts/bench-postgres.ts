@@ -61,6 +61,15 @@ export async function benchPostgres(url: string): Promise<void> {
     child.kill('SIGTERM');
     await exited;
   };
+  /**
+   * Transactions committed in the database so far (pg_stat_database): those of a drain are the
+   * managers', once their sessions ended (a session reports its counts as it ends, or each
+   * second), less this process's own polls and this look.
+   */
+  const commits = async (): Promise<number> =>
+    Number((await admin.query<{ n: string }>(`SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`)).rows[0]!.n);
+  /** Transactions of each drain (see commits), in the order they ran. */
+  const transactions: number[] = [];
   /** How many of `ids` completed: looked up by id, so that the probe costs the same beside a million jobs. */
   const completed = async (schema: string, ids: readonly string[]): Promise<number> =>
     Number((await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".jobs WHERE id = ANY($1) AND state = 'completed'`, [ids])).rows[0]!.n);
@@ -78,11 +87,14 @@ export async function benchPostgres(url: string): Promise<void> {
     cli(store, here, ['enqueue', '--file', '-'], ids.map((id) => `${JSON.stringify({ id, command: 'true' })}\n`).join(''));
     return {
       run: async () => {
+        const before = await commits();
+        let polls = 0;
         const started = performance.now();
         const both = [startWorkers(store, here, 2), startWorkers(store, host(), 2)];
-        while ((await completed(schema, ids)) < JOBS) await sleep(50);
+        while ((polls++, await completed(schema, ids)) < JOBS) await sleep(50);
         const seconds = (performance.now() - started) / 1000;
         await Promise.all(both.map(stop));
+        transactions.push((await commits()) - before - polls - 1);
         return seconds;
       },
     };
@@ -101,6 +113,7 @@ export async function benchPostgres(url: string): Promise<void> {
       spawnRates.push(await spawnRate(Math.min(JOBS, 500), 4));
       drainRates.push(JOBS / (await queued.run()));
     }
+    const drainTransactions = transactions.splice(0);
     const rawRate = median(spawnRates);
     const drainRate = median(drainRates);
     const drainRatio = medianRatio(drainRates, spawnRates);
@@ -160,6 +173,7 @@ export async function benchPostgres(url: string): Promise<void> {
     console.log(row('enqueue (one job)', `${enqueueMs.toFixed(0)} ms`, `${nodeStart.toFixed(0)} ms node`, enqueueRatio.toFixed(2), '≤ 2.5× node -e 0'));
     console.log(
       `\nruns, in pairs (baseline → figure): spawn → drain ${pairs(spawnRates, drainRates)}/s; ` +
+        `transactions per drain ${drainTransactions.join(', ')}; ` +
         `none → with the backlog ${pairs(pairedRates, backlogRates)}/s; pickup ${pickups.map((p) => p.toFixed(0)).join(', ')} ms; ` +
         `node -e 0 → enqueue ${pairs(nodeStarts, enqueues)} ms`,
     );
