@@ -106,6 +106,16 @@ export interface Snapshot {
   dlq: DeadJob[];
 }
 
+/** What a transaction on a data directory that is not there does once it would write (see JobFiles.transact). */
+class WouldWrite extends Error {}
+
+/** The lock of a transaction on a data directory that is not there: whatever needs it would write, or read what is not there. */
+const NO_DIRECTORY: HeldLock = {
+  assertHeld() {
+    throw new WouldWrite();
+  },
+};
+
 export class JobFiles {
   readonly paths: DataPaths;
   private readonly cache: { queue?: QueueState; dlq?: Cached<Job[]>; config?: Cached<Config> } = {};
@@ -135,8 +145,21 @@ export class JobFiles {
     this.prepared = true;
   }
 
-  /** Runs `body` under the lock and writes what it staged. `body` must be synchronous. */
-  async transact<T>(body: (tx: Transaction) => T): Promise<T> {
+  /**
+   * Runs `body` under the lock and writes what it staged. `body` must be synchronous.
+   * `create: false`: a data directory that is not there is not made for a transaction that finds
+   * nothing to change in it (a cancel of an unknown id, a prune: a typo in `--data-dir` must not
+   * leave a directory behind). `body` then runs on the empty queue, without the lock; one that
+   * would write runs again, as any other, on the directory made for it.
+   */
+  async transact<T>(body: (tx: Transaction) => T, { create = true }: { create?: boolean } = {}): Promise<T> {
+    if (!create && !this.prepared && !existsSync(this.paths.root)) {
+      try {
+        return await this.runTransaction(NO_DIRECTORY, body);
+      } catch (error) {
+        if (!(error instanceof WouldWrite)) throw error;
+      }
+    }
     this.ensureDir();
     const result = await withLock(this.paths.root, this.paths.lock, (lock) => this.runTransaction(lock, body));
     this.tidyOnce();
@@ -271,6 +294,11 @@ export class JobFiles {
       },
     };
     const result = body(tx);
+    if (lock === NO_DIRECTORY) {
+      // Nothing to write there but empty files (a cancel --all of no job stages the queue as it was).
+      if (staged.some(({ jobs }) => jobs.length > 0) || storedConfig !== undefined || archived !== null) throw new WouldWrite();
+      return result;
+    }
     const written: string[] = [];
     this.writing = staged.length > 0;
     try {

@@ -26,7 +26,7 @@ export function pruneJobs(files: JobFiles, rule: PruneRule, options: PruneReques
     removeJobLogs(files.paths, plan.removed.map((job) => job.id));
     tx.dropUnusedEnvs();
     return plan.removed;
-  });
+  }, { create: false });
 }
 
 /** The archive batches deleted (or, with `dryRun`, that would be), with how many jobs each held. */
@@ -36,5 +36,5 @@ export function pruneArchive(files: JobFiles, olderThanMs: number, dryRun: boole
     const counted = batches.map((batch) => ({ ...batch, jobs: readArchiveBatch(files.paths, batch.name).length }));
     if (!dryRun) for (const batch of batches) deleteArchiveBatch(files.paths, batch.name);
     return counted;
-  });
+  }, { create: false });
 }

@@ -55,7 +55,7 @@ export function restartJobs(files: JobFiles, selection: RestartSelection, reques
     // Retention may have moved dependents canceled long ago to the archive: restart finds them there too.
     const archivedDependents = findArchivedDependents(files.paths, ids).filter((job) => !inQueue.has(job.id));
     return { restarted: plan.restarted, stillCanceled: [...canceledDependents(plan.queue, ids), ...archivedDependents] };
-  });
+  }, { create: false });
 }
 
 /** The newest archived copy of each of `ids` that is in neither the queue nor the DLQ. */

@@ -135,6 +135,27 @@ test('an empty --data-dir is bad input: one line, exit 2, not the whole help', a
   }
 });
 
+test('a data dir that is not there is not made by a command that finds nothing to change: an unknown id, nothing to prune', async (t) => {
+  const dir = join(tempDir(t), 'typo');
+  for (const [argv, code] of [
+    [['cancel', 'nosuch'], 2],
+    [['restart', 'nosuch'], 2],
+    [['dlq', 'retry', 'nosuch'], 2],
+    [['cancel', '--all'], 0],
+    [['prune'], 0],
+    [['prune', '--archive'], 0],
+    [['list'], 0],
+    [['status'], 0],
+  ] as const) {
+    const result = await runCli(dir, [...argv]);
+    assert.equal(result.code, code, `${argv.join(' ')}: ${result.stderr}`);
+    assert.equal(existsSync(dir), false, `${argv.join(' ')} made ${dir}`);
+  }
+  await cliOk(dir, ['enqueue', '--id', 'a', '--command', 'true']); // a write makes it, as before
+  await cliOk(dir, ['cancel', 'a']);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'queue.json'), 'utf8')).jobs[0].state, 'canceled');
+});
+
 test('a data dir that queuectl creates is private to its user', async (t) => {
   const dir = join(tempDir(t), 'a', 'b');
   await cliOk(dir, ['enqueue', '--command', 'true']);
