@@ -396,7 +396,7 @@ export class PgStore implements Store {
   }
 
   async config(): Promise<Config> {
-    return this.configFrom(await this.query(SETTINGS(this.s), []));
+    return this.configFrom(await this.read(SETTINGS(this.s), []));
   }
 
   setConfig<K extends ConfigKey>(key: K, value: Config[K]): Promise<Config> {
@@ -420,7 +420,7 @@ export class PgStore implements Store {
 
   async list(filter: JobFilter = {}): Promise<Job[]> {
     // The most recent N (`list --limit`) are asked for as such: beside 100,000 jobs, reading them all took half a second.
-    const rows = await this.query<{ doc: Job }>(
+    const rows = await this.read<{ doc: Job }>(
       `SELECT doc FROM (SELECT doc, created_at, seq FROM ${this.s}.jobs WHERE ($1::text[] IS NULL OR state = ANY($1)) AND ($2::text IS NULL OR queue = $2)
          ORDER BY created_at DESC, seq DESC LIMIT $3) AS recent ORDER BY created_at, seq`,
       [filter.states ?? null, filter.queue ?? null, filter.limit ?? null],
@@ -434,7 +434,7 @@ export class PgStore implements Store {
 
   /** A job's head from its columns, without its document, but a processing job whole (which worker runs it). */
   private async jobHeads(): Promise<(Job | JobHead)[]> {
-    const rows = await this.query<{ doc: Job | null; id: string; state: JobState; queue: string; after: string[] | null; created_at: string }>(
+    const rows = await this.read<{ doc: Job | null; id: string; state: JobState; queue: string; after: string[] | null; created_at: string }>(
       `SELECT CASE WHEN state = 'processing' THEN doc END AS doc, id, state, queue, after, created_at FROM ${this.s}.jobs ORDER BY created_at, seq`,
       [],
     );
@@ -442,7 +442,7 @@ export class PgStore implements Store {
   }
 
   async archivedCompletions(since: Date): Promise<ArchivedCompletion[]> {
-    const rows = await this.query<{ id: string; queue: string | null; finished_at: string }>(
+    const rows = await this.read<{ id: string; queue: string | null; finished_at: string }>(
       `SELECT id, doc->>'queue' AS queue, doc->>'finished_at' AS finished_at FROM ${this.s}.archive
         WHERE archived_at >= $1 AND doc->>'state' = 'completed' AND doc->>'finished_at' >= $2`,
       [since, since.toISOString()],
@@ -452,11 +452,11 @@ export class PgStore implements Store {
 
   /** Queued and dead jobs share the jobs table; the others are looked for in the archive. */
   async find(ids: readonly string[], options: { archive?: boolean } = {}): Promise<Map<string, Found>> {
-    const rows = await this.query<{ doc: Job }>(`SELECT doc FROM ${this.s}.jobs WHERE id = ANY($1)`, [ids]);
+    const rows = await this.read<{ doc: Job }>(`SELECT doc FROM ${this.s}.jobs WHERE id = ANY($1)`, [ids]);
     const found = new Map<string, Found>(rows.map(({ doc }) => [doc.id, { job: doc, where: `${this.location} (${doc.state === 'dead' ? 'DLQ' : 'queue'})` }]));
     const missing = ids.filter((id) => !found.has(id));
     if (options.archive === false || missing.length === 0) return found;
-    const archived = await this.query<{ doc: Job; batch: string }>(
+    const archived = await this.read<{ doc: Job; batch: string }>(
       `SELECT DISTINCT ON (id) doc, batch FROM ${this.s}.archive WHERE id = ANY($1) ORDER BY id, archived_at DESC`,
       [missing],
     );
@@ -471,12 +471,12 @@ export class PgStore implements Store {
   }
 
   async current(ids: readonly string[]): Promise<ReadonlyMap<string, Job> | null> {
-    const rows = await this.query<{ doc: Job }>(`SELECT doc FROM ${this.s}.jobs WHERE id = ANY($1) AND state <> 'dead'`, [ids]);
+    const rows = await this.read<{ doc: Job }>(`SELECT doc FROM ${this.s}.jobs WHERE id = ANY($1) AND state <> 'dead'`, [ids]);
     return new Map(rows.map(({ doc }) => [doc.id, doc]));
   }
 
   async version(): Promise<string> {
-    const rows = await this.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${this.s}.changes`, []);
+    const rows = await this.read<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${this.s}.changes`, []);
     return rows[0]?.is_called ? rows[0].last_value : '0';
   }
 
@@ -510,6 +510,35 @@ export class PgStore implements Store {
       throw error;
     });
     return this.ready;
+  }
+
+  /**
+   * Whether the schema is there (made ready if it is: migrated); where it is not, nothing is made.
+   * For the commands that only read: a typo in `?schema=` must not leave a schema behind, as one
+   * in `--data-dir` leaves no directory; they find an empty queue, as there.
+   */
+  private async present(): Promise<boolean> {
+    if (this.ready !== undefined) {
+      await this.ready;
+      return true;
+    }
+    const client = await this.connect();
+    let version: number | null;
+    try {
+      version = await migrate(client, this.schema, { create: false });
+    } catch (error) {
+      throw databaseFailure(error, this.location);
+    } finally {
+      client.release();
+    }
+    if (version === null) return false;
+    this.ready ??= Promise.resolve();
+    return true;
+  }
+
+  /** One statement that reads, on a connection of the pool: no rows where the schema is not there (see present). */
+  private async read<R extends QueryResultRow>(statement: string, values: unknown[]): Promise<R[]> {
+    return (await this.present()) ? this.query<R>(statement, values) : [];
   }
 
   /**
@@ -672,7 +701,7 @@ export class PgStore implements Store {
 
   /** The registry of the managers of every host, kept in this database (see pg-managers.ts). */
   managerRegistry(host: string, files: ManagerFiles): ManagerRegistry {
-    return new PgManagers(this.query.bind(this), this.s, host, files);
+    return new PgManagers(this.query.bind(this), this.read.bind(this), this.s, host, files);
   }
 
   /** Appends to the row of a job's log that holds run `run` of `host` (made by the first append). */
@@ -710,7 +739,7 @@ export class PgStore implements Store {
 
   /** The rows of a job's log, in the order they began (see log-follower.ts). */
   async logRows(jobId: string): Promise<LogRow[]> {
-    const rows = await this.query<{ seq: string; run: string; cut: string; text: string }>(`SELECT seq, run, cut, text FROM ${this.s}.logs WHERE job_id = $1 ORDER BY seq`, [jobId]);
+    const rows = await this.read<{ seq: string; run: string; cut: string; text: string }>(`SELECT seq, run, cut, text FROM ${this.s}.logs WHERE job_id = $1 ORDER BY seq`, [jobId]);
     return rows.map((row) => ({ seq: Number(row.seq), run: row.run, cut: Number(row.cut), text: row.text }));
   }
 
@@ -744,7 +773,7 @@ export class PgStore implements Store {
   async env(id: string): Promise<Record<string, string>> {
     const known = this.envs.get(id);
     if (known !== undefined) return known;
-    const rows = await this.query<{ env: Record<string, string> }>(`SELECT env FROM ${this.s}.envs WHERE id = $1`, [id]);
+    const rows = await this.read<{ env: Record<string, string> }>(`SELECT env FROM ${this.s}.envs WHERE id = $1`, [id]);
     if (rows[0] === undefined) throw new QueuectlError(`its environment ${id} is missing from ${this.location}`, 'EFAIL');
     if (this.envs.size >= ENVS_KEPT) this.envs.delete(this.envs.keys().next().value!);
     this.envs.set(id, rows[0].env);

@@ -99,9 +99,10 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
 
 /**
  * Creates the schema or brings it to SCHEMA_VERSION, one migration at a time, under an advisory
- * lock so that two processes starting together do not both migrate.
+ * lock so that two processes starting together do not both migrate. `create: false`: a schema
+ * that is not there (or has no queuectl table) is left so, and null returned.
  */
-export async function migrate(client: PoolClient, schema: string): Promise<number> {
+export async function migrate(client: PoolClient, schema: string, { create = true }: { create?: boolean } = {}): Promise<number | null> {
   const s = quoteIdent(schema);
   // Most commands find the schema as it should be: one look, no lock, no transaction.
   try {
@@ -109,6 +110,7 @@ export async function migrate(client: PoolClient, schema: string): Promise<numbe
     if (found.rows[0]?.value === SCHEMA_VERSION) return SCHEMA_VERSION;
   } catch (error) {
     if ((error as { code?: string }).code !== '42P01' && (error as { code?: string }).code !== '3F000') throw error; // no such table, no such schema
+    if (!create) return null;
   }
   await client.query('BEGIN');
   try {

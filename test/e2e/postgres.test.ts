@@ -280,6 +280,33 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.deepEqual(await here.json<Job[]>(['list']), []);
   });
 
+  test('commands that only read, or find nothing to change, make no schema (a typo in ?schema= leaves none behind); the first write makes it', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    t.after(() => admin.end());
+    const made = async () => (await admin.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [shared.schema])).rowCount === 1;
+    for (const [args, code] of [
+      [['list'], 0],
+      [['status'], 0],
+      [['stats'], 0],
+      [['dlq', 'list'], 0],
+      [['config', 'get'], 0],
+      [['show', 'ghost'], 2],
+      [['logs', 'ghost'], 2],
+      [['wait', 'ghost'], 2],
+    ] as const) {
+      const result = await here.run(args);
+      assert.equal(result.code, code, describeRun(args, result));
+      assert.equal(await made(), false, `${args.join(' ')} made the schema`);
+    }
+    assert.deepEqual(await here.json<Job[]>(['list']), []);
+    await here.ok(['enqueue', '--id', 'first', '--', 'true']);
+    assert.equal(await made(), true);
+    assert.deepEqual((await here.json<Job[]>(['list'])).map((job) => job.id), ['first']);
+  });
+
   test('a statement the database refuses (no permission to create the schema) is one line naming the store: exit 1, no stack', { timeout: 60_000 }, async (t) => {
     const role = `queuectl_weak_${randomBytes(4).toString('hex')}`;
     const admin = new pg.Client({ connectionString: url });
@@ -292,8 +319,9 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     const weak = new URL(url);
     weak.username = role;
     const schema = `queuectl_e2e_${randomBytes(6).toString('hex')}`;
-    const result = await runCli(tempDataDir(t), ['status'], { env: { QUEUECTL_STORE: `${weak.toString()}${weak.search ? '&' : '?'}schema=${schema}` } });
-    assert.equal(result.code, 1, describeRun(['status'], result));
+    // A write: a command that only reads makes no schema, and finds none to read.
+    const result = await runCli(tempDataDir(t), ['enqueue', '--', 'true'], { env: { QUEUECTL_STORE: `${weak.toString()}${weak.search ? '&' : '?'}schema=${schema}` } });
+    assert.equal(result.code, 1, describeRun(['enqueue', '--', 'true'], result));
     assert.match(result.stderr, new RegExp(`^queuectl: postgres://127\\.0\\.0\\.1:\\d+/\\w+ \\(schema ${schema}\\): permission denied for database \\w+\\n$`));
   });
 
