@@ -294,6 +294,11 @@ export class PgStore implements Store {
 
   async cancel(selection: CancelSelection, request: CancelRequest): Promise<CancelResult> {
     const { now } = request;
+    if (!(await this.present())) {
+      // Nothing to cancel where there is no queue, and no schema made for it (see present): an id is unknown, as in an empty one.
+      const plan = planCancel([], [], 'states' in selection ? [] : selection, now, request.hasRun([]));
+      return { canceled: plan.canceled, running: plan.running, dependents: [] };
+    }
     const result = await this.transaction(async (tx) => {
       const found =
         'states' in selection
@@ -324,6 +329,11 @@ export class PgStore implements Store {
 
   async restart(selection: RestartSelection, request: RestartRequest): Promise<Restarted> {
     const { now } = request;
+    if (!(await this.present())) {
+      // As cancel: the rule on an empty queue says what is unknown, and nothing is made.
+      const plan = 'restart' in selection ? planRestart([], [], selection.restart, now, new Map()) : planRetry([], [], selection.retry, now);
+      return { restarted: plan.restarted, stillCanceled: [] };
+    }
     return this.transaction(async (tx) => {
       const ids = 'restart' in selection ? selection.restart : selection.retry === 'all' ? null : selection.retry;
       const found = ids === null ? await this.lockJobs(tx, `state = 'dead'`, [], '', 'ORDER BY seq') : await this.lockJobs(tx, `id = ANY($1)`, [ids], '', 'ORDER BY seq');
@@ -356,6 +366,7 @@ export class PgStore implements Store {
 
   async prune(rule: PruneRule, request: PruneRequest = {}): Promise<FinishedJob[]> {
     const now = request.now ?? new Date();
+    if (!(await this.present())) return []; // nothing to prune, and no schema made for it (see present)
     return this.transaction(async (tx) => {
       await this.readConfig(tx); // a broken setting is reported here too, as by every command
       const found = await this.lockJobs(tx, `state = ANY($1)`, [rule.states], '', 'ORDER BY seq');
@@ -381,6 +392,7 @@ export class PgStore implements Store {
   }
 
   async pruneArchive(olderThanMs: number, dryRun: boolean, now = new Date()): Promise<ArchivePart[]> {
+    if (!(await this.present())) return [];
     return this.transaction(async (tx) => {
       const cutoff = new Date(now.getTime() - olderThanMs).toISOString();
       const [rows] = await tx.batch([
@@ -514,8 +526,9 @@ export class PgStore implements Store {
 
   /**
    * Whether the schema is there (made ready if it is: migrated); where it is not, nothing is made.
-   * For the commands that only read: a typo in `?schema=` must not leave a schema behind, as one
-   * in `--data-dir` leaves no directory; they find an empty queue, as there.
+   * For the commands that only read, and those that find nothing to change where there is no
+   * queue (a cancel, a prune): a typo in `?schema=` must not leave a schema behind, as one in
+   * `--data-dir` leaves no directory; they find an empty queue, as there.
    */
   private async present(): Promise<boolean> {
     if (this.ready !== undefined) {

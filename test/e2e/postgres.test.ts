@@ -280,7 +280,7 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.deepEqual(await here.json<Job[]>(['list']), []);
   });
 
-  test('commands that only read, or find nothing to change, make no schema (a typo in ?schema= leaves none behind); the first write makes it', { timeout: 60_000 }, async (t) => {
+  test('commands that only read, or find nothing to change (an unknown id, nothing to prune), make no schema: a typo in ?schema= leaves none behind; the first write makes it', { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const here = shared.host();
     const admin = new pg.Client({ connectionString: url });
@@ -296,6 +296,12 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
       [['show', 'ghost'], 2],
       [['logs', 'ghost'], 2],
       [['wait', 'ghost'], 2],
+      [['cancel', 'ghost'], 2],
+      [['restart', 'ghost'], 2],
+      [['dlq', 'retry', 'ghost'], 2],
+      [['cancel', '--all'], 0],
+      [['prune'], 0],
+      [['prune', '--archive'], 0],
     ] as const) {
       const result = await here.run(args);
       assert.equal(result.code, code, describeRun(args, result));
