@@ -64,9 +64,18 @@ export function truncate(text: string, max: number): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** `2026-11-23T10:30:00.000Z` → `2026-11-23 10:30:00`, or `-` for null. */
-export function shortTime(iso: string | null): string {
-  return iso === null ? '-' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+/**
+ * A time as the user reads a clock here, with the offset that says so: `2026-04-02 14:00:00
+ * +02:00`, or `-` for null. The data files and `--json` keep ISO-8601 UTC; what a person reads
+ * is in the zone they gave times in (`--run-at 14:00` is local).
+ */
+export function localTime(iso: string | null): string {
+  if (iso === null) return '-';
+  const at = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const offset = -at.getTimezoneOffset();
+  const zone = `${offset >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())} ${zone}`;
 }
 
 /** A duration for people: `850 ms`, `12.3 s`, `3m 05s`, `2h 03m`, `4d 06h`. */

@@ -13,7 +13,7 @@ import { validateJobSpec, type JobSpec } from '../../core/rules/job-spec.js';
 import { parseDurationMs, parseInteger, parseNonNegativeInt, parseRunAt } from '../../core/rules/parse.js';
 import { waitExitCode } from '../../core/rules/wait.js';
 import { optionText, type CommandContext } from '../context.js';
-import { printJson, shellQuote } from '../output.js';
+import { localTime, printJson, shellQuote } from '../output.js';
 import { finalJobs, printSummary, waitWithProgress } from './wait.js';
 
 const FORMS = `queuectl enqueue -- CMD ARGS…, --command "CMD", '{"command":"CMD"}' or --file F`;
@@ -239,11 +239,3 @@ function printEnqueued(jobs: readonly PendingJob[], idsOnly = false): void {
   process.stdout.write(`enqueued ${jobs.length} jobs: ${named}\n`);
 }
 
-/** A time as the user reads a clock here: `2026-04-02 14:00:00 +02:00`. */
-function localTime(iso: string): string {
-  const at = new Date(iso);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const offset = -at.getTimezoneOffset();
-  const zone = `${offset >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
-  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())} ${zone}`;
-}

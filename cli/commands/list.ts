@@ -3,7 +3,7 @@ import { unfinishedDependencies, waitingOn, type Unfinished } from '../../core/r
 import { DEFAULT_QUEUE, isClaimed, JOB_STATES, queueOf, type Job } from '../../core/rules/job.js';
 import { parseStateList } from '../../core/rules/parse.js';
 import { optionCount, optionQueue, optionText, readJobs, type CommandContext } from '../context.js';
-import { formatTable, paintState, printJson, shortTime, truncate } from '../output.js';
+import { formatTable, paintState, printJson, localTime, truncate } from '../output.js';
 
 export async function listCommand(ctx: CommandContext): Promise<void> {
   const stateText = optionText(ctx, 'state');
@@ -47,7 +47,7 @@ export function printJobs(ctx: CommandContext, jobs: readonly Job[], empty: stri
     ...(queues ? [queueOf(job)] : []),
     `${job.attempts}/${job.max_retries + 1}`,
     String(job.priority),
-    shortTime(whenOf(job)),
+    localTime(whenOf(job)),
     truncate(job.command, 40),
     truncate(job.last_error ?? '', 60),
   ]);

@@ -216,6 +216,17 @@ describe('list and show', () => {
     assert.doesNotMatch(pendingOnly.stdout, /^x1\s/m);
   });
 
+  test('human list shows when a job runs in local time, with its offset, as enqueue confirmed it; --json keeps UTC', async (t) => {
+    const data = tempDataDir(t);
+    const env = { TZ: 'Asia/Kolkata' }; // +05:30 all year
+    const enqueued = await cliOk(data, ['enqueue', '--id', 'later', '--run-at', '2030-01-02 03:04', '--', 'true'], { env });
+    assert.match(enqueued.stdout, /runs at 2030-01-02 03:04:00 \+05:30/);
+    const row = (await cliOk(data, ['list'], { env })).stdout.split('\n').find((line) => line.startsWith('later'));
+    assert.match(row ?? '', /  2030-01-02 03:04:00 \+05:30  /);
+    const [job] = await cliJson<Job[]>(data, ['list']);
+    assert.equal(job!.run_at, '2030-01-01T21:34:00.000Z');
+  });
+
   test('show --json returns a job from queue.json or from dlq.json', async (t) => {
     const dir = mixedDir(t);
     const p1 = await cliJson<Job>(dir, ['show', 'p1']);
