@@ -21,8 +21,8 @@ export class PgManagers implements ManagerRegistry {
 
   constructor(
     private readonly query: Query,
-    /** A statement that reads: no rows where the schema is not there, which it does not make (`status` on a typo). */
-    private readonly read: Query,
+    /** A statement run only where the schema is there, which it does not make (`status` on a typo): no rows where it is not. */
+    private readonly ifPresent: Query,
     /** The schema, quoted for SQL. */
     private readonly s: string,
     private readonly host: string,
@@ -44,7 +44,7 @@ export class PgManagers implements ManagerRegistry {
   }
 
   async live(): Promise<ManagerRecord[]> {
-    const rows = await this.read<{ record: ManagerRecord }>(
+    const rows = await this.ifPresent<{ record: ManagerRecord }>(
       `SELECT record FROM ${this.s}.managers WHERE seen_at > now() - make_interval(secs => $1) ORDER BY host, pid`,
       [LAPSES_AFTER_MS / 1000],
     );
@@ -62,8 +62,8 @@ export class PgManagers implements ManagerRegistry {
 
   async silent(): Promise<ManagerRecord[]> {
     // A host that died for good leaves its records behind: after a day they are forgotten.
-    await this.query(`DELETE FROM ${this.s}.managers WHERE seen_at <= now() - make_interval(secs => $1)`, [FORGOTTEN_AFTER_MS / 1000]);
-    const rows = await this.query<{ record: ManagerRecord }>(
+    await this.ifPresent(`DELETE FROM ${this.s}.managers WHERE seen_at <= now() - make_interval(secs => $1)`, [FORGOTTEN_AFTER_MS / 1000]);
+    const rows = await this.ifPresent<{ record: ManagerRecord }>(
       `SELECT record FROM ${this.s}.managers WHERE seen_at <= now() - make_interval(secs => $1) AND host <> $2 ORDER BY host, pid`,
       [LAPSES_AFTER_MS / 1000, this.host],
     );

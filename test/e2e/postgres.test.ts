@@ -302,6 +302,7 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
       [['cancel', '--all'], 0],
       [['prune'], 0],
       [['prune', '--archive'], 0],
+      [['worker', 'stop', '--all'], 0],
     ] as const) {
       const result = await here.run(args);
       assert.equal(result.code, code, describeRun(args, result));
