@@ -34,5 +34,5 @@ export function cancelJobs(files: JobFiles, selection: CancelSelection, request:
       }
     });
     return { canceled: plan.canceled, running: plan.running, dependents: cascade.canceled };
-  }, { create: false });
+  }, { create: false, ...(request.signal === undefined ? {} : { signal: request.signal }) });
 }

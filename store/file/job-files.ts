@@ -150,9 +150,10 @@ export class JobFiles {
    * `create: false`: a data directory that is not there is not made for a transaction that finds
    * nothing to change in it (a cancel of an unknown id, a prune: a typo in `--data-dir` must not
    * leave a directory behind). `body` then runs on the empty queue, without the lock; one that
-   * would write runs again, as any other, on the directory made for it.
+   * would write runs again, as any other, on the directory made for it. `signal`: an abort while
+   * the lock is waited for ends the wait (see withLock).
    */
-  async transact<T>(body: (tx: Transaction) => T, { create = true }: { create?: boolean } = {}): Promise<T> {
+  async transact<T>(body: (tx: Transaction) => T, { create = true, signal }: { create?: boolean; signal?: AbortSignal } = {}): Promise<T> {
     if (!create && !this.prepared && !existsSync(this.paths.root)) {
       try {
         return await this.runTransaction(NO_DIRECTORY, body);
@@ -161,7 +162,7 @@ export class JobFiles {
       }
     }
     this.ensureDir();
-    const result = await withLock(this.paths.root, this.paths.lock, (lock) => this.runTransaction(lock, body));
+    const result = await withLock(this.paths.root, this.paths.lock, (lock) => this.runTransaction(lock, body), signal);
     this.tidyOnce();
     return result;
   }

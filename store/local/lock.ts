@@ -94,21 +94,27 @@ let lockfile: typeof Lockfile | undefined;
 /** Serializes critical sections inside this process, so they never wait on each other's retries. */
 let inProcess: Promise<unknown> = Promise.resolve();
 
-export async function withLock<T>(root: string, lockPath: string, body: (lock: HeldLock) => T | Promise<T>): Promise<T> {
-  const run = inProcess.then(() => lockAndRun(root, lockPath, body));
+/**
+ * `signal`: while the lock is waited for, an abort ends the wait with its reason (Ctrl-C during a
+ * `cancel` that waits behind another process: the default wait is 30 s). Once the lock is held,
+ * `body` runs: whether it heeds the signal is its own affair.
+ */
+export async function withLock<T>(root: string, lockPath: string, body: (lock: HeldLock) => T | Promise<T>, signal?: AbortSignal): Promise<T> {
+  const run = inProcess.then(() => lockAndRun(root, lockPath, body, signal));
   inProcess = run.catch(() => undefined);
   return run;
 }
 
-async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLock) => T | Promise<T>): Promise<T> {
+async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLock) => T | Promise<T>, signal?: AbortSignal): Promise<T> {
   let lostReason: string | null = null;
   let release: () => Promise<void>;
   lockfile ??= require('proper-lockfile') as typeof Lockfile;
   const waitMs = lockWaitMs();
   // proper-lockfile retries every error, a missing directory too, for the whole wait.
   if (!existsSync(root)) throw missingDirectory(root);
+  signal?.throwIfAborted();
   try {
-    release = await lockfile.lock(root, {
+    const locking = lockfile.lock(root, {
       lockfilePath: lockPath,
       realpath: false,
       stale: LOCK_STALE_MS,
@@ -118,7 +124,9 @@ async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLo
         lostReason = error.message;
       },
     });
+    release = await (signal === undefined ? locking : untilAborted(locking, signal));
   } catch (error) {
+    if (signal?.aborted && error === signal.reason) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     // `retry` reports a wait that ran out on its first failure as its own timeout error.
     if (code === 'ELOCKED' || (error as Error).message === 'RetryOperation timeout occurred') {
@@ -157,6 +165,30 @@ async function lockAndRun<T>(root: string, lockPath: string, body: (lock: HeldLo
       });
     }
   }
+}
+
+/**
+ * The lock, or the abort's reason if the signal comes first. A lock taken after the abort is let
+ * go at once: no one is left to use it.
+ */
+function untilAborted(locking: Promise<() => Promise<void>>, signal: AbortSignal): Promise<() => Promise<void>> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      locking.then((release) => release()).catch(() => undefined);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    locking.then(
+      (release) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(release);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function missingDirectory(root: string): QueuectlError {

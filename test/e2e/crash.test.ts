@@ -334,6 +334,48 @@ test('while another process keeps the lock fresh, writing commands wait a bounde
   );
 });
 
+test('Ctrl-C while cancel waits for the lock stops it at once: exit 130, nothing canceled, no lock left behind', { timeout: 30_000 }, async (t) => {
+  const { data } = workspace(t);
+  await cliOk(data, ['enqueue', '--id', 'keep', '--command', 'true']);
+  const lock = join(data, '.lock');
+  mkdirSync(lock); // another process's, kept fresh: the cancel waits for it (30 s by default)
+  const keepFresh = setInterval(() => {
+    const now = new Date();
+    try {
+      utimesSync(lock, now, now);
+    } catch {
+      // The test is over and its data dir gone.
+    }
+  }, 250);
+  t.after(() => clearInterval(keepFresh));
+  const before = snapshotDir(data);
+  const child = spawn(process.execPath, [CLI, '--data-dir', data, 'cancel', 'keep'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // Waiting for the lock, it sleeps between tries: its CPU time stops growing. Before that (its
+  // start), it does not, and a SIGINT would find no listener of its own yet.
+  const cpuTicks = () => readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).join(' ');
+  let last = '';
+  let still = 0;
+  await waitFor(
+    () => {
+      const now = cpuTicks();
+      still = now === last ? still + 1 : 0;
+      last = now;
+      return still >= 3;
+    },
+    { timeoutMs: 10_000, intervalMs: 100, what: 'cancel to wait for the lock (its CPU time still)' },
+  );
+  const interrupted = Date.now();
+  child.kill('SIGINT');
+  assert.equal(await withDeadline(exited, 10_000, 'cancel to exit on SIGINT'), 130, stderr);
+  assert.ok(Date.now() - interrupted < 5_000, `exited ${Date.now() - interrupted} ms after the SIGINT`);
+  assert.match(stderr, /^queuectl: interrupted by SIGINT before the cancel was written; nothing was canceled\n$/);
+  assert.deepEqual(snapshotDir(data), before, 'the interrupted cancel changed the data dir');
+});
+
 test('a process killed while it holds the lock: the next command takes the lock over after the stale period', { timeout: 60_000 }, async (t) => {
   const { data, work } = workspace(t);
   const lock = join(data, '.lock');
