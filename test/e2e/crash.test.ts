@@ -294,10 +294,8 @@ test('a manager frozen (SIGSTOP) past its lease and then resumed never overwrite
   assert.deepEqual(checkLockLog(readText(lockLog)).overlaps, [], 'two processes held the lock at once');
 });
 
-test('while another process keeps the lock fresh, writing commands wait a bounded time, then exit 1 naming the lock', { timeout: 30_000 }, async (t) => {
-  const { data } = workspace(t);
-  await cliOk(data, ['enqueue', '--id', 'before', '--command', 'true']);
-  writeJobFile(join(data, 'dlq.json'), [deadJob('dead-one')]);
+/** The data dir's lock, taken as another process holds it: made, and kept fresh until the test ends. Returns its path. */
+function holdLock(t: TestContext, data: string): string {
   const lock = join(data, '.lock');
   mkdirSync(lock);
   const keepFresh = setInterval(() => {
@@ -309,6 +307,14 @@ test('while another process keeps the lock fresh, writing commands wait a bounde
     }
   }, 250);
   t.after(() => clearInterval(keepFresh));
+  return lock;
+}
+
+test('while another process keeps the lock fresh, writing commands wait a bounded time, then exit 1 naming the lock', { timeout: 30_000 }, async (t) => {
+  const { data } = workspace(t);
+  await cliOk(data, ['enqueue', '--id', 'before', '--command', 'true']);
+  writeJobFile(join(data, 'dlq.json'), [deadJob('dead-one')]);
+  const lock = holdLock(t, data);
   const before = snapshotDir(data);
 
   const env = { QUEUECTL_LOCK_TIMEOUT: '2' };
@@ -337,17 +343,7 @@ test('while another process keeps the lock fresh, writing commands wait a bounde
 test('Ctrl-C while cancel waits for the lock stops it at once: exit 130, nothing canceled, no lock left behind', { timeout: 30_000 }, async (t) => {
   const { data } = workspace(t);
   await cliOk(data, ['enqueue', '--id', 'keep', '--command', 'true']);
-  const lock = join(data, '.lock');
-  mkdirSync(lock); // another process's, kept fresh: the cancel waits for it (30 s by default)
-  const keepFresh = setInterval(() => {
-    const now = new Date();
-    try {
-      utimesSync(lock, now, now);
-    } catch {
-      // The test is over and its data dir gone.
-    }
-  }, 250);
-  t.after(() => clearInterval(keepFresh));
+  holdLock(t, data); // the cancel waits for it (30 s by default)
   const before = snapshotDir(data);
   const child = spawn(process.execPath, [CLI, '--data-dir', data, 'cancel', 'keep'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));
