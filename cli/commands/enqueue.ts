@@ -75,10 +75,11 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
  * that run has none: killed, timed out, lost; and for a canceled job or a batch).
  */
 async function enqueueAndWait(ctx: CommandContext, jobs: readonly PendingJob[], batch: boolean): Promise<void> {
-  if (!ctx.json) printEnqueued(jobs, ctx.raw.flags.has('print-id'));
+  const printId = ctx.raw.flags.has('print-id');
+  if (!ctx.json) printEnqueued(jobs, printId);
   const report = await waitWithProgress(ctx, jobs.map((job) => job.id), null);
   if (ctx.json) printJson(batch ? finalJobs(report) : finalJobs(report)[0]);
-  else printSummary(report);
+  else printSummary(report, null, printId ? process.stderr : process.stdout); // --print-id: stdout is the id alone
   const [only] = report.watched;
   const ownCode = !batch && only && !only.gone && only.job.state === 'dead' ? only.job.exit_code : null;
   process.exitCode = ownCode !== null && ownCode !== 0 ? ownCode : waitExitCode(report.tally);

@@ -74,7 +74,8 @@ function rate(perSecond: number): string {
 }
 
 /** What `wait` says at the end; `timeoutMs` is the --timeout given, if any. */
-export function printSummary(report: WaitReport, timeoutMs: number | null = null): void {
+/** `out`: stderr where stdout is for something else (`enqueue --print-id --wait`: the id alone). */
+export function printSummary(report: WaitReport, timeoutMs: number | null = null, out: NodeJS.WritableStream = process.stdout): void {
   const { tally, watched } = report;
   const plural = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
   const lines: string[] = [];
@@ -95,7 +96,7 @@ export function printSummary(report: WaitReport, timeoutMs: number | null = null
     lines.push(`${plural(tally.total)} finished: ${counts.join(', ')}`);
     lines.push(...named(watched.filter((entry) => entry.gone || entry.job.state !== 'completed')));
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  out.write(`${lines.join('\n')}\n`);
 }
 
 function named(entries: readonly Watched[]): string[] {

@@ -202,6 +202,11 @@ describe('commands without JSON', () => {
     startManager(t, data, 1);
     const id = one.stdout.trim();
     assert.equal((await runCli(data, ['wait', id, '--timeout', '20s'])).code, 0);
+    // With --wait too: still the id alone on stdout; how the job ended goes to stderr, and in the exit code.
+    const waited = await runCli(data, ['enqueue', '--print-id', '--wait', '--id', 'waited', '--max-retries', '0', '--command', 'exit 3']);
+    assert.equal(waited.code, 3, waited.stderr);
+    assert.equal(waited.stdout, 'waited\n');
+    assert.match(waited.stderr, /waited/);
   });
 
   test('--file --lines: each non-blank line is a command, the options apply to each, all or nothing', async (t) => {
