@@ -35,7 +35,10 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
     const worker = job.lease.worker_pid === null ? '- (claimed by a worker manager for its next free worker; not started yet)' : String(job.lease.worker_pid);
     fields.push(['worker', worker], ['lease_until', job.lease.expires_at]);
   }
-  fields.push(['in', found.where], ['log', ctx.host.logs.pathOf(found.job.id, found.archive)]);
+  // The file where this host has one: of a job that never ran here there is none to name.
+  const file = ctx.host.logs.fileOf(found.job.id, found.archive);
+  const none = ctx.choice.kind === 'file' ? '- (none: it has not run)' : `- (none on this host: queuectl logs ${found.job.id} shows the runs of every host)`;
+  fields.push(['in', found.where], ['log', file ?? none]);
   const width = Math.max(...fields.map(([key]) => key.length));
   process.stdout.write(fields.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n') + '\n');
 }

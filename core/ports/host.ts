@@ -40,6 +40,8 @@ export interface RunLogs {
   note(id: string, line: string, archive?: string): void;
   /** Where the job's log is (or would be): in the part of the archive named, else wherever it is now. */
   pathOf(id: string, archive?: string): string;
+  /** The job's log file on this host (see pathOf), or null where there is none: it never ran here. */
+  fileOf(id: string, archive?: string): string | null;
   /**
    * Writes the job's log, or its last `lines` lines, through `write` a piece at a time (a log file
    * may be larger than memory, or than a string can be); false when it has none (it never ran).

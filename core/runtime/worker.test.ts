@@ -25,6 +25,7 @@ function tempLogs(t: TestContext, overrides: Partial<RunLogs> = {}) {
     appendToRun: () => undefined,
     note: () => undefined,
     pathOf: () => log,
+    fileOf: () => log,
     writeOut: async () => false,
     ...overrides,
   };

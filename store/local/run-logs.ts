@@ -1,4 +1,5 @@
 /** The job logs of a data directory, `logs/<id>.log`, as the runtime writes and reads them (see job-logs.ts). */
+import { existsSync } from 'node:fs';
 import type { RunLogs } from '../../core/ports/host.js';
 import { appendOwnLine, claimMark, closeRunLog, jobLogPath, logShowsRun, noteInLog, openRunLog, writeLogOut } from './job-logs.js';
 import type { HostPaths } from './paths.js';
@@ -44,6 +45,11 @@ export class LocalRunLogs implements RunLogs {
 
   pathOf(id: string, _archive?: string): string {
     return jobLogPath(this.paths, id);
+  }
+
+  fileOf(id: string, archive?: string): string | null {
+    const path = this.pathOf(id, archive);
+    return existsSync(path) ? path : null;
   }
 
   writeOut(id: string, write: (chunk: Buffer) => Promise<void>, options: { archive?: string; lines?: number } = {}): Promise<boolean> {

@@ -41,6 +41,9 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.match(elsewhere, /^hello from postgres$/m);
     assert.match(elsewhere, /^--- queuectl: run 1 of 4 exited with code 0 after /m);
     assert.equal((await there.ok(['logs', 'hello', '--tail', '1'])).stdout.split('\n').length, 2, 'one line');
+    // show names the log file of the host that has one; the other has none to name.
+    assert.match((await here.ok(['show', 'hello'])).stdout, /^log +\/\S+\/logs\/hello\.log$/m);
+    assert.match((await there.ok(['show', 'hello'])).stdout, /^log +- \(none on this host: queuectl logs hello shows the runs of every host\)$/m);
     const status = await here.json<{ store: string; counts: Record<string, number>; workers: unknown[] }>(['status']);
     assert.match(status.store, /^postgres:\/\/127\.0\.0\.1:\d+\/\w+ \(schema queuectl_e2e_/);
     assert.equal(status.counts.completed, 2);

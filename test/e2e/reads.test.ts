@@ -249,6 +249,16 @@ describe('list and show', () => {
     assert.match(stdout, /dead/);
     assert.match(stdout, /dlq\.json/);
   });
+
+  test('human show names the job\'s log file once it has one; before its first run, that there is none', async (t) => {
+    const data = tempDataDir(t);
+    await cliOk(data, ['enqueue', '--id', 'later', '--delay', '1h', '--', 'true']);
+    assert.match((await cliOk(data, ['show', 'later'])).stdout, /^log +- \(none: it has not run\)$/m);
+    await cliOk(data, ['enqueue', '--id', 'now', '--', 'echo', 'hi']);
+    startManager(t, data, 1);
+    await cliOk(data, ['wait', 'now', '--timeout', '20s']);
+    assert.match((await cliOk(data, ['show', 'now'])).stdout, new RegExp(`^log +${join(data, 'logs', 'now.log').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+  });
 });
 
 describe('a job claimed ahead by a worker manager, not started yet', () => {
