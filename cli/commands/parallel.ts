@@ -21,7 +21,7 @@ export async function parallelCommand(ctx: CommandContext, limitText: string | u
   const limit = limitText === 'unlimited' ? 0 : parseNonNegativeInt(limitText, 'the limit');
   const name = queue ?? DEFAULT_QUEUE;
   // 0 and `unlimited` remove the limit, as in pueue.
-  const config = await ctx.store.updateConfig('queues', (queues) => withQueueSettings(queues, name, { parallel: limit === 0 ? undefined : limit }));
+  const config = await ctx.store.updateConfig('queues', (queues) => withQueueSettings(queues, name, { parallel: limit === 0 ? undefined : limit }), { ifChanged: true });
   const set = parallelOf(config.queues, name);
   if (ctx.json) printJson({ queue: name, parallel: set });
   else if (set === null) process.stdout.write(`queue ${name}: no limit; its jobs run on any free worker\n`);

@@ -11,7 +11,7 @@ export async function pauseCommand(ctx: CommandContext, paused: boolean): Promis
   if (queue !== undefined) return pauseQueue(ctx, queue, paused);
   const was = (await ctx.store.config()).paused;
   // A setting, so that it is persisted and a manager started later is paused too.
-  await ctx.store.setConfig('paused', paused);
+  await ctx.store.setConfig('paused', paused, { ifChanged: true });
   if (ctx.json) printJson({ paused });
   else if (was === paused) process.stdout.write(`the queue was ${paused ? 'paused already' : 'not paused'}\n`);
   else if (paused) process.stdout.write(`paused: no worker manager on ${ctx.store.location} starts a new job until queuectl resume; running jobs go on\n`);
@@ -20,7 +20,7 @@ export async function pauseCommand(ctx: CommandContext, paused: boolean): Promis
 
 async function pauseQueue(ctx: CommandContext, queue: string, paused: boolean): Promise<void> {
   const was = (await ctx.store.config()).queues[queue]?.paused === true;
-  const config = await ctx.store.updateConfig('queues', (queues) => withQueueSettings(queues, queue, { paused }));
+  const config = await ctx.store.updateConfig('queues', (queues) => withQueueSettings(queues, queue, { paused }), { ifChanged: true });
   if (ctx.json) printJson({ queue, paused });
   else if (was === paused) process.stdout.write(`queue ${queue} was ${paused ? 'paused already' : 'not paused'}\n`);
   else if (paused) process.stdout.write(`paused queue ${queue}: none of its jobs starts until queuectl resume --queue ${queue}; running jobs go on\n`);

@@ -204,6 +204,11 @@ export interface Found {
  */
 export type StoreChange = 'jobs' | 'claims' | 'config';
 
+/** How a change of a setting is written (see Store.setConfig). */
+export interface ConfigWrite {
+  ifChanged?: boolean;
+}
+
 export interface Store {
   /** Where the jobs are, for messages (a data directory, a database). */
   readonly location: string;
@@ -252,10 +257,14 @@ export interface Store {
 
   /** The effective settings. A broken stored setting is an error. */
   config(): Promise<Config>;
-  /** Sets one setting, the others kept; returns the new effective settings. */
-  setConfig<K extends ConfigKey>(key: K, value: Config[K]): Promise<Config>;
-  /** Changes one setting from its current value, in one step. */
-  updateConfig<K extends ConfigKey>(key: K, change: (current: Config[K]) => Config[K]): Promise<Config>;
+  /**
+   * Sets one setting, the others kept; returns the new effective settings. `ifChanged`: writes
+   * only a change of the effective value (a `resume` of a queue not paused writes nothing, and
+   * makes no data dir or schema where there is none); without it, the value is stored as given.
+   */
+  setConfig<K extends ConfigKey>(key: K, value: Config[K], options?: ConfigWrite): Promise<Config>;
+  /** Changes one setting from its current value, in one step (`ifChanged`: see setConfig). */
+  updateConfig<K extends ConfigKey>(key: K, change: (current: Config[K]) => Config[K], options?: ConfigWrite): Promise<Config>;
 
   /** The jobs not archived (queued and dead), oldest first (by enqueue), as the filter picks them. */
   list(filter?: JobFilter): Promise<Job[]>;

@@ -21,6 +21,7 @@ import type {
   CycleHooks,
   CycleRequest,
   CycleResult,
+  ConfigWrite,
   EnqueueRequest,
   Found,
   PruneRequest,
@@ -148,12 +149,12 @@ export class FileStore implements Store {
     return this.files.readConfig();
   }
 
-  async setConfig<K extends ConfigKey>(key: K, value: Config[K]): Promise<Config> {
-    return (await import('./config-file.js')).setConfigValue(this.files, key, value);
+  async setConfig<K extends ConfigKey>(key: K, value: Config[K], options: ConfigWrite = {}): Promise<Config> {
+    return (await import('./config-file.js')).updateConfigValue(this.files, key, () => value, options);
   }
 
-  async updateConfig<K extends ConfigKey>(key: K, change: (current: Config[K]) => Config[K]): Promise<Config> {
-    return (await import('./config-file.js')).updateConfigValue(this.files, key, change);
+  async updateConfig<K extends ConfigKey>(key: K, change: (current: Config[K]) => Config[K], options: ConfigWrite = {}): Promise<Config> {
+    return (await import('./config-file.js')).updateConfigValue(this.files, key, change, options);
   }
 
   async list(filter: JobFilter = {}): Promise<Job[]> {

@@ -9,6 +9,7 @@
  * go to the archive table (see retention.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import pg, { KEEP_ALIVE } from './pg.js';
 import { planCancel } from '../../core/rules/cancel.js';
@@ -32,6 +33,7 @@ import type {
   CycleHooks,
   CycleRequest,
   CycleResult,
+  ConfigWrite,
   EnqueueRequest,
   Found,
   PruneRequest,
@@ -411,16 +413,22 @@ export class PgStore implements Store {
     return this.configFrom(await this.read(SETTINGS(this.s), []));
   }
 
-  setConfig<K extends ConfigKey>(key: K, value: Config[K]): Promise<Config> {
-    return this.updateConfig(key, () => value);
+  setConfig<K extends ConfigKey>(key: K, value: Config[K], options: ConfigWrite = {}): Promise<Config> {
+    return this.updateConfig(key, () => value, options);
   }
 
-  async updateConfig<K extends ConfigKey>(key: K, change: (current: Config[K]) => Config[K]): Promise<Config> {
+  async updateConfig<K extends ConfigKey>(key: K, change: (current: Config[K]) => Config[K], { ifChanged = false }: ConfigWrite = {}): Promise<Config> {
+    if (ifChanged && !(await this.present())) {
+      // The defaults, where there is no schema: one is made only for a change of them.
+      const defaults = this.configFrom([]);
+      if (isDeepStrictEqual(change(defaults[key]), defaults[key])) return defaults;
+    }
     return this.transaction(async (tx) => {
       // One change of the settings at a time: two changes of `queues` at once both land.
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`queuectl:${this.schema}:settings`]);
       const current = await this.readConfig(tx);
       const value = change(current[key]);
+      if (ifChanged && isDeepStrictEqual(value, current[key])) return current;
       await tx.query(
         `INSERT INTO ${this.s}.settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
         [key, JSON.stringify(value)],

@@ -135,7 +135,7 @@ test('an empty --data-dir is bad input: one line, exit 2, not the whole help', a
   }
 });
 
-test('a data dir that is not there is not made by a command that finds nothing to change: an unknown id, nothing to prune', async (t) => {
+test('a data dir that is not there is not made by a command that finds nothing to change: an unknown id, nothing to prune, a resume of what is not paused', async (t) => {
   const dir = join(tempDir(t), 'typo');
   for (const [argv, code] of [
     [['cancel', 'nosuch'], 2],
@@ -144,6 +144,9 @@ test('a data dir that is not there is not made by a command that finds nothing t
     [['cancel', '--all'], 0],
     [['prune'], 0],
     [['prune', '--archive'], 0],
+    [['resume'], 0],
+    [['resume', '-q', 'gpu'], 0],
+    [['parallel', '0'], 0],
     [['list'], 0],
     [['status'], 0],
   ] as const) {

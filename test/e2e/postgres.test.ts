@@ -306,6 +306,9 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
       [['prune'], 0],
       [['prune', '--archive'], 0],
       [['worker', 'stop', '--all'], 0],
+      [['resume'], 0],
+      [['resume', '-q', 'gpu'], 0],
+      [['parallel', '0'], 0],
     ] as const) {
       const result = await here.run(args);
       assert.equal(result.code, code, describeRun(args, result));
