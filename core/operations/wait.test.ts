@@ -9,9 +9,9 @@ import { waitForJobs } from './wait.js';
 /**
  * A store whose jobs the test sets, which says they changed at every look and reports a change
  * every 10 ms (a queue being drained), and which records the ids each look asked for. `findMs`:
- * how long a look takes.
+ * how long a look takes: spent waiting, or with `busy`, on the CPU.
  */
-function fakeStore(jobs: Map<string, Job>, findMs = 0) {
+function fakeStore(jobs: Map<string, Job>, findMs = 0, { busy = false } = {}) {
   const asked: string[][] = [];
   let version = 0;
   /** While true, the store cannot be reached. */
@@ -27,7 +27,8 @@ function fakeStore(jobs: Map<string, Job>, findMs = 0) {
     list: async () => [...jobs.values()],
     find: async (ids: readonly string[]) => {
       asked.push([...ids]);
-      if (findMs > 0) await new Promise((resolve) => setTimeout(resolve, findMs));
+      if (busy) for (const until = performance.now() + findMs; performance.now() < until; ); // a look that costs CPU
+      else if (findMs > 0) await new Promise((resolve) => setTimeout(resolve, findMs)); // one that waits (a loaded machine, a slow server)
       const found = new Map<string, Found>();
       for (const id of ids) {
         const job = jobs.get(id);
@@ -88,15 +89,32 @@ test('wait: a job that finished dead and was revived (dlq retry) while another r
   assert.ok(looks >= 4);
 });
 
-test('wait: a look that takes long is followed by a longer pause, so a wait on many jobs takes a small share of a core', async () => {
+test('wait: a look that costs much CPU is followed by a longer pause, so a wait on many jobs takes a small share of a core', async () => {
   const jobs = new Map<string, Job>([['slow', pendingJob('slow')]]);
-  const { store, asked } = fakeStore(jobs, 40);
+  const { store, asked } = fakeStore(jobs, 40, { busy: true });
   const report = await waitForJobs(store, { ids: ['slow'], timeoutMs: 1_500 });
   assert.equal(report.timedOut, true);
   // 40 ms looks, each followed by at least 360 ms without one: the first read, 4 in 1.5 s and
   // one at the deadline (18 with the 50 ms floor alone).
   assert.ok(asked.length <= 6, `${asked.length} looks`);
   assert.ok(asked.length >= 2, `${asked.length} looks`);
+});
+
+test('wait: a look that takes long without costing CPU (a loaded machine, a slow server) is not followed by a longer pause', async () => {
+  const jobs = new Map<string, Job>([['a', pendingJob('a')]]);
+  const { store, asked } = fakeStore(jobs, 60);
+  let looks = 0;
+  const started = Date.now();
+  const report = await waitForJobs(store, {
+    ids: ['a'],
+    timeoutMs: 30_000,
+    onProgress: () => {
+      if (++looks === 5) jobs.set('a', completedJob('a'));
+    },
+  });
+  assert.equal(report.tally.completed, 1);
+  // 60 ms looks 50 ms apart: about 0.6 s. Spaced by their duration (540 ms after each), 2.5 s.
+  assert.ok(Date.now() - started < 1_500, `${Date.now() - started} ms for ${asked.length} looks`);
 });
 
 test('wait: with every job finished as far as it saw, a look at the finished ones that fails is tried again at the pace of the polls, not at once', async () => {

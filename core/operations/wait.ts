@@ -15,7 +15,12 @@ import { OutageGrace } from './outage.js';
 export const WAIT_POLL_MS = 250;
 /** Shortest time between two looks, however often fs.watch fires. */
 const MIN_GAP_MS = 50;
-/** After a look, at least this many times as long without one: a wait takes a tenth of a core at most. */
+/**
+ * After a look, at least this many times its CPU time without one: a wait takes a tenth of a core
+ * at most. Its CPU time, not its duration: on a loaded machine (or behind a slow server) a look
+ * waits longer for its turn without costing more, and spacing by its duration made a `wait` on
+ * one job return up to 700 ms after the job ended, with workers busy on two cores.
+ */
 const LOOK_SPACING = 9;
 /** How often the finished jobs are read again too: `dlq retry` or `restart` may have revived one. */
 export const FINISHED_LOOK_MS = 2_000;
@@ -59,7 +64,8 @@ export async function waitForJobs(store: Store, options: WaitOptions): Promise<W
   /** The finished jobs are as last read: no change since a look that read them. */
   let finishedCurrent = true;
   let finishedReadAt = Date.now();
-  let lookMs = 0;
+  /** The CPU time of the last look (see LOOK_SPACING). */
+  let lookCpuMs = 0;
   /** The last look failed (the store out of reach): the next waits its turn, whatever is left to read. */
   let failed = false;
   try {
@@ -86,7 +92,7 @@ export async function waitForJobs(store: Store, options: WaitOptions): Promise<W
           }
           wake = done;
         });
-        const gap = Math.max(MIN_GAP_MS, LOOK_SPACING * lookMs) - (Date.now() - lookedAt);
+        const gap = Math.max(MIN_GAP_MS, LOOK_SPACING * lookCpuMs) - (Date.now() - lookedAt);
         // Up to the deadline at most, for one last look at it.
         if (gap > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(gap, Math.max(0, deadline - Date.now()))));
       }
@@ -97,8 +103,10 @@ export async function waitForJobs(store: Store, options: WaitOptions): Promise<W
         const next = await store.version();
         if (next !== signature || (withFinished && !finishedCurrent)) {
           const began = Date.now();
+          const cpu = process.cpuUsage();
           watched = await look(store, watched, withFinished);
-          lookMs = Date.now() - began;
+          const used = process.cpuUsage(cpu);
+          lookCpuMs = (used.user + used.system) / 1000;
           signature = next;
           if (withFinished) finishedReadAt = began;
           finishedCurrent = withFinished;
