@@ -49,6 +49,8 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
     specs = [validateJobSpec(withOptions(parseJobJson(json, ''), options, ''))];
   } else if (words !== undefined) {
     if (words.length === 0) throw inputError('no command after --: queuectl enqueue -- CMD ARGS…');
+    // `-- ""` would run the command named '', which no system has.
+    if (words.every((word) => word.trim() === '')) throw inputError('the command after -- is empty: queuectl enqueue -- CMD ARGS…');
     // Quoted for sh word by word, so the command runs as typed: `-- grep -r "a b" .` stays four words.
     specs = [validateJobSpec({ ...options, command: words.map(shellQuote).join(' ') })];
   } else {

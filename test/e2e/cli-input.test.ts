@@ -431,6 +431,8 @@ const BAD_CASES: BadCase[] = [
   { name: 'a command that is not a string', args: e('{"command":5}') },
   { name: 'an empty --command', args: plain('enqueue', '--command', '') },
   { name: 'a whitespace --command', args: plain('enqueue', '--command', '  \t ') },
+  { name: 'an empty word after --', args: plain('enqueue', '--', '') },
+  { name: 'only empty or blank words after --', args: plain('enqueue', '--', '', '  ') },
   // Wrong types and ranges.
   { name: 'max_retries as a string', args: e('{"command":"true","max_retries":"3"}') },
   { name: 'a negative max_retries', args: e('{"command":"true","max_retries":-1}') },
