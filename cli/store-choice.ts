@@ -33,6 +33,7 @@ export function parseStoreChoice(text: string, what: string): StoreChoice {
   }
   const schema = url.searchParams.get('schema') ?? 'queuectl';
   if (!SCHEMA_NAME.test(schema)) throw inputError(`${what}: schema must be lower-case letters, digits and _ (at most 63), got "${schema}"`);
+  if (schema.startsWith('pg_')) throw inputError(`${what}: schema must not begin with pg_, which PostgreSQL keeps for its own schemas, got "${schema}"`);
   url.searchParams.delete('schema');
   return { kind: 'postgres', url: url.toString(), schema };
 }
