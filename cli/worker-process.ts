@@ -36,7 +36,8 @@ const worker = new Worker(
     ...(side.flushLogs === undefined ? {} : { flushLogs: side.flushLogs }),
     ...(side.host === undefined ? {} : { host: side.host }),
     send,
-    log: (line) => process.stdout.write(`[worker ${process.pid}] ${line}\n`),
+    // Its lines go where its manager's go (manager.log, a terminal): each after its time too.
+    log: (line) => process.stdout.write(`${new Date().toISOString()} [worker ${process.pid}] ${line}\n`),
   },
   exit,
 );

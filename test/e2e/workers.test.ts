@@ -181,10 +181,13 @@ test('worker start --detach returns at once; its workers do the jobs and worker 
   }
   const after = await cliJson<StatusJson>(data, ['status']);
   assert.deepEqual(after.workers, []);
-  // manager.log, which every detached manager of the data dir writes to: each line names its manager.
-  const managerLines = readFileSync(join(data, 'manager.log'), 'utf8').split('\n').filter((line) => /^\d{4}-/.test(line));
-  assert.ok(managerLines.length >= 3, managerLines.join('\n'));
-  for (const line of managerLines) assert.match(line, new RegExp(`^\\S+Z \\[manager ${managerPid}\\] `));
+  // manager.log, which every detached manager of the data dir writes to: each line begins with its
+  // time, then names its manager, or the worker of it that wrote it.
+  const lines = readFileSync(join(data, 'manager.log'), 'utf8').split('\n').filter(Boolean);
+  const by = new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z \\[(manager ${managerPid}|worker (${workerPids.join('|')}))\\] `);
+  for (const line of lines) assert.match(line, by);
+  assert.ok(lines.filter((line) => line.includes(`[manager ${managerPid}]`)).length >= 3, lines.join('\n'));
+  assert.ok(lines.some((line) => /\[worker \d+\] \S+: run 1 of \d+ started/.test(line)), lines.join('\n'));
 });
 
 test('the "stop with:" line of worker start --detach works pasted into a shell, for a data dir with spaces', { timeout: 60_000 }, async (t) => {
