@@ -29,8 +29,19 @@ export class PgManagers implements ManagerRegistry {
     private readonly files: ManagerFiles,
   ) {}
 
+  /** Whether this process has forgotten the records of its host's managers that died (see write). */
+  private tidied = false;
+
   async write(record: ManagerRecord): Promise<void> {
     await this.files.write(record);
+    if (!this.tidied) {
+      // A manager of this host killed with -9 left its record, which other hosts would count as
+      // silent for a day (`worker stop --all` exits 1 naming it): the first manager to start here
+      // after it knows it died, and forgets it.
+      this.tidied = true;
+      const here = await this.query<{ record: ManagerRecord }>(`SELECT record FROM ${this.s}.managers WHERE host = $1 AND pid <> $2`, [this.host, record.pid]);
+      for (const { record: other } of here) if (!isAlive(other)) await this.query(`DELETE FROM ${this.s}.managers WHERE host = $1 AND pid = $2`, [this.host, other.pid]);
+    }
     await this.query(
       `INSERT INTO ${this.s}.managers (host, pid, record, seen_at) VALUES ($1, $2, $3, now())
        ON CONFLICT (host, pid) DO UPDATE SET record = EXCLUDED.record, seen_at = now()`,

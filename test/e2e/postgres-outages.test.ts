@@ -28,6 +28,29 @@ describe('the PostgreSQL store: hosts that die or are cut off, a server that goe
     killGroup(doomed.pid);
   });
 
+  test('a manager killed with -9: the next manager of its host forgets its record, so worker stop --all from another host does not wait on it', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host('here');
+    const there = shared.host('there');
+    const doomed = here.manager(1);
+    await waitFor(async () => (await there.json<{ workers: unknown[] }>(['status'])).workers.length === 1, { what: 'the first manager to show' });
+    process.kill(doomed.pid, 'SIGKILL');
+    await withDeadline(doomed.exited, 10_000, 'the killed manager to exit');
+    killGroup(doomed.pid); // its worker too
+    // A minute later, as far as the database can tell: past the 15 s in which a manager still counts as live.
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    t.after(() => admin.end());
+    const aged = await admin.query(`UPDATE "${shared.schema}".managers SET seen_at = now() - interval '1 minute' WHERE pid = $1`, [doomed.pid]);
+    assert.equal(aged.rowCount, 1);
+    const next = here.manager(1);
+    await waitFor(async () => next.output().includes('started 1 worker'), { what: 'the next manager of the host to start' });
+    const stop = await there.run(['worker', 'stop', '--all']);
+    assert.equal(stop.code, 0, describeRun(['worker', 'stop', '--all'], stop));
+    assert.doesNotMatch(stop.stdout + stop.stderr, new RegExp(`${doomed.pid}`), 'the killed manager is not asked, nor named');
+    assert.equal(await withDeadline(next.exited, 15_000, 'the next manager to stop'), 0);
+  });
+
   test('a host cut off in the middle of a transaction: the server ends it within 10 s, and a manager on another host takes its job back', { timeout: 90_000 }, async (t) => {
     const { relay, through } = await relayTo(t);
     const shared = queue(t);
