@@ -18,8 +18,7 @@ const MIN_GAP_MS = 50;
 /**
  * After a look, at least this many times its CPU time without one: a wait takes a tenth of a core
  * at most. Its CPU time, not its duration: on a loaded machine (or behind a slow server) a look
- * waits longer for its turn without costing more, and spacing by its duration made a `wait` on
- * one job return up to 700 ms after the job ended, with workers busy on two cores.
+ * waits longer for its turn without costing more, and should not push the next one further off.
  */
 const LOOK_SPACING = 9;
 /** How often the finished jobs are read again too: `dlq retry` or `restart` may have revived one. */
