@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import pg from 'pg';
@@ -318,6 +318,11 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     await here.ok(['enqueue', '--id', 'first', '--', 'true']);
     assert.equal(await made(), true);
     assert.deepEqual((await here.json<Job[]>(['list'])).map((job) => job.id), ['first']);
+    // store migrate readies the database, not this host's data dir.
+    const nowhere = join(tempDir(t), 'not-made');
+    const migrated = await runCli(nowhere, ['store', 'migrate'], { env: shared.env });
+    assert.equal(migrated.code, 0, describeRun(['store', 'migrate'], migrated));
+    assert.equal(existsSync(nowhere), false, 'store migrate made a data dir');
   });
 
   test('a statement the database refuses (no permission to create the schema) is one line naming the store: exit 1, no stack', { timeout: 60_000 }, async (t) => {
