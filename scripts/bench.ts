@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../cli/context.js';
+import type { Store } from '../core/ports/store.js';
 import { cleanUp, median, nodeStartMs, row, spawnRate } from './bench-lib.js';
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
@@ -59,8 +60,7 @@ function cli(dir: string, args: string[], input?: string): number {
  * 10,000 jobs it is a checkpoint that a busy queue folds its journal into once a minute, and a
  * drain beside 10,000 held jobs seemed to take 60 s (17/s) while it took 5.
  */
-async function countCompleted(dir: string): Promise<number> {
-  const { store } = await openStore(dir);
+async function countCompleted(store: Store): Promise<number> {
   const { queues } = await store.summary();
   return Object.values(queues).reduce((sum, states) => sum + states.completed, 0);
 }
@@ -105,10 +105,11 @@ async function drain(jobs: number, prefill: number, peak = { mb: 0 }): Promise<n
     cli(dir, ['enqueue', '--file', '-'], `${JSON.stringify({ command: 'true', run_at: far })}\n`.repeat(prefill));
   }
   cli(dir, ['enqueue', '--file', '-'], `${JSON.stringify({ command: 'true' })}\n`.repeat(jobs));
+  const { store } = await openStore(dir); // once: polled every 20 ms
   const started = performance.now();
   const manager = startWorkers(dir, WORKERS);
   const stopSampling = sampleWorkerRss(manager, peak);
-  while ((await countCompleted(dir)) < jobs) await sleep(20);
+  while ((await countCompleted(store)) < jobs) await sleep(20);
   const seconds = (performance.now() - started) / 1000;
   stopSampling();
   await stopWorkers(manager);
@@ -125,9 +126,10 @@ async function drainBesideLong(jobs: number, held: number, by: 'after' | 'limit'
   const waiting = by === 'after' ? { after: ['long'] } : { queue: 'one' };
   if (held > 0) cli(dir, ['enqueue', '--file', '-'], `${JSON.stringify({ command: 'true', ...waiting })}\n`.repeat(held));
   cli(dir, ['enqueue', '--file', '-'], `${JSON.stringify({ command: 'true' })}\n`.repeat(jobs));
+  const { store } = await openStore(dir);
   const started = performance.now();
   const manager = startWorkers(dir, WORKERS);
-  while ((await countCompleted(dir)) < jobs) await sleep(20);
+  while ((await countCompleted(store)) < jobs) await sleep(20);
   const seconds = (performance.now() - started) / 1000;
   const exited = new Promise((resolve) => manager.once('exit', resolve));
   cli(dir, ['worker', 'stop', '--timeout', '0']); // kills the long job too

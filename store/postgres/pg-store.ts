@@ -516,16 +516,7 @@ export class PgStore implements Store {
 
   /** Creates or migrates the schema, once per store. */
   private open(): Promise<void> {
-    this.ready ??= (async () => {
-      const client = await this.connect();
-      try {
-        await migrate(client, this.schema);
-      } catch (error) {
-        throw databaseFailure(error, this.location);
-      } finally {
-        client.release();
-      }
-    })().catch((error: unknown) => {
+    this.ready ??= this.migrated(true).then(() => undefined).catch((error: unknown) => {
       this.ready = undefined; // the next use tries again (the server may be back)
       throw error;
     });
@@ -543,18 +534,21 @@ export class PgStore implements Store {
       await this.ready;
       return true;
     }
+    if ((await this.migrated(false)) === null) return false;
+    this.ready ??= Promise.resolve();
+    return true;
+  }
+
+  /** The schema migrated on a connection of the pool (see schema.ts migrate); null where it is not there and `create` is false. */
+  private async migrated(create: boolean): Promise<number | null> {
     const client = await this.connect();
-    let version: number | null;
     try {
-      version = await migrate(client, this.schema, { create: false });
+      return await migrate(client, this.schema, { create });
     } catch (error) {
       throw databaseFailure(error, this.location);
     } finally {
       client.release();
     }
-    if (version === null) return false;
-    this.ready ??= Promise.resolve();
-    return true;
   }
 
   /** One statement that reads, on a connection of the pool: no rows where the schema is not there (see present). */
