@@ -49,7 +49,7 @@ import { PgManagers } from './pg-managers.js';
 import { PgQueueCopy } from './pg-copy.js';
 import { migrate, quoteIdent } from './schema.js';
 import { insertJobs, isDuplicateJobId, updateJobs } from './job-rows.js';
-import { appendLogPiece, appendLogWithParameters } from './log-rows.js';
+import { appendLogPiece, appendLogWithParameters } from './log-statements.js';
 import type { LogRow } from './log-follower.js';
 import { archiveExpiry, expireArchiveStatement, retentionStatement } from './retention.js';
 import { holdEnvsShared, sweepUnusedEnvs } from './envs.js';
