@@ -36,6 +36,24 @@ test('a worker on PostgreSQL starts without loading node-postgres', () => {
   }
 });
 
+// The issue's promise for the default store: PostgreSQL support makes its commands load nothing new.
+test('commands on the file store load no node-postgres', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-file-commands-'));
+  const cli = fileURLToPath(new URL('./index.js', import.meta.url));
+  // Reports, as the command exits, which of pg's files the process loaded.
+  const report = `data:text/javascript,${encodeURIComponent(`import { createRequire } from 'node:module';
+    const cache = createRequire('/').cache;
+    process.on('exit', () => process.stderr.write('pg files: ' + Object.keys(cache).filter((file) => file.includes('/node_modules/pg/')).length + '\\n'));`)}`;
+  try {
+    for (const args of [['enqueue', '--', 'true'], ['status'], ['list'], ['show', '--json', 'nosuch'], ['worker', 'stop']]) {
+      const result = spawnSync(process.execPath, ['--import', report, cli, '--data-dir', dir, ...args], { encoding: 'utf8' });
+      assert.match(result.stderr, /pg files: 0\n/, `queuectl ${args.join(' ')}: ${result.stderr}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the probe sees node-postgres once it is loaded', () => {
   assert.notDeepEqual(pgLoadedAfter(`await import(${JSON.stringify(fileURLToPath(new URL('../store/postgres/pg.js', import.meta.url)))});`), []);
 });
