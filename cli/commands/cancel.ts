@@ -88,7 +88,8 @@ function cancelableStates(text: string): CancelableJob['state'][] {
 
 function describe({ job, was, claimed, stopped, dependent, elsewhere }: Canceled): string {
   if (dependent) return `canceled ${job.id} (was waiting: ${job.last_error.replace(/^canceled: /, '')})`;
-  if (elsewhere !== null) return `canceled ${job.id} (was running on ${elsewhere}; its manager there stops the run)`;
+  if (elsewhere !== null && 'host' in elsewhere) return `canceled ${job.id} (was running on ${elsewhere.host}; its manager there stops the run)`;
+  if (elsewhere !== null) return `canceled ${job.id} (was running under the data dir ${elsewhere.dataDir} of this host; its manager there stops the run)`;
   if (was === 'pending') return `canceled ${job.id} (was pending)`;
   if (was === 'failed') return `canceled ${job.id} (was waiting to retry)`;
   const count = stopped?.pids.length ?? 0;

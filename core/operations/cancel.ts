@@ -8,7 +8,7 @@ import { cancelLogLine } from '../rules/cancel.js';
 import { isClaimed, type CancelableJob, type CanceledJob, type ProcessingJob } from '../rules/job.js';
 import type { Host, RunLogs } from '../ports/host.js';
 import type { CancelSelection, Store } from '../ports/store.js';
-import { findRunProcessesOfJobs, stopRunProcesses, type RunProcess, type StopResult } from '../os/run-processes.js';
+import { findRunProcessesOfJobs, runDataDirsByToken, stopRunProcesses, type RunProcess, type StopResult } from '../os/run-processes.js';
 import { KILL_GRACE_MS } from '../runtime/runner.js';
 
 /**
@@ -27,8 +27,11 @@ export interface Canceled {
   stopped: StopResult | null;
   /** It was not named: it was waiting on a job canceled here (its `last_error` says which). */
   dependent: boolean;
-  /** It ran on another host (a store many hosts share): its manager there stops the run. */
-  elsewhere: string | null;
+  /**
+   * It ran elsewhere, where its manager stops the run: on another host (a store many hosts
+   * share), or under another data dir of this host that shares the store.
+   */
+  elsewhere: { host: string } | { dataDir: string } | null;
 }
 
 export interface CancelOptions {
@@ -44,12 +47,16 @@ export async function cancelJobs(store: Store, host: Host, selection: CancelSele
   const now = options.now ?? new Date();
   const graceMs = options.graceMs ?? KILL_GRACE_MS;
   let found = new Map<string, RunProcess[]>();
+  /** Runs of this host going on under another data dir that shares the store, by job: that data dir. */
+  let underOther = new Map<string, string>();
   const result = await store.cancel(selection, {
     now,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     hasRun: (processing) => {
       found = findRunProcessesOfJobs(host.root, processing.map((job) => job.id));
-      return (id) => (found.get(id)?.length ?? 0) > 0;
+      // Looked for now, as the processes here are: once the cancel is written, their manager stops them.
+      underOther = runsUnderOtherDataDirs(processing.filter((job) => isHere(job, host) && (found.get(job.id)?.length ?? 0) === 0), host);
+      return (id) => (found.get(id)?.length ?? 0) > 0 || underOther.has(id);
     },
     // The jobs canceled for a dependency get no line: most never ran, and their last_error says
     // it (a line each, for 50,000 of them, held the lock past its stale limit).
@@ -60,12 +67,29 @@ export async function cancelJobs(store: Store, host: Host, selection: CancelSele
     result.canceled.map(async ({ job, was }): Promise<Canceled> => {
       const run = running.get(job.id);
       const claimed = run !== undefined && isClaimed(run) && (found.get(job.id)?.length ?? 0) === 0;
-      const elsewhere = run?.lease.host !== undefined && run.lease.host !== host.name ? run.lease.host : null;
+      const other = underOther.get(job.id);
+      const elsewhere = run === undefined ? null : !isHere(run, host) ? { host: run.lease.host! } : other !== undefined ? { dataDir: other } : null;
       if (elsewhere !== null) return { job, was, claimed, stopped: null, dependent: false, elsewhere };
       return { job, was, claimed, stopped: run ? await stopRun(host.root, run, found.get(job.id) ?? [], graceMs) : null, dependent: false, elsewhere };
     }),
   );
   return [...named, ...result.dependents.map((job): Canceled => ({ job, was: 'pending', claimed: false, stopped: null, dependent: true, elsewhere: null }))];
+}
+
+/** Whether the job's lease is of this host (or of a store only one host uses). */
+function isHere(job: ProcessingJob, host: Host): boolean {
+  return job.lease.host === undefined || job.lease.host === host.name;
+}
+
+/** Of these runs, those going on under another data dir of this host, by job: that data dir. */
+function runsUnderOtherDataDirs(runs: readonly ProcessingJob[], host: Host): Map<string, string> {
+  const dataDirs = runDataDirsByToken(runs.map((job) => job.lease.token));
+  const under = new Map<string, string>();
+  for (const job of runs) {
+    const dataDir = dataDirs.get(job.lease.token);
+    if (dataDir !== undefined && dataDir !== '' && dataDir !== host.root) under.set(job.id, dataDir);
+  }
+  return under;
 }
 
 function stopRun(dataDir: string, job: ProcessingJob, found: readonly RunProcess[], graceMs: number): Promise<StopResult> {

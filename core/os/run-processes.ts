@@ -65,8 +65,27 @@ export function killRunsByToken(tokens: readonly string[]): number[] {
 
 /** Whether any process of the run claimed with `token` is alive (never on a system without /proc). */
 export function runAliveByToken(token: string): boolean {
-  const wanted = `${TOKEN_VARIABLE}=${token}`;
-  return findProcesses((environ) => (environ.split('\0').includes(wanted) ? true : undefined)).length > 0;
+  return runDataDirsByToken([token]).has(token);
+}
+
+/**
+ * For the runs claimed with `tokens` that have a live process: the data dir (QUEUECTL_DATA_DIR)
+ * it runs under, '' if it has none. On a store that several data dirs of one host share, a run
+ * may be under another than the one that asks. One pass over /proc.
+ */
+export function runDataDirsByToken(tokens: readonly string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  if (tokens.length === 0) return found;
+  const wanted = new Set(tokens.map((token) => `${TOKEN_VARIABLE}=${token}`));
+  const processes = findProcesses((environ) => {
+    const vars = environ.split('\0');
+    const token = vars.find((variable) => wanted.has(variable));
+    if (token === undefined) return undefined;
+    const dataDir = vars.find((variable) => variable.startsWith('QUEUECTL_DATA_DIR='))?.slice('QUEUECTL_DATA_DIR='.length) ?? '';
+    return { token: token.slice(TOKEN_VARIABLE.length + 1), dataDir };
+  });
+  for (const { key } of processes) found.set(key.token, key.dataDir);
+  return found;
 }
 
 /** Live processes (not this one) for which `keyOf` finds a key in their environment, with it. */

@@ -174,6 +174,21 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.match(manager.output(), /long: stopping its run on worker \d+: it was canceled/);
   });
 
+  test('cancel from another data dir of the same host names the data dir its run is under', { timeout: 60_000 }, async (t) => {
+    // Two data dirs of one host that share a queue: no process of the run is under the one that
+    // cancels, yet the run goes on under the other until its manager stops it.
+    const shared = queue(t);
+    const runner = shared.host('twin');
+    const other = shared.host('twin');
+    await other.ok(['enqueue', '--id', 'long', '--', 'sh', '-c', 'echo $$ > "$QUEUECTL_DATA_DIR/long.pid"; exec sleep 600']);
+    const manager = runner.manager(1);
+    const pid = await waitFor(() => readPid(runner.data), { timeoutMs: 20_000, what: 'the run to write its pid' });
+    const canceled = await other.ok(['cancel', 'long']);
+    assert.equal(canceled.stdout, `canceled long (was running under the data dir ${runner.data} of this host; its manager there stops the run)\n`);
+    await waitFor(() => !processAlive(pid), { timeoutMs: 10_000, what: `the run (pid ${pid}) to be stopped by its manager` });
+    assert.match(manager.output(), /long: stopping its run on worker \d+: it was canceled/);
+  });
+
   test('status lists the workers of every host, by host; worker stop stops this host\'s managers, --all every host\'s', { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const alpha = shared.host('alpha');
