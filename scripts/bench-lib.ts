@@ -36,6 +36,17 @@ export async function spawnRate(count: number, concurrency: number): Promise<num
   return count / ((performance.now() - started) / 1000);
 }
 
+/**
+ * A warning for the head of a bench's output, if the environment makes every Node start slower:
+ * `NODE_EXTRA_CA_CERTS` has each one, `node -e 0` too, read the file (about 70 ms a start on the
+ * 2-core VMs), which flatters the ratios against `node -e 0`. CI runs under `env -i`.
+ */
+export function environmentWarning(): string | null {
+  const found = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'].filter((name) => (process.env[name] ?? '') !== '');
+  if (found.length === 0) return null;
+  return `note: ${found.join(' and ')} set: every Node start, node -e 0 too, pays for it, which flatters the ratios against node -e 0; CI runs without (env -i)\n`;
+}
+
 export function nodeStartMs(): number {
   const started = performance.now();
   spawnSync(process.execPath, ['-e', '0']);

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { median, medianRatio, nodeStartMs, pairs, row, spawnRate } from './bench-lib.js';
+import { environmentWarning, median, medianRatio, nodeStartMs, pairs, row, spawnRate } from './bench-lib.js';
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
@@ -101,6 +101,8 @@ export async function benchPostgres(url: string): Promise<void> {
   };
 
   try {
+    const warning = environmentWarning();
+    if (warning !== null) console.log(warning);
     console.log(`queuectl bench, PostgreSQL store: ${JOBS} jobs, 2 managers × 2 workers, median of ${RUNS} runs, node ${process.version}\n`);
     // Each figure is paired with its baseline, measured right before it: the speed of these
     // machines drifts from one minute to the next (the spawn floor was 942/s and 782/s seven

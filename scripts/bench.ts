@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../cli/context.js';
 import type { Store } from '../core/ports/store.js';
-import { cleanUp, median, nodeStartMs, row, spawnRate } from './bench-lib.js';
+import { cleanUp, environmentWarning, median, nodeStartMs, row, spawnRate } from './bench-lib.js';
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
@@ -191,6 +191,8 @@ async function handoverMs(count: number): Promise<number[]> {
 
 
 async function main(): Promise<void> {
+  const warning = environmentWarning();
+  if (warning !== null) console.log(warning);
   console.log(`queuectl bench: ${JOBS} jobs, ${WORKERS} workers, median of ${RUNS} runs, node ${process.version}\n`);
   const spawnRates: number[] = [];
   for (let i = 0; i < RUNS; i++) spawnRates.push(await spawnRate(Math.min(JOBS, 500), WORKERS));
