@@ -11,10 +11,8 @@ import { inputError, QueuectlError } from '../../core/rules/errors.js';
 import type { PendingJob } from '../../core/rules/job.js';
 import { validateJobSpec, type JobSpec } from '../../core/rules/job-spec.js';
 import { parseDurationMs, parseInteger, parseNonNegativeInt, parseRunAt } from '../../core/rules/parse.js';
-import { waitExitCode } from '../../core/rules/wait.js';
 import { optionText, type CommandContext } from '../context.js';
 import { localTime, printJson, shellQuote } from '../output.js';
-import { finalJobs, printSummary, waitWithProgress } from './wait.js';
 
 const FORMS = `queuectl enqueue -- CMD ARGS…, --command "CMD", '{"command":"CMD"}' or --file F`;
 
@@ -77,6 +75,8 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
  * that run has none: killed, timed out, lost; and for a canceled job or a batch).
  */
 async function enqueueAndWait(ctx: CommandContext, jobs: readonly PendingJob[], batch: boolean): Promise<void> {
+  // Loaded here, not with the command: an enqueue without --wait (most) does not pay for them.
+  const [{ finalJobs, printSummary, waitWithProgress }, { waitExitCode }] = await Promise.all([import('./wait.js'), import('../../core/rules/wait.js')]);
   const printId = ctx.raw.flags.has('print-id');
   if (!ctx.json) printEnqueued(jobs, printId);
   const report = await waitWithProgress(ctx, jobs.map((job) => job.id), null);
