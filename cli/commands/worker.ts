@@ -37,7 +37,7 @@ export async function workerCommand(ctx: CommandContext, action: string): Promis
 const MAX_WORKERS = 256;
 
 async function workerStart(ctx: CommandContext): Promise<void> {
-  rejectOptions(ctx, ['timeout'], 'goes with worker stop');
+  rejectOptions(ctx, ['timeout', 'all'], 'goes with worker stop');
   const count = optionCount(ctx, 'count', 1) ?? 1;
   if (count > MAX_WORKERS) throw inputError(`--count must be from 1 to ${MAX_WORKERS} (a Node.js process each), got ${count}; for more, start more managers`);
   const queues = optionQueues(ctx) ?? null;

@@ -521,6 +521,10 @@ const BAD_CASES: BadCase[] = [
   { name: 'worker frob', args: plain('worker', 'frob') },
   { name: 'worker start with no workers', args: plain('worker', 'start', '--count', '0') },
   { name: 'worker start with more workers than one manager takes', args: plain('worker', 'start', '--count', '257', '--detach') },
+  // The options of one worker action given to the other (with --detach: a start that slipped through returns).
+  { name: 'worker start --all (an option of worker stop)', args: plain('worker', 'start', '--all', '--detach') },
+  { name: 'worker start --timeout (an option of worker stop)', args: plain('worker', 'start', '--timeout', '5s', '--detach') },
+  { name: 'worker stop --count (an option of worker start)', args: plain('worker', 'stop', '--count', '2') },
   { name: 'an empty --store', args: plain('--store', '', 'list') },
   { name: 'dlq frob', args: plain('dlq', 'frob') },
   { name: 'config frob', args: plain('config', 'frob') },
