@@ -51,7 +51,11 @@ test('timestamps with a zone are that instant, normalized to UTC', () => {
   assert.equal(parseRunAt('2026-11-23T10:30:00Z', 't', now), '2026-11-23T10:30:00.000Z');
   assert.equal(parseRunAt('2026-11-23T10:30:00+02:00', 't', now), '2026-11-23T08:30:00.000Z');
   assert.equal(parseRunAt('2026-11-23T10:30:00.25-0130', 't', now), '2026-11-23T12:00:00.250Z');
-  for (const text of ['tomorrow', '23/11/2026', '2026-02-30T00:00:00Z', '1700000000', '2026-11-23T24:00']) {
+  assert.equal(parseRunAt('2026-11-23T10:30:00+14:00', 't', now), '2026-11-22T20:30:00.000Z');
+  assert.equal(parseRunAt('2026-11-23T10:30:00-23:59', 't', now), '2026-11-24T10:29:00.000Z');
+  // An offset no clock has (hours past 23, minutes past 59) is a typo, as Date reads it too.
+  const impossible = ['2027-12-03T10:00:00+25:00', '2026-12-03T10:00:00+99:99', '2027-01-01T00:00:00+30:00', '2026-11-23T10:30:00+02:60', '2026-11-23T10:30:00-2400'];
+  for (const text of ['tomorrow', '23/11/2026', '2026-02-30T00:00:00Z', '1700000000', '2026-11-23T24:00', ...impossible]) {
     assert.throws(() => parseRunAt(text, '--run-at', now), /--run-at must be a time such as 2026-11-23T10:30:00Z/, text);
   }
 });

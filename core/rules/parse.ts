@@ -112,6 +112,7 @@ function readLocalOrIso(text: string): number | null {
   if (zone === 'Z') return utc;
   const sign = zone.startsWith('-') ? -1 : 1;
   const [zh, zm] = [Number(zone.slice(1, 3)), Number(zone.slice(-2))];
+  if (zh > 23 || zm > 59) return null; // no clock is 25 hours ahead: a typo, as Date reads it too
   return utc - sign * (zh * 60 + zm) * 60_000;
 }
 

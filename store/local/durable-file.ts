@@ -40,6 +40,7 @@ import { randomInt } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { QueuectlError } from '../../core/rules/errors.js';
+import { oneLine } from '../../core/rules/job.js';
 
 /** The file's text, or `undefined` when it does not exist yet. */
 export function readTextIfExists(path: string): string | undefined {
@@ -68,7 +69,8 @@ export function parseJsonText(text: string, path: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     throw new QueuectlError(
-      `${path} is not valid JSON (${(error as Error).message}); queuectl will not overwrite it: fix it or move it away`,
+      // JSON.parse quotes a short file whole, newlines too: the report stays one line.
+      `${path} is not valid JSON (${oneLine((error as Error).message)}); queuectl will not overwrite it: fix it or move it away`,
       'ECORRUPT',
     );
   }

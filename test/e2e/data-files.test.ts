@@ -29,6 +29,8 @@ async function assertReportedAndUntouched(dir: string, path: string, args: reado
 
 const FOREIGN_JOB_FILES: [string, string][] = [
   ['invalid JSON', '{not json'],
+  // JSON.parse's message quotes such a file whole, newline and all: the report stays one line.
+  ['a word and a newline', 'garbage\n'],
   ['an object that is not a job file', '{"hello":1}\n'],
   ['an array', '[1,2]\n'],
   // Version 2 is queue.json's while its journal is in use (store/file/job-file.ts): a later one is foreign.
