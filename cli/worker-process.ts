@@ -25,13 +25,18 @@ const send = (message: WorkerMessage, then?: () => void) => {
 };
 /** The store its manager works for, which each run is told too: a queuectl command in a job works on it. */
 const store = process.env.QUEUECTL_STORE ?? 'file';
+/**
+ * The host name its manager goes by where one was set, for each run too (an enqueue keeps no
+ * QUEUECTL_ variable of its shell): `queuectl worker stop` in a job finds its own manager.
+ */
+const hostEnv: Record<string, string> = process.env.QUEUECTL_HOST ? { QUEUECTL_HOST: process.env.QUEUECTL_HOST } : {};
 const side = await openWorkerSide(root, parseStoreChoice(store, 'QUEUECTL_STORE'));
 /** Before it exits, a worker lets the last run's log reach the store (bounded: the file keeps it anyway). */
 const exit = () => void Promise.race([side.flush(), new Promise((resolve) => setTimeout(resolve, 2_000))]).then(() => process.exit(0));
 const worker = new Worker(
   {
     dataDir: root,
-    runEnv: { QUEUECTL_STORE: store },
+    runEnv: { QUEUECTL_STORE: store, ...hostEnv },
     logs: side.logs,
     ...(side.flushLogs === undefined ? {} : { flushLogs: side.flushLogs }),
     ...(side.host === undefined ? {} : { host: side.host }),

@@ -41,8 +41,10 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   const count = optionCount(ctx, 'count', 1) ?? 1;
   if (count > MAX_WORKERS) throw inputError(`--count must be from 1 to ${MAX_WORKERS} (a Node.js process each), got ${count}; for more, start more managers`);
   const queues = optionQueues(ctx) ?? null;
+  // A broken store is reported now, not by every worker later; and before the data dir is
+  // made, so that a store out of reach leaves nothing behind.
+  await ctx.store.prepare();
   ctx.host.prepare();
-  await ctx.store.prepare(); // a broken store is reported now, not by every worker later
   if (ctx.raw.flags.has('detach')) return detach(ctx, count, queues);
 
   keepRunningWithoutOutput();

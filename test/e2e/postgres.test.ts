@@ -50,6 +50,21 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.equal(status.workers.length, 2);
   });
 
+  test('a run has its manager\'s host name (QUEUECTL_HOST): queuectl in a job acts for that host', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const here = shared.host();
+    // Enqueued from a shell of another host name: the run is this manager's, on its host.
+    const there = shared.host();
+    await there.ok(['enqueue', '--id', 'where', '--', 'sh', '-c', `echo "host=$QUEUECTL_HOST"; '${process.execPath}' '${CLI}' worker stop`]);
+    const manager = here.manager(1);
+    await waitFor(async () => (await here.job('where'))?.state === 'completed', { timeoutMs: 20_000, what: 'the job to complete' });
+    const log = (await here.ok(['logs', 'where'])).stdout;
+    assert.match(log, new RegExp(`^host=${here.name}$`, 'm'));
+    // Its own manager, found on its host: told to stop once the job ends, and gone.
+    assert.match(log, new RegExp(`^not waiting for manager ${manager.pid}: it runs this job \\(where\\)`, 'm'));
+    assert.equal(await withDeadline(manager.exited, 15_000, 'the manager to stop'), 0, manager.output());
+  });
+
   test('logs -f on another host follows a running job as its output comes, a retry in the same stream, and ends with the job', { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const here = shared.host();
@@ -411,6 +426,17 @@ test('a server that asks for a password the URL does not give: one line, exit 1,
   assert.equal(result.code, 1, describeRun(['status'], result));
   assert.match(result.stderr, /^queuectl: could not connect to postgres:\/\/127\.0\.0\.1:\d+\/postgres: .*password.*\n$/);
   assert.ok(Date.now() - started < 5_000, `ended after ${Date.now() - started} ms`);
+});
+
+test('worker start on a database that cannot be reached is one line, exit 1, and makes no data dir', { timeout: 30_000 }, async (t) => {
+  const store = 'postgres://nobody@127.0.0.1:1/none';
+  for (const args of [['worker', 'start'], ['worker', 'start', '--detach']]) {
+    const nowhere = join(tempDir(t), 'not-made');
+    const result = await runCli(nowhere, args, { env: { QUEUECTL_STORE: store } });
+    assert.equal(result.code, 1, describeRun(args, result));
+    assert.match(result.stderr, /^queuectl: could not connect to postgres:\/\/127\.0\.0\.1:1\/none: [^\n]*ECONNREFUSED[^\n]*\n$/);
+    assert.equal(existsSync(nowhere), false, `${args.join(' ')} made a data dir`);
+  }
 });
 
 function readPid(data: string): number | undefined {
