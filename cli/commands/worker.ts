@@ -258,6 +258,8 @@ async function workerStop(ctx: CommandContext): Promise<void> {
       resendAt = Date.now() + RESEND_MS;
       if (!ctx.json) process.stdout.write(`--timeout ${timeoutText} passed: killing running jobs\n`);
       for (const manager of managers) sendSignal(manager.pid, 'SIGTERM');
+      // Those of other hosts kill theirs as they notice, within 2 s; they are not killed from here.
+      if (remoteLeft > 0) await ctx.host.managers.requestStop(remote, true);
     }
     // Two SIGTERMs close together may reach a process as one (seen: the manager then waited for
     // its running job, was killed outright, and the job lived on). Any later one means "kill".
@@ -278,18 +280,30 @@ async function workerStop(ctx: CommandContext): Promise<void> {
   // A manager of another host that left the list without removing its record did not stop: it
   // went silent (its host down, or cut off from the store), and stops once it reaches the store.
   const silent = new Set(remote.length === 0 ? [] : (await ctx.host.managers.silent()).map(key));
-  const stopped = [...waited, ...remote.filter((manager) => !silent.has(key(manager)))];
+  // One still listed did not stop in the time this command gave it (its running jobs were killed
+  // after the timeout, and the kill takes a while), and is not counted as stopped.
+  const running = new Set(remote.length === 0 ? [] : (await ctx.host.managers.live()).map(key));
+  const stopped = [...waited, ...remote.filter((manager) => !silent.has(key(manager)) && !running.has(key(manager)))];
   const unanswered = [...silentBefore, ...remote.filter((manager) => silent.has(key(manager)))];
+  const stillRunning = remote.filter((manager) => running.has(key(manager)));
   const named = (manager: ManagerRecord) => (isHere(ctx, manager) ? String(manager.pid) : key(manager));
   if (ctx.json) {
     printJson({
-      stopped: stopped.map((manager) => manager.pid),
+      // Those of other hosts as host:pid: a pid alone names no process there.
+      stopped: stopped.map((manager) => (isHere(ctx, manager) ? manager.pid : key(manager))),
       aborted,
       ...(own.size > 0 ? { stopping: [...own] } : {}),
       ...(unanswered.length > 0 ? { silent: unanswered.map(named) } : {}),
+      ...(stillRunning.length > 0 ? { running: stillRunning.map(named) } : {}),
     });
   }
   else process.stdout.write(`stopped ${stopped.length} manager(s)${stopped.length > 0 ? `: ${stopped.map(named).join(', ')}` : ''}\n`);
+  if (stillRunning.length > 0) {
+    throw new QueuectlError(
+      `${stillRunning.length} manager(s) of other hosts still run: ${stillRunning.map(named).join(', ')}; they were asked to ${aborted ? 'kill their running jobs and stop' : 'stop'}, and stop once they have`,
+      'EFAIL',
+    );
+  }
   if (unanswered.length > 0) {
     throw new QueuectlError(
       `${unanswered.length} manager(s) did not answer: ${unanswered.map(named).join(', ')}; not renewed for over 15 s, their host is down or cut off from the database, and they may still run jobs: they stop once they reach the database`,

@@ -83,6 +83,9 @@ export interface WorkerRecord extends ProcessIdentity {
   started_at: string;
 }
 
+/** What `worker stop --all` asked of a manager of another host: nothing, to stop once its running jobs end, or to kill them now. */
+export type StopRequest = null | 'finish' | 'now';
+
 export interface ManagerRecord extends ProcessIdentity {
   /** The host it runs on (absent from records written before queuectl noted it: this host). */
   host?: string;
@@ -111,16 +114,19 @@ export interface ManagerRegistry {
    * cannot check a pid (another host's), a record not renewed lapses. Null where it checks pids.
    */
   readonly renewEveryMs: number | null;
-  /** Asks the managers of other hosts to stop as `worker stop` does (those of this host get a signal). */
-  requestStop(records: readonly ManagerRecord[]): Promise<void>;
+  /**
+   * Asks the managers of other hosts to stop as `worker stop` does (those of this host get a
+   * signal): their running jobs finish first, or with `now` (`--timeout` passed) are killed.
+   */
+  requestStop(records: readonly ManagerRecord[], now?: boolean): Promise<void>;
   /**
    * The managers of other hosts that went silent: their records were not renewed (so live() does
    * not list them) and were not removed, as a manager that stops removes its own. Their host is
    * down, or cut off from the store: they may still run jobs. None where the registry checks pids.
    */
   silent(): Promise<ManagerRecord[]>;
-  /** Whether `worker stop --all` asked manager `pid` of this host to stop. */
-  stopRequested(pid: number): Promise<boolean>;
+  /** Whether `worker stop --all` asked manager `pid` of this host to stop, and how (see requestStop). */
+  stopRequested(pid: number): Promise<StopRequest>;
 }
 
 /** What became of the data directory under a running manager. */

@@ -154,8 +154,12 @@ export async function startManager({ store, host, config, workerScript, workerEn
           register();
           void host.managers.stopRequested(process.pid).then(
             (asked) => {
-              if (asked && stopRequests === 0) {
+              if (asked !== null && stopRequests === 0) {
                 log('asked to stop (worker stop --all)');
+                stop();
+              }
+              if (asked === 'now' && stopRequests === 1) {
+                log('asked to stop now (worker stop --all --timeout): killing running jobs');
                 stop();
               }
             },

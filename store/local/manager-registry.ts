@@ -6,7 +6,7 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ManagerRecord, ManagerRegistry } from '../../core/ports/host.js';
+import type { ManagerRecord, ManagerRegistry, StopRequest } from '../../core/ports/host.js';
 import { isAlive } from '../../core/os/process-identity.js';
 import { mkdirInExisting, readJsonIfExists, writeFileDurably } from './durable-file.js';
 
@@ -83,7 +83,7 @@ export class ManagerFiles implements ManagerRegistry {
     // Every manager of a data directory is on this host: `worker stop` signals them.
   }
 
-  async stopRequested(): Promise<boolean> {
-    return false;
+  async stopRequested(): Promise<StopRequest> {
+    return null;
   }
 }

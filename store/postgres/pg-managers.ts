@@ -5,7 +5,7 @@
  * not listed. The local record (managers/<pid>.json) stays as well: `worker stop` signals this
  * host's managers by pid, and a manager watches its own record to notice its data dir went.
  */
-import type { ManagerRecord, ManagerRegistry } from '../../core/ports/host.js';
+import type { ManagerRecord, ManagerRegistry, StopRequest } from '../../core/ports/host.js';
 import { isAlive } from '../../core/os/process-identity.js';
 import type { ManagerFiles } from '../local/manager-registry.js';
 
@@ -85,14 +85,15 @@ export class PgManagers implements ManagerRegistry {
     return this.files.liveHere();
   }
 
-  async requestStop(records: readonly ManagerRecord[]): Promise<void> {
+  async requestStop(records: readonly ManagerRecord[], now = false): Promise<void> {
     for (const record of records) {
-      await this.query(`UPDATE ${this.s}.managers SET stop_requested = true WHERE host = $1 AND pid = $2`, [record.host, record.pid]);
+      await this.query(`UPDATE ${this.s}.managers SET stop_requested = true, stop_now = stop_now OR $3 WHERE host = $1 AND pid = $2`, [record.host, record.pid, now]);
     }
   }
 
-  async stopRequested(pid: number): Promise<boolean> {
-    const rows = await this.query<{ stop_requested: boolean }>(`SELECT stop_requested FROM ${this.s}.managers WHERE host = $1 AND pid = $2`, [this.host, pid]);
-    return rows[0]?.stop_requested === true;
+  async stopRequested(pid: number): Promise<StopRequest> {
+    const rows = await this.query<{ stop_requested: boolean; stop_now: boolean }>(`SELECT stop_requested, stop_now FROM ${this.s}.managers WHERE host = $1 AND pid = $2`, [this.host, pid]);
+    const [row] = rows;
+    return row?.stop_now ? 'now' : row?.stop_requested ? 'finish' : null;
   }
 }

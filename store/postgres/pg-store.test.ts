@@ -8,6 +8,7 @@ import { test, type TestContext } from 'node:test';
 import pg from 'pg';
 import type { StoreChange } from '../../core/ports/store.js';
 import { PgStore } from './pg-store.js';
+import { SCHEMA_VERSION } from './schema.js';
 
 const url = process.env.QUEUECTL_TEST_POSTGRES;
 
@@ -95,9 +96,21 @@ if (url === undefined || url === '') {
     await open().prepare();
     await admin.query(`UPDATE "${schema}".meta SET value = '99' WHERE key = 'schema_version'`);
     await assert.rejects(open().list(), (error: Error & { exitCode?: number }) =>
-      error.message === `the database schema "${schema}" is at version 99, newer than this queuectl knows (5); upgrade queuectl` && error.exitCode === 1,
+      error.message === `the database schema "${schema}" is at version 99, newer than this queuectl knows (${SCHEMA_VERSION}); upgrade queuectl` && error.exitCode === 1,
     );
     assert.equal((await admin.query(`SELECT value FROM "${schema}".meta WHERE key = 'schema_version'`)).rows[0].value, 99);
+  });
+
+  test('postgres store: a schema of version 5 is brought to 6 on first use, its jobs kept (the managers\' stop_now)', async (t) => {
+    const { schema, admin, open } = await testQueue(t, url);
+    await open().enqueue([{ command: 'true', id: 'kept' }], { cwd: '/' });
+    // As queuectl of version 5 left it.
+    await admin.query(`ALTER TABLE "${schema}".managers DROP COLUMN stop_now`);
+    await admin.query(`UPDATE "${schema}".meta SET value = '5' WHERE key = 'schema_version'`);
+    assert.deepEqual((await open().list()).map((job) => job.id), ['kept']);
+    assert.equal((await admin.query(`SELECT value FROM "${schema}".meta WHERE key = 'schema_version'`)).rows[0].value, SCHEMA_VERSION);
+    const column = await admin.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'managers' AND column_name = 'stop_now'`, [schema]);
+    assert.equal(column.rowCount, 1);
   });
 
   test('postgres store: its sessions have the server end a transaction left waiting 10 s for its next statement; the URL may set another wait', async (t) => {

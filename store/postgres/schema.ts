@@ -8,7 +8,7 @@ import type { PoolClient } from 'pg';
 import { QueuectlError } from '../../core/rules/errors.js';
 
 /** The schema version this code writes; a database at a newer one is refused. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** A schema name as SQL: queuectl makes its own names, but a quoted one cannot inject anything. */
 export function quoteIdent(name: string): string {
@@ -94,6 +94,10 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
   (s) => `
     CREATE INDEX jobs_env ON ${s}.jobs ((doc->>'env_id')) WHERE doc->>'env_id' IS NOT NULL;
     CREATE INDEX archive_env ON ${s}.archive ((doc->>'env_id')) WHERE doc->>'env_id' IS NOT NULL;
+  `,
+  // \`worker stop --all --timeout\`: once the time passed, the managers of other hosts kill their running jobs.
+  (s) => `
+    ALTER TABLE ${s}.managers ADD COLUMN stop_now boolean NOT NULL DEFAULT false;
   `,
 ];
 

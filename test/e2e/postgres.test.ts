@@ -241,6 +241,21 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.equal(await withDeadline(second.exited, 15_000, "beta's manager to stop"), 0);
   });
 
+  test('worker stop --all --timeout kills the running jobs of other hosts too, and counts a manager stopped only once it has', { timeout: 90_000 }, async (t) => {
+    const shared = queue(t);
+    const alpha = shared.host('alpha');
+    const beta = shared.host('beta');
+    await beta.ok(['enqueue', '--id', 'long', '--', 'sh', '-c', 'echo $$ > "$QUEUECTL_DATA_DIR/long.pid"; exec sleep 600']);
+    const manager = beta.manager(1);
+    const pid = await waitFor(() => readPid(beta.data), { timeoutMs: 20_000, what: 'the run to write its pid' });
+    const stop = await alpha.run(['worker', 'stop', '--all', '--timeout', '1s', '--json']);
+    assert.equal(stop.code, 0, describeRun(['worker', 'stop', '--all'], stop));
+    assert.deepEqual(JSON.parse(stop.stdout), { stopped: [`beta:${manager.pid}`], aborted: true });
+    assert.equal(processAlive(pid), false, 'the run on beta was killed');
+    assert.equal(await withDeadline(manager.exited, 5_000, "beta's manager to have stopped"), 0);
+    assert.match(manager.output(), /asked to stop now \(worker stop --all --timeout\): killing running jobs/);
+  });
+
   test('40 enqueues at once from two hosts: every job stored once, ids unique', { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const hosts = [shared.host(), shared.host()];
