@@ -9,6 +9,9 @@ import type { JobFiles } from './job-files.js';
 
 export function enqueueJobs(files: JobFiles, specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
   const labels = batchLabels(specs.length, request.label);
+  // A batch that runs after other jobs, where there is no data dir: none of them is there, and
+  // that bad input makes no directory (a typo in --data-dir leaves none behind).
+  if (outsideDependencies(specs).size > 0 && !files.dataDirExists()) checkDependencies(specs, () => undefined, labels);
   return files.transact((tx) => {
     const at = request.now ?? new Date();
     const config = tx.config();

@@ -413,6 +413,11 @@ export class JobFiles {
     return (this.cache.queue?.journalBytes ?? 0) > 0;
   }
 
+  /** Whether the data directory is there. */
+  dataDirExists(): boolean {
+    return existsSync(this.paths.root);
+  }
+
   /** Whether queue.json exists (it does once anything was enqueued, unless the data dir was deleted). */
   queueFileExists(): boolean {
     return existsSync(this.paths.queue);

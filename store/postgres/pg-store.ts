@@ -264,6 +264,9 @@ export class PgStore implements Store {
 
   private async enqueueOnce(specs: readonly JobSpec[], request: EnqueueRequest): Promise<PendingJob[]> {
     const labels = batchLabels(specs.length, request.label);
+    // A batch that runs after other jobs, on a schema not made yet: none of them is there, and
+    // that bad input makes no schema (a typo in ?schema= leaves none behind).
+    if (outsideDependencies(specs).size > 0 && !(await this.present())) checkDependencies(specs, () => undefined, labels);
     return this.transaction(async (tx) => {
       const at = request.now ?? new Date();
       const given = specs.flatMap((spec) => (spec.id === undefined ? [] : [spec.id]));

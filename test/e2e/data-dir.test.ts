@@ -138,6 +138,7 @@ test('an empty --data-dir is bad input: one line, exit 2, not the whole help', a
 test('a data dir that is not there is not made by a command that finds nothing to change: an unknown id, nothing to prune, a resume of what is not paused', async (t) => {
   const dir = join(tempDir(t), 'typo');
   for (const [argv, code] of [
+    [['enqueue', '--after', 'nosuch', '--', 'true'], 2],
     [['cancel', 'nosuch'], 2],
     [['restart', 'nosuch'], 2],
     [['dlq', 'retry', 'nosuch'], 2],

@@ -341,6 +341,7 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
       [['stats'], 0],
       [['dlq', 'list'], 0],
       [['config', 'get'], 0],
+      [['enqueue', '--after', 'ghost', '--', 'true'], 2],
       [['show', 'ghost'], 2],
       [['logs', 'ghost'], 2],
       [['wait', 'ghost'], 2],
