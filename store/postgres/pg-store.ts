@@ -18,7 +18,7 @@ import { settleRuns } from '../../core/rules/cycle.js';
 import { cancelDependents, canceledDependents, endings, type FoundDependency } from '../../core/rules/dependencies.js';
 import { assignIds, batchLabels, checkDependencies, outsideDependencies, redrawTaken } from '../../core/rules/enqueue.js';
 import { QueuectlError } from '../../core/rules/errors.js';
-import { DEFAULT_QUEUE, type CanceledJob, type DeadJob, type FinishedJob, type Job, type JobHead, type JobState, type PendingJob, type ProcessingJob } from '../../core/rules/job.js';
+import { DEFAULT_QUEUE, zeroCounts, type CanceledJob, type DeadJob, type FinishedJob, type Job, type JobHead, type JobState, type PendingJob, type ProcessingJob } from '../../core/rules/job.js';
 import { newJob, type JobSpec } from '../../core/rules/job-spec.js';
 import { listJobs, type JobFilter } from '../../core/rules/list.js';
 import { planPrune, type PruneRule } from '../../core/rules/prune.js';
@@ -451,14 +451,26 @@ export class PgStore implements Store {
     return listJobs(rows.map((row) => row.doc), { limit: filter.limit });
   }
 
+  /**
+   * The counts from the server, by queue and state; the rest (who runs what, who waits for whom)
+   * from the jobs it concerns only: the processing jobs, the jobs that name others in `after`,
+   * and those they name. So `status` costs about the same beside 100,000 delayed jobs as beside
+   * none, where reading every job's head took about a second.
+   */
   async summary(): Promise<JobsSummary> {
-    return summarizeJobs(await this.jobHeads());
+    const [counts, concerned] = await Promise.all([
+      this.read<{ queue: string; state: JobState; n: number }>(`SELECT queue, state, count(*)::int AS n FROM ${this.s}.jobs GROUP BY queue, state`, []),
+      this.jobHeads(`WHERE state = 'processing' OR after IS NOT NULL OR id IN (SELECT unnest(after) FROM ${this.s}.jobs WHERE after IS NOT NULL)`),
+    ]);
+    const queues: JobsSummary['queues'] = {};
+    for (const { queue, state, n } of counts) (queues[queue] ??= zeroCounts())[state] = n;
+    return { ...summarizeJobs(concerned), queues };
   }
 
-  /** A job's head from its columns, without its document, but a processing job whole (which worker runs it). */
-  private async jobHeads(): Promise<(Job | JobHead)[]> {
+  /** The heads of the jobs `where` picks, from their columns, without their documents, but a processing job whole (which worker runs it). */
+  private async jobHeads(where: string): Promise<(Job | JobHead)[]> {
     const rows = await this.read<{ doc: Job | null; id: string; state: JobState; queue: string; after: string[] | null; created_at: string }>(
-      `SELECT CASE WHEN state = 'processing' THEN doc END AS doc, id, state, queue, after, created_at FROM ${this.s}.jobs ORDER BY created_at, seq`,
+      `SELECT CASE WHEN state = 'processing' THEN doc END AS doc, id, state, queue, after, created_at FROM ${this.s}.jobs ${where} ORDER BY created_at, seq`,
       [],
     );
     return rows.map((row) => row.doc ?? { id: row.id, state: row.state, queue: row.queue, after: row.after ?? [], created_at: row.created_at });
