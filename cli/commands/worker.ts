@@ -172,7 +172,8 @@ async function othersNote(ctx: CommandContext, count: number, self = process.pid
   if (others.length === 0) return null;
   const theirs = others.reduce((sum, manager) => sum + manager.workers.length, 0);
   const pids = others.map((manager) => (isHere(ctx, manager) ? String(manager.pid) : `${manager.host}:${manager.pid}`)).join(', ');
-  const where = others.some((manager) => !isHere(ctx, manager)) ? ctx.store.location : ctx.dataDir;
+  // On a store many hosts share, what they run on is the store: a manager of this host may be of another data dir.
+  const where = ctx.host.managers.renewEveryMs === null ? ctx.dataDir : ctx.store.location;
   return `note: ${others.length} other manager(s) already run on ${where} (pid ${pids}) with ${theirs} worker(s): ${theirs + count} worker(s) in all`;
 }
 

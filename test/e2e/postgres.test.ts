@@ -256,6 +256,17 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.match(manager.output(), /asked to stop now \(worker stop --all --timeout\): killing running jobs/);
   });
 
+  test('worker start beside a manager of another data dir of this host says it runs on the store they share, not on this data dir', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const one = shared.host('twin');
+    const other = shared.host('twin');
+    const first = one.manager(1);
+    await waitFor(async () => (await one.json<{ workers: unknown[] }>(['status'])).workers.length === 1, { what: 'the first manager to run' });
+    const start = await other.ok(['worker', 'start', '--detach']);
+    t.after(() => other.run(['worker', 'stop']));
+    assert.match(start.stdout, new RegExp(`^note: 1 other manager\\(s\\) already run on postgres://\\S+ \\(schema ${shared.schema}\\) \\(pid ${first.pid}\\) with 1 worker\\(s\\): 2 worker\\(s\\) in all$`, 'm'));
+  });
+
   test('40 enqueues at once from two hosts: every job stored once, ids unique', { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const hosts = [shared.host(), shared.host()];
