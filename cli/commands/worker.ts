@@ -298,7 +298,11 @@ async function workerStop(ctx: CommandContext): Promise<void> {
       ...(stillRunning.length > 0 ? { running: stillRunning.map(named) } : {}),
     });
   }
-  else process.stdout.write(`stopped ${stopped.length} manager(s)${stopped.length > 0 ? `: ${stopped.map(named).join(', ')}` : ''}\n`);
+  else {
+    // The manager running this job is not waited for: it stops once the job ends (said above).
+    const later = own.size === 0 ? '' : `; ${[...own].join(', ')} once this job ends`;
+    process.stdout.write(`stopped ${stopped.length} manager(s)${stopped.length > 0 ? `: ${stopped.map(named).join(', ')}` : ''}${later}\n`);
+  }
   if (stillRunning.length > 0) {
     throw new QueuectlError(
       `${stillRunning.length} manager(s) of other hosts still run: ${stillRunning.map(named).join(', ')}; they were asked to ${aborted ? 'kill their running jobs and stop' : 'stop'}, and stop once they have`,

@@ -136,6 +136,8 @@ test('worker stop run by a job asks its own manager to stop and does not wait fo
   const log = (await cliOk(data, ['logs', 'stopper'])).stdout;
   assert.match(log, new RegExp(`^stopping manager ${manager.pid} \\(2 worker\\(s\\)\\); running jobs finish first$`, 'm'));
   assert.match(log, new RegExp(`^not waiting for manager ${manager.pid}: it runs this job \\(stopper\\), and stops once it ends$`, 'm'));
+  // Not "stopped 0 manager(s)" alone: the one it asked stops later.
+  assert.match(log, new RegExp(`^stopped 0 manager\\(s\\); ${manager.pid} once this job ends$`, 'm'));
 });
 
 test('worker stop with no manager running exits 0 and says so', async (t) => {
