@@ -68,7 +68,7 @@ export async function cancelJobs(store: Store, host: Host, selection: CancelSele
       const run = running.get(job.id);
       const claimed = run !== undefined && isClaimed(run) && (found.get(job.id)?.length ?? 0) === 0;
       const other = underOther.get(job.id);
-      const elsewhere = run === undefined ? null : !isHere(run, host) ? { host: run.lease.host! } : other !== undefined ? { dataDir: other } : null;
+      const elsewhere = run !== undefined && !isHere(run, host) ? { host: run.lease.host! } : other !== undefined ? { dataDir: other } : null;
       if (elsewhere !== null) return { job, was, claimed, stopped: null, dependent: false, elsewhere };
       return { job, was, claimed, stopped: run ? await stopRun(host.root, run, found.get(job.id) ?? [], graceMs) : null, dependent: false, elsewhere };
     }),

@@ -195,9 +195,7 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     const shared = queue(t);
     const runner = shared.host('twin');
     const other = shared.host('twin');
-    await other.ok(['enqueue', '--id', 'long', '--', 'sh', '-c', 'echo $$ > "$QUEUECTL_DATA_DIR/long.pid"; exec sleep 600']);
-    const manager = runner.manager(1);
-    const pid = await waitFor(() => readPid(runner.data), { timeoutMs: 20_000, what: 'the run to write its pid' });
+    const { manager, pid } = await longRun(other, runner);
     const canceled = await other.ok(['cancel', 'long']);
     assert.equal(canceled.stdout, `canceled long (was running under the data dir ${runner.data} of this host; its manager there stops the run)\n`);
     await waitFor(() => !processAlive(pid), { timeoutMs: 10_000, what: `the run (pid ${pid}) to be stopped by its manager` });
@@ -245,9 +243,7 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     const shared = queue(t);
     const alpha = shared.host('alpha');
     const beta = shared.host('beta');
-    await beta.ok(['enqueue', '--id', 'long', '--', 'sh', '-c', 'echo $$ > "$QUEUECTL_DATA_DIR/long.pid"; exec sleep 600']);
-    const manager = beta.manager(1);
-    const pid = await waitFor(() => readPid(beta.data), { timeoutMs: 20_000, what: 'the run to write its pid' });
+    const { manager, pid } = await longRun(beta, beta);
     const stop = await alpha.run(['worker', 'stop', '--all', '--timeout', '1s', '--json']);
     assert.equal(stop.code, 0, describeRun(['worker', 'stop', '--all'], stop));
     assert.deepEqual(JSON.parse(stop.stdout), { stopped: [`beta:${manager.pid}`], aborted: true });
@@ -465,6 +461,21 @@ test('worker start on a database that cannot be reached is one line, exit 1, and
     assert.equal(existsSync(nowhere), false, `${args.join(' ')} made a data dir`);
   }
 });
+
+/** A host of a shared queue (see postgres-hosts.ts). */
+type Host = ReturnType<ReturnType<typeof queue>['host']>;
+
+/**
+ * Job `long`, which runs until it is killed (its pid in `long.pid` of the data dir it runs
+ * under), enqueued on `from` and started by a manager of one worker on `on`: that manager, and
+ * the run's pid once it runs.
+ */
+async function longRun(from: Host, on: Host): Promise<{ manager: ReturnType<Host['manager']>; pid: number }> {
+  await from.ok(['enqueue', '--id', 'long', '--', 'sh', '-c', 'echo $$ > "$QUEUECTL_DATA_DIR/long.pid"; exec sleep 600']);
+  const manager = on.manager(1);
+  const pid = await waitFor(() => readPid(on.data), { timeoutMs: 20_000, what: 'the run to write its pid' });
+  return { manager, pid };
+}
 
 function readPid(data: string): number | undefined {
   try {
