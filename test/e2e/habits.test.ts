@@ -23,6 +23,7 @@ import {
   snapshotDir,
   startManager,
   tempDataDir,
+  tempDir,
   waitFor,
   waitForAllFinished,
   workspace,
@@ -211,9 +212,8 @@ describe('commands without JSON', () => {
 
   test('--file --lines: each non-blank line is a command, the options apply to each, all or nothing', async (t) => {
     const data = tempDataDir(t);
-    const file = join(data, '..', `${data.split('/').pop()}-cmds.txt`);
+    const file = join(tempDir(t), 'cmds.txt'); // removed with its directory when the test ends
     writeFileSync(file, 'echo one\n\n  echo "two words"  \necho three\n');
-    t.after(() => writeFileSync(file, ''));
     const result = await cliOk(data, ['enqueue', '--file', file, '--lines', '-p', '5', '--max-retries', '0', '--json']);
     const jobs = JSON.parse(result.stdout) as Job[];
     assert.deepEqual(jobs.map((job) => job.command), ['echo one', 'echo "two words"', 'echo three']);
