@@ -54,6 +54,8 @@ test('an end of store copy is a postgres:// URL or a data directory; anything el
   assert.throws(() => parseCopyEnd('postgres://db/jobs?schema=Bad-Name', '--to'), badInput(/schema must be lower-case/));
   // PostgreSQL keeps pg_ names for its own schemas (pg_catalog, pg_temp…): bad input, not a failure of the server.
   assert.throws(() => parseCopyEnd('postgres://db/jobs?schema=pg_catalog', '--to'), badInput(/schema must not begin with pg_, which PostgreSQL keeps for its own schemas, got "pg_catalog"/));
+  // Two schemas named: which one was meant is not for queuectl to guess (it took the first).
+  assert.throws(() => parseCopyEnd('postgres://db/jobs?schema=nightly&schema=daily', '--to'), badInput(/--to: schema is given more than once \("nightly", "daily"\): give one/));
   assert.throws(() => parseCopyEnd(join(dir, 'a-file'), '--from'), badInput(/is a file, not a data directory/));
   assert.throws(() => parseCopyEnd(join(dir, 'a-file', 'below'), '--to'), badInput(/is not a data directory \(ENOTDIR\)/));
 });

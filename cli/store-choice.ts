@@ -31,7 +31,9 @@ export function parseStoreChoice(text: string, what: string): StoreChoice {
   } catch {
     throw inputError(`${what}: "${text}" is not a URL`);
   }
-  const schema = url.searchParams.get('schema') ?? 'queuectl';
+  const named = url.searchParams.getAll('schema');
+  if (named.length > 1) throw inputError(`${what}: schema is given more than once (${named.map((name) => `"${name}"`).join(', ')}): give one`);
+  const schema = named[0] ?? 'queuectl';
   if (!SCHEMA_NAME.test(schema)) throw inputError(`${what}: schema must be lower-case letters, digits and _ (at most 63), got "${schema}"`);
   if (schema.startsWith('pg_')) throw inputError(`${what}: schema must not begin with pg_, which PostgreSQL keeps for its own schemas, got "${schema}"`);
   url.searchParams.delete('schema');
