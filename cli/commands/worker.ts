@@ -251,8 +251,9 @@ async function workerStop(ctx: CommandContext): Promise<void> {
   let aborted = false;
   let killAt = Infinity;
   let resendAt = Infinity;
-  let remoteLeft = remote.length;
-  while (waited.some((manager) => isAlive(manager)) || remoteLeft > 0) {
+  /** The managers of other hosts still listed, as the last look found them. */
+  let remoteRunning: readonly ManagerRecord[] = remote;
+  while (waited.some((manager) => isAlive(manager)) || remoteRunning.length > 0) {
     if (!aborted && Date.now() >= forceAt) {
       aborted = true;
       killAt = Date.now() + ABORT_WAIT_MS;
@@ -260,7 +261,7 @@ async function workerStop(ctx: CommandContext): Promise<void> {
       if (!ctx.json) process.stdout.write(`--timeout ${timeoutText} passed: killing running jobs\n`);
       for (const manager of managers) sendSignal(manager.pid, 'SIGTERM');
       // Those of other hosts kill theirs as they notice, within 2 s; they are not killed from here.
-      if (remoteLeft > 0) await ctx.host.managers.requestStop(remote, true);
+      if (remoteRunning.length > 0) await ctx.host.managers.requestStop(remoteRunning, true);
     }
     // Two SIGTERMs close together may reach a process as one (seen: the manager then waited for
     // its running job, was killed outright, and the job lived on). Any later one means "kill".
@@ -275,18 +276,18 @@ async function workerStop(ctx: CommandContext): Promise<void> {
     await sleep(50);
     if (remote.length > 0) {
       const still = new Set((await ctx.host.managers.live()).map(key));
-      remoteLeft = remote.filter((manager) => still.has(key(manager))).length;
+      remoteRunning = remote.filter((manager) => still.has(key(manager)));
     }
   }
   // A manager of another host that left the list without removing its record did not stop: it
   // went silent (its host down, or cut off from the store), and stops once it reaches the store.
   const silent = new Set(remote.length === 0 ? [] : (await ctx.host.managers.silent()).map(key));
-  // One still listed did not stop in the time this command gave it (its running jobs were killed
-  // after the timeout, and the kill takes a while), and is not counted as stopped.
-  const running = new Set(remote.length === 0 ? [] : (await ctx.host.managers.live()).map(key));
+  // One still listed at the last look did not stop in the time this command gave it (its running
+  // jobs were killed after the timeout, and the kill takes a while), and is not counted as stopped.
+  const stillRunning = remoteRunning;
+  const running = new Set(stillRunning.map(key));
   const stopped = [...waited, ...remote.filter((manager) => !silent.has(key(manager)) && !running.has(key(manager)))];
   const unanswered = [...silentBefore, ...remote.filter((manager) => silent.has(key(manager)))];
-  const stillRunning = remote.filter((manager) => running.has(key(manager)));
   const named = (manager: ManagerRecord) => (isHere(ctx, manager) ? String(manager.pid) : key(manager));
   if (ctx.json) {
     printJson({

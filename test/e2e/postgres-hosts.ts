@@ -59,7 +59,10 @@ export function queue(t: TestContext) {
         },
         { timeoutMs, what: `${id} to complete` },
       );
-    return { name, data, run, ok, json, job, completed, manager: (count: number) => startManager(t, data, count, hostEnv) };
+    /** Waits until `status` on this host lists `count` workers (of every host). */
+    const workersShown = (count: number, what: string, timeoutMs?: number) =>
+      waitFor(async () => (await json<{ workers: unknown[] }>(['status'])).workers.length === count, { what, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+    return { name, data, run, ok, json, job, completed, workersShown, manager: (count: number) => startManager(t, data, count, hostEnv) };
   };
   return { env, schema, host };
 }

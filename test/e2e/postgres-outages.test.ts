@@ -33,7 +33,7 @@ describe('the PostgreSQL store: hosts that die or are cut off, a server that goe
     const here = shared.host('here');
     const there = shared.host('there');
     const doomed = here.manager(1);
-    await waitFor(async () => (await there.json<{ workers: unknown[] }>(['status'])).workers.length === 1, { what: 'the first manager to show' });
+    await there.workersShown(1, 'the first manager to show');
     process.kill(doomed.pid, 'SIGKILL');
     await withDeadline(doomed.exited, 10_000, 'the killed manager to exit');
     killGroup(doomed.pid); // its worker too
@@ -135,7 +135,7 @@ describe('the PostgreSQL store: hosts that die or are cut off, a server that goe
     const first = shared.host('first');
     const cutOff = shared.host('cut-off', through);
     const managers = [first.manager(1), cutOff.manager(1)];
-    await waitFor(async () => (await first.json<{ workers: unknown[] }>(['status'])).workers.length === 2, { timeoutMs: 20_000, what: 'both managers in status' });
+    await first.workersShown(2, 'both managers in status', 20_000);
     const outage = relay.outage(60_000);
     const stop = await first.run(['worker', 'stop', '--all']);
     assert.equal(stop.code, 1, describeRun(['worker', 'stop', '--all'], stop));
@@ -153,9 +153,9 @@ describe('the PostgreSQL store: hosts that die or are cut off, a server that goe
     const first = shared.host('first');
     const cutOff = shared.host('cut-off', through);
     const silent = cutOff.manager(1);
-    await waitFor(async () => (await first.json<{ workers: unknown[] }>(['status'])).workers.length === 1, { timeoutMs: 20_000, what: 'the manager in status' });
+    await first.workersShown(1, 'the manager in status', 20_000);
     const outage = relay.outage(60_000);
-    await waitFor(async () => (await first.json<{ workers: unknown[] }>(['status'])).workers.length === 0, { timeoutMs: 30_000, what: 'its record to lapse' });
+    await first.workersShown(0, 'its record to lapse', 30_000);
     const stop = await first.run(['worker', 'stop', '--all']);
     assert.equal(stop.code, 1, describeRun(['worker', 'stop', '--all'], stop));
     assert.match(stop.stderr, new RegExp(`^queuectl: 1 manager\\(s\\) did not answer: cut-off:${silent.pid}; `));

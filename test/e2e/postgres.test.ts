@@ -257,7 +257,7 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     const one = shared.host('twin');
     const other = shared.host('twin');
     const first = one.manager(1);
-    await waitFor(async () => (await one.json<{ workers: unknown[] }>(['status'])).workers.length === 1, { what: 'the first manager to run' });
+    await one.workersShown(1, 'the first manager to run');
     const start = await other.ok(['worker', 'start', '--detach']);
     t.after(() => other.run(['worker', 'stop']));
     assert.match(start.stdout, new RegExp(`^note: 1 other manager\\(s\\) already run on postgres://\\S+ \\(schema ${shared.schema}\\) \\(pid ${first.pid}\\) with 1 worker\\(s\\): 2 worker\\(s\\) in all$`, 'm'));
