@@ -36,18 +36,36 @@ test('a worker on PostgreSQL starts without loading node-postgres', () => {
   }
 });
 
+/** A probe to preload with --import: reports, as the command exits, how many of pg's files (its own, or its bundle's) the process loaded. */
+const PG_FILES_REPORT = `data:text/javascript,${encodeURIComponent(`import { createRequire } from 'node:module';
+  const cache = createRequire('/').cache;
+  process.on('exit', () => process.stderr.write('pg files: ' + Object.keys(cache).filter((file) => file.includes('/node_modules/pg/') || file.endsWith('/bundle/pg.bundle.js')).length + '\\n'));`)}`;
+/** The CLI as compiled, and as installed (its bundle, which holds pg's code in a bundle of its own). */
+const CLIS = [fileURLToPath(new URL('./index.js', import.meta.url)), fileURLToPath(new URL('../bundle/queuectl.js', import.meta.url))];
+
 // The issue's promise for the default store: PostgreSQL support makes its commands load nothing new.
 test('commands on the file store load no node-postgres', () => {
   const dir = mkdtempSync(join(tmpdir(), 'queuectl-file-commands-'));
-  const cli = fileURLToPath(new URL('./index.js', import.meta.url));
-  // Reports, as the command exits, which of pg's files the process loaded.
-  const report = `data:text/javascript,${encodeURIComponent(`import { createRequire } from 'node:module';
-    const cache = createRequire('/').cache;
-    process.on('exit', () => process.stderr.write('pg files: ' + Object.keys(cache).filter((file) => file.includes('/node_modules/pg/')).length + '\\n'));`)}`;
   try {
-    for (const args of [['enqueue', '--', 'true'], ['status'], ['list'], ['show', '--json', 'nosuch'], ['worker', 'stop']]) {
-      const result = spawnSync(process.execPath, ['--import', report, cli, '--data-dir', dir, ...args], { encoding: 'utf8' });
-      assert.match(result.stderr, /pg files: 0\n/, `queuectl ${args.join(' ')}: ${result.stderr}`);
+    for (const cli of CLIS) {
+      for (const args of [['enqueue', '--', 'true'], ['status'], ['list'], ['show', '--json', 'nosuch'], ['worker', 'stop']]) {
+        const result = spawnSync(process.execPath, ['--import', PG_FILES_REPORT, cli, '--data-dir', dir, ...args], { encoding: 'utf8' });
+        assert.match(result.stderr, /pg files: 0\n/, `${cli} ${args.join(' ')}: ${result.stderr}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the report sees node-postgres where a command uses a PostgreSQL store', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-pg-commands-'));
+  try {
+    for (const cli of CLIS) {
+      // Nothing listens on port 1: the command loads pg, fails to connect, and says so.
+      const result = spawnSync(process.execPath, ['--import', PG_FILES_REPORT, cli, '--data-dir', dir, '--store', 'postgres://nobody@127.0.0.1:1/none', 'status'], { encoding: 'utf8' });
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, /pg files: [1-9]\d*\n/, `${cli}: ${result.stderr}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

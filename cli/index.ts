@@ -456,4 +456,5 @@ function cacMessage(message: string, cli: CAC, raw: RawArgs): string {
   return `${message.replace(/\.$/, '')}; see ${help}`;
 }
 
-await main();
+// Not awaited at the top level: the installed CLI is a CommonJS bundle (scripts/bundle.ts), which has none.
+void main();

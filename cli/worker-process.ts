@@ -30,34 +30,39 @@ const store = process.env.QUEUECTL_STORE ?? 'file';
  * QUEUECTL_ variable of its shell): `queuectl worker stop` in a job finds its own manager.
  */
 const hostEnv: Record<string, string> = process.env.QUEUECTL_HOST ? { QUEUECTL_HOST: process.env.QUEUECTL_HOST } : {};
-const side = await openWorkerSide(root, parseStoreChoice(store, 'QUEUECTL_STORE'));
-/** Before it exits, a worker lets the last run's log reach the store (bounded: the file keeps it anyway). */
-const exit = () => void Promise.race([side.flush(), new Promise((resolve) => setTimeout(resolve, 2_000))]).then(() => process.exit(0));
-const worker = new Worker(
-  {
-    dataDir: root,
-    runEnv: { QUEUECTL_STORE: store, ...hostEnv },
-    logs: side.logs,
-    ...(side.flushLogs === undefined ? {} : { flushLogs: side.flushLogs }),
-    ...(side.host === undefined ? {} : { host: side.host }),
-    send,
-    // Its lines go where its manager's go (manager.log, a terminal): each after its time too.
-    log: (line) => process.stdout.write(`${new Date().toISOString()} [worker ${process.pid}] ${line}\n`),
-  },
-  exit,
-);
+// Not awaited at the top level: the installed worker is a CommonJS bundle (scripts/bundle.ts), which has none.
+void main(root);
 
-// Its output is the manager's log; a reader of that which went away (`worker start | head`)
-// must not end the runs.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (!isClosedPipe(error)) throw error;
+async function main(root: string): Promise<void> {
+  const side = await openWorkerSide(root, parseStoreChoice(store, 'QUEUECTL_STORE'));
+  /** Before it exits, a worker lets the last run's log reach the store (bounded: the file keeps it anyway). */
+  const exit = () => void Promise.race([side.flush(), new Promise((resolve) => setTimeout(resolve, 2_000))]).then(() => process.exit(0));
+  const worker = new Worker(
+    {
+      dataDir: root,
+      runEnv: { QUEUECTL_STORE: store, ...hostEnv },
+      logs: side.logs,
+      ...(side.flushLogs === undefined ? {} : { flushLogs: side.flushLogs }),
+      ...(side.host === undefined ? {} : { host: side.host }),
+      send,
+      // Its lines go where its manager's go (manager.log, a terminal): each after its time too.
+      log: (line) => process.stdout.write(`${new Date().toISOString()} [worker ${process.pid}] ${line}\n`),
+    },
+    exit,
+  );
+
+  // Its output is the manager's log; a reader of that which went away (`worker start | head`)
+  // must not end the runs.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (!isClosedPipe(error)) throw error;
+    });
+  }
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => worker.handle({ type: 'exit' }));
+  process.on('message', (message: ManagerMessage) => worker.handle(message));
+  process.on('disconnect', () => {
+    void worker.orphaned().then(() => process.exit(0));
   });
+  send({ type: 'ready' });
 }
-process.on('SIGINT', () => undefined);
-process.on('SIGTERM', () => worker.handle({ type: 'exit' }));
-process.on('message', (message: ManagerMessage) => worker.handle(message));
-process.on('disconnect', () => {
-  void worker.orphaned().then(() => process.exit(0));
-});
-send({ type: 'ready' });

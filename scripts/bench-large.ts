@@ -13,7 +13,7 @@ import { totalCounts } from '../core/rules/summary.js';
 import { FileStore } from '../store/file/file-store.js';
 import { cleanUp, median, nodeStartMs, row } from './bench-lib.js';
 
-const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bundle/queuectl.js', import.meta.url));
 const LARGE = Number(process.env.BENCH_LARGE ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DRAIN = 300;

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { environmentWarning, median, medianRatio, nodeStartMs, pairs, row, spawnRate } from './bench-lib.js';
 
-const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bundle/queuectl.js', import.meta.url));
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);

@@ -30,7 +30,7 @@ import { openStore } from '../cli/context.js';
 import type { Store } from '../core/ports/store.js';
 import { cleanUp, environmentWarning, median, nodeStartMs, row, spawnRate } from './bench-lib.js';
 
-const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bundle/queuectl.js', import.meta.url));
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WORKERS = 4;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { styleText } from 'node:util';
 
-const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bundle/queuectl.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'queuectl-smoke-'));
 const fixed = join(dataDir, 'fixed');
 const color = process.stdout.isTTY && !process.env.NO_COLOR;

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { checkLockLog } from './lock-log.js';
 import { dataPaths } from '../store/file/paths.js';
 
-const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bundle/queuectl.js', import.meta.url));
 
 const { values: flags } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 /**
  * Shared harness for end-to-end tests: each test gets its own temp data dir, drives the real
- * CLI (`dist/cli/index.js`) in real processes, waits for conditions with a deadline (never a
+ * CLI as installed (`dist/bundle/queuectl.js`) in real processes, waits for conditions with a deadline (never a
  * fixed sleep), and kills every process it started when it ends.
  */
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import type { TestContext } from 'node:test';
 import type { DeadJob, Job } from '../core/rules/job.js';
 import { openStore } from '../cli/context.js';
 
-export const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../bundle/queuectl.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 
 export interface CliResult {

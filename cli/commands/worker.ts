@@ -4,16 +4,14 @@ import { closeSync, openSync } from 'node:fs';
 import { inputError, QueuectlError } from '../../core/rules/errors.js';
 import { startManager } from '../../core/runtime/manager.js';
 import { sendSignal } from '../../core/os/signals.js';
-import { fileURLToPath } from 'node:url';
 import type { ManagerRecord } from '../../core/ports/host.js';
 import { isAlive } from '../../core/os/process-identity.js';
 import { ancestors } from '../../core/os/proc-stat.js';
 import { optionCount, optionDurationMs, optionQueues, optionText, rejectOptions, type CommandContext } from '../context.js';
 import { keepRunningWithoutOutput, printJson, shellQuote } from '../output.js';
 import { storeText } from '../store-choice.js';
+import { WORKER_SCRIPT } from '../worker-entry.js';
 
-/** The entry point of a worker child. */
-const WORKER_SCRIPT = fileURLToPath(new URL('../worker-process.js', import.meta.url));
 /** How long `--detach` waits for the background manager to report its workers. */
 const DETACH_READY_MS = 15_000;
 /** And this much more for each worker it starts. */

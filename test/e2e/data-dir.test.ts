@@ -25,7 +25,7 @@ function install(prefix: string): string {
   mkdirSync(join(root, 'data'));
   // Its dependencies, from this checkout (the package's own directory must be a real one).
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
-  return join(root, 'dist', 'cli', 'index.js');
+  return join(root, 'dist', 'bundle', 'queuectl.js');
 }
 
 function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv) {
@@ -99,7 +99,7 @@ function installForEveryone(t: TestContext): string {
     for (const dependency of dependenciesOf(from)) if (!wanted.includes(dependency)) wanted.push(dependency);
   }
   spawnSync('chmod', ['-R', 'a+rX', prefix]);
-  return join(root, 'dist', 'cli', 'index.js');
+  return join(root, 'dist', 'bundle', 'queuectl.js');
 }
 
 test('a data dir this user cannot write is refused with one line naming it, exit 1, and nothing changes', async (t) => {
@@ -110,7 +110,7 @@ test('a data dir this user cannot write is refused with one line naming it, exit
   // As root, permissions do not apply: run as an unprivileged user; otherwise take the write bit away.
   const asRoot = process.getuid?.() === 0;
   if (!asRoot) chmodSync(locked, 0o500);
-  const cli = asRoot ? installForEveryone(t) : fileURLToPath(new URL('../../cli/index.js', import.meta.url));
+  const cli = asRoot ? installForEveryone(t) : fileURLToPath(new URL('../../bundle/queuectl.js', import.meta.url));
   try {
     for (const dir of [join(locked, 'data'), join(locked, 'new')]) {
       const args = [cli, '--data-dir', dir, 'enqueue', '--command', 'true'];

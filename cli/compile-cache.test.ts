@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { compileCacheDirectory, compileCacheFile } from './compile-cache.js';
+
+const MODULE = fileURLToPath(new URL('./compile-cache.js', import.meta.url));
+const uid = process.getuid!();
+
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'queuectl-compile-cache-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('the cache directory is made for this user alone, and used only while it stays so', (t) => {
+  const base = tempDir(t);
+  const dir = compileCacheDirectory(base, uid, {});
+  assert.equal(dir, join(base, `queuectl-compile-cache-${uid}`));
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+  assert.equal(compileCacheDirectory(base, uid, {}), dir, 'found again');
+  chmodSync(dir, 0o755);
+  assert.equal(compileCacheDirectory(base, uid, {}), undefined, 'others may read or write it');
+});
+
+test('a cache directory that is a link, or a file, is not used', (t) => {
+  const base = tempDir(t);
+  const elsewhere = join(base, 'elsewhere');
+  mkdirSync(elsewhere, { mode: 0o700 });
+  symlinkSync(elsewhere, join(base, `queuectl-compile-cache-${uid}`));
+  assert.equal(compileCacheDirectory(base, uid, {}), undefined);
+  const other = join(base, 'other');
+  mkdirSync(other);
+  writeFileSync(join(other, `queuectl-compile-cache-${uid}`), '');
+  assert.equal(compileCacheDirectory(other, uid, {}), undefined);
+});
+
+test('NODE_DISABLE_COMPILE_CACHE, or no user id, means no cache, and nothing is made', (t) => {
+  const base = tempDir(t);
+  assert.equal(compileCacheDirectory(base, uid, { NODE_DISABLE_COMPILE_CACHE: '1' }), undefined);
+  assert.equal(compileCacheDirectory(base, null, {}), undefined);
+  assert.deepEqual(readdirSync(base), []);
+});
+
+test('a rebuilt bundle has another cache file, even at the same length', (t) => {
+  const dir = tempDir(t);
+  const bundle = join(dir, 'x.bundle.js');
+  writeFileSync(bundle, 'module.exports = 1;');
+  const first = compileCacheFile(dir, bundle, 'enqueue');
+  assert.notEqual(compileCacheFile(dir, bundle, 'status'), first, 'one per command');
+  rmSync(bundle);
+  writeFileSync(bundle, 'module.exports = 2;');
+  assert.notEqual(compileCacheFile(dir, bundle, 'enqueue'), first);
+});
+
+/** Runs `bundle` through runBundle in a fresh process whose temporary directory is `base`; returns its stdout. */
+function runInChild(base: string, bundle: string, env: NodeJS.ProcessEnv = {}): string {
+  const script = `const { runBundle } = await import(${JSON.stringify(MODULE)}); runBundle(${JSON.stringify(bundle)}, 'k');`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, TMPDIR: base, ...env } });
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout;
+}
+
+test('a bundle runs as a CommonJS module, writes its cache as it exits, and then reads it without writing again', (t) => {
+  const base = tempDir(t);
+  const bundle = join(base, 'x.bundle.js');
+  writeFileSync(bundle, `"use strict";\nconst { sep } = require('node:path');\nfunction twice(x) { return 2 * x; }\nconsole.log(twice(21), typeof module.exports, __filename === ${JSON.stringify(bundle)}, sep);\n`);
+  assert.equal(runInChild(base, bundle), '42 object true /\n');
+  const cache = compileCacheFile(join(base, `queuectl-compile-cache-${uid}`), bundle, 'k');
+  const written = statSync(cache);
+  assert.ok(written.size > 0);
+  assert.equal(runInChild(base, bundle), '42 object true /\n');
+  assert.equal(statSync(cache).ino, written.ino, 'a cache V8 took is left as it is');
+});
+
+test('a cache V8 refuses (damaged) is replaced by a good one, and the bundle runs all the same', (t) => {
+  const base = tempDir(t);
+  const bundle = join(base, 'x.bundle.js');
+  writeFileSync(bundle, 'console.log("ran");\n');
+  assert.equal(runInChild(base, bundle), 'ran\n');
+  const cache = compileCacheFile(join(base, `queuectl-compile-cache-${uid}`), bundle, 'k');
+  writeFileSync(cache, 'not a code cache');
+  const damaged = statSync(cache);
+  assert.equal(runInChild(base, bundle), 'ran\n');
+  const replaced = statSync(cache);
+  assert.notEqual(replaced.ino, damaged.ino);
+  assert.equal(runInChild(base, bundle), 'ran\n');
+  assert.equal(statSync(cache).ino, replaced.ino, 'the new one is taken');
+});
+
+test('with NODE_DISABLE_COMPILE_CACHE the bundle runs and no cache is written', (t) => {
+  const base = tempDir(t);
+  const bundle = join(base, 'x.bundle.js');
+  writeFileSync(bundle, 'console.log("ran");\n');
+  assert.equal(runInChild(base, bundle, { NODE_DISABLE_COMPILE_CACHE: '1' }), 'ran\n');
+  assert.deepEqual(readdirSync(base), ['x.bundle.js']);
+});
+
+test('a module another bundle holds is run once, from that bundle, when first required', (t) => {
+  const base = tempDir(t);
+  const main = join(base, 'main.bundle.js');
+  const other = join(base, 'other.bundle.js');
+  writeFileSync(other, 'console.log("other ran"); module.exports = { n: 7 };\n');
+  writeFileSync(main, 'console.log("main ran"); console.log(require("other").n + require("other").n);\n');
+  const script = `const { runBundle } = await import(${JSON.stringify(MODULE)}); runBundle(${JSON.stringify(main)}, 'k', { other: { file: ${JSON.stringify(other)}, key: 'o' } });`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, TMPDIR: base } });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, 'main ran\nother ran\n14\n');
+});
