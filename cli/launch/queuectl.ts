@@ -8,4 +8,6 @@ import { runBundle } from '../compile-cache.js';
 import { commandKey } from './command-key.js';
 
 const beside = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
-runBundle(beside('cli.bundle.js'), commandKey(process.argv.slice(2)), { pg: { file: beside('pg.bundle.js'), key: 'pg' } });
+const key = commandKey(process.argv.slice(2));
+// node-postgres's cache too is the command's: each uses its own part of it.
+runBundle(beside('cli.bundle.js'), key, { pg: { file: beside('pg.bundle.js'), key } });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { userInfo } from 'node:os';
@@ -29,7 +29,8 @@ function install(prefix: string): string {
 }
 
 function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv) {
-  const clean = { ...process.env, QUEUECTL_DATA_DIR: '', XDG_STATE_HOME: '', NO_COLOR: '1', ...env };
+  // TMPDIR: the code cache of each copy installed goes with the copy, not into the user's /tmp.
+  const clean = { ...process.env, QUEUECTL_DATA_DIR: '', XDG_STATE_HOME: '', NO_COLOR: '1', TMPDIR: dirname(bin), ...env };
   return spawnSync(process.execPath, [bin, ...args], { env: clean, encoding: 'utf8' });
 }
 
@@ -115,7 +116,8 @@ test('a data dir this user cannot write is refused with one line naming it, exit
     for (const dir of [join(locked, 'data'), join(locked, 'new')]) {
       const args = [cli, '--data-dir', dir, 'enqueue', '--command', 'true'];
       const result = asRoot
-        ? spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, ...args], { encoding: 'utf8' })
+        ? // TMPDIR, which nobody may not write: no code cache of this copy is left behind.
+          spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, ...args], { encoding: 'utf8', env: { ...process.env, TMPDIR: work } })
         : spawnSync(process.execPath, args, { encoding: 'utf8' });
       assert.equal(result.status, 1, result.stderr);
       assert.equal(result.stderr, `queuectl: cannot use the data directory ${dir}: permission denied; choose another with --data-dir DIR or QUEUECTL_DATA_DIR\n`);
