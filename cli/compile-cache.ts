@@ -10,7 +10,7 @@
  * error: the command compiles as without one. NODE_DISABLE_COMPILE_CACHE, Node's own switch for
  * its cache, turns this one off too.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -40,8 +40,7 @@ export function compileCacheDirectory(base: string = tmpdir(), uid: number | nul
  * reads code compiled from other source. V8 checks its own version, flags and the source's length,
  * not the source itself.
  */
-export function compileCacheFile(dir: string, bundle: string, key: string): string {
-  const stat = statSync(bundle);
+export function compileCacheFile(dir: string, bundle: string, key: string, stat: Stats = statSync(bundle)): string {
   return join(dir, `${basename(bundle)}.${key}.${process.version}-${process.arch}.${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}.cache`);
 }
 
@@ -57,9 +56,18 @@ export type BundledModules = Readonly<Record<string, { file: string; key: string
 export function runBundle(bundle: string, key: string, others: BundledModules = {}): Module {
   const cached = require.cache[bundle];
   if (cached) return cached;
-  const source = readFileSync(bundle, 'utf8');
+  // The build that names the cache is the one read, even where an upgrade replaces the file meanwhile.
+  const fd = openSync(bundle, 'r');
+  let source: string;
+  let stat: Stats;
+  try {
+    stat = fstatSync(fd);
+    source = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
   const dir = compileCacheDirectory();
-  const cacheFile = dir === undefined ? undefined : compileCacheFile(dir, bundle, key);
+  const cacheFile = dir === undefined ? undefined : compileCacheFile(dir, bundle, key, stat);
   const cachedData = cacheFile === undefined ? undefined : readIfThere(cacheFile);
   const script = new Script(Module.wrap(source), { filename: bundle, ...(cachedData === undefined ? {} : { cachedData }) });
   if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) {

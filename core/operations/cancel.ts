@@ -17,6 +17,14 @@ import { KILL_GRACE_MS } from '../runtime/runner.js';
  */
 const SPAWN_WINDOW_MS = 2_000;
 
+/**
+ * How long cancel leaves a run to its own manager, which sees the cancel at once and has the
+ * worker stop the run: the worker then ends the run's log with why. Killed from here first, the
+ * run's end reads as a death by SIGTERM. What is still there after this is stopped from here
+ * (a manager that is gone or hangs).
+ */
+const OWNER_FIRST_MS = 1_000;
+
 export interface Canceled {
   job: CanceledJob;
   /** The state it was canceled in. */
@@ -96,6 +104,7 @@ function stopRun(dataDir: string, job: ProcessingJob, found: readonly RunProcess
   return stopRunProcesses(dataDir, job.id, {
     graceMs,
     found,
+    ownerFirstMs: OWNER_FIRST_MS,
     watchUntil: Date.parse(isClaimed(job) ? job.updated_at : job.started_at) + SPAWN_WINDOW_MS,
   });
 }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { findRunProcesses, findRunProcessesOfJobs, runJobId, stopRunProcesses } from './run-processes.js';
 
@@ -75,6 +78,55 @@ test('processes found before the stop count as stopped, also when something else
   process.kill(-pid, 'SIGTERM');
   await until(() => findRunProcesses(root, 'k').length === 0);
   assert.deepEqual(await stopRunProcesses(root, 'k', { graceMs: 1_000, found }), { pids: [pid], killed: false, remaining: [] });
+});
+
+test('given ownerFirstMs, it only watches that long: a run its own worker stops meanwhile gets no signal from here', { timeout: 15_000 }, async (t) => {
+  const root = `/tmp/queuectl-unit-${process.pid}-f`;
+  const signals = mkdtempSync(join(tmpdir(), 'queuectl-owner-first-'));
+  t.after(() => rmSync(signals, { recursive: true, force: true }));
+  const heard = join(signals, 'heard');
+  // The run notes each signal it gets; HUP to its group (its "worker") ends it.
+  const pid = startRun(root, 'o', `trap 'echo TERM >> ${heard}' TERM; trap 'echo HUP >> ${heard}; exit 0' HUP; sleep 30 & wait`);
+  await until(() => findRunProcesses(root, 'o').length > 0);
+  const started = Date.now();
+  const stopping = stopRunProcesses(root, 'o', { graceMs: 5_000, ownerFirstMs: 1_000, found: findRunProcesses(root, 'o') });
+  setTimeout(() => process.kill(-pid, 'SIGHUP'), 200);
+  const result = await stopping;
+  assert.ok(result.pids.includes(pid));
+  assert.match(readFileSync(heard, 'utf8'), /^(HUP\n)+$/, 'no SIGTERM from here while its owner had the run');
+  assert.ok(Date.now() - started < 1_000);
+});
+
+test('given ownerFirstMs, a run no one else stops is signalled once that time is out', { timeout: 15_000 }, async (t) => {
+  const root = `/tmp/queuectl-unit-${process.pid}-g`;
+  const signals = mkdtempSync(join(tmpdir(), 'queuectl-owner-first-'));
+  t.after(() => rmSync(signals, { recursive: true, force: true }));
+  const heard = join(signals, 'heard');
+  startRun(root, 'p', `trap 'echo TERM >> ${heard}; exit 0' TERM; sleep 30 & wait`);
+  await until(() => findRunProcesses(root, 'p').length > 0);
+  const started = Date.now();
+  const result = await stopRunProcesses(root, 'p', { graceMs: 5_000, ownerFirstMs: 300, found: findRunProcesses(root, 'p') });
+  assert.ok(Date.now() - started >= 300, 'not before the owner\'s time is out');
+  assert.equal(result.killed, false);
+  // To its group and to itself: the shell may hear it twice.
+  assert.match(readFileSync(heard, 'utf8'), /^(TERM\n)+$/);
+});
+
+test('given ownerFirstMs, a run that outlives its worker\'s SIGTERM and dies of its SIGKILL is told as killed', { timeout: 15_000 }, async () => {
+  const root = `/tmp/queuectl-unit-${process.pid}-h`;
+  const pid = startRun(root, 'q', "trap '' TERM; sleep 30 & wait");
+  await until(() => findRunProcesses(root, 'q').length === 2);
+  // Its "worker": SIGTERM to the group at once, SIGKILL after the same grace.
+  process.kill(-pid, 'SIGTERM');
+  const killer = setTimeout(() => process.kill(-pid, 'SIGKILL'), 2_000);
+  try {
+    // Its own SIGKILL would come at 3 s: the worker's, at 2 s, is what stops them.
+    const result = await stopRunProcesses(root, 'q', { graceMs: 2_000, ownerFirstMs: 1_000, found: findRunProcesses(root, 'q') });
+    assert.equal(result.killed, true, 'SIGKILL stopped them, the worker\'s');
+    assert.deepEqual(result.remaining, []);
+  } finally {
+    clearTimeout(killer);
+  }
 });
 
 test('one pass over /proc finds the runs of several jobs, each under its own id and data dir', { timeout: 15_000 }, async () => {

@@ -131,6 +131,12 @@ export interface StopOptions {
    * end them first; they were stopped all the same, and count among `pids`.
    */
   found?: readonly RunProcess[];
+  /**
+   * For this long from the start, only watch: the run's own worker, told by its manager, stops it
+   * and writes in its log why (a cancel), which a signal from here, coming first, would leave it
+   * unable to say. What is left after that is signalled from here. @default 0
+   */
+  ownerFirstMs?: number;
   /** How long to wait for the processes to go after SIGKILL. @default 2000 */
   killWaitMs?: number;
   pollMs?: number;
@@ -155,12 +161,13 @@ export interface StopResult {
  * never signalled as a whole: its other members are signalled one by one.
  */
 export async function stopRunProcesses(root: string, id: string, options: StopOptions): Promise<StopResult> {
-  const { graceMs, watchUntil = 0, found = [], killWaitMs = 2_000, pollMs = 50 } = options;
+  const { graceMs, watchUntil = 0, found = [], ownerFirstMs = 0, killWaitMs = 2_000, pollMs = 50 } = options;
   const ownGroup = ownProcessGroup();
   const start = Date.now();
+  const signalFrom = start + ownerFirstMs;
   const seen = new Set<number>(found.map(({ pid }) => pid));
   const termed = new Set<number>();
-  let killAt = start + graceMs;
+  let killAt = signalFrom + graceMs;
   let killed = false;
   for (;;) {
     const processes = findRunProcesses(root, id);
@@ -168,11 +175,17 @@ export async function stopRunProcesses(root: string, id: string, options: StopOp
     // Once some were found and none is left, the run has started and is over; until then, keep
     // looking through `watchUntil` in case its command has not started yet.
     if (processes.length === 0 && (seen.size > 0 || now >= watchUntil)) return { pids: [...seen], killed, remaining: [] };
-    if (processes.length > 0 && seen.size === 0) killAt = now + graceMs; // the grace starts with the first signal
+    if (now < signalFrom) {
+      for (const { pid } of processes) seen.add(pid);
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      continue;
+    }
+    if (processes.length > 0 && termed.size === 0) killAt = now + graceMs; // the grace starts with the first signal
     const signal: NodeJS.Signals = now >= killAt ? 'SIGKILL' : 'SIGTERM';
     // Alive at the end of the grace: whoever's SIGKILL comes first (the worker's may, by a few
-    // milliseconds), it is what stops them.
-    if (processes.length > 0 && now >= killAt - GRACE_END_MS) killed = true;
+    // milliseconds, or by up to ownerFirstMs where the worker's SIGTERM came first), it is what
+    // stops them.
+    if (processes.length > 0 && now >= Math.min(killAt, start + graceMs) - GRACE_END_MS) killed = true;
     for (const { pid, pgid } of processes) {
       seen.add(pid);
       if (signal === 'SIGTERM' && termed.has(pid)) continue;
