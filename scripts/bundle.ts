@@ -31,7 +31,7 @@ const ownRequire: Plugin = {
       let text = readFileSync(args.path, 'utf8');
       if (text.includes(MADE_REQUIRE)) text = text.replace(MADE_REQUIRE, '');
       // A bundle that the launcher runs in Node's module wrapper, where `#!` is a syntax error.
-      if (text.startsWith('#!') && !args.path.includes(`${'/'}launch${'/'}`)) text = `//${text.slice(2)}`;
+      if (text.startsWith('#!') && !/[\\/]launch[\\/]/.test(args.path)) text = `//${text.slice(2)}`;
       return { contents: text, loader: 'js' };
     });
   },
@@ -49,7 +49,6 @@ const common: BuildOptions = {
   inject: [importMetaUrl],
   define: { 'import.meta.url': 'import_meta_url' },
   logLevel: 'warning',
-  legalComments: 'none',
 };
 
 try {
