@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -109,4 +109,32 @@ test('a module another bundle holds is run once, from that bundle, when first re
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, TMPDIR: base } });
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stdout, 'main ran\nother ran\n14\n');
+});
+
+test('writing a cache removes those of other builds of the bundle older than an hour, and no other file', (t) => {
+  const base = tempDir(t);
+  const dir = join(base, `queuectl-compile-cache-${uid}`);
+  mkdirSync(dir, { mode: 0o700 });
+  const bundle = join(base, 'x.bundle.js');
+  writeFileSync(bundle, 'console.log("ran");\n');
+  const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000);
+  const put = (name: string, age: number) => {
+    writeFileSync(join(dir, name), 'old');
+    utimesSync(join(dir, name), hoursAgo(age), hoursAgo(age));
+  };
+  put('x.bundle.js.k.v20.0.0-x64.1-2-3.cache', 2); // another build, stale
+  put('x.bundle.js.k.v20.0.0-x64.1-2-3.cache.99.tmp', 2); // a writer that died
+  put('x.bundle.js.k.v20.0.0-x64.4-5-6.cache', 0.5); // another build, run within the hour (a second install)
+  put('y.bundle.js.k.v20.0.0-x64.1-2-3.cache', 2); // another bundle's
+  put('notes.txt', 2);
+  const current = compileCacheFile(dir, bundle, 'other-key');
+  put(current.slice(dir.length + 1), 2); // this build's, of another command
+  assert.equal(runInChild(base, bundle), 'ran\n');
+  assert.deepEqual(readdirSync(dir).sort(), [
+    'notes.txt',
+    'x.bundle.js.k.v20.0.0-x64.4-5-6.cache',
+    current.slice(dir.length + 1),
+    compileCacheFile(dir, bundle, 'k').slice(dir.length + 1),
+    'y.bundle.js.k.v20.0.0-x64.1-2-3.cache',
+  ].sort());
 });

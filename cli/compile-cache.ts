@@ -10,7 +10,7 @@
  * error: the command compiles as without one. NODE_DISABLE_COMPILE_CACHE, Node's own switch for
  * its cache, turns this one off too.
  */
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -41,7 +41,38 @@ export function compileCacheDirectory(base: string = tmpdir(), uid: number | nul
  * not the source itself.
  */
 export function compileCacheFile(dir: string, bundle: string, key: string, stat: Stats = statSync(bundle)): string {
-  return join(dir, `${basename(bundle)}.${key}.${process.version}-${process.arch}.${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}.cache`);
+  return join(dir, `${basename(bundle)}.${key}.${buildOf(stat)}.cache`);
+}
+
+function buildOf(stat: Stats): string {
+  return `${process.version}-${process.arch}.${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}`;
+}
+
+/**
+ * How old the cache of another build of a bundle must be to go when a cache is written: every
+ * build of a checkout (`npm test`, `npm run build`) makes new ones, and without this they would
+ * pile up in the temporary directory. Two installs that one user runs in turn keep theirs.
+ */
+export const STALE_CACHE_MS = 60 * 60 * 1000;
+
+/** Removes the caches of `bundle`'s other builds (or another Node) older than STALE_CACHE_MS, and temporary files left by a writer that died. */
+export function pruneCompileCache(dir: string, bundle: string, stat: Stats, now = Date.now()): void {
+  const prefix = `${basename(bundle)}.`;
+  const current = `.${buildOf(stat)}.cache`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || name.endsWith(current) || !(name.endsWith('.cache') || name.endsWith('.tmp'))) continue;
+    try {
+      if (now - statSync(join(dir, name)).mtimeMs > STALE_CACHE_MS) rmSync(join(dir, name), { force: true });
+    } catch {
+      // Gone meanwhile, or not ours to remove: either way, not this run's affair.
+    }
+  }
 }
 
 /** What a bundle asks `require` for that is not in it: another bundle beside it, by module name. */
@@ -70,9 +101,12 @@ export function runBundle(bundle: string, key: string, others: BundledModules = 
   const cacheFile = dir === undefined ? undefined : compileCacheFile(dir, bundle, key, stat);
   const cachedData = cacheFile === undefined ? undefined : readIfThere(cacheFile);
   const script = new Script(Module.wrap(source), { filename: bundle, ...(cachedData === undefined ? {} : { cachedData }) });
-  if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
+  if (dir !== undefined && cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
     // At exit, the cache holds what this run compiled, not only the bundle's outermost code.
-    process.once('exit', () => writeAtomically(cacheFile, script.createCachedData()));
+    process.once('exit', () => {
+      writeAtomically(cacheFile, script.createCachedData());
+      pruneCompileCache(dir, bundle, stat);
+    });
   }
   const module = new Module(bundle);
   module.filename = bundle;
