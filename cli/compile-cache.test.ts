@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { compileCacheDirectory, compileCacheFile } from './compile-cache.js';
+import { compileCacheDirectory, compileCacheFile, STALE_CACHE_MS } from './compile-cache.js';
 
 const MODULE = fileURLToPath(new URL('./compile-cache.js', import.meta.url));
 const uid = process.getuid!();
@@ -137,4 +137,47 @@ test('writing a cache removes those of other builds of the bundle older than an 
     compileCacheFile(dir, bundle, 'k').slice(dir.length + 1),
     'y.bundle.js.k.v20.0.0-x64.1-2-3.cache',
   ].sort());
+});
+
+test('a bundle rewritten in place at the same length and time has another cache file (npm gives every file one time)', (t) => {
+  const dir = tempDir(t);
+  const bundle = join(dir, 'x.bundle.js');
+  writeFileSync(bundle, 'console.log("queuectl");\n');
+  const time = new Date('1985-10-26T08:15:00Z');
+  utimesSync(bundle, time, time);
+  const before = compileCacheFile(dir, bundle, 'k');
+  const inode = statSync(bundle).ino;
+  writeFileSync(bundle, 'console.log("QUEUECTL");\n');
+  utimesSync(bundle, time, time);
+  assert.equal(statSync(bundle).ino, inode);
+  assert.notEqual(compileCacheFile(dir, bundle, 'k'), before);
+});
+
+test('a cache damaged on disk (bits flipped, which V8 does not check) is not run: the bundle runs compiled afresh, and the cache is written again', (t) => {
+  const base = tempDir(t);
+  const bundle = join(base, 'x.bundle.js');
+  writeFileSync(bundle, `function f(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }\n${'function g() { return f(10); }\n'.repeat(200)}console.log(f(4));\n`);
+  assert.equal(runInChild(base, bundle), '6\n');
+  const cache = compileCacheFile(join(base, `queuectl-compile-cache-${uid}`), bundle, 'k');
+  const good = readFileSync(cache);
+  const damaged = Buffer.from(good);
+  for (let i = 40; i < damaged.length; i += 97) damaged[i] = damaged[i]! ^ 0xaa;
+  writeFileSync(cache, damaged);
+  assert.equal(runInChild(base, bundle), '6\n');
+  assert.notDeepEqual(readFileSync(cache), damaged, 'written again as the run ended');
+  const rewritten = statSync(cache).ino;
+  assert.equal(runInChild(base, bundle), '6\n');
+  assert.equal(statSync(cache).ino, rewritten, 'and taken by the next run');
+});
+
+test('a cache in use keeps a recent time, so that pruning spares it however long ago it was written', (t) => {
+  const base = tempDir(t);
+  const bundle = join(base, 'x.bundle.js');
+  writeFileSync(bundle, 'console.log("ran");\n');
+  assert.equal(runInChild(base, bundle), 'ran\n');
+  const cache = compileCacheFile(join(base, `queuectl-compile-cache-${uid}`), bundle, 'k');
+  const longAgo = new Date(Date.now() - 2 * STALE_CACHE_MS);
+  utimesSync(cache, longAgo, longAgo);
+  assert.equal(runInChild(base, bundle), 'ran\n');
+  assert.ok(Date.now() - statSync(cache).mtimeMs < STALE_CACHE_MS);
 });

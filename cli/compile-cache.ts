@@ -10,7 +10,8 @@
  * error: the command compiles as without one. NODE_DISABLE_COMPILE_CACHE, Node's own switch for
  * its cache, turns this one off too.
  */
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -35,30 +36,32 @@ export function compileCacheDirectory(base: string = tmpdir(), uid: number | nul
 }
 
 /**
- * The cache file of `bundle` for runs of `key` (a command): named after the bundle's build (its
- * inode, size and time) and the Node that runs it, so that a rebuilt bundle or another Node never
- * reads code compiled from other source. V8 checks its own version, flags and the source's length,
- * not the source itself.
+ * The cache file of `bundle` for runs of `key` (a command): named after the bundle's content (a
+ * hash of its source) and the Node that runs it, so that code compiled from other source is never
+ * read. V8 checks its own version, flags and the source's length, not the source itself: a file
+ * rewritten at the same length (npm gives every file of a package the same time) would run the
+ * old code.
  */
-export function compileCacheFile(dir: string, bundle: string, key: string, stat: Stats = statSync(bundle)): string {
-  return join(dir, `${basename(bundle)}.${key}.${buildOf(stat)}.cache`);
+export function compileCacheFile(dir: string, bundle: string, key: string, source: string = readFileSync(bundle, 'utf8')): string {
+  return join(dir, `${basename(bundle)}.${key}.${buildOf(source)}.cache`);
 }
 
-function buildOf(stat: Stats): string {
-  return `${process.version}-${process.arch}.${stat.ino}-${stat.size}-${Math.trunc(stat.mtimeMs)}`;
+function buildOf(source: string): string {
+  return `${process.version}-${process.arch}.${createHash('sha1').update(source).digest('hex').slice(0, 20)}`;
 }
 
 /**
- * How old the cache of another build of a bundle must be to go when a cache is written: every
- * build of a checkout (`npm test`, `npm run build`) makes new ones, and without this they would
- * pile up in the temporary directory. Two installs that one user runs in turn keep theirs.
+ * How long the cache of another build of a bundle must have gone unused to be removed when a
+ * cache is written: every build of a checkout (`npm test`, `npm run build`) makes new ones, and
+ * without this they would pile up in the temporary directory. A cache's time is that of its last
+ * use, so two installs that one user runs in turn keep theirs.
  */
 export const STALE_CACHE_MS = 60 * 60 * 1000;
 
-/** Removes the caches of `bundle`'s other builds (or another Node) older than STALE_CACHE_MS, and temporary files left by a writer that died. */
-export function pruneCompileCache(dir: string, bundle: string, stat: Stats, now = Date.now()): void {
+/** Removes the caches of `bundle`'s other builds (or another Node) unused for STALE_CACHE_MS, and temporary files left by a writer that died. */
+export function pruneCompileCache(dir: string, bundle: string, source: string, now = Date.now()): void {
   const prefix = `${basename(bundle)}.`;
-  const current = `.${buildOf(stat)}.cache`;
+  const current = `.${buildOf(source)}.cache`;
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -87,26 +90,21 @@ export type BundledModules = Readonly<Record<string, { file: string; key: string
 export function runBundle(bundle: string, key: string, others: BundledModules = {}): Module {
   const cached = require.cache[bundle];
   if (cached) return cached;
-  // The build that names the cache is the one read, even where an upgrade replaces the file meanwhile.
-  const fd = openSync(bundle, 'r');
-  let source: string;
-  let stat: Stats;
-  try {
-    stat = fstatSync(fd);
-    source = readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
+  const source = readFileSync(bundle, 'utf8');
   const dir = compileCacheDirectory();
-  const cacheFile = dir === undefined ? undefined : compileCacheFile(dir, bundle, key, stat);
-  const cachedData = cacheFile === undefined ? undefined : readIfThere(cacheFile);
+  const cacheFile = dir === undefined ? undefined : compileCacheFile(dir, bundle, key, source);
+  const cachedData = cacheFile === undefined ? undefined : readCache(cacheFile);
   const script = new Script(Module.wrap(source), { filename: bundle, ...(cachedData === undefined ? {} : { cachedData }) });
-  if (dir !== undefined && cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
-    // At exit, the cache holds what this run compiled, not only the bundle's outermost code.
-    process.once('exit', () => {
-      writeAtomically(cacheFile, script.createCachedData());
-      pruneCompileCache(dir, bundle, stat);
-    });
+  if (dir !== undefined && cacheFile !== undefined) {
+    if (cachedData === undefined || script.cachedDataRejected) {
+      // At exit, the cache holds what this run compiled, not only the bundle's outermost code.
+      process.once('exit', () => {
+        writeCache(cacheFile, script.createCachedData());
+        pruneCompileCache(dir, bundle, source);
+      });
+    } else {
+      markUsed(cacheFile);
+    }
   }
   const module = new Module(bundle);
   module.filename = bundle;
@@ -125,12 +123,40 @@ export function runBundle(bundle: string, key: string, others: BundledModules = 
 /** The require of this module's own CommonJS form (the bundle's launcher), or an ES module's stand-in. */
 const require = createRequire(import.meta.url);
 
-function readIfThere(file: string): Buffer | undefined {
+/**
+ * The cache's code, where the file holds it as written: V8 does not check its code against a
+ * checksum, and code damaged on disk crashed the process, or hung it, at every run.
+ */
+function readCache(file: string): Buffer | undefined {
+  let data: Buffer;
   try {
-    return readFileSync(file);
+    data = readFileSync(file);
   } catch {
     return undefined;
   }
+  const code = data.subarray(CHECKSUM_BYTES);
+  return data.length > CHECKSUM_BYTES && checksum(code).equals(data.subarray(0, CHECKSUM_BYTES)) ? code : undefined;
+}
+
+const CHECKSUM_BYTES = 20;
+
+function checksum(code: Buffer): Buffer {
+  return createHash('sha1').update(code).digest();
+}
+
+/** A cache's time is that of its last use, which pruning goes by. */
+function markUsed(file: string): void {
+  try {
+    const now = new Date();
+    utimesSync(file, now, now);
+  } catch {
+    // Not ours to touch: it may go an hour after its last write, and be written again.
+  }
+}
+
+/** The cache's code after its checksum (see readCache). */
+function writeCache(file: string, code: Buffer): void {
+  writeAtomically(file, Buffer.concat([checksum(code), code]));
 }
 
 /** A reader never sees half a cache: the file appears whole, by rename. Failing is no error. */
