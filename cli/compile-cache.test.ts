@@ -56,6 +56,14 @@ test('a rebuilt bundle has another cache file, even at the same length', (t) => 
   assert.notEqual(compileCacheFile(dir, bundle, 'enqueue'), first);
 });
 
+/** A bundle of `text` in a temporary directory that is also the TMPDIR of its runs (runInChild), and where its cache of key `k` lies. */
+function bundleOf(t: TestContext, text: string): { base: string; bundle: string; cache: () => string } {
+  const base = tempDir(t);
+  const bundle = join(base, 'x.bundle.js');
+  writeFileSync(bundle, text);
+  return { base, bundle, cache: () => compileCacheFile(join(base, `queuectl-compile-cache-${uid}`), bundle, 'k') };
+}
+
 /** Runs `bundle` through runBundle in a fresh process whose temporary directory is `base`; returns its stdout. */
 function runInChild(base: string, bundle: string, env: NodeJS.ProcessEnv = {}): string {
   const script = `const { runBundle } = await import(${JSON.stringify(MODULE)}); runBundle(${JSON.stringify(bundle)}, 'k');`;
@@ -77,11 +85,9 @@ test('a bundle runs as a CommonJS module, writes its cache as it exits, and then
 });
 
 test('a cache V8 refuses (damaged) is replaced by a good one, and the bundle runs all the same', (t) => {
-  const base = tempDir(t);
-  const bundle = join(base, 'x.bundle.js');
-  writeFileSync(bundle, 'console.log("ran");\n');
+  const { base, bundle, cache: cacheOf } = bundleOf(t, 'console.log("ran");\n');
   assert.equal(runInChild(base, bundle), 'ran\n');
-  const cache = compileCacheFile(join(base, `queuectl-compile-cache-${uid}`), bundle, 'k');
+  const cache = cacheOf();
   writeFileSync(cache, 'not a code cache');
   const damaged = statSync(cache);
   assert.equal(runInChild(base, bundle), 'ran\n');
@@ -92,9 +98,7 @@ test('a cache V8 refuses (damaged) is replaced by a good one, and the bundle run
 });
 
 test('with NODE_DISABLE_COMPILE_CACHE the bundle runs and no cache is written', (t) => {
-  const base = tempDir(t);
-  const bundle = join(base, 'x.bundle.js');
-  writeFileSync(bundle, 'console.log("ran");\n');
+  const { base, bundle } = bundleOf(t, 'console.log("ran");\n');
   assert.equal(runInChild(base, bundle, { NODE_DISABLE_COMPILE_CACHE: '1' }), 'ran\n');
   assert.deepEqual(readdirSync(base), ['x.bundle.js']);
 });
@@ -154,11 +158,9 @@ test('a bundle rewritten in place at the same length and time has another cache 
 });
 
 test('a cache damaged on disk (bits flipped, which V8 does not check) is not run: the bundle runs compiled afresh, and the cache is written again', (t) => {
-  const base = tempDir(t);
-  const bundle = join(base, 'x.bundle.js');
-  writeFileSync(bundle, `function f(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }\n${'function g() { return f(10); }\n'.repeat(200)}console.log(f(4));\n`);
+  const { base, bundle, cache: cacheOf } = bundleOf(t, `function f(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }\n${'function g() { return f(10); }\n'.repeat(200)}console.log(f(4));\n`);
   assert.equal(runInChild(base, bundle), '6\n');
-  const cache = compileCacheFile(join(base, `queuectl-compile-cache-${uid}`), bundle, 'k');
+  const cache = cacheOf();
   const good = readFileSync(cache);
   const damaged = Buffer.from(good);
   for (let i = 40; i < damaged.length; i += 97) damaged[i] = damaged[i]! ^ 0xaa;
@@ -171,11 +173,9 @@ test('a cache damaged on disk (bits flipped, which V8 does not check) is not run
 });
 
 test('a cache in use keeps a recent time, so that pruning spares it however long ago it was written', (t) => {
-  const base = tempDir(t);
-  const bundle = join(base, 'x.bundle.js');
-  writeFileSync(bundle, 'console.log("ran");\n');
+  const { base, bundle, cache: cacheOf } = bundleOf(t, 'console.log("ran");\n');
   assert.equal(runInChild(base, bundle), 'ran\n');
-  const cache = compileCacheFile(join(base, `queuectl-compile-cache-${uid}`), bundle, 'k');
+  const cache = cacheOf();
   const longAgo = new Date(Date.now() - 2 * STALE_CACHE_MS);
   utimesSync(cache, longAgo, longAgo);
   assert.equal(runInChild(base, bundle), 'ran\n');

@@ -42,11 +42,12 @@ export function compileCacheDirectory(base: string = tmpdir(), uid: number | nul
  * rewritten at the same length (npm gives every file of a package the same time) would run the
  * old code.
  */
-export function compileCacheFile(dir: string, bundle: string, key: string, source: string = readFileSync(bundle, 'utf8')): string {
-  return join(dir, `${basename(bundle)}.${key}.${buildOf(source)}.cache`);
+export function compileCacheFile(dir: string, bundle: string, key: string, build: string = buildOf(readFileSync(bundle))): string {
+  return join(dir, `${basename(bundle)}.${key}.${build}.cache`);
 }
 
-function buildOf(source: string): string {
+/** Which build of a bundle `source` (its bytes) is, for the Node that runs it. */
+function buildOf(source: Buffer): string {
   return `${process.version}-${process.arch}.${createHash('sha1').update(source).digest('hex').slice(0, 20)}`;
 }
 
@@ -59,9 +60,9 @@ function buildOf(source: string): string {
 export const STALE_CACHE_MS = 60 * 60 * 1000;
 
 /** Removes the caches of `bundle`'s other builds (or another Node) unused for STALE_CACHE_MS, and temporary files left by a writer that died. */
-export function pruneCompileCache(dir: string, bundle: string, source: string, now = Date.now()): void {
+export function pruneCompileCache(dir: string, bundle: string, build: string, now = Date.now()): void {
   const prefix = `${basename(bundle)}.`;
-  const current = `.${buildOf(source)}.cache`;
+  const current = `.${build}.cache`;
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -90,17 +91,19 @@ export type BundledModules = Readonly<Record<string, { file: string; key: string
 export function runBundle(bundle: string, key: string, others: BundledModules = {}): Module {
   const cached = require.cache[bundle];
   if (cached) return cached;
-  const source = readFileSync(bundle, 'utf8');
+  const bytes = readFileSync(bundle);
+  const source = bytes.toString('utf8');
   const dir = compileCacheDirectory();
-  const cacheFile = dir === undefined ? undefined : compileCacheFile(dir, bundle, key, source);
+  const build = dir === undefined ? undefined : buildOf(bytes);
+  const cacheFile = dir === undefined ? undefined : compileCacheFile(dir, bundle, key, build);
   const cachedData = cacheFile === undefined ? undefined : readCache(cacheFile);
   const script = new Script(Module.wrap(source), { filename: bundle, ...(cachedData === undefined ? {} : { cachedData }) });
-  if (dir !== undefined && cacheFile !== undefined) {
+  if (dir !== undefined && build !== undefined && cacheFile !== undefined) {
     if (cachedData === undefined || script.cachedDataRejected) {
       // At exit, the cache holds what this run compiled, not only the bundle's outermost code.
       process.once('exit', () => {
         writeCache(cacheFile, script.createCachedData());
-        pruneCompileCache(dir, bundle, source);
+        pruneCompileCache(dir, bundle, build);
       });
     } else {
       markUsed(cacheFile);
