@@ -148,8 +148,10 @@ export interface ManagerHandle {
  * Starts `queuectl worker start --count N` in the foreground as a real process. When the test
  * ends, the manager and its workers are killed by pid (they are one process group).
  */
-export function startManager(t: TestContext, dataDir: string, count: number, env: NodeJS.ProcessEnv = {}, args: readonly string[] = []): ManagerHandle {
-  const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'worker', 'start', '--count', String(count), ...args], {
+export function startManager(t: TestContext, dataDir: string, count: number, env: NodeJS.ProcessEnv = {}, args: readonly string[] = [], launcher: readonly string[] = []): ManagerHandle {
+  // `launcher`: a command the manager runs under (unshare, for a host with processes of its own).
+  const [command, ...commandArgs] = [...launcher, process.execPath, CLI, '--data-dir', dataDir, 'worker', 'start', '--count', String(count), ...args];
+  const child = spawn(command!, commandArgs, {
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so cleanup reaches the workers too

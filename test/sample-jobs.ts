@@ -1,5 +1,5 @@
 /** Jobs in each state, as plain data for unit tests of the pure rules. */
-import type { ClaimedJob, CompletedJob, DeadJob, PendingJob, RunningJob } from '../core/rules/job.js';
+import type { CanceledJob, ClaimedJob, CompletedJob, DeadJob, PendingJob, RunningJob } from '../core/rules/job.js';
 
 export const T0 = '2026-11-23T09:00:00.000Z';
 
@@ -69,6 +69,19 @@ export function completedJob(id: string, fields: Partial<CompletedJob> = {}): Co
     started_at: T0,
     finished_at: T0,
     exit_code: 0,
+    lease: null,
+    ...fields,
+  };
+}
+
+export function canceledJob(id: string, fields: Partial<CanceledJob> = {}): CanceledJob {
+  return {
+    ...pendingJob(id),
+    state: 'canceled',
+    attempts: 1,
+    started_at: T0,
+    finished_at: T0,
+    last_error: 'canceled by user while it ran',
     lease: null,
     ...fields,
   };

@@ -64,6 +64,8 @@ async function workerStart(ctx: CommandContext): Promise<void> {
     workerEnv: { QUEUECTL_STORE: storeText(ctx.choice) },
     count,
     queues,
+    // Where another host may take back a job that was running here, what its run left here is this host's to kill.
+    ...(ctx.host.managers.renewEveryMs === null ? {} : { runsOf: storeText(ctx.choice) }),
     log: (line) => process.stdout.write(`${stamp()} ${line}\n`),
   });
   const onSignal = () => manager.stop();

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { findRunProcesses, findRunProcessesOfJobs, runJobId, stopRunProcesses } from './run-processes.js';
+import { findRunProcesses, findRunProcessesOfJobs, findRunsOfStore, runJobId, stopRunProcesses, TOKEN_VARIABLE } from './run-processes.js';
+import { readProcStat } from './proc-stat.js';
 
 test('a run is recognised by both its data dir and its job id in the environment', () => {
   const environ = ['PATH=/bin', 'QUEUECTL_DATA_DIR=/data', 'QUEUECTL_JOB_ID=job1', 'QUEUECTL_ATTEMPT=1', ''].join('\0');
@@ -143,3 +144,52 @@ test('one pass over /proc finds the runs of several jobs, each under its own id 
     for (const pid of pids) process.kill(-pid, 'SIGKILL');
   }
 });
+
+test('the runs of a store on this host: by their QUEUECTL_STORE, those whose sh lives, each with whether its worker is gone', { timeout: 15_000 }, async (t) => {
+  const store = `postgres://unit-${process.pid}@nowhere/db`;
+  const env = (id: string, token: string, runStore = store) => ({ ...process.env, QUEUECTL_STORE: runStore, QUEUECTL_JOB_ID: id, [TOKEN_VARIABLE]: token });
+  const pids: number[] = [];
+  t.after(() => {
+    for (const pid of pids) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  });
+  // Started by this process, as a worker starts a run: the leader of its own group, its parent alive.
+  const kept = spawn('/bin/sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore', env: env('kept', 'tk') });
+  kept.unref();
+  pids.push(kept.pid!);
+  // Another store's run: not this store's to judge.
+  const other = spawn('/bin/sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore', env: env('other', 'to', `${store}x`) });
+  other.unref();
+  pids.push(other.pid!);
+  // A run whose worker died: its sh, a group leader, outlives the process that started it.
+  const starter = spawn('/bin/sh', ['-c', '(exec setsid sh -c "sleep 30 & wait") & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'], env: env('orphan', 'tr') });
+  const orphan = Number(await new Promise<string>((resolve) => starter.stdout!.setEncoding('utf8').once('data', resolve)));
+  pids.push(orphan);
+  await new Promise((resolve) => starter.once('exit', resolve));
+  await until(() => readProcStat(orphan)?.pgid === orphan && readProcStat(orphan)?.ppid !== starter.pid);
+  // A run whose sh has ended, leaving a background process: over, whatever it left running.
+  const ended = spawn('/bin/sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'], env: env('ended', 'te') });
+  const leftover = Number(await new Promise<string>((resolve) => ended.stdout!.setEncoding('utf8').once('data', resolve)));
+  pids.push(ended.pid!);
+  await new Promise((resolve) => ended.once('exit', resolve));
+  await until(() => findRunProcessesOfAny(leftover));
+
+  const runs = new Map(findRunsOfStore(store).map((run) => [run.id, run]));
+  assert.deepEqual([...runs.keys()].sort(), ['kept', 'orphan']);
+  assert.deepEqual(runs.get('kept'), { id: 'kept', token: 'tk', workerGone: false });
+  assert.equal(runs.get('orphan')!.token, 'tr');
+  // Handed to init, as on these machines; under a subreaper its parent lives, and the grace of OWNER_GRACE_MS decides.
+  if (readProcStat(orphan)!.ppid === 1) assert.equal(runs.get('orphan')!.workerGone, true);
+  else t.diagnostic(`the orphan's parent is ${readProcStat(orphan)!.ppid}, a subreaper: not checked`);
+  process.kill(leftover, 'SIGKILL');
+});
+
+/** Whether `pid` lives. */
+function findRunProcessesOfAny(pid: number): boolean {
+  return readProcStat(pid) !== null;
+}

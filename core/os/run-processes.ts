@@ -12,6 +12,7 @@
  * the worker).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import type { LocalRun } from '../rules/orphans.js';
 import { readProcStat } from './proc-stat.js';
 import { sendSignal } from './signals.js';
 
@@ -88,15 +89,44 @@ export function runDataDirsByToken(tokens: readonly string[]): Map<string, strin
   return found;
 }
 
+/**
+ * The runs of store `store` (their QUEUECTL_STORE, as their managers gave it) going on on this
+ * host: those whose `sh`, the leader of the run's process group, lives. A run whose `sh` has
+ * ended is over, even if something it started in the background goes on (a daemon a job meant
+ * to leave running). One pass over /proc.
+ */
+export function findRunsOfStore(store: string): LocalRun[] {
+  const storeVariable = `QUEUECTL_STORE=${store}`;
+  const processes = findProcesses((environ) => {
+    const vars = environ.split('\0');
+    if (!vars.includes(storeVariable)) return undefined;
+    const token = valueOf(vars, TOKEN_VARIABLE);
+    const id = valueOf(vars, 'QUEUECTL_JOB_ID');
+    return token === undefined || id === undefined ? undefined : { token, id };
+  });
+  const runs: LocalRun[] = [];
+  for (const { pid, pgid, ppid, key } of processes) {
+    if (pid !== pgid) continue;
+    // Its worker, its parent, died: it was handed to init (1) or a subreaper, or its parent is gone meanwhile.
+    const workerGone = ppid <= 1 || readProcStat(ppid) === null;
+    runs.push({ id: key.id, token: key.token, workerGone });
+  }
+  return runs;
+}
+
+function valueOf(vars: readonly string[], name: string): string | undefined {
+  return vars.find((variable) => variable.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
 /** Live processes (not this one) for which `keyOf` finds a key in their environment, with it. */
-function findProcesses<K>(keyOf: (environ: string) => K | undefined): (RunProcess & { key: K })[] {
+function findProcesses<K>(keyOf: (environ: string) => K | undefined): (RunProcess & { ppid: number; key: K })[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return [];
   }
-  const found: (RunProcess & { key: K })[] = [];
+  const found: (RunProcess & { ppid: number; key: K })[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
@@ -105,7 +135,7 @@ function findProcesses<K>(keyOf: (environ: string) => K | undefined): (RunProces
       const key = keyOf(readFileSync(`/proc/${pid}/environ`, 'utf8'));
       if (key === undefined) continue;
       const stat = readProcStat(pid);
-      if (stat && stat.state !== 'Z') found.push({ pid, pgid: stat.pgid, key });
+      if (stat && stat.state !== 'Z') found.push({ pid, pgid: stat.pgid, ppid: stat.ppid, key });
     } catch {
       // Gone meanwhile, or another user's process.
     }

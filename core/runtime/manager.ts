@@ -11,6 +11,7 @@ import type { Store } from '../ports/store.js';
 import { processIdentity } from '../os/process-identity.js';
 import { sendSignal } from '../os/signals.js';
 import { Dispatcher } from './dispatcher.js';
+import { sweepOrphanedRuns } from './orphan-sweep.js';
 import type { ManagerMessage, WorkerMessage } from './worker-protocol.js';
 
 /** A child that dies sooner than this after its start is replaced only after this delay. */
@@ -35,6 +36,12 @@ export interface ManagerOptions {
   log: (line: string) => void;
   /** Take jobs only from these queues; null for every queue. @default null */
   queues?: readonly string[] | null;
+  /**
+   * On a store that many hosts share: the QUEUECTL_STORE its runs carry, by which it finds on this
+   * host the runs that lost their claim with no worker left to stop them, and kills them
+   * (orphan-sweep.ts). Absent: the one who takes a job back is on this host and kills them itself.
+   */
+  runsOf?: string;
 }
 
 export interface RunningManager {
@@ -97,7 +104,7 @@ function errorsOnce(log: (line: string) => void): (line: string) => void {
   };
 }
 
-export async function startManager({ store, host, config, workerScript, workerEnv = {}, count, log: print, queues = null }: ManagerOptions): Promise<RunningManager> {
+export async function startManager({ store, host, config, workerScript, workerEnv = {}, count, log: print, queues = null, runsOf }: ManagerOptions): Promise<RunningManager> {
   const log = errorsOnce(print);
   const self = processIdentity(process.pid);
   const startedAt = new Date().toISOString();
@@ -248,6 +255,7 @@ export async function startManager({ store, host, config, workerScript, workerEn
     const closed = dispatcher.close();
     if (failure === null) await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, ABORT_RECORD_MS).unref())]);
     stopWatchingDir();
+    stopSweeping();
     clearInterval(renewTimer);
     await registering;
     await host.managers.remove(process.pid).catch(() => undefined);
@@ -273,6 +281,7 @@ export async function startManager({ store, host, config, workerScript, workerEn
     if (children.size === 0) void shutDown();
   });
   dispatcher.start();
+  const stopSweeping = runsOf === undefined ? () => undefined : sweepOrphanedRuns({ store, runsOf, log });
   for (let i = 0; i < count; i++) spawnWorker(false);
   register();
   log(`manager ${process.pid} started ${count} worker(s) on ${host.root}`);

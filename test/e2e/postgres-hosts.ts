@@ -4,6 +4,7 @@
  * registries) that share only the database, each test in a schema of its own.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
@@ -62,10 +63,24 @@ export function queue(t: TestContext) {
     /** Waits until `status` on this host lists `count` workers (of every host). */
     const workersShown = (count: number, what: string, timeoutMs?: number) =>
       waitFor(async () => (await json<{ workers: unknown[] }>(['status'])).workers.length === count, { what, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
-    return { name, data, run, ok, json, job, completed, workersShown, manager: (count: number) => startManager(t, data, count, hostEnv) };
+    /**
+     * A manager of this host, its workers and their runs. `ownProcesses`: in a PID namespace with a
+     * /proc of its own (ISOLATION), so that, as on another machine, it neither sees nor kills the
+     * processes of the other hosts.
+     */
+    const manager = (count: number, { ownProcesses = false } = {}) => startManager(t, data, count, hostEnv, [], ownProcesses ? ISOLATION : []);
+    return { name, data, run, ok, json, job, completed, workersShown, manager };
   };
   return { env, schema, host };
 }
+
+/** What a host's manager runs under to have processes of its own: a PID namespace and its /proc (root only). */
+const ISOLATION = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
+
+/** The option of tests that need hosts with processes of their own: skipped, with the reason, where they cannot be had. */
+export const needsIsolation = {
+  skip: spawnSync(ISOLATION[0]!, [...ISOLATION.slice(1), 'true']).status === 0 ? false : `needs ${ISOLATION.join(' ')} (as root) for a host with processes of its own`,
+};
 
 /** A relay to the test server (see network-cut.ts), closed after the test, and the server's URL through it. */
 export async function relayTo(t: TestContext): Promise<{ relay: Relay; through: string }> {

@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pg from 'pg';
+import { findRunProcesses } from '../../core/os/run-processes.js';
 import { describeRun, killGroup, waitFor, withDeadline } from '../helpers.js';
-import { needsPostgres, queue, relayTo, url } from './postgres-hosts.js';
+import { needsIsolation, needsPostgres, queue, relayTo, url } from './postgres-hosts.js';
 
 describe('the PostgreSQL store: hosts that die or are cut off, a server that goes away', needsPostgres, () => {
   test('a manager killed with -9 on one host: a manager on another host takes its job back after the lease', { timeout: 90_000 }, async (t) => {
@@ -19,13 +20,42 @@ describe('the PostgreSQL store: hosts that die or are cut off, a server that goe
     await first.ok(['enqueue', '--id', 'survivor', '--', 'sh', '-c', 'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep 600; fi']);
     const doomed = first.manager(1);
     await waitFor(async () => (await first.job('survivor'))?.started_at != null, { timeoutMs: 20_000, what: 'the first run to start' });
+    const firstRun = await waitFor(() => (findRunProcesses(first.data, 'survivor').length > 0 ? findRunProcesses(first.data, 'survivor') : undefined), { what: "the first run's processes" });
     process.kill(doomed.pid, 'SIGKILL'); // the manager alone: its worker sees it go and kills the run
     await withDeadline(doomed.exited, 10_000, 'the killed manager to exit');
+    await waitFor(() => firstRun.every(({ pid }) => !alive(pid)), { timeoutMs: 10_000, what: 'the first run to be killed by its worker' });
     second.manager(1);
     const job = await second.completed('survivor');
     assert.equal(job.attempts, 2, 'the lost run counts');
     assert.match((await second.ok(['logs', 'survivor'])).stdout, /run 2 of 4 started/);
     killGroup(doomed.pid);
+  });
+
+  test('a manager killed with -9 with its workers: once another host took the job back, a manager of the first host kills what the lost run left running there', { timeout: 90_000, ...needsIsolation }, async (t) => {
+    const shared = queue(t);
+    const first = shared.host('first');
+    const second = shared.host('second');
+    await first.ok(['config', 'set', 'lease', '2']);
+    // Hangs on its first run; completes on the next.
+    await first.ok(['enqueue', '--id', 'survivor', '--', 'sh', '-c', 'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep 600; fi']);
+    const doomed = first.manager(1);
+    const firstRun = await waitFor(() => (findRunProcesses(first.data, 'survivor').length > 0 ? findRunProcesses(first.data, 'survivor') : undefined), {
+      timeoutMs: 20_000,
+      what: "the first run's processes",
+    });
+    killGroup(doomed.pid); // manager and worker: no one is left on this host to stop the run
+    await withDeadline(doomed.exited, 10_000, 'the killed manager to exit');
+    // Another machine: its manager sees none of this host's processes, so it cannot kill the lost run.
+    second.manager(1, { ownProcesses: true });
+    const job = await second.completed('survivor');
+    assert.equal(job.attempts, 2, 'the lost run counts');
+    assert.ok(firstRun.some(({ pid }) => alive(pid)), 'the other host could not reach the lost run (else this test shows nothing)');
+    const next = first.manager(1);
+    await waitFor(() => firstRun.every(({ pid }) => !alive(pid)), { timeoutMs: 10_000, what: 'the lost run to be killed on its host' });
+    await waitFor(() => /killed \d+ process\(es\) left running on this host by lost run\(s\) of survivor: their claims are gone/.test(next.output()), {
+      what: 'the manager of the first host to say so',
+    });
+    assert.deepEqual(await first.job('survivor'), job, 'the job, done on the other host, is left as it was');
   });
 
   test('a manager killed with -9: the next manager of its host forgets its record, so worker stop --all from another host does not wait on it', { timeout: 60_000 }, async (t) => {
@@ -164,3 +194,12 @@ describe('the PostgreSQL store: hosts that die or are cut off, a server that goe
     await withDeadline(silent.exited, 30_000, 'the cut-off manager to stop once it reaches the database');
   });
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
