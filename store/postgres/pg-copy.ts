@@ -18,6 +18,7 @@ import { holdEnvsShared } from './envs.js';
 import { hostName } from '../local/host.js';
 import { databaseCause, insertJobs, isDuplicateJobId } from './job-rows.js';
 import { databaseText, keptLog } from './log-rows.js';
+import { SCHEMA_VERSION } from './schema.js';
 import type { Transaction } from './transaction.js';
 
 /** What the copy needs of its PgStore: given by PgStore.queueCopy(). */
@@ -59,6 +60,15 @@ export class PgQueueCopy implements QueueCopy {
 
   async dump(): Promise<QueueDump> {
     const { s } = this.db;
+    // The transaction below would bring an older schema up to date first, as every command's
+    // first use does: a copy changes nothing in its source, so it asks for that to be done first.
+    const version = (await this.db.probe<{ value: number }>(`SELECT value FROM ${s}.meta WHERE key = 'schema_version'`, []))[0]?.value;
+    if (version !== undefined && version < SCHEMA_VERSION) {
+      throw new QueuectlError(
+        `${this.location} is at schema version ${version}, older than this queuectl's (${SCHEMA_VERSION}); a copy changes nothing in its source: bring it up to date first with queuectl --store URL store migrate`,
+        'EFAIL',
+      );
+    }
     return this.db.transaction(async (client) => {
       await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY'); // the first statement after BEGIN
       const jobs = (await client.query<{ doc: Job }>(`SELECT doc FROM ${s}.jobs ORDER BY created_at, seq`)).rows.map((row) => row.doc);

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import pg from 'pg';
 import type { CopySummary } from '../../core/rules/copy.js';
 import type { Job } from '../../core/rules/job.js';
 import { finished, MINUTE, writeJobs, writeLog } from '../crafted-jobs.js';
@@ -135,6 +136,31 @@ test('PostgreSQL → file: a new data dir gets the queue, a pruned dependency co
   there.manager(t);
   await settle(there, { keep: 'completed', second: 'completed' }, 'the copied jobs to run in the data dir');
   assert.match((await there.ok(['logs', 'second'])).stdout, /^second ran$/m);
+});
+
+test('PostgreSQL → file: a source at an older schema version is left as it is: the copy says to migrate it first (exit 1), and writes nothing', needsPostgres, async (t) => {
+  const schema = testSchema(t, 'queuectl_copy');
+  const store = `${url}${url.includes('?') ? '&' : '?'}schema=${schema}`;
+  const source = on(tempDataDir(t), store);
+  await source.ok(['enqueue', '--id', 'kept', '--', 'true']);
+  // As queuectl of schema version 5 left it.
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  t.after(() => admin.end());
+  await admin.query(`ALTER TABLE "${schema}".managers DROP COLUMN stop_now`);
+  await admin.query(`UPDATE "${schema}".meta SET value = '5' WHERE key = 'schema_version'`);
+  const dir = join(tempDir(t), 'target');
+  const result = await copy(tempDataDir(t), store, dir);
+  assert.equal(result.code, 1, describeRun(['store', 'copy'], result));
+  assert.match(result.stderr, /^queuectl: postgres:\/\/\S+ \(schema \w+\) is at schema version 5, older than this queuectl's \(\d+\); a copy changes nothing in its source: bring it up to date first with queuectl --store URL store migrate\n$/);
+  assert.equal((await admin.query(`SELECT value FROM "${schema}".meta WHERE key = 'schema_version'`)).rows[0].value, 5, 'the source is not migrated');
+  const column = await admin.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'managers' AND column_name = 'stop_now'`, [schema]);
+  assert.equal(column.rowCount, 0);
+  assert.equal(existsSync(dir), false, 'nothing written');
+  // Once migrated, as the message says, the copy goes through.
+  await source.ok(['store', 'migrate']);
+  assert.equal((await copy(tempDataDir(t), store, dir)).code, 0);
+  assert.deepEqual(Object.keys(await on(dir).states()), ['kept']);
 });
 
 test('file → file; an id that the target holds stops the copy with nothing written, naming it (exit 2); the archive stays behind', { timeout: 60_000 }, async (t) => {
