@@ -209,6 +209,12 @@ export interface ConfigWrite {
   ifChanged?: boolean;
 }
 
+/** What `prepare` found. */
+export interface PreparedStore {
+  /** The version of the layout the store keeps its data in, where it states one (a database's schema); null where it does not. */
+  schemaVersion: number | null;
+}
+
 export interface Store {
   /** Where the jobs are, for messages (a data directory, a database). */
   readonly location: string;
@@ -217,7 +223,7 @@ export interface Store {
    * Makes the store ready to be written (creates what it needs) and checks that what it holds
    * can be read, so that a broken store is reported before any worker starts.
    */
-  prepare(): Promise<void>;
+  prepare(): Promise<PreparedStore>;
   /** Clears what writers killed mid-write left behind; returns how many leftovers it removed. */
   clearLeftovers(): Promise<number>;
   /** Lets go of what the store holds open (connections); it is not used after. */

@@ -24,6 +24,7 @@ import type {
   ConfigWrite,
   EnqueueRequest,
   Found,
+  PreparedStore,
   PruneRequest,
   Restarted,
   RestartRequest,
@@ -70,9 +71,10 @@ export class FileStore implements Store {
     return this.files.paths.root;
   }
 
-  async prepare(): Promise<void> {
+  async prepare(): Promise<PreparedStore> {
     this.files.ensureDir();
     this.files.readQueue(); // a corrupt queue.json is reported now, not by every worker later
+    return { schemaVersion: null }; // each file states its own format (DESIGN.md), read as it comes
   }
 
   async clearLeftovers(): Promise<number> {

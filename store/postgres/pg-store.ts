@@ -36,6 +36,7 @@ import type {
   ConfigWrite,
   EnqueueRequest,
   Found,
+  PreparedStore,
   PruneRequest,
   Restarted,
   RestartRequest,
@@ -47,7 +48,7 @@ import type { ManagerRegistry } from '../../core/ports/host.js';
 import type { ManagerFiles } from '../local/manager-registry.js';
 import { PgManagers } from './pg-managers.js';
 import { PgQueueCopy } from './pg-copy.js';
-import { migrate, quoteIdent } from './schema.js';
+import { migrate, quoteIdent, SCHEMA_VERSION } from './schema.js';
 import { insertJobs, isDuplicateJobId, updateJobs } from './job-rows.js';
 import { appendLogPiece, appendLogWithParameters } from './log-statements.js';
 import type { LogRow } from './log-follower.js';
@@ -157,8 +158,9 @@ export class PgStore implements Store {
     this.pool.on('error', () => undefined);
   }
 
-  async prepare(): Promise<void> {
+  async prepare(): Promise<PreparedStore> {
     await this.open();
+    return { schemaVersion: SCHEMA_VERSION }; // made or brought up to it, or refused
   }
 
   async clearLeftovers(): Promise<number> {

@@ -21,7 +21,8 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     const shared = queue(t);
     const here = shared.host();
     const there = shared.host();
-    assert.match((await here.ok(['store', 'migrate'])).stdout, /^postgres:\/\/127\.0\.0\.1:\d+\/\w+ \(schema queuectl_e2e_\w+\): ready\n$/);
+    assert.match((await here.ok(['store', 'migrate'])).stdout, /^postgres:\/\/127\.0\.0\.1:\d+\/\w+ \(schema queuectl_e2e_\w+\): ready, schema version 6\n$/);
+    assert.deepEqual(Object.entries(await here.json<Record<string, unknown>>(['store', 'migrate'])).slice(1), [['ready', true], ['schema_version', 6]]);
     await here.ok(['enqueue', '--id', 'hello', '--', 'echo', 'hello from postgres']);
     await here.ok(['enqueue', '--id', 'second', '--after', 'hello', '--', 'sh', '-c', 'echo "$GREETING"']);
     here.manager(2);
