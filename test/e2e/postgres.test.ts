@@ -190,6 +190,24 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.match(manager.output(), /long: stopping its run on worker \d+: it was canceled/);
   });
 
+  test('LISTEN/NOTIFY: with polls a minute apart and a lease of a minute, a job enqueued on one host starts on another within seconds, and a cancel from a third stops its run within seconds', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const runner = shared.host();
+    const here = shared.host();
+    const there = shared.host();
+    // Without notifications a manager would see the job at its next poll, and the cancel at its
+    // next renewal of the lease: tens of seconds from now.
+    await here.ok(['config', 'set', 'poll_interval', '60s']);
+    await here.ok(['config', 'set', 'lease', '60']);
+    const manager = runner.manager(1);
+    await waitFor(async () => manager.output().includes('started 1 worker'), { what: 'the manager to start' });
+    await waitFor(async () => (await here.json<{ workers: unknown[] }>(['status'])).workers.length === 1, { what: 'its worker to show' });
+    await here.ok(['enqueue', '--id', 'long', '--', 'sh', '-c', 'echo $$ > "$QUEUECTL_DATA_DIR/long.pid"; exec sleep 600']);
+    const pid = await waitFor(() => readPid(runner.data), { timeoutMs: 5_000, what: 'the job to start on the other host, woken by a notification' });
+    await there.ok(['cancel', 'long']);
+    await waitFor(() => !processAlive(pid), { timeoutMs: 5_000, what: `the run (pid ${pid}) to be stopped by its manager, told by a notification` });
+  });
+
   test('cancel from another data dir of the same host names the data dir its run is under', { timeout: 60_000 }, async (t) => {
     // Two data dirs of one host that share a queue: no process of the run is under the one that
     // cancels, yet the run goes on under the other until its manager stops it.
