@@ -435,6 +435,24 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
   });
 });
 
+test('a server that accepts the connection and never answers: one line naming it, exit 1, within 10 s (the connect timeout; node-postgres alone would wait for ever)', { timeout: 30_000 }, async (t) => {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => void sockets.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  const store = `postgres://someone@127.0.0.1:${(server.address() as AddressInfo).port}/postgres`;
+  const started = Date.now();
+  const result = await runCli(tempDataDir(t), ['status'], { env: { QUEUECTL_STORE: store } });
+  const took = Date.now() - started;
+  assert.equal(result.code, 1, describeRun(['status'], result));
+  assert.match(result.stderr, /^queuectl: could not connect to postgres:\/\/127\.0\.0\.1:\d+\/postgres: [^\n]*timeout[^\n]*\n$/);
+  assert.ok(sockets.length > 0, 'it reached the server');
+  assert.ok(took < 10_000, `ended after ${took} ms`);
+});
+
 test('a server that asks for a password the URL does not give: one line, exit 1, at once (it does not wait out the server\'s 60 s to log in)', { timeout: 30_000 }, async (t) => {
   // Enough of PostgreSQL to ask for SCRAM, then to say nothing more and keep the connection, as the server does.
   const sockets: Socket[] = [];
