@@ -282,10 +282,12 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.match(start.stdout, new RegExp(`^note: 1 other manager\\(s\\) already run on postgres://\\S+ \\(schema ${shared.schema}\\) \\(pid ${first.pid}\\) with 1 worker\\(s\\): 2 worker\\(s\\) in all$`, 'm'));
   });
 
-  test('40 enqueues at once from two hosts: every job stored once, ids unique', { timeout: 60_000 }, async (t) => {
+  test('40 enqueues at once from two hosts, half of them with ids given: every job stored once, ids unique; two hosts of two workers each run every job exactly once', { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const hosts = [shared.host(), shared.host()];
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => hosts[i % 2]!.run(['enqueue', '--id', `j${i}`, '--', 'true'])));
+    const ran = join(tempDir(t), 'ran');
+    const job = ['--', 'sh', '-c', `echo "$QUEUECTL_JOB_ID" >> ${ran}`];
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => hosts[i % 2]!.run(['enqueue', ...(i < 20 ? ['--id', `j${i}`] : []), ...job])));
     assert.deepEqual(
       results.map((result: CliResult) => result.code),
       Array(40).fill(0),
@@ -294,7 +296,12 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.equal(again.code, 2, 'an id taken on another host is taken');
     const listed = await hosts[1]!.json<Job[]>(['list']);
     assert.equal(listed.length, 40);
-    assert.equal(new Set(listed.map((job) => job.id)).size, 40);
+    const ids = listed.map((job) => job.id);
+    assert.equal(new Set(ids).size, 40);
+    for (const host of hosts) host.manager(2);
+    await waitFor(async () => (await hosts[0]!.json<Job[]>(['list'])).every((job) => job.state === 'completed'), { timeoutMs: 30_000, what: 'every job to complete' });
+    const runs = readFileSync(ran, 'utf8').trim().split('\n');
+    assert.deepEqual([...runs].sort(), [...ids].sort(), 'each job ran once, none twice');
   });
 
   test('wait follows jobs run on another host, with its exit codes', { timeout: 60_000 }, async (t) => {
