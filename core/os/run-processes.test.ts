@@ -168,15 +168,17 @@ test('the runs of a store on this host: by their QUEUECTL_STORE, those whose sh 
   pids.push(other.pid!);
   // A run whose worker died: its sh, a group leader, outlives the process that started it.
   const starter = spawn('/bin/sh', ['-c', '(exec setsid sh -c "sleep 30 & wait") & echo $!'], { stdio: ['ignore', 'pipe', 'ignore'], env: env('orphan', 'tr') });
+  const starterExited = new Promise((resolve) => starter.once('exit', resolve));
   const orphan = Number(await new Promise<string>((resolve) => starter.stdout!.setEncoding('utf8').once('data', resolve)));
   pids.push(orphan);
-  await new Promise((resolve) => starter.once('exit', resolve));
+  await starterExited;
   await until(() => readProcStat(orphan)?.pgid === orphan && readProcStat(orphan)?.ppid !== starter.pid);
   // A run whose sh has ended, leaving a background process: over, whatever it left running.
   const ended = spawn('/bin/sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'], env: env('ended', 'te') });
+  const endedExited = new Promise((resolve) => ended.once('exit', resolve));
   const leftover = Number(await new Promise<string>((resolve) => ended.stdout!.setEncoding('utf8').once('data', resolve)));
   pids.push(ended.pid!);
-  await new Promise((resolve) => ended.once('exit', resolve));
+  await endedExited;
   await until(() => findRunProcessesOfAny(leftover));
 
   const runs = new Map(findRunsOfStore(store).map((run) => [run.id, run]));

@@ -39,15 +39,18 @@ describe('the PostgreSQL store: hosts that die or are cut off, a server that goe
     // Hangs on its first run; completes on the next.
     await first.ok(['enqueue', '--id', 'survivor', '--', 'sh', '-c', 'if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep 600; fi']);
     const doomed = first.manager(1);
+    // Its start recorded: another host cannot see the run to tell it started (it would come back uncounted).
+    await waitFor(async () => (await first.job('survivor'))?.started_at != null, { timeoutMs: 20_000, what: 'the first run to start' });
     const firstRun = await waitFor(() => (findRunProcesses(first.data, 'survivor').length > 0 ? findRunProcesses(first.data, 'survivor') : undefined), {
-      timeoutMs: 20_000,
       what: "the first run's processes",
     });
     killGroup(doomed.pid); // manager and worker: no one is left on this host to stop the run
     await withDeadline(doomed.exited, 10_000, 'the killed manager to exit');
     // Another machine: its manager sees none of this host's processes, so it cannot kill the lost run.
-    second.manager(1, { ownProcesses: true });
-    const job = await second.completed('survivor');
+    const other = second.manager(1, { ownProcesses: true });
+    const job = await second.completed('survivor').catch((error: Error) => {
+      throw new Error(`${error.message}; the other host's manager said:\n${other.output()}`);
+    });
     assert.equal(job.attempts, 2, 'the lost run counts');
     assert.ok(firstRun.some(({ pid }) => alive(pid)), 'the other host could not reach the lost run (else this test shows nothing)');
     const next = first.manager(1);
