@@ -72,6 +72,7 @@ async function workerStart(ctx: CommandContext): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const failure = await manager.done;
+  await ctx.store.close(); // the file store folds its journal here, if it was left to this manager
   clearInterval(rotation);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

@@ -81,10 +81,16 @@ export class FileStore implements Store {
     return this.files.removeStaleTempFiles();
   }
 
+  /**
+   * Nothing is held open between operations. A manager that stops with the journal unfolded and
+   * no job processing folds it now: the queue is at rest, and no one else may be left to do it
+   * (where jobs still run, their managers do).
+   */
   async close(): Promise<void> {
-    // Nothing is held open between operations.
+    const due = this.quiet !== undefined;
     if (this.quiet) clearTimeout(this.quiet.timer);
     this.quiet = undefined;
+    if (due && this.files.hasJournal() && !this.files.hasProcessingJobs()) await this.files.checkpoint().catch(() => undefined);
   }
 
   async cycle(request: CycleRequest, hooks: CycleHooks): Promise<CycleResult> {
@@ -111,7 +117,8 @@ export class FileStore implements Store {
     const fold = () => {
       const wait = foldWait(this.files.hasProcessingJobs(), this.lastCheckpoint, Date.now());
       if (wait > 0) {
-        this.quiet = { timer: setTimeout(fold, wait), seen };
+        // Never what keeps a process that is done from exiting (close folds what is due).
+        this.quiet = { timer: setTimeout(fold, wait).unref(), seen };
         return;
       }
       this.quiet = undefined;
@@ -119,7 +126,7 @@ export class FileStore implements Store {
       // A failure (the data dir gone, the lock busy) leaves the journal to the next writer.
       this.files.checkpoint().catch(() => undefined);
     };
-    const timer = setTimeout(fold, QUIET_CHECKPOINT_MS);
+    const timer = setTimeout(fold, QUIET_CHECKPOINT_MS).unref();
     this.quiet = { timer, seen };
   }
 

@@ -430,9 +430,11 @@ export class QueueLog {
    */
   async write(state: QueueState, jobs: readonly Job[], lock: HeldLock, options: { checkpoint?: boolean; changedAt?: readonly number[] } = {}): Promise<QueueState> {
     // Small is the queue the change starts from, as it is on file (a batch that makes a queue
-    // large goes to queue.json at once, not to the journal). No queue.json yet: it is made first.
+    // large goes to queue.json at once, not to the journal), or the queue it leaves (a cancel of
+    // most of a large queue, which retention then moves out: no journal is kept below the size,
+    // where queue.json is current after every command). No queue.json yet: it is made first.
     // A version-1 checkpoint is rewritten as version 2 before any line goes to the journal.
-    const small = state.jobs.length <= this.everyChangeUpTo || state.checkpointBytes === 0 || !state.journaled;
+    const small = state.jobs.length <= this.everyChangeUpTo || jobs.length <= this.everyChangeUpTo || state.checkpointBytes === 0 || !state.journaled;
     if (options.checkpoint || small) return this.checkpoint(state, jobs, lock);
     // Where the caller knows what may have changed (a dispatch cycle), only that is looked at.
     const known = options.changedAt !== undefined && jobs.length === state.jobs.length ? diffAt(state.jobs, jobs, options.changedAt) : undefined;

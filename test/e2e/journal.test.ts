@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import type { Job } from '../../core/rules/job.js';
-import { CLI, cliCode, cliJson, cliOk, runCli, snapshotDir, startManager, waitFor, workspace } from '../helpers.js';
+import { CLI, cliCode, cliJson, cliOk, runCli, snapshotDir, startManager, waitFor, withDeadline, workspace } from '../helpers.js';
 import { pendingJob } from '../sample-jobs.js';
 import { summarizeJobs } from '../../core/rules/summary.js';
 import { JobFileEncoder } from '../../store/file/job-file.js';
@@ -198,4 +198,47 @@ test('the README recipe for jq while the queue is busy gives what list --json gi
   const listed = (await cliJson<Job[]>(data, ['list'])).map((job) => `${job.id}:${job.priority}`);
   assert.deepEqual(viaJq, ['b:5', 'c:0', 'd:0', 'a:0']);
   assert.deepEqual([...viaJq].sort(), [...listed].sort());
+});
+
+test('beside another manager whose job runs, a manager told to stop exits at once (its fold of the journal waited out its minute before); the last manager to stop, with nothing running, leaves queue.json current', { timeout: 60_000 }, async (t) => {
+  const { data } = workspace(t);
+  writeQueue(data, bulk(), 2);
+  await cliOk(data, ['enqueue', '--id', 'long', '--', 'sleep', '600']);
+  const first = startManager(t, data, 1);
+  await waitFor(async () => (await cliJson<Job>(data, ['show', 'long'])).started_at !== null, { what: 'the long job to start' });
+  const second = startManager(t, data, 1);
+  await waitFor(async () => second.output().includes('started 1 worker'), { what: 'the second manager to start' });
+  await cliOk(data, ['enqueue', '--id', 'short', '--', 'true']); // a change for its cycles to see in the journal
+  await waitFor(async () => (await cliJson<Job>(data, ['show', 'short'])).state === 'completed', { what: 'the short job to complete' });
+  assert.ok(journalLines(data).length > 0, 'the changes are in the journal');
+  const stopping = Date.now();
+  process.kill(second.pid, 'SIGTERM');
+  assert.equal(await withDeadline(second.exited, 10_000, 'the second manager to exit'), 0);
+  assert.ok(Date.now() - stopping < 5_000, `the second manager took ${Date.now() - stopping} ms to exit`);
+  // The run ends; its manager, last to stop, folds what the journal holds.
+  await cliOk(data, ['cancel', 'long']);
+  process.kill(first.pid, 'SIGTERM');
+  assert.equal(await withDeadline(first.exited, 10_000, 'the first manager to exit'), 0);
+  assert.deepEqual(journalLines(data), [], 'the journal is folded in');
+  const onFile = (JSON.parse(readFileSync(join(data, 'queue.json'), 'utf8')) as { jobs: Job[] }).jobs;
+  assert.deepEqual(
+    onFile.map((job) => `${job.id}:${job.state}`),
+    (await cliJson<Job[]>(data, ['list'])).map((job) => `${job.id}:${job.state}`),
+    'queue.json alone holds the queue as list shows it',
+  );
+});
+
+test('a change that leaves the queue at 10,000 jobs or fewer rewrites queue.json whole, as for any small queue: a cancel of most of a large queue with no manager running leaves no journal behind', async (t) => {
+  const { data } = workspace(t, { retention: 10 });
+  writeQueue(data, bulk(), 2);
+  await cliOk(data, ['enqueue', '--id', 'extra', '--', 'true']); // a journal line: the queue stays large
+  assert.equal(journalLines(data).length, 1);
+  await cliOk(data, ['cancel', '--all']); // retention moves all but the newest 110 out
+  assert.deepEqual(journalLines(data), []);
+  const onFile = JSON.parse(readFileSync(join(data, 'queue.json'), 'utf8')) as { version: number; jobs: Job[] };
+  assert.equal(onFile.version, 1);
+  assert.deepEqual(
+    onFile.jobs.map((job) => `${job.id}:${job.state}`),
+    (await cliJson<Job[]>(data, ['list'])).map((job) => `${job.id}:${job.state}`),
+  );
 });
