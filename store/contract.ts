@@ -275,6 +275,23 @@ export function storeContract(name: string, open: (t: TestContext) => Promise<Co
     assert.match(result.dependents.find((job) => job.id === 'w')!.last_error, /"j1400" was canceled/);
   });
 
+  it('cancel of jobs and of jobs that wait on them, in one selection: each is canceled once, as selected, not again as a dependent', async ({ store }) => {
+    await enqueue(store, [
+      { command: 'true', id: 'root' },
+      { command: 'true', id: 'dep1', after: ['root'] },
+      { command: 'true', id: 'dep2', after: ['dep1'] },
+      { command: 'true', id: 'solo' },
+    ]);
+    await cycle(store, { claim: 2 }); // root and solo
+    const request = { now: at(1), hasRun: () => () => false, noteCanceled: () => undefined };
+    const result = await store.cancel({ states: ['pending', 'processing'] }, request);
+    assert.deepEqual(result.canceled.map(({ job, was }) => [job.id, was]), [['root', 'processing'], ['dep1', 'pending'], ['dep2', 'pending'], ['solo', 'processing']]);
+    assert.deepEqual(result.dependents, []);
+    const listed = new Map((await store.list()).map((job) => [job.id, job]));
+    assert.equal(listed.get('dep1')!.last_error, result.canceled[1]!.job.last_error, 'as the cancel said');
+    assert.doesNotMatch(listed.get('dep1')!.last_error ?? '', /dependency/);
+  });
+
   it('cancel interrupted before it is written cancels nothing and rejects with the interrupt', async ({ store }) => {
     await enqueue(store, [{ command: 'true', id: 'r' }, { command: 'true', id: 'p' }, { command: 'true', id: 'w', after: ['p'] }]);
     await cycle(store, { claim: 1 }); // r

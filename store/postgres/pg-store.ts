@@ -680,7 +680,10 @@ export class PgStore implements Store {
    */
   private async cancelDependentsOf(tx: Transaction, ended: readonly Job[], now: Date): Promise<CanceledJob[]> {
     if (ended.length === 0) return [];
-    const chain = await this.chainOf(tx, ended.map((job) => job.id), `state IN ('pending', 'failed')`, true);
+    // The jobs this change ends are as it leaves them, not as the table still has them: a cancel
+    // of pending jobs and of those they wait for cancels each once, as selected.
+    const endedById = new Map(ended.map((job) => [job.id, job]));
+    const chain = (await this.chainOf(tx, ended.map((job) => job.id), `state IN ('pending', 'failed')`, true)).map((job) => endedById.get(job.id) ?? job);
     return cancelDependents(chain, endings(ended), now).canceled;
   }
 
