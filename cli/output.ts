@@ -1,6 +1,6 @@
 /** Printing: tables for people on a terminal, exactly one JSON document with `--json`. */
 import { styleText } from 'node:util';
-import { oneLine } from '../core/rules/job.js';
+import { inFieldOrder, oneLine, type Job } from '../core/rules/job.js';
 
 let keepRunning = false;
 
@@ -15,6 +15,18 @@ export function keepsRunningWithoutOutput(): boolean {
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * A job or jobs as every command prints them: their fields in one order (queue.json's), whichever
+ * store they come from and whether they were just made or read back (see inFieldOrder).
+ */
+export function printJobsJson(jobs: Job | readonly Job[]): void {
+  printJson(isJobList(jobs) ? jobs.map((job) => inFieldOrder(job)) : inFieldOrder(jobs));
+}
+
+function isJobList(jobs: Job | readonly Job[]): jobs is readonly Job[] {
+  return Array.isArray(jobs);
 }
 
 const useColor = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;

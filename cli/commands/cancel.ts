@@ -5,7 +5,7 @@ import { CANCELABLE_STATES, type CancelableJob } from '../../core/rules/job.js';
 import { parseStateList } from '../../core/rules/parse.js';
 import { KILL_GRACE_MS } from '../../core/runtime/runner.js';
 import { optionText, type CommandContext } from '../context.js';
-import { printJson } from '../output.js';
+import { printJobsJson, printJson } from '../output.js';
 
 /** `queuectl cancel <id…> | --all | --state S[,S…] [--json]` */
 export async function cancelCommand(ctx: CommandContext, ids: readonly string[]): Promise<void> {
@@ -19,7 +19,10 @@ export async function cancelCommand(ctx: CommandContext, ids: readonly string[])
   const interrupt = listenForInterrupt();
   try {
     const results = await cancelJobs(ctx.store, ctx.host, selection, { signal: interrupt.signal });
-    if (ctx.json) printJson(bulk ? results.map((result) => result.job.id) : results.map((result) => result.job));
+    if (ctx.json) {
+      if (bulk) printJson(results.map((result) => result.job.id));
+      else printJobsJson(results.map((result) => result.job));
+    }
     else if (results.length === 0) process.stdout.write(`nothing to cancel: no ${all ? 'pending, failed or processing' : stateText} jobs\n`);
     else process.stdout.write((bulk ? describeBulk(results) : results.map(describe)).join('\n') + '\n');
     const stuck = results.filter((result) => (result.stopped?.remaining.length ?? 0) > 0);

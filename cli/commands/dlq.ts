@@ -4,7 +4,7 @@ import type { DeadJob } from '../../core/rules/job.js';
 import { byTime } from '../../core/rules/list.js';
 import { restartJobs } from '../../core/operations/restart.js';
 import type { CommandContext } from '../context.js';
-import { printJson } from '../output.js';
+import { printJobsJson, printJson } from '../output.js';
 import { printJobs } from './list.js';
 import { noteStillCanceled } from './restart.js';
 
@@ -25,7 +25,7 @@ export async function dlqCommand(ctx: CommandContext, action: string, ids: reado
     if (all || ids.length > 1) {
       if (ctx.json) printJson(jobs.map((job) => job.id));
       else process.stdout.write(jobs.length === 0 ? 'nothing to retry: the DLQ is empty\n' : `${jobs.length} job(s) are pending again (attempts reset)\n`);
-    } else if (ctx.json) printJson(jobs[0]);
+    } else if (ctx.json) printJobsJson(jobs[0]!);
     else process.stdout.write(`${jobs[0]!.id} is pending again (attempts reset)\n`);
     noteStillCanceled(ctx, stillCanceled, jobs.length);
     return;

@@ -12,7 +12,7 @@ import type { PendingJob } from '../../core/rules/job.js';
 import { validateJobSpec, type JobSpec } from '../../core/rules/job-spec.js';
 import { parseDurationMs, parseInteger, parseNonNegativeInt, parseRunAt } from '../../core/rules/parse.js';
 import { optionText, type CommandContext } from '../context.js';
-import { localTime, printJson, shellQuote } from '../output.js';
+import { localTime, printJobsJson, shellQuote } from '../output.js';
 
 const FORMS = `queuectl enqueue -- CMD ARGS…, --command "CMD", '{"command":"CMD"}' or --file F`;
 
@@ -65,7 +65,7 @@ export async function enqueueCommand(ctx: CommandContext, json: string | undefin
   // Times are taken under the lock, as the jobs enter the queue, not when this command started.
   const jobs = await ctx.store.enqueue(specs, { cwd: process.cwd(), label, env: capturedEnv() });
   if (ctx.raw.flags.has('wait')) return enqueueAndWait(ctx, jobs, file !== undefined);
-  if (ctx.json) printJson(file !== undefined ? jobs : jobs[0]);
+  if (ctx.json) printJobsJson(file !== undefined ? jobs : jobs[0]!);
   else printEnqueued(jobs, printId);
 }
 
@@ -80,7 +80,7 @@ async function enqueueAndWait(ctx: CommandContext, jobs: readonly PendingJob[], 
   const printId = ctx.raw.flags.has('print-id');
   if (!ctx.json) printEnqueued(jobs, printId);
   const report = await waitWithProgress(ctx, jobs.map((job) => job.id), null);
-  if (ctx.json) printJson(batch ? finalJobs(report) : finalJobs(report)[0]);
+  if (ctx.json) printJobsJson(batch ? finalJobs(report) : finalJobs(report)[0]!);
   else printSummary(report, null, printId ? process.stderr : process.stdout); // --print-id: stdout is the id alone
   const [only] = report.watched;
   const ownCode = !batch && only && !only.gone && only.job.state === 'dead' ? only.job.exit_code : null;

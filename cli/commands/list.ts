@@ -3,7 +3,7 @@ import { unfinishedDependencies, waitingOn, type Unfinished } from '../../core/r
 import { DEFAULT_QUEUE, isClaimed, JOB_STATES, queueOf, type Job } from '../../core/rules/job.js';
 import { parseStateList } from '../../core/rules/parse.js';
 import { optionCount, optionQueue, optionText, readJobs, type CommandContext } from '../context.js';
-import { formatTable, paintState, printJson, localTime, truncate } from '../output.js';
+import { formatTable, paintState, printJobsJson, localTime, truncate } from '../output.js';
 
 export async function listCommand(ctx: CommandContext): Promise<void> {
   const stateText = optionText(ctx, 'state');
@@ -32,7 +32,7 @@ async function dependenciesOfListed(ctx: CommandContext, listed: readonly Job[])
 /** `unfinished`: the dependencies not completed yet, to show which ones a job waits for. */
 export function printJobs(ctx: CommandContext, jobs: readonly Job[], empty: string, unfinished: Unfinished = new Map()): void {
   if (ctx.json) {
-    printJson(jobs);
+    printJobsJson(jobs);
     return;
   }
   if (jobs.length === 0) {

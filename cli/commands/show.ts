@@ -1,11 +1,11 @@
 /** `queuectl show <id> [--json]` and `queuectl logs <id>` */
 import { QueuectlError } from '../../core/rules/errors.js';
 import { unfinishedDependencies, waitingOn } from '../../core/rules/dependencies.js';
-import { isFinished, oneLine, type Job } from '../../core/rules/job.js';
+import { inFieldOrder, isFinished, oneLine, type Job } from '../../core/rules/job.js';
 import { followLog } from '../../core/operations/follow.js';
 import type { Found } from '../../core/ports/store.js';
 import { optionCount, type CommandContext } from '../context.js';
-import { printJson, shellQuote } from '../output.js';
+import { printJobsJson, shellQuote } from '../output.js';
 import { stateLabel } from './list.js';
 import { StallNotes, WorkerCheck } from '../worker-check.js';
 
@@ -18,14 +18,14 @@ export async function showCommand(ctx: CommandContext, id: string): Promise<void
   if (!found) throw notFound(id);
   const { job } = found;
   if (ctx.json) {
-    printJson(job);
+    printJobsJson(job);
     return;
   }
   // Its dependencies as they are now (a dead one is in the DLQ: not unfinished, it will not complete).
   const dependencies = await ctx.store.find(job.after ?? [], { archive: false });
   const unfinished = unfinishedDependencies([job, ...[...dependencies.values()].map((entry) => entry.job).filter((dependency) => dependency.state !== 'dead')]);
   const waiting = waitingOn(job, unfinished);
-  const fields: [string, string][] = Object.entries(job)
+  const fields: [string, string][] = Object.entries(inFieldOrder(job))
     .filter(([key]) => key !== 'lease')
     .map(([key, value]) => [key, key === 'state' ? stateLabel(job, waiting) : showField(job, key, value, envNote(ctx, found.archive !== undefined))]);
   if (waiting.length > 0 && (job.state === 'pending' || job.state === 'failed')) {

@@ -8,7 +8,7 @@ import { waitExitCode, type Watched } from '../../core/rules/wait.js';
 import { waitForJobs, type WaitReport } from '../../core/operations/wait.js';
 import { optionText, type CommandContext } from '../context.js';
 import { StallNotes, WorkerCheck } from '../worker-check.js';
-import { formatDuration, paintState, printJson } from '../output.js';
+import { formatDuration, paintState, printJobsJson } from '../output.js';
 
 /** At most this many jobs are named in the summary; the rest are counted. */
 const SUMMARY_LINES = 20;
@@ -17,7 +17,7 @@ export async function waitCommand(ctx: CommandContext, ids: readonly unknown[]):
   const timeoutText = optionText(ctx, 'timeout');
   const timeoutMs = timeoutText === undefined ? null : parseDurationMs(timeoutText, '--timeout');
   const report = await waitWithProgress(ctx, ids.map(String), timeoutMs);
-  if (ctx.json) printJson(finalJobs(report));
+  if (ctx.json) printJobsJson(finalJobs(report));
   else printSummary(report, timeoutMs);
   process.exitCode = waitExitCode(report.tally);
 }

@@ -247,3 +247,29 @@ export function isSafeId(id: string): boolean {
 export function oneLine(command: string): string {
   return command.replaceAll('\n', '\\n').replaceAll('\r', '\\r');
 }
+
+/**
+ * The order of a job's fields in queue.json and in every command's JSON. The first six are a job's
+ * outline, which readers of a large queue.json take from the head of each line (store/file/outline.ts).
+ */
+const FIELD_ORDER = ['id', 'state', 'queue', 'after', 'created_at', 'updated_at', 'command', 'attempts', 'max_retries', 'priority', 'run_at', 'timeout', 'cwd', 'env', 'env_id', 'started_at', 'finished_at', 'exit_code', 'last_error', 'lease'];
+const LEASE_ORDER = ['token', 'expires_at', 'worker_pid', 'host'];
+
+/**
+ * `job` with its fields (and its lease's) in the order queuectl makes them, whatever order a store
+ * read them in: PostgreSQL's jsonb keeps its own (shortest keys first), and `show` and every
+ * `--json` would differ from one store to the other. A field unknown here keeps its place after.
+ */
+export function inFieldOrder<J extends Job>(job: J): J {
+  const ordered = inOrder(job as unknown as Record<string, unknown>, FIELD_ORDER);
+  const lease = ordered.lease;
+  if (lease !== null && typeof lease === 'object') ordered.lease = inOrder(lease as Record<string, unknown>, LEASE_ORDER);
+  return ordered as unknown as J;
+}
+
+function inOrder(object: Record<string, unknown>, order: readonly string[]): Record<string, unknown> {
+  const ordered: Record<string, unknown> = {};
+  for (const key of order) if (Object.hasOwn(object, key)) ordered[key] = object[key];
+  for (const key of Object.keys(object)) if (!Object.hasOwn(ordered, key)) ordered[key] = object[key];
+  return ordered;
+}

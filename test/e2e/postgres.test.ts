@@ -190,6 +190,34 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.match(manager.output(), /long: stopping its run on worker \d+: it was canceled/);
   });
 
+  test('a job\'s fields come in one order, the file store\'s, in every command\'s JSON and in show, on both stores', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const pg = shared.host();
+    const file = tempDataDir(t);
+    const order = ['id', 'state', 'queue', 'after', 'created_at', 'updated_at', 'command', 'attempts', 'max_retries', 'priority', 'run_at', 'timeout', 'cwd', 'env', 'env_id', 'started_at', 'finished_at', 'exit_code', 'last_error', 'lease'];
+    for (const [where, run] of [
+      ['file', (args: readonly string[]) => runCli(file, args)],
+      ['postgres', pg.run],
+    ] as const) {
+      const keys = async (args: readonly string[]) => {
+        const rest = args.indexOf('--');
+        const result = await run(rest === -1 ? [...args, '--json'] : [...args.slice(0, rest), '--json', ...args.slice(rest)]);
+        assert.equal(result.code, 0, describeRun(args, result));
+        const parsed = JSON.parse(result.stdout) as Record<string, unknown> | Record<string, unknown>[];
+        return Object.keys(Array.isArray(parsed) ? parsed[0]! : parsed);
+      };
+      assert.deepEqual(await keys(['enqueue', '--id', 'b', '--', 'true']), order, `${where}: enqueue`);
+      assert.deepEqual(await keys(['show', 'b']), order, `${where}: show`);
+      assert.deepEqual(await keys(['list']), order, `${where}: list`);
+      const text = await run(['show', 'b']);
+      assert.deepEqual(
+        text.stdout.split('\n').map((line) => line.split(' ')[0]).filter((key) => order.includes(key!)),
+        order.filter((key) => key !== 'lease'),
+        `${where}: show's lines`,
+      );
+    }
+  });
+
   test('LISTEN/NOTIFY: with polls a minute apart and a lease of a minute, a job enqueued on one host starts on another within seconds, and a cancel from a third stops its run within seconds', { timeout: 60_000 }, async (t) => {
     const shared = queue(t);
     const runner = shared.host();
