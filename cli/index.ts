@@ -14,6 +14,7 @@ import { isClosedPipe, QueuectlError } from '../core/rules/errors.js';
 import { keepsRunningWithoutOutput, shellQuote } from './output.js';
 import { expandCommandAlias, expandHelp, readRawArgs, type RawArgs } from './argv.js';
 import { chosenStore, openStore, type CommandContext } from './context.js';
+import type { StoreChoice } from './store-choice.js';
 import { resolveDataDir } from './data-dir.js';
 
 const VALUE_OPTIONS = new Set([
@@ -134,9 +135,24 @@ const HELP_NOTES: Readonly<Record<string, { title: string; body: string }[]>> = 
   ],
 };
 
-async function context(raw: RawArgs): Promise<CommandContext> {
+/**
+ * `stopping`: for `worker stop` (not --all), which must stop what runs even where the data dir's
+ * config.json cannot be read, and so its choice of store not known: its managers are found by
+ * their records in the data dir, as where the store is out of reach.
+ */
+async function context(raw: RawArgs, { stopping = false } = {}): Promise<CommandContext> {
   const dataDir = resolveDataDir(raw.values.get('data-dir'));
-  const opened = await openStore(dataDir, chosenStore(dataDir, raw.values.get('store')).choice);
+  let choice: StoreChoice;
+  try {
+    choice = chosenStore(dataDir, raw.values.get('store')).choice;
+  } catch (error) {
+    if (!stopping || !(error instanceof QueuectlError) || error.code !== 'ECORRUPT') throw error;
+    process.stderr.write(
+      `queuectl: ${error.message}; stopping this host's managers from their records in ${dataDir}: they record their runs' outcomes once it is fixed (--timeout to stop sooner)\n`,
+    );
+    choice = { kind: 'file' };
+  }
+  const opened = await openStore(dataDir, choice);
   return { ...opened, raw, json: raw.flags.has('json') };
 }
 
@@ -188,7 +204,9 @@ function buildCli(raw: RawArgs): CAC {
     .option('--json', 'Print the result as JSON')
     .example('queuectl worker start --count 3')
     .example('queuectl worker start --count 2 --detach && queuectl worker stop')
-    .action(async (action: string) => (await import('./commands/worker.js')).workerCommand(await ctx(), action));
+    .action(async (action: string) =>
+      (await import('./commands/worker.js')).workerCommand(await context(raw, { stopping: action === 'stop' && !raw.flags.has('all') }), action),
+    );
 
   cli
     .command('status', 'Counts per state, live workers and their jobs, the data dir')
@@ -426,7 +444,6 @@ function isSystemError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && /^E[A-Z]+$/.test(String((error as NodeJS.ErrnoException).code));
 }
 
-/** cac's messages, made to say what to do next. */
 /**
  * `queuectl enqueue make test -j4`, as tsp and nq take a command: the words are a command, not
  * one JSON job. Said before cac, which would complain of `-4` or of unused args instead.
@@ -441,6 +458,7 @@ function rejectLooseCommand(raw: RawArgs): void {
   );
 }
 
+/** cac's messages, made to say what to do next. */
 function cacMessage(message: string, cli: CAC, raw: RawArgs): string {
   const command = cli.matchedCommand?.name.split(' ')[0];
   // An option read from a short one is named as it was typed.

@@ -140,6 +140,22 @@ test('worker stop run by a job asks its own manager to stop and does not wait fo
   assert.match(log, new RegExp(`^stopped 0 manager\\(s\\); ${manager.pid} once this job ends$`, 'm'));
 });
 
+test('worker stop with config.json corrupt (the choice of store unknown) still stops the managers, found by their records, and says why it went that way; --all, which needs the store, fails', { timeout: 30_000 }, async (t) => {
+  const { data } = workspace(t);
+  const manager = startManager(t, data, 1);
+  await waitFor(async () => manager.output().includes('started 1 worker'), { what: 'the manager to start' });
+  writeFileSync(join(data, 'config.json'), '{');
+  const all = await runCli(data, ['worker', 'stop', '--all']);
+  assert.equal(all.code, 1, all.stderr);
+  assert.match(all.stderr, /^queuectl: \S+config\.json is not valid JSON[^\n]*\n$/);
+  const stop = await runCli(data, ['worker', 'stop'], { timeoutMs: 20_000 });
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.match(stop.stderr, /^queuectl: \S+config\.json is not valid JSON[^\n]*; stopping this host's managers from their records in \S+: they record their runs' outcomes once it is fixed \(--timeout to stop sooner\)\n$/);
+  assert.match(stop.stdout, new RegExp(`stopped 1 manager\\(s\\): ${manager.pid}\\b`));
+  assert.equal(await withDeadline(manager.exited, 5_000, 'the manager to exit'), 0, manager.output());
+  assert.equal(readFileSync(join(data, 'config.json'), 'utf8'), '{', 'left as it is');
+});
+
 test('worker stop with no manager running exits 0 and says so', async (t) => {
   const { data } = workspace(t);
   const result = await runCli(data, ['worker', 'stop']);
