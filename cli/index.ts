@@ -382,8 +382,22 @@ function exitQuietlyOnClosedPipe(): void {
   }
 }
 
+/**
+ * A warning is one line, as an error is: node-postgres's of `sslmode=require` took ten, with
+ * Node's advice to run `node --trace-warnings`, which is no use to a user of queuectl.
+ */
+function warningsOnOneLine(): void {
+  process.removeAllListeners('warning'); // Node's own, which prints the whole warning
+  process.on('warning', (warning) => {
+    const first = warning.message.split('\n')[0]!.trim();
+    const advice = /^SECURITY WARNING: The SSL modes/.test(first) ? ': write sslmode=verify-full for that without this warning, or uselibpqcompat=true&sslmode=require for libpq\'s meaning' : '';
+    process.stderr.write(`queuectl: warning: ${first.replace(/^SECURITY WARNING: /, '').replace(/\.$/, '')}${advice}\n`);
+  });
+}
+
 async function main(): Promise<void> {
   exitQuietlyOnClosedPipe();
+  warningsOnOneLine();
   const read = readRawArgs(process.argv, VALUE_OPTIONS, SHORT_OPTIONS);
   const raw = { ...read, argv: expandCommandAlias(expandHelp(read.argv), GROUPED_COMMANDS) };
   const cli = buildCli(raw);

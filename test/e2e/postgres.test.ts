@@ -470,6 +470,15 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
   });
 });
 
+test('sslmode=require: node-postgres\'s warning is one line, with what to write instead, before the error', async (t) => {
+  const result = await runCli(tempDataDir(t), ['status'], { env: { QUEUECTL_STORE: 'postgres://someone@127.0.0.1:1/db?sslmode=require' } });
+  assert.equal(result.code, 1, describeRun(['status'], result));
+  const lines = result.stderr.split('\n').filter(Boolean);
+  assert.equal(lines.length, 2, result.stderr);
+  assert.match(lines[0]!, /^queuectl: warning: The SSL modes .* are treated as aliases for 'verify-full': write sslmode=verify-full for that without this warning, or uselibpqcompat=true&sslmode=require for libpq's meaning$/);
+  assert.match(lines[1]!, /^queuectl: could not connect to postgres:\/\/127\.0\.0\.1:1\/db: /);
+});
+
 test('a server that accepts the connection and never answers: one line naming it, exit 1, within 10 s (the connect timeout; node-postgres alone would wait for ever)', { timeout: 30_000 }, async (t) => {
   const sockets: Socket[] = [];
   const server = createServer((socket) => void sockets.push(socket));
