@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import type { Job } from '../../core/rules/job.js';
 import { CLI, describeRun, openFiles, processAlive, runCli, tempDataDir, tempDir, waitFor, withDeadline, type CliResult } from '../helpers.js';
@@ -480,28 +480,20 @@ test('sslmode=require: node-postgres\'s warning is one line, with what to write 
 });
 
 test('a server that accepts the connection and never answers: one line naming it, exit 1, within 10 s (the connect timeout; node-postgres alone would wait for ever)', { timeout: 30_000 }, async (t) => {
-  const sockets: Socket[] = [];
-  const server = createServer((socket) => void sockets.push(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
-  const store = `postgres://someone@127.0.0.1:${(server.address() as AddressInfo).port}/postgres`;
+  let reached = false;
+  const store = await fakeServer(t, () => void (reached = true));
   const started = Date.now();
   const result = await runCli(tempDataDir(t), ['status'], { env: { QUEUECTL_STORE: store } });
   const took = Date.now() - started;
   assert.equal(result.code, 1, describeRun(['status'], result));
   assert.match(result.stderr, /^queuectl: could not connect to postgres:\/\/127\.0\.0\.1:\d+\/postgres: [^\n]*timeout[^\n]*\n$/);
-  assert.ok(sockets.length > 0, 'it reached the server');
+  assert.ok(reached, 'it reached the server');
   assert.ok(took < 10_000, `ended after ${took} ms`);
 });
 
 test('a server that asks for a password the URL does not give: one line, exit 1, at once (it does not wait out the server\'s 60 s to log in)', { timeout: 30_000 }, async (t) => {
   // Enough of PostgreSQL to ask for SCRAM, then to say nothing more and keep the connection, as the server does.
-  const sockets: Socket[] = [];
-  const server = createServer((socket) => {
-    sockets.push(socket);
+  const store = await fakeServer(t, (socket) => {
     const authentication = (type: number, payload: string) => {
       const body = Buffer.from(payload);
       const message = Buffer.alloc(9 + body.length);
@@ -519,12 +511,6 @@ test('a server that asks for a password the URL does not give: one line, exit 1,
       authentication(11, `r=${nonce}server,s=${Buffer.from('salt').toString('base64')},i=4096`);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
-  const store = `postgres://someone@127.0.0.1:${(server.address() as AddressInfo).port}/postgres`;
   const started = Date.now();
   const result = await runCli(tempDataDir(t), ['status'], { env: { QUEUECTL_STORE: store } });
   assert.equal(result.code, 1, describeRun(['status'], result));
@@ -587,4 +573,19 @@ function databaseConnectionsOf(pid: number, port: number): string[] {
     }
   }
   return found;
+}
+
+/** A stand-in for a server on a free port, closed after the test: the URL of a database on it. */
+async function fakeServer(t: TestContext, onConnection: (socket: Socket) => void): Promise<string> {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return `postgres://someone@127.0.0.1:${(server.address() as AddressInfo).port}/postgres`;
 }
