@@ -286,6 +286,30 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.equal(await withDeadline(second.exited, 15_000, "beta's manager to stop"), 0);
   });
 
+  test('worker stop --all while another host runs a job: its manager lets the job finish, once, then stops, and the command waits for it', { timeout: 60_000 }, async (t) => {
+    const shared = queue(t);
+    const alpha = shared.host('alpha');
+    const beta = shared.host('beta');
+    const gate = join(tempDir(t), 'go');
+    await alpha.ok(['enqueue', '--id', 'long', '--', 'sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`]);
+    const manager = beta.manager(1);
+    await waitFor(async () => (await beta.job('long'))?.started_at != null, { timeoutMs: 20_000, what: 'the job to start on beta' });
+    const stopping = alpha.run(['worker', 'stop', '--all']);
+    let returned = false;
+    void stopping.then(() => (returned = true));
+    await waitFor(async () => manager.output().includes('asked to stop (worker stop --all)'), { what: "beta's manager to be asked" });
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a while for a command that would not wait to return
+    assert.equal(processAlive(manager.pid), true, 'it waits for its job');
+    assert.equal(returned, false, 'the command waits for it');
+    writeFileSync(gate, '');
+    const stopped = await stopping;
+    assert.equal(stopped.code, 0, describeRun(['worker', 'stop', '--all'], stopped));
+    assert.match(stopped.stdout, /asked manager beta:\d+ \(1 worker\(s\)\) to stop; its running jobs finish first/);
+    assert.equal(await withDeadline(manager.exited, 15_000, "beta's manager to stop"), 0);
+    const job = await alpha.job('long');
+    assert.deepEqual([job?.state, job?.attempts], ['completed', 1], 'finished once, not killed and retried');
+  });
+
   test('worker stop --all --timeout kills the running jobs of other hosts too, and counts a manager stopped only once it has', { timeout: 90_000 }, async (t) => {
     const shared = queue(t);
     const alpha = shared.host('alpha');
