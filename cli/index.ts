@@ -11,10 +11,11 @@
 import { readFileSync } from 'node:fs';
 import { cac, type CAC } from 'cac';
 import { isClosedPipe, QueuectlError } from '../core/rules/errors.js';
+import { isLocalConfigKey, parseConfigKey, parseConfigValue } from '../core/rules/config.js';
 import { keepsRunningWithoutOutput, shellQuote } from './output.js';
 import { expandCommandAlias, expandHelp, readRawArgs, type RawArgs } from './argv.js';
 import { chosenStore, openStore, type CommandContext } from './context.js';
-import type { StoreChoice } from './store-choice.js';
+import { parseStoreChoice, type StoreChoice } from './store-choice.js';
 import { resolveDataDir } from './data-dir.js';
 
 const VALUE_OPTIONS = new Set([
@@ -481,6 +482,16 @@ function cacMessage(message: string, cli: CAC, raw: RawArgs): string {
   if (typed !== undefined) message = message.replace(`\`--${unknown![1]}\``, `\`${typed}\``);
   const help = command ? `queuectl ${command} --help` : 'queuectl --help';
   const negative = /^Unknown option `-(\d)/.exec(message);
+  const setting = command === 'config' ? negativeSetting(raw) : undefined;
+  if (negative && setting !== undefined) {
+    // `config set max_retries -1`: what the setting takes, as for any other bad value.
+    try {
+      if (isLocalConfigKey(setting.key)) parseStoreChoice(setting.value, setting.key);
+      else parseConfigValue(parseConfigKey(setting.key), setting.value);
+    } catch (error) {
+      if (error instanceof QueuectlError) return error.message;
+    }
+  }
   if (negative) {
     const options = command === 'config' || command === 'parallel' ? '' : ` (an option takes one as --option=-${negative[1]})`;
     return `unexpected "-${negative[1]}…": a negative number is not allowed here${options}; see ${help}`;
@@ -490,3 +501,11 @@ function cacMessage(message: string, cli: CAC, raw: RawArgs): string {
 
 // Not awaited at the top level: the installed CLI is a CommonJS bundle (scripts/bundle.ts), which has none.
 void main();
+
+/** `config set KEY -N`: the key and the value cac took for an option, if that is what was typed. */
+function negativeSetting(raw: RawArgs): { key: string; value: string } | undefined {
+  const words = raw.argv.slice(2);
+  const at = words.indexOf('set');
+  const [key, value] = at === -1 ? [] : words.slice(at + 1, at + 3);
+  return key !== undefined && value !== undefined && /^-\d/.test(value) ? { key, value } : undefined;
+}

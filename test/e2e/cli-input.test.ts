@@ -557,6 +557,19 @@ describe('bad input exits 2 with one stderr line and changes nothing on disk', {
   });
 });
 
+test('config set KEY -N says what the setting takes, as for any other bad value (not that a negative number is not allowed here)', async (t) => {
+  const dataDir = tempDataDir(t);
+  for (const [args, message] of [
+    [['config', 'set', 'max_retries', '-1'], 'queuectl: max_retries must be a whole number from 0 up, got "-1"\n'],
+    [['config', 'set', 'lease', '-5'], 'queuectl: lease must be a duration such as 90, 1.5, 500ms, 90s, 5m, 2h or 1d, got "-5"\n'],
+    [['config', 'set', 'store', '-1'], 'queuectl: store must be file or a postgres:// URL, got "-1"\n'],
+  ] as const) {
+    const result = await runCli(dataDir, args);
+    assert.equal(result.code, 2, describeRun(args, result));
+    assert.equal(result.stderr, message);
+  }
+});
+
 describe('help and version', () => {
   test('--help on the top level lists every command and exits 0', async () => {
     const result = await runCli(null, ['--help']);
