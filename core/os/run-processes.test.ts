@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { findRunProcesses, findRunProcessesOfJobs, findRunsOfStore, runJobId, stopRunProcesses, TOKEN_VARIABLE } from './run-processes.js';
 import { readProcStat } from './proc-stat.js';
+import { processAlive } from '../../test/helpers.js';
 
 test('a run is recognised by both its data dir and its job id in the environment', () => {
   const environ = ['PATH=/bin', 'QUEUECTL_DATA_DIR=/data', 'QUEUECTL_JOB_ID=job1', 'QUEUECTL_ATTEMPT=1', ''].join('\0');
@@ -179,7 +180,7 @@ test('the runs of a store on this host: by their QUEUECTL_STORE, those whose sh 
   const leftover = Number(await new Promise<string>((resolve) => ended.stdout!.setEncoding('utf8').once('data', resolve)));
   pids.push(ended.pid!);
   await endedExited;
-  await until(() => findRunProcessesOfAny(leftover));
+  await until(() => processAlive(leftover));
 
   const runs = new Map(findRunsOfStore(store).map((run) => [run.id, run]));
   assert.deepEqual([...runs.keys()].sort(), ['kept', 'orphan']);
@@ -190,8 +191,3 @@ test('the runs of a store on this host: by their QUEUECTL_STORE, those whose sh 
   else t.diagnostic(`the orphan's parent is ${readProcStat(orphan)!.ppid}, a subreaper: not checked`);
   process.kill(leftover, 'SIGKILL');
 });
-
-/** Whether `pid` lives. */
-function findRunProcessesOfAny(pid: number): boolean {
-  return readProcStat(pid) !== null;
-}

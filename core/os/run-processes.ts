@@ -26,7 +26,7 @@ export interface RunProcess {
 export function runJobId(environ: string, root: string): string | undefined {
   const vars = environ.split('\0');
   if (!vars.includes(`QUEUECTL_DATA_DIR=${root}`)) return undefined;
-  return vars.find((variable) => variable.startsWith('QUEUECTL_JOB_ID='))?.slice('QUEUECTL_JOB_ID='.length);
+  return valueOf(vars, 'QUEUECTL_JOB_ID');
 }
 
 /** The live processes of job `id`'s run in data dir `root` (never this process). */
@@ -82,7 +82,7 @@ export function runDataDirsByToken(tokens: readonly string[]): Map<string, strin
     const vars = environ.split('\0');
     const token = vars.find((variable) => wanted.has(variable));
     if (token === undefined) return undefined;
-    const dataDir = vars.find((variable) => variable.startsWith('QUEUECTL_DATA_DIR='))?.slice('QUEUECTL_DATA_DIR='.length) ?? '';
+    const dataDir = valueOf(vars, 'QUEUECTL_DATA_DIR') ?? '';
     return { token: token.slice(TOKEN_VARIABLE.length + 1), dataDir };
   });
   for (const { key } of processes) found.set(key.token, key.dataDir);
@@ -114,6 +114,7 @@ export function findRunsOfStore(store: string): LocalRun[] {
   return runs;
 }
 
+/** The value of variable `name` in an environment split into its `NAME=value` entries. */
 function valueOf(vars: readonly string[], name: string): string | undefined {
   return vars.find((variable) => variable.startsWith(`${name}=`))?.slice(name.length + 1);
 }

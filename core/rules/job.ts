@@ -249,8 +249,8 @@ export function oneLine(command: string): string {
 }
 
 /**
- * The order of a job's fields in queue.json and in every command's JSON. The first six are a job's
- * outline, which readers of a large queue.json take from the head of each line (store/file/outline.ts).
+ * The order of a job's fields in every command's JSON, as queue.json has a job the rules made:
+ * the fields of its outline first (store/file/job-file.ts), then the others as the rules make them.
  */
 const FIELD_ORDER = ['id', 'state', 'queue', 'after', 'created_at', 'updated_at', 'command', 'attempts', 'max_retries', 'priority', 'run_at', 'timeout', 'cwd', 'env', 'env_id', 'started_at', 'finished_at', 'exit_code', 'last_error', 'lease'];
 const LEASE_ORDER = ['token', 'expires_at', 'worker_pid', 'host'];

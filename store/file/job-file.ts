@@ -3,7 +3,7 @@
  * one job per line so that `less` and `grep` work as well as `jq`.
  */
 import { QueuectlError } from '../../core/rules/errors.js';
-import { inFieldOrder, isJobState, type Job } from '../../core/rules/job.js';
+import { isJobState, type Job } from '../../core/rules/job.js';
 import type { JobsSummary } from '../../core/rules/summary.js';
 import { idFilter } from './id-filter.js';
 
@@ -31,9 +31,10 @@ const BLOCK = 256;
 function lineOf(job: Job): Buffer {
   let line = lines.get(job);
   if (line === undefined) {
-    // In queuectl's order of fields, which puts those of a job's outline first, in its order
-    // (outline.ts): readers that need only them read the head of the line and parse nothing else.
-    line = Buffer.from(JSON.stringify(inFieldOrder(job)));
+    // The fields of a job's outline first, in its order (outline.ts): readers that need only
+    // them read the head of the line and parse nothing else.
+    const { id, state, queue, after, created_at, updated_at, ...rest } = job;
+    line = Buffer.from(JSON.stringify({ id, state, queue, after, created_at, updated_at, ...rest }));
     lines.set(job, line);
   }
   return line;

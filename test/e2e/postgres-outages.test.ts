@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { findRunProcesses } from '../../core/os/run-processes.js';
-import { describeRun, killGroup, waitFor, withDeadline } from '../helpers.js';
+import { describeRun, killGroup, processAlive, waitFor, withDeadline } from '../helpers.js';
 import { needsIsolation, needsPostgres, queue, relayTo, url } from './postgres-hosts.js';
 
 describe('the PostgreSQL store: hosts that die or are cut off, a server that goes away', needsPostgres, () => {
@@ -23,7 +23,7 @@ describe('the PostgreSQL store: hosts that die or are cut off, a server that goe
     const firstRun = await waitFor(() => (findRunProcesses(first.data, 'survivor').length > 0 ? findRunProcesses(first.data, 'survivor') : undefined), { what: "the first run's processes" });
     process.kill(doomed.pid, 'SIGKILL'); // the manager alone: its worker sees it go and kills the run
     await withDeadline(doomed.exited, 10_000, 'the killed manager to exit');
-    await waitFor(() => firstRun.every(({ pid }) => !alive(pid)), { timeoutMs: 10_000, what: 'the first run to be killed by its worker' });
+    await waitFor(() => firstRun.every(({ pid }) => !processAlive(pid)), { timeoutMs: 10_000, what: 'the first run to be killed by its worker' });
     second.manager(1);
     const job = await second.completed('survivor');
     assert.equal(job.attempts, 2, 'the lost run counts');
@@ -52,9 +52,9 @@ describe('the PostgreSQL store: hosts that die or are cut off, a server that goe
       throw new Error(`${error.message}; the other host's manager said:\n${other.output()}`);
     });
     assert.equal(job.attempts, 2, 'the lost run counts');
-    assert.ok(firstRun.some(({ pid }) => alive(pid)), 'the other host could not reach the lost run (else this test shows nothing)');
+    assert.ok(firstRun.some(({ pid }) => processAlive(pid)), 'the other host could not reach the lost run (else this test shows nothing)');
     const next = first.manager(1);
-    await waitFor(() => firstRun.every(({ pid }) => !alive(pid)), { timeoutMs: 10_000, what: 'the lost run to be killed on its host' });
+    await waitFor(() => firstRun.every(({ pid }) => !processAlive(pid)), { timeoutMs: 10_000, what: 'the lost run to be killed on its host' });
     await waitFor(() => /killed \d+ process\(es\) left running on this host by lost run\(s\) of survivor: their claims are gone/.test(next.output()), {
       what: 'the manager of the first host to say so',
     });
@@ -197,12 +197,3 @@ describe('the PostgreSQL store: hosts that die or are cut off, a server that goe
     await withDeadline(silent.exited, 30_000, 'the cut-off manager to stop once it reaches the database');
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

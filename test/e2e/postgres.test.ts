@@ -253,9 +253,8 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     const shared = queue(t);
     const alpha = shared.host('alpha');
     const beta = shared.host('beta');
-    // Runs until the test opens the gate: however slow the machine, it is running while status looks.
-    const gate = join(tempDir(t), 'go');
-    await alpha.ok(['enqueue', '--id', 'long', '--', 'sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`]);
+    const gate = gatedCommand(t); // it is running while status looks
+    await alpha.ok(['enqueue', '--id', 'long', '--', ...gate.command]);
     const first = alpha.manager(1);
     await waitFor(async () => (await alpha.job('long'))?.started_at != null, { timeoutMs: 20_000, what: 'the job to start on alpha' });
     const second = beta.manager(2);
@@ -275,7 +274,7 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     assert.match((await beta.ok(['status'])).stdout, /^HOST +PID +MANAGER +JOB$/m);
     const stopping = alpha.run(['worker', 'stop']);
     await waitFor(async () => first.output().includes('stopping:'), { what: "alpha's manager to begin stopping" });
-    writeFileSync(gate, '');
+    gate.open();
     assert.equal((await stopping).code, 0);
     assert.equal(await withDeadline(first.exited, 15_000, "alpha's manager to stop"), 0);
     assert.equal((await alpha.job('long'))?.state, 'completed', 'its running job finished first');
@@ -290,8 +289,8 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     const shared = queue(t);
     const alpha = shared.host('alpha');
     const beta = shared.host('beta');
-    const gate = join(tempDir(t), 'go');
-    await alpha.ok(['enqueue', '--id', 'long', '--', 'sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`]);
+    const gate = gatedCommand(t);
+    await alpha.ok(['enqueue', '--id', 'long', '--', ...gate.command]);
     const manager = beta.manager(1);
     await waitFor(async () => (await beta.job('long'))?.started_at != null, { timeoutMs: 20_000, what: 'the job to start on beta' });
     const stopping = alpha.run(['worker', 'stop', '--all']);
@@ -301,7 +300,7 @@ describe('the PostgreSQL store, end to end', needsPostgres, () => {
     await new Promise((resolve) => setTimeout(resolve, 500)); // a while for a command that would not wait to return
     assert.equal(processAlive(manager.pid), true, 'it waits for its job');
     assert.equal(returned, false, 'the command waits for it');
-    writeFileSync(gate, '');
+    gate.open();
     const stopped = await stopping;
     assert.equal(stopped.code, 0, describeRun(['worker', 'stop', '--all'], stopped));
     assert.match(stopped.stdout, /asked manager beta:\d+ \(1 worker\(s\)\) to stop; its running jobs finish first/);
@@ -612,4 +611,10 @@ async function fakeServer(t: TestContext, onConnection: (socket: Socket) => void
     server.close();
   });
   return `postgres://someone@127.0.0.1:${(server.address() as AddressInfo).port}/postgres`;
+}
+
+/** A job's command that runs until the test opens its gate: however slow the machine, it runs while the test looks. */
+function gatedCommand(t: TestContext): { command: string[]; open: () => void } {
+  const gate = join(tempDir(t), 'go');
+  return { command: ['sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`], open: () => writeFileSync(gate, '') };
 }
